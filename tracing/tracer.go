@@ -1,0 +1,169 @@
+package tracing
+
+// Clock is the kernel's clock as the tracer sees it: nanoseconds since the
+// kernel booted. It is real in live mode and virtual elsewhere; the tracer
+// never reads the wall clock itself.
+type Clock interface {
+	Now() int64
+}
+
+// Subscriber receives every event, synchronously, on the kernel loop. The
+// event is only valid during the call: copy it to keep it. A subscriber may
+// block (that is how stepping stops the kernel inside a function) but must
+// not call traced kernel code itself.
+type Subscriber func(ev *Event)
+
+type subscription struct {
+	id int
+	fn Subscriber
+}
+
+// Tracer turns trace points into events and hands them to its listeners.
+// It belongs to one kernel and is used only from that kernel's loop.
+//
+// The zero value is a valid tracer that nobody listens to.
+type Tracer struct {
+	on    bool // any subscriber or a ring: the one branch a trace point costs
+	depth uint16
+	seq   uint64
+	clock Clock
+	subs  []subscription // replaced, never modified in place
+	next  int
+	ring  *Ring
+	ev    Event // scratch, handed to subscribers by pointer
+}
+
+// NewTracer returns a tracer reading time from clock (nil reads 0).
+func NewTracer(clock Clock) *Tracer { return &Tracer{clock: clock} }
+
+// SetClock changes the clock events are stamped with.
+func (t *Tracer) SetClock(c Clock) { t.clock = c }
+
+// On reports whether anybody listens. Trace points test it before building
+// an event.
+func (t *Tracer) On() bool { return t.on }
+
+// Seq returns the sequence number of the last event emitted (0 if none).
+func (t *Tracer) Seq() uint64 { return t.seq }
+
+// Depth returns the current call depth.
+func (t *Tracer) Depth() int { return int(t.depth) }
+
+// Subscribe adds a listener and returns an id for Unsubscribe. Listeners are
+// called in the order they subscribed.
+func (t *Tracer) Subscribe(fn Subscriber) int {
+	t.next++
+	subs := make([]subscription, len(t.subs), len(t.subs)+1)
+	copy(subs, t.subs)
+	t.subs = append(subs, subscription{id: t.next, fn: fn})
+	t.update()
+	return t.next
+}
+
+// Unsubscribe removes a listener; unknown ids are ignored. It is safe to
+// call from inside a subscriber.
+func (t *Tracer) Unsubscribe(id int) {
+	subs := make([]subscription, 0, len(t.subs))
+	for _, s := range t.subs {
+		if s.id != id {
+			subs = append(subs, s)
+		}
+	}
+	t.subs = subs
+	t.update()
+}
+
+// SetRing attaches a ring that keeps the most recent events (nil detaches).
+func (t *Tracer) SetRing(r *Ring) {
+	t.ring = r
+	t.update()
+}
+
+// Ring returns the attached ring, or nil.
+func (t *Tracer) Ring() *Ring { return t.ring }
+
+func (t *Tracer) update() {
+	t.on = len(t.subs) > 0 || t.ring != nil
+	if !t.on {
+		t.depth = 0
+	}
+}
+
+// Enter reports that fn was called with no arguments worth showing.
+func (t *Tracer) Enter(fn FuncID) {
+	if t.on {
+		t.emit(Entry, fn, 0, Arg{}, Arg{}, Arg{}, Arg{})
+	}
+}
+
+// Enter1 reports that fn was called with one argument.
+func (t *Tracer) Enter1(fn FuncID, a Arg) {
+	if t.on {
+		t.emit(Entry, fn, 1, a, Arg{}, Arg{}, Arg{})
+	}
+}
+
+// Enter2 reports that fn was called with two arguments.
+func (t *Tracer) Enter2(fn FuncID, a, b Arg) {
+	if t.on {
+		t.emit(Entry, fn, 2, a, b, Arg{}, Arg{})
+	}
+}
+
+// Enter3 reports that fn was called with three arguments.
+func (t *Tracer) Enter3(fn FuncID, a, b, c Arg) {
+	if t.on {
+		t.emit(Entry, fn, 3, a, b, c, Arg{})
+	}
+}
+
+// Exit reports that fn returned ret (Arg{} for void).
+func (t *Tracer) Exit(fn FuncID, ret Arg) {
+	if t.on {
+		t.emit(Exit, fn, 0, Arg{}, Arg{}, Arg{}, ret)
+	}
+}
+
+// Point reports an instant event (a tracepoint, a BUG turned into an error)
+// with up to two arguments; pass Arg{} for unused ones.
+func (t *Tracer) Point(fn FuncID, a, b Arg) {
+	if t.on {
+		n := uint8(0)
+		if a.Kind != ArgNone {
+			n = 1
+		}
+		if b.Kind != ArgNone {
+			n = 2
+		}
+		t.emit(Point, fn, n, a, b, Arg{}, Arg{})
+	}
+}
+
+func (t *Tracer) emit(k Kind, fn FuncID, n uint8, a, b, c, ret Arg) {
+	if k == Exit && t.depth > 0 {
+		t.depth--
+	}
+	t.seq++
+	ev := &t.ev
+	*ev = Event{
+		Seq:   t.seq,
+		Func:  fn,
+		Kind:  k,
+		Depth: t.depth,
+		NArg:  n,
+		Args:  [MaxArgs]Arg{a, b, c},
+		Ret:   ret,
+	}
+	if t.clock != nil {
+		ev.Time = t.clock.Now()
+	}
+	if k == Entry {
+		t.depth++
+	}
+	if t.ring != nil {
+		t.ring.Push(ev)
+	}
+	for _, s := range t.subs {
+		s.fn(ev)
+	}
+}
