@@ -13,9 +13,10 @@
 //     list, and full slabs that SLUB does not track. Objects in a fresh slab
 //     are handed out in address order; a freed object goes to the head of its
 //     slab's freelist, so the next allocation reuses it (LIFO), as in SLUB.
-//   - A slab that becomes empty is given back to the page allocator unless
-//     the node has fewer than min_partial partial slabs (5 to 10, from the
-//     object size), in which case SLUB keeps it for reuse and so do we.
+//   - A slab that becomes empty is given back to the page allocator when the
+//     node's partial list, counting the slab itself, already holds
+//     min_partial slabs (5 to 10, from the object size); otherwise SLUB
+//     keeps it for reuse, and so does the model.
 //     kmem_cache_shrink flushes the CPU slab and releases every empty slab.
 //   - /proc/slabinfo semantics, including SLUB's quirk that every object of
 //     the CPU slab counts as active: active_objs is num_objs minus the free
