@@ -381,8 +381,8 @@ func TestDestroyRefusesABusyCache(t *testing.T) {
 func TestBadCacheArgumentsAreRefused(t *testing.T) {
 	a := newTestAllocator(t, Config{})
 	for _, tt := range []struct {
-		name         string
-		size, align  uint32
+		name        string
+		size, align uint32
 	}{{"", 8, 0}, {"zero", 0, 0}, {"huge", KmallocMaxSize + 1, 0}, {"align", 64, 3}} {
 		if _, err := a.KmemCacheCreate(tt.name, tt.size, tt.align, 0, false); kindOf(err) != ErrBadArgument {
 			t.Errorf("%+v: %v", tt, err)

@@ -1,0 +1,184 @@
+package tracing
+
+import (
+	"strings"
+	"testing"
+)
+
+// testFn is registered once for these tests, like a kernel package would.
+var testFn, testLeaf FuncID
+
+func modelledFunction() {}
+
+func init() {
+	testFn = Register(Spec{Name: "tracing_test_fn", File: "net/core/test.c", Go: modelledFunction,
+		Args: []string{"skb", "len"}, Explain: "A function for the tracer's own tests."})
+	testLeaf = Register(Spec{Name: "tracing_test_leaf", File: "net/core/test.c", Inline: true,
+		Explain: "A callee for the tracer's own tests."})
+}
+
+type fakeClock struct{ now int64 }
+
+func (c *fakeClock) Now() int64 { return c.now }
+
+func TestRegistryKnowsNameFileAndGoLocation(t *testing.T) {
+	f, ok := Lookup("tracing_test_fn")
+	if !ok || f.ID != testFn || f.File != "net/core/test.c" || testFn.Name() != "tracing_test_fn" {
+		t.Fatalf("lookup: %+v %v", f, ok)
+	}
+	if f.GoFunc != "tracing.modelledFunction" || f.GoFile != "tracing/tracing_test.go" || f.GoLine == 0 {
+		t.Errorf("Go location: %s at %s:%d", f.GoFunc, f.GoFile, f.GoLine)
+	}
+	if _, ok := Lookup("no_such_function"); ok {
+		t.Error("found an unregistered function")
+	}
+	if FuncByID(60000).Name != "(none)" {
+		t.Error("an unknown id has a name")
+	}
+	found := false
+	for _, g := range Funcs() {
+		found = found || g.Name == "tracing_test_leaf" && g.Inline
+	}
+	if !found {
+		t.Error("Funcs lacks the inline test function")
+	}
+}
+
+func TestRegisterRefusesDuplicatesAndMissingFacts(t *testing.T) {
+	for _, s := range []Spec{
+		{Name: "tracing_test_fn", File: "x.c", Explain: "again"},
+		{Name: "tracing_test_nofile", Explain: "no file"},
+		{Name: "tracing_test_many", File: "x.c", Explain: "x", Args: []string{"a", "b", "c", "d"}},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Register(%q) did not refuse", s.Name)
+				}
+			}()
+			Register(s)
+		}()
+	}
+}
+
+func TestNobodyListeningEmitsNothing(t *testing.T) {
+	tr := NewTracer(nil)
+	tr.Enter2(testFn, Skb(1), Int(2))
+	tr.Exit(testFn, Errno(0))
+	tr.Point(testFn, Arg{}, Arg{})
+	if tr.On() || tr.Seq() != 0 || tr.Depth() != 0 {
+		t.Errorf("a silent tracer counted: on %v seq %d depth %d", tr.On(), tr.Seq(), tr.Depth())
+	}
+}
+
+func TestEventsCarrySequenceTimeDepthArgsAndReturn(t *testing.T) {
+	clk := &fakeClock{now: 1_500_000_123}
+	tr := NewTracer(clk)
+	var got []Event
+	tr.Subscribe(func(ev *Event) { got = append(got, *ev) })
+	tr.Enter2(testFn, Skb(0xffff888004a3c000), Int(14))
+	clk.now += 10
+	tr.Enter(testLeaf)
+	tr.Exit(testLeaf, Arg{})
+	tr.Point(testLeaf, Reason(3), Arg{})
+	tr.Exit(testFn, Errno(-ENOMEM))
+	if len(got) != 5 {
+		t.Fatalf("%d events", len(got))
+	}
+	wantDepth := []uint16{0, 1, 1, 1, 0}
+	wantKind := []Kind{Entry, Entry, Exit, Point, Exit}
+	for i, ev := range got {
+		if ev.Seq != uint64(i+1) || ev.Depth != wantDepth[i] || ev.Kind != wantKind[i] {
+			t.Errorf("event %d: seq %d depth %d kind %v", i, ev.Seq, ev.Depth, ev.Kind)
+		}
+	}
+	if got[0].Time != 1_500_000_123 || got[1].Time != 1_500_000_133 {
+		t.Errorf("times %d %d", got[0].Time, got[1].Time)
+	}
+	if s := got[0].String(); s != "#1 t=1.500000123 tracing_test_fn(skb=0xffff888004a3c000, len=14)" {
+		t.Errorf("entry formats as %q", s)
+	}
+	if s := got[1].String(); !strings.HasSuffix(s, "  tracing_test_leaf()") {
+		t.Errorf("nested entry formats as %q", s)
+	}
+	if s := got[3].String(); !strings.HasSuffix(s, "! tracing_test_leaf(3)") {
+		t.Errorf("point formats as %q", s)
+	}
+	if s := got[4].String(); !strings.HasSuffix(s, "tracing_test_fn = -12 ENOMEM") {
+		t.Errorf("exit formats as %q", s)
+	}
+}
+
+func TestSubscribersRunInOrderAndMayLeave(t *testing.T) {
+	tr := NewTracer(nil)
+	var order []string
+	var second int
+	tr.Subscribe(func(*Event) { order = append(order, "first") })
+	second = tr.Subscribe(func(*Event) {
+		order = append(order, "second")
+		tr.Unsubscribe(second)
+	})
+	tr.Subscribe(func(*Event) { order = append(order, "third") })
+	tr.Enter(testFn)
+	tr.Exit(testFn, Arg{})
+	want := "first second third first third"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("calls %q, want %q", got, want)
+	}
+}
+
+func TestRingKeepsTheMostRecentEvents(t *testing.T) {
+	tr := NewTracer(nil)
+	r := NewRing(5) // rounds up to 8
+	tr.SetRing(r)
+	if !tr.On() || r.Cap() != 8 {
+		t.Fatalf("on %v cap %d", tr.On(), r.Cap())
+	}
+	for i := 0; i < 10; i++ {
+		tr.Enter(testFn)
+		tr.Exit(testFn, Int(int64(i)))
+	}
+	evs := r.Events(nil)
+	if len(evs) != 8 || r.Len() != 8 || r.Overwritten() != 12 {
+		t.Fatalf("len %d overwritten %d", len(evs), r.Overwritten())
+	}
+	for i, ev := range evs {
+		if ev.Seq != uint64(13+i) {
+			t.Errorf("slot %d holds seq %d, want %d", i, ev.Seq, 13+i)
+		}
+	}
+	r.Reset()
+	if r.Len() != 0 || len(r.Events(nil)) != 0 {
+		t.Error("reset left events")
+	}
+	tr.SetRing(nil)
+	if tr.On() {
+		t.Error("tracer still on with no listener")
+	}
+}
+
+func TestErrnoNames(t *testing.T) {
+	if ErrnoName(EADDRINUSE) != "EADDRINUSE" || ErrnoName(9999) != "errno9999" {
+		t.Error(ErrnoName(EADDRINUSE), ErrnoName(9999))
+	}
+}
+
+// BenchmarkTracePointNobodyListening measures the cost of a trace point
+// that nobody listens to: the target is under 2 ns.
+func BenchmarkTracePointNobodyListening(b *testing.B) {
+	tr := NewTracer(nil)
+	for i := 0; i < b.N; i++ {
+		tr.Enter2(testFn, Skb(uint64(i)), Int(int64(i)))
+		tr.Exit(testFn, Errno(0))
+	}
+}
+
+// BenchmarkTracePointIntoRing measures an event stored in the ring.
+func BenchmarkTracePointIntoRing(b *testing.B) {
+	tr := NewTracer(&fakeClock{})
+	tr.SetRing(NewRing(1 << 12))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		tr.Enter2(testFn, Skb(uint64(i)), Int(int64(i)))
+	}
+}
