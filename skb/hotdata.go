@@ -98,3 +98,12 @@ func (h *Hotdata) retire(s *SkBuff) {
 	s.next, s.prev, s.list = nil, nil, nil
 	h.liveSkbs--
 }
+
+// ArgString names drop reasons and caches in trace output
+// (tracing.Resolver).
+func (h *Hotdata) ArgString(a tracing.Arg) (string, bool) {
+	if a.Kind == tracing.ArgReason {
+		return DropReason(a.Val).String(), true
+	}
+	return h.mem.ArgString(a)
+}
