@@ -133,6 +133,8 @@ func KfreeSkb(s *SkBuff) error { return KfreeSkbReason(s, SKB_DROP_REASON_NOT_SP
 
 // KfreeSkbReason is kfree_skb_reason: drop one reference; when it was the
 // last, the kfree_skb tracepoint fires with the reason and the skb is freed.
+// Freeing an skb that is still on a queue would leave the queue pointing
+// at freed memory; the model refuses it.
 func KfreeSkbReason(s *SkBuff, reason DropReason) error {
 	if s == nil {
 		return nil
@@ -141,6 +143,11 @@ func KfreeSkbReason(s *SkBuff, reason DropReason) error {
 	h.tr.Enter2(fnKfreeSkbReason, tracing.Skb(uint64(s.addr)), tracing.Reason(uint64(reason)))
 	if s.freed {
 		err := errFreed("kfree_skb_reason", s)
+		h.tr.Exit(fnKfreeSkbReason, tracing.Errno(err.errno))
+		return err
+	}
+	if s.users == 1 && s.list != nil {
+		err := errQueued("kfree_skb_reason", s)
 		h.tr.Exit(fnKfreeSkbReason, tracing.Errno(err.errno))
 		return err
 	}
@@ -162,6 +169,11 @@ func ConsumeSkb(s *SkBuff) error {
 	h.tr.Enter1(fnConsumeSkb, tracing.Skb(uint64(s.addr)))
 	if s.freed {
 		err := errFreed("consume_skb", s)
+		h.tr.Exit(fnConsumeSkb, tracing.Errno(err.errno))
+		return err
+	}
+	if s.users == 1 && s.list != nil {
+		err := errQueued("consume_skb", s)
 		h.tr.Exit(fnConsumeSkb, tracing.Errno(err.errno))
 		return err
 	}

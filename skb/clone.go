@@ -174,6 +174,9 @@ func SkbUnshare(s *SkBuff) (*SkBuff, error) {
 		h.tr.Exit(fnSkbUnshare, tracing.Skb(uint64(s.addr)))
 		return s, nil
 	}
+	if s.users == 1 && s.list != nil {
+		return nil, exitErr(h, fnSkbUnshare, errQueued("skb_unshare", s))
+	}
 	n, err := SkbCopy(s)
 	if err != nil {
 		_ = KfreeSkb(s)

@@ -46,3 +46,7 @@ func errBug(op, panicName string, s *SkBuff, format string, args ...any) *Error 
 	}
 	return &Error{Op: op, Panic: panicName, Skb: addr, Msg: fmt.Sprintf(format, args...), errno: -tracing.EINVAL}
 }
+
+func errQueued(op string, s *SkBuff) *Error {
+	return errBug(op, "", s, "the skb is still on a queue (qlen %d); unlink it before freeing it", s.list.qlen)
+}
