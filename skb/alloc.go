@@ -187,10 +187,13 @@ func ConsumeSkb(s *SkBuff) error {
 
 // SkbGet is skb_get: one more user of s (the kernel's refcount_inc).
 func SkbGet(s *SkBuff) (*SkBuff, error) {
+	h := s.h
+	h.tr.Enter1(fnSkbGet, tracing.Skb(uint64(s.addr)))
 	if s.freed {
-		return nil, errFreed("skb_get", s)
+		return nil, exitErr(h, fnSkbGet, errFreed("skb_get", s))
 	}
 	s.users++
+	h.tr.Exit(fnSkbGet, tracing.Skb(uint64(s.addr)))
 	return s, nil
 }
 

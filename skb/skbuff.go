@@ -2,6 +2,7 @@ package skb
 
 import (
 	"github.com/stackscope/stackscope/slab"
+	"github.com/stackscope/stackscope/tracing"
 )
 
 // fclone states (enum in include/linux/skbuff.h).
@@ -150,18 +151,31 @@ func (s *SkBuff) HeadBytes() []byte { return s.shared.mem[:s.end:s.end] }
 func (s *SkBuff) SmallHead() bool { return s.shared.small }
 
 // SkbHeadroom is skb_headroom: bytes free before data.
-func SkbHeadroom(s *SkBuff) uint32 { return s.data }
+func SkbHeadroom(s *SkBuff) uint32 {
+	s.h.tr.Enter1(fnSkbHeadroom, tracing.Skb(uint64(s.addr)))
+	n := s.data
+	s.h.tr.Exit(fnSkbHeadroom, tracing.Int(int64(n)))
+	return n
+}
 
 // SkbTailroom is skb_tailroom: bytes free after tail (0 for a nonlinear skb).
 func SkbTailroom(s *SkBuff) uint32 {
-	if SkbIsNonlinear(s) {
-		return 0
+	s.h.tr.Enter1(fnSkbTailroom, tracing.Skb(uint64(s.addr)))
+	var n uint32
+	if !SkbIsNonlinear(s) {
+		n = s.end - s.tail
 	}
-	return s.end - s.tail
+	s.h.tr.Exit(fnSkbTailroom, tracing.Int(int64(n)))
+	return n
 }
 
 // SkbHeadlen is skb_headlen: bytes of data in the linear part.
-func SkbHeadlen(s *SkBuff) uint32 { return s.Len - s.DataLen }
+func SkbHeadlen(s *SkBuff) uint32 {
+	s.h.tr.Enter1(fnSkbHeadlen, tracing.Skb(uint64(s.addr)))
+	n := s.Len - s.DataLen
+	s.h.tr.Exit(fnSkbHeadlen, tracing.Int(int64(n)))
+	return n
+}
 
 // SkbIsNonlinear is skb_is_nonlinear: some data is in frags.
 func SkbIsNonlinear(s *SkBuff) bool { return s.DataLen != 0 }
@@ -172,17 +186,23 @@ func SkbShared(s *SkBuff) bool { return s.users != 1 }
 // SkbCloned is skb_cloned: the data buffer is really shared with another
 // skb right now.
 func SkbCloned(s *SkBuff) bool {
-	return s.Cloned && s.shared.shinfo.dataref&SKB_DATAREF_MASK != 1
+	s.h.tr.Enter1(fnSkbCloned, tracing.Skb(uint64(s.addr)))
+	c := s.Cloned && s.shared.shinfo.dataref&SKB_DATAREF_MASK != 1
+	s.h.tr.Exit(fnSkbCloned, tracing.Bool(c))
+	return c
 }
 
 // SkbHeaderCloned is skb_header_cloned: somebody else may read the
 // headers, so they must not be written in place.
 func SkbHeaderCloned(s *SkBuff) bool {
-	if !s.Cloned {
-		return false
+	s.h.tr.Enter1(fnSkbHeaderCloned, tracing.Skb(uint64(s.addr)))
+	c := false
+	if s.Cloned {
+		d := s.shared.shinfo.dataref
+		c = (d&SKB_DATAREF_MASK)-(d>>SKB_DATAREF_SHIFT) != 1
 	}
-	d := s.shared.shinfo.dataref
-	return (d&SKB_DATAREF_MASK)-(d>>SKB_DATAREF_SHIFT) != 1
+	s.h.tr.Exit(fnSkbHeaderCloned, tracing.Bool(c))
+	return c
 }
 
 // Header mark helpers (skb_reset_*_header, skb_*_header_was_set).

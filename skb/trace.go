@@ -14,6 +14,7 @@ var (
 	fnSkbDequeue, fnSkbDequeueU, fnSkbDequeueTail, fnSkbDequeueTailU, fnSkbUnlink, fnSkbUnlinkU tracing.FuncID
 	fnSkbQueueAfter, fnSkbQueueBefore, fnSkbInsertU, fnSkbAppend, fnSkbQueuePurge               tracing.FuncID
 	fnSkbQueueSplice, fnSkbQueueSpliceTail                                                      tracing.FuncID
+	fnSkbHeadroom, fnSkbTailroom, fnSkbHeadlen, fnSkbCloned, fnSkbHeaderCloned, fnSkbGet        tracing.FuncID
 )
 
 const (
@@ -139,4 +140,18 @@ func init() {
 		"Moves a whole queue to the front of another in one step, by relinking the two ends.")
 	fnSkbQueueSpliceTail = reg("skb_queue_splice_tail", skbuffH, true, SkbQueueSpliceTail, []string{"list", "head"},
 		"Moves a whole queue to the end of another in one step.")
+
+	fnSkbHeadroom = reg("skb_headroom", skbuffH, true, SkbHeadroom, skb,
+		"How many bytes are free in front of data (data - head): the room left for pushing headers.")
+	fnSkbTailroom = reg("skb_tailroom", skbuffH, true, SkbTailroom, skb,
+		"How many bytes are free after tail (end - tail), or 0 for an skb with paged data.")
+	fnSkbHeadlen = reg("skb_headlen", skbuffH, true, SkbHeadlen, skb,
+		"How many bytes of data are in the linear buffer (len - data_len); the rest is in page frags.")
+	fnSkbCloned = reg("skb_cloned", skbuffH, true, SkbCloned, skb,
+		"Whether the data is shared with a clone right now: the cloned bit is set and dataref counts more than one reference.")
+	fnSkbHeaderCloned = reg("skb_header_cloned", skbuffH, true, SkbHeaderCloned, skb,
+		"Whether somebody else may read this skb's headers, so they must be copied before being written. "+
+			"Payload-only references (the upper half of dataref) do not count.")
+	fnSkbGet = reg("skb_get", skbuffH, true, SkbGet, skb,
+		"Takes one more reference to the sk_buff itself (users); kfree_skb then only frees it at the last one.")
 }
