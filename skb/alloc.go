@@ -59,7 +59,7 @@ func (h *Hotdata) allocSkb(size uint32, flags int) (*SkBuff, error) {
 	}
 	var s *SkBuff
 	if flags&SKB_ALLOC_FCLONE != 0 {
-		fc := h.newFclones()
+		fc := h.spareFclones.get()
 		fc.addr = addr
 		fc.skb1 = SkBuff{addr: addr, fc: fc}
 		fc.skb2 = SkBuff{addr: addr + SizeofSkBuff, fc: fc, freed: true, shared: &h.dead}
@@ -67,7 +67,7 @@ func (h *Hotdata) allocSkb(size uint32, flags int) (*SkBuff, error) {
 		s = &fc.skb1
 		s.Fclone = SKB_FCLONE_ORIG
 	} else {
-		s = h.newSkb()
+		s = h.spareSkbs.get()
 		*s = SkBuff{addr: addr}
 	}
 	s.h = h
@@ -102,7 +102,7 @@ func (h *Hotdata) kmallocReserve(size uint32) (*skbData, error) {
 		h.tr.Exit(fnKmallocReserve, tracing.Ptr(0))
 		return nil, errNoMem("kmalloc_reserve", err)
 	}
-	d := h.newData()
+	d := h.spareData.get()
 	*d = skbData{head: addr, size: uint32(objSize), small: small, mem: mem}
 	h.liveData++
 	h.tr.Exit(fnKmallocReserve, tracing.Ptr(uint64(addr)))
@@ -273,7 +273,7 @@ func (h *Hotdata) skbFreeHead(d *skbData) {
 		_ = h.mem.Kfree(d.head)
 	}
 	*d = skbData{}
-	h.spareData = append(h.spareData, d)
+	h.spareData.put(d)
 	h.liveData--
 	h.tr.Exit(fnSkbFreeHead, tracing.Arg{})
 }
@@ -286,14 +286,14 @@ func (h *Hotdata) kfreeSkbmem(s *SkBuff) {
 	case SKB_FCLONE_UNAVAILABLE:
 		_ = h.mem.KmemCacheFree(h.skbuffCache, s.addr)
 		h.retire(s)
-		h.spareSkbs = append(h.spareSkbs, s)
+		h.spareSkbs.put(s)
 	default:
 		fc := s.fc
 		h.retire(s)
 		fc.fcloneRef--
 		if fc.fcloneRef == 0 {
 			_ = h.mem.KmemCacheFree(h.fcloneCache, fc.addr)
-			h.spareFclones = append(h.spareFclones, fc)
+			h.spareFclones.put(fc)
 		}
 	}
 	h.tr.Exit(fnKfreeSkbmem, tracing.Arg{})

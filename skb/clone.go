@@ -25,7 +25,7 @@ func SkbClone(s *SkBuff) (*SkBuff, error) {
 			h.tr.Exit(fnSkbClone, tracing.Skb(0))
 			return nil, errNoMem("skb_clone", err)
 		}
-		n = h.newSkb()
+		n = h.spareSkbs.get()
 		*n = SkBuff{addr: addr, Fclone: SKB_FCLONE_UNAVAILABLE}
 	}
 	n.h = h

@@ -18,9 +18,9 @@ type Hotdata struct {
 	fcloneCache    *slab.KmemCache // skbuff_fclone_cache
 	smallHeadCache *slab.KmemCache // skbuff_small_head
 
-	spareSkbs    []*SkBuff
-	spareFclones []*skbFclones
-	spareData    []*skbData
+	spareSkbs    spares[SkBuff]
+	spareFclones spares[skbFclones]
+	spareData    spares[skbData]
 	dead         skbData // what a freed skb points at
 
 	liveSkbs, liveData int64
@@ -61,32 +61,20 @@ func (h *Hotdata) SmallHeadCache() *slab.KmemCache { return h.smallHeadCache }
 // Live returns how many sk_buff structs and data buffers are allocated.
 func (h *Hotdata) Live() (skbs, buffers int64) { return h.liveSkbs, h.liveData }
 
-func (h *Hotdata) newSkb() *SkBuff {
-	if n := len(h.spareSkbs); n > 0 {
-		s := h.spareSkbs[n-1]
-		h.spareSkbs = h.spareSkbs[:n-1]
-		return s
+// spares is a free list of Go structs kept for reuse, so that steady-state
+// traffic does not allocate on the Go heap.
+type spares[T any] []*T
+
+func (l *spares[T]) get() *T {
+	if n := len(*l); n > 0 {
+		x := (*l)[n-1]
+		*l = (*l)[:n-1]
+		return x
 	}
-	return new(SkBuff)
+	return new(T)
 }
 
-func (h *Hotdata) newFclones() *skbFclones {
-	if n := len(h.spareFclones); n > 0 {
-		fc := h.spareFclones[n-1]
-		h.spareFclones = h.spareFclones[:n-1]
-		return fc
-	}
-	return new(skbFclones)
-}
-
-func (h *Hotdata) newData() *skbData {
-	if n := len(h.spareData); n > 0 {
-		d := h.spareData[n-1]
-		h.spareData = h.spareData[:n-1]
-		return d
-	}
-	return new(skbData)
-}
+func (l *spares[T]) put(x *T) { *l = append(*l, x) }
 
 // retire marks s freed so that later use is caught, and points it at empty
 // data so a stray read cannot see another packet's bytes.
