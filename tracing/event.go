@@ -87,10 +87,13 @@ type Event struct {
 	Time  int64  // nanoseconds on the kernel clock
 	Func  FuncID
 	Kind  Kind
-	Depth uint16 // call depth: an Entry and its Exit share it
-	NArg  uint8
-	Args  [MaxArgs]Arg
-	Ret   Arg // for Exit
+	Depth uint16 // call depth within Task: an Entry and its Exit share it
+	// Task is the context the event ran in: a process's pid for its
+	// syscalls, 0 for the kernel's own work (softirq, timers).
+	Task uint32
+	NArg uint8
+	Args [MaxArgs]Arg
+	Ret  Arg // for Exit
 }
 
 // Resolver turns addresses into names where it can (a kmem_cache address

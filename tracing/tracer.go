@@ -23,14 +23,16 @@ type subscription struct {
 //
 // The zero value is a valid tracer that nobody listens to.
 type Tracer struct {
-	on    bool // any subscriber or a ring: the one branch a trace point costs
-	depth uint16
-	seq   uint64
-	clock Clock
-	subs  []subscription // replaced, never modified in place
-	next  int
-	ring  *Ring
-	ev    Event // scratch, handed to subscribers by pointer
+	on     bool // any subscriber or a ring: the one branch a trace point costs
+	depth  uint16
+	task   uint32
+	depths map[uint32]uint16 // saved depth of tasks not running now
+	seq    uint64
+	clock  Clock
+	subs   []subscription // replaced, never modified in place
+	next   int
+	ring   *Ring
+	ev     Event // scratch, handed to subscribers by pointer
 }
 
 // NewTracer returns a tracer reading time from clock (nil reads 0).
@@ -48,6 +50,28 @@ func (t *Tracer) Seq() uint64 { return t.seq }
 
 // Depth returns the current call depth.
 func (t *Tracer) Depth() int { return int(t.depth) }
+
+// Task returns the task events are attributed to now.
+func (t *Tracer) Task() uint32 { return t.task }
+
+// SetTask switches the context events are attributed to (a pid, or 0 for
+// the kernel's own work). Each task keeps its own call depth, so a process
+// that sleeps inside a syscall resumes at the depth where it slept.
+func (t *Tracer) SetTask(task uint32) {
+	if task == t.task {
+		return
+	}
+	if t.depths == nil {
+		t.depths = map[uint32]uint16{}
+	}
+	if t.depth != 0 {
+		t.depths[t.task] = t.depth
+	} else {
+		delete(t.depths, t.task)
+	}
+	t.task = task
+	t.depth = t.depths[task]
+}
 
 // Subscribe adds a listener and returns an id for Unsubscribe. Listeners are
 // called in the order they subscribed.
@@ -86,6 +110,7 @@ func (t *Tracer) update() {
 	t.on = len(t.subs) > 0 || t.ring != nil
 	if !t.on {
 		t.depth = 0
+		clear(t.depths)
 	}
 }
 
@@ -150,6 +175,7 @@ func (t *Tracer) emit(k Kind, fn FuncID, n uint8, a, b, c, ret Arg) {
 		Func:  fn,
 		Kind:  k,
 		Depth: t.depth,
+		Task:  t.task,
 		NArg:  n,
 		Args:  [MaxArgs]Arg{a, b, c},
 		Ret:   ret,

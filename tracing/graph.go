@@ -1,0 +1,108 @@
+package tracing
+
+import (
+	"io"
+	"strings"
+)
+
+// Graph writes events as an ftrace function_graph: a function with callees
+// opens a brace and closes it with its return value; a function without
+// callees prints on one line. Point events print as comments.
+//
+//	__sys_socket(family=2, type=1, protocol=6) {
+//	  sock_alloc() {
+//	    kmem_cache_alloc(s=sock_inode_cache) = 0xffff888004000000;
+//	  } = 0xffff888004000000
+//	} = 3
+type Graph struct {
+	w       io.Writer
+	r       Resolver
+	pending *Event // an entry whose exit may follow at once
+	held    Event
+	base    uint16 // depth printed at column 0
+	err     error
+}
+
+// NewGraph returns a graph writer; r names addresses where it can (nil:
+// raw values). Events deeper than base are indented relative to it.
+func NewGraph(w io.Writer, r Resolver) *Graph { return &Graph{w: w, r: r} }
+
+// SetBase sets the depth that prints at column 0.
+func (g *Graph) SetBase(depth uint16) { g.base = depth }
+
+// Err returns the first write error.
+func (g *Graph) Err() error { return g.err }
+
+func (g *Graph) indent(depth uint16) string {
+	if depth < g.base {
+		return ""
+	}
+	return strings.Repeat("  ", int(depth-g.base))
+}
+
+func (g *Graph) line(s string) {
+	if g.err == nil {
+		_, g.err = io.WriteString(g.w, s+"\n")
+	}
+}
+
+func (g *Graph) call(ev *Event) string {
+	f := FuncByID(ev.Func)
+	var b strings.Builder
+	b.WriteString(f.Name)
+	b.WriteByte('(')
+	for i := 0; i < int(ev.NArg) && i < MaxArgs; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if i < len(f.Args) {
+			b.WriteString(f.Args[i])
+			b.WriteByte('=')
+		}
+		b.WriteString(FormatArg(ev.Args[i], g.r))
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+func (g *Graph) ret(ev *Event) string {
+	if ev.Ret.Kind == ArgNone {
+		return ""
+	}
+	return " = " + FormatArg(ev.Ret, g.r)
+}
+
+// flush prints a held entry as the opening of a block.
+func (g *Graph) flush() {
+	if g.pending != nil {
+		g.line(g.indent(g.pending.Depth) + g.call(g.pending) + " {")
+		g.pending = nil
+	}
+}
+
+// Event adds one event to the graph. It is a Subscriber.
+func (g *Graph) Event(ev *Event) {
+	switch ev.Kind {
+	case Entry:
+		g.flush()
+		g.held = *ev
+		g.pending = &g.held
+	case Exit:
+		if p := g.pending; p != nil && p.Func == ev.Func && p.Depth == ev.Depth && p.Task == ev.Task {
+			g.line(g.indent(ev.Depth) + g.call(p) + g.ret(ev) + ";")
+			g.pending = nil
+			return
+		}
+		g.flush()
+		g.line(g.indent(ev.Depth) + "}" + g.ret(ev) + " /* " + ev.Func.Name() + " */")
+	case Point:
+		g.flush()
+		g.line(g.indent(ev.Depth) + "/* " + g.call(ev) + " */")
+	}
+}
+
+// Close prints anything still held.
+func (g *Graph) Close() error {
+	g.flush()
+	return g.err
+}
