@@ -1,0 +1,185 @@
+package sockets
+
+// Address families (include/linux/socket.h).
+const (
+	AF_UNSPEC  = 0
+	AF_UNIX    = 1
+	AF_INET    = 2
+	AF_INET6   = 10
+	AF_NETLINK = 16
+	AF_PACKET  = 17
+	AF_MAX     = 46
+)
+
+// Socket types (include/linux/net.h) and the flags socket() takes in type.
+const (
+	SOCK_STREAM    = 1
+	SOCK_DGRAM     = 2
+	SOCK_RAW       = 3
+	SOCK_SEQPACKET = 5
+	SOCK_MAX       = 11
+	SOCK_TYPE_MASK = 0xf
+	SOCK_NONBLOCK  = O_NONBLOCK
+	SOCK_CLOEXEC   = O_CLOEXEC
+)
+
+// Protocols (include/uapi/linux/in.h).
+const (
+	IPPROTO_IP   = 0
+	IPPROTO_ICMP = 1
+	IPPROTO_TCP  = 6
+	IPPROTO_UDP  = 17
+	IPPROTO_RAW  = 255
+)
+
+// File flags (include/uapi/asm-generic/fcntl.h) and fcntl commands.
+const (
+	O_RDWR     = 0x2
+	O_NONBLOCK = 0x800
+	O_CLOEXEC  = 0x80000
+	F_GETFD    = 1
+	F_SETFD    = 2
+	F_GETFL    = 3
+	F_SETFL    = 4
+	FD_CLOEXEC = 1
+)
+
+// Option levels and options (include/uapi/asm-generic/socket.h, linux/tcp.h).
+const (
+	SOL_SOCKET = 1
+	SOL_TCP    = IPPROTO_TCP
+
+	SO_DEBUG      = 1
+	SO_REUSEADDR  = 2
+	SO_TYPE       = 3
+	SO_ERROR      = 4
+	SO_SNDBUF     = 7
+	SO_RCVBUF     = 8
+	SO_KEEPALIVE  = 9
+	SO_LINGER     = 13
+	SO_REUSEPORT  = 15
+	SO_RCVLOWAT   = 18
+	SO_ACCEPTCONN = 30
+	SO_PROTOCOL   = 38
+	SO_DOMAIN     = 39
+
+	TCP_NODELAY   = 1
+	TCP_MAXSEG    = 2
+	TCP_CORK      = 3
+	TCP_KEEPIDLE  = 4
+	TCP_KEEPINTVL = 5
+	TCP_KEEPCNT   = 6
+)
+
+// shutdown() how (include/linux/net.h) and sk_shutdown bits.
+const (
+	SHUT_RD   = 0
+	SHUT_WR   = 1
+	SHUT_RDWR = 2
+
+	RCV_SHUTDOWN  = 1
+	SEND_SHUTDOWN = 2
+	SHUTDOWN_MASK = 3
+)
+
+// sk_reuse values.
+const (
+	SK_NO_REUSE    = 0
+	SK_CAN_REUSE   = 1
+	SK_FORCE_REUSE = 2
+)
+
+// sk_userlocks bits: what the user fixed so the kernel must not change it.
+const (
+	SOCK_SNDBUF_LOCK   = 1
+	SOCK_RCVBUF_LOCK   = 2
+	SOCK_BINDADDR_LOCK = 4
+	SOCK_BINDPORT_LOCK = 8
+)
+
+// MaxScheduleTimeout is MAX_SCHEDULE_TIMEOUT: wait forever.
+const MaxScheduleTimeout = int64(^uint64(0) >> 1)
+
+// State is a TCP state (include/net/tcp_states.h).
+type State uint8
+
+const (
+	TCP_ESTABLISHED State = iota + 1
+	TCP_SYN_SENT
+	TCP_SYN_RECV
+	TCP_FIN_WAIT1
+	TCP_FIN_WAIT2
+	TCP_TIME_WAIT
+	TCP_CLOSE
+	TCP_CLOSE_WAIT
+	TCP_LAST_ACK
+	TCP_LISTEN
+	TCP_CLOSING
+	TCP_NEW_SYN_RECV
+	TCP_BOUND_INACTIVE
+)
+
+var stateNames = [...]string{"", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV", "BOUND_INACTIVE"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) && s != 0 {
+		return stateNames[s]
+	}
+	return "UNKNOWN"
+}
+
+// SocketState is socket_state (include/uapi/linux/net.h): the BSD-level
+// state of struct socket.
+type SocketState uint8
+
+const (
+	SS_FREE SocketState = iota
+	SS_UNCONNECTED
+	SS_CONNECTING
+	SS_CONNECTED
+	SS_DISCONNECTING
+)
+
+func (s SocketState) String() string {
+	switch s {
+	case SS_FREE:
+		return "SS_FREE"
+	case SS_UNCONNECTED:
+		return "SS_UNCONNECTED"
+	case SS_CONNECTING:
+		return "SS_CONNECTING"
+	case SS_CONNECTED:
+		return "SS_CONNECTED"
+	case SS_DISCONNECTING:
+		return "SS_DISCONNECTING"
+	}
+	return "SS_UNKNOWN"
+}
+
+// SockFlag is a bit of sk_flags (enum sock_flags, include/net/sock.h).
+type SockFlag uint8
+
+const (
+	SOCK_DEAD SockFlag = iota
+	SOCK_DONE
+	SOCK_URGINLINE
+	SOCK_KEEPOPEN
+	SOCK_LINGER
+	SOCK_DESTROY
+	SOCK_BROADCAST
+	SOCK_TIMESTAMP
+	SOCK_ZAPPED
+	SOCK_RCU_FREE
+	numSockFlags
+)
+
+var sockFlagNames = [numSockFlags]string{"SOCK_DEAD", "SOCK_DONE", "SOCK_URGINLINE", "SOCK_KEEPOPEN",
+	"SOCK_LINGER", "SOCK_DESTROY", "SOCK_BROADCAST", "SOCK_TIMESTAMP", "SOCK_ZAPPED", "SOCK_RCU_FREE"}
+
+func (f SockFlag) String() string {
+	if f < numSockFlags {
+		return sockFlagNames[f]
+	}
+	return "SOCK_?"
+}

@@ -1,0 +1,72 @@
+package sockets
+
+import (
+	"github.com/stackscope/stackscope/slab"
+)
+
+// Proto is struct proto: a transport protocol's socket operations and its
+// slab cache ("TCP", "UDP"). The function fields are the kernel's hooks;
+// nil means the protocol has none.
+type Proto struct {
+	Name       string
+	ObjSize    uint32 // sizeof(struct tcp_sock) in the model
+	SlabFlags  slab.Flags
+	Slab       *slab.KmemCache // created by proto_register
+	Init       func(sk *Sock) error
+	Close      func(sk *Sock, timeout int64)
+	Destroy    func(sk *Sock)
+	Hash       func(sk *Sock) error
+	Unhash     func(sk *Sock)
+	GetPort    func(sk *Sock, snum uint16) error
+	Accept     func(sk *Sock, flags int) (*Sock, error)
+	Disconnect func(sk *Sock, flags int) error
+	Shutdown   func(sk *Sock, how int)
+	Setsockopt func(sk *Sock, level, optname int, val int64) error
+	Getsockopt func(sk *Sock, level, optname int) (int64, error)
+	BacklogRcv string               // name of the backlog_rcv hook, for display
+	Alloc      func(p *Proto) *Sock // builds the protocol's sock struct (tcp_sock) around a *Sock
+	Hashinfo   *InetHashinfo
+	MaxHeader  uint32
+	Sockets    int // sockets_allocated
+}
+
+// ProtoOps is struct proto_ops: the BSD socket layer's operations of one
+// socket type in one family (inet_stream_ops, inet_dgram_ops).
+type ProtoOps struct {
+	Name       string
+	Family     int
+	Release    func(sock *Socket) error
+	Bind       func(sock *Socket, addr SockaddrIn, addrLen int) error
+	Connect    func(sock *Socket, addr SockaddrIn, addrLen int, flags int) error
+	Accept     func(sock, newsock *Socket, flags int) error
+	Getname    func(sock *Socket, peer bool) (SockaddrIn, error)
+	Listen     func(sock *Socket, backlog int) error
+	Shutdown   func(sock *Socket, how int) error
+	Setsockopt func(sock *Socket, level, optname int, val int64) error
+	Getsockopt func(sock *Socket, level, optname int) (int64, error)
+}
+
+// NetProtoFamily is struct net_proto_family: how to create sockets of one
+// address family (inet_family_ops: .create = inet_create).
+type NetProtoFamily struct {
+	Family int
+	Name   string
+	Create func(net *Net, sock *Socket, protocol int, kern bool) error
+}
+
+// InetProtosw is struct inet_protosw: one entry of inetsw[type], tying a
+// socket type and protocol to its struct proto and proto_ops.
+type InetProtosw struct {
+	Type     int
+	Protocol int
+	Prot     *Proto
+	Ops      *ProtoOps
+	Flags    int // INET_PROTOSW_*
+}
+
+// inet_protosw flags.
+const (
+	INET_PROTOSW_REUSE     = 0x01
+	INET_PROTOSW_PERMANENT = 0x02
+	INET_PROTOSW_ICSK      = 0x04
+)

@@ -1,0 +1,222 @@
+package sockets
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Sysctls are the tunables (net.core.*, net.ipv4.*) the model honours, with
+// Linux 6.x defaults. The kernel reads them with READ_ONCE; here they are
+// read on the kernel loop and written through Set, also on the loop.
+type Sysctls struct {
+	Somaxconn          int
+	RmemDefault        int
+	WmemDefault        int
+	RmemMax            int
+	WmemMax            int
+	TcpRmem            [3]int
+	TcpWmem            [3]int
+	IpLocalPortRange   [2]int
+	IpUnprivPortStart  int
+	IpNonlocalBind     int
+	IpAutobindReuse    int
+	IpDefaultTTL       int
+	TcpMaxSynBacklog   int
+	TcpSyncookies      int
+	TcpSynRetries      int
+	TcpSynackRetries   int
+	TcpFinTimeout      int
+	TcpTwReuse         int
+	TcpAbortOnOverflow int
+	TcpMaxTwBuckets    int
+	TcpTimestamps      int
+	TcpSack            int
+	TcpWindowScaling   int
+	TcpKeepaliveTime   int
+	TcpKeepaliveIntvl  int
+	TcpKeepaliveProbes int
+	TcpCongestion      string
+}
+
+// DefaultSysctls returns 6.x defaults for a machine whose ehash has
+// ehashEntries buckets (tcp_max_syn_backlog and tcp_max_tw_buckets derive
+// from it, as tcp_sk_init computes them).
+func DefaultSysctls(ehashEntries int) *Sysctls {
+	return &Sysctls{
+		Somaxconn:          4096,
+		RmemDefault:        212992,
+		WmemDefault:        212992,
+		RmemMax:            212992,
+		WmemMax:            212992,
+		TcpRmem:            [3]int{4096, 131072, 6291456},
+		TcpWmem:            [3]int{4096, 16384, 4194304},
+		IpLocalPortRange:   [2]int{32768, 60999},
+		IpUnprivPortStart:  1024,
+		IpDefaultTTL:       64,
+		TcpMaxSynBacklog:   max(128, ehashEntries/128),
+		TcpSyncookies:      1,
+		TcpSynRetries:      6,
+		TcpSynackRetries:   5,
+		TcpFinTimeout:      60,
+		TcpTwReuse:         2,
+		TcpMaxTwBuckets:    max(ehashEntries/2, 1),
+		TcpTimestamps:      1,
+		TcpSack:            1,
+		TcpWindowScaling:   1,
+		TcpKeepaliveTime:   7200,
+		TcpKeepaliveIntvl:  75,
+		TcpKeepaliveProbes: 9,
+		TcpCongestion:      "cubic",
+	}
+}
+
+// SysctlEntry describes one tunable.
+type SysctlEntry struct {
+	Name string // "net.core.somaxconn"
+	Help string
+	get  func(s *Sysctls) string
+	set  func(s *Sysctls, v string) error
+}
+
+func intEntry(name, help string, p func(*Sysctls) *int, lo, hi int) SysctlEntry {
+	return SysctlEntry{Name: name, Help: help,
+		get: func(s *Sysctls) string { return strconv.Itoa(*p(s)) },
+		set: func(s *Sysctls, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%s takes an integer, not %q", name, v)
+			}
+			if n < lo || n > hi {
+				return fmt.Errorf("%s must be between %d and %d", name, lo, hi)
+			}
+			*p(s) = n
+			return nil
+		}}
+}
+
+func vecEntry(name, help string, p func(*Sysctls) []int, ordered bool) SysctlEntry {
+	return SysctlEntry{Name: name, Help: help,
+		get: func(s *Sysctls) string {
+			var parts []string
+			for _, n := range p(s) {
+				parts = append(parts, strconv.Itoa(n))
+			}
+			return strings.Join(parts, "\t")
+		},
+		set: func(s *Sysctls, v string) error {
+			dst := p(s)
+			f := strings.Fields(v)
+			if len(f) != len(dst) {
+				return fmt.Errorf("%s takes %d integers", name, len(dst))
+			}
+			vals := make([]int, len(f))
+			for i, x := range f {
+				n, err := strconv.Atoi(x)
+				if err != nil || n < 0 {
+					return fmt.Errorf("%s: %q is not a non-negative integer", name, x)
+				}
+				if ordered && i > 0 && n < vals[i-1] {
+					return fmt.Errorf("%s: the values must not decrease", name)
+				}
+				vals[i] = n
+			}
+			copy(dst, vals)
+			return nil
+		}}
+}
+
+// sysctlTable lists every tunable in a fixed order.
+var sysctlTable = []SysctlEntry{
+	intEntry("net.core.somaxconn", "the largest listen() backlog; bigger requests are clamped", func(s *Sysctls) *int { return &s.Somaxconn }, 0, 1<<31-1),
+	intEntry("net.core.rmem_default", "default SO_RCVBUF of non-TCP sockets", func(s *Sysctls) *int { return &s.RmemDefault }, 256, 1<<31-1),
+	intEntry("net.core.wmem_default", "default SO_SNDBUF of non-TCP sockets", func(s *Sysctls) *int { return &s.WmemDefault }, 256, 1<<31-1),
+	intEntry("net.core.rmem_max", "the largest SO_RCVBUF a process may ask for", func(s *Sysctls) *int { return &s.RmemMax }, 256, 1<<31-1),
+	intEntry("net.core.wmem_max", "the largest SO_SNDBUF a process may ask for", func(s *Sysctls) *int { return &s.WmemMax }, 256, 1<<31-1),
+	vecEntry("net.ipv4.tcp_rmem", "TCP receive buffer: min, default, max", func(s *Sysctls) []int { return s.TcpRmem[:] }, true),
+	vecEntry("net.ipv4.tcp_wmem", "TCP send buffer: min, default, max", func(s *Sysctls) []int { return s.TcpWmem[:] }, true),
+	vecEntry("net.ipv4.ip_local_port_range", "ephemeral ports for bind(port 0) and connect()", func(s *Sysctls) []int { return s.IpLocalPortRange[:] }, true),
+	intEntry("net.ipv4.ip_unprivileged_port_start", "ports below this need CAP_NET_BIND_SERVICE", func(s *Sysctls) *int { return &s.IpUnprivPortStart }, 0, 65535),
+	intEntry("net.ipv4.ip_nonlocal_bind", "allow bind() to addresses the host does not own", func(s *Sysctls) *int { return &s.IpNonlocalBind }, 0, 1),
+	intEntry("net.ipv4.ip_autobind_reuse", "let bind(port 0) reuse ports when the range is exhausted", func(s *Sysctls) *int { return &s.IpAutobindReuse }, 0, 1),
+	intEntry("net.ipv4.ip_default_ttl", "TTL of outgoing packets", func(s *Sysctls) *int { return &s.IpDefaultTTL }, 1, 255),
+	intEntry("net.ipv4.tcp_max_syn_backlog", "the SYN queue's global cap (6.x limits each queue by the listen backlog)", func(s *Sysctls) *int { return &s.TcpMaxSynBacklog }, 1, 1<<31-1),
+	intEntry("net.ipv4.tcp_syncookies", "0 off, 1 when a SYN queue overflows, 2 always", func(s *Sysctls) *int { return &s.TcpSyncookies }, 0, 2),
+	intEntry("net.ipv4.tcp_syn_retries", "SYN retransmissions before connect() gives up", func(s *Sysctls) *int { return &s.TcpSynRetries }, 1, 127),
+	intEntry("net.ipv4.tcp_synack_retries", "SYN-ACK retransmissions for a request sock", func(s *Sysctls) *int { return &s.TcpSynackRetries }, 0, 255),
+	intEntry("net.ipv4.tcp_fin_timeout", "seconds an orphaned FIN_WAIT2 socket lives", func(s *Sysctls) *int { return &s.TcpFinTimeout }, 0, 1<<31-1),
+	intEntry("net.ipv4.tcp_tw_reuse", "reuse TIME_WAIT for new connections: 0 no, 1 yes, 2 loopback only", func(s *Sysctls) *int { return &s.TcpTwReuse }, 0, 2),
+	intEntry("net.ipv4.tcp_abort_on_overflow", "reset instead of dropping the final ACK when the accept queue is full", func(s *Sysctls) *int { return &s.TcpAbortOnOverflow }, 0, 1),
+	intEntry("net.ipv4.tcp_max_tw_buckets", "the most TIME_WAIT sockets at once", func(s *Sysctls) *int { return &s.TcpMaxTwBuckets }, 0, 1<<31-1),
+	intEntry("net.ipv4.tcp_timestamps", "TCP timestamps option (RFC 7323)", func(s *Sysctls) *int { return &s.TcpTimestamps }, 0, 2),
+	intEntry("net.ipv4.tcp_sack", "selective acknowledgements (RFC 2018)", func(s *Sysctls) *int { return &s.TcpSack }, 0, 1),
+	intEntry("net.ipv4.tcp_window_scaling", "window scaling (RFC 7323)", func(s *Sysctls) *int { return &s.TcpWindowScaling }, 0, 1),
+	intEntry("net.ipv4.tcp_keepalive_time", "idle seconds before the first keepalive probe", func(s *Sysctls) *int { return &s.TcpKeepaliveTime }, 1, 1<<31-1),
+	intEntry("net.ipv4.tcp_keepalive_intvl", "seconds between keepalive probes", func(s *Sysctls) *int { return &s.TcpKeepaliveIntvl }, 1, 1<<31-1),
+	intEntry("net.ipv4.tcp_keepalive_probes", "unanswered probes before the connection is dropped", func(s *Sysctls) *int { return &s.TcpKeepaliveProbes }, 1, 127),
+	{Name: "net.ipv4.tcp_congestion_control", Help: "default congestion control (the model has cubic and reno)",
+		get: func(s *Sysctls) string { return s.TcpCongestion },
+		set: func(s *Sysctls, v string) error {
+			v = strings.TrimSpace(v)
+			if v != "cubic" && v != "reno" {
+				return fmt.Errorf("net.ipv4.tcp_congestion_control: %q is not available (cubic, reno)", v)
+			}
+			s.TcpCongestion = v
+			return nil
+		}},
+}
+
+// SysctlNames lists the tunables in a fixed order.
+func SysctlNames() []string {
+	out := make([]string, len(sysctlTable))
+	for i, e := range sysctlTable {
+		out[i] = e.Name
+	}
+	return out
+}
+
+func findSysctl(name string) (SysctlEntry, error) {
+	name = strings.ReplaceAll(strings.TrimSpace(name), "/", ".")
+	for _, e := range sysctlTable {
+		if e.Name == name {
+			return e, nil
+		}
+	}
+	return SysctlEntry{}, fmt.Errorf("unknown sysctl %q (the model has: %s)", name, strings.Join(SysctlNames(), ", "))
+}
+
+// Get reads a tunable as sysctl prints it.
+func (s *Sysctls) Get(name string) (string, error) {
+	e, err := findSysctl(name)
+	if err != nil {
+		return "", err
+	}
+	return e.get(s), nil
+}
+
+// Set writes a tunable, checking its range.
+func (s *Sysctls) Set(name, value string) error {
+	e, err := findSysctl(name)
+	if err != nil {
+		return err
+	}
+	return e.set(s, value)
+}
+
+// Help returns a tunable's one-line description.
+func SysctlHelp(name string) string {
+	e, err := findSysctl(name)
+	if err != nil {
+		return ""
+	}
+	return e.Help
+}
+
+// All returns every tunable and its value, in table order.
+func (s *Sysctls) All() [][2]string {
+	out := make([][2]string, len(sysctlTable))
+	for i, e := range sysctlTable {
+		out[i] = [2]string{e.Name, e.get(s)}
+	}
+	return out
+}
