@@ -430,3 +430,14 @@ func chainOf(l *hlist[SockCommon]) []*SockCommon {
 	l.each(nodeOf, func(sc *SockCommon) bool { out = append(out, sc); return true })
 	return out
 }
+
+// DestroyBind2BucketIfEmpty frees tb2 if it has no owner (for callers that
+// created it and then failed).
+func DestroyBind2BucketIfEmpty(net *Net, h *InetHashinfo, tb *InetBindBucket, tb2 *InetBind2Bucket) {
+	inetBind2BucketDestroy(net, h, tb, tb2)
+}
+
+// DestroyBindBucketIfEmpty frees tb if no (port, address) bucket is left.
+func DestroyBindBucketIfEmpty(net *Net, h *InetHashinfo, tb *InetBindBucket) {
+	inetBindBucketDestroy(net, h, tb)
+}

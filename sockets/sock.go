@@ -186,3 +186,9 @@ func (sk *Sock) SockOf() *Sock { return sk }
 
 // Self returns the protocol sock this sock is part of (tcp_sk, udp_sk).
 func (sk *Sock) Self() any { return sk.owner }
+
+// AttachOwner records the protocol sock a *Sock is embedded in, so that
+// tcp_sk(sk) and inet_csk(sk) can find it (container_of).
+func AttachOwner(sk *Sock, owner any) {
+	sk.owner = owner
+}

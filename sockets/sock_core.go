@@ -68,7 +68,11 @@ func cacheID(p *Proto) uint64 {
 // (an LSM hook, a module reference): it shows in traces, does nothing, and
 // its registry entry says so.
 func noop(tr *tracing.Tracer, fn tracing.FuncID, a tracing.Arg) {
-	tr.Enter1(fn, a)
+	if a.Kind == tracing.ArgNone {
+		tr.Enter(fn)
+	} else {
+		tr.Enter1(fn, a)
+	}
 	tr.Exit(fn, tracing.Errno(0))
 }
 

@@ -49,6 +49,8 @@ const (
 	ArgErrno          // 0 or a negative errno
 	ArgBool           // 0 or 1
 	ArgReason         // enum skb_drop_reason
+	ArgIPv4           // an IPv4 address as a __be32
+	ArgState          // a TCP state (TCP_LISTEN ...)
 )
 
 // Arg is one small typed argument or return value. It holds no pointers, so
@@ -71,6 +73,8 @@ func Int(n int64) Arg        { return Arg{ArgInt, uint64(n)} }
 func Uint(n uint64) Arg      { return Arg{ArgUint, n} }
 func Errno(ret int64) Arg    { return Arg{ArgErrno, uint64(ret)} }
 func Reason(code uint64) Arg { return Arg{ArgReason, code} }
+func IPv4(be32 uint32) Arg   { return Arg{ArgIPv4, uint64(be32)} }
+func State(st uint8) Arg     { return Arg{ArgState, uint64(st)} }
 func Bool(b bool) Arg {
 	if b {
 		return Arg{ArgBool, 1}
@@ -181,8 +185,12 @@ func FormatArg(a Arg, r Resolver) string {
 			return "true"
 		}
 		return "false"
-	case ArgReason:
+	case ArgReason, ArgState:
 		return strconv.FormatUint(a.Val, 10)
+	case ArgIPv4:
+		v := uint32(a.Val) // network byte order, read little-endian
+		return strconv.Itoa(int(v&0xff)) + "." + strconv.Itoa(int(v>>8&0xff)) + "." +
+			strconv.Itoa(int(v>>16&0xff)) + "." + strconv.Itoa(int(v>>24))
 	}
 	return "?"
 }

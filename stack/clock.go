@@ -1,0 +1,48 @@
+package stack
+
+import "time"
+
+// Clock is the kernel's time: nanoseconds since boot.
+type Clock interface {
+	Now() int64
+	// Virtual reports whether time moves only when the kernel is told to.
+	Virtual() bool
+}
+
+// VirtualClock is time that moves only by Set: for scripts, tests, replay.
+type VirtualClock struct{ now int64 }
+
+// Now returns the current virtual time.
+func (c *VirtualClock) Now() int64 { return c.now }
+
+// Virtual is true.
+func (c *VirtualClock) Virtual() bool { return true }
+
+// set moves the clock forward (never back).
+func (c *VirtualClock) set(t int64) {
+	if t > c.now {
+		c.now = t
+	}
+}
+
+// RealClock is the machine's monotonic clock, counted from the kernel's
+// boot. It is the only place the kernel reads real time, and only live
+// mode uses it.
+type RealClock struct{ boot time.Time }
+
+// NewRealClock starts a real clock at zero now.
+func NewRealClock() *RealClock { return &RealClock{boot: time.Now()} }
+
+// Now returns nanoseconds since boot.
+func (c *RealClock) Now() int64 { return int64(time.Since(c.boot)) }
+
+// Virtual is false.
+func (c *RealClock) Virtual() bool { return false }
+
+// HZ and jiffies: Linux counts timer time in jiffies; with HZ=1000 (the
+// common distro setting for servers is 250, but 1000 reads best in a trace)
+// one jiffy is a millisecond.
+const (
+	HZ           = 1000
+	NsecPerJiffy = int64(1e9 / HZ)
+)

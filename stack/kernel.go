@@ -1,0 +1,315 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/slab"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/netdev"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// DefaultThashEntries is the size of the TCP hash tables unless told
+// otherwise: small, as if the kernel had been booted with
+// thash_entries=256, so that hash collisions show up with a handful of
+// sockets. A 24 GiB machine has 262144 ehash buckets.
+const DefaultThashEntries = 256
+
+// Config describes a kernel to boot.
+type Config struct {
+	// Seed feeds every random choice (hash secrets, ISNs, port offsets).
+	Seed uint64
+	// Clock is the kernel's time; nil means a virtual clock starting at 0.
+	Clock Clock
+	// CPUs is the CPU count SLUB's geometry assumes (default 2).
+	CPUs int
+	// ThashEntries sizes ehash, bhash/bhash2 and lhash2, like the kernel's
+	// thash_entries boot parameter (default DefaultThashEntries).
+	ThashEntries int
+	// PageLimit caps the memory the slab model may use, in pages (0: none).
+	PageLimit uint64
+}
+
+// Kernel is one running kernel. Create it with New and Start its loop; all
+// access from outside goes through the loop (processes' syscalls, Do,
+// Snapshot).
+type Kernel struct {
+	cfg   Config
+	clock Clock
+	tr    *tracing.Tracer
+	rnd   *random
+	mem   *slab.Allocator
+	skbs  *skb.Hotdata
+	net   *sockets.Net
+	hash  *sockets.InetHashinfo
+	devs  []*netdev.Device
+
+	tcpProt, udpProt, rawProt, pingProt *sockets.Proto
+	reqCache, twCache                   *slab.KmemCache
+
+	procs   []*Process // by pid
+	nextPid uint32     // pids and tids share one number space
+
+	timers    timerHeap
+	timerSeq  uint64
+	liveTimer *time.Timer // live mode: fires at the earliest kernel timer
+
+	current *task   // the task running now; nil for the kernel's own work
+	ready   []*task // woken tasks waiting to run, in wake order
+
+	inputs   chan input
+	deferred []input // inputs that arrived while stepping was paused
+	quit     chan struct{}
+	done     chan struct{}
+	started  bool
+
+	stepper *tracing.Stepper
+	stops   chan Stop
+	paused  *Stop
+}
+
+// New boots a kernel: the slab allocator with the kmalloc caches, the skb
+// caches (skb_init), the socket layer (sock_init), loopback, and the IPv4
+// protocols (inet_init). The loop does not run until Start.
+func New(cfg Config) (*Kernel, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = &VirtualClock{}
+	}
+	if cfg.ThashEntries == 0 {
+		cfg.ThashEntries = DefaultThashEntries
+	}
+	k := &Kernel{
+		cfg:     cfg,
+		clock:   cfg.Clock,
+		rnd:     newRandom(cfg.Seed),
+		nextPid: 1,
+		inputs:  make(chan input, 64),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		stops:   make(chan Stop, 1),
+	}
+	k.tr = tracing.NewTracer(k.clock)
+	var err error
+	if k.mem, err = slab.New(slab.Config{CPUs: cfg.CPUs, Tracer: k.tr, PageLimit: cfg.PageLimit}); err != nil {
+		return nil, fmt.Errorf("boot: %w", err)
+	}
+	if k.skbs, err = skb.SkbInit(k.mem); err != nil {
+		return nil, fmt.Errorf("boot: %w", err)
+	}
+	sysctl := sockets.DefaultSysctls(roundPow2(cfg.ThashEntries))
+	if k.net, err = sockets.NewNet(k.mem, k.skbs, sysctl, k, k.rnd.r.Uint32()); err != nil {
+		return nil, fmt.Errorf("boot: sock_init: %w", err)
+	}
+	k.net.Random = k.GetRandomU32
+	k.net.AddrType = k.inetAddrType
+	k.devs = append(k.devs, netdev.NewLoopback())
+	if err := k.inetInit(); err != nil {
+		return nil, fmt.Errorf("boot: inet_init: %w", err)
+	}
+	// The init process exists from boot; the console and services add more.
+	k.newProcess("init")
+	return k, nil
+}
+
+func roundPow2(n int) int {
+	p := 1
+	for p < n {
+		p <<= 1
+	}
+	return p
+}
+
+// Tracer returns the kernel's tracer. Subscribe before Start, or through Do.
+func (k *Kernel) Tracer() *tracing.Tracer { return k.tr }
+
+// Clock returns the kernel's clock.
+func (k *Kernel) Clock() Clock { return k.clock }
+
+// Net returns init_net. Use it only on the loop (inside Do).
+func (k *Kernel) Net() *sockets.Net { return k.net }
+
+// Mem returns the slab allocator. Use it only on the loop.
+func (k *Kernel) Mem() *slab.Allocator { return k.mem }
+
+// Hashinfo returns tcp_hashinfo. Use it only on the loop.
+func (k *Kernel) Hashinfo() *sockets.InetHashinfo { return k.hash }
+
+// Config returns the configuration the kernel booted with.
+func (k *Kernel) Config() Config { return k.cfg }
+
+// ArgString resolves cache ids and drop reasons in traces.
+func (k *Kernel) ArgString(a tracing.Arg) (string, bool) {
+	if a.Kind == tracing.ArgState {
+		return "TCP_" + sockets.State(a.Val).String(), true
+	}
+	return k.skbs.ArgString(a)
+}
+
+// input is one thing for the loop to handle, in arrival order.
+type input struct {
+	sys *syscallReq
+	ctl *control
+}
+
+// control is a command run on the loop, with a reply.
+type control struct {
+	name  string
+	fn    func(k *Kernel) any
+	reply chan any
+	// duringPause says the command may run while stepping is paused
+	// (snapshots, step commands); other commands wait until the kernel
+	// runs again.
+	duringPause bool
+}
+
+// ErrStopped is returned when the kernel's loop has stopped.
+var ErrStopped = errors.New("the kernel has stopped")
+
+// Start runs the kernel loop on its own goroutine.
+func (k *Kernel) Start() {
+	if k.started {
+		return
+	}
+	k.started = true
+	go k.loop()
+}
+
+// Stop ends the loop; processes blocked in syscalls get ErrStopped.
+func (k *Kernel) Stop() {
+	if !k.started {
+		return
+	}
+	select {
+	case <-k.quit:
+	default:
+		close(k.quit)
+	}
+	<-k.done
+}
+
+// Do runs fn on the kernel loop and returns its result: the way to look at
+// or change kernel state from outside. name says what it is, for traces
+// and recordings.
+func (k *Kernel) Do(name string, fn func(k *Kernel) any) (any, error) {
+	return k.send(&control{name: name, fn: fn})
+}
+
+func (k *Kernel) send(c *control) (any, error) {
+	c.reply = make(chan any, 1)
+	select {
+	case k.inputs <- input{ctl: c}:
+	case <-k.quit:
+		return nil, ErrStopped
+	}
+	select {
+	case r := <-c.reply:
+		return r, nil
+	case <-k.done:
+		return nil, ErrStopped
+	}
+}
+
+func (k *Kernel) loop() {
+	defer close(k.done)
+	defer k.shutdown()
+	for {
+		k.runReady()
+		if len(k.deferred) > 0 {
+			in := k.deferred[0]
+			k.deferred = k.deferred[1:]
+			k.handle(in)
+			continue
+		}
+		var timerC <-chan time.Time
+		if !k.clock.Virtual() {
+			timerC = k.liveTimerChan()
+		}
+		select {
+		case in := <-k.inputs:
+			k.handle(in)
+		case <-timerC:
+			k.runTimers()
+		case <-k.quit:
+			return
+		}
+	}
+}
+
+func (k *Kernel) handle(in input) {
+	switch {
+	case in.sys != nil:
+		k.startSyscall(in.sys)
+	case in.ctl != nil:
+		in.ctl.reply <- in.ctl.fn(k)
+	}
+	k.runReady()
+}
+
+// shutdown fails every syscall still sleeping.
+func (k *Kernel) shutdown() {
+	for _, p := range k.procs {
+		for _, t := range p.tasks {
+			if t.req != nil {
+				t.req.reply <- result{err: ErrStopped}
+				t.req = nil
+			}
+			if t.stop != nil {
+				t.stop()
+			}
+		}
+	}
+}
+
+// AdvanceTo moves a virtual clock to t and fires every timer due by then,
+// in order, moving time to each timer's expiry as it fires.
+func (k *Kernel) AdvanceTo(t int64) error {
+	_, err := k.Do("advance", func(k *Kernel) any {
+		k.advanceTo(t)
+		return nil
+	})
+	return err
+}
+
+func (k *Kernel) advanceTo(t int64) {
+	vc, ok := k.clock.(*VirtualClock)
+	if !ok {
+		return
+	}
+	for {
+		next, ok := k.nextTimer()
+		if !ok || next > t {
+			break
+		}
+		vc.set(next)
+		k.runTimers()
+	}
+	vc.set(t)
+}
+
+// AdvanceToNextTimer moves a virtual clock to the earliest pending timer
+// and fires it (and any others due then). It reports false when no timer
+// is pending: nothing in the kernel will happen by itself.
+func (k *Kernel) AdvanceToNextTimer() (bool, error) {
+	r, err := k.Do("advance-next-timer", func(k *Kernel) any {
+		next, ok := k.nextTimer()
+		if !ok || !k.clock.Virtual() {
+			return false
+		}
+		k.advanceTo(next)
+		return true
+	})
+	if err != nil {
+		return false, err
+	}
+	return r.(bool), nil
+}
+
+// Sync returns once every input sent before it has been handled and every
+// woken task has run: the kernel is quiescent.
+func (k *Kernel) Sync() error {
+	_, err := k.Do("sync", func(*Kernel) any { return nil })
+	return err
+}

@@ -1,0 +1,58 @@
+// Package netdev models network devices (struct net_device): their names,
+// addresses, MTU, flags and the statistics `ip -s link` shows. The
+// loopback device exists from boot; its packet path (loopback_xmit ->
+// netif_rx) and the TUN and in-memory wire devices come with the TCP/IP
+// issue.
+package netdev
+
+import "net/netip"
+
+// Device flags (include/uapi/linux/if.h).
+const (
+	IFF_UP       = 0x1
+	IFF_LOOPBACK = 0x8
+	IFF_RUNNING  = 0x40
+	IFF_NOARP    = 0x80
+)
+
+// Stats is struct rtnl_link_stats64, the part ip -s link prints.
+type Stats struct {
+	RxPackets, RxBytes, RxErrors, RxDropped uint64
+	TxPackets, TxBytes, TxErrors, TxDropped uint64
+}
+
+// Device is struct net_device.
+type Device struct {
+	Name    string
+	Ifindex int
+	MTU     int
+	Flags   uint32
+	Addrs   []netip.Prefix // in_device's ifa_list
+	Stats   Stats
+}
+
+// NewLoopback returns lo: ifindex 1, MTU 65536, 127.0.0.1/8.
+func NewLoopback() *Device {
+	return &Device{
+		Name:    "lo",
+		Ifindex: 1,
+		MTU:     65536,
+		Flags:   IFF_UP | IFF_LOOPBACK | IFF_RUNNING,
+		Addrs:   []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")},
+	}
+}
+
+// FlagNames lists the set flags as ip link prints them.
+func (d *Device) FlagNames() []string {
+	var out []string
+	if d.Flags&IFF_LOOPBACK != 0 {
+		out = append(out, "LOOPBACK")
+	}
+	if d.Flags&IFF_UP != 0 {
+		out = append(out, "UP")
+	}
+	if d.Flags&IFF_RUNNING != 0 {
+		out = append(out, "LOWER_UP")
+	}
+	return out
+}

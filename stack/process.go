@@ -1,0 +1,257 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/stackscope/stackscope/sockets"
+)
+
+// Process is a user process: a pid, a command name and a file descriptor
+// table. Its methods are system calls; they may be called from any
+// goroutine, and from several at once (like threads).
+type Process struct {
+	k     *Kernel
+	Pid   uint32
+	Comm  string
+	Fdt   *sockets.FdTable
+	tasks []*task
+}
+
+// Syscall is one system call as data: its name and arguments. Being data,
+// it can be logged, recorded and replayed.
+type Syscall struct {
+	Name string // "socket", "bind", "listen", "accept4", "close", ...
+	Args [4]int64
+	Addr sockets.SockaddrIn
+	Opt  sockets.Optval
+}
+
+func (sc Syscall) String() string {
+	switch sc.Name {
+	case "bind":
+		return fmt.Sprintf("bind(%d, %s)", sc.Args[0], sc.Addr)
+	case "socket", "listen", "shutdown", "fcntl", "accept4", "getsockopt":
+		return fmt.Sprintf("%s(%d, %d, %d)", sc.Name, sc.Args[0], sc.Args[1], sc.Args[2])
+	case "setsockopt":
+		return fmt.Sprintf("setsockopt(%d, %d, %d, %d)", sc.Args[0], sc.Args[1], sc.Args[2], sc.Opt.Int)
+	}
+	return fmt.Sprintf("%s(%d)", sc.Name, sc.Args[0])
+}
+
+// result is what a syscall returns.
+type result struct {
+	ret  int64
+	err  error
+	addr sockets.SockaddrIn
+	opt  sockets.Optval
+}
+
+type syscallReq struct {
+	proc  *Process
+	sc    Syscall
+	reply chan result
+}
+
+// NewProcess creates a process (with fds 0-2 on the terminal).
+func (k *Kernel) NewProcess(comm string) (*Process, error) {
+	r, err := k.Do("fork", func(k *Kernel) any { return k.newProcess(comm) })
+	if err != nil {
+		return nil, err
+	}
+	return r.(*Process), nil
+}
+
+func (k *Kernel) newProcess(comm string) *Process {
+	p := &Process{k: k, Pid: k.nextPid, Comm: comm, Fdt: sockets.NewFdTable()}
+	k.nextPid++
+	k.procs = append(k.procs, p)
+	return p
+}
+
+// Pending is a syscall in flight.
+type Pending struct {
+	reply chan result
+	res   result
+	done  bool
+}
+
+// Ready reports whether the syscall has returned.
+func (pd *Pending) Ready() bool {
+	if pd.done {
+		return true
+	}
+	select {
+	case pd.res = <-pd.reply:
+		pd.done = true
+	default:
+	}
+	return pd.done
+}
+
+// Wait blocks until the syscall returns and gives its result.
+func (pd *Pending) Wait() (int64, error) {
+	if !pd.done {
+		pd.res = <-pd.reply
+		pd.done = true
+	}
+	return pd.res.ret, pd.res.err
+}
+
+// Addr returns the address a syscall reported (accept, getsockname).
+func (pd *Pending) Addr() sockets.SockaddrIn { return pd.res.addr }
+
+// Opt returns the option value getsockopt reported.
+func (pd *Pending) Opt() sockets.Optval { return pd.res.opt }
+
+// Start issues a syscall without waiting for it.
+func (p *Process) Start(sc Syscall) *Pending {
+	req := &syscallReq{proc: p, sc: sc, reply: make(chan result, 1)}
+	pd := &Pending{reply: req.reply}
+	select {
+	case p.k.inputs <- input{sys: req}:
+	case <-p.k.quit:
+		pd.res, pd.done = result{err: ErrStopped}, true
+	}
+	return pd
+}
+
+// Call issues a syscall and waits for it.
+func (p *Process) Call(sc Syscall) (int64, error) {
+	pd := p.Start(sc)
+	pd.res = <-pd.reply
+	pd.done = true
+	return pd.res.ret, pd.res.err
+}
+
+// startSyscall runs a syscall request on an idle task of its process.
+func (k *Kernel) startSyscall(req *syscallReq) {
+	p := req.proc
+	var t *task
+	for _, x := range p.tasks {
+		if x.req == nil && !x.sleeping {
+			t = x
+			break
+		}
+	}
+	if t == nil {
+		t = k.newTask(p)
+	}
+	t.req = req
+	k.resume(t)
+}
+
+// Socket is socket(2).
+func (p *Process) Socket(family, typ, protocol int) (int, error) {
+	r, err := p.Call(Syscall{Name: "socket", Args: [4]int64{int64(family), int64(typ), int64(protocol)}})
+	return int(r), err
+}
+
+// Bind is bind(2) with a sockaddr_in.
+func (p *Process) Bind(fd int, addr sockets.SockaddrIn) error {
+	_, err := p.Call(Syscall{Name: "bind", Args: [4]int64{int64(fd), 16}, Addr: addr})
+	return err
+}
+
+// Listen is listen(2).
+func (p *Process) Listen(fd, backlog int) error {
+	_, err := p.Call(Syscall{Name: "listen", Args: [4]int64{int64(fd), int64(backlog)}})
+	return err
+}
+
+// Accept4 is accept4(2); it returns the new fd and the peer's address.
+func (p *Process) Accept4(fd, flags int) (int, sockets.SockaddrIn, error) {
+	pd := p.Start(Syscall{Name: "accept4", Args: [4]int64{int64(fd), int64(flags)}})
+	r, err := pd.Wait()
+	return int(r), pd.Addr(), err
+}
+
+// Close is close(2).
+func (p *Process) Close(fd int) error {
+	_, err := p.Call(Syscall{Name: "close", Args: [4]int64{int64(fd)}})
+	return err
+}
+
+// Getsockname is getsockname(2).
+func (p *Process) Getsockname(fd int) (sockets.SockaddrIn, error) {
+	pd := p.Start(Syscall{Name: "getsockname", Args: [4]int64{int64(fd)}})
+	_, err := pd.Wait()
+	return pd.Addr(), err
+}
+
+// Getpeername is getpeername(2).
+func (p *Process) Getpeername(fd int) (sockets.SockaddrIn, error) {
+	pd := p.Start(Syscall{Name: "getpeername", Args: [4]int64{int64(fd)}})
+	_, err := pd.Wait()
+	return pd.Addr(), err
+}
+
+// Setsockopt is setsockopt(2).
+func (p *Process) Setsockopt(fd, level, optname int, val sockets.Optval) error {
+	_, err := p.Call(Syscall{Name: "setsockopt", Args: [4]int64{int64(fd), int64(level), int64(optname)}, Opt: val})
+	return err
+}
+
+// Getsockopt is getsockopt(2).
+func (p *Process) Getsockopt(fd, level, optname int) (sockets.Optval, error) {
+	pd := p.Start(Syscall{Name: "getsockopt", Args: [4]int64{int64(fd), int64(level), int64(optname)}})
+	_, err := pd.Wait()
+	return pd.Opt(), err
+}
+
+// Fcntl is fcntl(2) with an integer argument.
+func (p *Process) Fcntl(fd, cmd, arg int) (int, error) {
+	r, err := p.Call(Syscall{Name: "fcntl", Args: [4]int64{int64(fd), int64(cmd), int64(arg)}})
+	return int(r), err
+}
+
+// Shutdown is shutdown(2).
+func (p *Process) Shutdown(fd, how int) error {
+	_, err := p.Call(Syscall{Name: "shutdown", Args: [4]int64{int64(fd), int64(how)}})
+	return err
+}
+
+// Kill sends the process a signal: syscalls it sleeps in return EINTR.
+func (p *Process) Kill() error {
+	_, err := p.k.Do("kill", func(k *Kernel) any { return k.interrupt(p) })
+	return err
+}
+
+// dispatch runs a syscall on task t: the sys_call_table.
+func (k *Kernel) dispatch(t *task, sc *Syscall) result {
+	p, net := t.p, k.net
+	a := sc.Args
+	var r result
+	switch sc.Name {
+	case "socket":
+		fd, err := sockets.SysSocket(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]))
+		r = result{ret: int64(fd), err: err}
+	case "bind":
+		r.err = sockets.SysBind(net, p.Fdt, int(a[0]), sc.Addr, int(a[1]))
+	case "listen":
+		r.err = sockets.SysListen(net, p.Fdt, int(a[0]), int(a[1]))
+	case "accept4", "accept":
+		fd, peer, err := sockets.SysAccept4(net, p.Fdt, int(a[0]), int(a[1]))
+		r = result{ret: int64(fd), err: err, addr: peer}
+	case "close":
+		r.err = sockets.SysClose(net, p.Fdt, int(a[0]))
+	case "getsockname", "getpeername":
+		addr, err := sockets.SysGetsockname(net, p.Fdt, int(a[0]), sc.Name == "getpeername")
+		r = result{err: err, addr: addr}
+	case "setsockopt":
+		r.err = sockets.SysSetsockopt(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]), sc.Opt)
+	case "getsockopt":
+		opt, err := sockets.SysGetsockopt(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]))
+		r = result{ret: opt.Int, err: err, opt: opt}
+	case "fcntl":
+		v, err := sockets.SysFcntl(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]))
+		r = result{ret: int64(v), err: err}
+	case "shutdown":
+		r.err = sockets.SysShutdown(net, p.Fdt, int(a[0]), int(a[1]))
+	default:
+		r.err = sockets.Errno(38) // ENOSYS
+	}
+	if r.err != nil {
+		r.ret = -1
+	}
+	return r
+}

@@ -1,0 +1,302 @@
+package stack
+
+import (
+	"github.com/stackscope/stackscope/slab"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// Object sizes of the protocol socks. The model's structs are not the
+// kernel's; these sizes are chosen so that SLUB's arithmetic (free pointer
+// behind RCU objects, cache-line alignment) lands on the slot sizes of a
+// 6.x x86-64 machine: TCP 2368, request_sock_TCP 320, tw_sock_TCP 256
+// (measured, KERNEL.md section 11). UDP, RAW and PING are estimates.
+const (
+	sizeofTCPSock         = 2304
+	sizeofTCPRequestSock  = 296
+	sizeofTCPTimewaitSock = 240
+	sizeofUDPSock         = 1216
+	sizeofRawSock         = 1088
+	sizeofPingSock        = 1024
+)
+
+// slabSockFlags are the flags proto_register gives a socket cache.
+const slabSockFlags = slab.SLAB_HWCACHE_ALIGN | slab.SLAB_ACCOUNT | slab.SLAB_TYPESAFE_BY_RCU
+
+// TCP constants (include/net/tcp.h).
+const (
+	TCP_TIMEOUT_INIT      = int64(1e9) // 1 s
+	TCP_RTO_MIN           = int64(200e6)
+	TCP_RTO_MAX           = int64(120e9)
+	TCP_INIT_CWND         = 10
+	TCP_MSS_DEFAULT       = 536
+	TCP_INFINITE_SSTHRESH = 0x7fffffff
+	TCP_NAGLE_OFF         = 1
+	TCP_NAGLE_CORK        = 2
+	TCP_NAGLE_PUSH        = 4
+	tcpReordering         = 3 // sysctl_tcp_reordering
+)
+
+// TcpSock is struct tcp_sock: the whole TCP socket, which starts with
+// inet_connection_sock (and so with inet_sock, sock and sock_common).
+// Sequence numbers and the rest of TCP's state arrive with the TCP issue.
+type TcpSock struct {
+	sockets.InetConnectionSock
+	RcvNxt, CopiedSeq, RcvWup uint32
+	SndNxt, SndUna, WriteSeq  uint32
+	SndWnd, RcvWnd            uint32
+	SndCwnd, SndSsthresh      uint32
+	SndCwndClamp              uint32
+	MssCache                  uint32
+	AdvMss                    uint16
+	Reordering                uint32
+	MdevUs                    uint32
+	Nonagle                   uint8
+	KeepaliveTime             int64 // TCP_KEEPIDLE in ns (0: the sysctl)
+	KeepaliveIntvl            int64
+	KeepaliveProbes           uint8
+	CongestionOps             string
+}
+
+// tcpSk is tcp_sk: the tcp_sock a sock belongs to.
+func tcpSk(sk *sockets.Sock) *TcpSock { return sk.Self().(*TcpSock) }
+
+// newTCPProt is tcp_prot (net/ipv4/tcp_ipv4.c).
+func (k *Kernel) newTCPProt() *sockets.Proto {
+	return &sockets.Proto{
+		Name: "TCP", ObjSize: sizeofTCPSock, SlabFlags: slab.SLAB_TYPESAFE_BY_RCU,
+		Init:       k.tcpV4InitSock,
+		Close:      k.tcpClose,
+		Destroy:    k.tcpV4DestroySock,
+		Hash:       k.inetHash,
+		Unhash:     k.inetUnhash,
+		GetPort:    k.inetCskGetPort,
+		Accept:     k.inetCskAccept,
+		Disconnect: k.tcpDisconnect,
+		Shutdown:   func(*sockets.Sock, int) {},
+		Setsockopt: k.tcpSetsockopt,
+		Getsockopt: k.tcpGetsockopt,
+		BacklogRcv: "tcp_v4_do_rcv",
+		Alloc:      newTcpSock,
+	}
+}
+
+func newTcpSock(p *sockets.Proto) *sockets.Sock {
+	tp := &TcpSock{}
+	sockets.AttachOwner(&tp.Sock, tp)
+	return &tp.Sock
+}
+
+func (k *Kernel) inetHash(sk *sockets.Sock) error { return sockets.InetHash(k.net, k.hash, sk) }
+func (k *Kernel) inetUnhash(sk *sockets.Sock)     { sockets.InetUnhash(k.net, sk) }
+
+// tcpInit is tcp_init: the hash tables, sized by thash_entries.
+func (k *Kernel) tcpInit() error {
+	k.tr.Enter(fnTcpInit)
+	defer k.tr.Exit(fnTcpInit, tracing.Arg{})
+	h, err := sockets.NewInetHashinfo(k.mem, k.cfg.ThashEntries, k.rnd.r.Uint32())
+	if err != nil {
+		return err
+	}
+	k.hash = h
+	k.tcpProt.Hashinfo = h
+	return nil
+}
+
+// tcpV4InitSock is tcp_v4_init_sock: tcp_init_sock, then the IPv4
+// operations (icsk_af_ops = &ipv4_specific).
+func (k *Kernel) tcpV4InitSock(sk *sockets.Sock) error {
+	k.tr.Enter1(fnTcpV4InitSock, tracing.Sock(uint64(sk.Addr())))
+	k.tcpInitSock(sk)
+	sockets.IcskOf(sk).IcskAfOps = &ipv4Specific
+	k.tr.Exit(fnTcpV4InitSock, tracing.Errno(0))
+	return nil
+}
+
+// ipv4Specific is ipv4_specific: queue_xmit = ip_queue_xmit, conn_request
+// = tcp_v4_conn_request, syn_recv_sock = tcp_v4_syn_recv_sock.
+var ipv4Specific = sockets.InetCskAfOps{Name: "ipv4_specific"}
+
+// tcpInitSock is tcp_init_sock (net/ipv4/tcp.c): the 6.x starting values:
+// RTO 1 s, cwnd 10, MSS 536 until a route says more, buffers from
+// tcp_wmem[1] and tcp_rmem[1].
+func (k *Kernel) tcpInitSock(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpInitSock, tracing.Sock(uint64(sk.Addr())))
+	tp := tcpSk(sk)
+	icsk := &tp.InetConnectionSock
+	icsk.IcskRto = TCP_TIMEOUT_INIT
+	tp.MdevUs = uint32(TCP_TIMEOUT_INIT / 1000)
+	tp.SndCwnd = TCP_INIT_CWND
+	tp.SndSsthresh = TCP_INFINITE_SSTHRESH
+	tp.SndCwndClamp = ^uint32(0)
+	tp.MssCache = TCP_MSS_DEFAULT
+	tp.Reordering = tcpReordering
+	tp.CongestionOps = k.net.Sysctl.TcpCongestion
+	sk.SkSndbuf = int32(k.net.Sysctl.TcpWmem[1])
+	sk.SkRcvbuf = int32(k.net.Sysctl.TcpRmem[1])
+	sk.SkcProt.Sockets++
+	k.tr.Exit(fnTcpInitSock, tracing.Arg{})
+}
+
+// tcpSetState is tcp_set_state: moving to CLOSE unhashes the sock and,
+// unless the user bound the port explicitly, gives the port back.
+func (k *Kernel) tcpSetState(sk *sockets.Sock, state sockets.State) {
+	k.tr.Enter2(fnTcpSetState, tracing.Sock(uint64(sk.Addr())), tracing.State(uint8(state)))
+	if state == sockets.TCP_CLOSE {
+		sk.SkcProt.Unhash(sk)
+		if icsk := sockets.IcskOf(sk); icsk.IcskBindHash != nil && sk.SkUserlocks&sockets.SOCK_BINDPORT_LOCK == 0 {
+			sockets.InetPutPort(k.net, k.hash, sk)
+		}
+	}
+	k.inetSkStateStore(sk, state)
+	k.tr.Exit(fnTcpSetState, tracing.Arg{})
+}
+
+// tcpClose is tcp_close -> __tcp_close: a listener stops listening; a sock
+// in CLOSE is destroyed at once. (Closing a connection with FIN and
+// TIME_WAIT comes with the TCP issue.)
+func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
+	tr := k.tr
+	tr.Enter2(fnTcpClose, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout))
+	sockets.LockSock(sk)
+	tr.Enter2(fnTcpCloseCore, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout))
+	sk.SkShutdown = sockets.SHUTDOWN_MASK
+	if sk.SkcState == sockets.TCP_LISTEN {
+		k.tcpSetState(sk, sockets.TCP_CLOSE)
+		k.inetCskListenStop(sk)
+	} else if sk.SkcState != sockets.TCP_CLOSE {
+		k.tcpSetState(sk, sockets.TCP_CLOSE)
+	}
+	// adjudge_to_death
+	sockets.SockHold(sk)
+	sockets.SockOrphan(sk)
+	if sk.SkcState == sockets.TCP_CLOSE {
+		k.inetCskDestroySock(sk)
+	}
+	tr.Exit(fnTcpCloseCore, tracing.Arg{})
+	sockets.ReleaseSock(sk)
+	sockets.SockPut(sk)
+	tr.Exit(fnTcpClose, tracing.Arg{})
+}
+
+// tcpV4DestroySock is tcp_v4_destroy_sock: the TCP state is dropped and a
+// bind bucket still referenced is released.
+func (k *Kernel) tcpV4DestroySock(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpV4DestroySock, tracing.Sock(uint64(sk.Addr())))
+	if icsk := sockets.IcskOf(sk); icsk.IcskBindHash != nil {
+		sockets.InetPutPort(k.net, k.hash, sk)
+	}
+	sk.SkcProt.Sockets--
+	k.tr.Exit(fnTcpV4DestroySock, tracing.Arg{})
+}
+
+// tcpDisconnect is tcp_disconnect: abort whatever the sock was doing and
+// go back to CLOSE; a listener stops listening (inet_csk_listen_stop).
+func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
+	k.tr.Enter2(fnTcpDisconnect, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(flags)))
+	old := sk.SkcState
+	if old != sockets.TCP_CLOSE {
+		k.tcpSetState(sk, sockets.TCP_CLOSE)
+	}
+	if old == sockets.TCP_LISTEN {
+		k.inetCskListenStop(sk)
+	}
+	if sk.SkUserlocks&sockets.SOCK_BINDADDR_LOCK == 0 {
+		sk.SkcRcvSaddr = 0
+		sockets.InetOf(sk).InetSaddr = 0
+	}
+	sk.SkShutdown = 0
+	sk.SkcDport = 0
+	sk.SkcDaddr = 0
+	k.tr.Exit(fnTcpDisconnect, tracing.Errno(0))
+	return nil
+}
+
+// tcpSetsockopt is tcp_setsockopt for SOL_TCP (do_tcp_setsockopt).
+func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) error {
+	tr := k.tr
+	tr.Enter3(fnTcpSetsockopt, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(optname)), tracing.Int(val))
+	fail := func(e int) error {
+		tr.Exit(fnTcpSetsockopt, tracing.Errno(-int64(e)))
+		return sockets.Errno(e)
+	}
+	if level != sockets.SOL_TCP {
+		return fail(tracing.ENOPROTOOPT)
+	}
+	tp := tcpSk(sk)
+	sockets.LockSock(sk)
+	defer sockets.ReleaseSock(sk)
+	switch optname {
+	case sockets.TCP_NODELAY:
+		if val != 0 {
+			tp.Nonagle |= TCP_NAGLE_OFF | TCP_NAGLE_PUSH
+		} else {
+			tp.Nonagle &^= TCP_NAGLE_OFF
+		}
+	case sockets.TCP_CORK:
+		if val != 0 {
+			tp.Nonagle |= TCP_NAGLE_CORK
+		} else {
+			tp.Nonagle &^= TCP_NAGLE_CORK
+		}
+	case sockets.TCP_KEEPIDLE:
+		if val < 1 || val > 32767 {
+			return fail(tracing.EINVAL)
+		}
+		tp.KeepaliveTime = val * 1e9
+	case sockets.TCP_KEEPINTVL:
+		if val < 1 || val > 32767 {
+			return fail(tracing.EINVAL)
+		}
+		tp.KeepaliveIntvl = val * 1e9
+	case sockets.TCP_KEEPCNT:
+		if val < 1 || val > 127 {
+			return fail(tracing.EINVAL)
+		}
+		tp.KeepaliveProbes = uint8(val)
+	default:
+		return fail(tracing.ENOPROTOOPT)
+	}
+	tr.Exit(fnTcpSetsockopt, tracing.Errno(0))
+	return nil
+}
+
+// tcpGetsockopt is tcp_getsockopt for SOL_TCP (do_tcp_getsockopt).
+func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (int64, error) {
+	tr := k.tr
+	tr.Enter2(fnTcpGetsockopt, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(optname)))
+	tp := tcpSk(sk)
+	var v int64
+	switch optname {
+	case sockets.TCP_NODELAY:
+		if tp.Nonagle&TCP_NAGLE_OFF != 0 {
+			v = 1
+		}
+	case sockets.TCP_CORK:
+		if tp.Nonagle&TCP_NAGLE_CORK != 0 {
+			v = 1
+		}
+	case sockets.TCP_MAXSEG:
+		v = int64(tp.MssCache)
+	case sockets.TCP_KEEPIDLE:
+		v = tp.KeepaliveTime / 1e9
+		if v == 0 {
+			v = int64(k.net.Sysctl.TcpKeepaliveTime)
+		}
+	case sockets.TCP_KEEPINTVL:
+		v = tp.KeepaliveIntvl / 1e9
+		if v == 0 {
+			v = int64(k.net.Sysctl.TcpKeepaliveIntvl)
+		}
+	case sockets.TCP_KEEPCNT:
+		v = int64(tp.KeepaliveProbes)
+		if v == 0 {
+			v = int64(k.net.Sysctl.TcpKeepaliveProbes)
+		}
+	default:
+		tr.Exit(fnTcpGetsockopt, tracing.Errno(-tracing.ENOPROTOOPT))
+		return 0, sockets.Errno(tracing.ENOPROTOOPT)
+	}
+	tr.Exit(fnTcpGetsockopt, tracing.Int(v))
+	return v, nil
+}
