@@ -11,27 +11,27 @@ import (
 // CacheStats is one cache's numbers: the /proc/slabinfo columns plus the
 // model's own counters.
 type CacheStats struct {
-	Name         string
-	ActiveObjs   uint64 // as /proc/slabinfo counts them (CPU slab objects count as active)
-	NumObjs      uint64
-	ObjSize      uint32 // s->size, the <objsize> column
-	ObjectSize   uint32 // object_size, what the creator asked for
-	ObjPerSlab   uint32
-	PagesPerSlab uint32
-	ActiveSlabs  uint64 // SLUB: always equal to NumSlabs
-	NumSlabs     uint64
-	PartialSlabs int
+	Name         string `json:"name"`
+	ActiveObjs   uint64 `json:"active_objs"` // as /proc/slabinfo counts them (CPU slab objects count as active)
+	NumObjs      uint64 `json:"num_objs"`
+	ObjSize      uint32 `json:"objsize"`     // s->size, the <objsize> column
+	ObjectSize   uint32 `json:"object_size"` // object_size, what the creator asked for
+	ObjPerSlab   uint32 `json:"objperslab"`
+	PagesPerSlab uint32 `json:"pagesperslab"`
+	ActiveSlabs  uint64 `json:"active_slabs"` // SLUB: always equal to NumSlabs
+	NumSlabs     uint64 `json:"num_slabs"`
+	PartialSlabs int    `json:"nr_partial"`
 
-	InUse          uint64 // objects allocated right now, exactly
-	Allocs         uint64
-	Frees          uint64
-	AllocFail      uint64
-	SlabsAllocated uint64
-	SlabsFreed     uint64
-	DoubleFree     uint64
-	WrongCache     uint64
-	InvalidFree    uint64
-	UseAfterFree   uint64
+	InUse          uint64 `json:"in_use"` // objects allocated right now, exactly
+	Allocs         uint64 `json:"allocs"`
+	Frees          uint64 `json:"frees"`
+	AllocFail      uint64 `json:"alloc_fail"`
+	SlabsAllocated uint64 `json:"slabs_allocated"`
+	SlabsFreed     uint64 `json:"slabs_freed"`
+	DoubleFree     uint64 `json:"double_free"`
+	WrongCache     uint64 `json:"wrong_cache"`
+	InvalidFree    uint64 `json:"invalid_free"`
+	UseAfterFree   uint64 `json:"use_after_free"`
 }
 
 // Stats returns c's statistics, computed as SLUB's get_slabinfo does:
