@@ -17,13 +17,13 @@ import (
 const version = "0.1.0-dev"
 
 func main() {
-	if err := newRootCmd(os.Stdout, os.Stderr).Execute(); err != nil {
+	if err := newRootCmd(os.Stdin, os.Stdout, os.Stderr).Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "stackscope:", err)
 		os.Exit(1)
 	}
 }
 
-func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "stackscope",
 		Short: "See how the Linux kernel's TCP/IP stack works, one kernel function at a time",
@@ -33,23 +33,25 @@ tables, SYN and accept queues, and slab caches, every function under its
 kernel name. It is built for students, teachers and engineers who want to see
 what ss, slabtop, ftrace and packetdrill are talking about.
 
-What works today: the foundation (sk_buff and sk_buff_head operations, the
-SLUB slab model with /proc/slabinfo output, and the tracing core), exercised
-by the test suite. The kernel loop, sockets, TCP/IP on TUN, the terminal
-inspector, scenarios and trace recording are being built; see README.md.`,
+What works today: the kernel core. "stackscope console" runs socket, bind,
+listen, accept, close, getsockname, setsockopt, getsockopt, fcntl and shutdown
+against the model kernel and prints every kernel function each call ran;
+"stackscope slabinfo" prints the slab caches of a freshly booted kernel.
+TCP/IP on TUN, the terminal inspector, scenarios and trace recording are
+being built; see README.md.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(stdout, "stackscope "+version+": the inspector is not built yet; this build has the foundation only.")
-			fmt.Fprintln(stdout, "Run the tests with: go test ./...")
+			fmt.Fprintln(stdout, "stackscope "+version+": the inspector is not built yet.")
+			fmt.Fprintln(stdout, "Try: printf 'socket(..., SOCK_STREAM, IPPROTO_TCP)\\n' | stackscope console --headless")
 			fmt.Fprintln(stdout)
 			return cmd.Help()
 		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVersionCmd(stdout))
+	root.AddCommand(newVersionCmd(stdout), newConsoleCmd(stdin, stdout), newSlabinfoCmd(stdout))
 	return root
 }
 

@@ -313,3 +313,45 @@ func (k *Kernel) Sync() error {
 	_, err := k.Do("sync", func(*Kernel) any { return nil })
 	return err
 }
+
+// Now reads the kernel's clock through the loop.
+func (k *Kernel) Now() (int64, error) {
+	r, err := k.Do("now", func(k *Kernel) any { return k.clock.Now() })
+	if err != nil {
+		return 0, err
+	}
+	return r.(int64), nil
+}
+
+// Sysctl reads a tunable (value nil) or writes it, through the loop, and
+// returns its value afterwards.
+func (k *Kernel) Sysctl(name string, value *string) (string, error) {
+	r, err := k.Do("sysctl", func(k *Kernel) any {
+		if value != nil {
+			if err := k.net.Sysctl.Set(name, *value); err != nil {
+				return err
+			}
+		}
+		v, err := k.net.Sysctl.Get(name)
+		if err != nil {
+			return err
+		}
+		return v
+	})
+	if err != nil {
+		return "", err
+	}
+	if e, ok := r.(error); ok {
+		return "", e
+	}
+	return r.(string), nil
+}
+
+// Subscribe adds a trace subscriber through the loop.
+func (k *Kernel) Subscribe(fn tracing.Subscriber) (int, error) {
+	r, err := k.Do("subscribe", func(k *Kernel) any { return k.tr.Subscribe(fn) })
+	if err != nil {
+		return 0, err
+	}
+	return r.(int), nil
+}

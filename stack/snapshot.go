@@ -266,11 +266,15 @@ func hexAddr(a slab.Addr) string {
 
 func (k *Kernel) snapshot() *Snapshot {
 	s := &Snapshot{
-		Version:  SnapshotVersion,
-		TimeNs:   k.clock.Now(),
-		Seed:     k.cfg.Seed,
-		EventSeq: k.tr.Seq(),
-		Sysctls:  map[string]string{},
+		Version:   SnapshotVersion,
+		TimeNs:    k.clock.Now(),
+		Seed:      k.cfg.Seed,
+		EventSeq:  k.tr.Seq(),
+		Sysctls:   map[string]string{},
+		Processes: []ProcessSnap{},
+		Socks:     []SockSnap{},
+		Slabinfo:  []slab.CacheStats{},
+		Devices:   []DeviceSnap{},
 	}
 	for _, p := range k.procs {
 		ps := ProcessSnap{Pid: p.Pid, Comm: p.Comm, Fds: []FdSnap{}}

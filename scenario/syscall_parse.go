@@ -1,0 +1,481 @@
+package scenario
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack"
+)
+
+// SyntaxError points at the line and column where a line stopped making
+// sense.
+type SyntaxError struct {
+	File   string
+	Line   int
+	Column int // 1-based
+	Msg    string
+	Text   string // the line
+}
+
+func (e *SyntaxError) Error() string {
+	where := fmt.Sprintf("line %d, column %d", e.Line, e.Column)
+	if e.File != "" {
+		where = fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+	}
+	return fmt.Sprintf("%s: %s", where, e.Msg)
+}
+
+// Caret returns the line with a caret under the column, for terminals.
+func (e *SyntaxError) Caret() string {
+	if e.Text == "" {
+		return ""
+	}
+	return e.Text + "\n" + strings.Repeat(" ", max(e.Column-1, 0)) + "^"
+}
+
+// Command is one console line.
+type Command struct {
+	Line int
+	Text string
+	// Time is the packetdrill timestamp before the call, if any.
+	Time    *Timestamp
+	Syscall *stack.Syscall
+	// Expect is what the line says the call returns, if it says.
+	Expect *Expectation
+	// Sysctl is set for "sysctl name[=value]" lines.
+	Sysctl *SysctlCmd
+}
+
+// Timestamp is packetdrill's time column: absolute ("0.100") or relative
+// ("+.1"), in nanoseconds.
+type Timestamp struct {
+	Relative bool
+	Ns       int64
+}
+
+// Expectation is "= 3" or "= -1 EAGAIN (...)".
+type Expectation struct {
+	Ret   int64
+	Errno string // "EAGAIN", empty if none
+}
+
+// SysctlCmd reads or writes a tunable.
+type SysctlCmd struct {
+	Name  string
+	Value *string
+}
+
+// symbols maps the constant names a script may use to their values.
+var symbols = map[string]int64{
+	"AF_INET": sockets.AF_INET, "AF_INET6": sockets.AF_INET6, "AF_UNIX": sockets.AF_UNIX,
+	"AF_UNSPEC": sockets.AF_UNSPEC, "PF_INET": sockets.AF_INET, "AF_PACKET": sockets.AF_PACKET,
+	"SOCK_STREAM": sockets.SOCK_STREAM, "SOCK_DGRAM": sockets.SOCK_DGRAM, "SOCK_RAW": sockets.SOCK_RAW,
+	"SOCK_SEQPACKET": sockets.SOCK_SEQPACKET, "SOCK_NONBLOCK": sockets.SOCK_NONBLOCK, "SOCK_CLOEXEC": sockets.SOCK_CLOEXEC,
+	"IPPROTO_IP": sockets.IPPROTO_IP, "IPPROTO_TCP": sockets.IPPROTO_TCP, "IPPROTO_UDP": sockets.IPPROTO_UDP,
+	"IPPROTO_ICMP": sockets.IPPROTO_ICMP, "IPPROTO_RAW": sockets.IPPROTO_RAW,
+	"SOL_SOCKET": sockets.SOL_SOCKET, "SOL_TCP": sockets.SOL_TCP,
+	"SO_REUSEADDR": sockets.SO_REUSEADDR, "SO_REUSEPORT": sockets.SO_REUSEPORT, "SO_TYPE": sockets.SO_TYPE,
+	"SO_ERROR": sockets.SO_ERROR, "SO_SNDBUF": sockets.SO_SNDBUF, "SO_RCVBUF": sockets.SO_RCVBUF,
+	"SO_KEEPALIVE": sockets.SO_KEEPALIVE, "SO_LINGER": sockets.SO_LINGER, "SO_RCVLOWAT": sockets.SO_RCVLOWAT,
+	"SO_ACCEPTCONN": sockets.SO_ACCEPTCONN, "SO_PROTOCOL": sockets.SO_PROTOCOL, "SO_DOMAIN": sockets.SO_DOMAIN,
+	"TCP_NODELAY": sockets.TCP_NODELAY, "TCP_MAXSEG": sockets.TCP_MAXSEG, "TCP_CORK": sockets.TCP_CORK,
+	"TCP_KEEPIDLE": sockets.TCP_KEEPIDLE, "TCP_KEEPINTVL": sockets.TCP_KEEPINTVL, "TCP_KEEPCNT": sockets.TCP_KEEPCNT,
+	"F_GETFL": sockets.F_GETFL, "F_SETFL": sockets.F_SETFL, "F_GETFD": sockets.F_GETFD, "F_SETFD": sockets.F_SETFD,
+	"FD_CLOEXEC": sockets.FD_CLOEXEC, "O_RDWR": sockets.O_RDWR, "O_NONBLOCK": sockets.O_NONBLOCK,
+	"SHUT_RD": sockets.SHUT_RD, "SHUT_WR": sockets.SHUT_WR, "SHUT_RDWR": sockets.SHUT_RDWR,
+}
+
+// lexer walks one line.
+type lexer struct {
+	text string
+	pos  int
+	line int
+	file string
+}
+
+func (l *lexer) fail(format string, args ...any) *SyntaxError {
+	return &SyntaxError{File: l.file, Line: l.line, Column: l.pos + 1, Msg: fmt.Sprintf(format, args...), Text: l.text}
+}
+
+func (l *lexer) skipSpace() {
+	for l.pos < len(l.text) && (l.text[l.pos] == ' ' || l.text[l.pos] == '\t') {
+		l.pos++
+	}
+}
+
+func (l *lexer) peek() byte {
+	l.skipSpace()
+	if l.pos >= len(l.text) {
+		return 0
+	}
+	return l.text[l.pos]
+}
+
+func (l *lexer) accept(s string) bool {
+	l.skipSpace()
+	if strings.HasPrefix(l.text[l.pos:], s) {
+		l.pos += len(s)
+		return true
+	}
+	return false
+}
+
+func (l *lexer) expect(s, what string) *SyntaxError {
+	if !l.accept(s) {
+		return l.fail("expected %q %s", s, what)
+	}
+	return nil
+}
+
+// word reads an identifier, number, address or the like: everything up to
+// a delimiter.
+func (l *lexer) word() string {
+	l.skipSpace()
+	start := l.pos
+	for l.pos < len(l.text) && !strings.ContainsRune(" \t,()[]{}=", rune(l.text[l.pos])) {
+		l.pos++
+	}
+	return l.text[start:l.pos]
+}
+
+// value reads an integer argument: a number, a constant, constants joined
+// with |, or [N] (packetdrill's pointer-to-int).
+func (l *lexer) value(what string) (int64, *SyntaxError) {
+	if l.accept("[") {
+		v, err := l.value(what)
+		if err != nil {
+			return 0, err
+		}
+		return v, l.expect("]", "to close "+what)
+	}
+	start := l.pos
+	w := l.word()
+	if w == "" {
+		l.pos = start
+		return 0, l.fail("expected %s", what)
+	}
+	var total int64
+	for _, part := range strings.Split(w, "|") {
+		if n, err := strconv.ParseInt(part, 0, 64); err == nil {
+			total |= n
+			continue
+		}
+		v, ok := symbols[part]
+		if !ok {
+			l.pos = start
+			return 0, l.fail("unknown %s %q", what, part)
+		}
+		total |= v
+	}
+	return total, nil
+}
+
+// ellipsis accepts "..." (any value, packetdrill's wildcard).
+func (l *lexer) ellipsis() bool { return l.accept("...") }
+
+func (l *lexer) comma(after string) *SyntaxError { return l.expect(",", "after "+after) }
+
+// ParseLine parses one console line. Blank lines and comments give nil.
+func ParseLine(file string, n int, text string) (*Command, error) {
+	trimmed := strings.TrimSpace(text)
+	if trimmed == "" || strings.HasPrefix(trimmed, "//") || strings.HasPrefix(trimmed, "#") {
+		return nil, nil
+	}
+	l := &lexer{text: text, line: n, file: file}
+	cmd := &Command{Line: n, Text: trimmed}
+	if c := l.peek(); c == '+' || (c >= '0' && c <= '9') || c == '.' {
+		ts, err := l.timestamp()
+		if err != nil {
+			return nil, err
+		}
+		cmd.Time = ts
+	}
+	start := l.pos
+	name := l.word()
+	if name == "sysctl" {
+		l.skipSpace()
+		rest := strings.TrimSpace(l.text[l.pos:])
+		if rest == "" {
+			return nil, l.fail("sysctl needs a name, such as net.core.somaxconn or net.core.somaxconn=64")
+		}
+		k, v, has := strings.Cut(rest, "=")
+		sc := &SysctlCmd{Name: strings.TrimSpace(k)}
+		if has {
+			val := strings.TrimSpace(v)
+			sc.Value = &val
+		}
+		cmd.Sysctl = sc
+		return cmd, nil
+	}
+	if name == "" {
+		return nil, l.fail("expected a system call such as socket(..., SOCK_STREAM, IPPROTO_TCP)")
+	}
+	if err := l.expect("(", "after "+name); err != nil {
+		return nil, err
+	}
+	sc, err := l.syscallArgs(name, start)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.expect(")", "to close the arguments of "+name); err != nil {
+		return nil, err
+	}
+	cmd.Syscall = sc
+	if l.accept("=") {
+		exp, err := l.expectation()
+		if err != nil {
+			return nil, err
+		}
+		cmd.Expect = exp
+	}
+	l.skipSpace()
+	if l.pos < len(l.text) && !strings.HasPrefix(l.text[l.pos:], "//") {
+		return nil, l.fail("unexpected %q after the call", l.text[l.pos:])
+	}
+	return cmd, nil
+}
+
+func (l *lexer) timestamp() (*Timestamp, *SyntaxError) {
+	ts := &Timestamp{Relative: l.accept("+")}
+	w := l.word()
+	sec, err := strconv.ParseFloat(w, 64)
+	if err != nil || sec < 0 {
+		return nil, l.fail("bad time %q: use seconds such as 0, 1.5 or +.1", w)
+	}
+	ts.Ns = int64(sec*1e9 + 0.5)
+	return ts, nil
+}
+
+func (l *lexer) expectation() (*Expectation, *SyntaxError) {
+	n, err := l.value("return value")
+	if err != nil {
+		return nil, err
+	}
+	exp := &Expectation{Ret: n}
+	if n == -1 {
+		l.skipSpace()
+		exp.Errno = l.word()
+		if exp.Errno == "" {
+			return nil, l.fail("expected an errno name such as EAGAIN after -1")
+		}
+		if l.accept("(") {
+			if i := strings.IndexByte(l.text[l.pos:], ')'); i >= 0 {
+				l.pos += i + 1
+			} else {
+				return nil, l.fail("unclosed '(' in the errno text")
+			}
+		}
+	}
+	return exp, nil
+}
+
+// address reads ADDR:PORT, or "..." for packetdrill's default local
+// address (0.0.0.0:8080).
+func (l *lexer) address() (sockets.SockaddrIn, *SyntaxError) {
+	if l.ellipsis() {
+		return sockets.SockaddrIn{Family: sockets.AF_INET, Port: 8080}, nil
+	}
+	start := l.pos
+	w := l.word()
+	ap, err := netip.ParseAddrPort(w)
+	if err != nil {
+		l.pos = start
+		l.skipSpace()
+		return sockets.SockaddrIn{}, l.fail("expected an address such as 127.0.0.1:8080, not %q", w)
+	}
+	fam := uint16(sockets.AF_INET)
+	if !ap.Addr().Is4() {
+		fam = sockets.AF_INET6
+	}
+	return sockets.SockaddrIn{Family: fam, Addr: ap.Addr(), Port: ap.Port()}, nil
+}
+
+// skipRest consumes trailing optional arguments such as "..., ..." or
+// "[4]", which the console does not need.
+func (l *lexer) skipRest() {
+	for l.accept(",") {
+		if l.ellipsis() {
+			continue
+		}
+		if _, err := l.value("argument"); err != nil {
+			l.word()
+		}
+	}
+}
+
+func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxError) {
+	sc := &stack.Syscall{Name: name}
+	fd := func() (int64, *SyntaxError) { return l.value("file descriptor") }
+	var err *SyntaxError
+	switch name {
+	case "socket":
+		if l.ellipsis() {
+			sc.Args[0] = sockets.AF_INET
+		} else if sc.Args[0], err = l.value("address family"); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the family"); err != nil {
+			return nil, err
+		}
+		if sc.Args[1], err = l.value("socket type"); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the type"); err != nil {
+			return nil, err
+		}
+		if sc.Args[2], err = l.value("protocol"); err != nil {
+			return nil, err
+		}
+	case "bind":
+		if sc.Args[0], err = fd(); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the fd"); err != nil {
+			return nil, err
+		}
+		if sc.Addr, err = l.address(); err != nil {
+			return nil, err
+		}
+		sc.Args[1] = 16
+		if l.accept(",") {
+			if !l.ellipsis() {
+				if sc.Args[1], err = l.value("address length"); err != nil {
+					return nil, err
+				}
+			}
+		}
+	case "listen":
+		if sc.Args[0], err = fd(); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the fd"); err != nil {
+			return nil, err
+		}
+		if sc.Args[1], err = l.value("backlog"); err != nil {
+			return nil, err
+		}
+	case "accept", "accept4":
+		if sc.Args[0], err = fd(); err != nil {
+			return nil, err
+		}
+		sc.Name = "accept4"
+		if name == "accept4" {
+			if err = l.comma("the fd"); err != nil {
+				return nil, err
+			}
+			for i := 0; i < 2; i++ { // addr, addrlen
+				if !l.ellipsis() {
+					l.word()
+				}
+				if err = l.comma("the address arguments"); err != nil {
+					return nil, err
+				}
+			}
+			if sc.Args[1], err = l.value("accept4 flags"); err != nil {
+				return nil, err
+			}
+		} else {
+			l.skipRest()
+		}
+	case "close":
+		if sc.Args[0], err = fd(); err != nil {
+			return nil, err
+		}
+	case "getsockname", "getpeername":
+		if sc.Args[0], err = fd(); err != nil {
+			return nil, err
+		}
+		l.skipRest()
+	case "shutdown":
+		if sc.Args[0], err = fd(); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the fd"); err != nil {
+			return nil, err
+		}
+		if sc.Args[1], err = l.value("how (SHUT_RD, SHUT_WR, SHUT_RDWR)"); err != nil {
+			return nil, err
+		}
+	case "fcntl":
+		if sc.Args[0], err = fd(); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the fd"); err != nil {
+			return nil, err
+		}
+		if sc.Args[1], err = l.value("fcntl command"); err != nil {
+			return nil, err
+		}
+		if l.accept(",") {
+			if sc.Args[2], err = l.value("fcntl argument"); err != nil {
+				return nil, err
+			}
+		}
+	case "setsockopt", "getsockopt":
+		if sc.Args[0], err = fd(); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the fd"); err != nil {
+			return nil, err
+		}
+		if sc.Args[1], err = l.value("option level"); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the level"); err != nil {
+			return nil, err
+		}
+		if sc.Args[2], err = l.value("option name"); err != nil {
+			return nil, err
+		}
+		if name == "setsockopt" {
+			if err = l.comma("the option name"); err != nil {
+				return nil, err
+			}
+			if l.accept("{") {
+				if sc.Opt, err = l.linger(); err != nil {
+					return nil, err
+				}
+			} else if sc.Opt.Int, err = l.value("option value"); err != nil {
+				return nil, err
+			}
+		}
+		l.skipRest()
+	default:
+		l.pos = start
+		return nil, l.fail("the console does not know %q; it has socket, bind, listen, accept, accept4, close, "+
+			"getsockname, getpeername, setsockopt, getsockopt, fcntl, shutdown and sysctl", name)
+	}
+	return sc, nil
+}
+
+// linger reads {onoff=1, linger=0} (the opening brace is consumed).
+func (l *lexer) linger() (sockets.Optval, *SyntaxError) {
+	var v sockets.Optval
+	for !l.accept("}") {
+		key := l.word()
+		if err := l.expect("=", "after "+key); err != nil {
+			return v, err
+		}
+		n, err := l.value(key)
+		if err != nil {
+			return v, err
+		}
+		switch key {
+		case "onoff", "l_onoff":
+			v.LingerOnoff = n != 0
+			v.Int = n
+		case "linger", "l_linger":
+			v.LingerSecs = int32(n)
+		default:
+			return v, l.fail("struct linger has onoff and linger, not %q", key)
+		}
+		l.accept(",")
+		if l.pos >= len(l.text) {
+			return v, l.fail("unclosed '{'")
+		}
+	}
+	return v, nil
+}
