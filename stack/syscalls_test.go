@@ -117,7 +117,6 @@ func TestListenClampsToSomaxconnAndHashes(t *testing.T) {
 	}
 }
 
-
 func TestErrnos(t *testing.T) {
 	f := boot(t, Config{})
 	p := f.p
