@@ -350,16 +350,14 @@ func UnhashCommon(sc *SockCommon) {
 // and hnum its destination (us).
 func InetLookupEstablished(net *Net, h *InetHashinfo, saddr Be32, sport Be16, daddr Be32, hnum uint16, dif int32) *SockCommon {
 	hash := InetEhashfn(net, h, daddr, hnum, saddr, sport)
-	var found *SockCommon
-	h.Ehash[h.EhashIndex(hash)].chain.each(nodeOf, func(sc *SockCommon) bool {
+	// The hot path of every received segment: walk the chain directly.
+	for sc := h.Ehash[h.EhashIndex(hash)].chain.first; sc != nil; sc = sc.skcNode.next {
 		if sc.SkcHash == hash && sc.SkcDaddr == saddr && sc.SkcRcvSaddr == daddr &&
 			sc.SkcDport == sport && sc.SkcNum == hnum && (sc.SkcBoundDevIf == 0 || sc.SkcBoundDevIf == dif) {
-			found = sc
-			return false
+			return sc
 		}
-		return true
-	})
-	return found
+	}
+	return nil
 }
 
 // computeScore is compute_score for an IPv4 listener: -1 if it cannot take
