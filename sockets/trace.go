@@ -89,13 +89,14 @@ func init() {
 	fnSysListenSocket = reg("__sys_listen_socket", socketC, nil, []string{"sock", "backlog"},
 		"Clamps the backlog to net.core.somaxconn (4096 since 5.4, 128 before) and calls the socket's listen operation.")
 	fnSysAccept4 = reg("__sys_accept4", socketC, SysAccept4, []string{"fd", "flags"},
-		"The accept() and accept4() system calls.")
+		"The accept() and accept4() system calls (2.6: sys_accept; the __sys_ helpers date from 4.17).")
 	fnSysAccept4File = reg("__sys_accept4_file", socketC, nil, []string{"file", "flags"},
 		"Reserves a descriptor for the new connection, accepts it with do_accept, and installs the new file.")
 	fnDoAccept = reg("do_accept", socketC, doAccept, []string{"file", "flags"},
 		"Makes a new struct socket and file for the connection, then lets the protocol fill it (inet_accept) and reports the peer's address.")
 	fnSysClose = reg("close", "fs/open.c", SysClose, fd,
-		"The close() system call: takes the fd out of the table; the last reference to the file releases the socket.")
+		"The close() system call: takes the fd out of the table; the last reference to the file releases the socket. "+
+			"In 2.6 the path was sys_close -> fput -> sock_close -> sock_release.")
 	fnFileCloseFd = regInline("file_close_fd", "fs/file.c", nil, fd,
 		"Removes a descriptor from the process's table and returns its file.")
 	fnFput = reg("__fput", "fs/file_table.c", nil, []string{"file"},
@@ -195,7 +196,8 @@ func init() {
 	fnInetPutPort = reg("inet_put_port", hashC, InetPutPort, sk,
 		"Gives the port back: the sock leaves its bucket's owners and empty buckets are freed.")
 	fnInetHash = reg("__inet_hash", hashC, InetHash, []string{"sk", "lhash2"},
-		"Puts a listening sock into lhash2, chosen by ipv4_portaddr_hash of its address and port; incoming SYNs look there.")
+		"Puts a listening sock into lhash2, chosen by ipv4_portaddr_hash of its address and port; incoming SYNs look there. "+
+			"2.6 had listening_hash[32], keyed by the port alone.")
 	fnInetEhashNolisten = reg("inet_ehash_nolisten", hashC, InetEhashNolisten, []string{"sk", "ehash"},
 		"Puts a connected sock into the established hash, keyed by inet_ehashfn of its 4-tuple.")
 	fnInetUnhash = reg("inet_unhash", hashC, InetUnhash, sk,

@@ -99,7 +99,8 @@ func init() {
 		Explain: "Writes the new TCP state into sk_state."})
 	fnInetCskAccept = reg("inet_csk_accept", icskC, (*Kernel).inetCskAccept, []string{"sk", "flags"},
 		"Takes the first established child from the accept queue. If the queue is empty, a non-blocking socket gets "+
-			"EAGAIN and a blocking one sleeps in inet_csk_wait_for_connect.")
+			"EAGAIN and a blocking one sleeps in inet_csk_wait_for_connect. (2.6 had inet_csk_accept(sk, flags, &err) "+
+			"and took the child with reqsk_queue_get_child.)")
 	fnInetCskWaitForConnect = reg("inet_csk_wait_for_connect", icskC, (*Kernel).inetCskWaitForConnect, []string{"sk", "timeo"},
 		"Sleeps on the listener's wait queue as an exclusive waiter, so each new connection wakes one accept(), "+
 			"until a child arrives, the socket stops listening, a signal comes, or SO_RCVTIMEO runs out.")

@@ -1,0 +1,222 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/stackscope/stackscope/sockets"
+)
+
+// ErrNoDataPath is returned by Read and Write until the stack can move
+// data: TCP's and UDP's send and receive paths arrive with the TCP/IP
+// issue; sockets, binding, listening and accepting work already.
+var ErrNoDataPath = errors.New("stackscope cannot move data on sockets yet (the TCP/IP data path is not built)")
+
+// Interface checks.
+var (
+	_ net.Listener   = (*Listener)(nil)
+	_ net.Conn       = (*Conn)(nil)
+	_ net.PacketConn = (*PacketConn)(nil)
+)
+
+func tcpAddr(sa sockets.SockaddrIn) net.Addr {
+	a := sa.Addr
+	if !a.IsValid() {
+		a = netip.IPv4Unspecified()
+	}
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(a, sa.Port))
+}
+
+func sockaddr(ap netip.AddrPort) sockets.SockaddrIn {
+	return sockets.SockaddrIn{Family: sockets.AF_INET, Addr: ap.Addr(), Port: ap.Port()}
+}
+
+// opError wraps a kernel error the way package net does, mapping the
+// errnos that mean "closed" to net.ErrClosed.
+func opError(op string, addr net.Addr, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &net.OpError{Op: op, Net: "tcp", Addr: addr, Err: err}
+}
+
+// ListenTCP is what net.Listen("tcp", addr) does, as system calls of p:
+// socket, setsockopt(SO_REUSEADDR), bind, listen. The result is a
+// net.Listener whose Accept runs accept4 on the model kernel.
+func (p *Process) ListenTCP(addr netip.AddrPort, backlog int) (*Listener, error) {
+	fd, err := p.Socket(sockets.AF_INET, sockets.SOCK_STREAM|sockets.SOCK_CLOEXEC, sockets.IPPROTO_TCP)
+	if err != nil {
+		return nil, opError("listen", nil, fmt.Errorf("socket: %w", err))
+	}
+	fail := func(step string, err error) (*Listener, error) {
+		_ = p.Close(fd)
+		return nil, opError("listen", net.TCPAddrFromAddrPort(addr), fmt.Errorf("%s: %w", step, err))
+	}
+	if err := p.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_REUSEADDR, sockets.Optval{Int: 1}); err != nil {
+		return fail("setsockopt", err)
+	}
+	if err := p.Bind(fd, sockaddr(addr)); err != nil {
+		return fail("bind", err)
+	}
+	if err := p.Listen(fd, backlog); err != nil {
+		return fail("listen", err)
+	}
+	sa, err := p.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	return &Listener{p: p, fd: fd, addr: tcpAddr(sa)}, nil
+}
+
+// Listener is a net.Listener on a listening socket of the model kernel.
+type Listener struct {
+	p      *Process
+	fd     int
+	addr   net.Addr
+	mu     sync.Mutex
+	closed bool
+}
+
+// Accept waits for a connection (accept4 on the model kernel).
+func (l *Listener) Accept() (net.Conn, error) {
+	fd, peer, err := l.p.Accept4(l.fd, sockets.SOCK_CLOEXEC)
+	if err != nil {
+		l.mu.Lock()
+		closed := l.closed
+		l.mu.Unlock()
+		if closed {
+			return nil, opError("accept", l.addr, net.ErrClosed)
+		}
+		return nil, opError("accept", l.addr, err)
+	}
+	local, _ := l.p.Getsockname(fd)
+	return &Conn{p: l.p, fd: fd, local: tcpAddr(local), remote: tcpAddr(peer)}, nil
+}
+
+// Close stops listening. Like Go's own listeners it also wakes a pending
+// Accept: shutdown(SHUT_RD) stops the listener (a bare close would not
+// wake accept on Linux), then close releases the socket.
+func (l *Listener) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return opError("close", l.addr, net.ErrClosed)
+	}
+	l.closed = true
+	l.mu.Unlock()
+	_ = l.p.Shutdown(l.fd, sockets.SHUT_RD)
+	return opError("close", l.addr, l.p.Close(l.fd))
+}
+
+// Addr returns the address the listener is bound to.
+func (l *Listener) Addr() net.Addr { return l.addr }
+
+// Fd returns the listener's file descriptor in its process.
+func (l *Listener) Fd() int { return l.fd }
+
+// Conn is a net.Conn on a connected socket of the model kernel.
+type Conn struct {
+	p             *Process
+	fd            int
+	local, remote net.Addr
+	mu            sync.Mutex
+	closed        bool
+	rdl, wdl      time.Time
+}
+
+// Read would be recvfrom; see ErrNoDataPath.
+func (c *Conn) Read(b []byte) (int, error) { return 0, opError("read", c.remote, ErrNoDataPath) }
+
+// Write would be sendto; see ErrNoDataPath.
+func (c *Conn) Write(b []byte) (int, error) { return 0, opError("write", c.remote, ErrNoDataPath) }
+
+// Close closes the connection's fd.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return opError("close", c.remote, net.ErrClosed)
+	}
+	c.closed = true
+	return opError("close", c.remote, c.p.Close(c.fd))
+}
+
+// LocalAddr is getsockname's answer.
+func (c *Conn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr is the peer accept reported.
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// SetDeadline sets both deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.rdl, c.wdl = t, t
+	c.mu.Unlock()
+	return nil
+}
+
+// SetReadDeadline records the read deadline (used once Read exists).
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.rdl = t
+	c.mu.Unlock()
+	return nil
+}
+
+// SetWriteDeadline records the write deadline (used once Write exists).
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.wdl = t
+	c.mu.Unlock()
+	return nil
+}
+
+// ListenUDP is net.ListenPacket("udp", addr) as system calls of p. Until
+// UDP's port table exists, bind answers EOPNOTSUPP, and so does this.
+func (p *Process) ListenUDP(addr netip.AddrPort) (*PacketConn, error) {
+	fd, err := p.Socket(sockets.AF_INET, sockets.SOCK_DGRAM|sockets.SOCK_CLOEXEC, sockets.IPPROTO_UDP)
+	if err != nil {
+		return nil, opError("listen", nil, fmt.Errorf("socket: %w", err))
+	}
+	if err := p.Bind(fd, sockaddr(addr)); err != nil {
+		_ = p.Close(fd)
+		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(addr), Err: fmt.Errorf("bind: %w", err)}
+	}
+	return &PacketConn{p: p, fd: fd, local: net.UDPAddrFromAddrPort(addr)}, nil
+}
+
+// PacketConn is a net.PacketConn on a UDP socket of the model kernel.
+type PacketConn struct {
+	p     *Process
+	fd    int
+	local net.Addr
+}
+
+// ReadFrom would be recvfrom; see ErrNoDataPath.
+func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: c.local, Err: ErrNoDataPath}
+}
+
+// WriteTo would be sendto; see ErrNoDataPath.
+func (c *PacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: ErrNoDataPath}
+}
+
+// Close closes the socket.
+func (c *PacketConn) Close() error { return c.p.Close(c.fd) }
+
+// LocalAddr returns the bound address.
+func (c *PacketConn) LocalAddr() net.Addr { return c.local }
+
+// SetDeadline is accepted and unused until the data path exists.
+func (c *PacketConn) SetDeadline(time.Time) error { return nil }
+
+// SetReadDeadline is accepted and unused until the data path exists.
+func (c *PacketConn) SetReadDeadline(time.Time) error { return nil }
+
+// SetWriteDeadline is accepted and unused until the data path exists.
+func (c *PacketConn) SetWriteDeadline(time.Time) error { return nil }
