@@ -98,7 +98,8 @@ type InetHashinfo struct {
 	EhashSecret       uint32          // inet_ehash_secret
 }
 
-func roundPow2(n int) int {
+// RoundPow2 rounds n up to a power of two, as the kernel sizes hash tables.
+func RoundPow2(n int) int {
 	p := 1
 	for p < n {
 		p <<= 1
@@ -114,7 +115,7 @@ func NewInetHashinfo(mem *slab.Allocator, entries int, secret uint32) (*InetHash
 	if entries < 1 || entries > 1<<24 {
 		return nil, fmt.Errorf("thash_entries %d: use 1 to %d", entries, 1<<24)
 	}
-	e := roundPow2(entries)
+	e := RoundPow2(entries)
 	b := min(e, maxBindHashSize)
 	l := min(e, maxBindHashSize)
 	h := &InetHashinfo{

@@ -51,8 +51,8 @@ func skProtAlloc(net *Net, prot *Proto, family int) (*Sock, error) {
 	}
 	// __GFP_ZERO is masked off for slab socks; sk_prot_clear_nulls zeroes
 	// everything but the nulls node. The Go struct is new, so already zero.
-	noop(tr, fnSecuritySkAlloc, tracing.Sock(uint64(sk.addr)))
-	noop(tr, fnTryModuleGet, tracing.Arg{})
+	Noop(tr, fnSecuritySkAlloc, tracing.Sock(uint64(sk.addr)))
+	Noop(tr, fnTryModuleGet, tracing.Arg{})
 	tr.Exit(fnSkProtAlloc, tracing.Sock(uint64(sk.addr)))
 	return sk, nil
 }
@@ -64,10 +64,10 @@ func cacheID(p *Proto) uint64 {
 	return uint64(p.Slab.ID())
 }
 
-// noop reports a step the kernel takes that stackscope has nothing behind
-// (an LSM hook, a module reference): it shows in traces, does nothing, and
-// its registry entry says so.
-func noop(tr *tracing.Tracer, fn tracing.FuncID, a tracing.Arg) {
+// Noop reports a step the kernel takes that stackscope has nothing behind
+// (an LSM hook, a module reference, a BPF hook): it shows in traces, does
+// nothing, and its registry entry says so.
+func Noop(tr *tracing.Tracer, fn tracing.FuncID, a tracing.Arg) {
 	if a.Kind == tracing.ArgNone {
 		tr.Enter(fn)
 	} else {

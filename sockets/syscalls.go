@@ -77,7 +77,7 @@ func sockCreate(net *Net, family, typ, protocol int, kern bool) (*Socket, error)
 	if typ < 0 || typ >= SOCK_MAX {
 		return fail(Errno(tracing.EINVAL))
 	}
-	noop(tr, fnSecuritySocketCreate, tracing.Int(int64(family)))
+	Noop(tr, fnSecuritySocketCreate, tracing.Int(int64(family)))
 	sock, err := SockAlloc(net)
 	if err != nil {
 		return fail(err)
@@ -88,12 +88,12 @@ func sockCreate(net *Net, family, typ, protocol int, kern bool) (*Socket, error)
 		SockRelease(net, sock)
 		return fail(Errno(tracing.EAFNOSUPPORT))
 	}
-	noop(tr, fnTryModuleGet, tracing.Arg{})
+	Noop(tr, fnTryModuleGet, tracing.Arg{})
 	if err := pf.Create(net, sock, protocol, kern); err != nil {
 		SockRelease(net, sock)
 		return fail(err)
 	}
-	noop(tr, fnSecuritySocketPostCreate, tracing.Ptr(uint64(sock.addr)))
+	Noop(tr, fnSecuritySocketPostCreate, tracing.Ptr(uint64(sock.addr)))
 	tr.Exit(fnSockCreate, tracing.Errno(0))
 	return sock, nil
 }
@@ -181,7 +181,7 @@ func sockReleaseOps(net *Net, sock *Socket) {
 	if sock.Ops != nil && sock.Ops.Release != nil {
 		_ = sock.Ops.Release(sock)
 		sock.Sk = nil
-		noop(net.Tracer, fnModulePut, tracing.Arg{})
+		Noop(net.Tracer, fnModulePut, tracing.Arg{})
 	}
 	sock.Ops = nil
 }
@@ -243,7 +243,7 @@ func SysBind(net *Net, fdt *FdTable, fd int, addr SockaddrIn, addrLen int) error
 			return -1, err
 		}
 		return traced(tr, fnSysBindSocket, tracing.Ptr(uint64(sock.addr)), tracing.Arg{}, tracing.Arg{}, func() (int64, error) {
-			noop(tr, fnSecuritySocketBind, tracing.Ptr(uint64(sock.addr)))
+			Noop(tr, fnSecuritySocketBind, tracing.Ptr(uint64(sock.addr)))
 			return 0, sock.Ops.Bind(sock, addr, addrLen)
 		})
 	})
@@ -264,7 +264,7 @@ func SysListen(net *Net, fdt *FdTable, fd, backlog int) error {
 			if uint32(backlog) > uint32(somaxconn) { // (unsigned int)backlog > somaxconn
 				backlog = somaxconn
 			}
-			noop(tr, fnSecuritySocketListen, tracing.Ptr(uint64(sock.addr)))
+			Noop(tr, fnSecuritySocketListen, tracing.Ptr(uint64(sock.addr)))
 			return 0, sock.Ops.Listen(sock, backlog)
 		})
 	})
@@ -322,12 +322,12 @@ func doAccept(net *Net, file *File, flags int) (*File, SockaddrIn, error) {
 	}
 	newsock.Type = sock.Type
 	newsock.Ops = sock.Ops
-	noop(tr, fnModuleGet, tracing.Arg{})
+	Noop(tr, fnModuleGet, tracing.Arg{})
 	newfile, err := SockAllocFile(net, newsock, flags)
 	if err != nil {
 		return fail(err)
 	}
-	noop(tr, fnSecuritySocketAccept, tracing.Ptr(uint64(sock.addr)))
+	Noop(tr, fnSecuritySocketAccept, tracing.Ptr(uint64(sock.addr)))
 	if err := sock.Ops.Accept(sock, newsock, flags|file.FFlags); err != nil {
 		fput(net, newfile)
 		return fail(err)
@@ -393,7 +393,7 @@ func SysGetsockname(net *Net, fdt *FdTable, fd int, peer bool) (SockaddrIn, erro
 		if err != nil {
 			return -1, err
 		}
-		noop(tr, fnSecuritySocketGetsockname, tracing.Ptr(uint64(sock.addr)))
+		Noop(tr, fnSecuritySocketGetsockname, tracing.Ptr(uint64(sock.addr)))
 		out, err = sock.Ops.Getname(sock, peer)
 		return 0, err
 	})
@@ -411,7 +411,7 @@ func SysSetsockopt(net *Net, fdt *FdTable, fd, level, optname int, val Optval) e
 			return -1, err
 		}
 		return traced(tr, fnDoSockSetsockopt, tracing.Ptr(uint64(sock.addr)), tracing.Int(int64(level)), tracing.Int(int64(optname)), func() (int64, error) {
-			noop(tr, fnSecuritySocketSetsockopt, tracing.Ptr(uint64(sock.addr)))
+			Noop(tr, fnSecuritySocketSetsockopt, tracing.Ptr(uint64(sock.addr)))
 			if level == SOL_SOCKET {
 				return 0, SockSetsockopt(net, sock, optname, val)
 			}
@@ -434,7 +434,7 @@ func SysGetsockopt(net *Net, fdt *FdTable, fd, level, optname int) (Optval, erro
 			return -1, err
 		}
 		return traced(tr, fnDoSockGetsockopt, tracing.Ptr(uint64(sock.addr)), tracing.Int(int64(level)), tracing.Int(int64(optname)), func() (int64, error) {
-			noop(tr, fnSecuritySocketGetsockopt, tracing.Ptr(uint64(sock.addr)))
+			Noop(tr, fnSecuritySocketGetsockopt, tracing.Ptr(uint64(sock.addr)))
 			if level == SOL_SOCKET {
 				out, err = SockGetsockopt(net, sock, optname)
 				return out.Int, err
@@ -459,7 +459,7 @@ func SysShutdown(net *Net, fdt *FdTable, fd, how int) error {
 			return -1, err
 		}
 		return traced(tr, fnSysShutdownSock, tracing.Ptr(uint64(sock.addr)), tracing.Int(int64(how)), tracing.Arg{}, func() (int64, error) {
-			noop(tr, fnSecuritySocketShutdown, tracing.Ptr(uint64(sock.addr)))
+			Noop(tr, fnSecuritySocketShutdown, tracing.Ptr(uint64(sock.addr)))
 			return 0, sock.Ops.Shutdown(sock, how)
 		})
 	})

@@ -203,7 +203,7 @@ func (k *Kernel) inetRelease(sock *sockets.Socket) error {
 func (k *Kernel) inetBind(sock *sockets.Socket, addr sockets.SockaddrIn, addrLen int) error {
 	tr := k.tr
 	tr.Enter2(fnInetBind, tracing.Ptr(uint64(sock.Addr())), tracing.Int(int64(addrLen)))
-	noop(tr, fnInetBindSk, tracing.Sock(uint64(sock.Sk.Addr())))
+	sockets.Noop(tr, fnInetBindSk, tracing.Sock(uint64(sock.Sk.Addr())))
 	err := k.inetBindCore(sock.Sk, addr, addrLen)
 	tr.Exit(fnInetBind, tracing.Errno(sockets.ErrnoOf(err).Ret()))
 	return err
@@ -451,15 +451,4 @@ func (k *Kernel) inetDgramOps(name string) *sockets.ProtoOps {
 		Listen:     func(*sockets.Socket, int) error { return sockets.Errno(tracing.EOPNOTSUPP) },
 		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt,
 	}
-}
-
-// noop reports a kernel step stackscope has nothing behind (see the
-// function's registry entry).
-func noop(tr *tracing.Tracer, fn tracing.FuncID, a tracing.Arg) {
-	if a.Kind == tracing.ArgNone {
-		tr.Enter(fn)
-	} else {
-		tr.Enter1(fn, a)
-	}
-	tr.Exit(fn, tracing.Errno(0))
 }

@@ -99,7 +99,7 @@ func New(cfg Config) (*Kernel, error) {
 	if k.skbs, err = skb.SkbInit(k.mem); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
 	}
-	sysctl := sockets.DefaultSysctls(roundPow2(cfg.ThashEntries))
+	sysctl := sockets.DefaultSysctls(sockets.RoundPow2(cfg.ThashEntries))
 	if k.net, err = sockets.NewNet(k.mem, k.skbs, sysctl, k, k.rnd.r.Uint32()); err != nil {
 		return nil, fmt.Errorf("boot: sock_init: %w", err)
 	}
@@ -112,14 +112,6 @@ func New(cfg Config) (*Kernel, error) {
 	// The init process exists from boot; the console and services add more.
 	k.newProcess("init")
 	return k, nil
-}
-
-func roundPow2(n int) int {
-	p := 1
-	for p < n {
-		p <<= 1
-	}
-	return p
 }
 
 // Tracer returns the kernel's tracer. Subscribe before Start, or through Do.
@@ -151,11 +143,11 @@ func (k *Kernel) ArgString(a tracing.Arg) (string, bool) {
 // input is one thing for the loop to handle, in arrival order.
 type input struct {
 	sys *syscallReq
-	ctl *control
+	ctl *ctlMsg
 }
 
-// control is a command run on the loop, with a reply.
-type control struct {
+// ctlMsg is a command run on the loop, with a reply.
+type ctlMsg struct {
 	name  string
 	fn    func(k *Kernel) any
 	reply chan any
@@ -194,10 +186,10 @@ func (k *Kernel) Stop() {
 // or change kernel state from outside. name says what it is, for traces
 // and recordings.
 func (k *Kernel) Do(name string, fn func(k *Kernel) any) (any, error) {
-	return k.send(&control{name: name, fn: fn})
+	return k.send(&ctlMsg{name: name, fn: fn})
 }
 
-func (k *Kernel) send(c *control) (any, error) {
+func (k *Kernel) send(c *ctlMsg) (any, error) {
 	c.reply = make(chan any, 1)
 	select {
 	case k.inputs <- input{ctl: c}:
@@ -326,25 +318,14 @@ func (k *Kernel) Now() (int64, error) {
 // Sysctl reads a tunable (value nil) or writes it, through the loop, and
 // returns its value afterwards.
 func (k *Kernel) Sysctl(name string, value *string) (string, error) {
-	r, err := k.Do("sysctl", func(k *Kernel) any {
+	return control(k, "sysctl", false, func(k *Kernel) (string, error) {
 		if value != nil {
 			if err := k.net.Sysctl.Set(name, *value); err != nil {
-				return err
+				return "", err
 			}
 		}
-		v, err := k.net.Sysctl.Get(name)
-		if err != nil {
-			return err
-		}
-		return v
+		return k.net.Sysctl.Get(name)
 	})
-	if err != nil {
-		return "", err
-	}
-	if e, ok := r.(error); ok {
-		return "", e
-	}
-	return r.(string), nil
 }
 
 // Subscribe adds a trace subscriber through the loop.

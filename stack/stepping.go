@@ -87,7 +87,7 @@ func (k *Kernel) Paused() (Stop, bool, error) {
 }
 
 func (k *Kernel) sendPaused(name string, fn func(k *Kernel) any) (any, error) {
-	return k.send(&control{name: name, fn: fn, duringPause: true})
+	return k.send(&ctlMsg{name: name, fn: fn, duringPause: true})
 }
 
 // Step resumes a stopped kernel with cmd (step, next, finish, continue).
@@ -119,42 +119,47 @@ func (k *Kernel) BreakIn() error {
 	return err
 }
 
+// ctlResult is what a control command returns: a value or an error.
+type ctlResult[T any] struct {
+	v   T
+	err error
+}
+
+// control runs fn on the loop (also while stepping is paused if pause is
+// set) and returns its value and error.
+func control[T any](k *Kernel, name string, pause bool, fn func(k *Kernel) (T, error)) (T, error) {
+	r, err := k.send(&ctlMsg{name: name, duringPause: pause, fn: func(k *Kernel) any {
+		v, err := fn(k)
+		return ctlResult[T]{v, err}
+	}})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	res := r.(ctlResult[T])
+	return res.v, res.err
+}
+
+var errNoStepping = fmt.Errorf("stepping is not enabled")
+
 // AddBreakpoint sets a breakpoint on a kernel function name glob.
 func (k *Kernel) AddBreakpoint(glob string) (tracing.Breakpoint, error) {
-	r, err := k.sendPaused("break", func(k *Kernel) any {
+	return control(k, "break", true, func(k *Kernel) (tracing.Breakpoint, error) {
 		if k.stepper == nil {
-			return fmt.Errorf("stepping is not enabled")
+			return tracing.Breakpoint{}, errNoStepping
 		}
-		b, err := k.stepper.AddBreakpoint(glob)
-		if err != nil {
-			return err
-		}
-		return b
+		return k.stepper.AddBreakpoint(glob)
 	})
-	if err != nil {
-		return tracing.Breakpoint{}, err
-	}
-	if e, ok := r.(error); ok {
-		return tracing.Breakpoint{}, e
-	}
-	return r.(tracing.Breakpoint), nil
 }
 
 // AddEventBreakpoint sets a breakpoint on an event number.
 func (k *Kernel) AddEventBreakpoint(seq uint64) (tracing.Breakpoint, error) {
-	r, err := k.sendPaused("break-event", func(k *Kernel) any {
+	return control(k, "break-event", true, func(k *Kernel) (tracing.Breakpoint, error) {
 		if k.stepper == nil {
-			return fmt.Errorf("stepping is not enabled")
+			return tracing.Breakpoint{}, errNoStepping
 		}
-		return k.stepper.AddEventBreakpoint(seq)
+		return k.stepper.AddEventBreakpoint(seq), nil
 	})
-	if err != nil {
-		return tracing.Breakpoint{}, err
-	}
-	if e, ok := r.(error); ok {
-		return tracing.Breakpoint{}, e
-	}
-	return r.(tracing.Breakpoint), nil
 }
 
 // DeleteBreakpoint removes a breakpoint.
