@@ -204,6 +204,10 @@ func formatResult(sc *stack.Syscall, ret int64, err error, pd *stack.Pending) st
 			}
 			return fmt.Sprintf("= 0 [{onoff=%d, linger=%d}]", on, o.LingerSecs)
 		}
+		if sc.Args[1] == sockets.SOL_SOCKET && (sc.Args[2] == sockets.SO_RCVTIMEO || sc.Args[2] == sockets.SO_SNDTIMEO) {
+			o := pd.Opt()
+			return fmt.Sprintf("= 0 [{tv_sec=%d, tv_usec=%d}]", o.TvSec, o.TvUsec)
+		}
 		return fmt.Sprintf("= 0 [%d]", ret)
 	}
 	return fmt.Sprintf("= %d", ret)

@@ -130,6 +130,10 @@ func TestParseLine(t *testing.T) {
 	if err != nil || cmd.Syscall.Args[2] != 0x802 {
 		t.Errorf("flags: %v %+v", err, cmd)
 	}
+	cmd, err = ParseLine("", 1, "getsockopt(3, SOL_SOCKET, SO_RCVBUF, [...], [4]) = 0")
+	if err != nil || cmd.Syscall.Args[2] != 8 || cmd.Expect.Ret != 0 {
+		t.Errorf("getsockopt: %v %+v", err, cmd)
+	}
 	cmd, err = ParseLine("", 1, "accept4(3, ..., ..., SOCK_NONBLOCK) = -1 EAGAIN (Resource temporarily unavailable)")
 	if err != nil || cmd.Syscall.Args[1] != 0x800 || cmd.Expect.Errno != "EAGAIN" {
 		t.Errorf("accept4: %v %+v", err, cmd)

@@ -80,7 +80,7 @@ var symbols = map[string]int64{
 	"SO_REUSEADDR": sockets.SO_REUSEADDR, "SO_REUSEPORT": sockets.SO_REUSEPORT, "SO_TYPE": sockets.SO_TYPE,
 	"SO_ERROR": sockets.SO_ERROR, "SO_SNDBUF": sockets.SO_SNDBUF, "SO_RCVBUF": sockets.SO_RCVBUF,
 	"SO_KEEPALIVE": sockets.SO_KEEPALIVE, "SO_LINGER": sockets.SO_LINGER, "SO_RCVLOWAT": sockets.SO_RCVLOWAT,
-	"SO_ACCEPTCONN": sockets.SO_ACCEPTCONN, "SO_PROTOCOL": sockets.SO_PROTOCOL, "SO_DOMAIN": sockets.SO_DOMAIN,
+	"SO_ACCEPTCONN": sockets.SO_ACCEPTCONN, "SO_RCVTIMEO": sockets.SO_RCVTIMEO, "SO_SNDTIMEO": sockets.SO_SNDTIMEO, "SO_PROTOCOL": sockets.SO_PROTOCOL, "SO_DOMAIN": sockets.SO_DOMAIN,
 	"TCP_NODELAY": sockets.TCP_NODELAY, "TCP_MAXSEG": sockets.TCP_MAXSEG, "TCP_CORK": sockets.TCP_CORK,
 	"TCP_KEEPIDLE": sockets.TCP_KEEPIDLE, "TCP_KEEPINTVL": sockets.TCP_KEEPINTVL, "TCP_KEEPCNT": sockets.TCP_KEEPCNT,
 	"F_GETFL": sockets.F_GETFL, "F_SETFL": sockets.F_SETFL, "F_GETFD": sockets.F_GETFD, "F_SETFD": sockets.F_SETFD,
@@ -293,14 +293,28 @@ func (l *lexer) address() (sockets.SockaddrIn, *SyntaxError) {
 	return sockets.SockaddrIn{Family: fam, Addr: ap.Addr(), Port: ap.Port()}, nil
 }
 
-// skipRest consumes trailing optional arguments such as "..., ..." or
-// "[4]", which the console does not need.
+// skipRest consumes trailing arguments the console does not need, such as
+// "..., ..." or "[...], [4]": each is a word or a bracketed group.
 func (l *lexer) skipRest() {
 	for l.accept(",") {
-		if l.ellipsis() {
+		l.skipSpace()
+		if l.pos < len(l.text) && (l.text[l.pos] == '[' || l.text[l.pos] == '{') {
+			depth := 0
+			for l.pos < len(l.text) {
+				c := l.text[l.pos]
+				l.pos++
+				if c == '[' || c == '{' {
+					depth++
+				} else if c == ']' || c == '}' {
+					depth--
+					if depth == 0 {
+						break
+					}
+				}
+			}
 			continue
 		}
-		if _, err := l.value("argument"); err != nil {
+		if !l.ellipsis() {
 			l.word()
 		}
 	}
@@ -451,7 +465,8 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 	return sc, nil
 }
 
-// linger reads {onoff=1, linger=0} (the opening brace is consumed).
+// linger reads {onoff=1, linger=0} or {tv_sec=1, tv_usec=0} (the opening
+// brace is consumed).
 func (l *lexer) linger() (sockets.Optval, *SyntaxError) {
 	var v sockets.Optval
 	for !l.accept("}") {
@@ -469,8 +484,12 @@ func (l *lexer) linger() (sockets.Optval, *SyntaxError) {
 			v.Int = n
 		case "linger", "l_linger":
 			v.LingerSecs = int32(n)
+		case "tv_sec":
+			v.TvSec = n
+		case "tv_usec":
+			v.TvUsec = n
 		default:
-			return v, l.fail("struct linger has onoff and linger, not %q", key)
+			return v, l.fail("the console knows struct linger {onoff, linger} and struct timeval {tv_sec, tv_usec}, not %q", key)
 		}
 		l.accept(",")
 		if l.pos >= len(l.text) {

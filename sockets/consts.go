@@ -59,6 +59,8 @@ const (
 	SO_LINGER     = 13
 	SO_REUSEPORT  = 15
 	SO_RCVLOWAT   = 18
+	SO_RCVTIMEO   = 20 // SO_RCVTIMEO_OLD: struct timeval
+	SO_SNDTIMEO   = 21
 	SO_ACCEPTCONN = 30
 	SO_PROTOCOL   = 38
 	SO_DOMAIN     = 39

@@ -21,6 +21,7 @@ var errnoText = map[Errno]string{
 	tracing.EINVAL:          "Invalid argument",
 	tracing.EMFILE:          "Too many open files",
 	tracing.ENOSYS:          "Function not implemented",
+	tracing.EDOM:            "Numerical argument out of domain",
 	tracing.ENOTSOCK:        "Socket operation on non-socket",
 	tracing.EDESTADDRREQ:    "Destination address required",
 	tracing.EPROTOTYPE:      "Protocol wrong type for socket",

@@ -10,6 +10,8 @@ type Optval struct {
 	Int         int64
 	LingerOnoff bool
 	LingerSecs  int32
+	// TvSec and TvUsec are struct timeval, for SO_RCVTIMEO and SO_SNDTIMEO.
+	TvSec, TvUsec int64
 }
 
 // SysSocket is __sys_socket: create a socket and give it the lowest free fd.
@@ -547,6 +549,24 @@ func SockSetsockopt(net *Net, sock *Socket, optname int, val Optval) error {
 			}
 		case SO_RCVLOWAT:
 			sk.SkRcvlowat = int32(max(min(v, 1<<31-1), 1))
+		case SO_RCVTIMEO, SO_SNDTIMEO:
+			// sock_set_timeout: a negative time is EDOM... here EINVAL for a
+			// bad usec; zero means wait forever.
+			if val.TvUsec < 0 || val.TvUsec >= 1e6 {
+				return -1, Errno(tracing.EDOM)
+			}
+			timeo := MaxScheduleTimeout
+			if val.TvSec > 0 || val.TvUsec > 0 {
+				timeo = val.TvSec*1e9 + val.TvUsec*1e3
+			}
+			if val.TvSec < 0 {
+				timeo = 0
+			}
+			if optname == SO_RCVTIMEO {
+				sk.SkRcvtimeo = timeo
+			} else {
+				sk.SkSndtimeo = timeo
+			}
 		default:
 			return -1, Errno(tracing.ENOPROTOOPT)
 		}
@@ -590,6 +610,14 @@ func SockGetsockopt(net *Net, sock *Socket, optname int) (Optval, error) {
 			out.Int = int64(sk.SkRcvbuf)
 		case SO_RCVLOWAT:
 			out.Int = int64(sk.SkRcvlowat)
+		case SO_RCVTIMEO, SO_SNDTIMEO:
+			t := sk.SkRcvtimeo
+			if optname == SO_SNDTIMEO {
+				t = sk.SkSndtimeo
+			}
+			if t != MaxScheduleTimeout {
+				out.TvSec, out.TvUsec = t/1e9, t%1e9/1e3
+			}
 		case SO_LINGER:
 			out.LingerOnoff = sk.SockFlagSet(SOCK_LINGER)
 			out.LingerSecs = int32(sk.SkLingertime / 1e9)

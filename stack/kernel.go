@@ -31,6 +31,16 @@ type Config struct {
 	ThashEntries int
 	// PageLimit caps the memory the slab model may use, in pages (0: none).
 	PageLimit uint64
+	// IdleAdvance makes a virtual clock jump to the next pending timer
+	// whenever the loop is idle (no input waiting, no task runnable), so
+	// time passes exactly as fast as the kernel has nothing else to do.
+	// Without it, virtual time moves only when the driver says so
+	// (AdvanceTo, AdvanceToNextTimer), which is what scripts want: their
+	// time column is explicit. Either way, the same inputs in the same
+	// order give the same events; with IdleAdvance the inputs should come
+	// from one driver that waits for each reply, or the moment they arrive
+	// relative to timers is up to the Go scheduler.
+	IdleAdvance bool
 }
 
 // Kernel is one running kernel. Create it with New and Start its loop; all
@@ -218,6 +228,19 @@ func (k *Kernel) loop() {
 		var timerC <-chan time.Time
 		if !k.clock.Virtual() {
 			timerC = k.liveTimerChan()
+		} else if k.cfg.IdleAdvance {
+			select {
+			case in := <-k.inputs:
+				k.handle(in)
+				continue
+			case <-k.quit:
+				return
+			default:
+			}
+			if next, ok := k.nextTimer(); ok {
+				k.advanceTo(next)
+				continue
+			}
 		}
 		select {
 		case in := <-k.inputs:

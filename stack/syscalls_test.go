@@ -480,3 +480,44 @@ func TestEmfileAfterRlimitNofile(t *testing.T) {
 		t.Errorf("the failed socket() leaked: %v", inUse)
 	}
 }
+
+func TestOptionFcntlShutdownCallChains(t *testing.T) {
+	f := boot(t, Config{})
+	p := f.p
+	fd := f.socket(t)
+	chains := []struct {
+		name string
+		call func() error
+		want []string
+	}{
+		{"getsockname", func() error { _, err := p.Getsockname(fd); return err }, []string{
+			"__sys_getsockname", "sockfd_lookup_light", "security_socket_getsockname", "inet_getname"}},
+		{"setsockopt SOL_SOCKET", func() error {
+			return p.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_KEEPALIVE, sockets.Optval{Int: 1})
+		}, []string{"__sys_setsockopt", "sockfd_lookup_light", "do_sock_setsockopt", "security_socket_setsockopt",
+			"sk_setsockopt", "lock_sock", "release_sock"}},
+		{"setsockopt SOL_TCP", func() error {
+			return p.Setsockopt(fd, sockets.SOL_TCP, sockets.TCP_NODELAY, sockets.Optval{Int: 1})
+		}, []string{"__sys_setsockopt", "do_sock_setsockopt", "tcp_setsockopt", "lock_sock", "release_sock"}},
+		{"getsockopt", func() error { _, err := p.Getsockopt(fd, sockets.SOL_SOCKET, sockets.SO_RCVBUF); return err },
+			[]string{"__sys_getsockopt", "do_sock_getsockopt", "security_socket_getsockopt", "sk_getsockopt"}},
+		{"fcntl", func() error { _, err := p.Fcntl(fd, sockets.F_SETFL, sockets.O_NONBLOCK); return err },
+			[]string{"do_fcntl", "setfl"}},
+		{"listen then shutdown", func() error {
+			if err := p.Listen(fd, 1); err != nil {
+				return err
+			}
+			return p.Shutdown(fd, sockets.SHUT_RDWR)
+		}, []string{"__sys_shutdown", "__sys_shutdown_sock", "security_socket_shutdown", "inet_shutdown", "lock_sock",
+			"tcp_disconnect", "tcp_set_state", "inet_unhash", "inet_csk_listen_stop", "sock_def_wakeup", "release_sock"}},
+	}
+	for _, c := range chains {
+		m := f.mark()
+		if err := c.call(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := f.entries(m); !inOrder(got, c.want) {
+			t.Errorf("%s ran\n%s\nwant in this order\n%s", c.name, strings.Join(got, " "), strings.Join(c.want, " "))
+		}
+	}
+}

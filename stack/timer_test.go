@@ -2,6 +2,8 @@ package stack
 
 import (
 	"strconv"
+
+	"github.com/stackscope/stackscope/sockets"
 	"strings"
 	"testing"
 )
@@ -39,5 +41,26 @@ func TestVirtualTimersFireInOrder(t *testing.T) {
 	}
 	if ok, _ := f.k.AdvanceToNextTimer(); ok {
 		t.Error("a timer fired from an empty queue")
+	}
+}
+
+// TestIdleAdvanceJumpsToTheNextTimer: with IdleAdvance, a task sleeping
+// with a timeout wakes as soon as nothing else is to be done, with the
+// virtual clock at its expiry.
+func TestIdleAdvanceJumpsToTheNextTimer(t *testing.T) {
+	f := boot(t, Config{IdleAdvance: true})
+	fd := f.socket(t)
+	if err := f.p.Listen(fd, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_RCVTIMEO, sockets.Optval{TvSec: 3}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := f.p.Accept4(fd, 0)
+	if errnoOf(err) != 11 {
+		t.Fatalf("accept with a 3 s timeout: %v, want EAGAIN", err)
+	}
+	if now, _ := f.k.Now(); now != 3e9 {
+		t.Errorf("virtual time after the timeout: %d ns, want 3 s", now)
 	}
 }
