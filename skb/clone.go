@@ -59,11 +59,16 @@ func skbCloneInto(n, s *SkBuff) {
 	s.Cloned = true
 }
 
-// copySkbHeader is __copy_skb_header: the control buffer and the header
-// marks (the kernel also copies dev, dst, timestamps and more, which the
-// model does not have yet). The owning socket is not copied.
+// copySkbHeader is __copy_skb_header: the control buffer, the device, the
+// protocol and the header marks (the kernel also copies dst, timestamps and
+// more, which the model does not have yet). The owning socket is not
+// copied.
 func copySkbHeader(n, s *SkBuff) {
 	n.Cb = s.Cb
+	n.Dev = s.Dev
+	n.Protocol = s.Protocol
+	n.PktType = s.PktType
+	n.Iif = s.Iif
 	n.MacHeader = s.MacHeader
 	n.NetworkHeader = s.NetworkHeader
 	n.TransportHeader = s.TransportHeader

@@ -84,6 +84,7 @@ func (h *Hotdata) retire(s *SkBuff) {
 	s.head, s.data, s.tail, s.end = 0, 0, 0, 0
 	s.Len, s.DataLen = 0, 0
 	s.next, s.prev, s.list = nil, nil, nil
+	s.Sk, s.Dev = nil, nil
 	h.liveSkbs--
 }
 

@@ -33,6 +33,18 @@ type SkBuff struct {
 	// state (TCP_SKB_CB, IPCB).
 	Cb [48]byte
 
+	// Sk is the owning socket (struct sock *), set by the socket layer;
+	// Dev the device (struct net_device *) the packet came in on or goes
+	// out of. They are opaque here because skb sits below both.
+	Sk  any
+	Dev any
+	// Protocol is the link-level protocol (ETH_P_IP = 0x0800).
+	Protocol uint16
+	// PktType is PACKET_HOST and friends.
+	PktType uint8
+	// Iif is skb_iif: the ifindex the packet arrived on.
+	Iif int32
+
 	Len     uint32 // bytes of data: linear part plus paged part
 	DataLen uint32 // bytes in page frags and the frag list
 	HdrLen  uint16 // writable header length of a cloned skb

@@ -35,6 +35,8 @@ const (
 	RTN_BROADCAST
 	RTN_ANYCAST
 	RTN_MULTICAST
+	RTN_BLACKHOLE
+	RTN_UNREACHABLE
 )
 
 // Net is struct net (init_net): the network namespace the kernel runs,

@@ -8,6 +8,7 @@ import (
 	"github.com/stackscope/stackscope/skb"
 	"github.com/stackscope/stackscope/slab"
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
 	"github.com/stackscope/stackscope/stack/netdev"
 	"github.com/stackscope/stackscope/tracing"
 )
@@ -75,6 +76,17 @@ type Kernel struct {
 	quit     chan struct{}
 	done     chan struct{}
 	started  bool
+
+	mib        snmp
+	backlog    skb.SkBuffHead // softnet_data.input_pkt_queue of the one CPU
+	inSoftirq  int
+	txScratch  []byte
+	ipIdents   [ipIdentsSize]uint32
+	frags      fragQueues
+	icmpRl     icmpRatelimit
+	inetProtos [256]func(s *skb.SkBuff)
+	// icmpErrHandlers are the protocols' err_handler (udp_err, tcp_v4_err).
+	icmpErrHandlers [256]func(typ, code uint8, info uint16, quoted header.IPv4)
 
 	stepper *tracing.Stepper
 	stops   chan Stop
@@ -154,6 +166,7 @@ func (k *Kernel) ArgString(a tracing.Arg) (string, bool) {
 type input struct {
 	sys *syscallReq
 	ctl *ctlMsg
+	rx  *rxBatch
 }
 
 // ctlMsg is a command run on the loop, with a reply.
@@ -259,6 +272,12 @@ func (k *Kernel) handle(in input) {
 		k.startSyscall(in.sys)
 	case in.ctl != nil:
 		in.ctl.reply <- in.ctl.fn(k)
+	case in.rx != nil:
+		for _, f := range in.rx.frames {
+			k.netifReceive(in.rx.dev, f)
+			k.doSoftirq()
+			k.runReady()
+		}
 	}
 	k.runReady()
 }

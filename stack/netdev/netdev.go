@@ -29,6 +29,22 @@ type Device struct {
 	Flags   uint32
 	Addrs   []netip.Prefix // in_device's ifa_list
 	Stats   Stats
+	// Peer is the address at the other end of a point-to-point link (TUN),
+	// the next hop for everything routed through the device.
+	Peer netip.Addr
+	// Driver transmits frames; nil for lo, whose transmit is loopback_xmit.
+	Driver Driver
+	// Kind says what the device is ("loopback", "tun", "wire", "script").
+	Kind string
+}
+
+// Up reports IFF_UP.
+func (d *Device) Up() bool { return d.Flags&IFF_UP != 0 }
+
+// New returns an up point-to-point device with the given address.
+func New(name, kind string, ifindex, mtu int, addr netip.Prefix, drv Driver) *Device {
+	return &Device{Name: name, Kind: kind, Ifindex: ifindex, MTU: mtu, Flags: IFF_UP | IFF_RUNNING | IFF_NOARP,
+		Addrs: []netip.Prefix{addr}, Driver: drv}
 }
 
 // NewLoopback returns lo: ifindex 1, MTU 65536, 127.0.0.1/8.
@@ -38,6 +54,7 @@ func NewLoopback() *Device {
 		Ifindex: 1,
 		MTU:     65536,
 		Flags:   IFF_UP | IFF_LOOPBACK | IFF_RUNNING,
+		Kind:    "loopback",
 		Addrs:   []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")},
 	}
 }
@@ -50,6 +67,9 @@ func (d *Device) FlagNames() []string {
 	}
 	if d.Flags&IFF_UP != 0 {
 		out = append(out, "UP")
+	}
+	if d.Flags&IFF_NOARP != 0 {
+		out = append(out, "NOARP")
 	}
 	if d.Flags&IFF_RUNNING != 0 {
 		out = append(out, "LOWER_UP")

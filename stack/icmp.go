@@ -1,0 +1,216 @@
+package stack
+
+import (
+	"net/netip"
+
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/stack/netdev"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// ICMP constants not in the header package.
+const (
+	icmpExcFragtime = 1 // ICMP_EXC_FRAGTIME
+	// icmpRatemask is net.ipv4.icmp_ratemask (0x1818): destination
+	// unreachable, source quench, time exceeded and parameter problem are
+	// rate limited; echo replies are not.
+	icmpRatemask = 0x1818
+	// icmpRatelimitNs is net.ipv4.icmp_ratelimit: one limited message per
+	// second per destination, with a burst of XRLIM_BURST_FACTOR (6).
+	icmpRatelimitNs  = int64(1e9)
+	xrlimBurstFactor = 6
+	// icmp_msgs_per_sec and icmp_msgs_burst: the global token bucket.
+	icmpMsgsPerSec = 1000
+	icmpMsgsBurst  = 50
+	// icmpMaxQuote: an ICMP error carries as much of the packet as fits in
+	// 576 bytes (the IPv4 minimum MTU).
+	icmpMaxQuote = 576 - header.IPv4MinSize - header.ICMPHeaderSize
+)
+
+// icmpRatelimit holds the two limiters of icmpv4_xrlim_allow and
+// icmp_global_allow.
+type icmpRatelimit struct {
+	globalCredit int64
+	globalStamp  int64
+	globalInit   bool
+	peers        map[netip.Addr]*inetPeer
+}
+
+// inetPeer is struct inet_peer's rate-limit part.
+type inetPeer struct {
+	rateTokens int64
+	rateLast   int64
+}
+
+// icmpAllow decides whether an ICMP error of typ may go to dst now.
+func (k *Kernel) icmpAllow(typ uint8, dst netip.Addr, dev *netdev.Device) bool {
+	if typ > 31 || icmpRatemask&(1<<typ) == 0 {
+		return true
+	}
+	now := k.clock.Now()
+	rl := &k.icmpRl
+	// icmp_global_allow: a token bucket of icmp_msgs_burst refilled at
+	// icmp_msgs_per_sec.
+	if !rl.globalInit {
+		rl.globalCredit, rl.globalStamp, rl.globalInit = icmpMsgsBurst, now, true
+	}
+	if delta := now - rl.globalStamp; delta >= 1e6 {
+		rl.globalCredit = min(rl.globalCredit+delta*icmpMsgsPerSec/1e9, icmpMsgsBurst)
+		rl.globalStamp = now
+	}
+	if rl.globalCredit <= 0 {
+		k.mib.inc(ICMP_MIB_RATELIMITGLOBAL)
+		return false
+	}
+	rl.globalCredit--
+	// icmpv4_xrlim_allow: no limit towards loopback.
+	if dev != nil && dev.Flags&netdev.IFF_LOOPBACK != 0 {
+		return true
+	}
+	if rl.peers == nil {
+		rl.peers = map[netip.Addr]*inetPeer{}
+	}
+	p := rl.peers[dst]
+	if p == nil {
+		p = &inetPeer{rateLast: now - 60e9}
+		rl.peers[dst] = p
+	}
+	token := min(p.rateTokens+now-p.rateLast, xrlimBurstFactor*icmpRatelimitNs)
+	p.rateLast = now
+	if token >= icmpRatelimitNs {
+		p.rateTokens = token - icmpRatelimitNs
+		return true
+	}
+	p.rateTokens = token
+	k.mib.inc(ICMP_MIB_RATELIMITHOST)
+	return false
+}
+
+// icmpRcv is icmp_rcv: check the checksum, count the message, and act on
+// its type. Echo requests are answered; errors are passed to the protocol
+// of the packet they quote.
+func (k *Kernel) icmpRcv(s *skb.SkBuff) {
+	k.tr.Enter1(fnIcmpRcv, tracing.Skb(uint64(s.Addr())))
+	defer k.tr.Exit(fnIcmpRcv, tracing.Arg{})
+	k.mib.inc(ICMP_MIB_INMSGS)
+	b := s.Bytes()
+	if len(b) < header.ICMPHeaderSize {
+		k.mib.inc(ICMP_MIB_INERRORS)
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+		return
+	}
+	ic := header.ICMP(b)
+	if !ic.ChecksumValid() {
+		k.mib.inc(ICMP_MIB_CSUMERRORS)
+		k.mib.inc(ICMP_MIB_INERRORS)
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_ICMP_CSUM)
+		return
+	}
+	switch ic.Type() {
+	case header.ICMP_ECHO:
+		k.mib.inc(ICMP_MIB_INECHOS)
+		k.icmpEcho(s)
+	case header.ICMP_ECHOREPLY:
+		k.mib.inc(ICMP_MIB_INECHOREPS)
+	case header.ICMP_DEST_UNREACH:
+		k.mib.inc(ICMP_MIB_INDESTUNREACHS)
+		k.icmpUnreach(s)
+	}
+	_ = skb.ConsumeSkb(s)
+}
+
+// icmpEcho is icmp_echo -> icmp_reply: answer with the same identifier,
+// sequence number and data, from the address the request was sent to.
+func (k *Kernel) icmpEcho(s *skb.SkBuff) {
+	k.tr.Enter1(fnIcmpEcho, tracing.Skb(uint64(s.Addr())))
+	defer k.tr.Exit(fnIcmpEcho, tracing.Arg{})
+	iph := ipHdr(s)
+	req := header.ICMP(s.Bytes())
+	r, err := skb.AllocSkb(k.skbs, uint32(skbMaxHeader+len(req)))
+	if err != nil {
+		return
+	}
+	_ = skb.SkbReserve(r, skbMaxHeader)
+	b, _ := skb.SkbPut(r, uint32(len(req)))
+	copy(b, req)
+	header.ICMP(b).Encode(header.ICMP_ECHOREPLY, 0, uint32(req.ID())<<16|uint32(req.Seq()))
+	skb.SkbResetTransportHeader(r)
+	k.mib.inc(ICMP_MIB_OUTMSGS)
+	k.mib.inc(ICMP_MIB_OUTECHOREPS)
+	_ = k.ipSendSkb(r, &ipPacket{src: iph.Dst(), dst: iph.Src(), proto: header.IPPROTO_ICMP, tos: iph.TOS()})
+}
+
+// skbMaxHeader is MAX_HEADER + the IP header: headroom for locally built
+// packets.
+const skbMaxHeader = 128
+
+// icmpUnreach is icmp_unreach: hand the error to the protocol of the
+// quoted packet (udp_err, tcp_v4_err), which reports it on the socket.
+func (k *Kernel) icmpUnreach(s *skb.SkBuff) {
+	k.tr.Enter1(fnIcmpUnreach, tracing.Skb(uint64(s.Addr())))
+	defer k.tr.Exit(fnIcmpUnreach, tracing.Arg{})
+	b := s.Bytes()
+	if len(b) < header.ICMPHeaderSize+header.IPv4MinSize {
+		return
+	}
+	ic := header.ICMP(b)
+	inner := header.IPv4(b[header.ICMPHeaderSize:])
+	if inner.IHL() < header.IPv4MinSize || len(inner) < inner.IHL()+8 {
+		return
+	}
+	if h := k.icmpErrHandlers[inner.Protocol()]; h != nil {
+		h(ic.Type(), ic.Code(), ic.MTU(), inner)
+	}
+}
+
+// icmpSend is __icmp_send: report an error about skbIn to its sender,
+// unless the rules forbid it (never about an ICMP error, a fragment other
+// than the first, or a broadcast) or the rate limit says no.
+func (k *Kernel) icmpSend(skbIn *skb.SkBuff, typ, code uint8, info uint32) {
+	k.tr.Enter3(fnIcmpSend, tracing.Skb(uint64(skbIn.Addr())), tracing.Int(int64(typ)), tracing.Int(int64(code)))
+	defer k.tr.Exit(fnIcmpSend, tracing.Arg{})
+	iph := ipHdr(skbIn)
+	if len(iph) < header.IPv4MinSize || iph.FragmentOffset() != 0 {
+		return
+	}
+	dst := iph.Src()
+	if !dst.IsValid() || dst.IsUnspecified() || dst.IsMulticast() || iph.Dst() == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return
+	}
+	if iph.Protocol() == header.IPPROTO_ICMP && len(iph) >= iph.IHL()+1 {
+		switch iph[iph.IHL()] {
+		case header.ICMP_ECHO, header.ICMP_ECHOREPLY, 13, 14, 15, 16, 17, 18:
+		default:
+			return // never answer an error with an error
+		}
+	}
+	rt, err := k.ipRouteOutput(dst)
+	if err != nil {
+		return
+	}
+	if !k.icmpAllow(typ, dst, rt.Dev) {
+		return
+	}
+	quote := min(int(skbIn.Len)+int(skbIn.DataOffset())-int(skbIn.NetworkHeader), iph.TotalLength(), icmpMaxQuote)
+	r, err := skb.AllocSkb(k.skbs, uint32(skbMaxHeader+header.ICMPHeaderSize+quote))
+	if err != nil {
+		return
+	}
+	_ = skb.SkbReserve(r, skbMaxHeader)
+	b, _ := skb.SkbPut(r, uint32(header.ICMPHeaderSize+quote))
+	copy(b[header.ICMPHeaderSize:], skbIn.HeadBytes()[skbIn.NetworkHeader:int(skbIn.NetworkHeader)+quote])
+	header.ICMP(b).Encode(typ, code, info)
+	skb.SkbResetTransportHeader(r)
+	k.mib.inc(ICMP_MIB_OUTMSGS)
+	if typ == header.ICMP_DEST_UNREACH {
+		k.mib.inc(ICMP_MIB_OUTDESTUNREACHS)
+	}
+	// The source is the address the offending packet was sent to when it
+	// is ours, else the outgoing route's (inet_select_addr).
+	src := rt.Src
+	if _, _, ok := k.localAddr(iph.Dst()); ok {
+		src = iph.Dst()
+	}
+	_ = k.ipSendSkb(r, &ipPacket{src: src, dst: dst, proto: header.IPPROTO_ICMP, tos: iph.TOS()&0x1e | 0xc0})
+}

@@ -1,0 +1,135 @@
+package stack
+
+import (
+	"net/netip"
+
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/stack/netdev"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// llReservedSpace is LL_RESERVED_SPACE: headroom for a link header. The
+// model's devices have none, but the kernel still reserves a cache line.
+const llReservedSpace = 16
+
+// ipPacket describes the IPv4 header to push.
+type ipPacket struct {
+	src, dst netip.Addr
+	proto    uint8
+	ttl      uint8
+	tos      uint8
+	df       bool
+	sk       *sockets.Sock // for ip_select_ident on connected sockets
+}
+
+// ipSelectIdent is ip_select_ident_segs: a DF packet of a connected socket
+// takes the socket's inet_id; other DF packets get 0; a packet that may be
+// fragmented takes the next id of the (daddr, saddr, protocol) bucket
+// (__ip_select_ident; the kernel adds a random jump after idle periods,
+// the model counts by one).
+func (k *Kernel) ipSelectIdent(p *ipPacket) uint16 {
+	if p.df {
+		if p.sk != nil && p.sk.SkcDaddr != 0 {
+			inet := sockets.InetOf(p.sk)
+			id := inet.InetId
+			inet.InetId++
+			return id
+		}
+		return 0
+	}
+	h := sockets.Jhash3Words(be32(p.dst), be32(p.src), uint32(p.proto), k.hash.EhashSecret)
+	k.ipIdents[h%ipIdentsSize]++
+	return uint16(k.ipIdents[h%ipIdentsSize])
+}
+
+// ipIdentsSize is the size of the ip_idents table of counters.
+const ipIdentsSize = 2048
+
+// ipPushHeader pushes and fills the IPv4 header in front of the data
+// (what ip_build_and_send_pkt and __ip_queue_xmit do).
+func (k *Kernel) ipPushHeader(s *skb.SkBuff, p *ipPacket) error {
+	hdr, err := skb.SkbPush(s, header.IPv4MinSize)
+	if err != nil {
+		return err
+	}
+	skb.SkbResetNetworkHeader(s)
+	var fo uint16
+	if p.df {
+		fo = header.IP_DF
+	}
+	ttl := p.ttl
+	if ttl == 0 {
+		ttl = uint8(k.net.Sysctl.IpDefaultTTL)
+	}
+	header.IPv4(hdr).Encode(header.IPv4Fields{TOS: p.tos, Total: int(s.Len), ID: k.ipSelectIdent(p),
+		FragOff: fo, TTL: ttl, Protocol: p.proto, Src: p.src, Dst: p.dst})
+	return nil
+}
+
+// ipLocalOut is ip_local_out -> __ip_local_out: set tot_len and the
+// checksum, run the LOCAL_OUT hook, then dst_output (ip_output).
+func (k *Kernel) ipLocalOut(s *skb.SkBuff) {
+	k.tr.Enter1(fnIpLocalOut, tracing.Skb(uint64(s.Addr())))
+	iph := ipHdr(s)
+	iph.SetTotalLength(int(s.Len))
+	iph.SetChecksum()
+	sockets.Noop(k.tr, fnNfHookLocalOut, tracing.Skb(uint64(s.Addr())))
+	k.mib.inc(IPSTATS_MIB_OUTREQUESTS)
+	k.ipOutput(s)
+	k.tr.Exit(fnIpLocalOut, tracing.Arg{})
+}
+
+// ipOutput is ip_output -> ip_finish_output: POST_ROUTING, then a packet
+// too big for the device is fragmented (or, with DF, refused).
+func (k *Kernel) ipOutput(s *skb.SkBuff) {
+	k.tr.Enter1(fnIpOutput, tracing.Skb(uint64(s.Addr())))
+	defer k.tr.Exit(fnIpOutput, tracing.Arg{})
+	dev := s.Dev.(*netdev.Device)
+	sockets.Noop(k.tr, fnNfHookPostRouting, tracing.Skb(uint64(s.Addr())))
+	k.tr.Enter1(fnIpFinishOutput, tracing.Skb(uint64(s.Addr())))
+	defer k.tr.Exit(fnIpFinishOutput, tracing.Arg{})
+	if int(s.Len) > dev.MTU {
+		k.ipFragment(s, dev.MTU)
+		return
+	}
+	k.ipFinishOutput2(s)
+}
+
+// ipFinishOutput2 is ip_finish_output2: on Ethernet the neighbour layer
+// (ARP, the cached hardware header) would add a link header here. TUN, lo
+// and the model's wire carry bare IP packets, so there is no neighbour
+// step and the packet goes straight to dev_queue_xmit.
+func (k *Kernel) ipFinishOutput2(s *skb.SkBuff) {
+	k.tr.Enter1(fnIpFinishOutput2, tracing.Skb(uint64(s.Addr())))
+	k.mib.inc(IPSTATS_MIB_OUTPKTS)
+	k.devQueueXmit(s)
+	k.tr.Exit(fnIpFinishOutput2, tracing.Arg{})
+}
+
+// ipSendSkb routes a locally built datagram (its transport header and data
+// already in s) and sends it: the path ICMP replies and UDP take
+// (ip_push_pending_frames -> ip_send_skb -> ip_local_out).
+func (k *Kernel) ipSendSkb(s *skb.SkBuff, p *ipPacket) error {
+	k.tr.Enter2(fnIpSendSkb, tracing.Skb(uint64(s.Addr())), tracing.IPv4(be32(p.dst)))
+	rt, err := k.ipRouteOutput(p.dst)
+	if err != nil {
+		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_IP_OUTNOROUTES)
+		k.tr.Exit(fnIpSendSkb, tracing.Errno(sockets.ErrnoOf(err).Ret()))
+		return err
+	}
+	if !p.src.IsValid() {
+		p.src = rt.Src
+	}
+	s.Dev = rt.Dev
+	if err := k.ipPushHeader(s, p); err != nil {
+		_ = skb.KfreeSkb(s)
+		k.tr.Exit(fnIpSendSkb, tracing.Errno(-tracing.ENOBUFS))
+		return err
+	}
+	k.ipLocalOut(s)
+	k.tr.Exit(fnIpSendSkb, tracing.Errno(0))
+	return nil
+}

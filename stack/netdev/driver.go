@@ -1,0 +1,35 @@
+package netdev
+
+import "sync"
+
+// Driver is the hardware side of a device: what ndo_start_xmit reaches.
+// Frames are IPv4 packets (the model's devices carry no link header, like
+// TUN in IFF_TUN|IFF_NO_PI mode). Xmit may be called only from the kernel
+// loop; the frame is valid only during the call.
+type Driver interface {
+	Xmit(frame []byte) error
+}
+
+// Capture is a driver that keeps every frame sent through it, for tests
+// and the scenario runner's script device.
+type Capture struct {
+	mu     sync.Mutex
+	frames [][]byte
+}
+
+// Xmit records a copy of the frame.
+func (c *Capture) Xmit(frame []byte) error {
+	c.mu.Lock()
+	c.frames = append(c.frames, append([]byte(nil), frame...))
+	c.mu.Unlock()
+	return nil
+}
+
+// Take returns the frames captured so far and forgets them.
+func (c *Capture) Take() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.frames
+	c.frames = nil
+	return f
+}

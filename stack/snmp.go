@@ -1,0 +1,148 @@
+package stack
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Mib is one SNMP counter of /proc/net/snmp or /proc/net/netstat.
+type Mib uint16
+
+// The counters the model keeps, in the order /proc/net/snmp and
+// /proc/net/netstat print them within each group.
+const (
+	IPSTATS_MIB_INRECEIVES Mib = iota
+	IPSTATS_MIB_INHDRERRORS
+	IPSTATS_MIB_INADDRERRORS
+	IPSTATS_MIB_INUNKNOWNPROTOS
+	IPSTATS_MIB_INDISCARDS
+	IPSTATS_MIB_INDELIVERS
+	IPSTATS_MIB_OUTREQUESTS
+	IPSTATS_MIB_OUTDISCARDS
+	IPSTATS_MIB_OUTNOROUTES
+	IPSTATS_MIB_REASMTIMEOUT
+	IPSTATS_MIB_REASMREQDS
+	IPSTATS_MIB_REASMOKS
+	IPSTATS_MIB_REASMFAILS
+	IPSTATS_MIB_FRAGOKS
+	IPSTATS_MIB_FRAGFAILS
+	IPSTATS_MIB_FRAGCREATES
+	IPSTATS_MIB_OUTPKTS
+	IPSTATS_MIB_INTRUNCATEDPKTS
+	IPSTATS_MIB_CSUMERRORS
+	ICMP_MIB_INMSGS
+	ICMP_MIB_INERRORS
+	ICMP_MIB_CSUMERRORS
+	ICMP_MIB_INDESTUNREACHS
+	ICMP_MIB_INECHOS
+	ICMP_MIB_INECHOREPS
+	ICMP_MIB_OUTMSGS
+	ICMP_MIB_OUTERRORS
+	ICMP_MIB_RATELIMITGLOBAL
+	ICMP_MIB_RATELIMITHOST
+	ICMP_MIB_OUTDESTUNREACHS
+	ICMP_MIB_OUTECHOS
+	ICMP_MIB_OUTECHOREPS
+	UDP_MIB_INDATAGRAMS
+	UDP_MIB_NOPORTS
+	UDP_MIB_INERRORS
+	UDP_MIB_OUTDATAGRAMS
+	UDP_MIB_RCVBUFERRORS
+	UDP_MIB_SNDBUFERRORS
+	UDP_MIB_CSUMERRORS
+	TCP_MIB_ACTIVEOPENS
+	TCP_MIB_PASSIVEOPENS
+	TCP_MIB_ATTEMPTFAILS
+	TCP_MIB_ESTABRESETS
+	TCP_MIB_CURRESTAB
+	TCP_MIB_INSEGS
+	TCP_MIB_OUTSEGS
+	TCP_MIB_RETRANSSEGS
+	TCP_MIB_INERRS
+	TCP_MIB_OUTRSTS
+	TCP_MIB_CSUMERRORS
+	LINUX_MIB_LISTENOVERFLOWS
+	LINUX_MIB_LISTENDROPS
+	LINUX_MIB_SYNCOOKIESSENT
+	LINUX_MIB_SYNCOOKIESRECV
+	LINUX_MIB_SYNCOOKIESFAILED
+	LINUX_MIB_TCPTIMEOUTS
+	LINUX_MIB_TCPBACKLOGDROP
+	numMibs
+)
+
+// mibNames are the group and the name /proc prints for each counter.
+var mibNames = [numMibs][2]string{
+	{"Ip", "InReceives"}, {"Ip", "InHdrErrors"}, {"Ip", "InAddrErrors"}, {"Ip", "InUnknownProtos"},
+	{"Ip", "InDiscards"}, {"Ip", "InDelivers"}, {"Ip", "OutRequests"}, {"Ip", "OutDiscards"},
+	{"Ip", "OutNoRoutes"}, {"Ip", "ReasmTimeout"}, {"Ip", "ReasmReqds"}, {"Ip", "ReasmOKs"},
+	{"Ip", "ReasmFails"}, {"Ip", "FragOKs"}, {"Ip", "FragFails"}, {"Ip", "FragCreates"},
+	{"Ip", "OutTransmits"}, {"IpExt", "InTruncatedPkts"}, {"IpExt", "InCsumErrors"},
+	{"Icmp", "InMsgs"}, {"Icmp", "InErrors"}, {"Icmp", "InCsumErrors"}, {"Icmp", "InDestUnreachs"},
+	{"Icmp", "InEchos"}, {"Icmp", "InEchoReps"}, {"Icmp", "OutMsgs"}, {"Icmp", "OutErrors"},
+	{"Icmp", "OutRateLimitGlobal"}, {"Icmp", "OutRateLimitHost"}, {"Icmp", "OutDestUnreachs"},
+	{"Icmp", "OutEchos"}, {"Icmp", "OutEchoReps"},
+	{"Udp", "InDatagrams"}, {"Udp", "NoPorts"}, {"Udp", "InErrors"}, {"Udp", "OutDatagrams"},
+	{"Udp", "RcvbufErrors"}, {"Udp", "SndbufErrors"}, {"Udp", "InCsumErrors"},
+	{"Tcp", "ActiveOpens"}, {"Tcp", "PassiveOpens"}, {"Tcp", "AttemptFails"}, {"Tcp", "EstabResets"},
+	{"Tcp", "CurrEstab"}, {"Tcp", "InSegs"}, {"Tcp", "OutSegs"}, {"Tcp", "RetransSegs"},
+	{"Tcp", "InErrs"}, {"Tcp", "OutRsts"}, {"Tcp", "InCsumErrors"},
+	{"TcpExt", "ListenOverflows"}, {"TcpExt", "ListenDrops"}, {"TcpExt", "SyncookiesSent"},
+	{"TcpExt", "SyncookiesRecv"}, {"TcpExt", "SyncookiesFailed"}, {"TcpExt", "TCPTimeouts"},
+	{"TcpExt", "TCPBacklogDrop"},
+}
+
+// String returns "Group.Name", e.g. "Ip.InHdrErrors".
+func (m Mib) String() string {
+	if m < numMibs {
+		return mibNames[m][0] + "." + mibNames[m][1]
+	}
+	return fmt.Sprintf("mib(%d)", uint16(m))
+}
+
+// snmp holds net->mib: the counters of one namespace.
+type snmp struct {
+	v [numMibs]uint64
+}
+
+// inc is SNMP_INC_STATS and friends.
+func (s *snmp) inc(m Mib)           { s.v[m]++ }
+func (s *snmp) add(m Mib, n uint64) { s.v[m] += n }
+func (s *snmp) dec(m Mib)           { s.v[m]-- }
+
+// Get returns a counter's value.
+func (s *snmp) Get(m Mib) uint64 { return s.v[m] }
+
+// WriteProc writes the counters as /proc/net/snmp and /proc/net/netstat
+// do: for each group a line of names and a line of values.
+func (s *snmp) WriteProc(w io.Writer) error {
+	var b strings.Builder
+	for start := Mib(0); start < numMibs; {
+		group := mibNames[start][0]
+		end := start
+		for end < numMibs && mibNames[end][0] == group {
+			end++
+		}
+		var names, vals []string
+		for m := start; m < end; m++ {
+			names = append(names, mibNames[m][1])
+			vals = append(vals, fmt.Sprint(s.v[m]))
+		}
+		fmt.Fprintf(&b, "%s: %s\n%s: %s\n", group, strings.Join(names, " "), group, strings.Join(vals, " "))
+		start = end
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// Mib reads a counter through the loop.
+func (k *Kernel) Mib(m Mib) (uint64, error) {
+	return control(k, "mib", true, func(k *Kernel) (uint64, error) { return k.mib.Get(m), nil })
+}
+
+// WriteSnmp writes the counters as /proc/net/snmp would.
+func (k *Kernel) WriteSnmp(w io.Writer) error {
+	_, err := control(k, "snmp", true, func(k *Kernel) (struct{}, error) { return struct{}{}, k.mib.WriteProc(w) })
+	return err
+}
