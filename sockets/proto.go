@@ -23,6 +23,9 @@ type Proto struct {
 	Shutdown   func(sk *Sock, how int)
 	Setsockopt func(sk *Sock, level, optname int, val int64) error
 	Getsockopt func(sk *Sock, level, optname int) (int64, error)
+	Connect    func(sk *Sock, addr SockaddrIn) error
+	Sendmsg    func(sk *Sock, data []byte, flags int, addr *SockaddrIn) (int, error)
+	Recvmsg    func(sk *Sock, buf []byte, flags int) (int, RecvResult, error)
 	BacklogRcv string               // name of the backlog_rcv hook, for display
 	Alloc      func(p *Proto) *Sock // builds the protocol's sock struct (tcp_sock) around a *Sock
 	Hashinfo   *InetHashinfo
@@ -44,6 +47,8 @@ type ProtoOps struct {
 	Shutdown   func(sock *Socket, how int) error
 	Setsockopt func(sock *Socket, level, optname int, val int64) error
 	Getsockopt func(sock *Socket, level, optname int) (int64, error)
+	Sendmsg    func(sock *Socket, data []byte, flags int, addr *SockaddrIn) (int, error)
+	Recvmsg    func(sock *Socket, buf []byte, flags int) (int, RecvResult, error)
 }
 
 // NetProtoFamily is struct net_proto_family: how to create sockets of one

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
 	"github.com/stackscope/stackscope/tracing"
 )
 
@@ -15,7 +16,10 @@ func (k *Kernel) inetInit() error {
 	k.tr.Enter(fnInetInit)
 	defer k.tr.Exit(fnInetInit, tracing.Arg{})
 	k.tcpProt = k.newTCPProt()
-	k.udpProt = newDgramProt("UDP", sizeofUDPSock)
+	k.udpProt = k.newUDPProt()
+	k.udpTable = sockets.NewUdpTable(max(k.cfg.ThashEntries, sockets.UDP_HTABLE_SIZE_MIN))
+	k.inetProtos[header.IPPROTO_UDP] = k.udpRcv
+	k.icmpErrHandlers[header.IPPROTO_UDP] = k.udpErr
 	k.rawProt = newDgramProt("RAW", sizeofRawSock)
 	k.pingProt = newDgramProt("PING", sizeofPingSock)
 	k.pingProt.Init = k.pingInitSock
@@ -450,5 +454,6 @@ func (k *Kernel) inetDgramOps(name string) *sockets.ProtoOps {
 		Accept:     func(*sockets.Socket, *sockets.Socket, int) error { return sockets.Errno(tracing.EOPNOTSUPP) },
 		Listen:     func(*sockets.Socket, int) error { return sockets.Errno(tracing.EOPNOTSUPP) },
 		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt,
+		Connect: k.inetDgramConnect, Sendmsg: k.inetSendmsg, Recvmsg: k.inetRecvmsg,
 	}
 }

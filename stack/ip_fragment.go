@@ -243,7 +243,7 @@ func (k *Kernel) ipFragment(s *skb.SkBuff, mtu int) {
 		fh.SetFragOff(fo)
 		fh.SetTotalLength(hl + n)
 		fh.SetChecksum()
-		f.Dev, f.Sk = s.Dev, s.Sk
+		f.Dev, f.Sk, f.Protocol = s.Dev, s.Sk, s.Protocol
 		skb.SkbResetNetworkHeader(f)
 		k.mib.inc(IPSTATS_MIB_FRAGCREATES)
 		k.ipFinishOutput2(f)

@@ -87,6 +87,7 @@ func (k *Kernel) ipOutput(s *skb.SkBuff) {
 	k.tr.Enter1(fnIpOutput, tracing.Skb(uint64(s.Addr())))
 	defer k.tr.Exit(fnIpOutput, tracing.Arg{})
 	dev := s.Dev.(*netdev.Device)
+	s.Protocol = ETH_P_IP
 	sockets.Noop(k.tr, fnNfHookPostRouting, tracing.Skb(uint64(s.Addr())))
 	k.tr.Enter1(fnIpFinishOutput, tracing.Skb(uint64(s.Addr())))
 	defer k.tr.Exit(fnIpFinishOutput, tracing.Arg{})

@@ -48,15 +48,16 @@ type Config struct {
 // access from outside goes through the loop (processes' syscalls, Do,
 // Snapshot).
 type Kernel struct {
-	cfg   Config
-	clock Clock
-	tr    *tracing.Tracer
-	rnd   *random
-	mem   *slab.Allocator
-	skbs  *skb.Hotdata
-	net   *sockets.Net
-	hash  *sockets.InetHashinfo
-	devs  []*netdev.Device
+	cfg      Config
+	clock    Clock
+	tr       *tracing.Tracer
+	rnd      *random
+	mem      *slab.Allocator
+	skbs     *skb.Hotdata
+	net      *sockets.Net
+	hash     *sockets.InetHashinfo
+	udpTable *sockets.UdpTable
+	devs     []*netdev.Device
 
 	tcpProt, udpProt, rawProt, pingProt *sockets.Proto
 	reqCache, twCache                   *slab.KmemCache

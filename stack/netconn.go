@@ -5,16 +5,18 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/tracing"
 )
 
-// ErrNoDataPath is returned by Read and Write until the stack can move
-// data: TCP's and UDP's send and receive paths arrive with the TCP/IP
-// issue; sockets, binding, listening and accepting work already.
-var ErrNoDataPath = errors.New("stackscope cannot move data on sockets yet (the TCP/IP data path is not built)")
+// ErrNoDataPath is returned by Conn.Read and Conn.Write until TCP can move
+// data; UDP (PacketConn) works, and TCP listening, accepting and closing
+// work already.
+var ErrNoDataPath = errors.New("stackscope cannot move TCP data yet (the TCP data path is not built)")
 
 // Interface checks.
 var (
@@ -175,8 +177,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// ListenUDP is net.ListenPacket("udp", addr) as system calls of p. Until
-// UDP's port table exists, bind answers EOPNOTSUPP, and so does this.
+// ListenUDP is net.ListenPacket("udp", addr) as system calls of p.
 func (p *Process) ListenUDP(addr netip.AddrPort) (*PacketConn, error) {
 	fd, err := p.Socket(sockets.AF_INET, sockets.SOCK_DGRAM|sockets.SOCK_CLOEXEC, sockets.IPPROTO_UDP)
 	if err != nil {
@@ -186,7 +187,16 @@ func (p *Process) ListenUDP(addr netip.AddrPort) (*PacketConn, error) {
 		_ = p.Close(fd)
 		return nil, &net.OpError{Op: "listen", Net: "udp", Addr: net.UDPAddrFromAddrPort(addr), Err: fmt.Errorf("bind: %w", err)}
 	}
-	return &PacketConn{p: p, fd: fd, local: net.UDPAddrFromAddrPort(addr)}, nil
+	sa, err := p.Getsockname(fd)
+	if err != nil {
+		_ = p.Close(fd)
+		return nil, err
+	}
+	local := sa.Addr
+	if !local.IsValid() {
+		local = netip.IPv4Unspecified()
+	}
+	return &PacketConn{p: p, fd: fd, local: net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, sa.Port))}, nil
 }
 
 // PacketConn is a net.PacketConn on a UDP socket of the model kernel.
@@ -194,16 +204,47 @@ type PacketConn struct {
 	p     *Process
 	fd    int
 	local net.Addr
+	mu    sync.Mutex
+	rdl   time.Time
 }
 
-// ReadFrom would be recvfrom; see ErrNoDataPath.
+// ReadFrom is recvfrom(2). A read deadline becomes SO_RCVTIMEO for the call.
 func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: c.local, Err: ErrNoDataPath}
+	c.mu.Lock()
+	dl := c.rdl
+	c.mu.Unlock()
+	if !dl.IsZero() {
+		left := time.Until(dl)
+		if left <= 0 {
+			return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: c.local, Err: os.ErrDeadlineExceeded}
+		}
+		tv := sockets.Optval{TvSec: int64(left / time.Second), TvUsec: max(int64(left%time.Second/time.Microsecond), 1)}
+		_ = c.p.Setsockopt(c.fd, sockets.SOL_SOCKET, sockets.SO_RCVTIMEO, tv)
+	}
+	data, from, err := c.p.Recvfrom(c.fd, len(b), 0)
+	if err != nil {
+		if !dl.IsZero() && errors.Is(err, sockets.Errno(tracing.EAGAIN)) {
+			err = os.ErrDeadlineExceeded
+		}
+		return 0, nil, &net.OpError{Op: "read", Net: "udp", Addr: c.local, Err: err}
+	}
+	n := copy(b, data)
+	return n, net.UDPAddrFromAddrPort(netip.AddrPortFrom(from.Addr, from.Port)), nil
 }
 
-// WriteTo would be sendto; see ErrNoDataPath.
+// WriteTo is sendto(2).
 func (c *PacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
-	return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: ErrNoDataPath}
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: fmt.Errorf("not a UDP address: %T", addr)}
+	}
+	ap := ua.AddrPort()
+	to := sockaddr(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	n, err := c.p.Sendto(c.fd, b, 0, &to)
+	if err != nil {
+		return 0, &net.OpError{Op: "write", Net: "udp", Addr: addr, Err: err}
+	}
+	return n, nil
 }
 
 // Close closes the socket.
@@ -212,11 +253,16 @@ func (c *PacketConn) Close() error { return c.p.Close(c.fd) }
 // LocalAddr returns the bound address.
 func (c *PacketConn) LocalAddr() net.Addr { return c.local }
 
-// SetDeadline is accepted and unused until the data path exists.
-func (c *PacketConn) SetDeadline(time.Time) error { return nil }
+// SetDeadline sets the read deadline (writes never block on UDP here).
+func (c *PacketConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
 
-// SetReadDeadline is accepted and unused until the data path exists.
-func (c *PacketConn) SetReadDeadline(time.Time) error { return nil }
+// SetReadDeadline sets the read deadline.
+func (c *PacketConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.rdl = t
+	c.mu.Unlock()
+	return nil
+}
 
-// SetWriteDeadline is accepted and unused until the data path exists.
+// SetWriteDeadline is accepted; UDP sends do not block in the model.
 func (c *PacketConn) SetWriteDeadline(time.Time) error { return nil }

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
+	"time"
 
-	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/tracing"
 )
 
@@ -47,8 +48,43 @@ func TestListenerAdapter(t *testing.T) {
 	if s := f.snapshot(t); len(s.Socks) != 0 {
 		t.Errorf("%d socks left after Close", len(s.Socks))
 	}
-	if _, err := f.p.ListenUDP(netip.MustParseAddrPort("127.0.0.1:53")); err == nil ||
-		!errors.Is(err, sockets.Errno(tracing.EOPNOTSUPP)) {
-		t.Errorf("UDP listener before UDP's port table exists: %v", err)
+}
+
+func TestPacketConnAdapter(t *testing.T) {
+	f := boot(t, Config{})
+	client, err := f.k.NewProcess("client")
+	if err != nil {
+		t.Fatal(err)
 	}
+	srv, err := f.p.ListenUDP(netip.MustParseAddrPort("127.0.0.1:5353"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := client.ListenUDP(netip.MustParseAddrPort("0.0.0.0:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.WriteTo([]byte("question"), srv.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	n, from, err := srv.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "question" {
+		t.Fatalf("server read %q from %v: %v", buf[:n], from, err)
+	}
+	if _, err := srv.WriteTo([]byte("answer"), from); err != nil {
+		t.Fatal(err)
+	}
+	n, from2, err := cli.ReadFrom(buf)
+	if err != nil || string(buf[:n]) != "answer" || from2.String() != "127.0.0.1:5353" {
+		t.Fatalf("client read %q from %v: %v", buf[:n], from2, err)
+	}
+	if err := srv.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srv.ReadFrom(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("read after the deadline: %v", err)
+	}
+	_ = srv.Close()
+	_ = cli.Close()
 }

@@ -23,7 +23,11 @@ type Syscall struct {
 	Name string // "socket", "bind", "listen", "accept4", "close", ...
 	Args [4]int64
 	Addr sockets.SockaddrIn
-	Opt  sockets.Optval
+	// HasAddr says Addr is given (sendto with an address).
+	HasAddr bool
+	Opt     sockets.Optval
+	// Data is what sendto sends.
+	Data []byte
 }
 
 func (sc Syscall) String() string {
@@ -40,10 +44,12 @@ func (sc Syscall) String() string {
 
 // result is what a syscall returns.
 type result struct {
-	ret  int64
-	err  error
-	addr sockets.SockaddrIn
-	opt  sockets.Optval
+	ret      int64
+	err      error
+	addr     sockets.SockaddrIn
+	opt      sockets.Optval
+	data     []byte // what recvfrom received
+	msgFlags int
 }
 
 type syscallReq struct {
@@ -99,6 +105,9 @@ func (pd *Pending) Wait() (int64, error) {
 
 // Addr returns the address a syscall reported (accept, getsockname).
 func (pd *Pending) Addr() sockets.SockaddrIn { return pd.res.addr }
+
+// Data returns what recvfrom received.
+func (pd *Pending) Data() []byte { return pd.res.data }
 
 // Opt returns the option value getsockopt reported.
 func (pd *Pending) Opt() sockets.Optval { return pd.res.opt }
@@ -210,6 +219,29 @@ func (p *Process) Shutdown(fd, how int) error {
 	return err
 }
 
+// Connect is connect(2).
+func (p *Process) Connect(fd int, addr sockets.SockaddrIn) error {
+	_, err := p.Call(Syscall{Name: "connect", Args: [4]int64{int64(fd), 16}, Addr: addr})
+	return err
+}
+
+// Sendto is sendto(2); a nil addr sends to the connected peer (send).
+func (p *Process) Sendto(fd int, data []byte, flags int, addr *sockets.SockaddrIn) (int, error) {
+	sc := Syscall{Name: "sendto", Args: [4]int64{int64(fd), int64(flags)}, Data: data}
+	if addr != nil {
+		sc.Addr, sc.HasAddr = *addr, true
+	}
+	n, err := p.Call(sc)
+	return int(n), err
+}
+
+// Recvfrom is recvfrom(2): up to n bytes, the sender's address.
+func (p *Process) Recvfrom(fd, n, flags int) ([]byte, sockets.SockaddrIn, error) {
+	pd := p.Start(Syscall{Name: "recvfrom", Args: [4]int64{int64(fd), int64(n), int64(flags)}})
+	_, err := pd.Wait()
+	return pd.Data(), pd.Addr(), err
+}
+
 // Kill sends the process a signal: syscalls it sleeps in return EINTR.
 func (p *Process) Kill() error {
 	_, err := p.k.Do("kill", func(k *Kernel) any { return k.interrupt(p) })
@@ -247,6 +279,22 @@ func (k *Kernel) dispatch(t *task, sc *Syscall) result {
 		r = result{ret: int64(v), err: err}
 	case "shutdown":
 		r.err = sockets.SysShutdown(net, p.Fdt, int(a[0]), int(a[1]))
+	case "connect":
+		r.err = sockets.SysConnect(net, p.Fdt, int(a[0]), sc.Addr, int(a[1]))
+	case "sendto", "send", "write":
+		var to *sockets.SockaddrIn
+		if sc.HasAddr {
+			to = &sc.Addr
+		}
+		n, err := sockets.SysSendto(net, p.Fdt, int(a[0]), sc.Data, int(a[1]), to)
+		r = result{ret: int64(n), err: err}
+	case "recvfrom", "recv", "read":
+		buf := make([]byte, a[1])
+		n, rr, err := sockets.SysRecvfrom(net, p.Fdt, int(a[0]), buf, int(a[2]))
+		r = result{ret: int64(n), err: err, addr: rr.From, msgFlags: rr.MsgFlags}
+		if err == nil {
+			r.data = buf[:min(n, len(buf))]
+		}
 	default:
 		r.err = sockets.Errno(38) // ENOSYS
 	}

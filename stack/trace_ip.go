@@ -93,3 +93,48 @@ func init() {
 		"Sends an ICMP error about a packet to its sender, quoting its header and first bytes; never about an ICMP error, "+
 			"and rate limited (net.ipv4.icmp_ratelimit, icmp_msgs_per_sec).")
 }
+
+var (
+	fnUdpLibGetPort, fnUdpLibUnhash, fnInetAutobind, fnInetDgramConnect, fnIp4DatagramConnect tracing.FuncID
+	fnInetSendmsg, fnInetRecvmsg, fnUdpSendmsg, fnUdpSendSkb, fnUdpRecvmsg, fnUdpRcv          tracing.FuncID
+	fnUdp4LibLookup, fnUdpQueueRcvSkb, fnUdpErr                                               tracing.FuncID
+)
+
+func init() {
+	const udpC = "net/ipv4/udp.c"
+	fnUdpLibGetPort = reg("udp_lib_get_port", udpC, (*Kernel).udpV4GetPort, []string{"sk", "snum"},
+		"UDP's get_port: claims a port in the UDP table (hash by port, hash2 by address and port). Port 0 starts at a random "+
+			"port and steps by an odd multiple of the table size, so every port is tried once.")
+	fnUdpLibUnhash = reg("udp_lib_unhash", udpC, (*Kernel).udpLibUnhash, []string{"sk"},
+		"Takes a UDP sock out of both hash chains; its port is free again.")
+	fnInetAutobind = reg("inet_autobind", afInetC, (*Kernel).inetAutobind, []string{"sk"},
+		"A datagram socket used without bind() gets an ephemeral port now.")
+	fnInetDgramConnect = reg("inet_dgram_connect", afInetC, (*Kernel).inetDgramConnect, []string{"sock", "addrlen"},
+		"connect() on a datagram socket: AF_UNSPEC disconnects; otherwise bind a port if needed and let the protocol connect.")
+	fnIp4DatagramConnect = reg("ip4_datagram_connect", "net/ipv4/datagram.c", (*Kernel).ip4DatagramConnect, []string{"sk", "daddr"},
+		"Connecting a UDP socket sends nothing: it routes to the peer, fixes the source address, remembers the peer and "+
+			"marks the sock ESTABLISHED, so send() needs no address and only the peer's datagrams arrive.")
+	fnInetSendmsg = reg("inet_sendmsg", afInetC, (*Kernel).inetSendmsg, []string{"sock", "len"},
+		"The sendmsg operation of inet sockets: binds a port if needed (inet_send_prepare) and calls the protocol's sendmsg.")
+	fnInetRecvmsg = reg("inet_recvmsg", afInetC, (*Kernel).inetRecvmsg, []string{"sock", "len"},
+		"The recvmsg operation of inet sockets: calls the protocol's recvmsg.")
+	fnUdpSendmsg = reg("udp_sendmsg", udpC, (*Kernel).udpSendmsg, []string{"sk", "len"},
+		"Sends one datagram: checks the size (at most 65507 bytes), finds the route and builds the packet.")
+	fnUdpSendSkb = reg("udp_send_skb", udpC, nil, []string{"skb"},
+		"Fills in the UDP header and its checksum (over a pseudo-header of the addresses) and hands the packet to IP.")
+	fnUdpRecvmsg = reg("udp_recvmsg", udpC, (*Kernel).udpRecvmsg, []string{"sk", "len", "flags"},
+		"Takes the next datagram from the receive queue (sleeping for one unless non-blocking), copies what fits, "+
+			"and reports the sender. A datagram bigger than the buffer is truncated (MSG_TRUNC); the rest is lost.")
+	fnUdpRcv = reg("udp_rcv", udpC, (*Kernel).udpRcv, []string{"skb"},
+		"Receives a UDP datagram: checks its length and checksum, finds the socket, and queues it. With no socket "+
+			"on the port the sender gets ICMP port unreachable.")
+	fnUdp4LibLookup = reg("__udp4_lib_lookup", udpC, (*Kernel).udp4LibLookup, []string{"daddr", "dport"},
+		"Finds the socket for a datagram in hash2: sockets bound to the exact address first, then INADDR_ANY; a connected "+
+			"socket matching the sender scores higher.")
+	fnUdpQueueRcvSkb = reg("udp_queue_rcv_skb", udpC, (*Kernel).udpQueueRcvSkb, []string{"sk", "skb"},
+		"Charges the datagram to the socket's receive memory and queues it, waking a reader. If sk_rmem_alloc is over "+
+			"sk_rcvbuf the datagram is dropped and counted (RcvbufErrors).")
+	fnUdpErr = reg("__udp4_lib_err", udpC, (*Kernel).udpErr, []string{"type", "code"},
+		"An ICMP error about a datagram we sent: a connected socket gets it as sk_err (port unreachable is ECONNREFUSED), "+
+			"reported by its next send or receive.")
+}
