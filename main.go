@@ -51,7 +51,7 @@ being built; see README.md.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVersionCmd(stdout), newConsoleCmd(stdin, stdout), newSlabinfoCmd(stdout))
+	root.AddCommand(newVersionCmd(stdout), newConsoleCmd(stdin, stdout), newSlabinfoCmd(stdout), newLiveCmd(stdout, stderr))
 	return root
 }
 

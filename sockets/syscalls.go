@@ -199,7 +199,10 @@ func sockFreeInode(net *Net, sock *Socket) {
 }
 
 // SockfdLookupLight is sockfd_lookup_light: the socket behind an fd, EBADF
-// for no file and ENOTSOCK for a file that is not a socket.
+// for no file and ENOTSOCK for a file that is not a socket. It takes a
+// reference to the file (fdget), which the caller drops with FdPut when
+// the syscall ends: a close() from another thread meanwhile only removes
+// the fd, and the socket lives until the syscall is done, as in Linux.
 func SockfdLookupLight(net *Net, fdt *FdTable, fd int) (*Socket, error) {
 	tr := net.Tracer
 	tr.Enter1(fnSockfdLookupLight, tracing.Int(int64(fd)))
@@ -212,8 +215,16 @@ func SockfdLookupLight(net *Net, fdt *FdTable, fd int) (*Socket, error) {
 		tr.Exit(fnSockfdLookupLight, tracing.Errno(-tracing.ENOTSOCK))
 		return nil, Errno(tracing.ENOTSOCK)
 	}
+	f.FCount++
 	tr.Exit(fnSockfdLookupLight, tracing.Ptr(uint64(f.PrivateData.addr)))
 	return f.PrivateData, nil
+}
+
+// FdPut is fdput: drop the reference a lookup took.
+func FdPut(net *Net, sock *Socket) {
+	if sock != nil && sock.File != nil {
+		fput(net, sock.File)
+	}
 }
 
 // traced runs body between the entry and exit of fn, returning its result
@@ -244,6 +255,7 @@ func SysBind(net *Net, fdt *FdTable, fd int, addr SockaddrIn, addrLen int) error
 		if err != nil {
 			return -1, err
 		}
+		defer FdPut(net, sock)
 		return traced(tr, fnSysBindSocket, tracing.Ptr(uint64(sock.addr)), tracing.Arg{}, tracing.Arg{}, func() (int64, error) {
 			Noop(tr, fnSecuritySocketBind, tracing.Ptr(uint64(sock.addr)))
 			return 0, sock.Ops.Bind(sock, addr, addrLen)
@@ -261,6 +273,7 @@ func SysListen(net *Net, fdt *FdTable, fd, backlog int) error {
 		if err != nil {
 			return -1, err
 		}
+		defer FdPut(net, sock)
 		return traced(tr, fnSysListenSocket, tracing.Ptr(uint64(sock.addr)), tracing.Int(int64(backlog)), tracing.Arg{}, func() (int64, error) {
 			somaxconn := net.Sysctl.Somaxconn
 			if uint32(backlog) > uint32(somaxconn) { // (unsigned int)backlog > somaxconn
@@ -283,6 +296,8 @@ func SysAccept4(net *Net, fdt *FdTable, fd int, flags int) (int, SockaddrIn, err
 		if f == nil {
 			return -1, Errno(tracing.EBADF)
 		}
+		f.FCount++ // fdget: the listener lives until accept returns
+		defer fput(net, f)
 		return traced(tr, fnSysAccept4File, tracing.Ptr(uint64(f.addr)), tracing.Uint(uint64(flags)), tracing.Arg{}, func() (int64, error) {
 			if flags&^(SOCK_CLOEXEC|SOCK_NONBLOCK) != 0 {
 				return -1, Errno(tracing.EINVAL)
@@ -395,6 +410,7 @@ func SysGetsockname(net *Net, fdt *FdTable, fd int, peer bool) (SockaddrIn, erro
 		if err != nil {
 			return -1, err
 		}
+		defer FdPut(net, sock)
 		Noop(tr, fnSecuritySocketGetsockname, tracing.Ptr(uint64(sock.addr)))
 		out, err = sock.Ops.Getname(sock, peer)
 		return 0, err
@@ -412,6 +428,7 @@ func SysSetsockopt(net *Net, fdt *FdTable, fd, level, optname int, val Optval) e
 		if err != nil {
 			return -1, err
 		}
+		defer FdPut(net, sock)
 		return traced(tr, fnDoSockSetsockopt, tracing.Ptr(uint64(sock.addr)), tracing.Int(int64(level)), tracing.Int(int64(optname)), func() (int64, error) {
 			Noop(tr, fnSecuritySocketSetsockopt, tracing.Ptr(uint64(sock.addr)))
 			if level == SOL_SOCKET {
@@ -435,6 +452,7 @@ func SysGetsockopt(net *Net, fdt *FdTable, fd, level, optname int) (Optval, erro
 		if err != nil {
 			return -1, err
 		}
+		defer FdPut(net, sock)
 		return traced(tr, fnDoSockGetsockopt, tracing.Ptr(uint64(sock.addr)), tracing.Int(int64(level)), tracing.Int(int64(optname)), func() (int64, error) {
 			Noop(tr, fnSecuritySocketGetsockopt, tracing.Ptr(uint64(sock.addr)))
 			if level == SOL_SOCKET {
@@ -460,6 +478,7 @@ func SysShutdown(net *Net, fdt *FdTable, fd, how int) error {
 		if err != nil {
 			return -1, err
 		}
+		defer FdPut(net, sock)
 		return traced(tr, fnSysShutdownSock, tracing.Ptr(uint64(sock.addr)), tracing.Int(int64(how)), tracing.Arg{}, func() (int64, error) {
 			Noop(tr, fnSecuritySocketShutdown, tracing.Ptr(uint64(sock.addr)))
 			return 0, sock.Ops.Shutdown(sock, how)

@@ -23,6 +23,7 @@ func SysConnect(net *Net, fdt *FdTable, fd int, addr SockaddrIn, addrLen int) er
 		if err != nil {
 			return -1, err
 		}
+		defer FdPut(net, sock)
 		return traced(tr, fnSysConnectFile, tracing.Ptr(uint64(sock.addr)), tracing.Arg{}, tracing.Arg{}, func() (int64, error) {
 			Noop(tr, fnSecuritySocketConnect, tracing.Ptr(uint64(sock.addr)))
 			if sock.Ops.Connect == nil {
@@ -43,6 +44,7 @@ func SysSendto(net *Net, fdt *FdTable, fd int, data []byte, flags int, addr *Soc
 		if err != nil {
 			return -1, err
 		}
+		defer FdPut(net, sock)
 		if sock.File.FFlags&O_NONBLOCK != 0 {
 			flags |= MSG_DONTWAIT
 		}
@@ -73,6 +75,7 @@ func SysRecvfrom(net *Net, fdt *FdTable, fd int, buf []byte, flags int) (int, Re
 		if err != nil {
 			return -1, err
 		}
+		defer FdPut(net, sock)
 		if sock.File.FFlags&O_NONBLOCK != 0 {
 			flags |= MSG_DONTWAIT
 		}

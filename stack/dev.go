@@ -11,6 +11,7 @@ import (
 // Link-level constants.
 const (
 	ETH_P_IP     = 0x0800
+	ETH_P_IPV6   = 0x86dd
 	PACKET_HOST  = 0
 	PACKET_OTHER = 3
 	// rxHeadroom is NET_SKB_PAD: what a driver reserves in front of a
@@ -67,7 +68,13 @@ func (k *Kernel) netifReceive(dev *netdev.Device, frame []byte) {
 	_ = skb.SkbReserve(s, rxHeadroom)
 	b, _ := skb.SkbPut(s, uint32(len(frame)))
 	copy(b, frame)
-	s.Dev, s.Protocol, s.PktType, s.Iif = dev, ETH_P_IP, PACKET_HOST, int32(dev.Ifindex)
+	// A TUN device without packet information tells IPv4 from IPv6 by the
+	// version nibble, as tun_get_user does.
+	proto := uint16(ETH_P_IP)
+	if len(frame) > 0 && frame[0]>>4 == 6 {
+		proto = ETH_P_IPV6
+	}
+	s.Dev, s.Protocol, s.PktType, s.Iif = dev, proto, PACKET_HOST, int32(dev.Ifindex)
 	k.netifReceiveSkb(s)
 }
 
@@ -80,7 +87,11 @@ func (k *Kernel) netifReceiveSkb(s *skb.SkBuff) {
 	if s.Protocol == ETH_P_IP {
 		k.ipRcv(s)
 	} else {
-		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_NOT_SPECIFIED)
+		// No handler for the protocol (the model has no IPv6): rx_nohandler.
+		if dev, ok := s.Dev.(*netdev.Device); ok {
+			dev.Stats.RxNohandler++
+		}
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_UNHANDLED_PROTO)
 	}
 	k.inSoftirq--
 	k.tr.Exit(fnNetifReceiveSkb, tracing.Arg{})

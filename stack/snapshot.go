@@ -221,11 +221,27 @@ type Tb2Snap struct {
 
 // DeviceSnap is a network device.
 type DeviceSnap struct {
-	Name    string   `json:"name"`
-	Ifindex int      `json:"ifindex"`
-	MTU     int      `json:"mtu"`
-	Flags   []string `json:"flags"`
-	Addrs   []string `json:"addrs"`
+	Name    string    `json:"name"`
+	Kind    string    `json:"kind"`
+	Ifindex int       `json:"ifindex"`
+	MTU     int       `json:"mtu"`
+	Flags   []string  `json:"flags"`
+	Addrs   []string  `json:"addrs"`
+	Peer    string    `json:"peer,omitempty"`
+	Stats   LinkStats `json:"stats64"`
+}
+
+// LinkStats is struct rtnl_link_stats64 as ip -s link shows it.
+type LinkStats struct {
+	RxPackets   uint64 `json:"rx_packets"`
+	RxBytes     uint64 `json:"rx_bytes"`
+	RxErrors    uint64 `json:"rx_errors"`
+	RxDropped   uint64 `json:"rx_dropped"`
+	TxPackets   uint64 `json:"tx_packets"`
+	TxBytes     uint64 `json:"tx_bytes"`
+	TxErrors    uint64 `json:"tx_errors"`
+	TxDropped   uint64 `json:"tx_dropped"`
+	RxNohandler uint64 `json:"rx_nohandler"`
 }
 
 // TimerSnap is a pending timer.
@@ -308,7 +324,12 @@ func (k *Kernel) snapshot() *Snapshot {
 		s.Sysctls[kv[0]] = kv[1]
 	}
 	for _, d := range k.devs {
-		ds := DeviceSnap{Name: d.Name, Ifindex: d.Ifindex, MTU: d.MTU, Flags: d.FlagNames()}
+		st := d.Stats
+		ds := DeviceSnap{Name: d.Name, Kind: d.Kind, Ifindex: d.Ifindex, MTU: d.MTU, Flags: d.FlagNames(),
+			Stats: LinkStats{st.RxPackets, st.RxBytes, st.RxErrors, st.RxDropped, st.TxPackets, st.TxBytes, st.TxErrors, st.TxDropped, st.RxNohandler}}
+		if d.Peer.IsValid() {
+			ds.Peer = d.Peer.String()
+		}
 		for _, a := range d.Addrs {
 			ds.Addrs = append(ds.Addrs, a.String())
 		}

@@ -118,7 +118,10 @@ func (k *Kernel) SleepOn(wq *sockets.WaitQueue, exclusive bool, timeout int64) (
 	}
 	k.tr.Enter1(fnScheduleTimeout, tracing.Int(timeout))
 	t.sleeping = true
-	t.yield(yieldSleep)
+	if !t.yield(yieldSleep) {
+		// The kernel is stopping: unwind the syscall as if a signal came.
+		t.signal = true
+	}
 	t.sleeping = false
 	wq.Remove(t)
 	t.wq = nil

@@ -1,7 +1,9 @@
 package tracing
 
 import (
+	"fmt"
 	"io"
+	"path"
 	"strings"
 )
 
@@ -105,4 +107,33 @@ func (g *Graph) Event(ev *Event) {
 func (g *Graph) Close() error {
 	g.flush()
 	return g.err
+}
+
+// Only returns a subscriber that feeds g just the calls of functions whose
+// kernel name matches glob ("tcp_*", "ip_rcv"), with everything they call,
+// each call printed from column 0.
+func (g *Graph) Only(glob string) (Subscriber, error) {
+	if _, err := path.Match(glob, ""); err != nil {
+		return nil, fmt.Errorf("bad pattern %q: %v", glob, err)
+	}
+	type span struct {
+		fn    FuncID
+		depth uint16
+	}
+	active := map[uint32]*span{} // by task
+	return func(ev *Event) {
+		sp := active[ev.Task]
+		if sp == nil {
+			if ev.Kind != Entry || !matchName(glob, ev.Func.Name()) {
+				return
+			}
+			sp = &span{fn: ev.Func, depth: ev.Depth}
+			active[ev.Task] = sp
+			g.SetBase(ev.Depth)
+		}
+		g.Event(ev)
+		if ev.Kind == Exit && ev.Func == sp.fn && ev.Depth == sp.depth {
+			delete(active, ev.Task)
+		}
+	}, nil
 }

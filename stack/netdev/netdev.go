@@ -19,6 +19,8 @@ const (
 type Stats struct {
 	RxPackets, RxBytes, RxErrors, RxDropped uint64
 	TxPackets, TxBytes, TxErrors, TxDropped uint64
+	// RxNohandler counts packets of a protocol nobody handles (IPv6 here).
+	RxNohandler uint64
 }
 
 // Device is struct net_device.

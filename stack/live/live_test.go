@@ -1,0 +1,125 @@
+package live
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+
+	"github.com/stackscope/stackscope/stack/netdev"
+)
+
+// startInNetns starts a live session in a namespace of its own, or skips
+// the test where the machine does not allow TUN devices or namespaces.
+func startInNetns(t *testing.T) (*Session, string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("live mode needs root (CAP_NET_ADMIN) for TUN devices and network namespaces; skipped")
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skipf("no /dev/net/tun on this machine (%v); skipped", err)
+	}
+	ns := fmt.Sprintf("stktest%d", os.Getpid()%100000)
+	cfg := Config{Tun: DefaultTun(), Seed: 1}
+	cfg.Tun.Netns = ns
+	s, err := Start(cfg)
+	if errors.Is(err, netdev.ErrNoPrivilege) {
+		t.Skipf("TUN or namespaces not permitted here: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if _, err := netns.GetFromName(ns); err == nil {
+			t.Errorf("namespace %s left behind", ns)
+		}
+	})
+	return s, ns
+}
+
+// inNetns runs fn on a thread inside the namespace.
+func inNetns(t *testing.T, name string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // the thread is dropped afterwards: it stays in the namespace
+		ns, err := netns.GetFromName(name)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer ns.Close()
+		if err := netns.Set(ns); err != nil {
+			t.Error(err)
+			return
+		}
+		fn()
+	}()
+	<-done
+}
+
+func TestHostPingsTheStack(t *testing.T) {
+	s, ns := startInNetns(t)
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skip("ping is not installed (Debian: iputils-ping); skipped")
+	}
+	out, err := exec.Command("ip", "netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.77.0.2").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "3 received") {
+		t.Fatalf("ping: %v\n%s", err, out)
+	}
+	sum, err := s.Stats()
+	if err != nil || sum.TxPackets < 3 {
+		t.Errorf("stats %+v %v", sum, err)
+	}
+}
+
+func TestHostTalksToUDPEcho(t *testing.T) {
+	_, ns := startInNetns(t)
+	inNetns(t, ns, func() {
+		c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort("10.77.0.2:7")))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		for i := 0; i < 20; i++ {
+			msg := []byte(fmt.Sprintf("datagram %d %s", i, strings.Repeat("x", i*70)))
+			if _, err := c.Write(msg); err != nil {
+				t.Error(err)
+				return
+			}
+			buf := make([]byte, 4096)
+			_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+			n, err := c.Read(buf)
+			if err != nil || string(buf[:n]) != string(msg) {
+				t.Errorf("echo %d: %q, %v", i, buf[:n], err)
+				return
+			}
+		}
+		// A 4000-byte datagram is fragmented by the host and reassembled by
+		// the stack, then fragmented again on the way back.
+		big := []byte(strings.Repeat("0123456789", 400))
+		if _, err := c.Write(big); err != nil {
+			t.Error(err)
+			return
+		}
+		buf := make([]byte, 8192)
+		_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != string(big) {
+			t.Errorf("big echo: %d bytes, %v", n, err)
+		}
+	})
+}

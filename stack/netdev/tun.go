@@ -1,0 +1,208 @@
+package netdev
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/songgao/water"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// TunConfig describes a TUN device for live mode. The host's end of the
+// link gets HostAddr; the model kernel answers at StackAddr.
+type TunConfig struct {
+	Name      string       // interface name, e.g. "stk0"
+	HostAddr  netip.Prefix // the host's address on the link, e.g. 10.77.0.1/24
+	StackAddr netip.Prefix // the model kernel's address, e.g. 10.77.0.2/24
+	MTU       int
+	// Netns, if set, puts the device in that network namespace (created if
+	// it does not exist, and then removed again by Close).
+	Netns string
+	// RxRing bounds how many received frames wait for the kernel loop;
+	// more are dropped and counted as rx_dropped, as a NIC's ring would.
+	RxRing int
+}
+
+// Tun is a TUN device driver: frames the host routes to the device are
+// read by a goroutine and handed to the kernel in batches; frames the
+// kernel transmits are written to the device.
+type Tun struct {
+	cfg       TunConfig
+	ifc       *water.Interface
+	dev       *Device
+	nsCreated bool
+	closed    atomic.Bool
+	rxDropped atomic.Uint64
+}
+
+// ErrNoPrivilege says live mode needs CAP_NET_ADMIN.
+var ErrNoPrivilege = errors.New("creating a TUN device needs CAP_NET_ADMIN (run as root, or give the binary the " +
+	"capability: sudo setcap cap_net_admin+ep ./stackscope); without it, use the demo, the console or a scenario")
+
+// OpenTun creates and configures the device (over netlink: address, MTU,
+// up) and returns the driver and the model-side net_device.
+func OpenTun(cfg TunConfig) (*Tun, *Device, error) {
+	if cfg.MTU == 0 {
+		cfg.MTU = 1500
+	}
+	if cfg.RxRing == 0 {
+		cfg.RxRing = 1024
+	}
+	t := &Tun{cfg: cfg}
+	err := t.inNetns(func() error {
+		ifc, err := water.New(water.Config{DeviceType: water.TUN, PlatformSpecificParams: water.PlatformSpecificParams{Name: cfg.Name}})
+		if err != nil {
+			if errors.Is(err, os.ErrPermission) {
+				return ErrNoPrivilege
+			}
+			return fmt.Errorf("open /dev/net/tun: %w", err)
+		}
+		t.ifc = ifc
+		return t.configure()
+	})
+	if err != nil {
+		t.Close()
+		return nil, nil, err
+	}
+	t.dev = New(t.ifc.Name(), "tun", 0, cfg.MTU, cfg.StackAddr, t)
+	t.dev.Peer = cfg.HostAddr.Addr()
+	return t, t.dev, nil
+}
+
+// inNetns runs fn with the calling OS thread in the configured namespace.
+func (t *Tun) inNetns(fn func() error) error {
+	if t.cfg.Netns == "" {
+		return fn()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return fmt.Errorf("netns: %w", err)
+	}
+	defer orig.Close()
+	defer netns.Set(orig)
+	ns, err := netns.GetFromName(t.cfg.Netns)
+	if err != nil {
+		if ns, err = netns.NewNamed(t.cfg.Netns); err != nil {
+			if errors.Is(err, os.ErrPermission) {
+				return ErrNoPrivilege
+			}
+			return fmt.Errorf("create network namespace %s: %w", t.cfg.Netns, err)
+		}
+		t.nsCreated = true
+		// NewNamed leaves the thread in the new namespace; bring lo up.
+		if lo, err := netlink.LinkByName("lo"); err == nil {
+			_ = netlink.LinkSetUp(lo)
+		}
+	} else if err := netns.Set(ns); err != nil {
+		ns.Close()
+		return fmt.Errorf("enter network namespace %s: %w", t.cfg.Netns, err)
+	}
+	defer ns.Close()
+	return fn()
+}
+
+// configure gives the host's end its address and MTU and brings it up.
+func (t *Tun) configure() error {
+	link, err := netlink.LinkByName(t.ifc.Name())
+	if err != nil {
+		return fmt.Errorf("netlink: find %s: %w", t.ifc.Name(), err)
+	}
+	if err := netlink.LinkSetMTU(link, t.cfg.MTU); err != nil {
+		return fmt.Errorf("netlink: set MTU: %w", err)
+	}
+	ap := t.cfg.HostAddr
+	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: &net.IPNet{IP: ap.Addr().AsSlice(), Mask: net.CIDRMask(ap.Bits(), 32)}}); err != nil {
+		return fmt.Errorf("netlink: add address %s: %w", ap, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("netlink: set %s up: %w", t.ifc.Name(), err)
+	}
+	return nil
+}
+
+// Xmit writes one frame to the device (ndo_start_xmit of tun.c, seen
+// from the kernel we model: the host reads what we send).
+func (t *Tun) Xmit(frame []byte) error {
+	if t.closed.Load() {
+		return os.ErrClosed
+	}
+	_, err := t.ifc.Write(frame)
+	return err
+}
+
+// Run reads frames until Close, delivering them through deliver in
+// batches of what has arrived. When the kernel falls behind by more than
+// the ring, frames are dropped and counted.
+func (t *Tun) Run(deliver func(frames [][]byte) error) {
+	ring := make(chan []byte, t.cfg.RxRing)
+	go func() {
+		defer close(ring)
+		for {
+			buf := make([]byte, t.cfg.MTU+64)
+			n, err := t.ifc.Read(buf)
+			if err != nil {
+				return
+			}
+			select {
+			case ring <- buf[:n]:
+			default:
+				t.rxDropped.Add(1)
+			}
+		}
+	}()
+	for f := range ring {
+		batch := [][]byte{f}
+		for more := true; more && len(batch) < 64; {
+			select {
+			case g, ok := <-ring:
+				if !ok {
+					more = false
+					break
+				}
+				batch = append(batch, g)
+			default:
+				more = false
+			}
+		}
+		if deliver(batch) != nil {
+			return
+		}
+	}
+}
+
+// RxDropped returns frames dropped because the ring was full.
+func (t *Tun) RxDropped() uint64 { return t.rxDropped.Load() }
+
+// Name returns the interface name on the host.
+func (t *Tun) Name() string {
+	if t.ifc == nil {
+		return t.cfg.Name
+	}
+	return t.ifc.Name()
+}
+
+// Close removes the device (closing the TUN fd deletes it) and the
+// namespace if OpenTun created it.
+func (t *Tun) Close() error {
+	if t.closed.Swap(true) {
+		return nil
+	}
+	var err error
+	if t.ifc != nil {
+		err = t.ifc.Close()
+	}
+	if t.nsCreated {
+		if e := netns.DeleteNamed(t.cfg.Netns); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
