@@ -25,6 +25,10 @@ type RequestSock struct {
 	WscaleOk             bool
 	RcvIsn, SntIsn       uint32
 	TsOff                uint32
+	TsRecent             uint32
+	AdvMss               uint16
+	RcvWnd               uint32 // rsk_rcv_wnd
+	WindowClamp          uint32 // rsk_window_clamp
 }
 
 // RequestSockQueue is struct request_sock_queue (icsk_accept_queue): the

@@ -26,6 +26,7 @@ type Sysctls struct {
 	TcpSyncookies      int
 	TcpSynRetries      int
 	TcpSynackRetries   int
+	TcpRetries2        int
 	TcpFinTimeout      int
 	TcpTwReuse         int
 	TcpAbortOnOverflow int
@@ -58,6 +59,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpSyncookies:      1,
 		TcpSynRetries:      6,
 		TcpSynackRetries:   5,
+		TcpRetries2:        15,
 		TcpFinTimeout:      60,
 		TcpTwReuse:         2,
 		TcpMaxTwBuckets:    max(ehashEntries/2, 1),
@@ -143,6 +145,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_max_syn_backlog", "the SYN queue's global cap (6.x limits each queue by the listen backlog)", func(s *Sysctls) *int { return &s.TcpMaxSynBacklog }, 1, 1<<31-1),
 	intEntry("net.ipv4.tcp_syncookies", "0 off, 1 when a SYN queue overflows, 2 always", func(s *Sysctls) *int { return &s.TcpSyncookies }, 0, 2),
 	intEntry("net.ipv4.tcp_syn_retries", "SYN retransmissions before connect() gives up", func(s *Sysctls) *int { return &s.TcpSynRetries }, 1, 127),
+	intEntry("net.ipv4.tcp_retries2", "retransmissions of data before the connection is given up", func(s *Sysctls) *int { return &s.TcpRetries2 }, 0, 255),
 	intEntry("net.ipv4.tcp_synack_retries", "SYN-ACK retransmissions for a request sock", func(s *Sysctls) *int { return &s.TcpSynackRetries }, 0, 255),
 	intEntry("net.ipv4.tcp_fin_timeout", "seconds an orphaned FIN_WAIT2 socket lives", func(s *Sysctls) *int { return &s.TcpFinTimeout }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_tw_reuse", "reuse TIME_WAIT for new connections: 0 no, 1 yes, 2 loopback only", func(s *Sysctls) *int { return &s.TcpTwReuse }, 0, 2),

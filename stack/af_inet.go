@@ -19,6 +19,7 @@ func (k *Kernel) inetInit() error {
 	k.udpProt = k.newUDPProt()
 	k.udpTable = sockets.NewUdpTable(max(k.cfg.ThashEntries, sockets.UDP_HTABLE_SIZE_MIN))
 	k.inetProtos[header.IPPROTO_UDP] = k.udpRcv
+	k.inetProtos[header.IPPROTO_TCP] = k.tcpV4Rcv
 	k.icmpErrHandlers[header.IPPROTO_UDP] = k.udpErr
 	k.rawProt = newDgramProt("RAW", sizeofRawSock)
 	k.pingProt = newDgramProt("PING", sizeofPingSock)
@@ -440,7 +441,7 @@ func (k *Kernel) inetStreamOps() *sockets.ProtoOps {
 	return &sockets.ProtoOps{
 		Name: "inet_stream_ops", Family: sockets.AF_INET,
 		Release: k.inetRelease, Bind: k.inetBind, Accept: k.inetAccept, Getname: k.inetGetname,
-		Listen: k.inetListen, Shutdown: k.inetShutdown,
+		Listen: k.inetListen, Shutdown: k.inetShutdown, Connect: k.inetStreamConnect,
 		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt,
 	}
 }

@@ -115,7 +115,7 @@ func TestBadPacketsAreCountedAndDropped(t *testing.T) {
 		mib   Mib
 	}{
 		{"header checksum", corrupt(func(b []byte) { b[10] ^= 0xff }), IPSTATS_MIB_INHDRERRORS},
-		{"version 6", corrupt(func(b []byte) { b[0] = 0x65; header.IPv4(b).SetChecksum() }), IPSTATS_MIB_INHDRERRORS},
+		{"version 5", corrupt(func(b []byte) { b[0] = 0x55; header.IPv4(b).SetChecksum() }), IPSTATS_MIB_INHDRERRORS},
 		{"IHL 4", corrupt(func(b []byte) { b[0] = 0x44 }), IPSTATS_MIB_INHDRERRORS},
 		{"shorter than a header", good[:12], IPSTATS_MIB_INHDRERRORS},
 		{"tot_len past the end", corrupt(func(b []byte) { header.IPv4(b).SetTotalLength(200); header.IPv4(b).SetChecksum() }), IPSTATS_MIB_INTRUNCATEDPKTS},

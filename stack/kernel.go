@@ -88,6 +88,10 @@ type Kernel struct {
 	inetProtos [256]func(s *skb.SkBuff)
 	// icmpErrHandlers are the protocols' err_handler (udp_err, tcp_v4_err).
 	icmpErrHandlers [256]func(typ, code uint8, info uint16, quoted header.IPv4)
+	isnSecret       uint32
+	tablePerturb    []uint32
+	reqTimers       map[*sockets.RequestSock]*Timer
+	backlogNext     map[*skb.SkBuff]*skb.SkBuff // sk_backlog links
 
 	stepper *tracing.Stepper
 	stops   chan Stop
@@ -115,6 +119,9 @@ func New(cfg Config) (*Kernel, error) {
 		stops:   make(chan Stop, 1),
 	}
 	k.tr = tracing.NewTracer(k.clock)
+	k.reqTimers = map[*sockets.RequestSock]*Timer{}
+	k.tablePerturb = make([]uint32, tablePerturbSize)
+	k.backlogNext = map[*skb.SkBuff]*skb.SkBuff{}
 	var err error
 	if k.mem, err = slab.New(slab.Config{CPUs: cfg.CPUs, Tracer: k.tr, PageLimit: cfg.PageLimit}); err != nil {
 		return nil, fmt.Errorf("boot: %w", err)
@@ -127,6 +134,7 @@ func New(cfg Config) (*Kernel, error) {
 		return nil, fmt.Errorf("boot: sock_init: %w", err)
 	}
 	k.net.Random = k.GetRandomU32
+	k.isnSecret = k.rnd.r.Uint32()
 	k.net.AddrType = k.inetAddrType
 	k.devs = append(k.devs, netdev.NewLoopback())
 	if err := k.inetInit(); err != nil {

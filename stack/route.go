@@ -8,6 +8,8 @@ import (
 	"github.com/stackscope/stackscope/tracing"
 )
 
+var netipBroadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
 // Rtable is struct rtable: where a route lookup says a packet goes.
 type Rtable struct {
 	Dev     *netdev.Device

@@ -69,6 +69,11 @@ const (
 	LINUX_MIB_SYNCOOKIESFAILED
 	LINUX_MIB_TCPTIMEOUTS
 	LINUX_MIB_TCPBACKLOGDROP
+	LINUX_MIB_TCPOFODROP
+	LINUX_MIB_TCPRCVQDROP
+	LINUX_MIB_TCPABORTONDATA
+	LINUX_MIB_TCPABORTONCLOSE
+	LINUX_MIB_TCPABORTONTIMEOUT
 	numMibs
 )
 
@@ -90,7 +95,8 @@ var mibNames = [numMibs][2]string{
 	{"Tcp", "InErrs"}, {"Tcp", "OutRsts"}, {"Tcp", "InCsumErrors"},
 	{"TcpExt", "ListenOverflows"}, {"TcpExt", "ListenDrops"}, {"TcpExt", "SyncookiesSent"},
 	{"TcpExt", "SyncookiesRecv"}, {"TcpExt", "SyncookiesFailed"}, {"TcpExt", "TCPTimeouts"},
-	{"TcpExt", "TCPBacklogDrop"},
+	{"TcpExt", "TCPBacklogDrop"}, {"TcpExt", "TCPOFODrop"}, {"TcpExt", "TCPRcvQDrop"},
+	{"TcpExt", "TCPAbortOnData"}, {"TcpExt", "TCPAbortOnClose"}, {"TcpExt", "TCPAbortOnTimeout"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"github.com/stackscope/stackscope/skb"
 	"github.com/stackscope/stackscope/slab"
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/tracing"
@@ -42,6 +43,7 @@ const (
 // Sequence numbers and the rest of TCP's state arrive with the TCP issue.
 type TcpSock struct {
 	sockets.InetConnectionSock
+	tcpConn
 	RcvNxt, CopiedSeq, RcvWup uint32
 	SndNxt, SndUna, WriteSeq  uint32
 	SndWnd, RcvWnd            uint32
@@ -49,8 +51,10 @@ type TcpSock struct {
 	SndCwndClamp              uint32
 	MssCache                  uint32
 	AdvMss                    uint16
+	RcvMss                    uint32 // icsk_ack.rcv_mss: the peer's segment size as seen
 	Reordering                uint32
 	MdevUs                    uint32
+	SndIsn, RcvIsn            uint32
 	Nonagle                   uint8
 	KeepaliveTime             int64 // TCP_KEEPIDLE in ns (0: the sysctl)
 	KeepaliveIntvl            int64
@@ -73,6 +77,7 @@ func (k *Kernel) newTCPProt() *sockets.Proto {
 		GetPort:    k.inetCskGetPort,
 		Accept:     k.inetCskAccept,
 		Disconnect: k.tcpDisconnect,
+		Connect:    k.tcpV4Connect,
 		Shutdown:   func(*sockets.Sock, int) {},
 		Setsockopt: k.tcpSetsockopt,
 		Getsockopt: k.tcpGetsockopt,
@@ -109,6 +114,7 @@ func (k *Kernel) tcpV4InitSock(sk *sockets.Sock) error {
 	k.tr.Enter1(fnTcpV4InitSock, tracing.Sock(uint64(sk.Addr())))
 	k.tcpInitSock(sk)
 	sockets.IcskOf(sk).IcskAfOps = &ipv4Specific
+	sk.SkBacklogRcv = k.tcpBacklogRcv
 	k.tr.Exit(fnTcpV4InitSock, tracing.Errno(0))
 	return nil
 }
@@ -148,13 +154,21 @@ func (k *Kernel) tcpSetState(sk *sockets.Sock, state sockets.State) {
 			sockets.InetPutPort(k.net, k.hash, sk)
 		}
 	}
+	switch {
+	case state == sockets.TCP_ESTABLISHED && sk.SkcState != sockets.TCP_ESTABLISHED:
+		k.mib.inc(TCP_MIB_CURRESTAB)
+	case state != sockets.TCP_ESTABLISHED && sk.SkcState == sockets.TCP_ESTABLISHED:
+		k.mib.dec(TCP_MIB_CURRESTAB)
+	}
 	k.inetSkStateStore(sk, state)
 	k.tr.Exit(fnTcpSetState, tracing.Arg{})
 }
 
 // tcpClose is tcp_close -> __tcp_close: a listener stops listening; a sock
-// in CLOSE is destroyed at once. (Closing a connection with FIN and
-// TIME_WAIT comes with the TCP issue.)
+// in CLOSE or SYN_SENT is destroyed at once. A synchronized connection is
+// aborted with a RST (tcp_send_active_reset), which the kernel does only
+// when unread data is left or SO_LINGER is zero; the orderly FIN close
+// and TIME_WAIT are not modelled yet.
 func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 	tr := k.tr
 	tr.Enter2(fnTcpClose, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout))
@@ -164,6 +178,10 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 	if sk.SkcState == sockets.TCP_LISTEN {
 		k.tcpSetState(sk, sockets.TCP_CLOSE)
 		k.inetCskListenStop(sk)
+	} else if tcpNeedReset(sk.SkcState) {
+		k.mib.inc(LINUX_MIB_TCPABORTONCLOSE)
+		k.tcpSendActiveReset(sk)
+		k.tcpSetState(sk, sockets.TCP_CLOSE)
 	} else if sk.SkcState != sockets.TCP_CLOSE {
 		k.tcpSetState(sk, sockets.TCP_CLOSE)
 	}
@@ -183,6 +201,11 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 // bind bucket still referenced is released.
 func (k *Kernel) tcpV4DestroySock(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpV4DestroySock, tracing.Sock(uint64(sk.Addr())))
+	k.tcpClearXmitTimers(sk)
+	tp := tcpSk(sk)
+	tp.PacketsOut = 0
+	_ = skb.SkbQueuePurge(&tp.rtxQueue) // tcp_write_queue_purge
+	_ = skb.SkbQueuePurge(&tp.outOfOrderQueue)
 	if icsk := sockets.IcskOf(sk); icsk.IcskBindHash != nil {
 		sockets.InetPutPort(k.net, k.hash, sk)
 	}
@@ -195,9 +218,13 @@ func (k *Kernel) tcpV4DestroySock(sk *sockets.Sock) {
 func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 	k.tr.Enter2(fnTcpDisconnect, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(flags)))
 	old := sk.SkcState
+	if tcpNeedReset(old) {
+		k.tcpSendActiveReset(sk)
+	}
 	if old != sockets.TCP_CLOSE {
 		k.tcpSetState(sk, sockets.TCP_CLOSE)
 	}
+	k.tcpClearXmitTimers(sk)
 	if old == sockets.TCP_LISTEN {
 		k.inetCskListenStop(sk)
 	}
@@ -299,4 +326,14 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (int64, err
 	}
 	tr.Exit(fnTcpGetsockopt, tracing.Int(v))
 	return v, nil
+}
+
+// tcpNeedReset is tcp_need_reset: the states in which aborting the
+// connection must tell the peer with a RST.
+func tcpNeedReset(st sockets.State) bool {
+	switch st {
+	case sockets.TCP_ESTABLISHED, sockets.TCP_CLOSE_WAIT, sockets.TCP_FIN_WAIT1, sockets.TCP_FIN_WAIT2, sockets.TCP_SYN_RECV:
+		return true
+	}
+	return false
 }

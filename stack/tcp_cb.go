@@ -1,0 +1,32 @@
+package stack
+
+import (
+	"encoding/binary"
+
+	"github.com/stackscope/stackscope/skb"
+)
+
+// TCP_SKB_CB: TCP's per-packet state in skb->cb (struct tcp_skb_cb). The
+// layout here is the model's: seq at 0, end_seq at 4, tcp_flags at 8,
+// sacked at 9, and the send timestamp (skb->skb_mstamp_ns in the kernel)
+// at 16.
+const (
+	cbSeq    = 0
+	cbEndSeq = 4
+	cbFlags  = 8
+	cbSacked = 9
+	cbMstamp = 16
+)
+
+func cbSeqOf(s *skb.SkBuff) uint32        { return binary.LittleEndian.Uint32(s.Cb[cbSeq:]) }
+func cbEndSeqOf(s *skb.SkBuff) uint32     { return binary.LittleEndian.Uint32(s.Cb[cbEndSeq:]) }
+func cbFlagsOf(s *skb.SkBuff) uint8       { return s.Cb[cbFlags] }
+func cbMstampOf(s *skb.SkBuff) int64      { return int64(binary.LittleEndian.Uint64(s.Cb[cbMstamp:])) }
+func setCbSeq(s *skb.SkBuff, v uint32)    { binary.LittleEndian.PutUint32(s.Cb[cbSeq:], v) }
+func setCbEndSeq(s *skb.SkBuff, v uint32) { binary.LittleEndian.PutUint32(s.Cb[cbEndSeq:], v) }
+func setCbFlags(s *skb.SkBuff, v uint8)   { s.Cb[cbFlags] = v }
+func setCbMstamp(s *skb.SkBuff, v int64)  { binary.LittleEndian.PutUint64(s.Cb[cbMstamp:], uint64(v)) }
+
+// Sequence number comparisons with wraparound (before(), after()).
+func before(a, b uint32) bool { return int32(a-b) < 0 }
+func after(a, b uint32) bool  { return before(b, a) }

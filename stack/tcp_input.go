@@ -1,0 +1,414 @@
+package stack
+
+import (
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// tcpRcvStateProcess is tcp_rcv_state_process (net/ipv4/tcp_input.c): the
+// RFC 793 "SEGMENT ARRIVES" rules for every state but ESTABLISHED. It
+// reports whether the caller should answer with a reset.
+func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset bool) {
+	tr := k.tr
+	tr.Enter3(fnTcpRcvStateProcess, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())), tracing.State(uint8(sk.SkcState)))
+	defer func() { tr.Exit(fnTcpRcvStateProcess, tracing.Bool(reset)) }()
+	tp := tcpSk(sk)
+	switch sk.SkcState {
+	case sockets.TCP_CLOSE:
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_CLOSE)
+		return false
+	case sockets.TCP_LISTEN:
+		if seg.has(header.TCP_FLAG_ACK) {
+			return true
+		}
+		if seg.has(header.TCP_FLAG_RST) || !seg.has(header.TCP_FLAG_SYN) || seg.has(header.TCP_FLAG_FIN) {
+			_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+			return false
+		}
+		sockets.IcskOf(sk).IcskAfOps = &ipv4Specific
+		k.tcpV4ConnRequest(sk, seg)
+		_ = skb.ConsumeSkb(seg.s)
+		return false
+	case sockets.TCP_SYN_SENT:
+		r := k.tcpRcvSynsentStateProcess(sk, seg)
+		if r > 0 {
+			return true
+		}
+		return false
+	}
+	// The remaining states: check the sequence number and the flags.
+	if !k.tcpValidateIncoming(sk, seg) {
+		return false
+	}
+	if !seg.has(header.TCP_FLAG_ACK) {
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+		return false
+	}
+	acceptable := k.tcpAck(sk, seg) >= 0
+	if !acceptable {
+		if sk.SkcState == sockets.TCP_SYN_RECV {
+			return true // a bad ACK of our SYN-ACK: reset
+		}
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_OLD_ACK)
+		return false
+	}
+	switch sk.SkcState {
+	case sockets.TCP_SYN_RECV:
+		tp.CopiedSeq = tp.RcvNxt
+		k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
+		sk.SkStateChange(sk)
+		tp.SndUna = seg.ack
+		tp.SndWnd = uint32(seg.th.Window()) << tp.RxOpt.SndWscale
+		tp.SndWl1 = seg.seq
+		if tp.RxOpt.TstampOk {
+			tp.AdvMss -= TCPOLEN_TSTAMP_ALIGNED
+		}
+	case sockets.TCP_FIN_WAIT1:
+		if tp.SndUna == tp.WriteSeq {
+			k.tcpSetState(sk, sockets.TCP_FIN_WAIT2)
+			sk.SkShutdown |= sockets.SEND_SHUTDOWN
+			sk.SkStateChange(sk)
+		}
+	case sockets.TCP_LAST_ACK:
+		if tp.SndUna == tp.WriteSeq {
+			k.tcpDone(sk)
+			_ = skb.ConsumeSkb(seg.s)
+			return false
+		}
+	}
+	// Step 7: the segment's data (and FIN).
+	switch sk.SkcState {
+	case sockets.TCP_ESTABLISHED, sockets.TCP_FIN_WAIT1, sockets.TCP_FIN_WAIT2:
+		k.tcpDataQueue(sk, seg)
+	default:
+		_ = skb.ConsumeSkb(seg.s)
+	}
+	return false
+}
+
+// tcpRcvSynsentStateProcess is tcp_rcv_synsent_state_process: the answer
+// to our SYN. A SYN-ACK acknowledging it establishes the connection
+// (tcp_finish_connect) and is ACKed; a bare SYN is a simultaneous open
+// (SYN_RECV, SYN-ACK); an acceptable RST refuses the connection. It
+// returns 1 to ask for a reset, 0 when the segment is done with, -1 after
+// handing it on.
+func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) int {
+	tr := k.tr
+	tr.Enter2(fnTcpRcvSynsentStateProcess, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
+	tp := tcpSk(sk)
+	ret := 0
+	defer func() { tr.Exit(fnTcpRcvSynsentStateProcess, tracing.Int(int64(ret))) }()
+	rx := tp.RxOpt
+	tcpParseOptions(seg.th.Options(), seg.has(header.TCP_FLAG_SYN), &rx)
+	if seg.has(header.TCP_FLAG_ACK) {
+		if !after(seg.ack, tp.SndUna) || after(seg.ack, tp.SndNxt) {
+			ret = 1
+			return ret
+		}
+		if seg.has(header.TCP_FLAG_RST) {
+			k.tcpReset(sk)
+			_ = skb.ConsumeSkb(seg.s)
+			return ret
+		}
+		if !seg.has(header.TCP_FLAG_SYN) {
+			_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+			return ret
+		}
+		tp.RxOpt = rx
+		tp.RxOpt.WscaleOk = rx.WscaleOk && k.net.Sysctl.TcpWindowScaling != 0
+		tp.RxOpt.SackOk = rx.SackOk && k.net.Sysctl.TcpSack != 0
+		tp.SndWl1 = seg.seq
+		k.tcpAck(sk, seg)
+		tp.RcvNxt = seg.seq + 1
+		tp.RcvWup = seg.seq + 1
+		tp.RcvIsn = seg.seq
+		tp.SndWnd = uint32(seg.th.Window())
+		if !tp.RxOpt.WscaleOk {
+			tp.RxOpt.SndWscale, tp.RxOpt.RcvWscale = 0, 0
+			tp.WindowClamp = min(tp.WindowClamp, 65535)
+		}
+		if rx.SawTstamp && k.net.Sysctl.TcpTimestamps != 0 {
+			tp.RxOpt.TstampOk = true
+			tp.AdvMss -= TCPOLEN_TSTAMP_ALIGNED
+			tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = rx.RcvTsval, k.clock.Now()
+		}
+		k.tcpSyncMss(sk)
+		tp.CopiedSeq = tp.RcvNxt
+		k.tcpFinishConnect(sk)
+		if !sk.SockFlagSet(sockets.SOCK_DEAD) {
+			sk.SkStateChange(sk)
+		}
+		k.tcpSendAck(sk)
+		_ = skb.ConsumeSkb(seg.s)
+		ret = -1
+		return ret
+	}
+	if seg.has(header.TCP_FLAG_RST) {
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_RESET)
+		return ret
+	}
+	if seg.has(header.TCP_FLAG_SYN) {
+		// Crossed SYNs: a simultaneous open (or a connect to oneself).
+		tp.RxOpt = rx
+		k.tcpSetState(sk, sockets.TCP_SYN_RECV)
+		if rx.SawTstamp && k.net.Sysctl.TcpTimestamps != 0 {
+			tp.RxOpt.TstampOk = true
+			tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = rx.RcvTsval, k.clock.Now()
+		}
+		tp.RcvNxt = seg.seq + 1
+		tp.CopiedSeq = tp.RcvNxt
+		tp.RcvWup = seg.seq + 1
+		tp.RcvIsn = seg.seq
+		tp.SndWnd = uint32(seg.th.Window())
+		tp.SndWl1 = seg.seq
+		tp.MaxWindow = tp.SndWnd
+		k.tcpSyncMss(sk)
+		k.tcpSendSynack(sk)
+		_ = skb.ConsumeSkb(seg.s)
+		ret = -1
+		return ret
+	}
+	_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+	return ret
+}
+
+// tcpSyncMss is tcp_sync_mss (simplified): the MSS to send with, from the
+// peer's MSS and the path MTU, less the timestamp option.
+func (k *Kernel) tcpSyncMss(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	mss := uint32(tp.AdvMss)
+	if tp.RxOpt.MssClamp != 0 {
+		mss = min(mss+ts12(tp), uint32(tp.RxOpt.MssClamp))
+		mss -= ts12(tp)
+	}
+	tp.MssCache = mss
+	tp.RcvMss = min(uint32(tp.AdvMss), uint32(max(tp.RxOpt.MssClamp, 1)))
+}
+
+func ts12(tp *TcpSock) uint32 {
+	if tp.RxOpt.TstampOk {
+		return TCPOLEN_TSTAMP_ALIGNED
+	}
+	return 0
+}
+
+// tcpSendSynack is tcp_send_synack: the SYN-ACK of a simultaneous open.
+func (k *Kernel) tcpSendSynack(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	s := skb.SkbPeek(&tp.rtxQueue)
+	if s == nil {
+		return
+	}
+	setCbFlags(s, header.TCP_FLAG_SYN|header.TCP_FLAG_ACK)
+	_ = k.tcpTransmitSkb(sk, s, true)
+}
+
+// tcpFinishConnect is tcp_finish_connect: ESTABLISHED, and
+// tcp_init_transfer sets the initial congestion window (10).
+func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpFinishConnect, tracing.Sock(uint64(sk.Addr())))
+	k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
+	tp := tcpSk(sk)
+	tp.SndCwnd = TCP_INIT_CWND
+	k.tr.Exit(fnTcpFinishConnect, tracing.Arg{})
+}
+
+// tcpValidateIncoming is tcp_validate_incoming (without PAWS and the
+// challenge-ACK limits): a segment outside the receive window gets a
+// duplicate ACK and is dropped; an in-window RST resets the connection; a
+// SYN in a synchronized state gets an ACK.
+func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) bool {
+	tp := tcpSk(sk)
+	rcvWnd := tp.RcvWup + tp.RcvWnd - tp.RcvNxt
+	if int32(rcvWnd) < 0 {
+		rcvWnd = 0
+	}
+	inWin := !before(seg.end, tp.RcvWup) && !after(seg.seq, tp.RcvNxt+rcvWnd)
+	if !inWin {
+		if !seg.has(header.TCP_FLAG_RST) {
+			k.tcpSendAck(sk)
+		}
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SEQUENCE)
+		return false
+	}
+	if seg.has(header.TCP_FLAG_RST) {
+		if seg.seq == tp.RcvNxt {
+			k.tcpReset(sk)
+		} else {
+			k.tcpSendAck(sk) // challenge ACK (RFC 5961)
+		}
+		_ = skb.ConsumeSkb(seg.s)
+		return false
+	}
+	if seg.has(header.TCP_FLAG_SYN) && sk.SkcState != sockets.TCP_SYN_RECV {
+		k.tcpSendAck(sk) // challenge ACK
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SYN)
+		return false
+	}
+	if tp.RxOpt.TstampOk {
+		var rx TcpOptionsReceived
+		tcpParseOptions(seg.th.Options(), false, &rx)
+		if rx.SawTstamp && !after(seg.seq, tp.RcvWup) {
+			tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = rx.RcvTsval, k.clock.Now()
+		}
+	}
+	return true
+}
+
+// tcpReset is tcp_reset: the peer reset the connection. The error the
+// user sees depends on the state: ECONNREFUSED while connecting, EPIPE
+// after our close, ECONNRESET otherwise.
+func (k *Kernel) tcpReset(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpReset, tracing.Sock(uint64(sk.Addr())))
+	switch sk.SkcState {
+	case sockets.TCP_SYN_SENT:
+		sk.SkErr = tracing.ECONNREFUSED
+	case sockets.TCP_CLOSE_WAIT:
+		sk.SkErr = tracing.EPIPE
+	case sockets.TCP_CLOSE:
+	default:
+		sk.SkErr = tracing.ECONNRESET
+	}
+	if sk.SkcState == sockets.TCP_ESTABLISHED || sk.SkcState == sockets.TCP_CLOSE_WAIT {
+		k.mib.inc(TCP_MIB_ESTABRESETS)
+	}
+	k.tcpDone(sk)
+	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
+		sk.SkErrorReport(sk)
+	}
+	k.tr.Exit(fnTcpReset, tracing.Arg{})
+}
+
+// tcpDone is tcp_done: CLOSE, timers stopped, both directions shut; an
+// orphan is destroyed, a socket still open is woken.
+func (k *Kernel) tcpDone(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpDone, tracing.Sock(uint64(sk.Addr())))
+	if sk.SkcState == sockets.TCP_SYN_SENT || sk.SkcState == sockets.TCP_SYN_RECV {
+		k.mib.inc(TCP_MIB_ATTEMPTFAILS)
+	}
+	k.tcpSetState(sk, sockets.TCP_CLOSE)
+	k.tcpClearXmitTimers(sk)
+	sk.SkShutdown = sockets.SHUTDOWN_MASK
+	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
+		sk.SkStateChange(sk)
+	} else {
+		k.inetCskDestroySock(sk)
+	}
+	k.tr.Exit(fnTcpDone, tracing.Arg{})
+}
+
+// tcpAck is tcp_ack: process an acknowledgment. It returns -1 for an ACK
+// of data never sent (which the caller drops), 0 for an old or duplicate
+// ACK, 1 when it acknowledged something new. New data acked leaves the
+// retransmit queue (tcp_clean_rtx_queue), the RTT is measured and the RTO
+// recomputed, and the send window is updated.
+func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
+	tr := k.tr
+	tp := tcpSk(sk)
+	tr.Enter2(fnTcpAck, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(seg.ack)))
+	ackSeq := seg.ack
+	if after(ackSeq, tp.SndNxt) {
+		tr.Exit(fnTcpAck, tracing.Int(-1))
+		return -1
+	}
+	// The send window (tcp_ack_update_window).
+	if after(ackSeq, tp.SndUna) || after(seg.seq, tp.SndWl1) || (seg.seq == tp.SndWl1 && uint32(seg.th.Window()) > tp.SndWnd) {
+		if !seg.has(header.TCP_FLAG_SYN) {
+			tp.SndWnd = uint32(seg.th.Window()) << tp.RxOpt.SndWscale
+		}
+		tp.SndWl1 = seg.seq
+		tp.MaxWindow = max(tp.MaxWindow, tp.SndWnd)
+	}
+	if !after(ackSeq, tp.SndUna) {
+		tr.Exit(fnTcpAck, tracing.Int(0))
+		return 0
+	}
+	acked := ackSeq - tp.SndUna
+	tp.BytesAcked += uint64(acked)
+	tp.SndUna = ackSeq
+	k.tcpCleanRtxQueue(sk, seg)
+	if skb.SkbQueueEmpty(&tp.rtxQueue) {
+		if tp.retransmitTimer != nil {
+			k.DelTimer(tp.retransmitTimer)
+		}
+	} else {
+		k.tcpResetXmitTimer(sk, tp.IcskRto)
+	}
+	tp.IcskRetransmits = 0
+	tp.rtoBackoff = 0
+	sk.SkWriteSpace(sk)
+	tr.Exit(fnTcpAck, tracing.Int(1))
+	return 1
+}
+
+// tcpCleanRtxQueue is tcp_clean_rtx_queue: free the fully acknowledged
+// segments and take an RTT sample from the newest of them that was not
+// retransmitted (Karn's rule).
+func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
+	tp := tcpSk(sk)
+	k.tr.Enter1(fnTcpCleanRtxQueue, tracing.Sock(uint64(sk.Addr())))
+	var sample int64 = -1
+	for s := skb.SkbPeek(&tp.rtxQueue); s != nil; s = skb.SkbPeek(&tp.rtxQueue) {
+		if after(cbEndSeqOf(s), tp.SndUna) {
+			break
+		}
+		if s.Cb[cbSacked] == 0 {
+			sample = k.clock.Now() - cbMstampOf(s)
+		}
+		_ = skb.SkbUnlinkLocked(s, &tp.rtxQueue)
+		tp.PacketsOut--
+		sk.SkWmemQueued -= int32(s.Truesize)
+		_ = skb.ConsumeSkb(s)
+	}
+	if sample >= 0 {
+		k.tcpRttEstimator(tp, max(sample/1000, 1))
+	}
+	k.tr.Exit(fnTcpCleanRtxQueue, tracing.Arg{})
+}
+
+// tcpRttEstimator is tcp_rtt_estimator + tcp_set_rto: Jacobson's smoothed
+// RTT and variance (RFC 6298) as Linux keeps them, srtt in microseconds
+// times 8, and RTO = srtt + rttvar, with rttvar at least TCP_RTO_MIN.
+func (k *Kernel) tcpRttEstimator(tp *TcpSock, mUs int64) {
+	const rtoMinUs = TCP_RTO_MIN / 1000
+	m := mUs
+	srtt := int64(tp.Srtt)
+	if srtt != 0 {
+		m -= srtt >> 3
+		srtt += m
+		if m < 0 {
+			m = -m
+			m -= int64(tp.MdevUs) >> 2
+			if m > 0 {
+				m >>= 3
+			}
+		} else {
+			m -= int64(tp.MdevUs) >> 2
+		}
+		tp.MdevUs = uint32(int64(tp.MdevUs) + m)
+		if tp.MdevUs > tp.mdevMaxUs {
+			tp.mdevMaxUs = tp.MdevUs
+			if tp.mdevMaxUs > tp.Rttvar {
+				tp.Rttvar = tp.mdevMaxUs
+			}
+		}
+		if after(tp.SndUna, tp.rttSeq) {
+			if tp.mdevMaxUs < tp.Rttvar {
+				tp.Rttvar -= (tp.Rttvar - tp.mdevMaxUs) >> 2
+			}
+			tp.rttSeq = tp.SndNxt
+			tp.mdevMaxUs = uint32(rtoMinUs)
+		}
+	} else {
+		srtt = m << 3
+		tp.MdevUs = uint32(m << 1)
+		tp.Rttvar = max(tp.MdevUs, uint32(rtoMinUs))
+		tp.mdevMaxUs = tp.Rttvar
+		tp.rttSeq = tp.SndNxt
+	}
+	tp.Srtt = uint32(max(srtt, 1))
+	rto := (int64(tp.Srtt>>3) + int64(tp.Rttvar)) * 1000
+	tp.IcskRto = min(max(rto, TCP_RTO_MIN), TCP_RTO_MAX)
+}

@@ -1,0 +1,414 @@
+package stack
+
+import (
+	"net/netip"
+
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// secureTCPSeq is secure_tcp_seq: a keyed hash of the 4-tuple plus a clock
+// ticking every 64 ns, so ISNs are unguessable yet grow with time (RFC
+// 6528). The kernel uses siphash; the model uses jhash with its own secret.
+func (k *Kernel) secureTCPSeq(saddr, daddr sockets.Be32, sport, dport uint16) uint32 {
+	h := sockets.Jhash3Words(uint32(saddr), uint32(daddr), uint32(sport)<<16|uint32(dport), k.isnSecret)
+	return h + uint32(k.clock.Now()>>6)
+}
+
+// secureTCPTsOff is secure_tcp_ts_off: a per-connection offset for
+// timestamps, so they reveal nothing about uptime.
+func (k *Kernel) secureTCPTsOff(saddr, daddr sockets.Be32) uint32 {
+	return sockets.Jhash3Words(uint32(saddr), uint32(daddr), 0, k.isnSecret^0x5bd1e995)
+}
+
+// tcpSegmentIn is a received segment with its parsed header.
+type tcpSegmentIn struct {
+	s    *skb.SkBuff
+	th   header.TCP
+	iph  header.IPv4
+	seq  uint32
+	end  uint32 // end_seq: seq + data + SYN + FIN
+	ack  uint32
+	flag uint8
+	opts header.TCPOptions
+}
+
+func (g *tcpSegmentIn) has(f uint8) bool { return g.flag&f != 0 }
+
+// tcpV4Rcv is tcp_v4_rcv: validate the segment, find its socket in ehash
+// or lhash2 (__inet_lookup_skb), and hand it on: to the listener for a
+// request sock (tcp_check_req), to a TIME_WAIT sock, or to tcp_v4_do_rcv
+// (or sk_backlog, if a process owns the socket). No socket: RST.
+func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
+	tr := k.tr
+	tr.Enter1(fnTcpV4Rcv, tracing.Skb(uint64(s.Addr())))
+	defer tr.Exit(fnTcpV4Rcv, tracing.Arg{})
+	k.mib.inc(TCP_MIB_INSEGS)
+	b := s.Bytes()
+	iph := ipHdr(s)
+	if len(b) < header.TCPMinSize {
+		k.tcpDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+		return
+	}
+	th := header.TCP(b)
+	if th.DataOffset() < header.TCPMinSize || th.DataOffset() > len(b) {
+		k.tcpDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+		return
+	}
+	if !th.ChecksumValid(iph.Src(), iph.Dst()) {
+		k.mib.inc(TCP_MIB_CSUMERRORS)
+		k.tcpDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_TCP_CSUM)
+		return
+	}
+	seg := &tcpSegmentIn{s: s, th: th, iph: iph, seq: th.Seq(), ack: th.AckSeq(), flag: th.Flags()}
+	dlen := uint32(len(b) - th.DataOffset())
+	seg.end = seg.seq + dlen
+	if seg.has(header.TCP_FLAG_SYN) {
+		seg.end++
+	}
+	if seg.has(header.TCP_FLAG_FIN) {
+		seg.end++
+	}
+	setCbSeq(s, seg.seq)
+	setCbEndSeq(s, seg.end)
+	setCbFlags(s, seg.flag)
+
+	saddr, daddr := sockets.Be32From(iph.Src()), sockets.Be32From(iph.Dst())
+	sc := k.inetLookupSkb(saddr, sockets.Htons(th.SrcPort()), daddr, th.DstPort(), int32(s.Iif))
+	if sc == nil {
+		k.tcpNoSocket(seg)
+		return
+	}
+	switch o := sc.Owner().(type) {
+	case *sockets.RequestSock:
+		k.tcpRcvRequest(o, seg)
+	default:
+		sk := sockOf(sc)
+		if sk.SkcState == sockets.TCP_LISTEN {
+			k.tcpV4DoRcv(sk, seg)
+			return
+		}
+		if sk.SkLock.Owned {
+			k.tcpAddBacklog(sk, seg)
+			return
+		}
+		k.tcpV4DoRcv(sk, seg)
+	}
+}
+
+// tcpDrop counts and frees a segment TCP refused.
+func (k *Kernel) tcpDrop(s *skb.SkBuff, m Mib, reason skb.DropReason) {
+	k.mib.inc(m)
+	_ = skb.KfreeSkbReason(s, reason)
+}
+
+// inetLookupSkb is __inet_lookup_skb: ehash first (established, request
+// and timewait socks), then the listeners of lhash2.
+func (k *Kernel) inetLookupSkb(saddr sockets.Be32, sport sockets.Be16, daddr sockets.Be32, hnum uint16, dif int32) *sockets.SockCommon {
+	k.tr.Enter2(fnInetLookupSkb, tracing.IPv4(uint32(daddr)), tracing.Int(int64(hnum)))
+	sc := sockets.InetLookupEstablished(k.net, k.hash, saddr, sport, daddr, hnum, dif)
+	if sc == nil {
+		if l := sockets.InetLookupListener(k.net, k.hash, daddr, hnum, dif); l != nil {
+			sc = &l.SockCommon
+		}
+	}
+	var a uint64
+	if sc != nil {
+		a = uint64(sc.Addr())
+	}
+	k.tr.Exit(fnInetLookupSkb, tracing.Sock(a))
+	return sc
+}
+
+// tcpNoSocket answers a segment nobody wants: RST (tcp_v4_send_reset)
+// unless it is a RST itself.
+func (k *Kernel) tcpNoSocket(seg *tcpSegmentIn) {
+	if !seg.has(header.TCP_FLAG_RST) {
+		k.tcpV4SendReset(nil, seg)
+	}
+	_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_NO_SOCKET)
+}
+
+// tcpAddBacklog is tcp_add_backlog: a process owns the socket, so the
+// segment waits on sk_backlog until release_sock.
+func (k *Kernel) tcpAddBacklog(sk *sockets.Sock, seg *tcpSegmentIn) {
+	k.tr.Enter2(fnTcpAddBacklog, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
+	limit := int(sk.SkRcvbuf) + int(sk.SkSndbuf) + 64*1024
+	if sk.SkBacklog.Len+int(seg.s.Truesize) > limit {
+		k.mib.inc(LINUX_MIB_TCPBACKLOGDROP)
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_SOCKET_BACKLOG)
+		k.tr.Exit(fnTcpAddBacklog, tracing.Bool(true))
+		return
+	}
+	s := seg.s
+	s.Sk = sk
+	if sk.SkBacklog.Tail == nil {
+		sk.SkBacklog.Head = s
+	} else {
+		k.backlogNext[sk.SkBacklog.Tail] = s
+	}
+	sk.SkBacklog.Tail = s
+	sk.SkBacklog.Len += int(s.Truesize)
+	k.tr.Exit(fnTcpAddBacklog, tracing.Bool(false))
+}
+
+// tcpBacklogRcv replays sk_backlog (release_sock -> __release_sock ->
+// sk_backlog_rcv = tcp_v4_do_rcv).
+func (k *Kernel) tcpBacklogRcv(sk *sockets.Sock, s *skb.SkBuff) int {
+	for s != nil {
+		next := k.backlogNext[s]
+		delete(k.backlogNext, s)
+		seg := k.resegment(s)
+		k.tcpV4DoRcv(sk, seg)
+		s = next
+	}
+	return 0
+}
+
+// resegment rebuilds the parsed view of a queued segment.
+func (k *Kernel) resegment(s *skb.SkBuff) *tcpSegmentIn {
+	th := header.TCP(s.HeadBytes()[s.TransportHeader:])
+	th = th[:int(s.TailOffset())-int(s.TransportHeader)]
+	return &tcpSegmentIn{s: s, th: th, iph: ipHdr(s), seq: cbSeqOf(s), end: cbEndSeqOf(s), ack: th.AckSeq(), flag: cbFlagsOf(s)}
+}
+
+// tcpV4DoRcv is tcp_v4_do_rcv: ESTABLISHED goes to tcp_rcv_established;
+// everything else to the state machine, tcp_rcv_state_process. If that
+// says the segment deserves a reset, send one.
+func (k *Kernel) tcpV4DoRcv(sk *sockets.Sock, seg *tcpSegmentIn) {
+	k.tr.Enter2(fnTcpV4DoRcv, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
+	defer k.tr.Exit(fnTcpV4DoRcv, tracing.Arg{})
+	if sk.SkcState == sockets.TCP_ESTABLISHED {
+		k.tcpRcvEstablished(sk, seg)
+		return
+	}
+	if reset := k.tcpRcvStateProcess(sk, seg); reset {
+		k.tcpV4SendReset(sk, seg)
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+	}
+}
+
+// tcpV4SendReset is tcp_v4_send_reset: a RST answering seg, built without
+// a socket (ip_send_unicast_reply): ACK-less with seq = the segment's ack
+// if it had one, else seq 0 with an ACK of everything it occupied.
+func (k *Kernel) tcpV4SendReset(sk *sockets.Sock, seg *tcpSegmentIn) {
+	k.tr.Enter1(fnTcpV4SendReset, tracing.Skb(uint64(seg.s.Addr())))
+	defer k.tr.Exit(fnTcpV4SendReset, tracing.Arg{})
+	if seg.has(header.TCP_FLAG_RST) {
+		return
+	}
+	if _, _, ok := k.localAddr(seg.iph.Dst()); !ok {
+		return // never reset on behalf of an address that is not ours
+	}
+	out := &tcpSegment{src: sockets.Be32From(seg.iph.Dst()), dst: sockets.Be32From(seg.iph.Src()),
+		sport: seg.th.DstPort(), dport: seg.th.SrcPort(), flags: header.TCP_FLAG_RST}
+	if seg.has(header.TCP_FLAG_ACK) {
+		out.seq = seg.ack
+	} else {
+		out.flags |= header.TCP_FLAG_ACK
+		out.ack = seg.end
+	}
+	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
+	if err != nil {
+		return
+	}
+	_ = skb.SkbReserve(s, MaxTCPHeader)
+	_ = k.tcpBuildAndSend(s, out)
+}
+
+// tcpV4ConnRequest is tcp_v4_conn_request: drop SYNs to broadcast or
+// multicast, then tcp_conn_request.
+func (k *Kernel) tcpV4ConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
+	k.tr.Enter2(fnTcpV4ConnRequest, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
+	defer k.tr.Exit(fnTcpV4ConnRequest, tracing.Arg{})
+	if d := seg.iph.Dst(); d.IsMulticast() || d == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return
+	}
+	k.tcpConnRequest(sk, seg)
+}
+
+// tcpConnRequest is tcp_conn_request (net/ipv4/tcp_input.c): a SYN for a
+// listener. Full SYN queue: SYN cookies (not in the model yet: the SYN is
+// dropped and counted); full accept queue: drop (ListenOverflows).
+// Otherwise a request sock from request_sock_TCP goes into ehash as
+// NEW_SYN_RECV with its retransmit timer, and the SYN-ACK goes out.
+func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
+	tr := k.tr
+	tr.Enter2(fnTcpConnRequest, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
+	defer tr.Exit(fnTcpConnRequest, tracing.Arg{})
+	icsk := sockets.IcskOf(sk)
+	drop := func() {
+		k.mib.inc(LINUX_MIB_LISTENDROPS)
+	}
+	if sockets.InetCskReqskQueueIsFull(sk) {
+		tr.Point(fnTcpSynFloodAction, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(icsk.IcskAcceptQueue.Qlen)))
+		drop()
+		return
+	}
+	if sockets.SkAcceptqIsFull(sk) {
+		k.mib.inc(LINUX_MIB_LISTENOVERFLOWS)
+		drop()
+		return
+	}
+	req, err := k.inetReqskAlloc(sk)
+	if err != nil {
+		drop()
+		return
+	}
+	var rx TcpOptionsReceived
+	rx.MssClamp = 536
+	o := tcpParseOptions(seg.th.Options(), true, &rx)
+	_ = o
+	// tcp_openreq_init
+	req.RcvIsn = seg.seq
+	req.Mss = rx.MssClamp
+	req.TstampOk = rx.SawTstamp && k.net.Sysctl.TcpTimestamps != 0
+	req.SackOk = rx.SackOk && k.net.Sysctl.TcpSack != 0
+	req.WscaleOk = rx.WscaleOk && k.net.Sysctl.TcpWindowScaling != 0
+	req.SndWscale = rx.SndWscale
+	req.TsRecent = rx.RcvTsval
+	req.SkcRcvSaddr = sockets.Be32From(seg.iph.Dst())
+	req.SkcDaddr = sockets.Be32From(seg.iph.Src())
+	req.SkcNum = seg.th.DstPort()
+	req.SkcDport = sockets.Htons(seg.th.SrcPort())
+	req.SkcBoundDevIf = sk.SkcBoundDevIf
+	rt, err := k.ipRouteOutput(seg.iph.Src())
+	if err != nil {
+		k.reqskFreeNow(req)
+		drop()
+		return
+	}
+	if req.TstampOk {
+		req.TsOff = k.secureTCPTsOff(req.SkcRcvSaddr, req.SkcDaddr)
+	}
+	req.SntIsn = k.secureTCPSeq(req.SkcRcvSaddr, req.SkcDaddr, req.SkcNum, seg.th.SrcPort())
+	// tcp_openreq_init_rwin
+	advmss := min(rt.MTU-40, 65535-40)
+	req.AdvMss = uint16(advmss)
+	tsLen := 0
+	if req.TstampOk {
+		tsLen = TCPOLEN_TSTAMP_ALIGNED
+	}
+	var clamp uint32
+	req.RcvWnd, req.RcvWscale = k.tcpSelectInitialWindow(tcpFullSpace(sk), advmss-tsLen, &clamp, req.WscaleOk)
+	req.WindowClamp = clamp
+	// inet_csk_reqsk_queue_hash_add
+	req.Timeout = TCP_TIMEOUT_INIT
+	k.inetCskReqskQueueHashAdd(sk, req)
+	k.tcpV4SendSynack(sk, req)
+	k.reqskPut(req)
+}
+
+// inetReqskAlloc is inet_reqsk_alloc: a request sock from request_sock_TCP
+// in state NEW_SYN_RECV, pointing at its listener.
+func (k *Kernel) inetReqskAlloc(lsk *sockets.Sock) (*sockets.RequestSock, error) {
+	k.tr.Enter1(fnInetReqskAlloc, tracing.Sock(uint64(lsk.Addr())))
+	addr, err := k.mem.KmemCacheAlloc(k.reqCache)
+	if err != nil {
+		k.tr.Exit(fnInetReqskAlloc, tracing.Ptr(0))
+		return nil, err
+	}
+	req := sockets.NewRequestSockAt(addr, lsk)
+	k.tr.Exit(fnInetReqskAlloc, tracing.Ptr(uint64(addr)))
+	return req, nil
+}
+
+// reqskFreeNow frees a request sock that was never hashed.
+func (k *Kernel) reqskFreeNow(req *sockets.RequestSock) {
+	req.SkcRefcnt = 1
+	k.reqskPut(req)
+}
+
+// inetCskReqskQueueHashAdd is inet_csk_reqsk_queue_hash_add ->
+// reqsk_queue_hash_req: the request sock goes into ehash (so the final ACK
+// finds it), its SYN-ACK retransmit timer starts, and the SYN queue grows.
+func (k *Kernel) inetCskReqskQueueHashAdd(lsk *sockets.Sock, req *sockets.RequestSock) {
+	k.tr.Enter2(fnInetCskReqskQueueHashAdd, tracing.Sock(uint64(lsk.Addr())), tracing.Ptr(uint64(req.Addr())))
+	req.SkcHash = sockets.InetEhashfn(k.net, k.hash, req.SkcRcvSaddr, req.SkcNum, req.SkcDaddr, req.SkcDport)
+	sockets.InetEhashInsertCommon(k.hash, &req.SockCommon)
+	req.SkcRefcnt = 3 // ehash, timer, and the caller's
+	t := NewTimer("reqsk_timer_handler", func() { k.reqskTimerHandler(req) })
+	k.reqTimers[req] = t
+	k.ModTimer(t, k.clock.Now()+req.Timeout)
+	q := &sockets.IcskOf(lsk).IcskAcceptQueue
+	q.Qlen++
+	q.Young++
+	k.tr.Exit(fnInetCskReqskQueueHashAdd, tracing.Int(int64(q.Qlen)))
+}
+
+// tcpV4SendSynack is tcp_v4_send_synack -> tcp_make_synack: the SYN-ACK
+// for a request sock, from its own ISN, with the options the SYN offered.
+func (k *Kernel) tcpV4SendSynack(lsk *sockets.Sock, req *sockets.RequestSock) {
+	k.tr.Enter1(fnTcpV4SendSynack, tracing.Ptr(uint64(req.Addr())))
+	defer k.tr.Exit(fnTcpV4SendSynack, tracing.Arg{})
+	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
+	if err != nil {
+		return
+	}
+	_ = skb.SkbReserve(s, MaxTCPHeader)
+	mss := req.AdvMss // our MSS (tcp_mss_clamp of the route's advmss), not the peer's
+	tsval := k.tcpClockTs() + req.TsOff
+	opts := tcpSynOptions(mss, req.SackOk, req.TstampOk, req.WscaleOk, tsval, req.TsRecent, req.RcvWscale)
+	seg := &tcpSegment{src: req.SkcRcvSaddr, dst: req.SkcDaddr, sport: req.SkcNum, dport: req.SkcDport.Ntohs(),
+		seq: req.SntIsn, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_SYN | header.TCP_FLAG_ACK,
+		window: uint16(min(req.RcvWnd, 65535)), opts: opts}
+	_ = k.tcpBuildAndSend(s, seg)
+}
+
+// reqskTimerHandler is reqsk_timer_handler: no final ACK yet, so the
+// SYN-ACK goes again, with the timeout doubling, up to tcp_synack_retries
+// times; then the request sock is dropped from ehash and the SYN queue.
+func (k *Kernel) reqskTimerHandler(req *sockets.RequestSock) {
+	k.tr.Enter1(fnReqskTimerHandler, tracing.Ptr(uint64(req.Addr())))
+	defer k.tr.Exit(fnReqskTimerHandler, tracing.Arg{})
+	lsk := req.RskListener
+	q := &sockets.IcskOf(lsk).IcskAcceptQueue
+	if lsk.SkcState != sockets.TCP_LISTEN || int(req.NumTimeout) >= k.net.Sysctl.TcpSynackRetries {
+		delete(k.reqTimers, req) // we are the timer: __inet_csk_reqsk_queue_drop(from_timer)
+		if req.Hashed() {
+			sockets.UnhashCommon(&req.SockCommon)
+			reqskQueueRemoved(q, req)
+			req.SkcRefcnt--
+		}
+		k.reqskPut(req) // the timer's reference
+		return
+	}
+	if req.NumTimeout == 0 && q.Young > 0 {
+		q.Young-- // the request is no longer young
+	}
+	req.NumTimeout++
+	req.NumRetrans++
+	k.mib.inc(TCP_MIB_RETRANSSEGS)
+	k.tcpV4SendSynack(lsk, req)
+	k.ModTimer(k.reqTimers[req], k.clock.Now()+min(TCP_TIMEOUT_INIT<<req.NumTimeout, TCP_RTO_MAX))
+}
+
+// inetCskReqskQueueDrop is inet_csk_reqsk_queue_drop: stop the request
+// sock's timer and, if it is still in ehash, unlink it and count it out of
+// the SYN queue (reqsk_queue_removed). It reports whether it unlinked.
+func (k *Kernel) inetCskReqskQueueDrop(lsk *sockets.Sock, req *sockets.RequestSock) bool {
+	k.tr.Enter1(fnInetCskReqskQueueDrop, tracing.Ptr(uint64(req.Addr())))
+	if t := k.reqTimers[req]; t != nil && k.DelTimer(t) {
+		req.SkcRefcnt-- // the timer's reference
+	}
+	delete(k.reqTimers, req)
+	unlinked := req.Hashed()
+	if unlinked {
+		sockets.UnhashCommon(&req.SockCommon)
+		reqskQueueRemoved(&sockets.IcskOf(lsk).IcskAcceptQueue, req)
+		req.SkcRefcnt-- // the ehash reference
+	}
+	k.tr.Exit(fnInetCskReqskQueueDrop, tracing.Bool(unlinked))
+	return unlinked
+}
+
+// reqskQueueRemoved is reqsk_queue_removed: one request fewer in the SYN
+// queue (and one fewer young one if it never timed out).
+func reqskQueueRemoved(q *sockets.RequestSockQueue, req *sockets.RequestSock) {
+	if req.NumTimeout == 0 && q.Young > 0 {
+		q.Young--
+	}
+	q.Qlen--
+}

@@ -1,0 +1,293 @@
+package stack
+
+import (
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// tcpRcvRequest is the TCP_NEW_SYN_RECV branch of tcp_v4_rcv: a segment
+// for a request sock is checked by tcp_check_req on behalf of its
+// listener; a valid final ACK yields the child socket, which processes the
+// segment (tcp_child_process).
+func (k *Kernel) tcpRcvRequest(req *sockets.RequestSock, seg *tcpSegmentIn) {
+	lsk := req.RskListener
+	if lsk.SkcState != sockets.TCP_LISTEN {
+		k.inetCskReqskQueueDrop(lsk, req)
+		k.tcpNoSocket(seg)
+		return
+	}
+	req.SkcRefcnt++ // refcount_inc_not_zero in the lookup
+	child, toListener := k.tcpCheckReq(lsk, seg, req)
+	switch {
+	case toListener:
+		k.reqskPut(req)
+		k.tcpV4DoRcv(lsk, seg)
+	case child == nil:
+		k.reqskPut(req)
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_NOT_SPECIFIED)
+	default:
+		k.tcpChildProcess(lsk, child, seg)
+	}
+}
+
+// tcpCheckReq is tcp_check_req (net/ipv4/tcp_minisocks.c): RFC 793's
+// SYN-RECEIVED rules for a request sock. A retransmitted SYN gets the
+// SYN-ACK again; an ACK for the wrong sequence goes to the listener (which
+// resets); out of window gets an ACK; RST or SYN kills the request; a good
+// ACK creates the child (syn_recv_sock) and moves it to the accept queue
+// (inet_csk_complete_hashdance). If the accept queue is full, the ACK is
+// dropped (req->acked) unless tcp_abort_on_overflow asks for a reset.
+func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.RequestSock) (child *sockets.Sock, toListener bool) {
+	tr := k.tr
+	tr.Enter2(fnTcpCheckReq, tracing.Sock(uint64(lsk.Addr())), tracing.Ptr(uint64(req.Addr())))
+	defer func() {
+		var a uint64
+		if child != nil {
+			a = uint64(child.Addr())
+		}
+		tr.Exit(fnTcpCheckReq, tracing.Sock(a))
+	}()
+	var rx TcpOptionsReceived
+	tcpParseOptions(seg.th.Options(), false, &rx)
+	flg := seg.flag & (header.TCP_FLAG_SYN | header.TCP_FLAG_ACK | header.TCP_FLAG_RST | header.TCP_FLAG_FIN)
+	rcvNxt := req.RcvIsn + 1
+	if seg.seq == req.RcvIsn && flg == header.TCP_FLAG_SYN {
+		// A retransmitted SYN: send the SYN-ACK again (inet_rtx_syn_ack).
+		req.NumRetrans++
+		k.mib.inc(TCP_MIB_RETRANSSEGS)
+		k.tcpV4SendSynack(lsk, req)
+		return nil, false
+	}
+	if flg&header.TCP_FLAG_ACK != 0 && seg.ack != req.SntIsn+1 {
+		return nil, true
+	}
+	win := min(req.RcvWnd, 65535)
+	if !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+win) {
+		if flg&header.TCP_FLAG_RST == 0 {
+			k.tcpV4ReqskSendAck(req)
+		}
+		return nil, false
+	}
+	if rx.SawTstamp && !after(seg.seq, rcvNxt) {
+		req.TsRecent = rx.RcvTsval
+	}
+	if seg.seq == req.RcvIsn {
+		flg &^= header.TCP_FLAG_SYN
+	}
+	if flg&(header.TCP_FLAG_RST|header.TCP_FLAG_SYN) != 0 {
+		k.mib.inc(TCP_MIB_ATTEMPTFAILS)
+		if flg&header.TCP_FLAG_RST == 0 {
+			k.tcpV4SendReset(nil, seg)
+		}
+		if k.inetCskReqskQueueDrop(lsk, req) {
+			// EmbryonicRsts
+		}
+		return nil, false
+	}
+	if flg&header.TCP_FLAG_ACK == 0 {
+		return nil, false
+	}
+	child = k.tcpV4SynRecvSock(lsk, seg, req)
+	if child == nil {
+		// listen_overflow
+		if k.net.Sysctl.TcpAbortOnOverflow == 0 {
+			req.Acked = true
+			return nil, false
+		}
+		k.tcpV4SendReset(nil, seg)
+		k.inetCskReqskQueueDrop(lsk, req)
+		return nil, false
+	}
+	return k.inetCskCompleteHashdance(lsk, child, req), false
+}
+
+// tcpInWindow is tcp_in_window: does [seq, end) overlap [s_win, e_win)?
+func tcpInWindow(seq, end, sWin, eWin uint32) bool {
+	if seq == sWin {
+		return true
+	}
+	if after(end, sWin) && before(seq, eWin) {
+		return true
+	}
+	return seq == eWin && seq == end
+}
+
+// tcpV4ReqskSendAck is tcp_v4_reqsk_send_ack: an ACK on behalf of a request
+// sock (for out-of-window segments).
+func (k *Kernel) tcpV4ReqskSendAck(req *sockets.RequestSock) {
+	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
+	if err != nil {
+		return
+	}
+	_ = skb.SkbReserve(s, MaxTCPHeader)
+	seg := &tcpSegment{src: req.SkcRcvSaddr, dst: req.SkcDaddr, sport: req.SkcNum, dport: req.SkcDport.Ntohs(),
+		seq: req.SntIsn + 1, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_ACK, window: uint16(min(req.RcvWnd>>req.RcvWscale, 65535))}
+	if req.TstampOk {
+		seg.opts = (&header.OptionWriter{}).Timestamp(k.tcpClockTs()+req.TsOff, req.TsRecent).Bytes()
+	}
+	_ = k.tcpBuildAndSend(s, seg)
+}
+
+// tcpV4SynRecvSock is tcp_v4_syn_recv_sock: the accept queue has room, so
+// the listener is cloned into a full TCP socket in SYN_RECV
+// (tcp_create_openreq_child), which inherits the port (__inet_inherit_port)
+// and replaces the request sock in ehash (inet_ehash_nolisten).
+func (k *Kernel) tcpV4SynRecvSock(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.RequestSock) *sockets.Sock {
+	tr := k.tr
+	tr.Enter2(fnTcpV4SynRecvSock, tracing.Sock(uint64(lsk.Addr())), tracing.Ptr(uint64(req.Addr())))
+	if sockets.SkAcceptqIsFull(lsk) {
+		k.mib.inc(LINUX_MIB_LISTENOVERFLOWS)
+		k.mib.inc(LINUX_MIB_LISTENDROPS)
+		tr.Exit(fnTcpV4SynRecvSock, tracing.Sock(0))
+		return nil
+	}
+	newsk := k.tcpCreateOpenreqChild(lsk, req, seg)
+	if newsk == nil {
+		k.mib.inc(LINUX_MIB_LISTENDROPS)
+		tr.Exit(fnTcpV4SynRecvSock, tracing.Sock(0))
+		return nil
+	}
+	inet := sockets.InetOf(newsk)
+	inet.InetId = uint16(k.GetRandomU32())
+	k.inetInheritPort(lsk, newsk)
+	// inet_ehash_nolisten(newsk, req): the child takes the request's place.
+	sockets.UnhashCommon(&req.SockCommon)
+	req.SkcRefcnt-- // the ehash reference moves to the child
+	newsk.SkcHash = req.SkcHash
+	sockets.InetEhashInsertCommon(k.hash, &newsk.SockCommon)
+	tr.Exit(fnTcpV4SynRecvSock, tracing.Sock(uint64(newsk.Addr())))
+	return newsk
+}
+
+// inetInheritPort is __inet_inherit_port: the child joins the listener's
+// bind bucket.
+func (k *Kernel) inetInheritPort(lsk, child *sockets.Sock) {
+	icsk := sockets.IcskOf(lsk)
+	sockets.InetBindHash(k.net, child, icsk.IcskBindHash, icsk.IcskBind2Hash, lsk.SkcNum)
+}
+
+// tcpCreateOpenreqChild is tcp_create_openreq_child -> inet_csk_clone_lock
+// -> sk_clone_lock: a new "TCP" object copied from the listener, then set
+// up from the request sock: SYN_RECV, the sequence numbers of both sides,
+// the negotiated options and windows.
+func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSock, seg *tcpSegmentIn) *sockets.Sock {
+	tr := k.tr
+	tr.Enter2(fnTcpCreateOpenreqChild, tracing.Sock(uint64(lsk.Addr())), tracing.Ptr(uint64(req.Addr())))
+	newsk, err := k.skCloneLock(lsk)
+	if err != nil {
+		tr.Exit(fnTcpCreateOpenreqChild, tracing.Sock(0))
+		return nil
+	}
+	newsk.SkcState = sockets.TCP_SYN_RECV
+	newsk.SkcDaddr = req.SkcDaddr
+	newsk.SkcDport = req.SkcDport
+	newsk.SkcRcvSaddr = req.SkcRcvSaddr
+	newsk.SkcNum = req.SkcNum
+	inet := sockets.InetOf(newsk)
+	inet.InetSaddr = req.SkcRcvSaddr
+	inet.InetSport = sockets.Htons(req.SkcNum)
+	tp := tcpSk(newsk)
+	ltp := tcpSk(lsk)
+	tp.RcvIsn, tp.SndIsn = req.RcvIsn, req.SntIsn
+	tp.RcvWup, tp.CopiedSeq, tp.RcvNxt = req.RcvIsn+1, req.RcvIsn+1, req.RcvIsn+1
+	tp.SndUna, tp.SndNxt, tp.SndUp, tp.WriteSeq = req.SntIsn+1, req.SntIsn+1, req.SntIsn+1, req.SntIsn+1
+	tp.SndWl1 = req.RcvIsn
+	tp.RxOpt = TcpOptionsReceived{TstampOk: req.TstampOk, SackOk: req.SackOk, WscaleOk: req.WscaleOk,
+		MssClamp: req.Mss, TsRecent: req.TsRecent, TsRecentStamp: k.clock.Now()}
+	if req.WscaleOk {
+		tp.RxOpt.SndWscale, tp.RxOpt.RcvWscale = req.SndWscale, req.RcvWscale
+	}
+	tp.SndWnd = uint32(seg.th.Window()) << tp.RxOpt.SndWscale
+	tp.MaxWindow = tp.SndWnd
+	tp.WindowClamp = req.WindowClamp
+	tp.RcvSsthresh = req.RcvWnd
+	tp.RcvWnd = req.RcvWnd
+	tp.TsOffset = req.TsOff
+	tp.AdvMss = req.AdvMss
+	tp.RcvMss = uint32(min(req.AdvMss, req.Mss))
+	tp.MssCache = uint32(min(req.AdvMss, req.Mss))
+	if req.TstampOk {
+		tp.MssCache -= TCPOLEN_TSTAMP_ALIGNED
+	}
+	tp.IcskRto = TCP_TIMEOUT_INIT
+	tp.SndCwnd = TCP_INIT_CWND
+	tp.SndSsthresh = TCP_INFINITE_SSTHRESH
+	tp.Nonagle = ltp.Nonagle
+	tp.CongestionOps = ltp.CongestionOps
+	k.mib.inc(TCP_MIB_PASSIVEOPENS)
+	tr.Exit(fnTcpCreateOpenreqChild, tracing.Sock(uint64(newsk.Addr())))
+	return newsk
+}
+
+// skCloneLock is sk_clone_lock: a new object from the listener's slab
+// with the listener's settings (buffers, options, flags), fresh queues,
+// one reference, not yet owned by any struct socket.
+func (k *Kernel) skCloneLock(lsk *sockets.Sock) (*sockets.Sock, error) {
+	k.tr.Enter1(fnSkCloneLock, tracing.Sock(uint64(lsk.Addr())))
+	newsk, err := sockets.SkAlloc(k.net, int(lsk.SkcFamily), lsk.SkcProt, false)
+	if err != nil {
+		k.tr.Exit(fnSkCloneLock, tracing.Sock(0))
+		return nil, err
+	}
+	sockets.SockInitData(k.net, nil, newsk)
+	k.tcpInitSock(newsk)
+	newsk.SkType, newsk.SkProtocol = lsk.SkType, lsk.SkProtocol
+	newsk.SkRcvbuf, newsk.SkSndbuf = lsk.SkRcvbuf, lsk.SkSndbuf
+	newsk.SkUserlocks = lsk.SkUserlocks &^ sockets.SOCK_BINDPORT_LOCK
+	newsk.SkFlags = lsk.SkFlags &^ (1 << sockets.SOCK_RCU_FREE)
+	newsk.SkcReuse = lsk.SkcReuse
+	newsk.SkcBoundDevIf = lsk.SkcBoundDevIf
+	newsk.SkLingertime = lsk.SkLingertime
+	newsk.SkBacklogRcv = lsk.SkBacklogRcv
+	sockets.InetOf(newsk).UcTtl = -1
+	sockets.IcskOf(newsk).IcskAfOps = &ipv4Specific
+	k.tr.Exit(fnSkCloneLock, tracing.Sock(uint64(newsk.Addr())))
+	return newsk, nil
+}
+
+// inetCskCompleteHashdance is inet_csk_complete_hashdance: the request
+// leaves the SYN queue and, with its child, joins the accept queue
+// (inet_csk_reqsk_queue_add).
+func (k *Kernel) inetCskCompleteHashdance(lsk, child *sockets.Sock, req *sockets.RequestSock) *sockets.Sock {
+	k.tr.Enter2(fnInetCskCompleteHashdance, tracing.Sock(uint64(lsk.Addr())), tracing.Sock(uint64(child.Addr())))
+	defer k.tr.Exit(fnInetCskCompleteHashdance, tracing.Sock(uint64(child.Addr())))
+	k.inetCskReqskQueueDrop(lsk, req)
+	reqskQueueRemoved(&sockets.IcskOf(lsk).IcskAcceptQueue, req)
+	k.inetCskReqskQueueAdd(lsk, req, child)
+	return child
+}
+
+// inetCskReqskQueueAdd is inet_csk_reqsk_queue_add: append to the accept
+// queue and count it in sk_ack_backlog.
+func (k *Kernel) inetCskReqskQueueAdd(lsk *sockets.Sock, req *sockets.RequestSock, child *sockets.Sock) {
+	k.tr.Enter2(fnInetCskReqskQueueAdd, tracing.Sock(uint64(lsk.Addr())), tracing.Ptr(uint64(req.Addr())))
+	q := &sockets.IcskOf(lsk).IcskAcceptQueue
+	req.Sk = child
+	req.DlNext = nil
+	if q.RskqAcceptHead == nil {
+		q.RskqAcceptHead = req
+	} else {
+		q.RskqAcceptTail.DlNext = req
+	}
+	q.RskqAcceptTail = req
+	sockets.SkAcceptqAdded(lsk)
+	k.tr.Exit(fnInetCskReqskQueueAdd, tracing.Int(int64(lsk.SkAckBacklog)))
+}
+
+// tcpChildProcess is tcp_child_process: the child handles the final ACK
+// (SYN_RECV -> ESTABLISHED in tcp_rcv_state_process) and the listener's
+// sk_data_ready wakes accept().
+func (k *Kernel) tcpChildProcess(parent, child *sockets.Sock, seg *tcpSegmentIn) {
+	k.tr.Enter2(fnTcpChildProcess, tracing.Sock(uint64(parent.Addr())), tracing.Sock(uint64(child.Addr())))
+	defer k.tr.Exit(fnTcpChildProcess, tracing.Arg{})
+	state := child.SkcState
+	if reset := k.tcpRcvStateProcess(child, seg); reset {
+		k.tcpV4SendReset(child, seg)
+		_ = skb.KfreeSkb(seg.s)
+	}
+	if state == sockets.TCP_SYN_RECV && child.SkcState != state {
+		parent.SkDataReady(parent)
+	}
+}

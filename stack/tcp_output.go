@@ -1,0 +1,335 @@
+package stack
+
+import (
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// TCP output constants (include/net/tcp.h).
+const (
+	TCPOLEN_TSTAMP_ALIGNED = 12
+	tcpRmemToWinScale      = 8
+	tcpDefaultScalingRatio = 1 << (tcpRmemToWinScale - 1)
+	maxTCPWindow           = 32767
+	tcpMaxWscale           = 14
+	tcpTsHz                = 1000
+)
+
+// tcpClockTs is tcp_time_stamp_ts without the offset: milliseconds
+// (TCP_TS_HZ is 1000 in 6.x).
+func (k *Kernel) tcpClockTs() uint32 { return uint32(k.clock.Now() / (1e9 / tcpTsHz)) }
+
+// tcpWinFromSpace is tcp_win_from_space: the part of a buffer that can be
+// offered as window (half, with the initial scaling ratio of 6.x).
+func tcpWinFromSpace(space int) int {
+	if space <= 0 {
+		return 0
+	}
+	return space * tcpDefaultScalingRatio >> tcpRmemToWinScale
+}
+
+// tcpFullSpace is tcp_full_space.
+func tcpFullSpace(sk *sockets.Sock) int { return tcpWinFromSpace(int(sk.SkRcvbuf)) }
+
+// tcpSpace is tcp_space: window the free receive buffer allows.
+func tcpSpace(sk *sockets.Sock) int {
+	return tcpWinFromSpace(int(sk.SkRcvbuf - sk.SkRmemAlloc))
+}
+
+// tcpSelectInitialWindow is tcp_select_initial_window: the first window we
+// offer (a multiple of the MSS, at most 65535) and the window scale, chosen
+// for the largest buffer the socket could grow to (tcp_rmem[2]).
+func (k *Kernel) tcpSelectInitialWindow(space, mss int, windowClamp *uint32, wscaleOk bool) (rcvWnd uint32, rcvWscale uint8) {
+	if *windowClamp == 0 {
+		*windowClamp = 65535 << tcpMaxWscale
+	}
+	space = min(space, int(*windowClamp))
+	if space > mss {
+		space = space / mss * mss
+	}
+	rcvWnd = uint32(min(space, 65535))
+	if wscaleOk {
+		sp := max(space, k.net.Sysctl.TcpRmem[2], k.net.Sysctl.RmemMax)
+		sp = min(sp, int(*windowClamp))
+		ws := ilog2(uint32(sp)) - 15
+		rcvWscale = uint8(min(max(ws, 0), tcpMaxWscale))
+	}
+	*windowClamp = min(uint32(65535)<<rcvWscale, *windowClamp)
+	return rcvWnd, rcvWscale
+}
+
+func ilog2(v uint32) int {
+	n := -1
+	for v != 0 {
+		v >>= 1
+		n++
+	}
+	return n
+}
+
+// tcpSelectWindow is tcp_select_window: the window field of a segment,
+// never shrinking what was offered, scaled down by our window scale.
+func tcpSelectWindow(tp *TcpSock) uint16 {
+	sk := &tp.Sock
+	oldWin := tp.RcvWnd
+	cur := int64(tp.RcvWup) + int64(tp.RcvWnd) - int64(tp.RcvNxt)
+	cur = max(cur, 0)
+	newWin := uint32(tcpSelectWindowCore(tp, sk))
+	if int64(newWin) < cur {
+		newWin = alignUp(uint32(cur), 1<<tp.RxOpt.RcvWscale)
+	}
+	tp.RcvWnd = newWin
+	tp.RcvWup = tp.RcvNxt
+	newWin = min(newWin, 65535<<tp.RxOpt.RcvWscale)
+	newWin >>= tp.RxOpt.RcvWscale
+	_ = oldWin
+	return uint16(newWin)
+}
+
+func alignUp(x, a uint32) uint32 { return (x + a - 1) &^ (a - 1) }
+
+// tcpSelectWindowCore is __tcp_select_window (without memory pressure):
+// what free buffer space allows, capped by rcv_ssthresh, rounded up to the
+// window scale's granularity.
+func tcpSelectWindowCore(tp *TcpSock, sk *sockets.Sock) int {
+	free := tcpSpace(sk)
+	allowed := tcpFullSpace(sk)
+	full := min(int(tp.WindowClamp), allowed)
+	mss := int(tp.RcvMss)
+	if mss > full {
+		mss = full
+		if mss <= 0 {
+			return 0
+		}
+	}
+	if free < full>>1 {
+		free = free &^ (1<<tp.RxOpt.RcvWscale - 1)
+		if free < allowed>>4 || free < mss {
+			return 0
+		}
+	}
+	if free > int(tp.RcvSsthresh) {
+		free = int(tp.RcvSsthresh)
+	}
+	if tp.RxOpt.RcvWscale != 0 {
+		return int(alignUp(uint32(free), 1<<tp.RxOpt.RcvWscale))
+	}
+	w := int(tp.RcvWnd)
+	if w <= free-mss || w > free {
+		w = free / mss * mss
+	}
+	return w
+}
+
+// tcpSynOptions are the options of a SYN or SYN-ACK, laid out as
+// tcp_options_write writes them: MSS, SACK-permitted and timestamps
+// together, NOP + window scale.
+func tcpSynOptions(mss uint16, sackOk, tsOk, wsOk bool, tsval, tsecr uint32, ws uint8) []byte {
+	w := &header.OptionWriter{}
+	w.MSS(mss)
+	switch {
+	case sackOk && tsOk:
+		w.SackPermTimestamp(tsval, tsecr)
+	case tsOk:
+		w.Timestamp(tsval, tsecr)
+	case sackOk:
+		w.SackPerm()
+	}
+	if wsOk {
+		w.WScale(ws)
+	}
+	return w.Bytes()
+}
+
+// tcpSegment describes a segment to build.
+type tcpSegment struct {
+	src, dst     sockets.Be32
+	sport, dport uint16
+	seq, ack     uint32
+	flags        uint8
+	window       uint16
+	opts         []byte
+	sk           *sockets.Sock
+}
+
+// tcpBuildAndSend pushes a TCP header in front of s's data, and sends the
+// segment: tcp_v4_send_check and ip_queue_xmit / ip_build_and_send_pkt.
+func (k *Kernel) tcpBuildAndSend(s *skb.SkBuff, seg *tcpSegment) error {
+	hlen := uint32(header.TCPMinSize + len(seg.opts))
+	b, err := skb.SkbPush(s, hlen)
+	if err != nil {
+		_ = skb.KfreeSkb(s)
+		return err
+	}
+	skb.SkbResetTransportHeader(s)
+	src, dst := seg.src.Addr(), seg.dst.Addr()
+	header.TCP(s.Bytes()).Encode(header.TCPFields{SrcPort: seg.sport, DstPort: seg.dport, Seq: seg.seq, Ack: seg.ack,
+		Flags: seg.flags, Window: seg.window, Options: seg.opts}, src, dst)
+	_ = b
+	k.mib.inc(TCP_MIB_OUTSEGS)
+	if seg.flags&header.TCP_FLAG_RST != 0 {
+		k.mib.inc(TCP_MIB_OUTRSTS)
+	}
+	return k.ipQueueXmit(s, &ipPacket{src: src, dst: dst, proto: header.IPPROTO_TCP, df: true, sk: seg.sk})
+}
+
+// ipQueueXmit is ip_queue_xmit -> __ip_queue_xmit: route the segment,
+// push the IP header (DF set: TCP does path MTU discovery), ip_local_out.
+func (k *Kernel) ipQueueXmit(s *skb.SkBuff, p *ipPacket) error {
+	k.tr.Enter2(fnIpQueueXmit, tracing.Skb(uint64(s.Addr())), tracing.IPv4(be32(p.dst)))
+	rt, err := k.ipRouteOutput(p.dst)
+	if err != nil {
+		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_IP_OUTNOROUTES)
+		k.tr.Exit(fnIpQueueXmit, tracing.Errno(sockets.ErrnoOf(err).Ret()))
+		return err
+	}
+	s.Dev = rt.Dev
+	if err := k.ipPushHeader(s, p); err != nil {
+		_ = skb.KfreeSkb(s)
+		k.tr.Exit(fnIpQueueXmit, tracing.Errno(-tracing.ENOBUFS))
+		return err
+	}
+	k.ipLocalOut(s)
+	k.tr.Exit(fnIpQueueXmit, tracing.Errno(0))
+	return nil
+}
+
+// tcpTransmitSkb is tcp_transmit_skb -> __tcp_transmit_skb: send a clone
+// of s (the original stays queued for retransmission) with a fresh header:
+// flags from TCP_SKB_CB, the current rcv_nxt as ACK, the window, options.
+func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) error {
+	tp := tcpSk(sk)
+	k.tr.Enter2(fnTcpTransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
+	out := s
+	if cloneIt {
+		var err error
+		if skb.SkbCloned(s) {
+			out, err = skb.PskbCopy(s)
+		} else {
+			out, err = skb.SkbClone(s)
+		}
+		if err != nil {
+			k.tr.Exit(fnTcpTransmitSkb, tracing.Errno(-tracing.ENOBUFS))
+			return sockets.Errno(tracing.ENOBUFS)
+		}
+	}
+	setCbMstamp(s, k.clock.Now())
+	flags := cbFlagsOf(s)
+	seg := &tcpSegment{src: sk.SkcRcvSaddr, dst: sk.SkcDaddr, sport: sk.SkcNum, dport: sk.SkcDport.Ntohs(),
+		seq: cbSeqOf(s), flags: flags, sk: sk}
+	tsval := k.tcpClockTs() + tp.TsOffset
+	if flags&header.TCP_FLAG_SYN != 0 {
+		// A SYN carries the unscaled window and every option we offer.
+		seg.window = uint16(min(tp.RcvWnd, 65535))
+		seg.opts = tcpSynOptions(tp.AdvMss, k.net.Sysctl.TcpSack != 0, k.net.Sysctl.TcpTimestamps != 0,
+			k.net.Sysctl.TcpWindowScaling != 0, tsval, 0, tp.RxOpt.RcvWscale)
+	} else {
+		seg.window = tcpSelectWindow(tp)
+		if tp.RxOpt.TstampOk {
+			seg.opts = (&header.OptionWriter{}).Timestamp(tsval, tp.RxOpt.TsRecent).Bytes()
+		}
+	}
+	if flags&header.TCP_FLAG_ACK != 0 {
+		seg.ack = tp.RcvNxt
+	}
+	tp.SegsOut++
+	if out.Len > 0 {
+		tp.DataSegsOut++
+	}
+	err := k.tcpBuildAndSend(out, seg)
+	k.tr.Exit(fnTcpTransmitSkb, tracing.Errno(sockets.ErrnoOf(err).Ret()))
+	return err
+}
+
+// tcpSendAck is tcp_send_ack: a bare ACK for rcv_nxt.
+func (k *Kernel) tcpSendAck(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	k.tr.Enter1(fnTcpSendAck, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpSendAck, tracing.Arg{})
+	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
+	if err != nil {
+		return
+	}
+	_ = skb.SkbReserve(s, MaxTCPHeader)
+	setCbSeq(s, tp.SndNxt)
+	setCbEndSeq(s, tp.SndNxt)
+	setCbFlags(s, header.TCP_FLAG_ACK)
+	_ = k.tcpTransmitSkb(sk, s, false)
+}
+
+// MaxTCPHeader is MAX_TCP_HEADER: headroom every TCP skb reserves.
+const MaxTCPHeader = 192
+
+// tcpConnectInit is tcp_connect_init: MSS and window for a new connection.
+func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
+	tp := tcpSk(sk)
+	tp.AdvMss = uint16(min(rt.MTU-40, 65535-40))
+	tp.RcvMss = uint32(tp.AdvMss)
+	tsLen := 0
+	if k.net.Sysctl.TcpTimestamps != 0 {
+		tsLen = TCPOLEN_TSTAMP_ALIGNED
+	}
+	tp.MssCache = uint32(tp.AdvMss) - uint32(tsLen)
+	// A new connection has no ts_recent_stamp, so the window is quantised
+	// to the full advmss (64240 = 44 * 1460 on Ethernet); a SYN-ACK with
+	// timestamps uses advmss - 12 (65160 = 45 * 1448).
+	tp.RcvWnd, tp.RxOpt.RcvWscale = k.tcpSelectInitialWindow(tcpFullSpace(sk), int(tp.AdvMss), &tp.WindowClamp,
+		k.net.Sysctl.TcpWindowScaling != 0)
+	tp.RcvSsthresh = tp.RcvWnd
+	tp.RcvWup = 0
+	tp.RcvNxt = 0
+	tp.CopiedSeq = 0
+	tp.SndUna = tp.WriteSeq
+	tp.SndNxt = tp.WriteSeq
+	tp.IcskRto = TCP_TIMEOUT_INIT
+	tp.IcskRetransmits = 0
+}
+
+// tcpConnect is tcp_connect: queue the SYN on the retransmit queue, send
+// it, and arm the retransmit timer (1 s, doubling, tcp_syn_retries times).
+func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
+	tp := tcpSk(sk)
+	k.tr.Enter1(fnTcpConnect, tracing.Sock(uint64(sk.Addr())))
+	k.tcpConnectInit(sk, rt)
+	s, err := skb.AllocSkbFclone(k.skbs, MaxTCPHeader)
+	if err != nil {
+		k.tr.Exit(fnTcpConnect, tracing.Errno(-tracing.ENOBUFS))
+		return sockets.Errno(tracing.ENOBUFS)
+	}
+	_ = skb.SkbReserve(s, MaxTCPHeader)
+	setCbSeq(s, tp.WriteSeq)
+	setCbEndSeq(s, tp.WriteSeq+1)
+	setCbFlags(s, header.TCP_FLAG_SYN)
+	tp.WriteSeq++
+	tp.SndNxt = tp.WriteSeq
+	_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s)
+	tp.PacketsOut++
+	_ = k.tcpTransmitSkb(sk, s, true)
+	k.mib.inc(TCP_MIB_ACTIVEOPENS)
+	k.tcpResetXmitTimer(sk, tp.IcskRto)
+	k.tr.Exit(fnTcpConnect, tracing.Errno(0))
+	return nil
+}
+
+// tcpResetXmitTimer is inet_csk_reset_xmit_timer(ICSK_TIME_RETRANS).
+func (k *Kernel) tcpResetXmitTimer(sk *sockets.Sock, when int64) {
+	tp := tcpSk(sk)
+	if tp.retransmitTimer == nil {
+		tp.retransmitTimer = NewTimer("tcp_write_timer", func() { k.tcpWriteTimer(sk) })
+	}
+	k.ModTimer(tp.retransmitTimer, k.clock.Now()+min(when, TCP_RTO_MAX))
+}
+
+// tcpClearXmitTimers is tcp_clear_xmit_timers.
+func (k *Kernel) tcpClearXmitTimers(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if tp.retransmitTimer != nil {
+		k.DelTimer(tp.retransmitTimer)
+	}
+	if tp.delackTimer != nil {
+		k.DelTimer(tp.delackTimer)
+	}
+}

@@ -1,0 +1,74 @@
+package stack
+
+import (
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/stack/header"
+)
+
+// TcpOptionsReceived is struct tcp_options_received: what the peer's
+// options said and what was agreed.
+type TcpOptionsReceived struct {
+	TsRecent      uint32 // the peer's last timestamp value
+	TsRecentStamp int64
+	RcvTsval      uint32
+	RcvTsecr      uint32
+	SawTstamp     bool
+	TstampOk      bool
+	SackOk        bool
+	WscaleOk      bool
+	SndWscale     uint8 // the peer's shift for its windows
+	RcvWscale     uint8 // our shift for ours
+	MssClamp      uint16
+	UserMss       uint16
+}
+
+// tcpState is what struct tcp_sock adds for connections. It lives in
+// TcpSock (tcp.go) so that tp.SndNxt reads as tp->snd_nxt.
+type tcpConn struct {
+	RxOpt                     TcpOptionsReceived
+	SndWl1                    uint32
+	SndUp                     uint32
+	MaxWindow                 uint32
+	WindowClamp               uint32
+	RcvSsthresh               uint32
+	TsOffset                  uint32
+	Srtt                      uint32 // smoothed RTT << 3, in microseconds
+	Rttvar                    uint32
+	RetransOut                uint32
+	PacketsOut                uint32
+	TotalRetrans              uint32
+	SegsIn, SegsOut           uint64
+	DataSegsIn, DataSegsOut   uint64
+	BytesReceived, BytesAcked uint64
+
+	outOfOrderQueue skb.SkBuffHead // an rb-tree by seq in the kernel; a sorted list here
+	rtxQueue        skb.SkBuffHead // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
+	retransmitTimer *Timer         // icsk_retransmit_timer
+	delackTimer     *Timer         // icsk_delack_timer
+	synRetries      int
+	rtoBackoff      uint8
+	mdevMaxUs       uint32
+	rttSeq          uint32
+}
+
+// tcpParseOptions applies header.ParseTCPOptions the way tcp_parse_options
+// fills tcp_options_received: MSS, window scale and SACK-permitted count
+// only on a SYN, timestamps whenever present.
+func tcpParseOptions(opts []byte, syn bool, rx *TcpOptionsReceived) header.TCPOptions {
+	o := header.ParseTCPOptions(opts)
+	rx.SawTstamp = o.HasTS
+	if o.HasTS {
+		rx.RcvTsval, rx.RcvTsecr = o.TSval, o.TSecr
+	}
+	if syn {
+		if o.HasMSS && o.MSS != 0 && (rx.UserMss == 0 || o.MSS < rx.UserMss) {
+			rx.MssClamp = o.MSS
+		}
+		if o.HasWScale {
+			rx.WscaleOk = true
+			rx.SndWscale = o.WScale
+		}
+		rx.SackOk = o.SackOK
+	}
+	return o
+}

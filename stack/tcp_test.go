@@ -1,0 +1,345 @@
+package stack
+
+import (
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// tcpState reads a socket's TCP state from inside the kernel loop.
+type tcpState struct {
+	State                  sockets.State
+	SndNxt, SndUna, RcvNxt uint32
+	SndIsn, RcvIsn         uint32
+	RcvQlen                uint32
+	RcvQBytes              uint32
+	Err                    int32
+	MssCache               uint32
+	SndWscale, RcvWscale   uint8
+	TstampOk, SackOk, WsOk bool
+	RtxQlen                uint32
+}
+
+func (f *fixture) tcpState(t *testing.T, fd int) tcpState {
+	t.Helper()
+	r, err := f.k.Do("tcp state", func(k *Kernel) any {
+		file := f.p.Fdt.Get(fd)
+		if file == nil {
+			return nil
+		}
+		sk := file.PrivateData.Sk
+		tp := tcpSk(sk)
+		st := tcpState{State: sk.SkcState, SndNxt: tp.SndNxt, SndUna: tp.SndUna, RcvNxt: tp.RcvNxt,
+			SndIsn: tp.SndIsn, RcvIsn: tp.RcvIsn, RcvQlen: skb.SkbQueueLen(&sk.SkReceiveQueue), Err: sk.SkErr,
+			MssCache: tp.MssCache, SndWscale: tp.RxOpt.SndWscale, RcvWscale: tp.RxOpt.RcvWscale,
+			TstampOk: tp.RxOpt.TstampOk, SackOk: tp.RxOpt.SackOk, WsOk: tp.RxOpt.WscaleOk, RtxQlen: skb.SkbQueueLen(&tp.rtxQueue)}
+		skb.SkbQueueWalk(&sk.SkReceiveQueue, func(s *skb.SkBuff) bool { st.RcvQBytes += s.Len; return true })
+		return st
+	})
+	if err != nil || r == nil {
+		t.Fatalf("fd %d: %v", fd, err)
+	}
+	return r.(tcpState)
+}
+
+// TestTCPHandshakeOverLoopback: connect() and accept() on one host; the
+// three-way handshake runs through loopback and both ends are ESTABLISHED
+// with matching sequence numbers.
+func TestTCPHandshakeOverLoopback(t *testing.T) {
+	f := boot(t, Config{})
+	p := f.p
+	lfd := f.socket(t)
+	if err := p.Bind(lfd, addr("127.0.0.1:8080")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	cfd := f.socket(t)
+	m := f.mark()
+	if err := p.Connect(cfd, addr("127.0.0.1:8080")); err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	want := []string{"inet_stream_connect", "tcp_v4_connect", "__inet_hash_connect", "tcp_connect", "__tcp_transmit_skb",
+		"tcp_v4_rcv", "tcp_conn_request", "inet_csk_reqsk_queue_hash_add", "tcp_v4_send_synack",
+		"tcp_rcv_synsent_state_process", "tcp_finish_connect", "__tcp_send_ack",
+		"tcp_check_req", "tcp_v4_syn_recv_sock", "inet_csk_complete_hashdance", "tcp_child_process"}
+	if got := f.entries(m); !inOrder(got, want) {
+		t.Errorf("handshake path:\n got %v\nwant %v in order", only(got, want...), want)
+	}
+	afd, peer, err := p.Accept4(lfd, 0)
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	local, _ := p.Getsockname(cfd)
+	if peer != local || local.Addr.String() != "127.0.0.1" || local.Port < 32768 || local.Port > 60999 {
+		t.Errorf("accept saw %v, client is %v", peer, local)
+	}
+	c, s := f.tcpState(t, cfd), f.tcpState(t, afd)
+	if c.State != sockets.TCP_ESTABLISHED || s.State != sockets.TCP_ESTABLISHED {
+		t.Fatalf("states %v / %v", c.State, s.State)
+	}
+	if c.SndNxt != c.SndIsn+1 || s.RcvNxt != c.SndIsn+1 || s.SndNxt != s.SndIsn+1 || c.RcvNxt != s.SndIsn+1 {
+		t.Errorf("sequence numbers: client %+v server %+v", c, s)
+	}
+	if !c.TstampOk || !c.SackOk || !c.WsOk || c.RcvWscale != 7 || c.SndWscale != 7 || c.MssCache != 65483 {
+		t.Errorf("negotiated options: %+v", c)
+	}
+	if c.RtxQlen != 0 || s.RtxQlen != 0 {
+		t.Errorf("SYN / SYN-ACK still queued: %d %d", c.RtxQlen, s.RtxQlen)
+	}
+	for m, v := range map[Mib]uint64{TCP_MIB_ACTIVEOPENS: 1, TCP_MIB_PASSIVEOPENS: 1, TCP_MIB_CURRESTAB: 2, TCP_MIB_OUTRSTS: 0} {
+		if got := f.mib(t, m); got != v {
+			t.Errorf("%s = %d, want %d", m, got, v)
+		}
+	}
+	// Both ends in ehash, the listener with an empty accept queue.
+	snap := f.snapshot(t)
+	est := 0
+	for _, sk := range snap.Socks {
+		if sk.SockCommon.SkcState == "ESTABLISHED" {
+			est++
+			if sk.SockCommon.SkcNode == "" {
+				t.Errorf("%s not in ehash", sk.Sk)
+			}
+		}
+		if sk.SockCommon.SkcState == "LISTEN" && sk.SkAckBacklog != 0 {
+			t.Errorf("accept queue still holds %d", sk.SkAckBacklog)
+		}
+	}
+	if est != 2 {
+		t.Errorf("%d ESTABLISHED socks in the snapshot", est)
+	}
+	// Closing aborts with a RST (no FIN close yet); the peer sees ECONNRESET.
+	if err := p.Close(cfd); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.tcpState(t, afd); s.State != sockets.TCP_CLOSE || s.Err != tracing.ECONNRESET {
+		t.Errorf("after the peer's RST: %v err %d", s.State, s.Err)
+	}
+	_ = p.Close(afd)
+	_ = p.Close(lfd)
+	if got := f.cacheInUse(t)["TCP"]; got != 0 {
+		t.Errorf("%d TCP socks left after closing everything", got)
+	}
+	if got := f.cacheInUse(t)["request_sock_TCP"]; got != 0 {
+		t.Errorf("%d request socks left", got)
+	}
+	if got := f.mib(t, TCP_MIB_CURRESTAB); got != 0 {
+		t.Errorf("CurrEstab %d after close", got)
+	}
+}
+
+// TestTCPConnectRefused: a SYN to a port nobody listens on is answered
+// with RST, and connect() fails with ECONNREFUSED.
+func TestTCPConnectRefused(t *testing.T) {
+	f := boot(t, Config{})
+	fd := f.socket(t)
+	err := f.p.Connect(fd, addr("127.0.0.1:9"))
+	if errnoOf(err) != tracing.ECONNREFUSED {
+		t.Fatalf("connect to a closed port: %v", err)
+	}
+	if f.mib(t, TCP_MIB_OUTRSTS) != 1 || f.mib(t, TCP_MIB_ATTEMPTFAILS) != 1 || f.mib(t, TCP_MIB_ESTABRESETS) != 0 {
+		t.Errorf("OutRsts %d AttemptFails %d", f.mib(t, TCP_MIB_OUTRSTS), f.mib(t, TCP_MIB_ATTEMPTFAILS))
+	}
+	if st := f.tcpState(t, fd); st.State != sockets.TCP_CLOSE {
+		t.Errorf("state %v", st.State)
+	}
+}
+
+// peerTCP builds a segment from the scripted peer with gopacket.
+func peerTCP(t *testing.T, sport, dport uint16, seq, ack uint32, flags string, opts []layers.TCPOption, payload []byte) []byte {
+	t.Helper()
+	ip := v4(peerIP, stackIP, layers.IPProtocolTCP)
+	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: seq, Ack: ack, Window: 65535, Options: opts}
+	for _, c := range flags {
+		switch c {
+		case 'S':
+			tcp.SYN = true
+		case 'A':
+			tcp.ACK = true
+		case 'F':
+			tcp.FIN = true
+		case 'R':
+			tcp.RST = true
+		case 'P':
+			tcp.PSH = true
+		}
+	}
+	_ = tcp.SetNetworkLayerForChecksum(ip)
+	return buildPacket(t, ip, tcp, gopacket.Payload(payload))
+}
+
+func synOpts() []layers.TCPOption {
+	return []layers.TCPOption{
+		{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{0x05, 0x78}}, // 1400
+		{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2},
+		{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: []byte{0, 0, 0, 1, 0, 0, 0, 0}},
+		{OptionType: layers.TCPOptionKindNop},
+		{OptionType: layers.TCPOptionKindWindowScale, OptionLength: 3, OptionData: []byte{2}},
+	}
+}
+
+func tcpOf(t *testing.T, frame []byte) *layers.TCP {
+	t.Helper()
+	l := decode(t, frame).Layer(layers.LayerTypeTCP)
+	if l == nil {
+		t.Fatalf("not a TCP segment: % x", frame)
+	}
+	return l.(*layers.TCP)
+}
+
+// TestTCPActiveOpenOnTheWire checks our SYN against what Linux sends on an
+// Ethernet-sized link, then completes the handshake with a scripted peer.
+func TestTCPActiveOpenOnTheWire(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	_ = dev
+	p := f.p
+	fd := f.socket(t)
+	if _, err := p.Fcntl(fd, sockets.F_SETFL, sockets.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Connect(fd, addr("192.0.2.1:80")); errnoOf(err) != tracing.EINPROGRESS {
+		t.Fatalf("non-blocking connect: %v", err)
+	}
+	out := c.Take()
+	if len(out) != 1 {
+		t.Fatalf("%d frames after connect", len(out))
+	}
+	syn := tcpOf(t, out[0])
+	ip := decode(t, out[0]).Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+	if !syn.SYN || syn.ACK || syn.Window != 64240 || syn.DstPort != 80 || ip.Flags&layers.IPv4DontFragment == 0 || ip.TTL != 64 {
+		t.Errorf("SYN: %+v ip %+v", syn, ip)
+	}
+	var kinds []layers.TCPOptionKind
+	for _, o := range syn.Options {
+		kinds = append(kinds, o.OptionType)
+	}
+	wantKinds := []layers.TCPOptionKind{layers.TCPOptionKindMSS, layers.TCPOptionKindSACKPermitted,
+		layers.TCPOptionKindTimestamps, layers.TCPOptionKindNop, layers.TCPOptionKindWindowScale}
+	if len(kinds) != len(wantKinds) {
+		t.Fatalf("SYN options %v", kinds)
+	}
+	for i := range kinds {
+		if kinds[i] != wantKinds[i] {
+			t.Fatalf("SYN options %v, want %v", kinds, wantKinds)
+		}
+	}
+	if mss := syn.Options[0].OptionData; mss[0] != 0x05 || mss[1] != 0xb4 {
+		t.Errorf("MSS option % x, want 1460", mss)
+	}
+	if ws := syn.Options[4].OptionData; ws[0] != 7 {
+		t.Errorf("window scale %d, want 7", ws[0])
+	}
+	st := f.tcpState(t, fd)
+	if st.State != sockets.TCP_SYN_SENT || syn.Seq != st.SndIsn || st.RtxQlen != 1 {
+		t.Fatalf("after SYN: %+v", st)
+	}
+	// The SYN-ACK: the peer offers MSS 1400, wscale 2.
+	const peerIsn = 1000000
+	_ = f.k.Receive(dev, peerTCP(t, 80, uint16(syn.SrcPort), peerIsn, syn.Seq+1, "SA", synOpts(), nil))
+	_ = f.k.Sync()
+	out = c.Take()
+	if len(out) != 1 {
+		t.Fatalf("%d frames after SYN-ACK", len(out))
+	}
+	ack := tcpOf(t, out[0])
+	if !ack.ACK || ack.SYN || ack.Seq != syn.Seq+1 || ack.Ack != peerIsn+1 {
+		t.Errorf("third segment: seq %d ack %d flags S%v A%v", ack.Seq, ack.Ack, ack.SYN, ack.ACK)
+	}
+	st = f.tcpState(t, fd)
+	if st.State != sockets.TCP_ESTABLISHED || st.SndWscale != 2 || st.MssCache != 1400-12 || st.RtxQlen != 0 {
+		t.Errorf("established: %+v", st)
+	}
+	// Data from the peer is queued and acknowledged; a FIN moves us to CLOSE_WAIT.
+	_ = f.k.Receive(dev, peerTCP(t, 80, uint16(syn.SrcPort), peerIsn+1, syn.Seq+1, "PA", nil, []byte("hello")))
+	_ = f.k.Sync()
+	out = c.Take()
+	if len(out) != 1 || tcpOf(t, out[0]).Ack != peerIsn+6 {
+		t.Fatalf("data not acknowledged: %d frames", len(out))
+	}
+	if st = f.tcpState(t, fd); st.RcvQlen != 1 || st.RcvQBytes != 5 || st.RcvNxt != peerIsn+6 {
+		t.Errorf("receive queue: %+v", st)
+	}
+	// A segment from the future is not queued; the answer is a duplicate ACK.
+	_ = f.k.Receive(dev, peerTCP(t, 80, uint16(syn.SrcPort), peerIsn+100, syn.Seq+1, "A", nil, []byte("later")))
+	_ = f.k.Sync()
+	if out = c.Take(); len(out) != 1 || tcpOf(t, out[0]).Ack != peerIsn+6 || f.mib(t, LINUX_MIB_TCPOFODROP) != 1 {
+		t.Errorf("out-of-order segment: %d frames", len(out))
+	}
+	_ = f.k.Receive(dev, peerTCP(t, 80, uint16(syn.SrcPort), peerIsn+6, syn.Seq+1, "FA", nil, nil))
+	_ = f.k.Sync()
+	if out = c.Take(); len(out) != 1 || tcpOf(t, out[0]).Ack != peerIsn+7 {
+		t.Fatalf("FIN not acknowledged: %d frames", len(out))
+	}
+	if st = f.tcpState(t, fd); st.State != sockets.TCP_CLOSE_WAIT {
+		t.Errorf("after FIN: %v", st.State)
+	}
+	// A RST in window ends it: ECONNRESET... in CLOSE_WAIT, EPIPE.
+	_ = f.k.Receive(dev, peerTCP(t, 80, uint16(syn.SrcPort), peerIsn+7, 0, "R", nil, nil))
+	_ = f.k.Sync()
+	if st = f.tcpState(t, fd); st.State != sockets.TCP_CLOSE || st.Err != tracing.EPIPE {
+		t.Errorf("after RST: %v err %d", st.State, st.Err)
+	}
+}
+
+// TestTCPPassiveOpenOnTheWire: a scripted peer connects to a listener;
+// SYN-ACK carries our options, and the final ACK makes a child accept()
+// returns. A SYN to a closed port gets RST|ACK.
+func TestTCPPassiveOpenOnTheWire(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	p := f.p
+	lfd := f.socket(t)
+	_ = p.Bind(lfd, addr("0.0.0.0:80"))
+	_ = p.Listen(lfd, 4)
+	const isn = 5000
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, isn, 0, "S", synOpts(), nil))
+	_ = f.k.Sync()
+	out := c.Take()
+	if len(out) != 1 {
+		t.Fatalf("%d frames after SYN", len(out))
+	}
+	sa := tcpOf(t, out[0])
+	if !sa.SYN || !sa.ACK || sa.Ack != isn+1 || sa.SrcPort != 80 || sa.DstPort != 40000 || sa.Window != 65160 {
+		t.Errorf("SYN-ACK %+v", sa)
+	}
+	if len(sa.Options) != 5 || sa.Options[2].OptionType != layers.TCPOptionKindTimestamps {
+		t.Errorf("SYN-ACK options %v", sa.Options)
+	} else if tsecr := sa.Options[2].OptionData[4:]; tsecr[3] != 1 {
+		t.Errorf("SYN-ACK does not echo the peer's timestamp: % x", tsecr)
+	}
+	if in := f.cacheInUse(t)["request_sock_TCP"]; in != 1 {
+		t.Errorf("%d request socks", in)
+	}
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, isn+1, sa.Seq+1, "A", nil, nil))
+	_ = f.k.Sync()
+	if out = c.Take(); len(out) != 0 {
+		t.Errorf("the final ACK was answered with %d frames", len(out))
+	}
+	afd, peer, err := p.Accept4(lfd, 0)
+	if err != nil || peer.String() != "192.0.2.1:40000" {
+		t.Fatalf("accept: %v %v", peer, err)
+	}
+	if st := f.tcpState(t, afd); st.State != sockets.TCP_ESTABLISHED || st.RcvNxt != isn+1 || st.SndNxt != sa.Seq+1 {
+		t.Errorf("child %+v", st)
+	}
+	if in := f.cacheInUse(t)["request_sock_TCP"]; in != 0 {
+		t.Errorf("%d request socks after accept", in)
+	}
+	// Nobody on port 81.
+	_ = f.k.Receive(dev, peerTCP(t, 40001, 81, 777, 0, "S", nil, nil))
+	_ = f.k.Sync()
+	out = c.Take()
+	if len(out) != 1 {
+		t.Fatalf("%d frames for a closed port", len(out))
+	}
+	if r := tcpOf(t, out[0]); !r.RST || !r.ACK || r.Seq != 0 || r.Ack != 778 {
+		t.Errorf("reset %+v", r)
+	}
+}

@@ -1,0 +1,84 @@
+package stack
+
+import (
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// tcpcbRetrans marks a segment sent more than once (TCPCB_RETRANS in
+// sacked): Karn's rule takes no RTT sample from it.
+const tcpcbRetrans = 0x02
+
+// tcpWriteTimer is tcp_write_timer: the retransmit timer's function. When
+// a process owns the socket the work must wait; the kernel defers it to
+// release_sock (TCP_WRITE_TIMER_DEFERRED), the model retries in 50 ms as
+// kernels before 3.7 did.
+func (k *Kernel) tcpWriteTimer(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpWriteTimer, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpWriteTimer, tracing.Arg{})
+	if sk.SkLock.Owned {
+		k.ModTimer(tcpSk(sk).retransmitTimer, k.clock.Now()+50*1e6)
+		return
+	}
+	if sk.SkcState == sockets.TCP_CLOSE {
+		return
+	}
+	k.tcpRetransmitTimer(sk)
+}
+
+// tcpRetransmitTimer is tcp_retransmit_timer: the oldest unacknowledged
+// segment goes again and the RTO doubles. After tcp_syn_retries attempts
+// for a SYN, or tcp_retries2 for data, the connection fails with
+// ETIMEDOUT (tcp_write_timeout; the kernel converts those counts into a
+// time budget, the model counts attempts).
+func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpRetransmitTimer, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpRetransmitTimer, tracing.Arg{})
+	tp := tcpSk(sk)
+	head := skb.SkbPeek(&tp.rtxQueue)
+	if head == nil {
+		return
+	}
+	limit := k.net.Sysctl.TcpRetries2
+	if sk.SkcState == sockets.TCP_SYN_SENT || sk.SkcState == sockets.TCP_SYN_RECV {
+		limit = k.net.Sysctl.TcpSynRetries
+	}
+	if int(tp.IcskRetransmits) >= limit {
+		k.mib.inc(LINUX_MIB_TCPABORTONTIMEOUT)
+		sk.SkErr = tracing.ETIMEDOUT
+		sk.SkErrorReport(sk)
+		k.tcpDone(sk)
+		return
+	}
+	k.mib.inc(LINUX_MIB_TCPTIMEOUTS)
+	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(head.Addr())))
+	head.Cb[cbSacked] |= tcpcbRetrans
+	if k.tcpTransmitSkb(sk, head, true) == nil {
+		k.mib.inc(TCP_MIB_RETRANSSEGS)
+		tp.TotalRetrans++
+	}
+	tp.IcskRetransmits++
+	tp.rtoBackoff++
+	tp.IcskRto = min(tp.IcskRto*2, TCP_RTO_MAX)
+	k.tcpResetXmitTimer(sk, tp.IcskRto)
+}
+
+// tcpSendActiveReset is tcp_send_active_reset: abort the connection with a
+// RST carrying our next sequence number. It is sent once and never
+// retransmitted.
+func (k *Kernel) tcpSendActiveReset(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpSendActiveReset, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpSendActiveReset, tracing.Arg{})
+	tp := tcpSk(sk)
+	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
+	if err != nil {
+		return
+	}
+	_ = skb.SkbReserve(s, MaxTCPHeader)
+	setCbSeq(s, tp.SndNxt)
+	setCbEndSeq(s, tp.SndNxt)
+	setCbFlags(s, header.TCP_FLAG_RST|header.TCP_FLAG_ACK)
+	_ = k.tcpTransmitSkb(sk, s, false)
+}

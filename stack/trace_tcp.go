@@ -1,0 +1,135 @@
+package stack
+
+import "github.com/stackscope/stackscope/tracing"
+
+var (
+	fnIpQueueXmit, fnTcpTransmitSkb, fnTcpSendAck, fnTcpConnect, fnTcpV4Rcv, fnInetLookupSkb        tracing.FuncID
+	fnTcpAddBacklog, fnTcpV4DoRcv, fnTcpV4SendReset, fnTcpV4ConnRequest, fnTcpConnRequest           tracing.FuncID
+	fnTcpSynFloodAction, fnInetReqskAlloc, fnInetCskReqskQueueHashAdd, fnTcpV4SendSynack            tracing.FuncID
+	fnReqskTimerHandler, fnInetCskReqskQueueDrop, fnTcpCheckReq, fnTcpV4SynRecvSock                 tracing.FuncID
+	fnTcpCreateOpenreqChild, fnSkCloneLock, fnInetCskCompleteHashdance, fnInetCskReqskQueueAdd      tracing.FuncID
+	fnTcpChildProcess, fnInetStreamConnect, fnInetWaitForConnect, fnTcpV4Connect, fnInetHashConnect tracing.FuncID
+	fnTcpRcvStateProcess, fnTcpRcvSynsentStateProcess, fnTcpFinishConnect, fnTcpReset, fnTcpDone    tracing.FuncID
+	fnTcpAck, fnTcpCleanRtxQueue, fnTcpRcvEstablished, fnTcpDataQueue, fnTcpFin, fnTcpWriteTimer    tracing.FuncID
+	fnTcpRetransmitTimer, fnTcpRetransmitSkb, fnTcpSendActiveReset                                  tracing.FuncID
+)
+
+func init() {
+	const (
+		tcpInputC  = "net/ipv4/tcp_input.c"
+		tcpOutputC = "net/ipv4/tcp_output.c"
+		tcpIpv4C   = "net/ipv4/tcp_ipv4.c"
+		tcpMiniC   = "net/ipv4/tcp_minisocks.c"
+		tcpTimerC  = "net/ipv4/tcp_timer.c"
+		icskC      = "net/ipv4/inet_connection_sock.c"
+	)
+	skSkb := []string{"sk", "skb"}
+	skReq := []string{"sk", "req"}
+	sk := []string{"sk"}
+	fnIpQueueXmit = reg("__ip_queue_xmit", ipOutputC, (*Kernel).ipQueueXmit, []string{"skb", "daddr"},
+		"TCP's way into IP: uses the route cached on the socket, pushes the IPv4 header (addresses, TTL, DF, a fresh id) "+
+			"and sends the packet with ip_local_out.")
+	fnTcpTransmitSkb = reg("__tcp_transmit_skb", tcpOutputC, (*Kernel).tcpTransmitSkb, skSkb,
+		"Sends one segment: clones it (the original stays on the retransmit queue), pushes the TCP header with the "+
+			"current ack number, window and options, checksums it and hands it to ip_queue_xmit.")
+	fnTcpSendAck = reg("__tcp_send_ack", tcpOutputC, (*Kernel).tcpSendAck, sk,
+		"Sends a bare ACK: a header-only segment carrying rcv_nxt and the receive window.")
+	fnTcpConnect = reg("tcp_connect", tcpOutputC, (*Kernel).tcpConnect, sk,
+		"Builds the SYN (with MSS, SACK, timestamp and window-scale options), queues it for retransmission, sends it "+
+			"and arms the retransmit timer (initial RTO 1 s).")
+	fnTcpV4Rcv = reg("tcp_v4_rcv", tcpIpv4C, (*Kernel).tcpV4Rcv, []string{"skb"},
+		"TCP's receive entry: checks the header and checksum, finds the socket (established, request, time-wait or "+
+			"listening) and passes the segment on. No socket at all: answer with a RST.")
+	fnInetLookupSkb = reg("__inet_lookup_skb", "include/net/inet_hashtables.h", (*Kernel).inetLookupSkb, []string{"daddr", "dport"},
+		"Finds a segment's socket: the four-tuple in ehash first, then the listeners in lhash2 (an exact address beats INADDR_ANY).")
+	fnTcpAddBacklog = reg("tcp_add_backlog", tcpIpv4C, (*Kernel).tcpAddBacklog, skSkb,
+		"A process holds the socket lock, so softirq may not touch the socket: the segment waits on sk_backlog until "+
+			"release_sock processes it (tcp_v4_do_rcv from process context). Over sk_rcvbuf+sk_sndbuf it is dropped.")
+	fnTcpV4DoRcv = reg("tcp_v4_do_rcv", tcpIpv4C, (*Kernel).tcpV4DoRcv, skSkb,
+		"Dispatches by state: ESTABLISHED to tcp_rcv_established, everything else to tcp_rcv_state_process; sends a "+
+			"RST when the state machine asks for one.")
+	fnTcpV4SendReset = reg("tcp_v4_send_reset", tcpIpv4C, (*Kernel).tcpV4SendReset, []string{"skb"},
+		"Answers a segment with a RST built from its own header: seq = its ack if it had one, otherwise ack = the "+
+			"end of what it occupied. Never in reply to a RST.")
+	fnTcpV4ConnRequest = reg("tcp_v4_conn_request", tcpIpv4C, (*Kernel).tcpV4ConnRequest, skSkb,
+		"A SYN reached a listener: drops broadcasts and multicasts, then calls tcp_conn_request.")
+	fnTcpConnRequest = reg("tcp_conn_request", tcpInputC, (*Kernel).tcpConnRequest, skSkb,
+		"Handles a SYN on a listener: if the accept queue is full it is dropped; otherwise a request sock records the "+
+			"peer's options, an initial sequence number is chosen, and the SYN-ACK goes out.")
+	fnTcpSynFloodAction = tracing.Register(tracing.Spec{Name: "tcp_syn_flood_action", File: tcpInputC, Args: []string{"sk", "qlen"},
+		Explain: "The listener's queue is full: counted in ListenOverflows/ListenDrops and the SYN is dropped (the model has no SYN cookies yet)."})
+	fnInetReqskAlloc = reg("inet_reqsk_alloc", tcpInputC, (*Kernel).inetReqskAlloc, sk,
+		"Allocates a request sock from request_sock_TCP: a small sock in state NEW_SYN_RECV standing for a half-open connection.")
+	fnInetCskReqskQueueHashAdd = reg("inet_csk_reqsk_queue_hash_add", icskC, (*Kernel).inetCskReqskQueueHashAdd, skReq,
+		"Puts the request sock in ehash (so the final ACK finds it), counts it in the listener's queue and arms its "+
+			"SYN-ACK retransmit timer.")
+	fnTcpV4SendSynack = reg("tcp_v4_send_synack", tcpIpv4C, (*Kernel).tcpV4SendSynack, []string{"req"},
+		"Builds and sends the SYN-ACK for a request sock, with the options the peer offered and we accept.")
+	fnReqskTimerHandler = reg("reqsk_timer_handler", icskC, (*Kernel).reqskTimerHandler, []string{"req"},
+		"The SYN-ACK was not answered in time: resend it with a doubled timeout, up to tcp_synack_retries times, then "+
+			"drop the request sock.")
+	fnInetCskReqskQueueDrop = reg("inet_csk_reqsk_queue_drop", icskC, (*Kernel).inetCskReqskQueueDrop, []string{"req"},
+		"Takes a request sock out of ehash and the listener's queue count and stops its timer.")
+	fnTcpCheckReq = reg("tcp_check_req", tcpMiniC, (*Kernel).tcpCheckReq, skReq,
+		"A segment for a half-open connection: a retransmitted SYN gets the SYN-ACK again; an ACK of our SYN-ACK "+
+			"creates the full socket (syn_recv_sock) and queues it for accept().")
+	fnTcpV4SynRecvSock = reg("tcp_v4_syn_recv_sock", tcpIpv4C, (*Kernel).tcpV4SynRecvSock, skReq,
+		"Makes the child socket of an accepted connection: checks the accept queue, clones the listener, takes the "+
+			"addresses and options from the request sock and puts the child in ehash in place of the request.")
+	fnTcpCreateOpenreqChild = reg("tcp_create_openreq_child", tcpMiniC, (*Kernel).tcpCreateOpenreqChild, skReq,
+		"Fills in the child's TCP state from the handshake: sequence numbers, windows, MSS, negotiated options.")
+	fnSkCloneLock = reg("sk_clone_lock", "net/core/sock.c", (*Kernel).skCloneLock, sk,
+		"Allocates a new sock from the listener's slab cache and copies the listener into it: the child inherits its "+
+			"options and buffer sizes.")
+	fnInetCskCompleteHashdance = reg("inet_csk_complete_hashdance", icskC, (*Kernel).inetCskCompleteHashdance, []string{"sk", "child"},
+		"Finishes the handshake: drops the request sock from the listener's queue and adds the child to the accept queue.")
+	fnInetCskReqskQueueAdd = reg("inet_csk_reqsk_queue_add", icskC, (*Kernel).inetCskReqskQueueAdd, skReq,
+		"Appends the request sock, now carrying its child, to the listener's accept queue and wakes accept().")
+	fnTcpChildProcess = reg("tcp_child_process", tcpMiniC, (*Kernel).tcpChildProcess, []string{"parent", "child"},
+		"Feeds the handshake-completing ACK to the child (tcp_rcv_state_process: SYN_RECV to ESTABLISHED) and wakes the listener.")
+	fnInetStreamConnect = reg("inet_stream_connect", afInetC, (*Kernel).inetStreamConnect, []string{"sock", "addrlen"},
+		"connect() on a stream socket: starts the handshake (the protocol's connect) and, unless non-blocking, sleeps "+
+			"until it completes, fails or times out.")
+	fnInetWaitForConnect = reg("inet_wait_for_connect", afInetC, (*Kernel).inetWaitForConnect, []string{"sk", "timeo"},
+		"Sleeps on the socket's wait queue while it is in SYN_SENT or SYN_RECV.")
+	fnTcpV4Connect = reg("tcp_v4_connect", tcpIpv4C, (*Kernel).tcpV4Connect, []string{"sk", "daddr"},
+		"Routes to the peer, fixes the source address, moves to SYN_SENT, binds a port and hashes the socket "+
+			"(inet_hash_connect), picks the initial sequence number and sends the SYN (tcp_connect).")
+	fnInetHashConnect = reg("__inet_hash_connect", "net/ipv4/inet_hashtables.c", (*Kernel).inetHashConnect, sk,
+		"Chooses an ephemeral port for a connecting socket: starting at a hash of the four-tuple plus a per-destination "+
+			"perturbation, every other port, taking the first whose four-tuple is unique in ehash.")
+	fnTcpRcvStateProcess = reg("tcp_rcv_state_process", tcpInputC, (*Kernel).tcpRcvStateProcess, []string{"sk", "skb", "state"},
+		"The TCP state machine for every state but ESTABLISHED: handshake steps, acceptability checks, ACK processing, "+
+			"then data and FIN.")
+	fnTcpRcvSynsentStateProcess = reg("tcp_rcv_synsent_state_process", tcpInputC, (*Kernel).tcpRcvSynsentStateProcess, skSkb,
+		"The reply to our SYN: a SYN-ACK that acknowledges it establishes the connection; a RST refuses it; a bare SYN "+
+			"is a simultaneous open.")
+	fnTcpFinishConnect = reg("tcp_finish_connect", tcpInputC, (*Kernel).tcpFinishConnect, sk,
+		"The active open is complete: ESTABLISHED, and connect() wakes.")
+	fnTcpReset = reg("tcp_reset", tcpInputC, (*Kernel).tcpReset, sk,
+		"A RST was accepted: the error (ECONNREFUSED in SYN_SENT, EPIPE in CLOSE_WAIT, else ECONNRESET) goes to sk_err and the sock is done.")
+	fnTcpDone = reg("tcp_done", tcpC, (*Kernel).tcpDone, sk,
+		"The connection is over: CLOSE, timers stopped, both directions shut, and whoever waits is woken.")
+	fnTcpAck = reg("tcp_ack", tcpInputC, (*Kernel).tcpAck, []string{"sk", "ack"},
+		"Processes an acknowledgement: an ACK of something not yet sent is refused, an old one ignored; a new one "+
+			"advances snd_una, updates the send window and frees what is acknowledged from the retransmit queue.")
+	fnTcpCleanRtxQueue = reg("tcp_clean_rtx_queue", tcpInputC, (*Kernel).tcpCleanRtxQueue, sk,
+		"Frees fully acknowledged segments from the retransmit queue, takes an RTT sample from one never retransmitted "+
+			"and re-arms or stops the retransmit timer.")
+	fnTcpRcvEstablished = reg("tcp_rcv_established", tcpInputC, (*Kernel).tcpRcvEstablished, skSkb,
+		"Receive in ESTABLISHED: checks the segment is acceptable, processes its ACK, then queues its data.")
+	fnTcpDataQueue = reg("tcp_data_queue", tcpInputC, (*Kernel).tcpDataQueue, skSkb,
+		"Queues a segment's data: in order, on sk_receive_queue (rcv_nxt advances and a reader wakes); a FIN is "+
+			"processed; out of order or old, a duplicate ACK tells the peer what is expected.")
+	fnTcpFin = reg("tcp_fin", tcpInputC, (*Kernel).tcpFin, sk,
+		"The peer sent FIN: receive is shut down, ESTABLISHED becomes CLOSE_WAIT, and readers see end of file.")
+	fnTcpWriteTimer = reg("tcp_write_timer", tcpTimerC, (*Kernel).tcpWriteTimer, sk,
+		"The retransmit timer fired: if the socket is owned by a process the work is deferred, else tcp_retransmit_timer runs.")
+	fnTcpRetransmitTimer = reg("tcp_retransmit_timer", tcpTimerC, (*Kernel).tcpRetransmitTimer, sk,
+		"Resends the oldest unacknowledged segment and doubles the RTO (exponential backoff); after tcp_syn_retries "+
+			"(SYN) or tcp_retries2 attempts the connection fails with ETIMEDOUT.")
+	fnTcpRetransmitSkb = reg("__tcp_retransmit_skb", tcpOutputC, nil, skSkb,
+		"Sends a segment of the retransmit queue again (RetransSegs).")
+	fnTcpSendActiveReset = reg("tcp_send_active_reset", tcpOutputC, (*Kernel).tcpSendActiveReset, sk,
+		"Aborts the connection from our side: a RST with the next sequence number, no retransmission.")
+}
