@@ -442,6 +442,7 @@ func (k *Kernel) inetStreamOps() *sockets.ProtoOps {
 		Name: "inet_stream_ops", Family: sockets.AF_INET,
 		Release: k.inetRelease, Bind: k.inetBind, Accept: k.inetAccept, Getname: k.inetGetname,
 		Listen: k.inetListen, Shutdown: k.inetShutdown, Connect: k.inetStreamConnect,
+		Sendmsg: k.inetSendmsg, Recvmsg: k.inetRecvmsg,
 		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt,
 	}
 }

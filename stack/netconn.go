@@ -3,6 +3,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -12,11 +13,6 @@ import (
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/tracing"
 )
-
-// ErrNoDataPath is returned by Conn.Read and Conn.Write until TCP can move
-// data; UDP (PacketConn) works, and TCP listening, accepting and closing
-// work already.
-var ErrNoDataPath = errors.New("stackscope cannot move TCP data yet (the TCP data path is not built)")
 
 // Interface checks.
 var (
@@ -72,6 +68,26 @@ func (p *Process) ListenTCP(addr netip.AddrPort, backlog int) (*Listener, error)
 		return fail("getsockname", err)
 	}
 	return &Listener{p: p, fd: fd, addr: tcpAddr(sa)}, nil
+}
+
+// DialTCP is what net.Dial("tcp", addr) does, as system calls of p:
+// socket and a blocking connect. The result is a net.Conn.
+func (p *Process) DialTCP(addr netip.AddrPort) (*Conn, error) {
+	fd, err := p.Socket(sockets.AF_INET, sockets.SOCK_STREAM|sockets.SOCK_CLOEXEC, sockets.IPPROTO_TCP)
+	if err != nil {
+		return nil, opError("dial", nil, fmt.Errorf("socket: %w", err))
+	}
+	remote := net.TCPAddrFromAddrPort(addr)
+	if err := p.Connect(fd, sockaddr(addr)); err != nil {
+		_ = p.Close(fd)
+		return nil, opError("dial", remote, fmt.Errorf("connect: %w", err))
+	}
+	local, err := p.Getsockname(fd)
+	if err != nil {
+		_ = p.Close(fd)
+		return nil, opError("dial", remote, fmt.Errorf("getsockname: %w", err))
+	}
+	return &Conn{p: p, fd: fd, local: tcpAddr(local), remote: remote}, nil
 }
 
 // Listener is a net.Listener on a listening socket of the model kernel.
@@ -130,13 +146,70 @@ type Conn struct {
 	rdl, wdl      time.Time
 }
 
-// Read would be recvfrom; see ErrNoDataPath.
-func (c *Conn) Read(b []byte) (int, error) { return 0, opError("read", c.remote, ErrNoDataPath) }
+// Read is recv(2). A read deadline becomes SO_RCVTIMEO for the call; a
+// return of 0 bytes (the peer's FIN) is io.EOF.
+func (c *Conn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	c.mu.Lock()
+	dl := c.rdl
+	c.mu.Unlock()
+	if err := c.applyDeadline(dl, sockets.SO_RCVTIMEO); err != nil {
+		return 0, opError("read", c.remote, err)
+	}
+	data, _, err := c.p.Recvfrom(c.fd, len(b), 0)
+	if err != nil {
+		if !dl.IsZero() && errors.Is(err, sockets.Errno(tracing.EAGAIN)) {
+			err = os.ErrDeadlineExceeded
+		}
+		return 0, opError("read", c.remote, err)
+	}
+	if len(data) == 0 {
+		return 0, io.EOF
+	}
+	return copy(b, data), nil
+}
 
-// Write would be sendto; see ErrNoDataPath.
-func (c *Conn) Write(b []byte) (int, error) { return 0, opError("write", c.remote, ErrNoDataPath) }
+// Write is send(2), repeated until every byte is queued. A write
+// deadline becomes SO_SNDTIMEO.
+func (c *Conn) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	dl := c.wdl
+	c.mu.Unlock()
+	if err := c.applyDeadline(dl, sockets.SO_SNDTIMEO); err != nil {
+		return 0, opError("write", c.remote, err)
+	}
+	done := 0
+	for done < len(b) {
+		n, err := c.p.Sendto(c.fd, b[done:], sockets.MSG_NOSIGNAL, nil)
+		if err != nil {
+			if !dl.IsZero() && errors.Is(err, sockets.Errno(tracing.EAGAIN)) {
+				err = os.ErrDeadlineExceeded
+			}
+			return done, opError("write", c.remote, err)
+		}
+		done += n
+	}
+	return done, nil
+}
 
-// Close closes the connection's fd.
+// applyDeadline turns a deadline into the socket timeout opt (zero: none).
+func (c *Conn) applyDeadline(dl time.Time, opt int) error {
+	var tv sockets.Optval
+	if !dl.IsZero() {
+		left := time.Until(dl)
+		if left <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		tv = sockets.Optval{TvSec: int64(left / time.Second), TvUsec: max(int64(left%time.Second/time.Microsecond), 1)}
+	}
+	return c.p.Setsockopt(c.fd, sockets.SOL_SOCKET, opt, tv)
+}
+
+// Close closes the connection's fd. As with the Listener, shutdown comes
+// first so that a Read blocked in another goroutine returns, as Go's own
+// connections promise.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -144,6 +217,7 @@ func (c *Conn) Close() error {
 		return opError("close", c.remote, net.ErrClosed)
 	}
 	c.closed = true
+	_ = c.p.Shutdown(c.fd, sockets.SHUT_RDWR)
 	return opError("close", c.remote, c.p.Close(c.fd))
 }
 
@@ -161,7 +235,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 	return nil
 }
 
-// SetReadDeadline records the read deadline (used once Read exists).
+// SetReadDeadline sets the read deadline (SO_RCVTIMEO at the next Read).
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.rdl = t
@@ -169,7 +243,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
-// SetWriteDeadline records the write deadline (used once Write exists).
+// SetWriteDeadline sets the write deadline (SO_SNDTIMEO at the next Write).
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.wdl = t

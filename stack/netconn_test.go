@@ -1,10 +1,14 @@
 package stack
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +91,44 @@ func TestPacketConnAdapter(t *testing.T) {
 	}
 	_ = srv.Close()
 	_ = cli.Close()
+}
+
+// TestHTTPOverTheModelStack: Go's net/http server on a Listener of one
+// process and its client dialling through another, every byte crossing
+// the model's TCP over loopback.
+func TestHTTPOverTheModelStack(t *testing.T) {
+	f := boot(t, Config{Clock: NewRealClock()})
+	l, err := f.p.ListenTCP(netip.MustParseAddrPort("127.0.0.1:80"), 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("stackscope ", 20000) // 220 kB: several windows' worth
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.URL.Path+"\n"+body)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	client, err := f.k.NewProcess("curl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+		return client.DialTCP(netip.MustParseAddrPort(a))
+	}}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	for _, path := range []string{"/one", "/two"} {
+		resp, err := hc.Get("http://127.0.0.1" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || string(got) != path+"\n"+body {
+			t.Fatalf("GET %s: %d, %d bytes, %v", path, resp.StatusCode, len(got), err)
+		}
+	}
+	if got := f.mib(t, TCP_MIB_ACTIVEOPENS); got != 1 {
+		t.Errorf("%d connections for two requests; keep-alive should reuse one", got)
+	}
 }

@@ -78,6 +78,8 @@ func (k *Kernel) newTCPProt() *sockets.Proto {
 		Accept:     k.inetCskAccept,
 		Disconnect: k.tcpDisconnect,
 		Connect:    k.tcpV4Connect,
+		Sendmsg:    k.tcpSendmsg,
+		Recvmsg:    k.tcpRecvmsg,
 		Shutdown:   func(*sockets.Sock, int) {},
 		Setsockopt: k.tcpSetsockopt,
 		Getsockopt: k.tcpGetsockopt,

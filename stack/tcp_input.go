@@ -85,6 +85,9 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	default:
 		_ = skb.ConsumeSkb(seg.s)
 	}
+	if sk.SkcState != sockets.TCP_CLOSE {
+		k.tcpDataSndCheck(sk)
+	}
 	return false
 }
 
@@ -328,7 +331,11 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	acked := ackSeq - tp.SndUna
 	tp.BytesAcked += uint64(acked)
 	tp.SndUna = ackSeq
+	inFlight := tp.PacketsOut
 	k.tcpCleanRtxQueue(sk, seg)
+	if sk.SkcState == sockets.TCP_ESTABLISHED && tp.PacketsOut < inFlight {
+		tcpCongAvoid(tp, inFlight-tp.PacketsOut)
+	}
 	if skb.SkbQueueEmpty(&tp.rtxQueue) {
 		if tp.retransmitTimer != nil {
 			k.DelTimer(tp.retransmitTimer)

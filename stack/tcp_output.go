@@ -305,7 +305,8 @@ func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
 	setCbFlags(s, header.TCP_FLAG_SYN)
 	tp.WriteSeq++
 	tp.SndNxt = tp.WriteSeq
-	_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s)
+	_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s) // tcp_connect_queue_skb
+	sk.SkWmemQueued += int32(s.Truesize)
 	tp.PacketsOut++
 	_ = k.tcpTransmitSkb(sk, s, true)
 	k.mib.inc(TCP_MIB_ACTIVEOPENS)

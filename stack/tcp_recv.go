@@ -28,6 +28,7 @@ func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 		return
 	}
 	k.tcpDataQueue(sk, seg)
+	k.tcpDataSndCheck(sk)
 }
 
 // tcpDataQueue is tcp_data_queue: the segment's payload goes on
@@ -65,7 +66,12 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_ZEROWINDOW)
 		return
 	}
-	if dlen > 0 && sk.SkRmemAlloc+int32(s.Truesize) > sk.SkRcvbuf {
+	if dlen > 0 && sk.SkRmemAlloc > sk.SkRcvbuf {
+		k.tcpPruneQueue(sk)
+	}
+	if dlen > 0 && sk.SkRmemAlloc > sk.SkRcvbuf {
+		// tcp_try_rmem_schedule: only a receive queue still over
+		// sk_rcvbuf after tcp_prune_queue refuses data.
 		k.mib.inc(LINUX_MIB_TCPRCVQDROP)
 		sk.SkDrops++
 		k.tcpSendAck(sk)
@@ -112,5 +118,63 @@ func (k *Kernel) tcpFin(sk *sockets.Sock) {
 	}
 	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		sk.SkStateChange(sk)
+	}
+}
+
+// skbMaxOrder0 is SKB_MAX_ORDER(0, 0): the data one page holds after its
+// skb_shared_info, the size tcp_collapse packs received bytes into.
+const skbMaxOrder0 = 4096 - 320
+
+// tcpPruneQueue is tcp_prune_queue -> tcp_collapse: the receive queue is
+// over sk_rcvbuf, often because skbs carry far more truesize than data
+// (a 64 KB loopback segment sits in a 128 KB buffer). Its bytes are copied
+// into page-sized skbs, and the bloated originals freed.
+func (k *Kernel) tcpPruneQueue(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpPruneQueue, tracing.Sock(uint64(sk.Addr())))
+	before := sk.SkRmemAlloc
+	defer func() { k.tr.Exit(fnTcpPruneQueue, tracing.Int(int64(before-sk.SkRmemAlloc))) }()
+	q := &sk.SkReceiveQueue
+	var fresh skb.SkBuffHead
+	skb.SkbQueueHeadInit(&fresh, nil, 0)
+	for s := skb.SkbDequeueLocked(q); s != nil; s = skb.SkbDequeueLocked(q) {
+		data := s.Bytes()
+		seq := cbSeqOf(s)
+		if s.Truesize <= uint32(len(data))+uint32(len(data))/4+1024 {
+			_ = skb.SkbQueueTailLocked(&fresh, s) // already compact
+			continue
+		}
+		ok := true
+		var parts []*skb.SkBuff
+		for off := 0; off < len(data); off += skbMaxOrder0 {
+			n := min(skbMaxOrder0, len(data)-off)
+			c, err := skb.AllocSkb(k.skbs, uint32(n))
+			if err != nil {
+				ok = false
+				break
+			}
+			b, _ := skb.SkbPut(c, uint32(n))
+			copy(b, data[off:off+n])
+			setCbSeq(c, seq+uint32(off))
+			setCbEndSeq(c, seq+uint32(off+n))
+			c.Sk = sk
+			parts = append(parts, c)
+		}
+		if !ok || len(parts) == 0 {
+			for _, c := range parts {
+				_ = skb.KfreeSkb(c)
+			}
+			_ = skb.SkbQueueTailLocked(&fresh, s)
+			continue
+		}
+		setCbEndSeq(parts[len(parts)-1], cbEndSeqOf(s))
+		for _, c := range parts {
+			sockets.SkRmemCharge(sk, c.Truesize)
+			_ = skb.SkbQueueTailLocked(&fresh, c)
+		}
+		sockets.SkRmemUncharge(sk, s.Truesize)
+		_ = skb.ConsumeSkb(s)
+	}
+	for s := skb.SkbDequeueLocked(&fresh); s != nil; s = skb.SkbDequeueLocked(&fresh) {
+		_ = skb.SkbQueueTailLocked(q, s)
 	}
 }

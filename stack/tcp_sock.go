@@ -49,6 +49,7 @@ type tcpConn struct {
 	rtoBackoff      uint8
 	mdevMaxUs       uint32
 	rttSeq          uint32
+	sndCwndCnt      uint32 // snd_cwnd_cnt: ACKed segments toward the next cwnd increase
 }
 
 // tcpParseOptions applies header.ParseTCPOptions the way tcp_parse_options

@@ -343,3 +343,126 @@ func TestTCPPassiveOpenOnTheWire(t *testing.T) {
 		t.Errorf("reset %+v", r)
 	}
 }
+
+// TestTCPSynRetransmitBackoff: an unanswered SYN is resent after 1, 2, 4,
+// 8, 16 and 32 s (tcp_syn_retries = 6), and connect() fails with
+// ETIMEDOUT at 127 s, when the seventh timeout expires.
+func TestTCPSynRetransmitBackoff(t *testing.T) {
+	f := boot(t, Config{})
+	_, c := scriptDev(t, f, 1500)
+	fd := f.socket(t)
+	_, _ = f.p.Fcntl(fd, sockets.F_SETFL, sockets.O_NONBLOCK)
+	if err := f.p.Connect(fd, addr("192.0.2.1:80")); errnoOf(err) != tracing.EINPROGRESS {
+		t.Fatal(err)
+	}
+	first := tcpOf(t, c.Take()[0])
+	var sentAt []int64
+	for {
+		ok, err := f.k.AdvanceToNextTimer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		for _, fr := range c.Take() {
+			if s := tcpOf(t, fr); s.SYN && s.Seq == first.Seq {
+				sentAt = append(sentAt, f.k.clock.Now()/1e9)
+			}
+		}
+		if f.tcpState(t, fd).State == sockets.TCP_CLOSE {
+			break
+		}
+	}
+	want := []int64{1, 3, 7, 15, 31, 63}
+	if len(sentAt) != len(want) {
+		t.Fatalf("SYN resent at %v s, want %v", sentAt, want)
+	}
+	for i := range want {
+		if sentAt[i] != want[i] {
+			t.Fatalf("SYN resent at %v s, want %v", sentAt, want)
+		}
+	}
+	st := f.tcpState(t, fd)
+	if st.State != sockets.TCP_CLOSE || st.Err != tracing.ETIMEDOUT || f.k.clock.Now() != 127e9 {
+		t.Errorf("after the last timeout (%d ns): %v err %d", f.k.clock.Now(), st.State, st.Err)
+	}
+	if f.mib(t, TCP_MIB_RETRANSSEGS) != 6 || f.mib(t, LINUX_MIB_TCPABORTONTIMEOUT) != 1 || f.mib(t, TCP_MIB_ATTEMPTFAILS) != 1 {
+		t.Errorf("RetransSegs %d TCPAbortOnTimeout %d", f.mib(t, TCP_MIB_RETRANSSEGS), f.mib(t, LINUX_MIB_TCPABORTONTIMEOUT))
+	}
+}
+
+// TestTCPDataOverLoopback: 1 MB from a client process to a server process
+// arrives byte for byte (the sender sleeping on sk_sndbuf, the receiver
+// on an empty queue, window updates in between); the reply comes back.
+func TestTCPDataOverLoopback(t *testing.T) {
+	f := boot(t, Config{IdleAdvance: true}) // zero-window probes need time to pass
+	srv, err := f.k.NewProcess("server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sfd, err := srv.Socket(sockets.AF_INET, sockets.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Bind(sfd, addr("127.0.0.1:5001")); err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Listen(sfd, 1)
+	payload := make([]byte, 1<<20)
+	for i := range payload {
+		payload[i] = byte(i*7 + i>>11)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		afd, _, err := srv.Accept4(sfd, 0)
+		if err != nil {
+			got <- nil
+			return
+		}
+		var all []byte
+		for len(all) < len(payload) {
+			b, _, err := srv.Recvfrom(afd, 100000, 0)
+			if err != nil || len(b) == 0 {
+				break
+			}
+			all = append(all, b...)
+		}
+		_, _ = srv.Sendto(afd, []byte("thanks"), 0, nil)
+		got <- all
+	}()
+	cfd := f.socket(t)
+	if err := f.p.Connect(cfd, addr("127.0.0.1:5001")); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.p.Sendto(cfd, payload, 0, nil)
+	if err != nil || n != len(payload) {
+		t.Fatalf("send: %d, %v", n, err)
+	}
+	all := <-got
+	if len(all) != len(payload) || string(all) != string(payload) {
+		t.Fatalf("server read %d bytes, want %d identical", len(all), len(payload))
+	}
+	reply, _, err := f.p.Recvfrom(cfd, 100, 0)
+	if string(reply) != "thanks" || err != nil {
+		t.Errorf("reply %q %v", reply, err)
+	}
+	st := f.tcpState(t, cfd)
+	if wq, _ := f.k.Do("wmem", func(k *Kernel) any { return f.p.Fdt.Get(cfd).PrivateData.Sk.SkWmemQueued }); wq.(int32) != 0 {
+		t.Errorf("sk_wmem_queued %d with nothing queued", wq)
+	}
+	if st.SndUna != st.SndNxt || st.RtxQlen != 0 || st.SndNxt != st.SndIsn+1+uint32(len(payload)) {
+		t.Errorf("client after the transfer: %+v", st)
+	}
+	if _, _, err := f.p.Recvfrom(cfd, 100, sockets.MSG_DONTWAIT); errnoOf(err) != tracing.EAGAIN {
+		t.Errorf("empty non-blocking read: %v", err)
+	}
+	// Sending on an unconnected TCP socket is EPIPE and binds nothing.
+	ufd := f.socket(t)
+	if _, err := f.p.Sendto(ufd, []byte("x"), 0, nil); errnoOf(err) != tracing.EPIPE {
+		t.Errorf("send on an unconnected socket: %v", err)
+	}
+	if a, _ := f.p.Getsockname(ufd); a.Port != 0 {
+		t.Errorf("unconnected socket got port %d", a.Port)
+	}
+}

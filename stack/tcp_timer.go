@@ -39,6 +39,9 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	head := skb.SkbPeek(&tp.rtxQueue)
 	if head == nil {
+		if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
+			k.tcpProbeTimer(sk)
+		}
 		return
 	}
 	limit := k.net.Sysctl.TcpRetries2
@@ -53,6 +56,12 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 		return
 	}
 	k.mib.inc(LINUX_MIB_TCPTIMEOUTS)
+	if sk.SkcState == sockets.TCP_ESTABLISHED || sk.SkcState == sockets.TCP_CLOSE_WAIT {
+		// tcp_enter_loss: half the flight becomes ssthresh, cwnd starts over.
+		tp.SndSsthresh = max(tp.SndCwnd/2, 2)
+		tp.SndCwnd = 1
+		tp.sndCwndCnt = 0
+	}
 	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(head.Addr())))
 	head.Cb[cbSacked] |= tcpcbRetrans
 	if k.tcpTransmitSkb(sk, head, true) == nil {
@@ -81,4 +90,28 @@ func (k *Kernel) tcpSendActiveReset(sk *sockets.Sock) {
 	setCbEndSeq(s, tp.SndNxt)
 	setCbFlags(s, header.TCP_FLAG_RST|header.TCP_FLAG_ACK)
 	_ = k.tcpTransmitSkb(sk, s, false)
+}
+
+// tcpProbeTimer is tcp_probe_timer -> tcp_send_probe0: data waits but the
+// peer's window is shut. A segment with an old sequence number (snd_una
+// - 1, tcp_xmit_probe_skb) makes the peer answer with its current window;
+// the probe interval backs off like the RTO. (The kernel gives up after
+// tcp_retries2 unanswered probes; the model does not count them yet.)
+func (k *Kernel) tcpProbeTimer(sk *sockets.Sock) {
+	k.tr.Point(fnTcpSendProbe0, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tcpSk(sk).SndWnd)))
+	tp := tcpSk(sk)
+	if k.tcpWriteXmit(sk) > 0 {
+		return // the window opened meanwhile
+	}
+	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
+	if err != nil {
+		return
+	}
+	_ = skb.SkbReserve(s, MaxTCPHeader)
+	setCbSeq(s, tp.SndUna-1)
+	setCbEndSeq(s, tp.SndUna-1)
+	setCbFlags(s, header.TCP_FLAG_ACK)
+	_ = k.tcpTransmitSkb(sk, s, false)
+	tp.rtoBackoff++
+	k.tcpResetXmitTimer(sk, min(tp.IcskRto<<min(tp.rtoBackoff, 10), TCP_RTO_MAX))
 }

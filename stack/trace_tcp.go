@@ -12,6 +12,7 @@ var (
 	fnTcpRcvStateProcess, fnTcpRcvSynsentStateProcess, fnTcpFinishConnect, fnTcpReset, fnTcpDone    tracing.FuncID
 	fnTcpAck, fnTcpCleanRtxQueue, fnTcpRcvEstablished, fnTcpDataQueue, fnTcpFin, fnTcpWriteTimer    tracing.FuncID
 	fnTcpRetransmitTimer, fnTcpRetransmitSkb, fnTcpSendActiveReset                                  tracing.FuncID
+	fnTcpSendmsg, fnTcpWriteXmit, fnTcpRecvmsg, fnTcpSendProbe0, fnTcpPruneQueue                    tracing.FuncID
 )
 
 func init() {
@@ -132,4 +133,18 @@ func init() {
 		"Sends a segment of the retransmit queue again (RetransSegs).")
 	fnTcpSendActiveReset = reg("tcp_send_active_reset", tcpOutputC, (*Kernel).tcpSendActiveReset, sk,
 		"Aborts the connection from our side: a RST with the next sequence number, no retransmission.")
+	fnTcpSendmsg = reg("tcp_sendmsg", tcpC, (*Kernel).tcpSendmsg, []string{"sk", "len"},
+		"Copies the user's bytes into MSS-sized skbs on sk_write_queue and pushes them; sleeps when sk_wmem_queued "+
+			"reaches sk_sndbuf until ACKs free space.")
+	fnTcpWriteXmit = reg("tcp_write_xmit", tcpOutputC, (*Kernel).tcpWriteXmit, sk,
+		"Sends queued segments while the peer's window and the congestion window allow; each moves to the "+
+			"retransmit queue until it is acknowledged.")
+	fnTcpRecvmsg = reg("tcp_recvmsg", tcpC, (*Kernel).tcpRecvmsg, []string{"sk", "len", "flags"},
+		"Copies in-order bytes from sk_receive_queue to the user (copied_seq advances), sleeping while there are "+
+			"none; returns 0 at end of file. A reader who made room may send a window update.")
+	fnTcpSendProbe0 = tracing.Register(tracing.Spec{Name: "tcp_send_probe0", File: tcpOutputC, Args: []string{"sk", "snd_wnd"},
+		Explain: "The peer's receive window is zero while data waits: a probe with an old sequence number asks it for a window update."})
+	fnTcpPruneQueue = reg("tcp_prune_queue", tcpInputC, (*Kernel).tcpPruneQueue, sk,
+		"The receive queue uses more memory than sk_rcvbuf allows: its data is copied (tcp_collapse) into compact "+
+			"page-sized skbs so that truesize comes close to the bytes held.")
 }

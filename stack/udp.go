@@ -251,7 +251,10 @@ func (k *Kernel) inetSendmsg(sock *sockets.Socket, data []byte, flags int, addr 
 		k.tr.Exit(fnInetSendmsg, tracing.Errno(-tracing.EOPNOTSUPP))
 		return -1, sockets.Errno(tracing.EOPNOTSUPP)
 	}
-	if err := k.inetAutobind(sk); err != nil {
+	if sk.SkcProt == k.tcpProt {
+		// tcp_prot sets no_autobind: an unconnected TCP socket fails in
+		// tcp_sendmsg instead of getting a port.
+	} else if err := k.inetAutobind(sk); err != nil {
 		k.tr.Exit(fnInetSendmsg, tracing.Errno(-tracing.EAGAIN))
 		return -1, err
 	}
