@@ -80,7 +80,7 @@ func (k *Kernel) newTCPProt() *sockets.Proto {
 		Connect:    k.tcpV4Connect,
 		Sendmsg:    k.tcpSendmsg,
 		Recvmsg:    k.tcpRecvmsg,
-		Shutdown:   func(*sockets.Sock, int) {},
+		Shutdown:   k.tcpShutdown,
 		Setsockopt: k.tcpSetsockopt,
 		Getsockopt: k.tcpGetsockopt,
 		BacklogRcv: "tcp_v4_do_rcv",
@@ -166,11 +166,12 @@ func (k *Kernel) tcpSetState(sk *sockets.Sock, state sockets.State) {
 	k.tr.Exit(fnTcpSetState, tracing.Arg{})
 }
 
-// tcpClose is tcp_close -> __tcp_close: a listener stops listening; a sock
-// in CLOSE or SYN_SENT is destroyed at once. A synchronized connection is
-// aborted with a RST (tcp_send_active_reset), which the kernel does only
-// when unread data is left or SO_LINGER is zero; the orderly FIN close
-// and TIME_WAIT are not modelled yet.
+// tcpClose is tcp_close -> __tcp_close: a listener stops listening;
+// unread data makes the close an abort (RST, TCPAbortOnClose), as does
+// SO_LINGER with a zero timeout; otherwise the FIN goes out after the
+// queued data (tcp_close_state, tcp_send_fin). The orphan lives on until
+// the FIN exchange ends: in LAST_ACK until its FIN is acknowledged, in
+// FIN_WAIT2 for tcp_fin_timeout, then TIME_WAIT for 60 s.
 func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 	tr := k.tr
 	tr.Enter2(fnTcpClose, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout))
@@ -180,16 +181,34 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 	if sk.SkcState == sockets.TCP_LISTEN {
 		k.tcpSetState(sk, sockets.TCP_CLOSE)
 		k.inetCskListenStop(sk)
-	} else if tcpNeedReset(sk.SkcState) {
-		k.mib.inc(LINUX_MIB_TCPABORTONCLOSE)
-		k.tcpSendActiveReset(sk)
-		k.tcpSetState(sk, sockets.TCP_CLOSE)
-	} else if sk.SkcState != sockets.TCP_CLOSE {
-		k.tcpSetState(sk, sockets.TCP_CLOSE)
+	} else {
+		unread := 0
+		for s := skb.SkbDequeueLocked(&sk.SkReceiveQueue); s != nil; s = skb.SkbDequeueLocked(&sk.SkReceiveQueue) {
+			unread += int(s.Len)
+			sockets.SkRmemUncharge(sk, s.Truesize)
+			_ = skb.KfreeSkb(s)
+		}
+		switch {
+		case sk.SkcState == sockets.TCP_CLOSE:
+		case unread > 0 && tcpNeedReset(sk.SkcState):
+			k.mib.inc(LINUX_MIB_TCPABORTONCLOSE)
+			k.tcpSetState(sk, sockets.TCP_CLOSE)
+			k.tcpSendActiveReset(sk)
+		case sk.SockFlagSet(sockets.SOCK_LINGER) && sk.SkLingertime == 0:
+			_ = k.tcpDisconnect(sk, 0)
+			k.mib.inc(LINUX_MIB_TCPABORTONDATA)
+		default:
+			if k.tcpCloseState(sk) {
+				k.tcpSendFin(sk)
+			}
+		}
 	}
 	// adjudge_to_death
 	sockets.SockHold(sk)
 	sockets.SockOrphan(sk)
+	if sk.SkcState == sockets.TCP_FIN_WAIT2 {
+		k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, int64(k.net.Sysctl.TcpFinTimeout)*1e9)
+	}
 	if sk.SkcState == sockets.TCP_CLOSE {
 		k.inetCskDestroySock(sk)
 	}
@@ -205,6 +224,10 @@ func (k *Kernel) tcpV4DestroySock(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpV4DestroySock, tracing.Sock(uint64(sk.Addr())))
 	k.tcpClearXmitTimers(sk)
 	tp := tcpSk(sk)
+	if tp.twTimer != nil {
+		k.DelTimer(tp.twTimer)
+		tp.twTimer = nil
+	}
 	tp.PacketsOut = 0
 	_ = skb.SkbQueuePurge(&tp.rtxQueue) // tcp_write_queue_purge
 	_ = skb.SkbQueuePurge(&tp.outOfOrderQueue)

@@ -148,7 +148,7 @@ func (k *Kernel) tcpDataSndCheck(sk *sockets.Sock) {
 	if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 		k.tcpWriteXmit(sk)
 	}
-	if sk.SkWmemQueued < sk.SkSndbuf {
+	if sk.SkWmemQueued < sk.SkSndbuf && !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		sk.SkWriteSpace(sk)
 	}
 }

@@ -37,6 +37,9 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 			return true
 		}
 		return false
+	case sockets.TCP_TIME_WAIT:
+		k.tcpTimewaitState(sk, seg)
+		return false
 	}
 	// The remaining states: check the sequence number and the flags.
 	if !k.tcpValidateIncoming(sk, seg) {
@@ -69,7 +72,18 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		if tp.SndUna == tp.WriteSeq {
 			k.tcpSetState(sk, sockets.TCP_FIN_WAIT2)
 			sk.SkShutdown |= sockets.SEND_SHUTDOWN
-			sk.SkStateChange(sk)
+			if sk.SockFlagSet(sockets.SOCK_DEAD) && !seg.has(header.TCP_FLAG_FIN) {
+				// An orphan waits tcp_fin_timeout for the peer's FIN.
+				k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, int64(k.net.Sysctl.TcpFinTimeout)*1e9)
+			} else if !sk.SockFlagSet(sockets.SOCK_DEAD) {
+				sk.SkStateChange(sk)
+			}
+		}
+	case sockets.TCP_CLOSING:
+		if tp.SndUna == tp.WriteSeq {
+			k.tcpTimeWait(sk, sockets.TCP_TIME_WAIT, TCP_TIMEWAIT_LEN)
+			_ = skb.ConsumeSkb(seg.s)
+			return false
 		}
 	case sockets.TCP_LAST_ACK:
 		if tp.SndUna == tp.WriteSeq {
@@ -85,7 +99,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	default:
 		_ = skb.ConsumeSkb(seg.s)
 	}
-	if sk.SkcState != sockets.TCP_CLOSE {
+	if sk.SkcState != sockets.TCP_CLOSE && sk.SkcState != sockets.TCP_TIME_WAIT {
 		k.tcpDataSndCheck(sk)
 	}
 	return false

@@ -115,6 +115,10 @@ func (k *Kernel) tcpFin(sk *sockets.Sock) {
 		k.tcpSetState(sk, sockets.TCP_CLOSE_WAIT)
 	case sockets.TCP_FIN_WAIT1:
 		k.tcpSetState(sk, sockets.TCP_CLOSING)
+	case sockets.TCP_FIN_WAIT2:
+		// Both FINs are acknowledged (ours was, theirs is about to be).
+		k.tcpSendAck(sk)
+		k.tcpTimeWait(sk, sockets.TCP_TIME_WAIT, TCP_TIMEWAIT_LEN)
 	}
 	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		sk.SkStateChange(sk)

@@ -114,15 +114,43 @@ func TestTCPHandshakeOverLoopback(t *testing.T) {
 	if est != 2 {
 		t.Errorf("%d ESTABLISHED socks in the snapshot", est)
 	}
-	// Closing aborts with a RST (no FIN close yet); the peer sees ECONNRESET.
+	// The client closes first: FIN, and the server reads end of file.
+	m = f.mark()
 	if err := p.Close(cfd); err != nil {
 		t.Fatal(err)
 	}
-	if s := f.tcpState(t, afd); s.State != sockets.TCP_CLOSE || s.Err != tracing.ECONNRESET {
-		t.Errorf("after the peer's RST: %v err %d", s.State, s.Err)
+	if s := f.tcpState(t, afd); s.State != sockets.TCP_CLOSE_WAIT {
+		t.Errorf("server after the client's FIN: %v", s.State)
 	}
+	if b, _, err := p.Recvfrom(afd, 10, 0); len(b) != 0 || err != nil {
+		t.Errorf("read at end of file: %q %v", b, err)
+	}
+	if got := f.entries(m); !inOrder(got, []string{"tcp_close", "tcp_send_fin", "tcp_v4_rcv", "tcp_fin"}) {
+		t.Errorf("close path %v", only(got, "tcp_close", "tcp_send_fin", "tcp_v4_rcv", "tcp_fin"))
+	}
+	// The server closes: LAST_ACK, the client's ACK ends it; the client's
+	// sock waits in TIME_WAIT for 60 s.
+	m = f.mark()
 	_ = p.Close(afd)
 	_ = p.Close(lfd)
+	if got := f.entries(m); !inOrder(got, []string{"tcp_send_fin", "tcp_fin", "tcp_time_wait", "tcp_done"}) {
+		t.Errorf("second close %v", only(got, "tcp_send_fin", "tcp_fin", "tcp_time_wait", "tcp_done"))
+	}
+	tw := 0
+	for _, sk := range f.snapshot(t).Socks {
+		if sk.SockCommon.SkcState == "TIME_WAIT" && sk.SockCommon.SkcNode != "" {
+			tw++
+		}
+	}
+	if tw != 1 || f.cacheInUse(t)["TCP"] != 1 {
+		t.Fatalf("%d TIME_WAIT socks in ehash, %d TCP socks", tw, f.cacheInUse(t)["TCP"])
+	}
+	if err := f.k.AdvanceTo(59e9); err != nil || f.cacheInUse(t)["TCP"] != 1 {
+		t.Errorf("TIME_WAIT ended before 60 s: %v", err)
+	}
+	if err := f.k.AdvanceTo(61e9); err != nil {
+		t.Fatal(err)
+	}
 	if got := f.cacheInUse(t)["TCP"]; got != 0 {
 		t.Errorf("%d TCP socks left after closing everything", got)
 	}

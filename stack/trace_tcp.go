@@ -12,7 +12,8 @@ var (
 	fnTcpRcvStateProcess, fnTcpRcvSynsentStateProcess, fnTcpFinishConnect, fnTcpReset, fnTcpDone    tracing.FuncID
 	fnTcpAck, fnTcpCleanRtxQueue, fnTcpRcvEstablished, fnTcpDataQueue, fnTcpFin, fnTcpWriteTimer    tracing.FuncID
 	fnTcpRetransmitTimer, fnTcpRetransmitSkb, fnTcpSendActiveReset                                  tracing.FuncID
-	fnTcpSendmsg, fnTcpWriteXmit, fnTcpRecvmsg, fnTcpSendProbe0, fnTcpPruneQueue                    tracing.FuncID
+	fnTcpSendmsg, fnTcpWriteXmit, fnTcpRecvmsg, fnTcpSendProbe0, fnTcpPruneQueue,
+	fnTcpSendFin, fnTcpTimeWait, fnTwTimerHandler tracing.FuncID
 )
 
 func init() {
@@ -147,4 +148,11 @@ func init() {
 	fnTcpPruneQueue = reg("tcp_prune_queue", tcpInputC, (*Kernel).tcpPruneQueue, sk,
 		"The receive queue uses more memory than sk_rcvbuf allows: its data is copied (tcp_collapse) into compact "+
 			"page-sized skbs so that truesize comes close to the bytes held.")
+	fnTcpSendFin = reg("tcp_send_fin", tcpOutputC, (*Kernel).tcpSendFin, sk,
+		"Queues our FIN after any unsent data (it takes one sequence number) and pushes it out.")
+	fnTcpTimeWait = reg("tcp_time_wait", tcpMiniC, (*Kernel).tcpTimeWait, []string{"sk", "state"},
+		"The connection is finished on our side: the four-tuple stays reserved in ehash for 60 s (TIME_WAIT) "+
+			"so that late segments of this connection cannot be taken for a new one.")
+	fnTwTimerHandler = reg("tw_timer_handler", "net/ipv4/inet_timewait_sock.c", (*Kernel).twTimerHandler, sk,
+		"TIME_WAIT is over: the sock leaves ehash and its port is free.")
 }
