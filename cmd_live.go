@@ -45,11 +45,15 @@ machine's clock. The host's own tools talk to it:
 
   ping 10.77.0.2
   echo hi | nc -u -w1 10.77.0.2 7
+  echo hi | nc -N 10.77.0.2 7
+  curl http://10.77.0.2/
 
 Built-in services run as processes of the model kernel:
 ` + strings.Join(svcDoc, "\n") + `
 
-TCP and its services (echo, discard, chargen, HTTP) come with the TCP issue.
+TCP moves data in order with retransmission on timeout; fast retransmit, SACK,
+the out-of-order queue and CUBIC are not modelled yet, so expect slow recovery
+on a lossy path (a TUN link on one machine does not lose packets).
 
 Creating the device needs CAP_NET_ADMIN. --netns NAME puts it in a network
 namespace (created if missing, and removed on exit if live created it), so

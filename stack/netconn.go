@@ -207,6 +207,12 @@ func (c *Conn) applyDeadline(dl time.Time, opt int) error {
 	return c.p.Setsockopt(c.fd, sockets.SOL_SOCKET, opt, tv)
 }
 
+// Fd returns the connection's file descriptor in its process.
+func (c *Conn) Fd() int { return c.fd }
+
+// Process returns the process that owns the connection.
+func (c *Conn) Process() *Process { return c.p }
+
 // Close closes the connection's fd. As with the Listener, shutdown comes
 // first so that a Read blocked in another goroutine returns, as Go's own
 // connections promise.

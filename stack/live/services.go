@@ -1,10 +1,17 @@
 package live
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"slices"
+	"strings"
+	"sync"
+
+	"github.com/stackscope/stackscope/stack"
 )
 
 // service is a built-in server running as a process of the model kernel.
@@ -21,9 +28,29 @@ var Services = []struct {
 }{
 	{"echo", "udp", 7, "echoes every datagram back (RFC 862)"},
 	{"discard", "udp", 9, "reads datagrams and throws them away (RFC 863)"},
+	{"echo", "tcp", 7, "sends every byte back (RFC 862)"},
+	{"discard", "tcp", 9, "reads and throws away everything (RFC 863)"},
+	{"chargen", "tcp", 19, "sends lines of printable characters until the client closes (RFC 864)"},
+	{"http", "tcp", 80, "Go's net/http, serving a page that shows the connection's own sock"},
+}
+
+// ServiceNames are the names --services accepts.
+func ServiceNames() []string {
+	var out []string
+	for _, s := range Services {
+		if !slices.Contains(out, s.Name) {
+			out = append(out, s.Name)
+		}
+	}
+	return out
 }
 
 func (s *Session) startServices(which []string) error {
+	for _, name := range which {
+		if !slices.Contains(ServiceNames(), name) {
+			return fmt.Errorf("unknown service %q (known: %s)", name, strings.Join(ServiceNames(), ", "))
+		}
+	}
 	for _, svc := range Services {
 		if which != nil && !slices.Contains(which, svc.Name) {
 			continue
@@ -32,16 +59,56 @@ func (s *Session) startServices(which []string) error {
 		if err != nil {
 			return err
 		}
-		pc, err := p.ListenUDP(netip.AddrPortFrom(netip.IPv4Unspecified(), svc.Port))
+		addr := netip.AddrPortFrom(netip.IPv4Unspecified(), svc.Port)
+		if svc.Proto == "udp" {
+			pc, err := p.ListenUDP(addr)
+			if err != nil {
+				return fmt.Errorf("%s/%s: %w", svc.Name, svc.Proto, err)
+			}
+			echo := svc.Name == "echo"
+			s.services = append(s.services, service{name: svc.Name, stop: func() { _ = pc.Close() }})
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				serveUDP(pc, echo)
+			}()
+			continue
+		}
+		l, err := p.ListenTCP(addr, 128)
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", svc.Name, svc.Proto, err)
 		}
-		echo := svc.Name == "echo"
-		s.services = append(s.services, service{name: svc.Name, stop: func() { _ = pc.Close() }})
+		if svc.Name == "http" {
+			srv := &http.Server{Handler: s.pageHandler(), ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+				return context.WithValue(ctx, connKey{}, c)
+			}}
+			s.services = append(s.services, service{name: svc.Name, stop: func() { _ = srv.Close() }})
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				_ = srv.Serve(l)
+			}()
+			continue
+		}
+		handle := map[string]func(net.Conn){"echo": serveEcho, "discard": serveDiscard, "chargen": serveChargen}[svc.Name]
+		var conns sync.WaitGroup
+		s.services = append(s.services, service{name: svc.Name, stop: func() { _ = l.Close() }})
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			serveUDP(pc, echo)
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					break
+				}
+				conns.Add(1)
+				go func() {
+					defer conns.Done()
+					defer c.Close()
+					handle(c)
+				}()
+			}
+			conns.Wait()
 		}()
 	}
 	return nil
@@ -61,4 +128,72 @@ func serveUDP(pc net.PacketConn, echo bool) {
 			}
 		}
 	}
+}
+
+func serveEcho(c net.Conn)    { _, _ = io.Copy(c, c) }
+func serveDiscard(c net.Conn) { _, _ = io.Copy(io.Discard, c) }
+
+// serveChargen writes the RFC 864 pattern: 72-character lines, each
+// starting one character further along the 95 printable ASCII characters.
+func serveChargen(c net.Conn) {
+	var lines []byte
+	for i := 0; i < 95; i++ {
+		for j := 0; j < 72; j++ {
+			lines = append(lines, byte(' '+(i+j)%95))
+		}
+		lines = append(lines, '\r', '\n')
+	}
+	go func() { _, _ = io.Copy(io.Discard, c) }() // the client's bytes are ignored
+	for {
+		if _, err := c.Write(lines); err != nil {
+			return
+		}
+	}
+}
+
+type connKey struct{}
+
+// pageHandler serves a page describing the connection it travels on, as
+// the model kernel's snapshot shows it.
+func (s *Session) pageHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		var b strings.Builder
+		fmt.Fprintf(&b, "stackscope: this page came to you through a model of the Linux TCP/IP stack.\n\n")
+		c, _ := r.Context().Value(connKey{}).(*stack.Conn)
+		snap, err := s.K.Snapshot()
+		if c == nil || err != nil {
+			fmt.Fprintf(&b, "(the connection's sock could not be read: %v)\n", err)
+			_, _ = io.WriteString(w, b.String())
+			return
+		}
+		var skAddr string
+		for _, p := range snap.Processes {
+			if p.Pid == c.Process().Pid {
+				for _, fd := range p.Fds {
+					if fd.Fd == c.Fd() {
+						skAddr = fd.Sk
+					}
+				}
+			}
+		}
+		for _, sk := range snap.Socks {
+			if sk.Sk != skAddr {
+				continue
+			}
+			sc := sk.SockCommon
+			fmt.Fprintf(&b, "Your connection is fd %d of process %d (%s), struct sock at %s, from the %s cache.\n",
+				c.Fd(), c.Process().Pid, c.Process().Comm, sk.Sk, sk.Cache)
+			fmt.Fprintf(&b, "  state            %s\n", sc.SkcState)
+			fmt.Fprintf(&b, "  local            %s:%d\n", sc.SkcRcvSaddr, sc.SkcNum)
+			fmt.Fprintf(&b, "  remote           %s:%d\n", sc.SkcDaddr, sc.SkcDport)
+			fmt.Fprintf(&b, "  ehash            %s\n", sc.SkcNode)
+			fmt.Fprintf(&b, "  sk_rcvbuf        %d   sk_rmem_alloc  %d\n", sk.SkRcvbuf, sk.SkRmemAlloc)
+			fmt.Fprintf(&b, "  sk_sndbuf        %d   sk_wmem_queued %d\n", sk.SkSndbuf, sk.SkWmemQueued)
+			fmt.Fprintf(&b, "  sk_receive_queue %d skbs\n", sk.SkReceiveQueue.Qlen)
+			fmt.Fprintf(&b, "  sk_write_queue   %d skbs\n", sk.SkWriteQueue.Qlen)
+		}
+		fmt.Fprintf(&b, "\nThe kernel holds %d socks now. (tcp_info is not modelled yet.)\n", len(snap.Socks))
+		_, _ = io.WriteString(w, b.String())
+	})
 }
