@@ -76,9 +76,10 @@ func (k *Kernel) newProcess(comm string) *Process {
 
 // Pending is a syscall in flight.
 type Pending struct {
-	reply chan result
-	res   result
-	done  bool
+	reply   chan result
+	stopped <-chan struct{} // the kernel's done channel
+	res     result
+	done    bool
 }
 
 // Ready reports whether the syscall has returned.
@@ -94,10 +95,20 @@ func (pd *Pending) Ready() bool {
 	return pd.done
 }
 
-// Wait blocks until the syscall returns and gives its result.
+// Wait blocks until the syscall returns and gives its result. A request
+// the loop never picked up before the kernel stopped fails with
+// ErrStopped instead of waiting for ever.
 func (pd *Pending) Wait() (int64, error) {
 	if !pd.done {
-		pd.res = <-pd.reply
+		select {
+		case pd.res = <-pd.reply:
+		case <-pd.stopped:
+			select {
+			case pd.res = <-pd.reply:
+			default:
+				pd.res = result{err: ErrStopped}
+			}
+		}
 		pd.done = true
 	}
 	return pd.res.ret, pd.res.err
@@ -115,7 +126,7 @@ func (pd *Pending) Opt() sockets.Optval { return pd.res.opt }
 // Start issues a syscall without waiting for it.
 func (p *Process) Start(sc Syscall) *Pending {
 	req := &syscallReq{proc: p, sc: sc, reply: make(chan result, 1)}
-	pd := &Pending{reply: req.reply}
+	pd := &Pending{reply: req.reply, stopped: p.k.done}
 	select {
 	case p.k.inputs <- input{sys: req}:
 	case <-p.k.quit:
@@ -126,10 +137,7 @@ func (p *Process) Start(sc Syscall) *Pending {
 
 // Call issues a syscall and waits for it.
 func (p *Process) Call(sc Syscall) (int64, error) {
-	pd := p.Start(sc)
-	pd.res = <-pd.reply
-	pd.done = true
-	return pd.res.ret, pd.res.err
+	return p.Start(sc).Wait()
 }
 
 // startSyscall runs a syscall request on an idle task of its process.

@@ -21,7 +21,7 @@ import (
 
 // startInNetns starts a live session in a namespace of its own, or skips
 // the test where the machine does not allow TUN devices or namespaces.
-func startInNetns(t *testing.T) (*Session, string) {
+func startInNetns(t testing.TB) (*Session, string) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("live mode needs root (CAP_NET_ADMIN) for TUN devices and network namespaces; skipped")
@@ -51,7 +51,7 @@ func startInNetns(t *testing.T) (*Session, string) {
 }
 
 // inNetns runs fn on a thread inside the namespace.
-func inNetns(t *testing.T, name string, fn func()) {
+func inNetns(t testing.TB, name string, fn func()) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
