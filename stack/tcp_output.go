@@ -249,14 +249,21 @@ func (k *Kernel) tcpSendAck(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	k.tr.Enter1(fnTcpSendAck, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpSendAck, tracing.Arg{})
+	k.tcpSendControl(sk, tp.SndNxt, header.TCP_FLAG_ACK)
+}
+
+// tcpSendControl sends a segment without data from its own header-only
+// skb (tcp_send_ack, tcp_send_active_reset and tcp_xmit_probe_skb all
+// build one): seq and flags as given, the ACK and window current.
+func (k *Kernel) tcpSendControl(sk *sockets.Sock, seq uint32, flags uint8) {
 	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
 	if err != nil {
 		return
 	}
 	_ = skb.SkbReserve(s, MaxTCPHeader)
-	setCbSeq(s, tp.SndNxt)
-	setCbEndSeq(s, tp.SndNxt)
-	setCbFlags(s, header.TCP_FLAG_ACK)
+	setCbSeq(s, seq)
+	setCbEndSeq(s, seq)
+	setCbFlags(s, flags)
 	_ = k.tcpTransmitSkb(sk, s, false)
 }
 

@@ -80,16 +80,7 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 func (k *Kernel) tcpSendActiveReset(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpSendActiveReset, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpSendActiveReset, tracing.Arg{})
-	tp := tcpSk(sk)
-	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
-	if err != nil {
-		return
-	}
-	_ = skb.SkbReserve(s, MaxTCPHeader)
-	setCbSeq(s, tp.SndNxt)
-	setCbEndSeq(s, tp.SndNxt)
-	setCbFlags(s, header.TCP_FLAG_RST|header.TCP_FLAG_ACK)
-	_ = k.tcpTransmitSkb(sk, s, false)
+	k.tcpSendControl(sk, tcpSk(sk).SndNxt, header.TCP_FLAG_RST|header.TCP_FLAG_ACK)
 }
 
 // tcpProbeTimer is tcp_probe_timer -> tcp_send_probe0: data waits but the
@@ -103,15 +94,7 @@ func (k *Kernel) tcpProbeTimer(sk *sockets.Sock) {
 	if k.tcpWriteXmit(sk) > 0 {
 		return // the window opened meanwhile
 	}
-	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
-	if err != nil {
-		return
-	}
-	_ = skb.SkbReserve(s, MaxTCPHeader)
-	setCbSeq(s, tp.SndUna-1)
-	setCbEndSeq(s, tp.SndUna-1)
-	setCbFlags(s, header.TCP_FLAG_ACK)
-	_ = k.tcpTransmitSkb(sk, s, false)
+	k.tcpSendControl(sk, tp.SndUna-1, header.TCP_FLAG_ACK)
 	tp.rtoBackoff++
 	k.tcpResetXmitTimer(sk, min(tp.IcskRto<<min(tp.rtoBackoff, 10), TCP_RTO_MAX))
 }
