@@ -15,6 +15,7 @@ const TCP_TIMEWAIT_LEN = 60 * 1e9
 // FIN_WAIT1 and CLOSE_WAIT -> LAST_ACK send one; a connection not yet
 // synchronized just closes.
 func (k *Kernel) tcpCloseState(sk *sockets.Sock) bool {
+	k.tr.Enter2(fnTcpCloseState, tracing.Sock(uint64(sk.Addr())), tracing.State(uint8(sk.SkcState)))
 	next, fin := sk.SkcState, false
 	switch sk.SkcState {
 	case sockets.TCP_CLOSE, sockets.TCP_LISTEN, sockets.TCP_SYN_SENT, sockets.TCP_TIME_WAIT:
@@ -25,6 +26,7 @@ func (k *Kernel) tcpCloseState(sk *sockets.Sock) bool {
 		next, fin = sockets.TCP_LAST_ACK, true
 	}
 	k.tcpSetState(sk, next)
+	k.tr.Exit(fnTcpCloseState, tracing.Bool(fin))
 	return fin
 }
 
@@ -57,6 +59,8 @@ func (k *Kernel) tcpSendFin(sk *sockets.Sock) {
 // tcpShutdown is tcp_shutdown: shutdown(SHUT_WR) on a connection sends
 // our FIN; the receive side is only a flag.
 func (k *Kernel) tcpShutdown(sk *sockets.Sock, how int) {
+	k.tr.Enter2(fnTcpShutdown, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(how)))
+	defer k.tr.Exit(fnTcpShutdown, tracing.Arg{})
 	if how&sockets.SEND_SHUTDOWN == 0 {
 		return
 	}

@@ -145,6 +145,8 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock) int {
 // opened windows now allow, and wake a writer waiting for buffer space
 // (tcp_check_space).
 func (k *Kernel) tcpDataSndCheck(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpDataSndCheck, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpDataSndCheck, tracing.Arg{})
 	if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 		k.tcpWriteXmit(sk)
 	}
@@ -268,6 +270,8 @@ func (k *Kernel) tcpEatSkb(sk *sockets.Sock, s *skb.SkBuff) {
 // the peer if the window it may use has at least doubled (a window
 // update), so a sender stalled on a small window goes on.
 func (k *Kernel) tcpCleanupRbuf(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpCleanupRbuf, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpCleanupRbuf, tracing.Arg{})
 	tp := tcpSk(sk)
 	if sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 || sk.SkcState == sockets.TCP_CLOSE {
 		return
@@ -283,7 +287,9 @@ func (k *Kernel) tcpCleanupRbuf(sk *sockets.Sock) {
 
 // tcpFragment is tcp_fragment: split s (on sk_write_queue) after its
 // first n bytes; the rest becomes a new skb right behind it.
-func (k *Kernel) tcpFragment(sk *sockets.Sock, s *skb.SkBuff, n uint32) error {
+func (k *Kernel) tcpFragment(sk *sockets.Sock, s *skb.SkBuff, n uint32) (err error) {
+	k.tr.Enter3(fnTcpFragment, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())), tracing.Size(uint64(n)))
+	defer func() { k.tr.Exit(fnTcpFragment, tracing.Errno(sockets.ErrnoOf(err).Ret())) }()
 	if n == 0 || n >= s.Len {
 		return sockets.Errno(tracing.EINVAL)
 	}

@@ -194,6 +194,9 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 // tcpSyncMss is tcp_sync_mss (simplified): the MSS to send with, from the
 // peer's MSS and the path MTU, less the timestamp option.
 func (k *Kernel) tcpSyncMss(sk *sockets.Sock) {
+	defer func() {
+		k.tr.Point(fnTcpSyncMss, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tcpSk(sk).MssCache)))
+	}()
 	tp := tcpSk(sk)
 	mss := uint32(tp.AdvMss)
 	if tp.RxOpt.MssClamp != 0 {
@@ -236,7 +239,9 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 // challenge-ACK limits): a segment outside the receive window gets a
 // duplicate ACK and is dropped; an in-window RST resets the connection; a
 // SYN in a synchronized state gets an ACK.
-func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) bool {
+func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bool) {
+	k.tr.Enter2(fnTcpValidateIncoming, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
+	defer func() { k.tr.Exit(fnTcpValidateIncoming, tracing.Bool(ok)) }()
 	tp := tcpSk(sk)
 	rcvWnd := tp.RcvWup + tp.RcvWnd - tp.RcvNxt
 	if int32(rcvWnd) < 0 {
@@ -432,4 +437,5 @@ func (k *Kernel) tcpRttEstimator(tp *TcpSock, mUs int64) {
 	tp.Srtt = uint32(max(srtt, 1))
 	rto := (int64(tp.Srtt>>3) + int64(tp.Rttvar)) * 1000
 	tp.IcskRto = min(max(rto, TCP_RTO_MIN), TCP_RTO_MAX)
+	k.tr.Point(fnTcpRttEstimator, tracing.Int(mUs), tracing.Int(tp.IcskRto))
 }

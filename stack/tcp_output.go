@@ -272,6 +272,8 @@ const MaxTCPHeader = 192
 
 // tcpConnectInit is tcp_connect_init: MSS and window for a new connection.
 func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
+	k.tr.Enter1(fnTcpConnectInit, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpConnectInit, tracing.Arg{})
 	tp := tcpSk(sk)
 	tp.AdvMss = uint16(min(rt.MTU-40, 65535-40))
 	tp.RcvMss = uint32(tp.AdvMss)

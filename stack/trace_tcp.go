@@ -13,7 +13,8 @@ var (
 	fnTcpAck, fnTcpCleanRtxQueue, fnTcpRcvEstablished, fnTcpDataQueue, fnTcpFin, fnTcpWriteTimer    tracing.FuncID
 	fnTcpRetransmitTimer, fnTcpRetransmitSkb, fnTcpSendActiveReset                                  tracing.FuncID
 	fnTcpSendmsg, fnTcpWriteXmit, fnTcpRecvmsg, fnTcpSendProbe0, fnTcpPruneQueue,
-	fnTcpSendFin, fnTcpTimeWait, fnTwTimerHandler tracing.FuncID
+	fnTcpSendFin, fnTcpTimeWait, fnTwTimerHandler, fnTcpCloseState, fnTcpShutdown, fnTcpDataSndCheck, fnTcpCleanupRbuf,
+	fnTcpFragment, fnTcpSyncMss, fnTcpValidateIncoming, fnTcpConnectInit, fnTcpRttEstimator tracing.FuncID
 )
 
 func init() {
@@ -155,4 +156,25 @@ func init() {
 			"so that late segments of this connection cannot be taken for a new one.")
 	fnTwTimerHandler = reg("tw_timer_handler", "net/ipv4/inet_timewait_sock.c", (*Kernel).twTimerHandler, sk,
 		"TIME_WAIT is over: the sock leaves ehash and its port is free.")
+	fnTcpCloseState = reg("tcp_close_state", tcpC, (*Kernel).tcpCloseState, []string{"sk", "state"},
+		"Our side is done sending: ESTABLISHED becomes FIN_WAIT1 and CLOSE_WAIT becomes LAST_ACK, both with a FIN to send; "+
+			"a connection not yet synchronized simply closes.")
+	fnTcpShutdown = reg("tcp_shutdown", tcpC, (*Kernel).tcpShutdown, []string{"sk", "how"},
+		"shutdown(SHUT_WR) on a connection: our FIN goes out after the queued data; reading stays possible.")
+	fnTcpDataSndCheck = reg("tcp_data_snd_check", tcpInputC, (*Kernel).tcpDataSndCheck, sk,
+		"After an ACK: send what the opened windows allow, and wake a writer waiting for buffer space.")
+	fnTcpCleanupRbuf = reg("tcp_cleanup_rbuf", tcpC, (*Kernel).tcpCleanupRbuf, sk,
+		"After a read: if the window we may offer has at least doubled, tell the peer now (a window update).")
+	fnTcpFragment = reg("tcp_fragment", tcpOutputC, (*Kernel).tcpFragment, []string{"sk", "skb", "len"},
+		"Splits a queued segment in two so that the first part fits the peer's window.")
+	fnTcpSyncMss = tracing.Register(tracing.Spec{Name: "tcp_sync_mss", File: tcpOutputC, Go: (*Kernel).tcpSyncMss,
+		Args: []string{"sk", "mss_cache"}, Explain: "Recomputes the segment size we send: the peer's MSS, less the timestamp option if it is on."})
+	fnTcpValidateIncoming = reg("tcp_validate_incoming", tcpInputC, (*Kernel).tcpValidateIncoming, skSkb,
+		"Is the segment acceptable? Outside the receive window it gets a duplicate ACK; a RST must hit rcv_nxt exactly "+
+			"(else a challenge ACK, RFC 5961); a SYN on a synchronized connection gets a challenge ACK.")
+	fnTcpConnectInit = reg("tcp_connect_init", tcpOutputC, (*Kernel).tcpConnectInit, sk,
+		"Sets up a connecting socket: MSS from the route, the initial receive window and window scale "+
+			"(tcp_select_initial_window), RTO 1 s.")
+	fnTcpRttEstimator = tracing.Register(tracing.Spec{Name: "tcp_rtt_estimator", File: tcpInputC, Go: (*Kernel).tcpRttEstimator,
+		Args: []string{"rtt_us", "rto_ns"}, Explain: "A new RTT sample updates the smoothed RTT and its variance (RFC 6298); the RTO becomes srtt + rttvar, at least 200 ms."})
 }
