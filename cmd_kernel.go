@@ -62,6 +62,12 @@ Lines look like:
   fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK)
   accept(3, ..., ...) = -1 EAGAIN (Resource temporarily unavailable)
   getsockname(3, ..., ...)
+  connect(4, 127.0.0.1:8080)
+  write(4, ..., 1000)                        # sends 1000 bytes of a-z
+  send(4, ..., 10, MSG_DONTWAIT)
+  sendto(6, ..., 100, 0, 127.0.0.1:53)       # UDP
+  read(5, ..., 2000)                         # = 0 at end of file
+  recv(5, ..., 100, MSG_PEEK)
   shutdown(3, SHUT_RD)
   close(3) = 0
   sysctl net.core.somaxconn=64

@@ -154,3 +154,36 @@ func FuzzParseLine(f *testing.F) {
 		}
 	})
 }
+
+// TestConsoleTCPSession: a connection over loopback driven line by line,
+// each result as the script expects, the data path in the graph.
+func TestConsoleTCPSession(t *testing.T) {
+	script := `socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+bind(3, 127.0.0.1:8080) = 0
+listen(3, 10) = 0
+socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+connect(4, 127.0.0.1:8080) = 0
+accept(3, ..., ...) = 5
+write(4, ..., 1000) = 1000
+read(5, ..., 2000) = 1000
+send(5, ..., 10, 0) = 10
+recv(4, ..., 100, MSG_DONTWAIT) = 10
+recv(4, ..., 100, MSG_DONTWAIT) = -1 EAGAIN (Resource temporarily unavailable)
+close(4) = 0
+read(5, ..., 2000) = 0
+write(5, ..., 1) = 1
+close(5) = 0
+`
+	out, c := runConsole(t, 1, script)
+	if c.Errors != 0 || c.Mismatches != 0 {
+		t.Fatalf("errors %d mismatches %d:\n%s", c.Errors, c.Mismatches, out)
+	}
+	for _, w := range []string{"tcp_v4_connect(", "tcp_conn_request(", "tcp_sendmsg(", "tcp_recvmsg(", "tcp_send_fin(", "tcp_fin("} {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s is not in the graph", w)
+		}
+	}
+	if _, c := runConsole(t, 1, "read(3, ..., 99999999)\n"); c.Errors != 1 {
+		t.Errorf("an oversized read is not refused: %d errors", c.Errors)
+	}
+}

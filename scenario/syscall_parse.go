@@ -86,6 +86,8 @@ var symbols = map[string]int64{
 	"F_GETFL": sockets.F_GETFL, "F_SETFL": sockets.F_SETFL, "F_GETFD": sockets.F_GETFD, "F_SETFD": sockets.F_SETFD,
 	"FD_CLOEXEC": sockets.FD_CLOEXEC, "O_RDWR": sockets.O_RDWR, "O_NONBLOCK": sockets.O_NONBLOCK,
 	"SHUT_RD": sockets.SHUT_RD, "SHUT_WR": sockets.SHUT_WR, "SHUT_RDWR": sockets.SHUT_RDWR,
+	"MSG_PEEK": sockets.MSG_PEEK, "MSG_TRUNC": sockets.MSG_TRUNC, "MSG_DONTWAIT": sockets.MSG_DONTWAIT,
+	"MSG_WAITALL": sockets.MSG_WAITALL, "MSG_NOSIGNAL": sockets.MSG_NOSIGNAL, "MSG_MORE": sockets.MSG_MORE,
 }
 
 // lexer walks one line.
@@ -457,12 +459,105 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 			}
 		}
 		l.skipRest()
+	case "connect":
+		if sc.Args[0], err = fd(); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the fd"); err != nil {
+			return nil, err
+		}
+		if sc.Addr, err = l.address(); err != nil {
+			return nil, err
+		}
+		sc.Args[1] = 16
+		l.skipRest()
+	case "write", "send", "sendto":
+		// write(fd, ..., len); send(fd, ..., len, flags); sendto(fd, ..., len, flags, addr[, addrlen]).
+		// The bytes sent are a fixed pattern, as in packetdrill.
+		var n int64
+		if n, err = l.bufferAndLength(sc); err != nil {
+			return nil, err
+		}
+		sc.Name = "sendto"
+		sc.Data = pattern(int(n))
+		if name != "write" {
+			if err = l.comma("the length"); err != nil {
+				return nil, err
+			}
+			if sc.Args[1], err = l.value("send flags"); err != nil {
+				return nil, err
+			}
+		}
+		if name == "sendto" && l.accept(",") {
+			if sc.Addr, err = l.address(); err != nil {
+				return nil, err
+			}
+			sc.HasAddr = true
+		}
+		l.skipRest()
+	case "read", "recv", "recvfrom":
+		// read(fd, ..., len); recv(fd, ..., len, flags); recvfrom(fd, ..., len, flags, ..., ...).
+		if sc.Args[1], err = l.bufferAndLength(sc); err != nil {
+			return nil, err
+		}
+		sc.Name = "recvfrom"
+		if name != "read" {
+			if err = l.comma("the length"); err != nil {
+				return nil, err
+			}
+			if sc.Args[2], err = l.value("receive flags"); err != nil {
+				return nil, err
+			}
+		}
+		l.skipRest()
 	default:
 		l.pos = start
-		return nil, l.fail("the console does not know %q; it has socket, bind, listen, accept, accept4, close, "+
-			"getsockname, getpeername, setsockopt, getsockopt, fcntl, shutdown and sysctl", name)
+		return nil, l.fail("the console does not know %q; it has socket, bind, listen, accept, accept4, connect, "+
+			"write, send, sendto, read, recv, recvfrom, close, getsockname, getpeername, setsockopt, getsockopt, "+
+			"fcntl, shutdown and sysctl", name)
 	}
 	return sc, nil
+}
+
+// maxScriptedIO caps the length a script may send or read in one call.
+const maxScriptedIO = 16 << 20
+
+// bufferAndLength reads "fd, ..., len" into sc.Args[0] and returns len.
+// The buffer is not data the console has: "..." or any word stands for it.
+func (l *lexer) bufferAndLength(sc *stack.Syscall) (int64, *SyntaxError) {
+	var err *SyntaxError
+	if sc.Args[0], err = l.value("file descriptor"); err != nil {
+		return 0, err
+	}
+	if err = l.comma("the fd"); err != nil {
+		return 0, err
+	}
+	if !l.ellipsis() {
+		l.word()
+	}
+	if err = l.comma("the buffer"); err != nil {
+		return 0, err
+	}
+	at := l.pos
+	n, err := l.value("length")
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 || n > maxScriptedIO {
+		l.pos = at
+		return 0, l.fail("length %d: use 0 to %d", n, maxScriptedIO)
+	}
+	return n, nil
+}
+
+// pattern is the bytes a scripted send carries: a repeating alphabet, so
+// a hex dump shows where a segment starts.
+func pattern(n int) []byte {
+	b := make([]byte, max(n, 0))
+	for i := range b {
+		b[i] = 'a' + byte(i%26)
+	}
+	return b
 }
 
 // linger reads {onoff=1, linger=0} or {tv_sec=1, tv_usec=0} (the opening
