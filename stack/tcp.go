@@ -190,6 +190,10 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 		}
 		switch {
 		case sk.SkcState == sockets.TCP_CLOSE:
+		case sk.SkcState == sockets.TCP_TIME_WAIT:
+			// The kernel's TIME_WAIT lives in a tw sock, apart from the
+			// closed full sock; the model's lives on the full sock, which
+			// stays, orphaned, until tw_timer_handler.
 		case unread > 0 && tcpNeedReset(sk.SkcState):
 			k.mib.inc(LINUX_MIB_TCPABORTONCLOSE)
 			k.tcpSetState(sk, sockets.TCP_CLOSE)

@@ -91,6 +91,14 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if fin {
 		k.tcpFin(sk)
 	}
+	if sk.SkcState == sockets.TCP_TIME_WAIT {
+		// tcp_fin acknowledged the FIN already; a second ACK would reach a
+		// peer that has closed, and its RST would end our TIME_WAIT.
+		if s != nil {
+			_ = skb.ConsumeSkb(s)
+		}
+		return
+	}
 	// The kernel delays the ACK of a single small segment (tcp_event_data_recv,
 	// the delack timer); the model acknowledges every segment at once.
 	k.tcpSendAck(sk)

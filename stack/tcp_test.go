@@ -136,6 +136,9 @@ func TestTCPHandshakeOverLoopback(t *testing.T) {
 	if got := f.entries(m); !inOrder(got, []string{"tcp_send_fin", "tcp_fin", "tcp_time_wait", "tcp_done"}) {
 		t.Errorf("second close %v", only(got, "tcp_send_fin", "tcp_fin", "tcp_time_wait", "tcp_done"))
 	}
+	if got := f.mib(t, TCP_MIB_OUTRSTS); got != 0 {
+		t.Errorf("%d RSTs in an orderly close", got)
+	}
 	tw := 0
 	for _, sk := range f.snapshot(t).Socks {
 		if sk.SockCommon.SkcState == "TIME_WAIT" && sk.SockCommon.SkcNode != "" {
@@ -492,5 +495,64 @@ func TestTCPDataOverLoopback(t *testing.T) {
 	}
 	if a, _ := f.p.Getsockname(ufd); a.Port != 0 {
 		t.Errorf("unconnected socket got port %d", a.Port)
+	}
+}
+
+// TestTCPTimeWaitOutlivesClose: both FINs are exchanged while the
+// application still holds the socket (shutdown first, close later); the
+// close must not end TIME_WAIT.
+func TestTCPTimeWaitOutlivesClose(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	p := f.p
+	lfd := f.socket(t)
+	_ = p.Bind(lfd, addr("0.0.0.0:80"))
+	_ = p.Listen(lfd, 4)
+	const isn = 9000
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, isn, 0, "S", nil, nil))
+	_ = f.k.Sync()
+	sa := tcpOf(t, c.Take()[0])
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, isn+1, sa.Seq+1, "A", nil, nil))
+	_ = f.k.Sync()
+	afd, _, err := p.Accept4(lfd, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(afd, sockets.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	out := c.Take()
+	if len(out) != 1 || !tcpOf(t, out[0]).FIN || tcpOf(t, out[0]).Seq != sa.Seq+1 {
+		t.Fatalf("shutdown(SHUT_WR) sent %d frames", len(out))
+	}
+	// The peer acknowledges our FIN and sends its own in one segment.
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, isn+1, sa.Seq+2, "FA", nil, nil))
+	_ = f.k.Sync()
+	if out = c.Take(); len(out) != 1 || tcpOf(t, out[0]).Ack != isn+2 {
+		t.Fatalf("the peer's FIN got %d answers, want one ACK", len(out))
+	}
+	if st := f.tcpState(t, afd); st.State != sockets.TCP_TIME_WAIT {
+		t.Fatalf("state %v", st.State)
+	}
+	_ = p.Close(afd)
+	found := false
+	for _, sk := range f.snapshot(t).Socks {
+		found = found || (sk.SockCommon.SkcState == "TIME_WAIT" && sk.SockCommon.SkcNode != "")
+	}
+	if !found {
+		t.Fatal("close ended TIME_WAIT")
+	}
+	// A retransmitted FIN is acknowledged again.
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, isn+1, sa.Seq+2, "FA", nil, nil))
+	_ = f.k.Sync()
+	if out = c.Take(); len(out) != 1 || tcpOf(t, out[0]).Ack != isn+2 {
+		t.Errorf("retransmitted FIN: %d answers", len(out))
+	}
+	_ = p.Close(lfd)
+	if err := f.k.AdvanceTo(61e9); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.cacheInUse(t)["TCP"]; n != 0 {
+		t.Errorf("%d TCP socks after TIME_WAIT", n)
 	}
 }
