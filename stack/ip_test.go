@@ -19,7 +19,7 @@ var (
 
 // scriptDev adds a point-to-point device whose transmitted frames the
 // test collects.
-func scriptDev(t *testing.T, f *fixture, mtu int) (*netdev.Device, *netdev.Capture) {
+func scriptDev(t testing.TB, f *fixture, mtu int) (*netdev.Device, *netdev.Capture) {
 	t.Helper()
 	c := &netdev.Capture{}
 	d := netdev.New("script0", "script", 0, mtu, netip.PrefixFrom(stackIP, 24), c)
@@ -31,7 +31,7 @@ func scriptDev(t *testing.T, f *fixture, mtu int) (*netdev.Device, *netdev.Captu
 }
 
 // ipPacket builds an IPv4 packet with gopacket (the independent encoder).
-func buildPacket(t *testing.T, ip *layers.IPv4, ls ...gopacket.SerializableLayer) []byte {
+func buildPacket(t testing.TB, ip *layers.IPv4, ls ...gopacket.SerializableLayer) []byte {
 	t.Helper()
 	buf := gopacket.NewSerializeBuffer()
 	all := append([]gopacket.SerializableLayer{ip}, ls...)
@@ -46,7 +46,7 @@ func v4(src, dst netip.Addr, proto layers.IPProtocol) *layers.IPv4 {
 		SrcIP: net.IP(src.AsSlice()), DstIP: net.IP(dst.AsSlice())}
 }
 
-func echoRequest(t *testing.T, seq uint16, data []byte) []byte {
+func echoRequest(t testing.TB, seq uint16, data []byte) []byte {
 	return buildPacket(t, v4(peerIP, stackIP, layers.IPProtocolICMPv4),
 		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 0x77, Seq: seq},
 		gopacket.Payload(data))

@@ -183,7 +183,7 @@ func TestTCPConnectRefused(t *testing.T) {
 }
 
 // peerTCP builds a segment from the scripted peer with gopacket.
-func peerTCP(t *testing.T, sport, dport uint16, seq, ack uint32, flags string, opts []layers.TCPOption, payload []byte) []byte {
+func peerTCP(t testing.TB, sport, dport uint16, seq, ack uint32, flags string, opts []layers.TCPOption, payload []byte) []byte {
 	t.Helper()
 	ip := v4(peerIP, stackIP, layers.IPProtocolTCP)
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: seq, Ack: ack, Window: 65535, Options: opts}
