@@ -325,6 +325,13 @@ func (l *lexer) skipRest() {
 func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxError) {
 	sc := &stack.Syscall{Name: name}
 	fd := func() (int64, *SyntaxError) { return l.value("file descriptor") }
+	fdComma := func() (int64, *SyntaxError) { // "fd," as most calls begin
+		v, err := fd()
+		if err == nil {
+			err = l.comma("the fd")
+		}
+		return v, err
+	}
 	var err *SyntaxError
 	switch name {
 	case "socket":
@@ -346,10 +353,7 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 			return nil, err
 		}
 	case "bind":
-		if sc.Args[0], err = fd(); err != nil {
-			return nil, err
-		}
-		if err = l.comma("the fd"); err != nil {
+		if sc.Args[0], err = fdComma(); err != nil {
 			return nil, err
 		}
 		if sc.Addr, err = l.address(); err != nil {
@@ -364,10 +368,7 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 			}
 		}
 	case "listen":
-		if sc.Args[0], err = fd(); err != nil {
-			return nil, err
-		}
-		if err = l.comma("the fd"); err != nil {
+		if sc.Args[0], err = fdComma(); err != nil {
 			return nil, err
 		}
 		if sc.Args[1], err = l.value("backlog"); err != nil {
@@ -406,20 +407,14 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 		}
 		l.skipRest()
 	case "shutdown":
-		if sc.Args[0], err = fd(); err != nil {
-			return nil, err
-		}
-		if err = l.comma("the fd"); err != nil {
+		if sc.Args[0], err = fdComma(); err != nil {
 			return nil, err
 		}
 		if sc.Args[1], err = l.value("how (SHUT_RD, SHUT_WR, SHUT_RDWR)"); err != nil {
 			return nil, err
 		}
 	case "fcntl":
-		if sc.Args[0], err = fd(); err != nil {
-			return nil, err
-		}
-		if err = l.comma("the fd"); err != nil {
+		if sc.Args[0], err = fdComma(); err != nil {
 			return nil, err
 		}
 		if sc.Args[1], err = l.value("fcntl command"); err != nil {
@@ -431,10 +426,7 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 			}
 		}
 	case "setsockopt", "getsockopt":
-		if sc.Args[0], err = fd(); err != nil {
-			return nil, err
-		}
-		if err = l.comma("the fd"); err != nil {
+		if sc.Args[0], err = fdComma(); err != nil {
 			return nil, err
 		}
 		if sc.Args[1], err = l.value("option level"); err != nil {
@@ -460,10 +452,7 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 		}
 		l.skipRest()
 	case "connect":
-		if sc.Args[0], err = fd(); err != nil {
-			return nil, err
-		}
-		if err = l.comma("the fd"); err != nil {
+		if sc.Args[0], err = fdComma(); err != nil {
 			return nil, err
 		}
 		if sc.Addr, err = l.address(); err != nil {

@@ -14,7 +14,8 @@ func ipHdr(s *skb.SkBuff) header.IPv4 { return header.IPv4(s.HeadBytes()[s.Netwo
 
 func be32(a netip.Addr) uint32 { return uint32(sockets.Be32From(a)) }
 
-// drop frees a packet the IP layer refused, counting it.
+// ipDrop frees a packet a protocol (IP, UDP, TCP) refused and counts it
+// under mib: the SNMP counter and the drop reason together.
 func (k *Kernel) ipDrop(s *skb.SkBuff, mib Mib, reason skb.DropReason) {
 	k.mib.inc(mib)
 	_ = skb.KfreeSkbReason(s, reason)

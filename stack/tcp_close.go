@@ -106,6 +106,8 @@ func (k *Kernel) twTimerHandler(sk *sockets.Sock) {
 // the 60 s; a RST ends TIME_WAIT early (RFC 1337 hazard, as Linux does
 // with tcp_rfc1337 = 0); anything else is dropped.
 func (k *Kernel) tcpTimewaitState(sk *sockets.Sock, seg *tcpSegmentIn) {
+	k.tr.Enter2(fnTcpTimewaitStateProcess, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
+	defer k.tr.Exit(fnTcpTimewaitStateProcess, tracing.Arg{})
 	switch {
 	case seg.has(header.TCP_FLAG_RST):
 		k.tcpDone(sk)

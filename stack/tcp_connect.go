@@ -252,5 +252,7 @@ const tablePerturbSize = 1 << 16
 // inetCheckEstablished is __inet_check_established: is the 4-tuple with
 // this local port already in ehash? (TIME_WAIT reuse is not modelled.)
 func (k *Kernel) inetCheckEstablished(sk *sockets.Sock, lport uint16) bool {
-	return sockets.InetLookupEstablished(k.net, k.hash, sk.SkcDaddr, sk.SkcDport, sk.SkcRcvSaddr, lport, sk.SkcBoundDevIf) != nil
+	taken := sockets.InetLookupEstablished(k.net, k.hash, sk.SkcDaddr, sk.SkcDport, sk.SkcRcvSaddr, lport, sk.SkcBoundDevIf) != nil
+	k.tr.Point(fnInetCheckEstablished, tracing.Int(int64(lport)), tracing.Bool(taken))
+	return taken
 }

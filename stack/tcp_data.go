@@ -159,7 +159,8 @@ func (k *Kernel) tcpDataSndCheck(sk *sockets.Sock) {
 // start below ssthresh (one more segment per segment acknowledged), then
 // one more per window. Linux's default is CUBIC; its curve arrives with
 // congestion control.
-func tcpCongAvoid(tp *TcpSock, acked uint32) {
+func (k *Kernel) tcpCongAvoid(tp *TcpSock, acked uint32) {
+	defer func() { k.tr.Point(fnTcpRenoCongAvoid, tracing.Uint(uint64(acked)), tracing.Uint(uint64(tp.SndCwnd))) }()
 	if tp.SndCwnd < tp.SndSsthresh {
 		tp.SndCwnd = min(tp.SndCwnd+acked, tp.SndCwndClamp)
 		return

@@ -216,6 +216,8 @@ func ts12(tp *TcpSock) uint32 {
 
 // tcpSendSynack is tcp_send_synack: the SYN-ACK of a simultaneous open.
 func (k *Kernel) tcpSendSynack(sk *sockets.Sock) {
+	k.tr.Enter1(fnTcpSendSynack, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpSendSynack, tracing.Arg{})
 	tp := tcpSk(sk)
 	s := skb.SkbPeek(&tp.rtxQueue)
 	if s == nil {
@@ -353,7 +355,7 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	inFlight := tp.PacketsOut
 	k.tcpCleanRtxQueue(sk, seg)
 	if sk.SkcState == sockets.TCP_ESTABLISHED && tp.PacketsOut < inFlight {
-		tcpCongAvoid(tp, inFlight-tp.PacketsOut)
+		k.tcpCongAvoid(tp, inFlight-tp.PacketsOut)
 	}
 	if skb.SkbQueueEmpty(&tp.rtxQueue) {
 		if tp.retransmitTimer != nil {

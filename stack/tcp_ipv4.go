@@ -14,7 +14,9 @@ import (
 // 6528). The kernel uses siphash; the model uses jhash with its own secret.
 func (k *Kernel) secureTCPSeq(saddr, daddr sockets.Be32, sport, dport uint16) uint32 {
 	h := sockets.Jhash3Words(uint32(saddr), uint32(daddr), uint32(sport)<<16|uint32(dport), k.isnSecret)
-	return h + uint32(k.clock.Now()>>6)
+	isn := h + uint32(k.clock.Now()>>6)
+	k.tr.Point(fnSecureTCPSeq, tracing.IPv4(uint32(daddr)), tracing.Uint(uint64(isn)))
+	return isn
 }
 
 // secureTCPTsOff is secure_tcp_ts_off: a per-connection offset for
@@ -49,17 +51,17 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 	b := s.Bytes()
 	iph := ipHdr(s)
 	if len(b) < header.TCPMinSize {
-		k.tcpDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+		k.ipDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
 		return
 	}
 	th := header.TCP(b)
 	if th.DataOffset() < header.TCPMinSize || th.DataOffset() > len(b) {
-		k.tcpDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+		k.ipDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
 		return
 	}
 	if !th.ChecksumValid(iph.Src(), iph.Dst()) {
 		k.mib.inc(TCP_MIB_CSUMERRORS)
-		k.tcpDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_TCP_CSUM)
+		k.ipDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_TCP_CSUM)
 		return
 	}
 	seg := &tcpSegmentIn{s: s, th: th, iph: iph, seq: th.Seq(), ack: th.AckSeq(), flag: th.Flags()}
@@ -96,12 +98,6 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 		}
 		k.tcpV4DoRcv(sk, seg)
 	}
-}
-
-// tcpDrop counts and frees a segment TCP refused.
-func (k *Kernel) tcpDrop(s *skb.SkBuff, m Mib, reason skb.DropReason) {
-	k.mib.inc(m)
-	_ = skb.KfreeSkbReason(s, reason)
 }
 
 // inetLookupSkb is __inet_lookup_skb: ehash first (established, request

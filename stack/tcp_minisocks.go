@@ -117,6 +117,8 @@ func tcpInWindow(seq, end, sWin, eWin uint32) bool {
 // tcpV4ReqskSendAck is tcp_v4_reqsk_send_ack: an ACK on behalf of a request
 // sock (for out-of-window segments).
 func (k *Kernel) tcpV4ReqskSendAck(req *sockets.RequestSock) {
+	k.tr.Enter1(fnTcpV4ReqskSendAck, tracing.Ptr(uint64(req.Addr())))
+	defer k.tr.Exit(fnTcpV4ReqskSendAck, tracing.Arg{})
 	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
 	if err != nil {
 		return
@@ -164,6 +166,7 @@ func (k *Kernel) tcpV4SynRecvSock(lsk *sockets.Sock, seg *tcpSegmentIn, req *soc
 // inetInheritPort is __inet_inherit_port: the child joins the listener's
 // bind bucket.
 func (k *Kernel) inetInheritPort(lsk, child *sockets.Sock) {
+	k.tr.Point(fnInetInheritPort, tracing.Sock(uint64(child.Addr())), tracing.Int(int64(lsk.SkcNum)))
 	icsk := sockets.IcskOf(lsk)
 	sockets.InetBindHash(k.net, child, icsk.IcskBindHash, icsk.IcskBind2Hash, lsk.SkcNum)
 }

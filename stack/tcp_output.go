@@ -42,6 +42,9 @@ func tcpSpace(sk *sockets.Sock) int {
 // offer (a multiple of the MSS, at most 65535) and the window scale, chosen
 // for the largest buffer the socket could grow to (tcp_rmem[2]).
 func (k *Kernel) tcpSelectInitialWindow(space, mss int, windowClamp *uint32, wscaleOk bool) (rcvWnd uint32, rcvWscale uint8) {
+	defer func() {
+		k.tr.Point(fnTcpSelectInitialWindow, tracing.Uint(uint64(rcvWnd)), tracing.Uint(uint64(rcvWscale)))
+	}()
 	if *windowClamp == 0 {
 		*windowClamp = 65535 << tcpMaxWscale
 	}
@@ -326,6 +329,7 @@ func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
 
 // tcpResetXmitTimer is inet_csk_reset_xmit_timer(ICSK_TIME_RETRANS).
 func (k *Kernel) tcpResetXmitTimer(sk *sockets.Sock, when int64) {
+	k.tr.Point(fnInetCskResetXmitTimer, tracing.Sock(uint64(sk.Addr())), tracing.Int(when))
 	tp := tcpSk(sk)
 	if tp.retransmitTimer == nil {
 		tp.retransmitTimer = NewTimer("tcp_write_timer", func() { k.tcpWriteTimer(sk) })
@@ -335,6 +339,7 @@ func (k *Kernel) tcpResetXmitTimer(sk *sockets.Sock, when int64) {
 
 // tcpClearXmitTimers is tcp_clear_xmit_timers.
 func (k *Kernel) tcpClearXmitTimers(sk *sockets.Sock) {
+	k.tr.Point(fnTcpClearXmitTimers, tracing.Sock(uint64(sk.Addr())), tracing.Arg{})
 	tp := tcpSk(sk)
 	if tp.retransmitTimer != nil {
 		k.DelTimer(tp.retransmitTimer)

@@ -14,7 +14,9 @@ var (
 	fnTcpRetransmitTimer, fnTcpRetransmitSkb, fnTcpSendActiveReset                                  tracing.FuncID
 	fnTcpSendmsg, fnTcpWriteXmit, fnTcpRecvmsg, fnTcpSendProbe0, fnTcpPruneQueue,
 	fnTcpSendFin, fnTcpTimeWait, fnTwTimerHandler, fnTcpCloseState, fnTcpShutdown, fnTcpDataSndCheck, fnTcpCleanupRbuf,
-	fnTcpFragment, fnTcpSyncMss, fnTcpValidateIncoming, fnTcpConnectInit, fnTcpRttEstimator tracing.FuncID
+	fnTcpFragment, fnTcpSyncMss, fnTcpValidateIncoming, fnTcpConnectInit, fnTcpRttEstimator,
+	fnTcpTimewaitStateProcess, fnInetCheckEstablished, fnTcpRenoCongAvoid, fnTcpSendSynack, fnSecureTCPSeq,
+	fnTcpV4ReqskSendAck, fnInetInheritPort, fnTcpSelectInitialWindow, fnInetCskResetXmitTimer, fnTcpClearXmitTimers tracing.FuncID
 )
 
 func init() {
@@ -177,4 +179,29 @@ func init() {
 			"(tcp_select_initial_window), RTO 1 s.")
 	fnTcpRttEstimator = tracing.Register(tracing.Spec{Name: "tcp_rtt_estimator", File: tcpInputC, Go: (*Kernel).tcpRttEstimator,
 		Args: []string{"rtt_us", "rto_ns"}, Explain: "A new RTT sample updates the smoothed RTT and its variance (RFC 6298); the RTO becomes srtt + rttvar, at least 200 ms."})
+	point := func(name, file string, goFn any, args []string, inline bool, explain string) tracing.FuncID {
+		return tracing.Register(tracing.Spec{Name: name, File: file, Go: goFn, Args: args, Inline: inline, Explain: explain})
+	}
+	fnTcpTimewaitStateProcess = reg("tcp_timewait_state_process", tcpMiniC, (*Kernel).tcpTimewaitState, skSkb,
+		"A segment for a connection in TIME_WAIT: a retransmitted FIN is acknowledged again and restarts the 60 s; "+
+			"a RST ends TIME_WAIT (tcp_rfc1337 = 0); the rest is dropped.")
+	fnInetCheckEstablished = point("__inet_check_established", "net/ipv4/inet_hashtables.c", (*Kernel).inetCheckEstablished,
+		[]string{"lport", "taken"}, false, "Is this four-tuple already in ehash? Then connect() must try another local port.")
+	fnTcpRenoCongAvoid = point("tcp_reno_cong_avoid", "net/ipv4/tcp_cong.c", (*Kernel).tcpCongAvoid, []string{"acked", "snd_cwnd"}, false,
+		"Grows the congestion window: one segment per segment acknowledged in slow start, one per window after ssthresh.")
+	fnTcpSendSynack = reg("tcp_send_synack", tcpOutputC, (*Kernel).tcpSendSynack, sk,
+		"Simultaneous open: our queued SYN goes out again as a SYN-ACK.")
+	fnSecureTCPSeq = point("secure_tcp_seq", "net/core/secure_seq.c", (*Kernel).secureTCPSeq, []string{"daddr", "isn"}, false,
+		"The initial sequence number: a keyed hash of the four-tuple plus a clock ticking every 64 ns (RFC 6528).")
+	fnTcpV4ReqskSendAck = reg("tcp_v4_reqsk_send_ack", tcpIpv4C, (*Kernel).tcpV4ReqskSendAck, []string{"req"},
+		"An ACK on behalf of a request sock, for a segment that is not the final ACK of the handshake.")
+	fnInetInheritPort = point("__inet_inherit_port", "net/ipv4/inet_hashtables.c", (*Kernel).inetInheritPort, []string{"child", "port"}, false,
+		"The child of an accepted connection joins the listener's bind bucket: it uses the same local port.")
+	fnTcpSelectInitialWindow = point("tcp_select_initial_window", tcpOutputC, (*Kernel).tcpSelectInitialWindow,
+		[]string{"rcv_wnd", "rcv_wscale"}, false, "The first window we offer: the receive space rounded down to whole MSS, "+
+			"and the window scale that lets the largest buffer be advertised.")
+	fnInetCskResetXmitTimer = point("inet_csk_reset_xmit_timer", "include/net/inet_connection_sock.h", (*Kernel).tcpResetXmitTimer,
+		[]string{"sk", "when"}, true, "Arms the retransmit timer (or the zero-window probe timer) to fire after when nanoseconds, at most 120 s.")
+	fnTcpClearXmitTimers = point("tcp_clear_xmit_timers", "include/net/tcp.h", (*Kernel).tcpClearXmitTimers, sk, true,
+		"Stops the retransmit and delayed-ACK timers.")
 }

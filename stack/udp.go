@@ -432,19 +432,19 @@ func (k *Kernel) udpRcv(s *skb.SkBuff) {
 	b := s.Bytes()
 	iph := ipHdr(s)
 	if len(b) < header.UDPHeaderSize {
-		k.udpDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+		k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
 		return
 	}
 	uh := header.UDP(b)
 	ulen := uh.Length()
 	if ulen > len(b) || ulen < header.UDPHeaderSize {
-		k.udpDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+		k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
 		return
 	}
 	_ = skb.SkbTrim(s, uint32(ulen))
 	if !header.UDP(s.Bytes()).ChecksumValid(iph.Src(), iph.Dst()) {
 		k.mib.inc(UDP_MIB_CSUMERRORS)
-		k.udpDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_UDP_CSUM)
+		k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_UDP_CSUM)
 		return
 	}
 	sk := k.udp4LibLookup(iph.Src(), uh.SrcPort(), iph.Dst(), uh.DstPort())
@@ -456,11 +456,6 @@ func (k *Kernel) udpRcv(s *skb.SkBuff) {
 	}
 	_, _ = skb.SkbPull(s, header.UDPHeaderSize)
 	k.udpQueueRcvSkb(sk, s)
-}
-
-func (k *Kernel) udpDrop(s *skb.SkBuff, m Mib, reason skb.DropReason) {
-	k.mib.inc(m)
-	_ = skb.KfreeSkbReason(s, reason)
 }
 
 // udp4LibLookup is __udp4_lib_lookup: hash2 for the exact local address,
@@ -525,7 +520,7 @@ func (k *Kernel) udpQueueRcvSkb(sk *sockets.Sock, s *skb.SkBuff) {
 	if sk.SkRmemAlloc > rcvbuf || sk.SkRmemAlloc+int32(s.Truesize) > int32(s.Truesize)+rcvbuf {
 		sk.SkDrops++
 		k.mib.inc(UDP_MIB_RCVBUFERRORS)
-		k.udpDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_SOCKET_RCVBUFF)
+		k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_SOCKET_RCVBUFF)
 		return
 	}
 	sockets.SkRmemCharge(sk, s.Truesize)
