@@ -33,12 +33,16 @@ tables, SYN and accept queues, and slab caches, every function under its
 kernel name. It is built for students, teachers and engineers who want to see
 what ss, slabtop, ftrace and packetdrill are talking about.
 
-What works today: the kernel core. "stackscope console" runs socket, bind,
-listen, accept, close, getsockname, setsockopt, getsockopt, fcntl and shutdown
-against the model kernel and prints every kernel function each call ran;
-"stackscope slabinfo" prints the slab caches of a freshly booted kernel.
-TCP/IP on TUN, the terminal inspector, scenarios and trace recording are
-being built; see README.md.`,
+What works today:
+  stackscope console    runs system calls (socket, bind, listen, accept, connect,
+                        write, read, close, setsockopt, ...) against the model
+                        kernel and prints every kernel function each call ran,
+                        including the packets of TCP connections over loopback;
+  stackscope live       runs the model on a TUN device (root) so the host's ping,
+                        nc and curl reach it, with echo, discard, chargen and HTTP;
+  stackscope slabinfo   prints the slab caches of a freshly booted kernel.
+The terminal inspector, scenarios and trace recording are being built; see
+README.md for what TCP does and does not model yet.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
