@@ -58,7 +58,7 @@ const defaultReorderGap = int64(5e6)
 
 // WireStats counts what happened to the frames going one way.
 type WireStats struct {
-	Sent, Delivered                       uint64
+	Sent, Delivered                        uint64
 	Lost, Duplicated, Corrupted, Reordered uint64
 	// QueueDrops are frames the rate limiter's full queue dropped.
 	QueueDrops uint64
