@@ -221,7 +221,7 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 	}
 	setCbMstamp(s, k.clock.Now())
 	flags := cbFlagsOf(s)
-	seg := &tcpSegment{src: sk.SkcRcvSaddr, dst: sk.SkcDaddr, sport: sk.SkcNum, dport: sk.SkcDport.Ntohs(),
+	seg := &tcpSegment{src: sk.SkcRcvSaddr, dst: sk.SkcDaddr, sport: sockets.InetOf(sk).InetSport.Ntohs(), dport: sk.SkcDport.Ntohs(),
 		seq: cbSeqOf(s), flags: flags, sk: sk}
 	tsval := k.tcpClockTs() + tp.TsOffset
 	if flags&header.TCP_FLAG_SYN != 0 {

@@ -328,3 +328,27 @@ func mssOption(seg *layers.TCP) int {
 	}
 	return 0
 }
+
+func tcpOfFrame(frame []byte) *layers.TCP {
+	p := gopacket.NewPacket(frame, layers.LayerTypeIPv4, gopacket.Default)
+	tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	return tcp
+}
+
+// flagsOf renders segments' flags for error messages.
+func flagsOf(segs []*layers.TCP) []string {
+	var out []string
+	for _, s := range segs {
+		f := ""
+		for _, x := range []struct {
+			on bool
+			c  string
+		}{{s.SYN, "S"}, {s.FIN, "F"}, {s.RST, "R"}, {s.PSH, "P"}, {s.ACK, "."}} {
+			if x.on {
+				f += x.c
+			}
+		}
+		out = append(out, fmt.Sprintf("%s%d", f, len(s.Payload)))
+	}
+	return out
+}

@@ -83,3 +83,272 @@ func TestWireHandshakeTransferAndServerCloseFirst(t *testing.T) {
 }
 
 func wireDelay(d int64) netdevImpairments { return netdevImpairments{Delay: d} }
+
+// TestWireClientClosesFirst: the client (B) closes first; B holds
+// TIME_WAIT, A goes CLOSE_WAIT -> LAST_ACK -> CLOSED, and A's ehash is
+// empty at once.
+func TestWireClientClosesFirst(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
+	lfd := f.listen(f.pa, addrA, 7, 8)
+	cfd, sfd := f.dial(lfd, 7)
+	f.transfer(f.pb, cfd, f.pa, sfd, pattern(5000, 3), 5*sec)
+	if err := f.pb.Close(cfd); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.state(f.pa, sfd); st != sockets.TCP_CLOSE_WAIT {
+		t.Errorf("A after B's FIN: %v", st)
+	}
+	if got := f.ehashStates(f.p.B); !slices.Equal(got, []string{"FIN_WAIT2"}) {
+		t.Errorf("B's ehash while A has not closed: %v", got)
+	}
+	if err := f.pa.Close(sfd); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ehashStates(f.p.B); !slices.Equal(got, []string{"TIME_WAIT"}) {
+		t.Errorf("B's ehash after both closed: %v", got)
+	}
+	if got := f.ehashStates(f.p.A); len(got) != 0 {
+		t.Errorf("A's ehash after both closed: %v", got)
+	}
+	// The last segments: B's FIN, A's ACK, A's FIN, B's ACK.
+	fins := 0
+	for _, seg := range append(f.tcpFrames(0), f.tcpFrames(1)...) {
+		if seg.FIN {
+			fins++
+		}
+		if seg.RST {
+			t.Errorf("a RST in an orderly close: %+v", seg)
+		}
+	}
+	if fins != 2 {
+		t.Errorf("%d FINs, want 2", fins)
+	}
+	if err := f.p.RunFor(61 * sec); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.ehashStates(f.p.B); len(got) != 0 {
+		t.Errorf("B's ehash after 61 s: %v", got)
+	}
+}
+
+// TestWireSimultaneousOpen: both ends connect to each other at the same
+// moment from fixed ports; SYNs cross, both go SYN_SENT -> SYN_RECV ->
+// ESTABLISHED (RFC 793 figure 8) and data flows.
+func TestWireSimultaneousOpen(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+	fa, fb := f.socket(f.pa), f.socket(f.pb)
+	if err := f.pa.Bind(fa, sa(addrA, 5000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.pb.Bind(fb, sa(addrB, 6000)); err != nil {
+		t.Fatal(err)
+	}
+	ca := f.pa.Start(Syscall{Name: "connect", Args: [4]int64{int64(fa), 16}, Addr: sa(addrB, 6000)})
+	cb := f.pb.Start(Syscall{Name: "connect", Args: [4]int64{int64(fb), 16}, Addr: sa(addrA, 5000)})
+	if err := f.p.RunUntil(func() bool { return ca.Ready() && cb.Ready() }, 5*sec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.Wait(); err != nil {
+		t.Fatalf("A's connect: %v", err)
+	}
+	if _, err := cb.Wait(); err != nil {
+		t.Fatalf("B's connect: %v", err)
+	}
+	if a, b := f.state(f.pa, fa), f.state(f.pb, fb); a != sockets.TCP_ESTABLISHED || b != sockets.TCP_ESTABLISHED {
+		t.Fatalf("states: %v / %v", a, b)
+	}
+	// Each side sent a SYN and then a SYN-ACK (the crossed SYN's answer).
+	for dir := range 2 {
+		segs := f.tcpFrames(dir)
+		if len(segs) < 2 || !segs[0].SYN || segs[0].ACK || !segs[1].SYN || !segs[1].ACK {
+			t.Errorf("direction %d did not send SYN then SYN-ACK: %v", dir, flagsOf(segs))
+		}
+	}
+	f.transfer(f.pa, fa, f.pb, fb, pattern(20000, 4), 5*sec)
+	f.transfer(f.pb, fb, f.pa, fa, pattern(20000, 5), 5*sec)
+}
+
+// TestWireSimultaneousClose: both ends close at the same moment; FINs
+// cross, both go FIN_WAIT1 -> CLOSING -> TIME_WAIT.
+func TestWireSimultaneousClose(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+	lfd := f.listen(f.pa, addrA, 80, 8)
+	cfd, sfd := f.dial(lfd, 80)
+	m := len(f.p.Frames())
+	ca := f.pa.Start(Syscall{Name: "close", Args: [4]int64{int64(sfd)}})
+	cb := f.pb.Start(Syscall{Name: "close", Args: [4]int64{int64(cfd)}})
+	if err := f.p.RunUntil(func() bool { return ca.Ready() && cb.Ready() }, sec); err != nil {
+		t.Fatal(err)
+	}
+	// After the crossing FINs both are in CLOSING until the ACKs arrive.
+	if err := f.p.RunFor(7e6); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := f.ehashStates(f.p.A), f.ehashStates(f.p.B); !slices.Equal(a, []string{"CLOSING"}) || !slices.Equal(b, []string{"CLOSING"}) {
+		t.Errorf("after the crossing FINs: A %v, B %v; want CLOSING both", a, b)
+	}
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := f.ehashStates(f.p.A), f.ehashStates(f.p.B); !slices.Equal(a, []string{"TIME_WAIT"}) || !slices.Equal(b, []string{"TIME_WAIT"}) {
+		t.Errorf("after the ACKs: A %v, B %v; want TIME_WAIT both", a, b)
+	}
+	for _, wf := range f.p.Frames()[m:] {
+		if tcp := tcpOfFrame(wf.Frame); tcp != nil && tcp.RST {
+			t.Errorf("a RST in a simultaneous close")
+		}
+	}
+	if err := f.p.RunFor(61 * sec); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := f.ehashStates(f.p.A), f.ehashStates(f.p.B); len(a)+len(b) != 0 {
+		t.Errorf("after 61 s: A %v, B %v", a, b)
+	}
+}
+
+// TestWireResets: a SYN to a closed port is answered with RST|ACK and
+// connect fails with ECONNREFUSED; SO_LINGER with a zero timeout closes
+// with a RST and the peer's read fails with ECONNRESET; closing with
+// unread data sends a RST too; a segment for a connection that is gone
+// is answered with a RST.
+func TestWireResets(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
+	fd := f.socket(f.pb)
+	if err := f.connect(f.pb, fd, sa(addrA, 81), sec); errnoOf(err) != 111 {
+		t.Fatalf("connect to a closed port: %v, want ECONNREFUSED", err)
+	}
+	segs := f.tcpFrames(0)
+	if len(segs) != 1 || !segs[0].RST || !segs[0].ACK {
+		t.Fatalf("A's answer to the SYN: %v", flagsOf(segs))
+	}
+	if f.mib(f.p.A, TCP_MIB_OUTRSTS) != 1 || f.mib(f.p.B, TCP_MIB_ATTEMPTFAILS) != 1 {
+		t.Errorf("OutRsts on A %d, AttemptFails on B %d", f.mib(f.p.A, TCP_MIB_OUTRSTS), f.mib(f.p.B, TCP_MIB_ATTEMPTFAILS))
+	}
+
+	// SO_LINGER {on, 0}: close sends a RST, no FIN, no TIME_WAIT.
+	lfd := f.listen(f.pa, addrA, 80, 8)
+	cfd, sfd := f.dial(lfd, 80)
+	if err := f.pb.Setsockopt(cfd, sockets.SOL_SOCKET, sockets.SO_LINGER, sockets.Optval{LingerOnoff: true}); err != nil {
+		t.Fatal(err)
+	}
+	m := len(f.tcpFrames(1))
+	if err := f.pb.Close(cfd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.call(f.pa, Syscall{Name: "recvfrom", Args: [4]int64{int64(sfd), 100}}, sec); errnoOf(err) != 104 {
+		t.Errorf("read after the peer's abortive close: %v, want ECONNRESET", err)
+	}
+	if segs := f.tcpFrames(1)[m:]; len(segs) != 1 || !segs[0].RST {
+		t.Errorf("B's abortive close sent %v, want one RST", flagsOf(segs))
+	}
+	if got := f.ehashStates(f.p.B); len(got) != 0 {
+		t.Errorf("B's ehash after an abortive close: %v", got)
+	}
+	_ = f.pa.Close(sfd)
+
+	// Unread data at close: RST instead of FIN (tcp_close, RFC 2525).
+	cfd, sfd = f.dial(lfd, 80)
+	f.send(f.pb, cfd, []byte("never read"), sec)
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	m = len(f.tcpFrames(0))
+	if err := f.pa.Close(sfd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.call(f.pb, Syscall{Name: "recvfrom", Args: [4]int64{int64(cfd), 100}}, sec); errnoOf(err) != 104 {
+		t.Errorf("B's read after A closed with unread data: %v, want ECONNRESET", err)
+	}
+	if segs := f.tcpFrames(0)[m:]; len(segs) != 1 || !segs[0].RST {
+		t.Errorf("A's close with unread data sent %v, want one RST", flagsOf(segs))
+	}
+	_ = f.pb.Close(cfd)
+
+	// A's kernel forgets a connection (its process is killed and the
+	// socket aborted); B's next segment gets a RST.
+	cfd, sfd = f.dial(lfd, 80)
+	if err := f.pa.Setsockopt(sfd, sockets.SOL_SOCKET, sockets.SO_LINGER, sockets.Optval{LingerOnoff: true}); err != nil {
+		t.Fatal(err)
+	}
+	f.p.Wire.Filter = func(dir int, frame []byte) bool { return dir == 0 } // A's RST is lost
+	if err := f.pa.Close(sfd); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	f.p.Wire.Filter = nil
+	if st := f.state(f.pb, cfd); st != sockets.TCP_ESTABLISHED {
+		t.Fatalf("B should not know yet: %v", st)
+	}
+	rsts := f.mib(f.p.A, TCP_MIB_OUTRSTS)
+	if _, err := f.call(f.pb, Syscall{Name: "sendto", Args: [4]int64{int64(cfd)}, Data: []byte("hello?")}, sec); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	if f.mib(f.p.A, TCP_MIB_OUTRSTS) != rsts+1 {
+		t.Errorf("A did not answer a segment for a forgotten connection with a RST")
+	}
+	if st := f.state(f.pb, cfd); st != sockets.TCP_CLOSE {
+		t.Errorf("B after the RST: %v", st)
+	}
+}
+
+// TestWireLostSYN: the first SYN is lost; the SYN is retransmitted after
+// the initial RTO (1 s) and the connection opens then.
+func TestWireLostSYN(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
+	f.listen(f.pa, addrA, 80, 8)
+	lost := 0
+	f.p.Wire.Filter = func(dir int, frame []byte) bool {
+		if tcp := tcpOfFrame(frame); dir == 1 && tcp != nil && tcp.SYN && lost == 0 {
+			lost++
+			return true
+		}
+		return false
+	}
+	fd := f.socket(f.pb)
+	if err := f.connect(f.pb, fd, sa(addrA, 80), 5*sec); err != nil {
+		t.Fatal(err)
+	}
+	if at := f.p.Now(); at != sec+2e6 {
+		t.Errorf("connected at %d ns, want 1.002 s (RTO 1 s, RTT 2 ms)", at)
+	}
+	syns := f.tcpFrames(1)
+	if len(syns) < 2 || !syns[0].SYN || !syns[1].SYN || syns[0].Seq != syns[1].Seq {
+		t.Errorf("B's segments: %v", flagsOf(syns))
+	}
+	if f.mib(f.p.B, TCP_MIB_RETRANSSEGS) != 1 {
+		t.Errorf("RetransSegs = %d, want 1", f.mib(f.p.B, TCP_MIB_RETRANSSEGS))
+	}
+}
+
+// TestWireSYNRetriesExhausted: no SYN gets through; connect() gives up
+// with ETIMEDOUT after tcp_syn_retries (6) retransmissions with
+// exponential backoff: 1+2+4+8+16+32+64 = 127 s.
+func TestWireSYNRetriesExhausted(t *testing.T) {
+	f := newPairFix(t, PairConfig{})
+	f.p.Wire.Filter = func(dir int, frame []byte) bool { return dir == 1 }
+	fd := f.socket(f.pb)
+	if err := f.connect(f.pb, fd, sa(addrA, 80), 200*sec); errnoOf(err) != 110 {
+		t.Fatalf("connect: %v, want ETIMEDOUT", err)
+	}
+	var times []int64
+	for _, wf := range f.p.Frames() {
+		times = append(times, wf.At/1e9)
+	}
+	if want := []int64{0, 1, 3, 7, 15, 31, 63}; !slices.Equal(times, want) {
+		t.Errorf("SYNs sent at %v s, want %v", times, want)
+	}
+	if at := f.p.Now(); at != 127*sec {
+		t.Errorf("connect failed at %d ns, want 127 s", at)
+	}
+}
