@@ -74,6 +74,9 @@ const (
 	LINUX_MIB_TCPABORTONDATA
 	LINUX_MIB_TCPABORTONCLOSE
 	LINUX_MIB_TCPABORTONTIMEOUT
+	LINUX_MIB_TCPOFOQUEUE
+	LINUX_MIB_TCPOFOMERGE
+	LINUX_MIB_DELAYEDACKLOST
 	numMibs
 )
 
@@ -97,6 +100,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "SyncookiesRecv"}, {"TcpExt", "SyncookiesFailed"}, {"TcpExt", "TCPTimeouts"},
 	{"TcpExt", "TCPBacklogDrop"}, {"TcpExt", "TCPOFODrop"}, {"TcpExt", "TCPRcvQDrop"},
 	{"TcpExt", "TCPAbortOnData"}, {"TcpExt", "TCPAbortOnClose"}, {"TcpExt", "TCPAbortOnTimeout"},
+	{"TcpExt", "TCPOFOQueue"}, {"TcpExt", "TCPOFOMerge"}, {"TcpExt", "DelayedACKLost"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -231,9 +231,16 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 			k.net.Sysctl.TcpWindowScaling != 0, tsval, 0, tp.RxOpt.RcvWscale)
 	} else {
 		seg.window = tcpSelectWindow(tp)
+		w := &header.OptionWriter{}
+		maxSack := 4
 		if tp.RxOpt.TstampOk {
-			seg.opts = (&header.OptionWriter{}).Timestamp(tsval, tp.RxOpt.TsRecent).Bytes()
+			w.Timestamp(tsval, tp.RxOpt.TsRecent)
+			maxSack = 3
 		}
+		if tp.RxOpt.SackOk && !skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
+			w.Sack(tcpSackBlocks(tp, maxSack))
+		}
+		seg.opts = w.Bytes()
 	}
 	if flags&header.TCP_FLAG_ACK != 0 {
 		seg.ack = tp.RcvNxt

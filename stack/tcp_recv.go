@@ -31,11 +31,12 @@ func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tcpDataSndCheck(sk)
 }
 
-// tcpDataQueue is tcp_data_queue: the segment's payload goes on
-// sk_receive_queue if it starts at rcv_nxt and fits the receive buffer;
-// its FIN is handled by tcp_fin. Segments with nothing new or out of order
-// are answered with a duplicate ACK. (The kernel keeps out-of-order
-// segments for later; the model drops them and lets the peer retransmit.)
+// tcpDataQueue is tcp_data_queue: a segment that starts at rcv_nxt (or
+// overlaps it: the old bytes are trimmed) goes on sk_receive_queue and
+// may pull segments out of the out-of-order queue after it
+// (tcp_ofo_queue); one that starts later goes to the out-of-order queue
+// (tcp_data_queue_ofo); one with nothing new is dropped. Each is answered
+// with an ACK at once (the kernel delays some; see tcpSendDelayedAck).
 func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpDataQueue, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer k.tr.Exit(fnTcpDataQueue, tracing.Arg{})
@@ -47,14 +48,12 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.ConsumeSkb(s) // a pure ACK: tcp_ack did all there was to do
 		return
 	}
-	if seg.seq != tp.RcvNxt {
-		reason := skb.SKB_DROP_REASON_TCP_OLD_DATA
-		if after(seg.end, tp.RcvNxt) {
-			k.mib.inc(LINUX_MIB_TCPOFODROP)
-			reason = skb.SKB_DROP_REASON_TCP_OFO_DROP
-		}
+	if !after(seg.end, tp.RcvNxt) {
+		// A retransmission of what we have: tcp_send_dupack, so the
+		// sender learns its ACK was lost.
+		k.mib.inc(LINUX_MIB_DELAYEDACKLOST)
 		k.tcpSendAck(sk)
-		_ = skb.KfreeSkbReason(s, reason)
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OLD_DATA)
 		return
 	}
 	if dlen > 0 && sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
@@ -66,27 +65,27 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_ZEROWINDOW)
 		return
 	}
-	if dlen > 0 && sk.SkRmemAlloc > sk.SkRcvbuf {
-		k.tcpPruneQueue(sk)
+	if after(seg.seq, tp.RcvNxt) {
+		k.tcpDataQueueOfo(sk, seg)
+		return
 	}
-	if dlen > 0 && sk.SkRmemAlloc > sk.SkRcvbuf {
-		// tcp_try_rmem_schedule: only a receive queue still over
-		// sk_rcvbuf after tcp_prune_queue refuses data.
+	if dlen > 0 && !k.tcpTryRmemSchedule(sk) {
 		k.mib.inc(LINUX_MIB_TCPRCVQDROP)
 		sk.SkDrops++
 		k.tcpSendAck(sk)
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PROTO_MEM)
 		return
 	}
-	tp.RcvNxt = seg.end
-	tp.BytesReceived += uint64(dlen)
-	if dlen > 0 {
-		tp.DataSegsIn++
-		_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
-		sockets.SkRmemCharge(sk, s.Truesize)
-		s.Sk = sk
-		_ = skb.SkbQueueTail(&sk.SkReceiveQueue, s)
-		s = nil
+	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
+	if before(seg.seq, tp.RcvNxt) {
+		// Partly old: skip the bytes we have.
+		_, _ = skb.SkbPull(s, tp.RcvNxt-seg.seq)
+		setCbSeq(s, tp.RcvNxt)
+	}
+	fin = k.tcpQueueRcv(sk, s)
+	hadOfo := !skb.SkbQueueEmpty(&tp.outOfOrderQueue)
+	if hadOfo {
+		fin = k.tcpOfoQueue(sk) || fin
 	}
 	if fin {
 		k.tcpFin(sk)
@@ -94,20 +93,168 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if sk.SkcState == sockets.TCP_TIME_WAIT {
 		// tcp_fin acknowledged the FIN already; a second ACK would reach a
 		// peer that has closed, and its RST would end our TIME_WAIT.
-		if s != nil {
-			_ = skb.ConsumeSkb(s)
-		}
 		return
 	}
-	// The kernel delays the ACK of a single small segment (tcp_event_data_recv,
-	// the delack timer); the model acknowledges every segment at once.
 	k.tcpSendAck(sk)
-	if s != nil {
-		_ = skb.ConsumeSkb(s)
-	}
 	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		sk.SkDataReady(sk)
 	}
+}
+
+// tcpTryRmemSchedule is tcp_try_rmem_schedule: room for one more segment
+// in the receive buffer, pruning (tcp_prune_queue) when it is over.
+func (k *Kernel) tcpTryRmemSchedule(sk *sockets.Sock) bool {
+	if sk.SkRmemAlloc <= sk.SkRcvbuf {
+		return true
+	}
+	k.tcpPruneQueue(sk)
+	return sk.SkRmemAlloc <= sk.SkRcvbuf
+}
+
+// tcpQueueRcv is tcp_queue_rcv: an in-order skb (its data starting at
+// rcv_nxt, header pulled) joins sk_receive_queue, charged to the socket,
+// and rcv_nxt moves past it. It reports the skb's FIN; an skb with no
+// data is freed here.
+func (k *Kernel) tcpQueueRcv(sk *sockets.Sock, s *skb.SkBuff) (fin bool) {
+	tp := tcpSk(sk)
+	fin = cbFlagsOf(s)&header.TCP_FLAG_FIN != 0
+	tp.RcvNxt = cbEndSeqOf(s)
+	if s.Len == 0 {
+		_ = skb.ConsumeSkb(s)
+		return fin
+	}
+	tp.BytesReceived += uint64(s.Len)
+	tp.DataSegsIn++
+	if s.Sk == nil {
+		sockets.SkRmemCharge(sk, s.Truesize)
+		s.Sk = sk
+	}
+	_ = skb.SkbQueueTail(&sk.SkReceiveQueue, s)
+	return fin
+}
+
+// tcpDataQueueOfo is tcp_data_queue_ofo: a segment beyond rcv_nxt waits in
+// the out-of-order queue, kept sorted by sequence number (an rb-tree in
+// the kernel). A segment that adds nothing is dropped (TCPOFOMerge);
+// segments it covers entirely are dropped in its favour. The ACK that
+// answers it repeats rcv_nxt (a duplicate ACK, which tells the sender of
+// the hole) and carries SACK blocks for what waits.
+func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
+	tp := tcpSk(sk)
+	s := seg.s
+	k.tr.Enter2(fnTcpDataQueueOfo, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
+	defer k.tr.Exit(fnTcpDataQueueOfo, tracing.Arg{})
+	if !k.tcpTryRmemSchedule(sk) {
+		k.mib.inc(LINUX_MIB_TCPOFODROP)
+		sk.SkDrops++
+		k.tcpSendAck(sk)
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFO_DROP)
+		return
+	}
+	k.mib.inc(LINUX_MIB_TCPOFOQUEUE)
+	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
+	q := &tp.outOfOrderQueue
+	seq, end := seg.seq, seg.end
+	// Find the first queued skb that does not start before this one.
+	var next *skb.SkBuff
+	for x := skb.SkbPeek(q); x != nil; x = skb.SkbPeekNext(x, q) {
+		if !before(cbSeqOf(x), seq) {
+			next = x
+			break
+		}
+	}
+	prev := skb.SkbPeekTail(q)
+	if next != nil {
+		prev = nil
+		for x := skb.SkbPeek(q); x != nil && x != next; x = skb.SkbPeekNext(x, q) {
+			prev = x
+		}
+	}
+	if prev != nil && !after(end, cbEndSeqOf(prev)) {
+		// All of it is queued already.
+		k.mib.inc(LINUX_MIB_TCPOFOMERGE)
+		k.tcpSendAck(sk)
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFOMERGE)
+		return
+	}
+	// Drop the queued skbs this one covers.
+	for next != nil && !after(cbEndSeqOf(next), end) {
+		x := next
+		next = skb.SkbPeekNext(x, q)
+		_ = skb.SkbUnlinkLocked(x, q)
+		sockets.SkRmemUncharge(sk, x.Truesize)
+		k.mib.inc(LINUX_MIB_TCPOFOMERGE)
+		_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFOMERGE)
+	}
+	sockets.SkRmemCharge(sk, s.Truesize)
+	s.Sk = sk
+	if next != nil {
+		_ = skb.SkbQueueBeforeLocked(q, next, s)
+	} else {
+		_ = skb.SkbQueueTailLocked(q, s)
+	}
+	tp.lastOfo = s
+	k.tcpSendAck(sk)
+}
+
+// tcpOfoQueue is tcp_ofo_queue: after rcv_nxt moved, the out-of-order
+// skbs it reached move to the receive queue (their old bytes trimmed);
+// those it passed entirely are dropped. It reports a FIN among them.
+func (k *Kernel) tcpOfoQueue(sk *sockets.Sock) (fin bool) {
+	tp := tcpSk(sk)
+	q := &tp.outOfOrderQueue
+	k.tr.Enter1(fnTcpOfoQueue, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpOfoQueue, tracing.Arg{})
+	for x := skb.SkbPeek(q); x != nil && !after(cbSeqOf(x), tp.RcvNxt); x = skb.SkbPeek(q) {
+		_ = skb.SkbUnlinkLocked(x, q)
+		if tp.lastOfo == x {
+			tp.lastOfo = nil
+		}
+		if !after(cbEndSeqOf(x), tp.RcvNxt) {
+			sockets.SkRmemUncharge(sk, x.Truesize)
+			_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFOMERGE)
+			continue
+		}
+		if d := tp.RcvNxt - cbSeqOf(x); d > 0 {
+			_, _ = skb.SkbPull(x, min(d, x.Len))
+			setCbSeq(x, tp.RcvNxt)
+		}
+		if k.tcpQueueRcv(sk, x) {
+			fin = true
+		}
+	}
+	return fin
+}
+
+// tcpSackBlocks are the SACK blocks an ACK carries: the out-of-order
+// queue's contiguous ranges, the one holding the latest arrival first
+// (RFC 2018 section 4, as tcp_sack_new_ofo_skb keeps them), at most max.
+func tcpSackBlocks(tp *TcpSock, max int) []header.SackBlock {
+	q := &tp.outOfOrderQueue
+	var blocks []header.SackBlock
+	first := -1
+	for x := skb.SkbPeek(q); x != nil; x = skb.SkbPeekNext(x, q) {
+		seq, end := cbSeqOf(x), cbEndSeqOf(x)
+		if n := len(blocks); n > 0 && !after(seq, blocks[n-1].End) {
+			if after(end, blocks[n-1].End) {
+				blocks[n-1].End = end
+			}
+		} else {
+			blocks = append(blocks, header.SackBlock{Start: seq, End: end})
+		}
+		if x == tp.lastOfo {
+			first = len(blocks) - 1
+		}
+	}
+	if first > 0 {
+		b := blocks[first]
+		copy(blocks[1:first+1], blocks[:first])
+		blocks[0] = b
+	}
+	if len(blocks) > max {
+		blocks = blocks[:max]
+	}
+	return blocks
 }
 
 // tcpFin is tcp_fin: the peer has finished sending. Reads will see end of

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -297,11 +298,28 @@ func TestTCPActiveOpenOnTheWire(t *testing.T) {
 	if st = f.tcpState(t, fd); st.RcvQlen != 1 || st.RcvQBytes != 5 || st.RcvNxt != peerIsn+6 {
 		t.Errorf("receive queue: %+v", st)
 	}
-	// A segment from the future is not queued; the answer is a duplicate ACK.
+	// A segment from the future waits in the out-of-order queue; the
+	// answer is a duplicate ACK with a SACK block for it.
 	_ = f.k.Receive(dev, peerTCP(t, 80, uint16(syn.SrcPort), peerIsn+100, syn.Seq+1, "A", nil, []byte("later")))
 	_ = f.k.Sync()
-	if out = c.Take(); len(out) != 1 || tcpOf(t, out[0]).Ack != peerIsn+6 || f.mib(t, LINUX_MIB_TCPOFODROP) != 1 {
-		t.Errorf("out-of-order segment: %d frames", len(out))
+	out = c.Take()
+	if len(out) != 1 || tcpOf(t, out[0]).Ack != peerIsn+6 || f.mib(t, LINUX_MIB_TCPOFOQUEUE) != 1 {
+		t.Fatalf("out-of-order segment: %d frames", len(out))
+	}
+	var sack []byte
+	for _, o := range tcpOf(t, out[0]).Options {
+		if o.OptionType == layers.TCPOptionKindSACK {
+			sack = o.OptionData
+		}
+	}
+	if want := []byte{0, 0, 0, 0, 0, 0, 0, 0}; len(sack) != 8 {
+		t.Errorf("SACK option %x, want one block", sack)
+	} else {
+		binary.BigEndian.PutUint32(want, peerIsn+100)
+		binary.BigEndian.PutUint32(want[4:], peerIsn+105)
+		if string(sack) != string(want) {
+			t.Errorf("SACK block %x, want %x", sack, want)
+		}
 	}
 	_ = f.k.Receive(dev, peerTCP(t, 80, uint16(syn.SrcPort), peerIsn+6, syn.Seq+1, "FA", nil, nil))
 	_ = f.k.Sync()

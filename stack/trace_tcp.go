@@ -17,6 +17,7 @@ var (
 	fnTcpFragment, fnTcpSyncMss, fnTcpValidateIncoming, fnTcpConnectInit, fnTcpRttEstimator,
 	fnTcpTimewaitStateProcess, fnInetCheckEstablished, fnTcpRenoCongAvoid, fnTcpSendSynack, fnSecureTCPSeq,
 	fnTcpV4ReqskSendAck, fnInetInheritPort, fnTcpSelectInitialWindow, fnInetCskResetXmitTimer, fnTcpClearXmitTimers tracing.FuncID
+	fnTcpDataQueueOfo, fnTcpOfoQueue tracing.FuncID
 )
 
 func init() {
@@ -125,7 +126,12 @@ func init() {
 		"Receive in ESTABLISHED: checks the segment is acceptable, processes its ACK, then queues its data.")
 	fnTcpDataQueue = reg("tcp_data_queue", tcpInputC, (*Kernel).tcpDataQueue, skSkb,
 		"Queues a segment's data: in order, on sk_receive_queue (rcv_nxt advances and a reader wakes); a FIN is "+
-			"processed; out of order or old, a duplicate ACK tells the peer what is expected.")
+			"processed; out of order, it waits in the out-of-order queue; old, a duplicate ACK tells the peer what is expected.")
+	fnTcpDataQueueOfo = reg("tcp_data_queue_ofo", tcpInputC, (*Kernel).tcpDataQueueOfo, skSkb,
+		"A segment beyond rcv_nxt (an earlier one is missing) waits in the out-of-order queue, sorted by sequence; "+
+			"the ACK repeats rcv_nxt and carries SACK blocks for what waits.")
+	fnTcpOfoQueue = reg("tcp_ofo_queue", tcpInputC, (*Kernel).tcpOfoQueue, sk,
+		"The hole is filled: out-of-order segments that now follow rcv_nxt move to the receive queue.")
 	fnTcpFin = reg("tcp_fin", tcpInputC, (*Kernel).tcpFin, sk,
 		"The peer sent FIN: receive is shut down, ESTABLISHED becomes CLOSE_WAIT, and readers see end of file.")
 	fnTcpWriteTimer = reg("tcp_write_timer", tcpTimerC, (*Kernel).tcpWriteTimer, sk,

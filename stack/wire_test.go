@@ -352,3 +352,46 @@ func TestWireSYNRetriesExhausted(t *testing.T) {
 		t.Errorf("connect failed at %d ns, want 127 s", at)
 	}
 }
+
+// TestWireDataLossRecoveredByRTO: one data segment is lost; the segments
+// after it arrive out of order and wait in the out-of-order queue; the
+// retransmission fills the hole and every byte arrives in order.
+func TestWireDataLossRecoveredByRTO(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	cfd, sfd := f.dial(lfd, 9)
+	n := 0
+	f.p.Wire.Filter = func(dir int, frame []byte) bool {
+		if tcp := tcpOfFrame(frame); dir == 1 && tcp != nil && len(tcp.Payload) > 0 {
+			n++
+			return n == 3 // the third data segment
+		}
+		return false
+	}
+	data := pattern(100_000, 6)
+	f.transfer(f.pb, cfd, f.pa, sfd, data, 30*sec)
+	if got := f.p.Wire.Stats(1).Filtered; got != 1 {
+		t.Fatalf("%d segments lost, want 1", got)
+	}
+	if f.mib(f.p.B, TCP_MIB_RETRANSSEGS) == 0 {
+		t.Errorf("no retransmission counted")
+	}
+	if f.mib(f.p.A, LINUX_MIB_TCPOFOQUEUE) == 0 {
+		t.Errorf("nothing went through the out-of-order queue")
+	}
+}
+
+// TestWireRandomLoss: 3% loss both ways, 200 kB each way, byte-exact.
+func TestWireRandomLoss(t *testing.T) {
+	im := netdevImpairments{Delay: 2e6, Loss: 0.03}
+	f := newPairFix(t, PairConfig{Seed: 7, AB: im, BA: im})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	cfd, sfd := f.dial(lfd, 9)
+	f.transfer(f.pb, cfd, f.pa, sfd, pattern(200_000, 7), 600*sec)
+	f.transfer(f.pa, sfd, f.pb, cfd, pattern(200_000, 8), 600*sec)
+	lost := f.p.Wire.Stats(0).Lost + f.p.Wire.Stats(1).Lost
+	if lost == 0 {
+		t.Fatalf("nothing was lost")
+	}
+	t.Logf("%d frames lost, %d+%d retransmitted, %.1f s", lost, f.mib(f.p.A, TCP_MIB_RETRANSSEGS), f.mib(f.p.B, TCP_MIB_RETRANSSEGS), float64(f.p.Now())/1e9)
+}
