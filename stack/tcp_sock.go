@@ -44,7 +44,7 @@ type tcpConn struct {
 	outOfOrderQueue skb.SkBuffHead // an rb-tree by seq in the kernel; a sorted list here
 	// lastOfo is the skb that last joined the out-of-order queue (ooo_last_skb):
 	// its SACK block goes first.
-	lastOfo *skb.SkBuff
+	lastOfo         *skb.SkBuff
 	rtxQueue        skb.SkBuffHead // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
 	retransmitTimer *Timer         // icsk_retransmit_timer
 	delackTimer     *Timer         // icsk_delack_timer
