@@ -395,3 +395,152 @@ func TestWireRandomLoss(t *testing.T) {
 	}
 	t.Logf("%d frames lost, %d+%d retransmitted, %.1f s", lost, f.mib(f.p.A, TCP_MIB_RETRANSSEGS), f.mib(f.p.B, TCP_MIB_RETRANSSEGS), float64(f.p.Now())/1e9)
 }
+
+// TestWireImpairments moves 200 kB each way through each impairment, and
+// all of them at once, and checks every byte.
+func TestWireImpairments(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		im   netdevImpairments
+	}{
+		{"reorder 10% with 20 ms delay", netdevImpairments{Delay: 20e6, Reorder: 0.1}},
+		{"duplicate 2%", netdevImpairments{Delay: 1e6, Duplicate: 0.02}},
+		{"corrupt 1%", netdevImpairments{Delay: 1e6, Corrupt: 0.01}},
+		{"jitter 5 ms", netdevImpairments{Delay: 5e6, Jitter: 5e6}},
+		{"10 Mbit/s, 25 ms each way", netdevImpairments{Delay: 25e6, Rate: 10e6}},
+		{"all at once", netdevImpairments{Delay: 10e6, Jitter: 2e6, Loss: 0.02, Reorder: 0.05, Duplicate: 0.02, Corrupt: 0.01, Rate: 20e6}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newPairFix(t, PairConfig{Seed: 3, AB: c.im, BA: c.im})
+			lfd := f.listen(f.pa, addrA, 9, 8)
+			cfd, sfd := f.dial(lfd, 9)
+			f.transfer(f.pb, cfd, f.pa, sfd, pattern(200_000, 9), 600*sec)
+			f.transfer(f.pa, sfd, f.pb, cfd, pattern(200_000, 10), 600*sec)
+			st := f.p.Wire.Stats(1)
+			if (c.im.Reorder > 0 && st.Reordered == 0) || (c.im.Duplicate > 0 && st.Duplicated == 0) || (c.im.Corrupt > 0 && st.Corrupted == 0) {
+				t.Errorf("the impairment did not happen: %+v", st)
+			}
+			if c.im.Corrupt > 0 && f.mib(f.p.A, TCP_MIB_CSUMERRORS)+f.mib(f.p.A, IPSTATS_MIB_INHDRERRORS)+f.mib(f.p.B, TCP_MIB_CSUMERRORS)+f.mib(f.p.B, IPSTATS_MIB_INHDRERRORS) == 0 {
+				t.Errorf("corrupted frames were not caught by a checksum")
+			}
+			t.Logf("%.2f s; B->A %+v; retransmitted %d+%d", float64(f.p.Now())/1e9, st, f.mib(f.p.A, TCP_MIB_RETRANSSEGS), f.mib(f.p.B, TCP_MIB_RETRANSSEGS))
+		})
+	}
+}
+
+// TestWireDeterminism: the same seed and the same calls give the same
+// frames at the same times, byte for byte, even with every impairment on.
+func TestWireDeterminism(t *testing.T) {
+	run := func() []WireFrame {
+		im := netdevImpairments{Delay: 3e6, Jitter: 1e6, Loss: 0.03, Reorder: 0.05, Duplicate: 0.02, Corrupt: 0.01}
+		f := newPairFix(t, PairConfig{Seed: 11, AB: im, BA: im})
+		lfd := f.listen(f.pa, addrA, 9, 8)
+		cfd, sfd := f.dial(lfd, 9)
+		f.transfer(f.pb, cfd, f.pa, sfd, pattern(100_000, 12), 600*sec)
+		_ = f.pb.Close(cfd)
+		_ = f.pa.Close(sfd)
+		if err := f.p.RunFor(70 * sec); err != nil {
+			t.Fatal(err)
+		}
+		return f.p.Frames()
+	}
+	a, b := run(), run()
+	if len(a) != len(b) {
+		t.Fatalf("%d frames, then %d", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].Dir != b[i].Dir || a[i].At != b[i].At || string(a[i].Frame) != string(b[i].Frame) {
+			t.Fatalf("frame %d differs: %+v vs %+v", i, a[i], b[i])
+		}
+	}
+}
+
+// TestWireAcceptQueueOverflow: a listener with backlog 2 that nobody
+// accepts from holds one connection; three SYNs arrive together and get
+// SYN-ACKs (the SYN queue takes up to backlog + 1). The accept queue takes
+// two more final ACKs (it holds backlog + 1 = 3), the third is dropped
+// (ListenOverflows) and its request sock stays in the SYN queue, whose
+// timer resends the SYN-ACK; the client, ESTABLISHED already, answers with
+// an ACK, and once accept() makes room the connection lands. A SYN that
+// comes while the accept queue is full is dropped.
+func TestWireAcceptQueueOverflow(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
+	lfd := f.listen(f.pa, addrA, 80, 2)
+	first := f.socket(f.pb)
+	if err := f.connect(f.pb, first, sa(addrA, 80), sec); err != nil {
+		t.Fatal(err)
+	}
+	fds := []int{first}
+	var pds []*Pending
+	for range 3 {
+		fd := f.socket(f.pb)
+		fds = append(fds, fd)
+		pds = append(pds, f.pb.Start(Syscall{Name: "connect", Args: [4]int64{int64(fd), 16}, Addr: sa(addrA, 80)}))
+	}
+	if err := f.p.RunUntil(func() bool { return pds[0].Ready() && pds[1].Ready() && pds[2].Ready() }, sec); err != nil {
+		t.Fatal(err)
+	}
+	for i, pd := range pds {
+		if _, err := pd.Wait(); err != nil {
+			t.Fatalf("connect %d: %v", i, err)
+		}
+	}
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	acceptQ := func() (int, int) {
+		r, _ := f.p.A.Do("q", func(k *Kernel) any {
+			sk := f.pa.Fdt.Get(lfd).PrivateData.Sk
+			q := &sockets.IcskOf(sk).IcskAcceptQueue
+			return [2]int{int(sk.SkAckBacklog), int(q.Qlen)}
+		})
+		v := r.([2]int)
+		return v[0], v[1]
+	}
+	if backlog, synq := acceptQ(); backlog != 3 || synq != 1 {
+		t.Errorf("sk_ack_backlog %d (want 3 = backlog+1), SYN queue %d (want 1)", backlog, synq)
+	}
+	if n := f.mib(f.p.A, LINUX_MIB_LISTENOVERFLOWS); n != 1 {
+		t.Errorf("ListenOverflows %d, want 1", n)
+	}
+	for i, fd := range fds {
+		if st := f.state(f.pb, fd); st != sockets.TCP_ESTABLISHED {
+			t.Errorf("client %d: %v", i, st)
+		}
+	}
+	// A fifth SYN while the accept queue is full is dropped.
+	fd5 := f.socket(f.pb)
+	pd5 := f.pb.Start(Syscall{Name: "connect", Args: [4]int64{int64(fd5), 16}, Addr: sa(addrA, 80)})
+	if err := f.p.RunFor(100e6); err != nil {
+		t.Fatal(err)
+	}
+	if pd5.Ready() || f.mib(f.p.A, LINUX_MIB_LISTENOVERFLOWS) != 2 {
+		t.Errorf("a SYN to a full accept queue: connect done %v, ListenOverflows %d", pd5.Ready(), f.mib(f.p.A, LINUX_MIB_LISTENOVERFLOWS))
+	}
+	// The SYN-ACK of the request sock left behind is retransmitted at 1 s.
+	countSynacks := func() int {
+		n := 0
+		for _, seg := range f.tcpFrames(0) {
+			if seg.SYN && seg.ACK {
+				n++
+			}
+		}
+		return n
+	}
+	synacks := countSynacks()
+	if err := f.p.RunFor(sec); err != nil {
+		t.Fatal(err)
+	}
+	if again := countSynacks(); again <= synacks {
+		t.Errorf("no SYN-ACK retransmitted (%d before, %d after a second)", synacks, again)
+	}
+	// accept() makes room: everything lands, the fifth connection too
+	// (its SYN retransmission finds room).
+	for i := range 5 {
+		f.accept(f.pa, lfd, 10*sec)
+		_ = i
+	}
+	if _, err := pd5.Wait(); err != nil {
+		t.Errorf("fifth connect: %v", err)
+	}
+}
