@@ -1,8 +1,9 @@
 // Package netdev models network devices (struct net_device): their names,
 // addresses, MTU, flags and the statistics `ip -s link` shows. The
-// loopback device exists from boot; its packet path (loopback_xmit ->
-// netif_rx) and the TUN and in-memory wire devices come with the TCP/IP
-// issue.
+// loopback device exists from boot (its packet path, loopback_xmit ->
+// netif_rx, is the kernel's); the drivers of the other kinds are here:
+// TUN (tun.go), the in-memory wire between two kernels with its
+// impairments (wire.go), and the capture driver of tests (driver.go).
 package netdev
 
 import "net/netip"
