@@ -74,18 +74,6 @@ func InetCskReqskQueueIsFull(sk *Sock) bool {
 	return icsk != nil && icsk.IcskAcceptQueue.Qlen > sk.SkMaxAckBacklog
 }
 
-// InetTimewaitSock is struct inet_timewait_sock (with tcp_timewait_sock's
-// sequence numbers): what is left of a connection in TIME_WAIT.
-type InetTimewaitSock struct {
-	SockCommon
-	TwSubstate  State
-	TwKillAt    int64 // when tw_timer fires (nanoseconds)
-	TwRcvNxt    uint32
-	TwSndNxt    uint32
-	TwTsRecent  uint32
-	TwBind2Node hnode[InetTimewaitSock]
-}
-
 // NewRequestSockAt prepares a request sock living at addr (its slab
 // object) for listener lsk.
 func NewRequestSockAt(addr slab.Addr, lsk *Sock) *RequestSock {

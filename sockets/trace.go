@@ -23,6 +23,7 @@ var (
 	fnInetBindBucketCreate, fnInetBindBucketDestroy, fnInetBind2BucketCreate tracing.FuncID
 	fnInetBind2BucketDestroy, fnInetBindHash, fnInetPutPort, fnInetHash      tracing.FuncID
 	fnInetEhashNolisten, fnInetUnhash                                        tracing.FuncID
+	fnInetTwskHashdance, fnInetTwskKill                                      tracing.FuncID
 )
 
 const (
@@ -195,6 +196,12 @@ func init() {
 		"Records that the sock owns the port: sets inet_num, the icsk bind pointers, and adds the sock to the bucket's owners.")
 	fnInetPutPort = reg("inet_put_port", hashC, InetPutPort, sk,
 		"Gives the port back: the sock leaves its bucket's owners and empty buckets are freed.")
+	fnInetTwskHashdance = reg("inet_twsk_hashdance_schedule", "net/ipv4/inet_timewait_sock.c", InetTwskHashdanceSchedule,
+		[]string{"tw", "sk"},
+		"The TIME_WAIT sock takes the full sock's place: it joins the port's bind bucket as an owner (the port "+
+			"stays taken) and replaces the sock in its ehash chain, so late segments for the four-tuple find it.")
+	fnInetTwskKill = reg("inet_twsk_kill", "net/ipv4/inet_timewait_sock.c", InetTwskKill, []string{"tw"},
+		"TIME_WAIT is over: the tw leaves ehash and its bind bucket, empty buckets are freed and the port is free again.")
 	fnInetHash = reg("__inet_hash", hashC, InetHash, []string{"sk", "lhash2"},
 		"Puts a listening sock into lhash2, chosen by ipv4_portaddr_hash of its address and port; incoming SYNs look there. "+
 			"2.6 had listening_hash[32], keyed by the port alone.")

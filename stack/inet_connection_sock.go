@@ -8,8 +8,8 @@ import (
 // inetBindConflict is inet_bind_conflict: whether sk2, bound to the same
 // port, stops sk from binding. SO_REUSEADDR on both lets them share unless
 // sk2 listens. (SO_REUSEPORT is not modelled.)
-func inetBindConflict(sk, sk2 *sockets.Sock, relax bool) bool {
-	if sk == sk2 {
+func inetBindConflict(sk *sockets.Sock, sk2 *sockets.SockCommon, relax bool) bool {
+	if &sk.SockCommon == sk2 {
 		return false
 	}
 	if sk.SkcBoundDevIf != 0 && sk2.SkcBoundDevIf != 0 && sk.SkcBoundDevIf != sk2.SkcBoundDevIf {
@@ -24,7 +24,7 @@ func inetBindConflict(sk, sk2 *sockets.Sock, relax bool) bool {
 // ownersConflict is inet_bhash2_conflict: any owner of tb2 in conflict.
 func ownersConflict(sk *sockets.Sock, tb2 *sockets.InetBind2Bucket, relax bool) bool {
 	for _, sc := range tb2.Owners() {
-		if sk2, ok := sc.Owner().(interface{ SockOf() *sockets.Sock }); ok && inetBindConflict(sk, sk2.SockOf(), relax) {
+		if inetBindConflict(sk, sc, relax) {
 			return true
 		}
 	}

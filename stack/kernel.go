@@ -91,6 +91,8 @@ type Kernel struct {
 	isnSecret       uint32
 	tablePerturb    []uint32
 	reqTimers       map[*sockets.RequestSock]*Timer
+	twSocks         map[*sockets.InetTimewaitSock]*twState
+	tcpTwIsn        uint32                      // tcp_tw_isn: the ISN a SYN reusing a TIME_WAIT four-tuple gets
 	backlogNext     map[*skb.SkBuff]*skb.SkBuff // sk_backlog links
 
 	stepper *tracing.Stepper
@@ -120,6 +122,7 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	k.tr = tracing.NewTracer(k.clock)
 	k.reqTimers = map[*sockets.RequestSock]*Timer{}
+	k.twSocks = map[*sockets.InetTimewaitSock]*twState{}
 	k.tablePerturb = make([]uint32, tablePerturbSize)
 	k.backlogNext = map[*skb.SkBuff]*skb.SkBuff{}
 	var err error

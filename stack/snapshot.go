@@ -26,6 +26,7 @@ type Snapshot struct {
 	EventSeq  uint64            `json:"event_seq"`
 	Processes []ProcessSnap     `json:"processes"`
 	Socks     []SockSnap        `json:"socks"`
+	Timewait  []TwSnap          `json:"timewait"`
 	Hashinfo  HashinfoSnap      `json:"inet_hashinfo"`
 	Slabinfo  []slab.CacheStats `json:"slabinfo"`
 	Sysctls   map[string]string `json:"sysctls"`
@@ -161,6 +162,23 @@ type TcpSnap struct {
 	Nonagle     uint8  `json:"nonagle"`
 	Reordering  uint32 `json:"reordering"`
 	Congestion  string `json:"icsk_ca_ops"`
+}
+
+// TwSnap is a timewait sock (struct tcp_timewait_sock): what is left of a
+// connection in TIME_WAIT, or of an orphan waiting in FIN_WAIT2.
+type TwSnap struct {
+	Addr      string `json:"tw"`
+	Cache     string `json:"cache"`
+	State     string `json:"tw_state"`
+	Substate  string `json:"tw_substate"`
+	Local     string `json:"local"`
+	Peer      string `json:"peer"`
+	SkcNode   string `json:"skc_node"`
+	RcvNxt    uint32 `json:"tw_rcv_nxt"`
+	SndNxt    uint32 `json:"tw_snd_nxt"`
+	RcvWnd    uint32 `json:"tw_rcv_wnd"`
+	TsRecent  uint32 `json:"tw_ts_recent"`
+	ExpiresNs int64  `json:"tw_timer_expires_ns"`
 }
 
 // HashinfoSnap is struct inet_hashinfo: sizes and non-empty buckets.
@@ -316,6 +334,18 @@ func (k *Kernel) snapshot() *Snapshot {
 	for _, sk := range k.net.Socks() {
 		s.Socks = append(s.Socks, k.sockSnap(sk, chainName))
 	}
+	s.Timewait = []TwSnap{}
+	for i := range k.hash.Ehash {
+		for _, sc := range k.hash.Ehash[i].Chain() {
+			if tw, ok := sc.Owner().(*sockets.InetTimewaitSock); ok {
+				s.Timewait = append(s.Timewait, TwSnap{Addr: hexAddr(tw.Addr()), Cache: k.twCache.Name(),
+					State: tw.SkcState.String(), Substate: tw.TwSubstate.String(),
+					Local: fmt.Sprintf("%s:%d", tw.SkcRcvSaddr, tw.SkcNum), Peer: fmt.Sprintf("%s:%d", tw.SkcDaddr, tw.SkcDport.Ntohs()),
+					SkcNode: chainName[sc], RcvNxt: tw.TwRcvNxt, SndNxt: tw.TwSndNxt, RcvWnd: tw.TwRcvWnd,
+					TsRecent: tw.TwTsRecent, ExpiresNs: tw.TwKillAt})
+			}
+		}
+	}
 	s.Hashinfo = k.hashSnap()
 	for _, c := range k.mem.Caches() {
 		s.Slabinfo = append(s.Slabinfo, c.Stats())
@@ -451,8 +481,12 @@ func (k *Kernel) hashSnap() HashinfoSnap {
 	chain := func(scs []*sockets.SockCommon) []ChainSnap {
 		var out []ChainSnap
 		for _, sc := range scs {
+			state := sc.SkcState
+			if tw, ok := sc.Owner().(*sockets.InetTimewaitSock); ok {
+				state = tw.TwSubstate // as ss shows a tw: by its substate
+			}
 			out = append(out, ChainSnap{
-				Addr: hexAddr(sc.Addr()), State: sc.SkcState.String(), Hash: sc.SkcHash,
+				Addr: hexAddr(sc.Addr()), State: state.String(), Hash: sc.SkcHash,
 				Local: fmt.Sprintf("%s:%d", sc.SkcRcvSaddr, sc.SkcNum),
 				Peer:  fmt.Sprintf("%s:%d", sc.SkcDaddr, sc.SkcDport.Ntohs()),
 			})

@@ -77,6 +77,9 @@ const (
 	LINUX_MIB_TCPOFOQUEUE
 	LINUX_MIB_TCPOFOMERGE
 	LINUX_MIB_DELAYEDACKLOST
+	LINUX_MIB_TIMEWAITED
+	LINUX_MIB_TCPTIMEWAITOVERFLOW
+	LINUX_MIB_TCPACKSKIPPEDTIMEWAIT
 	numMibs
 )
 
@@ -101,6 +104,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPBacklogDrop"}, {"TcpExt", "TCPOFODrop"}, {"TcpExt", "TCPRcvQDrop"},
 	{"TcpExt", "TCPAbortOnData"}, {"TcpExt", "TCPAbortOnClose"}, {"TcpExt", "TCPAbortOnTimeout"},
 	{"TcpExt", "TCPOFOQueue"}, {"TcpExt", "TCPOFOMerge"}, {"TcpExt", "DelayedACKLost"},
+	{"TcpExt", "TW"}, {"TcpExt", "TCPTimeWaitOverflow"}, {"TcpExt", "TCPACKSkippedTimeWait"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

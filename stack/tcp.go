@@ -190,10 +190,6 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 		}
 		switch {
 		case sk.SkcState == sockets.TCP_CLOSE:
-		case sk.SkcState == sockets.TCP_TIME_WAIT:
-			// The kernel's TIME_WAIT lives in a tw sock, apart from the
-			// closed full sock; the model's lives on the full sock, which
-			// stays, orphaned, until tw_timer_handler.
 		case unread > 0 && tcpNeedReset(sk.SkcState):
 			k.mib.inc(LINUX_MIB_TCPABORTONCLOSE)
 			k.tcpSetState(sk, sockets.TCP_CLOSE)
@@ -228,10 +224,6 @@ func (k *Kernel) tcpV4DestroySock(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpV4DestroySock, tracing.Sock(uint64(sk.Addr())))
 	k.tcpClearXmitTimers(sk)
 	tp := tcpSk(sk)
-	if tp.twTimer != nil {
-		k.DelTimer(tp.twTimer)
-		tp.twTimer = nil
-	}
 	tp.PacketsOut = 0
 	_ = skb.SkbQueuePurge(&tp.rtxQueue) // tcp_write_queue_purge
 	_ = skb.SkbQueuePurge(&tp.outOfOrderQueue)

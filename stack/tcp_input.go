@@ -37,9 +37,6 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 			return true
 		}
 		return false
-	case sockets.TCP_TIME_WAIT:
-		k.tcpTimewaitState(sk, seg)
-		return false
 	}
 	// The remaining states: check the sequence number and the flags.
 	if !k.tcpValidateIncoming(sk, seg) {
@@ -73,8 +70,11 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 			k.tcpSetState(sk, sockets.TCP_FIN_WAIT2)
 			sk.SkShutdown |= sockets.SEND_SHUTDOWN
 			if sk.SockFlagSet(sockets.SOCK_DEAD) && !seg.has(header.TCP_FLAG_FIN) {
-				// An orphan waits tcp_fin_timeout for the peer's FIN.
+				// An orphan waits tcp_fin_timeout for the peer's FIN, as
+				// a tw with substate FIN_WAIT2.
 				k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, int64(k.net.Sysctl.TcpFinTimeout)*1e9)
+				_ = skb.ConsumeSkb(seg.s)
+				return false
 			} else if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 				sk.SkStateChange(sk)
 			}
@@ -99,7 +99,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	default:
 		_ = skb.ConsumeSkb(seg.s)
 	}
-	if sk.SkcState != sockets.TCP_CLOSE && sk.SkcState != sockets.TCP_TIME_WAIT {
+	if sk.SkcState != sockets.TCP_CLOSE {
 		k.tcpDataSndCheck(sk)
 	}
 	return false

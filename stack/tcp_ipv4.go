@@ -86,6 +86,8 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 	switch o := sc.Owner().(type) {
 	case *sockets.RequestSock:
 		k.tcpRcvRequest(o, seg)
+	case *sockets.InetTimewaitSock:
+		k.tcpV4RcvTimewait(o, seg)
 	default:
 		sk := sockOf(sc)
 		if sk.SkcState == sockets.TCP_LISTEN {
@@ -96,7 +98,10 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 			k.tcpAddBacklog(sk, seg)
 			return
 		}
+		// The lookup's reference: the sock outlives tcp_done in here.
+		sockets.SockHold(sk)
 		k.tcpV4DoRcv(sk, seg)
+		sockets.SockPut(sk)
 	}
 }
 
@@ -279,7 +284,11 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if req.TstampOk {
 		req.TsOff = k.secureTCPTsOff(req.SkcRcvSaddr, req.SkcDaddr)
 	}
-	req.SntIsn = k.secureTCPSeq(req.SkcRcvSaddr, req.SkcDaddr, req.SkcNum, seg.th.SrcPort())
+	if k.tcpTwIsn != 0 {
+		req.SntIsn = k.tcpTwIsn // a SYN that reuses a TIME_WAIT four-tuple
+	} else {
+		req.SntIsn = k.secureTCPSeq(req.SkcRcvSaddr, req.SkcDaddr, req.SkcNum, seg.th.SrcPort())
+	}
 	// tcp_openreq_init_rwin
 	advmss := min(rt.MTU-40, 65535-40)
 	req.AdvMss = uint16(advmss)

@@ -90,9 +90,9 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if fin {
 		k.tcpFin(sk)
 	}
-	if sk.SkcState == sockets.TCP_TIME_WAIT {
-		// tcp_fin acknowledged the FIN already; a second ACK would reach a
-		// peer that has closed, and its RST would end our TIME_WAIT.
+	if sk.SkcState == sockets.TCP_CLOSE {
+		// tcp_fin acknowledged the FIN and handed the four-tuple to a
+		// TIME_WAIT sock; this sock is done.
 		return
 	}
 	k.tcpSendAck(sk)

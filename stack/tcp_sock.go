@@ -48,7 +48,6 @@ type tcpConn struct {
 	rtxQueue        skb.SkBuffHead // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
 	retransmitTimer *Timer         // icsk_retransmit_timer
 	delackTimer     *Timer         // icsk_delack_timer
-	twTimer         *Timer         // TIME_WAIT / orphaned FIN_WAIT2 lifetime
 	synRetries      int
 	rtoBackoff      uint8
 	mdevMaxUs       uint32

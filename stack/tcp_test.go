@@ -129,34 +129,35 @@ func TestTCPHandshakeOverLoopback(t *testing.T) {
 	if got := f.entries(m); !inOrder(got, []string{"tcp_close", "tcp_send_fin", "tcp_v4_rcv", "tcp_fin"}) {
 		t.Errorf("close path %v", only(got, "tcp_close", "tcp_send_fin", "tcp_v4_rcv", "tcp_fin"))
 	}
-	// The server closes: LAST_ACK, the client's ACK ends it; the client's
-	// sock waits in TIME_WAIT for 60 s.
+	// The client, closed and with its FIN acknowledged, became a tw in
+	// FIN_WAIT2. The server closes: LAST_ACK; the tw takes the server's
+	// FIN, becomes TIME_WAIT and ACKs it, which ends the server's sock.
 	m = f.mark()
 	_ = p.Close(afd)
 	_ = p.Close(lfd)
-	if got := f.entries(m); !inOrder(got, []string{"tcp_send_fin", "tcp_fin", "tcp_time_wait", "tcp_done"}) {
-		t.Errorf("second close %v", only(got, "tcp_send_fin", "tcp_fin", "tcp_time_wait", "tcp_done"))
+	want = []string{"tcp_send_fin", "tcp_timewait_state_process", "tcp_v4_timewait_ack", "tcp_done"}
+	if got := f.entries(m); !inOrder(got, want) {
+		t.Errorf("second close %v", only(got, want...))
 	}
 	if got := f.mib(t, TCP_MIB_OUTRSTS); got != 0 {
 		t.Errorf("%d RSTs in an orderly close", got)
 	}
-	tw := 0
-	for _, sk := range f.snapshot(t).Socks {
-		if sk.SockCommon.SkcState == "TIME_WAIT" && sk.SockCommon.SkcNode != "" {
-			tw++
-		}
+	snap = f.snapshot(t)
+	if len(snap.Timewait) != 1 || snap.Timewait[0].Substate != "TIME_WAIT" || snap.Timewait[0].SkcNode == "" ||
+		snap.Timewait[0].Cache != "tw_sock_TCP" {
+		t.Fatalf("timewait socks: %+v", snap.Timewait)
 	}
-	if tw != 1 || f.cacheInUse(t)["TCP"] != 1 {
-		t.Fatalf("%d TIME_WAIT socks in ehash, %d TCP socks", tw, f.cacheInUse(t)["TCP"])
+	if in := f.cacheInUse(t); in["TCP"] != 0 || in["tw_sock_TCP"] != 1 {
+		t.Fatalf("TCP %d, tw_sock_TCP %d in use; want 0 and 1", in["TCP"], in["tw_sock_TCP"])
 	}
-	if err := f.k.AdvanceTo(59e9); err != nil || f.cacheInUse(t)["TCP"] != 1 {
+	if err := f.k.AdvanceTo(59e9); err != nil || f.cacheInUse(t)["tw_sock_TCP"] != 1 {
 		t.Errorf("TIME_WAIT ended before 60 s: %v", err)
 	}
 	if err := f.k.AdvanceTo(61e9); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.cacheInUse(t)["TCP"]; got != 0 {
-		t.Errorf("%d TCP socks left after closing everything", got)
+	if in := f.cacheInUse(t); in["TCP"] != 0 || in["tw_sock_TCP"] != 0 || f.mib(t, LINUX_MIB_TIMEWAITED) != 1 {
+		t.Errorf("%d TCP socks and %d tw left after closing everything; TW %d", in["TCP"], in["tw_sock_TCP"], f.mib(t, LINUX_MIB_TIMEWAITED))
 	}
 	if got := f.cacheInUse(t)["request_sock_TCP"]; got != 0 {
 		t.Errorf("%d request socks left", got)
@@ -549,16 +550,13 @@ func TestTCPTimeWaitOutlivesClose(t *testing.T) {
 	if out = c.Take(); len(out) != 1 || tcpOf(t, out[0]).Ack != isn+2 {
 		t.Fatalf("the peer's FIN got %d answers, want one ACK", len(out))
 	}
-	if st := f.tcpState(t, afd); st.State != sockets.TCP_TIME_WAIT {
+	// A tw took the four-tuple; the application's sock is closed.
+	if st := f.tcpState(t, afd); st.State != sockets.TCP_CLOSE {
 		t.Fatalf("state %v", st.State)
 	}
 	_ = p.Close(afd)
-	found := false
-	for _, sk := range f.snapshot(t).Socks {
-		found = found || (sk.SockCommon.SkcState == "TIME_WAIT" && sk.SockCommon.SkcNode != "")
-	}
-	if !found {
-		t.Fatal("close ended TIME_WAIT")
+	if tw := f.snapshot(t).Timewait; len(tw) != 1 || tw[0].Substate != "TIME_WAIT" || tw[0].SkcNode == "" {
+		t.Fatalf("close ended TIME_WAIT: %+v", tw)
 	}
 	// A retransmitted FIN is acknowledged again.
 	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, isn+1, sa.Seq+2, "FA", nil, nil))
@@ -570,7 +568,7 @@ func TestTCPTimeWaitOutlivesClose(t *testing.T) {
 	if err := f.k.AdvanceTo(61e9); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.cacheInUse(t)["TCP"]; n != 0 {
-		t.Errorf("%d TCP socks after TIME_WAIT", n)
+	if in := f.cacheInUse(t); in["TCP"] != 0 || in["tw_sock_TCP"] != 0 {
+		t.Errorf("%d TCP socks, %d tw after TIME_WAIT", in["TCP"], in["tw_sock_TCP"])
 	}
 }

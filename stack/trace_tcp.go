@@ -17,7 +17,7 @@ var (
 	fnTcpFragment, fnTcpSyncMss, fnTcpValidateIncoming, fnTcpConnectInit, fnTcpRttEstimator,
 	fnTcpTimewaitStateProcess, fnInetCheckEstablished, fnTcpRenoCongAvoid, fnTcpSendSynack, fnSecureTCPSeq,
 	fnTcpV4ReqskSendAck, fnInetInheritPort, fnTcpSelectInitialWindow, fnInetCskResetXmitTimer, fnTcpClearXmitTimers tracing.FuncID
-	fnTcpDataQueueOfo, fnTcpOfoQueue tracing.FuncID
+	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck tracing.FuncID
 )
 
 func init() {
@@ -160,10 +160,14 @@ func init() {
 	fnTcpSendFin = reg("tcp_send_fin", tcpOutputC, (*Kernel).tcpSendFin, sk,
 		"Queues our FIN after any unsent data (it takes one sequence number) and pushes it out.")
 	fnTcpTimeWait = reg("tcp_time_wait", tcpMiniC, (*Kernel).tcpTimeWait, []string{"sk", "state"},
-		"The connection is finished on our side: the four-tuple stays reserved in ehash for 60 s (TIME_WAIT) "+
-			"so that late segments of this connection cannot be taken for a new one.")
-	fnTwTimerHandler = reg("tw_timer_handler", "net/ipv4/inet_timewait_sock.c", (*Kernel).twTimerHandler, sk,
-		"TIME_WAIT is over: the sock leaves ehash and its port is free.")
+		"The connection is finished on our side: a small timewait sock from tw_sock_TCP takes the full sock's place "+
+			"in ehash and in the port's bind bucket for 60 s (TIME_WAIT), so that late segments of this connection "+
+			"cannot be taken for a new one; the full sock is done and freed.")
+	fnTwTimerHandler = reg("tw_timer_handler", "net/ipv4/inet_timewait_sock.c", (*Kernel).twTimerHandler, []string{"tw"},
+		"TIME_WAIT is over: the tw leaves ehash and its bind bucket (inet_twsk_kill), the port is free, and the "+
+			"object goes back to tw_sock_TCP.")
+	fnTcpV4TimewaitAck = reg("tcp_v4_timewait_ack", tcpIpv4C, (*Kernel).tcpV4TimewaitAck, []string{"tw"},
+		"An ACK sent on behalf of a TIME_WAIT sock, from the sequence numbers, window and timestamp it kept.")
 	fnTcpCloseState = reg("tcp_close_state", tcpC, (*Kernel).tcpCloseState, []string{"sk", "state"},
 		"Our side is done sending: ESTABLISHED becomes FIN_WAIT1 and CLOSE_WAIT becomes LAST_ACK, both with a FIN to send; "+
 			"a connection not yet synchronized simply closes.")
@@ -188,9 +192,12 @@ func init() {
 	point := func(name, file string, goFn any, args []string, inline bool, explain string) tracing.FuncID {
 		return tracing.Register(tracing.Spec{Name: name, File: file, Go: goFn, Args: args, Inline: inline, Explain: explain})
 	}
-	fnTcpTimewaitStateProcess = reg("tcp_timewait_state_process", tcpMiniC, (*Kernel).tcpTimewaitState, skSkb,
-		"A segment for a connection in TIME_WAIT: a retransmitted FIN is acknowledged again and restarts the 60 s; "+
-			"a RST ends TIME_WAIT (tcp_rfc1337 = 0); the rest is dropped.")
+	fnTcpTimewaitStateProcess = reg("tcp_timewait_state_process", tcpMiniC, (*Kernel).tcpTimewaitStateProcess,
+		[]string{"tw", "skb"},
+		"A segment for a timewait sock. Waiting in FIN_WAIT2, the peer's FIN makes it TIME_WAIT (and is ACKed); new "+
+			"data gets a RST. In TIME_WAIT a retransmitted FIN or stray segment is ACKed again and restarts the 60 s, "+
+			"a RST ends it (tcp_rfc1337 = 0), and a SYN with a higher sequence number may reuse the four-tuple. "+
+			"Returns TCP_TW_SUCCESS (0), TCP_TW_RST, TCP_TW_ACK or TCP_TW_SYN.")
 	fnInetCheckEstablished = point("__inet_check_established", "net/ipv4/inet_hashtables.c", (*Kernel).inetCheckEstablished,
 		[]string{"lport", "taken"}, false, "Is this four-tuple already in ehash? Then connect() must try another local port.")
 	fnTcpRenoCongAvoid = point("tcp_reno_cong_avoid", "net/ipv4/tcp_cong.c", (*Kernel).tcpCongAvoid, []string{"acked", "snd_cwnd"}, false,

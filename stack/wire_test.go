@@ -544,3 +544,93 @@ func TestWireAcceptQueueOverflow(t *testing.T) {
 		t.Errorf("fifth connect: %v", err)
 	}
 }
+
+// TestWireTimeWaitSock: the side that closes first keeps a tw_sock_TCP
+// object, not its 2 kB TCP sock, for 60 s. It holds the port: a new
+// listener cannot bind it without SO_REUSEADDR. A stray segment is ACKed
+// from the tw's own sequence numbers; a new SYN from the same four-tuple
+// with a higher sequence number takes it over (TCP_TW_SYN).
+func TestWireTimeWaitSock(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
+	// The server sets SO_REUSEADDR, as servers do; its children and
+	// their tw inherit it (sk_reuse, tw_reuse).
+	lfd := f.socket(f.pa)
+	_ = f.pa.Setsockopt(lfd, sockets.SOL_SOCKET, sockets.SO_REUSEADDR, sockets.Optval{Int: 1})
+	if err := f.pa.Bind(lfd, sa(addrA, 80)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.pa.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	dialFrom := func() (int, int) {
+		cfd := f.socket(f.pb)
+		if err := f.pb.Setsockopt(cfd, sockets.SOL_SOCKET, sockets.SO_REUSEADDR, sockets.Optval{Int: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.pb.Bind(cfd, sa(addrB, 5555)); err != nil {
+			t.Fatalf("bind 5555: %v", err)
+		}
+		if err := f.connect(f.pb, cfd, sa(addrA, 80), 5*sec); err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		return cfd, f.accept(f.pa, lfd, sec)
+	}
+	cfd, sfd := dialFrom()
+	f.transfer(f.pb, cfd, f.pa, sfd, pattern(3000, 1), sec)
+	_ = f.pa.Close(sfd)
+	if got := f.recvAll(f.pb, cfd, 1, sec); len(got) != 0 {
+		t.Fatal("no end of file")
+	}
+	_ = f.pb.Close(cfd)
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := f.p.A.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Timewait) != 1 || snap.Timewait[0].Substate != "TIME_WAIT" || snap.Timewait[0].Peer != "10.0.0.2:5555" {
+		t.Fatalf("A's timewait socks: %+v", snap.Timewait)
+	}
+	if tcp, tw := f.inUse(f.p.A, "TCP"), f.inUse(f.p.A, "tw_sock_TCP"); tcp != 1 || tw != 1 {
+		t.Errorf("A has %d TCP socks (want the listener only) and %d tw", tcp, tw)
+	}
+	// The tw holds port 80 once the listener is gone: a new socket needs
+	// SO_REUSEADDR too (both sides must have it).
+	_ = f.pa.Close(lfd)
+	fd := f.socket(f.pa)
+	if err := f.pa.Bind(fd, sa(addrA, 80)); errnoOf(err) != 98 {
+		t.Errorf("bind over a TIME_WAIT without SO_REUSEADDR: %v, want EADDRINUSE", err)
+	}
+	_ = f.pa.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_REUSEADDR, sockets.Optval{Int: 1})
+	if err := f.pa.Bind(fd, sa(addrA, 80)); err != nil {
+		t.Fatalf("bind over a TIME_WAIT with SO_REUSEADDR: %v", err)
+	}
+	if err := f.pa.Listen(fd, 8); err != nil {
+		t.Fatal(err)
+	}
+	lfd = fd
+	// A stray old segment from B's side gets an ACK from the tw.
+	tw := snap.Timewait[0]
+	m := len(f.tcpFrames(0))
+	stray := buildTCPFrame(t, addrB, 5555, addrA, 80, tw.RcvNxt-100, tw.SndNxt, "A", nil)
+	if _, err := f.p.B.Do("inject", func(k *Kernel) any { return f.p.DevB.Driver.Xmit(stray) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	if segs := f.tcpFrames(0)[m:]; len(segs) != 1 || !segs[0].ACK || segs[0].Seq != tw.SndNxt || segs[0].Ack != tw.RcvNxt {
+		t.Errorf("the tw answered a stray segment with %v", flagsOf(segs))
+	}
+	// Ten seconds later the same four-tuple connects again: the SYN's
+	// sequence number is higher, so the tw gives way.
+	if err := f.p.RunFor(10 * sec); err != nil {
+		t.Fatal(err)
+	}
+	cfd, sfd = dialFrom()
+	f.transfer(f.pa, sfd, f.pb, cfd, pattern(3000, 2), sec)
+	if got := f.inUse(f.p.A, "tw_sock_TCP"); got != 0 {
+		t.Errorf("%d tw left after the four-tuple was reused", got)
+	}
+}

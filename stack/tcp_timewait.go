@@ -1,0 +1,228 @@
+package stack
+
+import (
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// Verdicts of tcp_timewait_state_process (enum tcp_tw_status).
+type tcpTwStatus uint8
+
+const (
+	TCP_TW_SUCCESS tcpTwStatus = iota // nothing to send
+	TCP_TW_RST                        // answer with a RST and kill the tw
+	TCP_TW_ACK                        // answer with an ACK
+	TCP_TW_SYN                        // a new connection may take the four-tuple
+)
+
+// tcpInvalidRatelimit is sysctl_tcp_invalid_ratelimit (500 ms): the least
+// time between two ACKs for out-of-window segments.
+const tcpInvalidRatelimit = int64(500e6)
+
+// twState is what the model keeps beside a tw: its timer and the time of
+// its last out-of-window ACK (tw_last_oow_ack_time).
+type twState struct {
+	timer      *Timer
+	lastOowAck int64
+}
+
+// tcpTimeWait is tcp_time_wait: the connection is over on our side, but
+// its four-tuple stays reserved (60 s for TIME_WAIT; tcp_fin_timeout for an
+// orphan in FIN_WAIT2 still waiting for the peer's FIN). A small
+// inet_timewait_sock from tw_sock_TCP takes the full sock's place in
+// ehash and in the port's bind bucket (inet_twsk_hashdance_schedule), and
+// the full sock is done (tcp_done) and, once closed, freed.
+func (k *Kernel) tcpTimeWait(sk *sockets.Sock, state sockets.State, timeo int64) {
+	k.tr.Enter2(fnTcpTimeWait, tracing.Sock(uint64(sk.Addr())), tracing.State(uint8(state)))
+	defer k.tr.Exit(fnTcpTimeWait, tracing.Arg{})
+	tp := tcpSk(sk)
+	addr, err := k.mem.KmemCacheAlloc(k.twCache) // inet_twsk_alloc
+	if err != nil {
+		// The kernel logs "time wait bucket table overflow" and just
+		// closes.
+		k.mib.inc(LINUX_MIB_TCPTIMEWAITOVERFLOW)
+		k.tcpDone(sk)
+		return
+	}
+	tw := sockets.NewTimewaitSockAt(addr, sk, state)
+	tw.TwRcvNxt, tw.TwSndNxt = tp.RcvNxt, tp.SndNxt
+	tw.TwRcvWnd = tcpReceiveWindow(tp)
+	tw.TwRcvWscale = tp.RxOpt.RcvWscale
+	if tp.RxOpt.TstampOk {
+		tw.TwTsRecent, tw.TwTsOffset = tp.RxOpt.TsRecent, tp.TsOffset
+		tw.TwTsRecentStamp = max(tp.RxOpt.TsRecentStamp, 1)
+	}
+	sockets.InetTwskHashdanceSchedule(k.net, k.hash, tw, sk)
+	st := &twState{}
+	st.timer = NewTimer("tw_timer_handler", func() { k.twTimerHandler(tw) })
+	k.twSocks[tw] = st
+	k.inetTwskReschedule(tw, timeo)
+	k.tcpDone(sk)
+}
+
+// tcpReceiveWindow is tcp_receive_window: what is left of the window we
+// last advertised.
+func tcpReceiveWindow(tp *TcpSock) uint32 {
+	win := int64(tp.RcvWup) + int64(tp.RcvWnd) - int64(tp.RcvNxt)
+	return uint32(max(win, 0))
+}
+
+// inetTwskReschedule is inet_twsk_reschedule: the tw lives timeo from now.
+func (k *Kernel) inetTwskReschedule(tw *sockets.InetTimewaitSock, timeo int64) {
+	tw.TwKillAt = k.clock.Now() + timeo
+	k.ModTimer(k.twSocks[tw].timer, tw.TwKillAt)
+}
+
+// twTimerHandler is tw_timer_handler -> inet_twsk_kill: the tw's time is
+// up; it leaves ehash and the bind bucket, and its memory goes back to
+// tw_sock_TCP.
+func (k *Kernel) twTimerHandler(tw *sockets.InetTimewaitSock) {
+	k.tr.Enter1(fnTwTimerHandler, tracing.Ptr(uint64(tw.Addr())))
+	defer k.tr.Exit(fnTwTimerHandler, tracing.Arg{})
+	k.mib.inc(LINUX_MIB_TIMEWAITED)
+	k.inetTwskFree(tw)
+}
+
+// inetTwskDeschedulePut is inet_twsk_deschedule_put: kill the tw before
+// its time (a RST, or a new SYN taking the four-tuple).
+func (k *Kernel) inetTwskDeschedulePut(tw *sockets.InetTimewaitSock) {
+	if st := k.twSocks[tw]; st != nil {
+		k.DelTimer(st.timer)
+	}
+	k.inetTwskFree(tw)
+}
+
+func (k *Kernel) inetTwskFree(tw *sockets.InetTimewaitSock) {
+	sockets.InetTwskKill(k.net, k.hash, tw)
+	delete(k.twSocks, tw)
+	_ = k.mem.KmemCacheFree(k.twCache, tw.Addr())
+}
+
+// tcpTimewaitStateProcess is tcp_timewait_state_process: what a segment
+// for a tw means. In FIN_WAIT2 (an orphan waiting for the peer): the FIN
+// moves it to TIME_WAIT and is acknowledged, new data is answered with a
+// RST. In TIME_WAIT: a retransmitted FIN or any other stray segment is
+// acknowledged again (and restarts the 60 s), a RST kills it (tcp_rfc1337
+// = 0), and a SYN with a higher sequence number may reuse the four-tuple.
+// Timestamps are not checked (no PAWS in the model yet).
+func (k *Kernel) tcpTimewaitStateProcess(tw *sockets.InetTimewaitSock, seg *tcpSegmentIn) (tcpTwStatus, uint32) {
+	k.tr.Enter2(fnTcpTimewaitStateProcess, tracing.Ptr(uint64(tw.Addr())), tracing.Skb(uint64(seg.s.Addr())))
+	status, isn := k.tcpTimewaitVerdict(tw, seg)
+	k.tr.Exit(fnTcpTimewaitStateProcess, tracing.Int(int64(status)))
+	return status, isn
+}
+
+func (k *Kernel) tcpTimewaitVerdict(tw *sockets.InetTimewaitSock, seg *tcpSegmentIn) (tcpTwStatus, uint32) {
+	rcvNxt := tw.TwRcvNxt
+	rst, syn, ack, fin := seg.has(header.TCP_FLAG_RST), seg.has(header.TCP_FLAG_SYN), seg.has(header.TCP_FLAG_ACK), seg.has(header.TCP_FLAG_FIN)
+	var rx TcpOptionsReceived
+	tcpParseOptions(seg.th.Options(), false, &rx)
+	if tw.TwSubstate == sockets.TCP_FIN_WAIT2 {
+		switch {
+		case !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+tw.TwRcvWnd):
+			return k.tcpTimewaitCheckOowRateLimit(tw), 0
+		case rst:
+			k.inetTwskDeschedulePut(tw)
+			return TCP_TW_SUCCESS, 0
+		case syn && !before(seg.seq, rcvNxt):
+			return TCP_TW_RST, 0
+		case !ack || !after(seg.end, rcvNxt) || seg.end == seg.seq:
+			return TCP_TW_SUCCESS, 0
+		case !fin || seg.end != rcvNxt+1:
+			return TCP_TW_RST, 0
+		}
+		// The FIN: now truly TIME_WAIT.
+		tw.TwSubstate = sockets.TCP_TIME_WAIT
+		tw.TwRcvNxt = seg.end
+		if rx.SawTstamp && tw.TwTsRecentStamp != 0 {
+			tw.TwTsRecent, tw.TwTsRecentStamp = rx.RcvTsval, max(k.clock.Now(), 1)
+		}
+		k.inetTwskReschedule(tw, TCP_TIMEWAIT_LEN)
+		return TCP_TW_ACK, 0
+	}
+	if seg.seq == rcvNxt && (seg.seq == seg.end || rst) {
+		if rst {
+			k.inetTwskDeschedulePut(tw)
+			return TCP_TW_SUCCESS, 0
+		}
+		k.inetTwskReschedule(tw, TCP_TIMEWAIT_LEN)
+		return TCP_TW_SUCCESS, 0
+	}
+	if syn && !rst && !ack && (after(seg.seq, rcvNxt) ||
+		(rx.SawTstamp && tw.TwTsRecentStamp != 0 && int32(tw.TwTsRecent-rx.RcvTsval) < 0)) {
+		isn := tw.TwSndNxt + 65535 + 2
+		if isn == 0 {
+			isn++
+		}
+		return TCP_TW_SYN, isn
+	}
+	if !rst {
+		if ack {
+			k.inetTwskReschedule(tw, TCP_TIMEWAIT_LEN)
+		}
+		return k.tcpTimewaitCheckOowRateLimit(tw), 0
+	}
+	return TCP_TW_SUCCESS, 0
+}
+
+// tcpTimewaitCheckOowRateLimit is tcp_timewait_check_oow_rate_limit: ACK
+// an out-of-window segment, but not more often than
+// tcp_invalid_ratelimit.
+func (k *Kernel) tcpTimewaitCheckOowRateLimit(tw *sockets.InetTimewaitSock) tcpTwStatus {
+	st := k.twSocks[tw]
+	now := k.clock.Now()
+	if st.lastOowAck != 0 && now-st.lastOowAck < tcpInvalidRatelimit {
+		k.mib.inc(LINUX_MIB_TCPACKSKIPPEDTIMEWAIT)
+		return TCP_TW_SUCCESS
+	}
+	st.lastOowAck = max(now, 1)
+	return TCP_TW_ACK
+}
+
+// tcpV4TimewaitAck is tcp_v4_timewait_ack: an ACK on behalf of a tw, from
+// the sequence numbers and window it kept.
+func (k *Kernel) tcpV4TimewaitAck(tw *sockets.InetTimewaitSock) {
+	k.tr.Enter1(fnTcpV4TimewaitAck, tracing.Ptr(uint64(tw.Addr())))
+	defer k.tr.Exit(fnTcpV4TimewaitAck, tracing.Arg{})
+	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
+	if err != nil {
+		return
+	}
+	_ = skb.SkbReserve(s, MaxTCPHeader)
+	seg := &tcpSegment{src: tw.SkcRcvSaddr, dst: tw.SkcDaddr, sport: tw.SkcNum, dport: tw.SkcDport.Ntohs(),
+		seq: tw.TwSndNxt, ack: tw.TwRcvNxt, flags: header.TCP_FLAG_ACK, window: uint16(min(tw.TwRcvWnd>>tw.TwRcvWscale, 65535))}
+	if tw.TwTsRecentStamp != 0 {
+		seg.opts = (&header.OptionWriter{}).Timestamp(k.tcpClockTs()+tw.TwTsOffset, tw.TwTsRecent).Bytes()
+	}
+	_ = k.tcpBuildAndSend(s, seg)
+}
+
+// tcpV4RcvTimewait is the do_time_wait part of tcp_v4_rcv: act on the
+// verdict of tcp_timewait_state_process. A SYN allowed to reuse the
+// four-tuple goes to the listener, if there is one, with the ISN the tw
+// chose (tcp_tw_isn).
+func (k *Kernel) tcpV4RcvTimewait(tw *sockets.InetTimewaitSock, seg *tcpSegmentIn) {
+	status, isn := k.tcpTimewaitStateProcess(tw, seg)
+	switch status {
+	case TCP_TW_SYN:
+		saddr := sockets.Be32From(seg.iph.Dst())
+		if l := sockets.InetLookupListener(k.net, k.hash, saddr, seg.th.DstPort(), int32(seg.s.Iif)); l != nil {
+			k.inetTwskDeschedulePut(tw)
+			k.tcpTwIsn = isn
+			k.tcpV4DoRcv(l, seg)
+			k.tcpTwIsn = 0
+			return
+		}
+		k.tcpV4TimewaitAck(tw)
+	case TCP_TW_ACK:
+		k.tcpV4TimewaitAck(tw)
+	case TCP_TW_RST:
+		k.tcpV4SendReset(nil, seg)
+		k.inetTwskDeschedulePut(tw)
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_NOT_SPECIFIED)
+		return
+	}
+	_ = skb.ConsumeSkb(seg.s)
+}
