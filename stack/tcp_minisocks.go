@@ -82,7 +82,7 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 			k.tcpV4SendReset(nil, seg)
 		}
 		if k.inetCskReqskQueueDrop(lsk, req) {
-			// EmbryonicRsts
+			k.mib.inc(LINUX_MIB_EMBRYONICRSTS)
 		}
 		return nil, false
 	}
@@ -96,8 +96,11 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 			req.Acked = true
 			return nil, false
 		}
+		// embryonic_reset, as for a bad SYN
 		k.tcpV4SendReset(nil, seg)
-		k.inetCskReqskQueueDrop(lsk, req)
+		if k.inetCskReqskQueueDrop(lsk, req) {
+			k.mib.inc(LINUX_MIB_EMBRYONICRSTS)
+		}
 		return nil, false
 	}
 	return k.inetCskCompleteHashdance(lsk, child, req), false
