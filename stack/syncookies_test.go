@@ -411,3 +411,103 @@ func TestSynDroppedWhenQueueFullWithoutCookies(t *testing.T) {
 		t.Errorf("%d SYN flood messages, want 1", n)
 	}
 }
+
+// overflowAcceptQueue fills listen(fd, 1)'s accept queue with two children
+// (backlog + 1) and leaves a third request sock whose final ACK it
+// returns, with that request's SYN-ACK.
+func overflowAcceptQueue(t *testing.T, r *listenRig) (third []byte, sa3 *layers.TCP) {
+	t.Helper()
+	sa1 := r.synAck(t, 50001, 1000, nil)
+	sa2 := r.synAck(t, 50002, 2000, nil) // the SYN queue (2) is now full
+	if out := r.send(t, peerTCP(t, 50001, 80, 1001, sa1.Seq+1, "A", nil, nil)); len(out) != 0 {
+		t.Fatalf("first ACK: %d frames", len(out))
+	}
+	sa3 = r.synAck(t, 50003, 3000, nil)
+	if out := r.send(t, peerTCP(t, 50002, 80, 2001, sa2.Seq+1, "A", nil, nil)); len(out) != 0 {
+		t.Fatalf("second ACK: %d frames", len(out))
+	}
+	if q, a := r.queues(t); q != 1 || a != 2 {
+		t.Fatalf("SYN queue %d, accept queue %d; want 1 and 2 (backlog + 1)", q, a)
+	}
+	return peerTCP(t, 50003, 80, 3001, sa3.Seq+1, "A", nil, nil), sa3
+}
+
+// TestAcceptQueueOverflowDropsFinalAck: with the accept queue full, the
+// third final ACK is dropped (ListenOverflows, ListenDrops); the request
+// sock stays and its SYN-ACK goes again when the timer fires; once
+// accept() makes room, the peer's next ACK completes the connection.
+func TestAcceptQueueOverflowDropsFinalAck(t *testing.T) {
+	r := newListenRig(t, 1, nil)
+	f := r.f
+	ack3, sa3 := overflowAcceptQueue(t, r)
+	if out := r.send(t, ack3); len(out) != 0 {
+		t.Fatalf("the overflowing ACK was answered with %d frames", len(out))
+	}
+	if f.mib(t, LINUX_MIB_LISTENOVERFLOWS) != 1 || f.mib(t, LINUX_MIB_LISTENDROPS) != 1 {
+		t.Errorf("ListenOverflows %d ListenDrops %d", f.mib(t, LINUX_MIB_LISTENOVERFLOWS), f.mib(t, LINUX_MIB_LISTENDROPS))
+	}
+	if q, a := r.queues(t); q != 1 || a != 2 {
+		t.Errorf("SYN queue %d, accept queue %d after the drop", q, a)
+	}
+	acked, _ := f.k.Do("acked", func(k *Kernel) any {
+		for req := range k.reqTimers {
+			if req.SkcDport.Ntohs() == 50003 {
+				return req.Acked
+			}
+		}
+		return nil
+	})
+	if acked != true {
+		t.Errorf("request sock acked = %v, want true", acked)
+	}
+	// The request's timer (1 s after its SYN) sends the SYN-ACK again.
+	out := r.advance(t, 1e9)
+	if len(out) != 1 {
+		t.Fatalf("%d frames when the SYN-ACK timer fired", len(out))
+	}
+	if again := tcpOf(t, out[0]); !again.SYN || !again.ACK || again.Seq != sa3.Seq || again.DstPort != 50003 {
+		t.Errorf("retransmitted %+v", again)
+	}
+	// accept() makes room; the peer answers the retransmission.
+	if _, _, err := f.p.Accept4(r.lfd, 0); err != nil {
+		t.Fatal(err)
+	}
+	if out := r.send(t, ack3); len(out) != 0 {
+		t.Errorf("%d frames for the repeated ACK", len(out))
+	}
+	if q, a := r.queues(t); q != 0 || a != 2 {
+		t.Errorf("SYN queue %d, accept queue %d after the repeated ACK", q, a)
+	}
+	if f.mib(t, TCP_MIB_OUTRSTS) != 0 {
+		t.Errorf("%d resets sent", f.mib(t, TCP_MIB_OUTRSTS))
+	}
+}
+
+// TestAbortOnOverflowResets: with tcp_abort_on_overflow=1 the ACK that
+// finds the accept queue full is answered with a RST and the request sock
+// is gone: no SYN-ACK retransmission follows.
+func TestAbortOnOverflowResets(t *testing.T) {
+	r := newListenRig(t, 1, map[string]string{"net.ipv4.tcp_abort_on_overflow": "1"})
+	f := r.f
+	ack3, sa3 := overflowAcceptQueue(t, r)
+	out := r.send(t, ack3)
+	if len(out) != 1 {
+		t.Fatalf("%d frames, want a RST", len(out))
+	}
+	if rst := tcpOf(t, out[0]); !rst.RST || rst.ACK || rst.Seq != sa3.Seq+1 || rst.DstPort != 50003 {
+		t.Errorf("answer %+v, want RST seq %d", rst, sa3.Seq+1)
+	}
+	if f.mib(t, LINUX_MIB_LISTENOVERFLOWS) != 1 || f.mib(t, LINUX_MIB_LISTENDROPS) != 1 || f.mib(t, LINUX_MIB_EMBRYONICRSTS) != 1 {
+		t.Errorf("ListenOverflows %d ListenDrops %d EmbryonicRsts %d", f.mib(t, LINUX_MIB_LISTENOVERFLOWS),
+			f.mib(t, LINUX_MIB_LISTENDROPS), f.mib(t, LINUX_MIB_EMBRYONICRSTS))
+	}
+	if q, a := r.queues(t); q != 0 || a != 2 {
+		t.Errorf("SYN queue %d, accept queue %d", q, a)
+	}
+	if in := f.cacheInUse(t)["request_sock_TCP"]; in != 2 {
+		t.Errorf("%d request socks, want the two in the accept queue", in)
+	}
+	if out := r.advance(t, 10e9); len(out) != 0 {
+		t.Errorf("%d frames after the reset, want no SYN-ACK retransmission", len(out))
+	}
+}
