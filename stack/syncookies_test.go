@@ -511,3 +511,32 @@ func TestAbortOnOverflowResets(t *testing.T) {
 		t.Errorf("%d frames after the reset, want no SYN-ACK retransmission", len(out))
 	}
 }
+
+// TestSynCookieMeetsFullAcceptQueue: listen(fd, 0) queues one child. A
+// cookie ACK that finds it taken is dropped without a reply (the peer
+// will retransmit), its rebuilt request sock freed; a new SYN is not
+// answered at all (tcp_conn_request checks the accept queue too).
+func TestSynCookieMeetsFullAcceptQueue(t *testing.T) {
+	r := newListenRig(t, 0, map[string]string{"net.ipv4.tcp_syncookies": "2"})
+	f := r.f
+	sa1 := r.synAck(t, 45001, 10, nil)
+	sa2 := r.synAck(t, 45002, 20, nil)
+	r.send(t, peerTCP(t, 45001, 80, 11, sa1.Seq+1, "A", nil, nil))
+	if out := r.send(t, peerTCP(t, 45002, 80, 21, sa2.Seq+1, "A", nil, nil)); len(out) != 0 {
+		t.Errorf("cookie ACK to a full accept queue answered with %d frames", len(out))
+	}
+	if f.mib(t, LINUX_MIB_SYNCOOKIESRECV) != 2 || f.mib(t, LINUX_MIB_LISTENOVERFLOWS) != 1 || f.mib(t, LINUX_MIB_LISTENDROPS) != 1 {
+		t.Errorf("SyncookiesRecv %d ListenOverflows %d ListenDrops %d", f.mib(t, LINUX_MIB_SYNCOOKIESRECV),
+			f.mib(t, LINUX_MIB_LISTENOVERFLOWS), f.mib(t, LINUX_MIB_LISTENDROPS))
+	}
+	in := f.cacheInUse(t)
+	if _, a := r.queues(t); a != 1 || in["request_sock_TCP"] != 1 || in["TCP"] != 2 {
+		t.Errorf("accept queue %d, %d request socks, %d TCP socks; want 1, 1 and 2 (listener and child)", a, in["request_sock_TCP"], in["TCP"])
+	}
+	if out := r.send(t, peerTCP(t, 45003, 80, 30, 0, "S", nil, nil)); len(out) != 0 {
+		t.Errorf("SYN to a full accept queue answered with %d frames", len(out))
+	}
+	if f.mib(t, LINUX_MIB_LISTENOVERFLOWS) != 2 || f.mib(t, LINUX_MIB_SYNCOOKIESSENT) != 2 {
+		t.Errorf("ListenOverflows %d SyncookiesSent %d", f.mib(t, LINUX_MIB_LISTENOVERFLOWS), f.mib(t, LINUX_MIB_SYNCOOKIESSENT))
+	}
+}
