@@ -38,6 +38,7 @@ type RequestSockQueue struct {
 	RskqDeferAccept uint8
 	Qlen            uint32 // request socks in the SYN queue
 	Young           uint32 // of those, ones never retransmitted
+	SynfloodWarned  bool   // "Possible SYN flooding" was logged for this listen()
 	RskqAcceptHead  *RequestSock
 	RskqAcceptTail  *RequestSock
 }

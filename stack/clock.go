@@ -46,3 +46,19 @@ const (
 	HZ           = 1000
 	NsecPerJiffy = int64(1e9 / HZ)
 )
+
+// INITIAL_JIFFIES is where jiffies starts at boot: five minutes before the
+// 32-bit counter wraps, so that code comparing jiffies meets the wrap early
+// (include/linux/jiffies.h).
+const INITIAL_JIFFIES = 1<<32 - 300*HZ
+
+// jiffies64 is get_jiffies_64: the tick count since boot, from the
+// kernel's clock, starting at INITIAL_JIFFIES. Truncated to 32 bits it is
+// jiffies as a 32-bit machine would see it.
+func (k *Kernel) jiffies64() uint64 {
+	return INITIAL_JIFFIES + uint64(k.clock.Now()/NsecPerJiffy)
+}
+
+// timeBetween32 is time_between32 (include/linux/time.h): is the 32-bit
+// timestamp t within [l, h], allowing for wrap-around?
+func timeBetween32(t, l, h uint32) bool { return h-l >= t-l }

@@ -89,6 +89,7 @@ type Kernel struct {
 	// icmpErrHandlers are the protocols' err_handler (udp_err, tcp_v4_err).
 	icmpErrHandlers [256]func(typ, code uint8, info uint16, quoted header.IPv4)
 	isnSecret       uint32
+	syncookieSecret syncookieSecret
 	tablePerturb    []uint32
 	reqTimers       map[*sockets.RequestSock]*Timer
 	twSocks         map[*sockets.InetTimewaitSock]*twState

@@ -67,8 +67,11 @@ const (
 	LINUX_MIB_SYNCOOKIESSENT
 	LINUX_MIB_SYNCOOKIESRECV
 	LINUX_MIB_SYNCOOKIESFAILED
+	LINUX_MIB_EMBRYONICRSTS
 	LINUX_MIB_TCPTIMEOUTS
 	LINUX_MIB_TCPBACKLOGDROP
+	LINUX_MIB_TCPREQQFULLDOCOOKIES
+	LINUX_MIB_TCPREQQFULLDROP
 	LINUX_MIB_TCPOFODROP
 	LINUX_MIB_TCPRCVQDROP
 	LINUX_MIB_TCPABORTONDATA
@@ -100,8 +103,9 @@ var mibNames = [numMibs][2]string{
 	{"Tcp", "CurrEstab"}, {"Tcp", "InSegs"}, {"Tcp", "OutSegs"}, {"Tcp", "RetransSegs"},
 	{"Tcp", "InErrs"}, {"Tcp", "OutRsts"}, {"Tcp", "InCsumErrors"},
 	{"TcpExt", "ListenOverflows"}, {"TcpExt", "ListenDrops"}, {"TcpExt", "SyncookiesSent"},
-	{"TcpExt", "SyncookiesRecv"}, {"TcpExt", "SyncookiesFailed"}, {"TcpExt", "TCPTimeouts"},
-	{"TcpExt", "TCPBacklogDrop"}, {"TcpExt", "TCPOFODrop"}, {"TcpExt", "TCPRcvQDrop"},
+	{"TcpExt", "SyncookiesRecv"}, {"TcpExt", "SyncookiesFailed"}, {"TcpExt", "EmbryonicRsts"},
+	{"TcpExt", "TCPTimeouts"}, {"TcpExt", "TCPBacklogDrop"}, {"TcpExt", "TCPReqQFullDoCookies"},
+	{"TcpExt", "TCPReqQFullDrop"}, {"TcpExt", "TCPOFODrop"}, {"TcpExt", "TCPRcvQDrop"},
 	{"TcpExt", "TCPAbortOnData"}, {"TcpExt", "TCPAbortOnClose"}, {"TcpExt", "TCPAbortOnTimeout"},
 	{"TcpExt", "TCPOFOQueue"}, {"TcpExt", "TCPOFOMerge"}, {"TcpExt", "DelayedACKLost"},
 	{"TcpExt", "TW"}, {"TcpExt", "TCPTimeWaitOverflow"}, {"TcpExt", "TCPACKSkippedTimeWait"},

@@ -441,3 +441,26 @@ func (k *Kernel) tcpRttEstimator(tp *TcpSock, mUs int64) {
 	tp.IcskRto = min(max(rto, TCP_RTO_MIN), TCP_RTO_MAX)
 	k.tr.Point(fnTcpRttEstimator, tracing.Int(mUs), tracing.Int(tp.IcskRto))
 }
+
+// tcpSynFloodAction is tcp_syn_flood_action: the listener's SYN queue is
+// full (or tcp_syncookies=2). With syncookies on, answer with a cookie
+// (TCPReqQFullDoCookies); off, drop the SYN (TCPReqQFullDrop). The first
+// time per listen() it logs "Possible SYN flooding" (not with
+// tcp_syncookies=2, where cookies are routine).
+func (k *Kernel) tcpSynFloodAction(sk *sockets.Sock) bool {
+	q := &sockets.IcskOf(sk).IcskAcceptQueue
+	k.tr.Enter2(fnTcpSynFloodAction, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(q.Qlen)))
+	syncookies := k.net.Sysctl.TcpSyncookies
+	wantCookie := syncookies != 0
+	if wantCookie {
+		k.mib.inc(LINUX_MIB_TCPREQQFULLDOCOOKIES)
+	} else {
+		k.mib.inc(LINUX_MIB_TCPREQQFULLDROP)
+	}
+	if !q.SynfloodWarned && syncookies != 2 {
+		q.SynfloodWarned = true
+		k.tr.Point(fnSynFloodWarning, tracing.IPv4(uint32(sk.SkcRcvSaddr)), tracing.Int(int64(sk.SkcNum)))
+	}
+	k.tr.Exit(fnTcpSynFloodAction, tracing.Bool(wantCookie))
+	return wantCookie
+}

@@ -185,6 +185,16 @@ func (k *Kernel) tcpV4DoRcv(sk *sockets.Sock, seg *tcpSegmentIn) {
 		k.tcpRcvEstablished(sk, seg)
 		return
 	}
+	if sk.SkcState == sockets.TCP_LISTEN {
+		nsk := k.tcpV4CookieCheck(sk, seg)
+		if nsk == nil {
+			return
+		}
+		if nsk != sk {
+			k.tcpChildProcess(sk, nsk, seg)
+			return
+		}
+	}
 	if reset := k.tcpRcvStateProcess(sk, seg); reset {
 		k.tcpV4SendReset(sk, seg)
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
@@ -231,22 +241,24 @@ func (k *Kernel) tcpV4ConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 }
 
 // tcpConnRequest is tcp_conn_request (net/ipv4/tcp_input.c): a SYN for a
-// listener. Full SYN queue: SYN cookies (not in the model yet: the SYN is
-// dropped and counted); full accept queue: drop (ListenOverflows).
-// Otherwise a request sock from request_sock_TCP goes into ehash as
-// NEW_SYN_RECV with its retransmit timer, and the SYN-ACK goes out.
+// listener. Full SYN queue (or tcp_syncookies=2): tcp_syn_flood_action
+// decides between a SYN cookie and a drop; full accept queue: drop
+// (ListenOverflows). Otherwise a request sock from request_sock_TCP goes
+// into ehash as NEW_SYN_RECV with its retransmit timer, and the SYN-ACK
+// goes out. A cookie's request sock only builds the SYN-ACK and is freed.
 func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	tr := k.tr
 	tr.Enter2(fnTcpConnRequest, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer tr.Exit(fnTcpConnRequest, tracing.Arg{})
-	icsk := sockets.IcskOf(sk)
 	drop := func() {
 		k.mib.inc(LINUX_MIB_LISTENDROPS)
 	}
-	if sockets.InetCskReqskQueueIsFull(sk) {
-		tr.Point(fnTcpSynFloodAction, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(icsk.IcskAcceptQueue.Qlen)))
-		drop()
-		return
+	wantCookie := false
+	if k.net.Sysctl.TcpSyncookies == 2 || sockets.InetCskReqskQueueIsFull(sk) {
+		if wantCookie = k.tcpSynFloodAction(sk); !wantCookie {
+			drop()
+			return
+		}
 	}
 	if sockets.SkAcceptqIsFull(sk) {
 		k.mib.inc(LINUX_MIB_LISTENOVERFLOWS)
@@ -262,6 +274,10 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	rx.MssClamp = 536
 	o := tcpParseOptions(seg.th.Options(), true, &rx)
 	_ = o
+	if wantCookie && (!rx.SawTstamp || k.net.Sysctl.TcpTimestamps == 0) {
+		tcpClearOptions(&rx) // without a timestamp, a cookie cannot carry options
+	}
+	req.Syncookie = wantCookie
 	// tcp_openreq_init
 	req.RcvIsn = seg.seq
 	req.Mss = rx.MssClamp
@@ -284,7 +300,9 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if req.TstampOk {
 		req.TsOff = k.secureTCPTsOff(req.SkcRcvSaddr, req.SkcDaddr)
 	}
-	if k.tcpTwIsn != 0 {
+	if wantCookie {
+		req.SntIsn = k.cookieInitSequence(sk, seg, &req.Mss)
+	} else if k.tcpTwIsn != 0 {
 		req.SntIsn = k.tcpTwIsn // a SYN that reuses a TIME_WAIT four-tuple
 	} else {
 		req.SntIsn = k.secureTCPSeq(req.SkcRcvSaddr, req.SkcDaddr, req.SkcNum, seg.th.SrcPort())
@@ -299,10 +317,15 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	var clamp uint32
 	req.RcvWnd, req.RcvWscale = k.tcpSelectInitialWindow(tcpFullSpace(sk), advmss-tsLen, &clamp, req.WscaleOk)
 	req.WindowClamp = clamp
-	// inet_csk_reqsk_queue_hash_add
-	req.Timeout = TCP_TIMEOUT_INIT
-	k.inetCskReqskQueueHashAdd(sk, req)
+	if !wantCookie {
+		req.Timeout = TCP_TIMEOUT_INIT
+		k.inetCskReqskQueueHashAdd(sk, req)
+	}
 	k.tcpV4SendSynack(sk, req)
+	if wantCookie {
+		k.reqskFreeNow(req) // reqsk_free: nothing of the SYN is kept but the cookie
+		return
+	}
 	k.reqskPut(req)
 }
 
@@ -355,6 +378,9 @@ func (k *Kernel) tcpV4SendSynack(lsk *sockets.Sock, req *sockets.RequestSock) {
 	_ = skb.SkbReserve(s, MaxTCPHeader)
 	mss := req.AdvMss // our MSS (tcp_mss_clamp of the route's advmss), not the peer's
 	tsval := k.tcpClockTs() + req.TsOff
+	if req.Syncookie && req.TstampOk {
+		tsval = uint32(k.cookieInitTimestamp(req)) + req.TsOff
+	}
 	opts := tcpSynOptions(mss, req.SackOk, req.TstampOk, req.WscaleOk, tsval, req.TsRecent, req.RcvWscale)
 	seg := &tcpSegment{src: req.SkcRcvSaddr, dst: req.SkcDaddr, sport: req.SkcNum, dport: req.SkcDport.Ntohs(),
 		seq: req.SntIsn, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_SYN | header.TCP_FLAG_ACK,

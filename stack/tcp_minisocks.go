@@ -82,7 +82,7 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 			k.tcpV4SendReset(nil, seg)
 		}
 		if k.inetCskReqskQueueDrop(lsk, req) {
-			// EmbryonicRsts
+			k.mib.inc(LINUX_MIB_EMBRYONICRSTS)
 		}
 		return nil, false
 	}
@@ -96,8 +96,11 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 			req.Acked = true
 			return nil, false
 		}
+		// embryonic_reset, as for a bad SYN
 		k.tcpV4SendReset(nil, seg)
-		k.inetCskReqskQueueDrop(lsk, req)
+		if k.inetCskReqskQueueDrop(lsk, req) {
+			k.mib.inc(LINUX_MIB_EMBRYONICRSTS)
+		}
 		return nil, false
 	}
 	return k.inetCskCompleteHashdance(lsk, child, req), false
@@ -154,9 +157,12 @@ func (k *Kernel) tcpV4SynRecvSock(lsk *sockets.Sock, seg *tcpSegmentIn, req *soc
 	inet := sockets.InetOf(newsk)
 	inet.InetId = uint16(k.GetRandomU32())
 	k.inetInheritPort(lsk, newsk)
-	// inet_ehash_nolisten(newsk, req): the child takes the request's place.
-	sockets.UnhashCommon(&req.SockCommon)
-	req.SkcRefcnt-- // the ehash reference moves to the child
+	// inet_ehash_nolisten(newsk, req): the child takes the request's place
+	// (a SYN cookie's request sock was never in ehash).
+	if req.Hashed() {
+		sockets.UnhashCommon(&req.SockCommon)
+		req.SkcRefcnt-- // the ehash reference moves to the child
+	}
 	newsk.SkcHash = req.SkcHash
 	sockets.InetEhashInsertCommon(k.hash, &newsk.SockCommon)
 	tr.Exit(fnTcpV4SynRecvSock, tracing.Sock(uint64(newsk.Addr())))

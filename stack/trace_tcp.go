@@ -60,10 +60,12 @@ func init() {
 	fnTcpV4ConnRequest = reg("tcp_v4_conn_request", tcpIpv4C, (*Kernel).tcpV4ConnRequest, skSkb,
 		"A SYN reached a listener: drops broadcasts and multicasts, then calls tcp_conn_request.")
 	fnTcpConnRequest = reg("tcp_conn_request", tcpInputC, (*Kernel).tcpConnRequest, skSkb,
-		"Handles a SYN on a listener: if the accept queue is full it is dropped; otherwise a request sock records the "+
-			"peer's options, an initial sequence number is chosen, and the SYN-ACK goes out.")
-	fnTcpSynFloodAction = tracing.Register(tracing.Spec{Name: "tcp_syn_flood_action", File: tcpInputC, Args: []string{"sk", "qlen"},
-		Explain: "The listener's queue is full: counted in ListenOverflows/ListenDrops and the SYN is dropped (the model has no SYN cookies yet)."})
+		"Handles a SYN on a listener: if the SYN queue is full it answers with a SYN cookie (keeping no request sock) or "+
+			"drops it; if the accept queue is full it is dropped; otherwise a request sock records the peer's options, an "+
+			"initial sequence number is chosen, and the SYN-ACK goes out.")
+	fnTcpSynFloodAction = reg("tcp_syn_flood_action", tcpInputC, (*Kernel).tcpSynFloodAction, []string{"sk", "qlen"},
+		"The listener's SYN queue is full (or tcp_syncookies=2): with syncookies on, the SYN is answered with a cookie "+
+			"(TCPReqQFullDoCookies), otherwise dropped (TCPReqQFullDrop); the first time it logs \"Possible SYN flooding\".")
 	fnInetReqskAlloc = reg("inet_reqsk_alloc", tcpInputC, (*Kernel).inetReqskAlloc, sk,
 		"Allocates a request sock from request_sock_TCP: a small sock in state NEW_SYN_RECV standing for a half-open connection.")
 	fnInetCskReqskQueueHashAdd = reg("inet_csk_reqsk_queue_hash_add", icskC, (*Kernel).inetCskReqskQueueHashAdd, skReq,
