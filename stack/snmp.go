@@ -83,6 +83,8 @@ const (
 	LINUX_MIB_TIMEWAITED
 	LINUX_MIB_TCPTIMEWAITOVERFLOW
 	LINUX_MIB_TCPACKSKIPPEDTIMEWAIT
+	LINUX_MIB_DELAYEDACKS
+	LINUX_MIB_DELAYEDACKLOCKED
 	numMibs
 )
 
@@ -109,6 +111,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPAbortOnData"}, {"TcpExt", "TCPAbortOnClose"}, {"TcpExt", "TCPAbortOnTimeout"},
 	{"TcpExt", "TCPOFOQueue"}, {"TcpExt", "TCPOFOMerge"}, {"TcpExt", "DelayedACKLost"},
 	{"TcpExt", "TW"}, {"TcpExt", "TCPTimeWaitOverflow"}, {"TcpExt", "TCPACKSkippedTimeWait"},
+	{"TcpExt", "DelayedACKs"}, {"TcpExt", "DelayedACKLocked"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

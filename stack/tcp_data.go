@@ -243,6 +243,7 @@ func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int,
 			return -1, sockets.Errno(tracing.EAGAIN)
 		}
 		// sk_wait_data: release_sock runs the backlog, which may bring data.
+		k.tcpCleanupRbuf(sk, copied)
 		sockets.ReleaseSock(sk)
 		var intr bool
 		if skb.SkbQueueEmpty(&sk.SkReceiveQueue) && sk.SkErr == 0 && sk.SkShutdown&sockets.RCV_SHUTDOWN == 0 {
@@ -253,8 +254,8 @@ func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int,
 			return -1, sockets.Errno(tracing.EINTR)
 		}
 	}
-	if copied > 0 && !peek {
-		k.tcpCleanupRbuf(sk)
+	if !peek {
+		k.tcpCleanupRbuf(sk, copied)
 	}
 	return copied, nil
 }
@@ -267,22 +268,33 @@ func (k *Kernel) tcpEatSkb(sk *sockets.Sock, s *skb.SkBuff) {
 	_ = skb.ConsumeSkb(s)
 }
 
-// tcpCleanupRbuf is tcp_cleanup_rbuf: after the reader made room, tell
-// the peer if the window it may use has at least doubled (a window
-// update), so a sender stalled on a small window goes on.
-func (k *Kernel) tcpCleanupRbuf(sk *sockets.Sock) {
+// tcpCleanupRbuf is tcp_cleanup_rbuf: after the reader took data, send
+// the ACK that was owed if more than one full segment waits for it (the
+// receive path left it to us), or if this read emptied the queue of small
+// pushed segments on a one-way connection; and tell the peer if the window
+// it may use has at least doubled (a window update), so a sender stalled
+// on a small window goes on.
+func (k *Kernel) tcpCleanupRbuf(sk *sockets.Sock, copied int) {
 	k.tr.Enter1(fnTcpCleanupRbuf, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpCleanupRbuf, tracing.Arg{})
 	tp := tcpSk(sk)
-	if sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 || sk.SkcState == sockets.TCP_CLOSE {
+	if sk.SkcState == sockets.TCP_CLOSE {
 		return
 	}
-	now := int64(tp.RcvWup) + int64(tp.RcvWnd) - int64(tp.RcvNxt)
-	now = max(now, 0)
-	if 2*now <= int64(tp.WindowClamp) {
-		if w := int64(tcpSelectWindowCore(tp, sk)); w != 0 && w >= 2*now {
-			k.tcpSendAck(sk)
+	a := &tp.ack
+	timeToAck := a.scheduled() && (tp.RcvNxt-tp.RcvWup > tp.RcvMss ||
+		(copied > 0 && (a.Pending&ICSK_ACK_PUSHED2 != 0 || (a.Pending&ICSK_ACK_PUSHED != 0 && !a.inPingpong())) &&
+			sk.SkRmemAlloc == 0))
+	if copied > 0 && !timeToAck && sk.SkShutdown&sockets.RCV_SHUTDOWN == 0 {
+		now := int64(tcpReceiveWindow(tp))
+		if 2*now <= int64(tp.WindowClamp) {
+			if w := int64(tcpSelectWindowCore(tp, sk)); w != 0 && w >= 2*now {
+				timeToAck = true
+			}
 		}
+	}
+	if timeToAck {
+		k.tcpSendAck(sk)
 	}
 }
 

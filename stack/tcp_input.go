@@ -58,6 +58,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	case sockets.TCP_SYN_RECV:
 		tp.CopiedSeq = tp.RcvNxt
 		k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
+		tcpInitializeRcvMss(tp) // tcp_init_transfer
 		sk.SkStateChange(sk)
 		tp.SndUna = seg.ack
 		tp.SndWnd = uint32(seg.th.Window()) << tp.RxOpt.SndWscale
@@ -101,6 +102,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	}
 	if sk.SkcState != sockets.TCP_CLOSE {
 		k.tcpDataSndCheck(sk)
+		k.tcpAckSndCheck(sk)
 	}
 	return false
 }
@@ -234,6 +236,7 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
 	tp := tcpSk(sk)
 	tp.SndCwnd = TCP_INIT_CWND
+	tcpInitializeRcvMss(tp)
 	k.tr.Exit(fnTcpFinishConnect, tracing.Arg{})
 }
 

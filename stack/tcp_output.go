@@ -244,10 +244,12 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 	}
 	if flags&header.TCP_FLAG_ACK != 0 {
 		seg.ack = tp.RcvNxt
+		k.tcpEventAckSent(tp)
 	}
 	tp.SegsOut++
 	if out.Len > 0 {
 		tp.DataSegsOut++
+		k.tcpEventDataSent(tp)
 	}
 	err := k.tcpBuildAndSend(out, seg)
 	k.tr.Exit(fnTcpTransmitSkb, tracing.Errno(sockets.ErrnoOf(err).Ret()))

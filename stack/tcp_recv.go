@@ -28,15 +28,18 @@ func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 		return
 	}
 	k.tcpDataQueue(sk, seg)
-	k.tcpDataSndCheck(sk)
+	if sk.SkcState != sockets.TCP_CLOSE {
+		k.tcpDataSndCheck(sk)
+		k.tcpAckSndCheck(sk)
+	}
 }
 
 // tcpDataQueue is tcp_data_queue: a segment that starts at rcv_nxt (or
 // overlaps it: the old bytes are trimmed) goes on sk_receive_queue and
 // may pull segments out of the out-of-order queue after it
 // (tcp_ofo_queue); one that starts later goes to the out-of-order queue
-// (tcp_data_queue_ofo); one with nothing new is dropped. Each is answered
-// with an ACK at once (the kernel delays some; see tcpSendDelayedAck).
+// (tcp_data_queue_ofo); one with nothing new is dropped. Each makes an
+// ACK owed; tcp_ack_snd_check decides afterwards whether it goes at once.
 func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpDataQueue, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer k.tr.Exit(fnTcpDataQueue, tracing.Arg{})
@@ -49,10 +52,11 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		return
 	}
 	if !after(seg.end, tp.RcvNxt) {
-		// A retransmission of what we have: tcp_send_dupack, so the
-		// sender learns its ACK was lost.
+		// A retransmission of what we have: our ACK was lost, so ACK at
+		// once (quick-ack mode).
 		k.mib.inc(LINUX_MIB_DELAYEDACKLOST)
-		k.tcpSendAck(sk)
+		tcpEnterQuickackMode(tp, TCP_MAX_QUICKACKS)
+		tp.ack.Pending |= ICSK_ACK_SCHED
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OLD_DATA)
 		return
 	}
@@ -72,9 +76,12 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if dlen > 0 && !k.tcpTryRmemSchedule(sk) {
 		k.mib.inc(LINUX_MIB_TCPRCVQDROP)
 		sk.SkDrops++
-		k.tcpSendAck(sk)
+		tp.ack.Pending |= ICSK_ACK_NOMEM | ICSK_ACK_NOW | ICSK_ACK_SCHED
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PROTO_MEM)
 		return
+	}
+	if dlen > 0 {
+		k.tcpEventDataRecv(sk, dlen, uint32(seg.th.DataOffset()), seg.flag)
 	}
 	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
 	if before(seg.seq, tp.RcvNxt) {
@@ -83,9 +90,12 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		setCbSeq(s, tp.RcvNxt)
 	}
 	fin = k.tcpQueueRcv(sk, s)
-	hadOfo := !skb.SkbQueueEmpty(&tp.outOfOrderQueue)
-	if hadOfo {
+	if !skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
 		fin = k.tcpOfoQueue(sk) || fin
+		if skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
+			// RFC 5681 4.2: ACK at once when a hole is filled.
+			tp.ack.Pending |= ICSK_ACK_NOW
+		}
 	}
 	if fin {
 		k.tcpFin(sk)
@@ -95,7 +105,6 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		// TIME_WAIT sock; this sock is done.
 		return
 	}
-	k.tcpSendAck(sk)
 	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		sk.SkDataReady(sk)
 	}
@@ -147,7 +156,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if !k.tcpTryRmemSchedule(sk) {
 		k.mib.inc(LINUX_MIB_TCPOFODROP)
 		sk.SkDrops++
-		k.tcpSendAck(sk)
+		tp.ack.Pending |= ICSK_ACK_SCHED
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFO_DROP)
 		return
 	}
@@ -173,7 +182,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if prev != nil && !after(end, cbEndSeqOf(prev)) {
 		// All of it is queued already.
 		k.mib.inc(LINUX_MIB_TCPOFOMERGE)
-		k.tcpSendAck(sk)
+		tp.ack.Pending |= ICSK_ACK_SCHED
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFOMERGE)
 		return
 	}
@@ -194,7 +203,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.SkbQueueTailLocked(q, s)
 	}
 	tp.lastOfo = s
-	k.tcpSendAck(sk)
+	tp.ack.Pending |= ICSK_ACK_SCHED
 }
 
 // tcpOfoQueue is tcp_ofo_queue: after rcv_nxt moved, the out-of-order
@@ -263,12 +272,18 @@ func tcpSackBlocks(tp *TcpSock, max int) []header.SackBlock {
 func (k *Kernel) tcpFin(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpFin, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpFin, tracing.State(uint8(sk.SkcState)))
+	tp := tcpSk(sk)
+	tp.ack.Pending |= ICSK_ACK_SCHED // inet_csk_schedule_ack
 	sk.SkShutdown |= sockets.RCV_SHUTDOWN
 	sk.SockSetFlag(sockets.SOCK_DONE)
 	switch sk.SkcState {
 	case sockets.TCP_SYN_RECV, sockets.TCP_ESTABLISHED:
+		// Our FIN will likely follow soon and can carry the ACK.
 		k.tcpSetState(sk, sockets.TCP_CLOSE_WAIT)
+		tp.ack.Pingpong = TCP_PINGPONG_THRESH
 	case sockets.TCP_FIN_WAIT1:
+		// Simultaneous close: ACK their FIN now, ours is in flight.
+		k.tcpSendAck(sk)
 		k.tcpSetState(sk, sockets.TCP_CLOSING)
 	case sockets.TCP_FIN_WAIT2:
 		// Both FINs are acknowledged (ours was, theirs is about to be).

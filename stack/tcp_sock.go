@@ -48,6 +48,7 @@ type tcpConn struct {
 	rtxQueue        skb.SkBuffHead // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
 	retransmitTimer *Timer         // icsk_retransmit_timer
 	delackTimer     *Timer         // icsk_delack_timer
+	ack             icskAck        // icsk_ack
 	synRetries      int
 	rtoBackoff      uint8
 	mdevMaxUs       uint32

@@ -129,13 +129,15 @@ func TestTCPHandshakeOverLoopback(t *testing.T) {
 	if got := f.entries(m); !inOrder(got, []string{"tcp_close", "tcp_send_fin", "tcp_v4_rcv", "tcp_fin"}) {
 		t.Errorf("close path %v", only(got, "tcp_close", "tcp_send_fin", "tcp_v4_rcv", "tcp_fin"))
 	}
-	// The client, closed and with its FIN acknowledged, became a tw in
-	// FIN_WAIT2. The server closes: LAST_ACK; the tw takes the server's
-	// FIN, becomes TIME_WAIT and ACKs it, which ends the server's sock.
+	// The server delays its ACK of the client's FIN (CLOSE_WAIT is
+	// pingpong mode: our FIN may carry it). The server closes: its FIN
+	// carries the ACK; the client, FIN_WAIT1, takes both, ACKs the FIN and
+	// hands the four-tuple to a tw in TIME_WAIT (tcp_time_wait), and its
+	// ACK ends the server's LAST_ACK.
 	m = f.mark()
 	_ = p.Close(afd)
 	_ = p.Close(lfd)
-	want = []string{"tcp_send_fin", "tcp_timewait_state_process", "tcp_v4_timewait_ack", "tcp_done"}
+	want = []string{"tcp_send_fin", "tcp_fin", "tcp_time_wait", "inet_twsk_hashdance_schedule", "tcp_done", "tcp_done"}
 	if got := f.entries(m); !inOrder(got, want) {
 		t.Errorf("second close %v", only(got, want...))
 	}

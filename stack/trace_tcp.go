@@ -17,7 +17,8 @@ var (
 	fnTcpFragment, fnTcpSyncMss, fnTcpValidateIncoming, fnTcpConnectInit, fnTcpRttEstimator,
 	fnTcpTimewaitStateProcess, fnInetCheckEstablished, fnTcpRenoCongAvoid, fnTcpSendSynack, fnSecureTCPSeq,
 	fnTcpV4ReqskSendAck, fnInetInheritPort, fnTcpSelectInitialWindow, fnInetCskResetXmitTimer, fnTcpClearXmitTimers tracing.FuncID
-	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck tracing.FuncID
+	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck    tracing.FuncID
+	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer tracing.FuncID
 )
 
 func init() {
@@ -132,6 +133,15 @@ func init() {
 	fnTcpDataQueueOfo = reg("tcp_data_queue_ofo", tcpInputC, (*Kernel).tcpDataQueueOfo, skSkb,
 		"A segment beyond rcv_nxt (an earlier one is missing) waits in the out-of-order queue, sorted by sequence; "+
 			"the ACK repeats rcv_nxt and carries SACK blocks for what waits.")
+	fnTcpAckSndCheck = reg("__tcp_ack_snd_check", tcpInputC, (*Kernel).tcpAckSndCheck, sk,
+		"An ACK is owed: send it now when more than one full segment is unacknowledged and the reader has caught up, "+
+			"in quick-ack mode, or when a hole is in the receive sequence; otherwise delay it.")
+	fnTcpSendDelayedAck = tracing.Register(tracing.Spec{Name: "tcp_send_delayed_ack", File: tcpOutputC,
+		Go: (*Kernel).tcpSendDelayedAck, Args: []string{"sk", "delay"}, Explain: "Arms the delayed-ACK timer for the ACK timeout (ato, 40 ms to 200 ms): more data, a reply or the reader may " +
+			"carry the ACK before then."})
+	fnTcpDelackTimer = reg("tcp_delack_timer", tcpTimerC, (*Kernel).tcpDelackTimer, sk,
+		"The delayed ACK is due and nothing carried it: it goes out now; ato doubles for a one-way transfer, and an "+
+			"interactive connection leaves pingpong mode.")
 	fnTcpOfoQueue = reg("tcp_ofo_queue", tcpInputC, (*Kernel).tcpOfoQueue, sk,
 		"The hole is filled: out-of-order segments that now follow rcv_nxt move to the receive queue.")
 	fnTcpFin = reg("tcp_fin", tcpInputC, (*Kernel).tcpFin, sk,

@@ -95,11 +95,19 @@ func TestWireClientClosesFirst(t *testing.T) {
 	if err := f.pb.Close(cfd); err != nil {
 		t.Fatal(err)
 	}
+	// A's ACK of the FIN is delayed (CLOSE_WAIT is pingpong mode: A's
+	// own FIN might carry it) by the 40 ms minimum ACK timeout.
 	if err := f.p.RunFor(10e6); err != nil {
 		t.Fatal(err)
 	}
 	if st := f.state(f.pa, sfd); st != sockets.TCP_CLOSE_WAIT {
 		t.Errorf("A after B's FIN: %v", st)
+	}
+	if got := f.ehashStates(f.p.B); !slices.Equal(got, []string{"FIN_WAIT1"}) {
+		t.Errorf("B's ehash before the delayed ACK: %v", got)
+	}
+	if err := f.p.RunFor(40e6); err != nil {
+		t.Fatal(err)
 	}
 	if got := f.ehashStates(f.p.B); !slices.Equal(got, []string{"FIN_WAIT2"}) {
 		t.Errorf("B's ehash while A has not closed: %v", got)
@@ -675,5 +683,51 @@ func TestWireSynCookies(t *testing.T) {
 	// looked at.
 	if n := f.mib(f.p.A, LINUX_MIB_SYNCOOKIESRECV); n != 2 {
 		t.Errorf("SyncookiesRecv %d, want 2", n)
+	}
+}
+
+// TestWireDelayedAck: a bulk receiver ACKs every segment only while in
+// quick-ack mode at the start; then at most every second full segment,
+// and only once its reader has caught up (a reader that lags gets the
+// ACKs stretched over what it takes at once); a lone small segment is
+// ACKed by the delayed-ACK timer 40 ms later.
+func TestWireDelayedAck(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	cfd, sfd := f.dial(lfd, 9)
+	f.transfer(f.pb, cfd, f.pa, sfd, pattern(1_000_000, 5), 60*sec)
+	data, acks := 0, 0
+	for _, seg := range f.tcpFrames(1) {
+		if len(seg.Payload) > 0 {
+			data++
+		}
+	}
+	for _, seg := range f.tcpFrames(0) {
+		if len(seg.Payload) == 0 && seg.ACK && !seg.SYN {
+			acks++
+		}
+	}
+	if acks > data/2 || acks < 16 {
+		t.Errorf("%d pure ACKs for %d data segments; want at most one per two", acks, data)
+	}
+	t.Logf("%d pure ACKs for %d data segments", acks, data)
+	// A lone byte: no second segment follows, the reader is waiting; the
+	// ACK comes when the reader takes it or the delayed-ACK timer fires.
+	m0, m1 := len(f.tcpFrames(0)), len(f.tcpFrames(1))
+	delacks := f.mib(f.p.A, LINUX_MIB_DELAYEDACKS)
+	f.send(f.pb, cfd, []byte("x"), sec)
+	if err := f.p.RunFor(100e6); err != nil {
+		t.Fatal(err)
+	}
+	segs := f.tcpFrames(0)[m0:]
+	if len(segs) != 1 || segs[0].Ack != f.tcpFrames(1)[m1].Seq+1 {
+		t.Fatalf("A sent %v for one byte", flagsOf(segs))
+	}
+	if n := f.mib(f.p.A, LINUX_MIB_DELAYEDACKS); n != delacks+1 {
+		t.Errorf("DelayedACKs %d -> %d, want one more", delacks, n)
+	}
+	got := f.recvAll(f.pa, sfd, 1, sec)
+	if string(got) != "x" {
+		t.Errorf("read %q", got)
 	}
 }
