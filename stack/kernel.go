@@ -286,10 +286,11 @@ func (k *Kernel) handle(in input) {
 	case in.ctl != nil:
 		in.ctl.reply <- in.ctl.fn(k)
 	case in.rx != nil:
+		// One NAPI poll: the whole batch goes through the softirq before
+		// the processes it woke get to run (on the kernel's one CPU).
 		for _, f := range in.rx.frames {
 			k.netifReceive(in.rx.dev, f)
 			k.doSoftirq()
-			k.runReady()
 		}
 	}
 	k.runReady()

@@ -142,8 +142,8 @@ func stepTo(k *Kernel, dev *netdev.Device, t int64, frames [][]byte) error {
 		for _, f := range frames {
 			k.netifReceive(dev, f)
 			k.doSoftirq()
-			k.runReady()
 		}
+		k.runReady()
 		return nil
 	})
 	return err
