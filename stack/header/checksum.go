@@ -6,16 +6,31 @@ import (
 )
 
 // Checksum adds b to the running one's-complement sum (csum_partial).
-// Start with 0; fold with Fold.
+// Start with 0; fold with Fold. Like the kernel's, it adds wide words
+// (two 32-bit big-endian words per step into a 64-bit accumulator, which
+// equals the sum of 16-bit words modulo 0xffff) and folds the carries
+// back in at the end; the result stays below 0x10000.
 func Checksum(b []byte, sum uint32) uint32 {
-	n := len(b)
-	for i := 0; i+1 < n; i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	acc := uint64(sum)
+	for len(b) >= 8 {
+		acc += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		b = b[8:]
 	}
-	if n%2 == 1 {
-		sum += uint32(b[n-1]) << 8
+	if len(b) >= 4 {
+		acc += uint64(binary.BigEndian.Uint32(b))
+		b = b[4:]
 	}
-	return sum
+	if len(b) >= 2 {
+		acc += uint64(binary.BigEndian.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		acc += uint64(b[0]) << 8
+	}
+	for acc>>16 != 0 {
+		acc = acc&0xffff + acc>>16
+	}
+	return uint32(acc)
 }
 
 // Fold folds a running sum to 16 bits and complements it (csum_fold).
