@@ -41,8 +41,15 @@ func (k *Kernel) AddDevice(d *netdev.Device) error {
 // and NAPI poll of a real NIC). It may be called from any goroutine; the
 // frames are copied into skbs on the loop, in order.
 func (k *Kernel) Receive(dev *netdev.Device, frames ...[]byte) error {
+	return k.ReceiveBatch(dev, frames, nil)
+}
+
+// ReceiveBatch is Receive for a driver that recycles its buffers: done,
+// if not nil, is called on the loop once every frame of the batch has
+// been copied into an skb, and the buffers are the driver's again.
+func (k *Kernel) ReceiveBatch(dev *netdev.Device, frames [][]byte, done func()) error {
 	select {
-	case k.inputs <- input{rx: &rxBatch{dev: dev, frames: frames}}:
+	case k.inputs <- input{rx: &rxBatch{dev: dev, frames: frames, done: done}}:
 		return nil
 	case <-k.quit:
 		return ErrStopped
@@ -53,6 +60,7 @@ func (k *Kernel) Receive(dev *netdev.Device, frames ...[]byte) error {
 type rxBatch struct {
 	dev    *netdev.Device
 	frames [][]byte
+	done   func()
 }
 
 // netifReceive copies one frame into an skb as a driver's napi poll does

@@ -292,6 +292,9 @@ func (k *Kernel) handle(in input) {
 			k.netifReceive(in.rx.dev, f)
 			k.doSoftirq()
 		}
+		if in.rx.done != nil {
+			in.rx.done()
+		}
 	}
 	k.runReady()
 }

@@ -69,7 +69,7 @@ func Start(cfg Config) (*Session, error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		tun.Run(func(frames [][]byte) error { return k.Receive(dev, frames...) })
+		tun.Run(func(frames [][]byte, done func()) error { return k.ReceiveBatch(dev, frames, done) })
 	}()
 	if err := s.startServices(cfg.Services); err != nil {
 		s.Close()

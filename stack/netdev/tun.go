@@ -139,14 +139,24 @@ func (t *Tun) Xmit(frame []byte) error {
 }
 
 // Run reads frames until Close, delivering them through deliver in
-// batches of what has arrived. When the kernel falls behind by more than
-// the ring, frames are dropped and counted.
-func (t *Tun) Run(deliver func(frames [][]byte) error) {
+// batches of what has arrived; deliver's receiver calls done when it has
+// copied the batch, and the buffers are read into again (a NIC's RX ring
+// works the same way). When the kernel falls behind by more than the
+// ring, frames are dropped and counted.
+func (t *Tun) Run(deliver func(frames [][]byte, done func()) error) {
 	ring := make(chan []byte, t.cfg.RxRing)
+	free := make(chan []byte, t.cfg.RxRing+64)
+	size := t.cfg.MTU + 64
 	go func() {
 		defer close(ring)
 		for {
-			buf := make([]byte, t.cfg.MTU+64)
+			var buf []byte
+			select {
+			case buf = <-free:
+				buf = buf[:size]
+			default:
+				buf = make([]byte, size)
+			}
 			n, err := t.ifc.Read(buf)
 			if err != nil {
 				return
@@ -172,7 +182,15 @@ func (t *Tun) Run(deliver func(frames [][]byte) error) {
 				more = false
 			}
 		}
-		if deliver(batch) != nil {
+		done := func() {
+			for _, b := range batch {
+				select {
+				case free <- b:
+				default:
+				}
+			}
+		}
+		if deliver(batch, done) != nil {
 			return
 		}
 	}
