@@ -151,7 +151,7 @@ func (k *Kernel) tcpDataSndCheck(sk *sockets.Sock) {
 		k.tcpWriteXmit(sk)
 	}
 	if sk.SkWmemQueued < sk.SkSndbuf && !sk.SockFlagSet(sockets.SOCK_DEAD) {
-		sk.SkWriteSpace(sk)
+		k.tcpNewSpace(sk) // tcp_check_space
 	}
 }
 

@@ -59,6 +59,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		tp.CopiedSeq = tp.RcvNxt
 		k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
 		tcpInitializeRcvMss(tp) // tcp_init_transfer
+		k.tcpInitBufferSpace(sk)
 		sk.SkStateChange(sk)
 		tp.SndUna = seg.ack
 		tp.SndWnd = uint32(seg.th.Window()) << tp.RxOpt.SndWscale
@@ -237,6 +238,7 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	tp.SndCwnd = TCP_INIT_CWND
 	tcpInitializeRcvMss(tp)
+	k.tcpInitBufferSpace(sk)
 	k.tr.Exit(fnTcpFinishConnect, tracing.Arg{})
 }
 

@@ -18,7 +18,7 @@ var (
 	fnTcpTimewaitStateProcess, fnInetCheckEstablished, fnTcpRenoCongAvoid, fnTcpSendSynack, fnSecureTCPSeq,
 	fnTcpV4ReqskSendAck, fnInetInheritPort, fnTcpSelectInitialWindow, fnInetCskResetXmitTimer, fnTcpClearXmitTimers tracing.FuncID
 	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck    tracing.FuncID
-	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer tracing.FuncID
+	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer, fnTcpSndbufExpand tracing.FuncID
 )
 
 func init() {
@@ -139,6 +139,9 @@ func init() {
 	fnTcpSendDelayedAck = tracing.Register(tracing.Spec{Name: "tcp_send_delayed_ack", File: tcpOutputC,
 		Go: (*Kernel).tcpSendDelayedAck, Args: []string{"sk", "delay"}, Explain: "Arms the delayed-ACK timer for the ACK timeout (ato, 40 ms to 200 ms): more data, a reply or the reader may " +
 			"carry the ACK before then."})
+	fnTcpSndbufExpand = tracing.Register(tracing.Spec{Name: "tcp_sndbuf_expand", File: tcpInputC,
+		Go: (*Kernel).tcpSndbufExpand, Args: []string{"sk", "sk_sndbuf"}, Explain: "Grows sk_sndbuf to twice the "+
+			"congestion window's worth of skbs (at least 10 segments), so the writer can keep the window full."})
 	fnTcpDelackTimer = reg("tcp_delack_timer", tcpTimerC, (*Kernel).tcpDelackTimer, sk,
 		"The delayed ACK is due and nothing carried it: it goes out now; ato doubles for a one-way transfer, and an "+
 			"interactive connection leaves pingpong mode.")

@@ -731,3 +731,38 @@ func TestWireDelayedAck(t *testing.T) {
 		t.Errorf("read %q", got)
 	}
 }
+
+// TestWireSndbufExpand: an established connection's send buffer grows to
+// twice the initial window's worth of skbs (tcp_sndbuf_expand): per
+// segment the head (MSS 1460 + MAX_TCP_HEADER 160 + skb_shared_info 320,
+// rounded up to 2048) and the sk_buff (256), times 10 segments, times 2;
+// and with the window as it opens. A size fixed with SO_SNDBUF stays.
+func TestWireSndbufExpand(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	cfd, sfd := f.dial(lfd, 9)
+	sndbuf := func(p *Process, fd int) int64 {
+		v, err := p.Getsockopt(fd, sockets.SOL_SOCKET, sockets.SO_SNDBUF)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Int
+	}
+	if a, b := sndbuf(f.pa, sfd), sndbuf(f.pb, cfd); a != 2*10*2304 || b != 2*10*2304 {
+		t.Errorf("sk_sndbuf after the handshake: server %d, client %d; want %d", a, b, 2*10*2304)
+	}
+	f.transfer(f.pb, cfd, f.pa, sfd, pattern(2_000_000, 3), 60*sec)
+	if b := sndbuf(f.pb, cfd); b <= 2*10*2304 {
+		t.Errorf("sk_sndbuf did not grow with the window: %d", b)
+	}
+	fd := f.socket(f.pb)
+	if err := f.pb.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_SNDBUF, sockets.Optval{Int: 8192}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.connect(f.pb, fd, sa(addrA, 9), sec); err != nil {
+		t.Fatal(err)
+	}
+	if b := sndbuf(f.pb, fd); b != 16384 {
+		t.Errorf("SO_SNDBUF 8192 became %d after connect; want 16384 (doubled, locked)", b)
+	}
+}
