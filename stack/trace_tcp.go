@@ -17,7 +17,7 @@ var (
 	fnTcpFragment, fnTcpSyncMss, fnTcpValidateIncoming, fnTcpConnectInit, fnTcpRttEstimator,
 	fnTcpTimewaitStateProcess, fnInetCheckEstablished, fnTcpRenoCongAvoid, fnTcpSendSynack, fnSecureTCPSeq,
 	fnTcpV4ReqskSendAck, fnInetInheritPort, fnTcpSelectInitialWindow, fnInetCskResetXmitTimer, fnTcpClearXmitTimers tracing.FuncID
-	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck    tracing.FuncID
+	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck                       tracing.FuncID
 	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer, fnTcpSndbufExpand tracing.FuncID
 )
 
@@ -140,7 +140,7 @@ func init() {
 		Go: (*Kernel).tcpSendDelayedAck, Args: []string{"sk", "delay"}, Explain: "Arms the delayed-ACK timer for the ACK timeout (ato, 40 ms to 200 ms): more data, a reply or the reader may " +
 			"carry the ACK before then."})
 	fnTcpSndbufExpand = tracing.Register(tracing.Spec{Name: "tcp_sndbuf_expand", File: tcpInputC,
-		Go: (*Kernel).tcpSndbufExpand, Args: []string{"sk", "sk_sndbuf"}, Explain: "Grows sk_sndbuf to twice the "+
+		Go: (*Kernel).tcpSndbufExpand, Args: []string{"sk", "sk_sndbuf"}, Explain: "Grows sk_sndbuf to twice the " +
 			"congestion window's worth of skbs (at least 10 segments), so the writer can keep the window full."})
 	fnTcpDelackTimer = reg("tcp_delack_timer", tcpTimerC, (*Kernel).tcpDelackTimer, sk,
 		"The delayed ACK is due and nothing carried it: it goes out now; ato doubles for a one-way transfer, and an "+
