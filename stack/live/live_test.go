@@ -129,13 +129,13 @@ func TestHostTalksToUDPEcho(t *testing.T) {
 func TestHostTalksToTCPServices(t *testing.T) {
 	s, ns := startInNetns(t)
 	inNetns(t, ns, func() {
-		// echo: 1 MB there and back, byte for byte.
+		// echo: 10 MB there and back, byte for byte.
 		c, err := net.DialTimeout("tcp4", "10.77.0.2:7", 5*time.Second)
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		payload := make([]byte, 1<<20)
+		payload := make([]byte, 10<<20)
 		for i := range payload {
 			payload[i] = byte(i ^ i>>9)
 		}
@@ -194,5 +194,77 @@ func TestHostTalksToTCPServices(t *testing.T) {
 		if st := sk.SockCommon.SkcState; st != "LISTEN" && st != "CLOSE" && st != "ESTABLISHED" && st != "TIME_WAIT" {
 			t.Errorf("sock %s left in %s", sk.Sk, st)
 		}
+	}
+}
+
+// TestStackClientReachesTheHost: a process on the stack connects out to
+// a listener on the host's side of the TUN link, sends 1 MB and closes
+// first; the host reads it all and closes; the stack keeps the
+// four-tuple in TIME_WAIT (a tw sock in ehash).
+func TestStackClientReachesTheHost(t *testing.T) {
+	s, ns := startInNetns(t)
+	var ln net.Listener
+	inNetns(t, ns, func() {
+		var err error
+		if ln, err = net.Listen("tcp4", "10.77.0.1:0"); err != nil {
+			t.Error(err)
+		}
+	})
+	if ln == nil {
+		return
+	}
+	defer ln.Close()
+	payload := make([]byte, 1<<20)
+	for i := range payload {
+		payload[i] = byte(i*7 ^ i>>11)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		b, _ := io.ReadAll(c)
+		c.Close()
+		got <- b
+	}()
+	p, err := s.K.NewProcess("client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.DialTCP(netip.MustParseAddrPort(ln.Addr().String()))
+	if err != nil {
+		t.Fatalf("the stack's connect to the host: %v", err)
+	}
+	if n, err := c.Write(payload); err != nil || n != len(payload) {
+		t.Fatalf("write: %d, %v", n, err)
+	}
+	local := c.LocalAddr().String()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b := <-got; !bytes.Equal(b, payload) {
+		t.Fatalf("the host read %d of %d bytes, or different ones", len(b), len(payload))
+	}
+	// The host's FIN reaches the stack, whose FIN_WAIT2 becomes TIME_WAIT.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		snap, err := s.K.Snapshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, tw := range snap.Timewait {
+			found = found || (tw.Local == local && tw.Substate == "TIME_WAIT" && strings.HasPrefix(tw.SkcNode, "ehash["))
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no TIME_WAIT for %s in the snapshot: %+v", local, snap.Timewait)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
