@@ -144,6 +144,10 @@ type AcceptQueueSnap struct {
 	Qlen        uint32        `json:"qlen"`
 	Young       uint32        `json:"young"`
 	AcceptQueue []ReqSockSnap `json:"rskq_accept_queue"`
+	// SynQueue are the listener's request socks waiting in ehash for the
+	// final ACK (the "SYN queue" is only a count in the kernel; these
+	// are the NEW_SYN_RECV entries that make it up).
+	SynQueue []ReqSockSnap `json:"syn_queue"`
 }
 
 // ReqSockSnap is a request sock.
@@ -151,17 +155,50 @@ type ReqSockSnap struct {
 	Req        string `json:"req"`
 	State      string `json:"skc_state"`
 	Child      string `json:"sk"`
+	Peer       string `json:"peer"`
 	NumRetrans uint8  `json:"num_retrans"`
+	NumTimeout uint8  `json:"num_timeout"`
+	Acked      bool   `json:"acked"`
+	SkcNode    string `json:"skc_node,omitempty"`
+	// ExpiresNs is when rsk_timer (the SYN-ACK retransmit) fires next.
+	ExpiresNs int64 `json:"rsk_timer_expires_ns,omitempty"`
 }
 
-// TcpSnap is struct tcp_sock's visible part.
+// TcpSnap is struct tcp_sock's visible part: sequence space, windows,
+// congestion state, RTT, ACK scheduling and the TCP-only queues.
 type TcpSnap struct {
-	SndCwnd     uint32 `json:"snd_cwnd"`
-	SndSsthresh uint32 `json:"snd_ssthresh"`
-	MssCache    uint32 `json:"mss_cache"`
-	Nonagle     uint8  `json:"nonagle"`
-	Reordering  uint32 `json:"reordering"`
-	Congestion  string `json:"icsk_ca_ops"`
+	SndUna       uint32    `json:"snd_una"`
+	SndNxt       uint32    `json:"snd_nxt"`
+	WriteSeq     uint32    `json:"write_seq"`
+	SndWl1       uint32    `json:"snd_wl1"`
+	SndWnd       uint32    `json:"snd_wnd"`
+	RcvNxt       uint32    `json:"rcv_nxt"`
+	CopiedSeq    uint32    `json:"copied_seq"`
+	RcvWup       uint32    `json:"rcv_wup"`
+	RcvWnd       uint32    `json:"rcv_wnd"`
+	SndIsn       uint32    `json:"snd_isn"`
+	RcvIsn       uint32    `json:"rcv_isn"`
+	SndWscale    uint8     `json:"snd_wscale"`
+	RcvWscale    uint8     `json:"rcv_wscale"`
+	SndCwnd      uint32    `json:"snd_cwnd"`
+	SndSsthresh  uint32    `json:"snd_ssthresh"`
+	PacketsOut   uint32    `json:"packets_out"`
+	RetransOut   uint32    `json:"retrans_out"`
+	TotalRetrans uint32    `json:"total_retrans"`
+	SrttUs       uint32    `json:"srtt_us"` // smoothed RTT << 3, as the kernel keeps it
+	RttvarUs     uint32    `json:"rttvar_us"`
+	MssCache     uint32    `json:"mss_cache"`
+	AdvMss       uint16    `json:"advmss"`
+	RcvMss       uint32    `json:"rcv_mss"`
+	Nonagle      uint8     `json:"nonagle"`
+	Reordering   uint32    `json:"reordering"`
+	Congestion   string    `json:"icsk_ca_ops"`
+	AckPending   uint8     `json:"icsk_ack_pending"`
+	AckQuick     uint8     `json:"icsk_ack_quick"`
+	AckPingpong  uint8     `json:"icsk_ack_pingpong"`
+	AckAtoNs     int64     `json:"icsk_ack_ato_ns"`
+	RtxQueue     QueueSnap `json:"tcp_rtx_queue"`
+	OfoQueue     QueueSnap `json:"out_of_order_queue"`
 }
 
 // TwSnap is a timewait sock (struct tcp_timewait_sock): what is left of a
@@ -452,7 +489,8 @@ func (k *Kernel) sockSnap(sk *sockets.Sock, chainName map[*sockets.SockCommon]st
 		q := &icsk.IcskAcceptQueue
 		is.AcceptQueue = AcceptQueueSnap{Qlen: q.Qlen, Young: q.Young, AcceptQueue: []ReqSockSnap{}}
 		for _, r := range q.AcceptQueue() {
-			rs := ReqSockSnap{Req: hexAddr(r.Addr()), State: r.SkcState.String(), NumRetrans: r.NumRetrans}
+			rs := ReqSockSnap{Req: hexAddr(r.Addr()), State: r.SkcState.String(), NumRetrans: r.NumRetrans,
+				NumTimeout: r.NumTimeout, Acked: r.Acked, Peer: fmt.Sprintf("%s:%d", r.SkcDaddr, r.SkcDport.Ntohs())}
 			if r.Sk != nil {
 				rs.Child = hexAddr(r.Sk.Addr())
 			}
@@ -468,10 +506,41 @@ func (k *Kernel) sockSnap(sk *sockets.Sock, chainName map[*sockets.SockCommon]st
 		}
 		ss.Icsk = is
 		tp := tcpSk(sk)
-		ss.Tcp = &TcpSnap{SndCwnd: tp.SndCwnd, SndSsthresh: tp.SndSsthresh, MssCache: tp.MssCache,
-			Nonagle: tp.Nonagle, Reordering: tp.Reordering, Congestion: tp.CongestionOps}
+		ss.Tcp = &TcpSnap{SndUna: tp.SndUna, SndNxt: tp.SndNxt, WriteSeq: tp.WriteSeq, SndWl1: tp.SndWl1,
+			SndWnd: tp.SndWnd, RcvNxt: tp.RcvNxt, CopiedSeq: tp.CopiedSeq, RcvWup: tp.RcvWup, RcvWnd: tp.RcvWnd,
+			SndIsn: tp.SndIsn, RcvIsn: tp.RcvIsn, SndWscale: tp.RxOpt.SndWscale, RcvWscale: tp.RxOpt.RcvWscale,
+			SndCwnd: tp.SndCwnd, SndSsthresh: tp.SndSsthresh, PacketsOut: tp.PacketsOut, RetransOut: tp.RetransOut,
+			TotalRetrans: tp.TotalRetrans, SrttUs: tp.Srtt, RttvarUs: tp.Rttvar, MssCache: tp.MssCache,
+			AdvMss: tp.AdvMss, RcvMss: tp.RcvMss, Nonagle: tp.Nonagle, Reordering: tp.Reordering,
+			Congestion: tp.CongestionOps, AckPending: tp.ack.Pending, AckQuick: tp.ack.Quick,
+			AckPingpong: tp.ack.Pingpong, AckAtoNs: tp.ack.Ato,
+			RtxQueue: k.queueSnap(&tp.rtxQueue), OfoQueue: k.queueSnap(&tp.outOfOrderQueue)}
+		if sk.SkcState == sockets.TCP_LISTEN {
+			is.AcceptQueue.SynQueue = k.synQueueSnap(sk, chainName)
+		}
 	}
 	return ss
+}
+
+// synQueueSnap lists a listener's request socks, in ehash order.
+func (k *Kernel) synQueueSnap(lsk *sockets.Sock, chainName map[*sockets.SockCommon]string) []ReqSockSnap {
+	out := []ReqSockSnap{}
+	for i := range k.hash.Ehash {
+		for _, sc := range k.hash.Ehash[i].Chain() {
+			r, ok := sc.Owner().(*sockets.RequestSock)
+			if !ok || r.RskListener != lsk {
+				continue
+			}
+			rs := ReqSockSnap{Req: hexAddr(r.Addr()), State: r.SkcState.String(), NumRetrans: r.NumRetrans,
+				NumTimeout: r.NumTimeout, Acked: r.Acked, SkcNode: chainName[sc],
+				Peer: fmt.Sprintf("%s:%d", r.SkcDaddr, r.SkcDport.Ntohs())}
+			if t := k.reqTimers[r]; t != nil && t.Pending() {
+				rs.ExpiresNs = t.Expires()
+			}
+			out = append(out, rs)
+		}
+	}
+	return out
 }
 
 func (k *Kernel) hashSnap() HashinfoSnap {

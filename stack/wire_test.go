@@ -511,6 +511,22 @@ func TestWireAcceptQueueOverflow(t *testing.T) {
 	if n := f.mib(f.p.A, LINUX_MIB_LISTENOVERFLOWS); n != 1 {
 		t.Errorf("ListenOverflows %d, want 1", n)
 	}
+	// The snapshot shows both queues: three children to accept, and the
+	// request sock left behind, acked, with its SYN-ACK timer.
+	snap, err := f.p.A.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sk := range snap.Socks {
+		if sk.SockCommon.SkcState != "LISTEN" {
+			continue
+		}
+		q := sk.Icsk.AcceptQueue
+		if len(q.AcceptQueue) != 3 || len(q.SynQueue) != 1 || !q.SynQueue[0].Acked ||
+			q.SynQueue[0].ExpiresNs <= snap.TimeNs || q.SynQueue[0].SkcNode == "" {
+			t.Errorf("listener's queues in the snapshot: %+v", q)
+		}
+	}
 	for i, fd := range fds {
 		if st := f.state(f.pb, fd); st != sockets.TCP_ESTABLISHED {
 			t.Errorf("client %d: %v", i, st)
@@ -752,6 +768,23 @@ func TestWireSndbufExpand(t *testing.T) {
 		t.Errorf("sk_sndbuf after the handshake: server %d, client %d; want %d", a, b, 2*10*2304)
 	}
 	f.transfer(f.pb, cfd, f.pa, sfd, pattern(2_000_000, 3), 60*sec)
+	// The snapshot's sequence state: once the last ACKs are in,
+	// everything sent is acknowledged.
+	if err := f.p.RunFor(10e6); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := f.p.B.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sk := range snap.Socks {
+		if tp := sk.Tcp; tp != nil && sk.SockCommon.SkcState == "ESTABLISHED" {
+			if tp.SndUna != tp.SndNxt || tp.WriteSeq != tp.SndNxt || tp.SndNxt-tp.SndIsn != 2_000_001 ||
+				tp.PacketsOut != 0 || tp.RtxQueue.Qlen != 0 || tp.SndCwnd <= 10 || tp.SrttUs == 0 {
+				t.Errorf("the sender's tcp_sock in the snapshot: %+v", tp)
+			}
+		}
+	}
 	if b := sndbuf(f.pb, cfd); b <= 2*10*2304 {
 		t.Errorf("sk_sndbuf did not grow with the window: %d", b)
 	}
