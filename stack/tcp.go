@@ -139,7 +139,9 @@ func (k *Kernel) tcpInitSock(sk *sockets.Sock) {
 	tp.SndCwndClamp = ^uint32(0)
 	tp.MssCache = TCP_MSS_DEFAULT
 	tp.Reordering = tcpReordering
-	tp.CongestionOps = k.net.Sysctl.TcpCongestion
+	// tcp_assign_congestion_control would pick the sysctl's choice (cubic by
+	// default); the model has only Reno's algorithm so far, and says so.
+	tp.CongestionOps = "reno"
 	sk.SkSndbuf = int32(k.net.Sysctl.TcpWmem[1])
 	sk.SkRcvbuf = int32(k.net.Sysctl.TcpRmem[1])
 	sk.SkcProt.Sockets++
