@@ -5,13 +5,15 @@ import (
 )
 
 // Optval is a socket option's value: an integer for most options, the
-// linger pair for SO_LINGER.
+// linger pair for SO_LINGER, a struct for TCP_INFO.
 type Optval struct {
 	Int         int64
 	LingerOnoff bool
 	LingerSecs  int32
 	// TvSec and TvUsec are struct timeval, for SO_RCVTIMEO and SO_SNDTIMEO.
 	TvSec, TvUsec int64
+	// TcpInfo is what getsockopt(TCP_INFO) filled in (nil otherwise).
+	TcpInfo *TcpInfo
 }
 
 // SysSocket is __sys_socket: create a socket and give it the lowest free fd.
@@ -462,7 +464,7 @@ func SysGetsockopt(net *Net, fdt *FdTable, fd, level, optname int) (Optval, erro
 			if sock.Ops.Getsockopt == nil {
 				return -1, Errno(tracing.EOPNOTSUPP)
 			}
-			out.Int, err = sock.Ops.Getsockopt(sock, level, optname)
+			out, err = sock.Ops.Getsockopt(sock, level, optname)
 			return out.Int, err
 		})
 	})

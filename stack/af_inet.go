@@ -428,10 +428,10 @@ func (k *Kernel) sockCommonSetsockopt(sock *sockets.Socket, level, optname int, 
 }
 
 // sockCommonGetsockopt is sock_common_getsockopt.
-func (k *Kernel) sockCommonGetsockopt(sock *sockets.Socket, level, optname int) (int64, error) {
+func (k *Kernel) sockCommonGetsockopt(sock *sockets.Socket, level, optname int) (sockets.Optval, error) {
 	sk := sock.Sk
 	if sk.SkcProt.Getsockopt == nil {
-		return 0, sockets.Errno(tracing.ENOPROTOOPT)
+		return sockets.Optval{}, sockets.Errno(tracing.ENOPROTOOPT)
 	}
 	return sk.SkcProt.Getsockopt(sk, level, optname)
 }

@@ -215,6 +215,19 @@ func (p *Process) Getsockopt(fd, level, optname int) (sockets.Optval, error) {
 	return pd.Opt(), err
 }
 
+// TCPInfo is getsockopt(fd, SOL_TCP, TCP_INFO): the connection's struct
+// tcp_info.
+func (p *Process) TCPInfo(fd int) (*sockets.TcpInfo, error) {
+	opt, err := p.Getsockopt(fd, sockets.SOL_TCP, sockets.TCP_INFO)
+	if err != nil {
+		return nil, fmt.Errorf("getsockopt(%d, SOL_TCP, TCP_INFO): %w", fd, err)
+	}
+	if opt.TcpInfo == nil {
+		return nil, fmt.Errorf("getsockopt(%d, SOL_TCP, TCP_INFO) returned no tcp_info", fd)
+	}
+	return opt.TcpInfo, nil
+}
+
 // Fcntl is fcntl(2) with an integer argument.
 func (p *Process) Fcntl(fd, cmd, arg int) (int, error) {
 	r, err := p.Call(Syscall{Name: "fcntl", Args: [4]int64{int64(fd), int64(cmd), int64(arg)}})

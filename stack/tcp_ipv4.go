@@ -92,11 +92,24 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 			k.tcpV4DoRcv(sk, seg)
 			return
 		}
+		if sk.SkcState != sockets.TCP_TIME_WAIT {
+			tcpSegsIn(tcpSk(sk), seg)
+		}
 		if sk.SkLock.Owned {
 			k.tcpAddBacklog(sk, seg)
 			return
 		}
 		k.tcpV4DoRcv(sk, seg)
+	}
+}
+
+// tcpSegsIn is tcp_segs_in: count a segment that reached a full sock
+// (tcpi_segs_in), and a second time if it carries data
+// (tcpi_data_segs_in).
+func tcpSegsIn(tp *TcpSock, seg *tcpSegmentIn) {
+	tp.SegsIn++
+	if len(seg.th) > seg.th.DataOffset() {
+		tp.DataSegsIn++
 	}
 }
 

@@ -14,8 +14,6 @@ import (
 func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpRcvEstablished, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer k.tr.Exit(fnTcpRcvEstablished, tracing.Arg{})
-	tp := tcpSk(sk)
-	tp.SegsIn++
 	if !k.tcpValidateIncoming(sk, seg) {
 		return
 	}
@@ -78,10 +76,10 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PROTO_MEM)
 		return
 	}
+	tp.BytesReceived += uint64(seg.end - tp.RcvNxt) // tcp_rcv_nxt_update: the FIN counts too
 	tp.RcvNxt = seg.end
-	tp.BytesReceived += uint64(dlen)
 	if dlen > 0 {
-		tp.DataSegsIn++
+		tp.Lrcvtime = k.clock.Now() // tcp_event_data_recv
 		_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
 		sockets.SkRmemCharge(sk, s.Truesize)
 		s.Sk = sk

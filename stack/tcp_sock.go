@@ -40,6 +40,15 @@ type tcpConn struct {
 	SegsIn, SegsOut           uint64
 	DataSegsIn, DataSegsOut   uint64
 	BytesReceived, BytesAcked uint64
+	BytesSent, BytesRetrans   uint64 // payload sent, and the part of it sent again
+	Delivered                 uint32 // segments the peer acknowledged
+	Lsndtime                  int64  // when data was last sent (ns)
+	RcvTstamp                 int64  // when an ACK last arrived (ns)
+	Lrcvtime                  int64  // icsk_ack.lrcvtime: when data last arrived (ns)
+	TotalRto                  uint16 // RTO expiries, the SYN's included
+	TotalRtoRecoveries        uint16 // runs of RTO expiries
+	TotalRtoTime              uint32 // ms spent in finished RTO recoveries
+	HighSeq                   uint32 // snd_nxt when loss recovery began
 
 	outOfOrderQueue skb.SkBuffHead // an rb-tree by seq in the kernel; a sorted list here
 	rtxQueue        skb.SkBuffHead // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
@@ -47,10 +56,13 @@ type tcpConn struct {
 	delackTimer     *Timer         // icsk_delack_timer
 	twTimer         *Timer         // TIME_WAIT / orphaned FIN_WAIT2 lifetime
 	synRetries      int
-	rtoBackoff      uint8
 	mdevMaxUs       uint32
 	rttSeq          uint32
 	sndCwndCnt      uint32 // snd_cwnd_cnt: ACKed segments toward the next cwnd increase
+	rtoStamp        int64  // when the current RTO recovery began (valid if inRto)
+	inRto           bool
+	rttMin          uint32 // rtt_min: the least RTT sample in the window, µs (~0: none)
+	rttMinStamp     int64
 }
 
 // tcpParseOptions applies header.ParseTCPOptions the way tcp_parse_options
