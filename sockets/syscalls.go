@@ -374,6 +374,13 @@ func SysClose(net *Net, fdt *FdTable, fd int) error {
 	return err
 }
 
+// Fget is get_file: one more reference to f (poll keeps the files it
+// waits on alive until it returns).
+func Fget(f *File) { f.FCount++ }
+
+// Fput drops a reference taken with Fget; the last one releases the file.
+func Fput(net *Net, f *File) { fput(net, f) }
+
 // fput is __fput_sync -> __fput: the last reference to a file releases it
 // (f_op->release = sock_close), drops the inode (dput -> iput ->
 // sock_free_inode) and frees the struct file.
