@@ -68,6 +68,8 @@ Lines look like:
   sendto(6, ..., 100, 0, 127.0.0.1:53)       # UDP
   read(5, ..., 2000)                         # = 0 at end of file
   recv(5, ..., 100, MSG_PEEK)
+  getsockopt(4, SOL_TCP, TCP_INFO, [...], [...])   # struct tcp_info
+  poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, 1000)
   shutdown(3, SHUT_RD)
   close(3) = 0
   sysctl net.core.somaxconn=64

@@ -195,7 +195,20 @@ func formatResult(sc *stack.Syscall, ret int64, err error, pd *stack.Pending) st
 		return fmt.Sprintf("= 0 [%s]", pd.Addr())
 	case "accept4":
 		return fmt.Sprintf("= %d [peer %s]", ret, pd.Addr())
+	case "poll":
+		var parts []string
+		for _, f := range pd.PollFds() {
+			parts = append(parts, fmt.Sprintf("{fd=%d, revents=%s}", f.Fd, sockets.PollString(uint32(f.Revents))))
+		}
+		return fmt.Sprintf("= %d [%s]", ret, strings.Join(parts, ", "))
 	case "getsockopt":
+		if i := pd.Opt().TcpInfo; i != nil {
+			return fmt.Sprintf("= 0 [{tcpi_state=%s, tcpi_ca_state=%s, tcpi_options=%d, tcpi_rto=%d, tcpi_rtt=%d, "+
+				"tcpi_snd_mss=%d, tcpi_snd_cwnd=%d, tcpi_unacked=%d, tcpi_sacked=%d, tcpi_bytes_acked=%d, "+
+				"tcpi_bytes_received=%d, ...}]", sockets.State(i.TcpiState), sockets.CaStateName(i.TcpiCaState),
+				i.TcpiOptions, i.TcpiRto, i.TcpiRtt, i.TcpiSndMss, i.TcpiSndCwnd, i.TcpiUnacked, i.TcpiSacked,
+				i.TcpiBytesAcked, i.TcpiBytesReceived)
+		}
 		if sc.Args[2] == sockets.SO_LINGER && sc.Args[1] == sockets.SOL_SOCKET {
 			o := pd.Opt()
 			on := 0

@@ -187,3 +187,32 @@ close(5) = 0
 		t.Errorf("an oversized read is not refused: %d errors", c.Errors)
 	}
 }
+
+// TestConsolePollAndTCPInfo: poll lines in packetdrill's syntax, with
+// their revents printed, and getsockopt(TCP_INFO) showing the struct.
+func TestConsolePollAndTCPInfo(t *testing.T) {
+	script := `socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+bind(3, 127.0.0.1:8080) = 0
+listen(3, 10) = 0
+poll([{fd=3, events=POLLIN}], 1, 0) = 0
+socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+connect(4, 127.0.0.1:8080) = 0
+poll([{fd=3, events=POLLIN, revents=POLLIN}, {fd=4, events=POLLIN|POLLOUT}], 2, 0) = 2
+getsockopt(3, SOL_TCP, TCP_INFO, [...], [...]) = 0
+getsockopt(4, SOL_TCP, TCP_INFO, [...], [...]) = 0
+`
+	out, c := runConsole(t, 1, script)
+	if c.Errors != 0 || c.Mismatches != 0 {
+		t.Fatalf("errors %d mismatches %d:\n%s", c.Errors, c.Mismatches, out)
+	}
+	for _, w := range []string{"do_sys_poll(", "tcp_poll(", "= 2 [{fd=3, revents=POLLIN}, {fd=4, revents=POLLOUT}]",
+		"tcp_get_info(", "tcpi_state=LISTEN", "tcpi_unacked=1, tcpi_sacked=10",
+		"tcpi_state=ESTABLISHED, tcpi_ca_state=TCP_CA_Open, tcpi_options=7"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("%q is not in:\n%s", w, out)
+		}
+	}
+	if _, c := runConsole(t, 1, "poll([{fd=3, event=POLLIN}], 1, 0)\n"); c.Errors != 1 {
+		t.Errorf("a pollfd with a wrong field is not refused: %d errors", c.Errors)
+	}
+}

@@ -83,7 +83,12 @@ var symbols = map[string]int64{
 	"SO_ACCEPTCONN": sockets.SO_ACCEPTCONN, "SO_RCVTIMEO": sockets.SO_RCVTIMEO, "SO_SNDTIMEO": sockets.SO_SNDTIMEO, "SO_PROTOCOL": sockets.SO_PROTOCOL, "SO_DOMAIN": sockets.SO_DOMAIN,
 	"TCP_NODELAY": sockets.TCP_NODELAY, "TCP_MAXSEG": sockets.TCP_MAXSEG, "TCP_CORK": sockets.TCP_CORK,
 	"TCP_KEEPIDLE": sockets.TCP_KEEPIDLE, "TCP_KEEPINTVL": sockets.TCP_KEEPINTVL, "TCP_KEEPCNT": sockets.TCP_KEEPCNT,
-	"F_GETFL": sockets.F_GETFL, "F_SETFL": sockets.F_SETFL, "F_GETFD": sockets.F_GETFD, "F_SETFD": sockets.F_SETFD,
+	"TCP_INFO": sockets.TCP_INFO,
+	"POLLIN":   sockets.POLLIN, "POLLPRI": sockets.POLLPRI, "POLLOUT": sockets.POLLOUT, "POLLERR": sockets.POLLERR,
+	"POLLHUP": sockets.POLLHUP, "POLLNVAL": sockets.POLLNVAL, "POLLRDNORM": sockets.POLLRDNORM,
+	"POLLRDBAND": sockets.POLLRDBAND, "POLLWRNORM": sockets.POLLWRNORM, "POLLWRBAND": sockets.POLLWRBAND,
+	"POLLRDHUP": sockets.POLLRDHUP,
+	"F_GETFL":   sockets.F_GETFL, "F_SETFL": sockets.F_SETFL, "F_GETFD": sockets.F_GETFD, "F_SETFD": sockets.F_SETFD,
 	"FD_CLOEXEC": sockets.FD_CLOEXEC, "O_RDWR": sockets.O_RDWR, "O_NONBLOCK": sockets.O_NONBLOCK,
 	"SHUT_RD": sockets.SHUT_RD, "SHUT_WR": sockets.SHUT_WR, "SHUT_RDWR": sockets.SHUT_RDWR,
 	"MSG_PEEK": sockets.MSG_PEEK, "MSG_TRUNC": sockets.MSG_TRUNC, "MSG_DONTWAIT": sockets.MSG_DONTWAIT,
@@ -499,11 +504,29 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 			}
 		}
 		l.skipRest()
+	case "poll":
+		// poll([{fd=3, events=POLLIN[, revents=...]}, ...], nfds, timeout)
+		if sc.Fds, err = l.pollfds(); err != nil {
+			return nil, err
+		}
+		if err = l.comma("the pollfd array"); err != nil {
+			return nil, err
+		}
+		if sc.Args[0], err = l.value("nfds"); err != nil {
+			return nil, err
+		}
+		if err = l.comma("nfds"); err != nil {
+			return nil, err
+		}
+		if sc.Args[1], err = l.value("timeout (ms)"); err != nil {
+			return nil, err
+		}
+		l.skipRest()
 	default:
 		l.pos = start
 		return nil, l.fail("the console does not know %q; it has socket, bind, listen, accept, accept4, connect, "+
 			"write, send, sendto, read, recv, recvfrom, close, getsockname, getpeername, setsockopt, getsockopt, "+
-			"fcntl, shutdown and sysctl", name)
+			"fcntl, shutdown, poll and sysctl", name)
 	}
 	return sc, nil
 }
@@ -551,6 +574,51 @@ func pattern(n int) []byte {
 
 // linger reads {onoff=1, linger=0} or {tv_sec=1, tv_usec=0} (the opening
 // brace is consumed).
+// pollfds reads packetdrill's array of struct pollfd: [{fd=N, events=MASK,
+// revents=MASK}, ...]; the revents written in a script are what it expects
+// back, which the console shows rather than checks.
+func (l *lexer) pollfds() ([]stack.PollFd, *SyntaxError) {
+	if err := l.expect("[", "to open the pollfd array"); err != nil {
+		return nil, err
+	}
+	var fds []stack.PollFd
+	for !l.accept("]") {
+		if err := l.expect("{", "to open a struct pollfd"); err != nil {
+			return nil, err
+		}
+		var pfd stack.PollFd
+		for !l.accept("}") {
+			key := l.word()
+			if err := l.expect("=", "after "+key); err != nil {
+				return nil, err
+			}
+			n, err := l.value(key)
+			if err != nil {
+				return nil, err
+			}
+			switch key {
+			case "fd":
+				pfd.Fd = int32(n)
+			case "events":
+				pfd.Events = uint16(n)
+			case "revents":
+			default:
+				return nil, l.fail("struct pollfd has fd, events and revents, not %q", key)
+			}
+			l.accept(",")
+			if l.pos >= len(l.text) {
+				return nil, l.fail("unclosed '{'")
+			}
+		}
+		fds = append(fds, pfd)
+		l.accept(",")
+		if l.pos >= len(l.text) {
+			return nil, l.fail("unclosed '['")
+		}
+	}
+	return fds, nil
+}
+
 func (l *lexer) linger() (sockets.Optval, *SyntaxError) {
 	var v sockets.Optval
 	for !l.accept("}") {

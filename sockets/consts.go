@@ -71,6 +71,7 @@ const (
 	TCP_KEEPIDLE  = 4
 	TCP_KEEPINTVL = 5
 	TCP_KEEPCNT   = 6
+	TCP_INFO      = 11 // struct tcp_info (TcpInfo)
 )
 
 // shutdown() how (include/linux/net.h) and sk_shutdown bits.

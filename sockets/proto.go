@@ -22,7 +22,7 @@ type Proto struct {
 	Disconnect func(sk *Sock, flags int) error
 	Shutdown   func(sk *Sock, how int)
 	Setsockopt func(sk *Sock, level, optname int, val int64) error
-	Getsockopt func(sk *Sock, level, optname int) (int64, error)
+	Getsockopt func(sk *Sock, level, optname int) (Optval, error)
 	Connect    func(sk *Sock, addr SockaddrIn) error
 	Sendmsg    func(sk *Sock, data []byte, flags int, addr *SockaddrIn) (int, error)
 	Recvmsg    func(sk *Sock, buf []byte, flags int) (int, RecvResult, error)
@@ -46,9 +46,13 @@ type ProtoOps struct {
 	Listen     func(sock *Socket, backlog int) error
 	Shutdown   func(sock *Socket, how int) error
 	Setsockopt func(sock *Socket, level, optname int, val int64) error
-	Getsockopt func(sock *Socket, level, optname int) (int64, error)
-	Sendmsg    func(sock *Socket, data []byte, flags int, addr *SockaddrIn) (int, error)
-	Recvmsg    func(sock *Socket, buf []byte, flags int) (int, RecvResult, error)
+	Getsockopt func(sock *Socket, level, optname int) (Optval, error)
+	// Poll is the socket type's poll (tcp_poll, udp_poll, datagram_poll):
+	// the events ready now; it queues the caller on the socket's wait
+	// queue through wait (sock_poll_wait) when wait is not nil.
+	Poll    func(file *File, sock *Socket, wait *PollTable) uint32
+	Sendmsg func(sock *Socket, data []byte, flags int, addr *SockaddrIn) (int, error)
+	Recvmsg func(sock *Socket, buf []byte, flags int) (int, RecvResult, error)
 }
 
 // NetProtoFamily is struct net_proto_family: how to create sockets of one

@@ -156,6 +156,9 @@ type InetConnectionSock struct {
 	IcskPending     uint8
 	IcskBackoff     uint8
 	IcskSynRetries  uint8
+	IcskCaState     uint8  // TCP_CA_Open, ... TCP_CA_Loss
+	IcskProbesOut   uint8  // zero-window probes sent without an answer
+	IcskPmtuCookie  uint32 // the path MTU the MSS was last synced to
 }
 
 // IcskOf returns the inet_connection_sock of a sock that is one (inet_csk),

@@ -5,13 +5,15 @@ import (
 )
 
 // Optval is a socket option's value: an integer for most options, the
-// linger pair for SO_LINGER.
+// linger pair for SO_LINGER, a struct for TCP_INFO.
 type Optval struct {
 	Int         int64
 	LingerOnoff bool
 	LingerSecs  int32
 	// TvSec and TvUsec are struct timeval, for SO_RCVTIMEO and SO_SNDTIMEO.
 	TvSec, TvUsec int64
+	// TcpInfo is what getsockopt(TCP_INFO) filled in (nil otherwise).
+	TcpInfo *TcpInfo
 }
 
 // SysSocket is __sys_socket: create a socket and give it the lowest free fd.
@@ -372,6 +374,13 @@ func SysClose(net *Net, fdt *FdTable, fd int) error {
 	return err
 }
 
+// Fget is get_file: one more reference to f (poll keeps the files it
+// waits on alive until it returns).
+func Fget(f *File) { f.FCount++ }
+
+// Fput drops a reference taken with Fget; the last one releases the file.
+func Fput(net *Net, f *File) { fput(net, f) }
+
 // fput is __fput_sync -> __fput: the last reference to a file releases it
 // (f_op->release = sock_close), drops the inode (dput -> iput ->
 // sock_free_inode) and frees the struct file.
@@ -462,7 +471,7 @@ func SysGetsockopt(net *Net, fdt *FdTable, fd, level, optname int) (Optval, erro
 			if sock.Ops.Getsockopt == nil {
 				return -1, Errno(tracing.EOPNOTSUPP)
 			}
-			out.Int, err = sock.Ops.Getsockopt(sock, level, optname)
+			out, err = sock.Ops.Getsockopt(sock, level, optname)
 			return out.Int, err
 		})
 	})

@@ -22,7 +22,7 @@ var (
 	fnTryModuleGet, fnModuleGet, fnModulePut                                 tracing.FuncID
 	fnInetBindBucketCreate, fnInetBindBucketDestroy, fnInetBind2BucketCreate tracing.FuncID
 	fnInetBind2BucketDestroy, fnInetBindHash, fnInetPutPort, fnInetHash      tracing.FuncID
-	fnInetEhashNolisten, fnInetUnhash                                        tracing.FuncID
+	fnInetEhashNolisten, fnInetUnhash, fnSockPoll                            tracing.FuncID
 	fnInetTwskHashdance, fnInetTwskKill                                      tracing.FuncID
 )
 
@@ -116,6 +116,8 @@ func init() {
 		"Sends SOL_SOCKET options to sock_setsockopt and every other level to the protocol (tcp_setsockopt for IPPROTO_TCP).")
 	fnSysGetsockopt = reg("__sys_getsockopt", socketC, SysGetsockopt, []string{"fd", "level", "optname"},
 		"The getsockopt() system call.")
+	fnSockPoll = reg("sock_poll", socketC, SockPoll, []string{"sock"},
+		"poll() on a socket file: asks the socket type's poll (tcp_poll, udp_poll) which events are ready.")
 	fnDoSockGetsockopt = reg("do_sock_getsockopt", socketC, nil, []string{"sock", "level", "optname"},
 		"Sends SOL_SOCKET options to sk_getsockopt and every other level to the protocol.")
 	fnSysShutdown = reg("__sys_shutdown", socketC, SysShutdown, []string{"fd", "how"},

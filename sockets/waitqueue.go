@@ -39,6 +39,16 @@ func (wq *WaitQueue) Remove(w Waiter) {
 	}
 }
 
+// Has reports whether w waits on the queue.
+func (wq *WaitQueue) Has(w Waiter) bool {
+	for _, e := range wq.entries {
+		if e.w == w {
+			return true
+		}
+	}
+	return false
+}
+
 // Len returns how many tasks wait.
 func (wq *WaitQueue) Len() int { return len(wq.entries) }
 

@@ -428,10 +428,10 @@ func (k *Kernel) sockCommonSetsockopt(sock *sockets.Socket, level, optname int, 
 }
 
 // sockCommonGetsockopt is sock_common_getsockopt.
-func (k *Kernel) sockCommonGetsockopt(sock *sockets.Socket, level, optname int) (int64, error) {
+func (k *Kernel) sockCommonGetsockopt(sock *sockets.Socket, level, optname int) (sockets.Optval, error) {
 	sk := sock.Sk
 	if sk.SkcProt.Getsockopt == nil {
-		return 0, sockets.Errno(tracing.ENOPROTOOPT)
+		return sockets.Optval{}, sockets.Errno(tracing.ENOPROTOOPT)
 	}
 	return sk.SkcProt.Getsockopt(sk, level, optname)
 }
@@ -444,18 +444,24 @@ func (k *Kernel) inetStreamOps() *sockets.ProtoOps {
 		Listen: k.inetListen, Shutdown: k.inetShutdown, Connect: k.inetStreamConnect,
 		Sendmsg: k.inetSendmsg, Recvmsg: k.inetRecvmsg,
 		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt,
+		Poll: k.tcpPoll,
 	}
 }
 
 // inetDgramOps is inet_dgram_ops (and inet_sockraw_ops): no listen, no
 // accept (sock_no_listen, sock_no_accept answer EOPNOTSUPP).
 func (k *Kernel) inetDgramOps(name string) *sockets.ProtoOps {
-	return &sockets.ProtoOps{
+	ops := &sockets.ProtoOps{
 		Name: name, Family: sockets.AF_INET,
 		Release: k.inetRelease, Bind: k.inetBind, Getname: k.inetGetname, Shutdown: k.inetShutdown,
 		Accept:     func(*sockets.Socket, *sockets.Socket, int) error { return sockets.Errno(tracing.EOPNOTSUPP) },
 		Listen:     func(*sockets.Socket, int) error { return sockets.Errno(tracing.EOPNOTSUPP) },
 		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt,
 		Connect: k.inetDgramConnect, Sendmsg: k.inetSendmsg, Recvmsg: k.inetRecvmsg,
+		Poll: k.udpPoll,
 	}
+	if name == "inet_sockraw_ops" {
+		ops.Poll = k.datagramPoll
+	}
+	return ops
 }

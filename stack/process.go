@@ -2,8 +2,10 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/tracing"
 )
 
 // Process is a user process: a pid, a command name and a file descriptor
@@ -28,6 +30,9 @@ type Syscall struct {
 	Opt     sockets.Optval
 	// Data is what sendto sends.
 	Data []byte
+	// Fds is poll's array of struct pollfd; Args[0] is nfds, Args[1] the
+	// timeout in milliseconds.
+	Fds []PollFd
 }
 
 func (sc Syscall) String() string {
@@ -38,6 +43,8 @@ func (sc Syscall) String() string {
 		return fmt.Sprintf("%s(%d, %d, %d)", sc.Name, sc.Args[0], sc.Args[1], sc.Args[2])
 	case "setsockopt":
 		return fmt.Sprintf("setsockopt(%d, %d, %d, %d)", sc.Args[0], sc.Args[1], sc.Args[2], sc.Opt.Int)
+	case "poll":
+		return fmt.Sprintf("poll(%s, %d, %d)", pollFdsString(sc.Fds), sc.Args[0], sc.Args[1])
 	}
 	return fmt.Sprintf("%s(%d)", sc.Name, sc.Args[0])
 }
@@ -50,6 +57,7 @@ type result struct {
 	opt      sockets.Optval
 	data     []byte // what recvfrom received
 	msgFlags int
+	fds      []PollFd // poll's pollfds with revents filled in
 }
 
 type syscallReq struct {
@@ -122,6 +130,9 @@ func (pd *Pending) Data() []byte { return pd.res.data }
 
 // Opt returns the option value getsockopt reported.
 func (pd *Pending) Opt() sockets.Optval { return pd.res.opt }
+
+// PollFds returns poll's pollfds with revents filled in.
+func (pd *Pending) PollFds() []PollFd { return pd.res.fds }
 
 // Start issues a syscall without waiting for it.
 func (p *Process) Start(sc Syscall) *Pending {
@@ -215,6 +226,29 @@ func (p *Process) Getsockopt(fd, level, optname int) (sockets.Optval, error) {
 	return pd.Opt(), err
 }
 
+// TCPInfo is getsockopt(fd, SOL_TCP, TCP_INFO): the connection's struct
+// tcp_info.
+func (p *Process) TCPInfo(fd int) (*sockets.TcpInfo, error) {
+	opt, err := p.Getsockopt(fd, sockets.SOL_TCP, sockets.TCP_INFO)
+	if err != nil {
+		return nil, fmt.Errorf("getsockopt(%d, SOL_TCP, TCP_INFO): %w", fd, err)
+	}
+	if opt.TcpInfo == nil {
+		return nil, fmt.Errorf("getsockopt(%d, SOL_TCP, TCP_INFO) returned no tcp_info", fd)
+	}
+	return opt.TcpInfo, nil
+}
+
+// Poll is poll(2): wait up to timeoutMs milliseconds (negative: for ever,
+// 0: not at all) until one of fds has an event it asks for. It fills in
+// each Revents and returns how many fds have one (0 if the time ran out).
+func (p *Process) Poll(fds []PollFd, timeoutMs int) (int, error) {
+	pd := p.Start(Syscall{Name: "poll", Args: [4]int64{int64(len(fds)), int64(timeoutMs)}, Fds: slices.Clone(fds)})
+	n, err := pd.Wait()
+	copy(fds, pd.PollFds())
+	return int(n), err
+}
+
 // Fcntl is fcntl(2) with an integer argument.
 func (p *Process) Fcntl(fd, cmd, arg int) (int, error) {
 	r, err := p.Call(Syscall{Name: "fcntl", Args: [4]int64{int64(fd), int64(cmd), int64(arg)}})
@@ -303,6 +337,14 @@ func (k *Kernel) dispatch(t *task, sc *Syscall) result {
 		if err == nil {
 			r.data = buf[:min(n, len(buf))]
 		}
+	case "poll":
+		if a[0] < 0 || a[0] > int64(len(sc.Fds)) {
+			r.err = sockets.Errno(tracing.EFAULT) // nfds runs past the array
+			break
+		}
+		fds := slices.Clone(sc.Fds[:a[0]])
+		n, err := k.doSysPoll(t, fds, a[1])
+		r = result{ret: int64(n), err: err, fds: fds}
 	default:
 		r.err = sockets.Errno(38) // ENOSYS
 	}

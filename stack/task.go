@@ -107,6 +107,16 @@ func (k *Kernel) SleepOn(wq *sockets.WaitQueue, exclusive bool, timeout int64) (
 	}
 	wq.Add(t, exclusive)
 	t.wq = wq
+	remaining, sig := k.scheduleTimeout(t, timeout)
+	wq.Remove(t)
+	t.wq = nil
+	return remaining, sig
+}
+
+// scheduleTimeout is schedule_timeout for task t, which its caller has put
+// on whatever wait queues should wake it: sleep until a wake-up, a signal
+// or the timeout, and return the time left and whether a signal came.
+func (k *Kernel) scheduleTimeout(t *task, timeout int64) (int64, bool) {
 	start := k.clock.Now()
 	if timeout != sockets.MaxScheduleTimeout {
 		t.timedOut = false
@@ -123,8 +133,6 @@ func (k *Kernel) SleepOn(wq *sockets.WaitQueue, exclusive bool, timeout int64) (
 		t.signal = true
 	}
 	t.sleeping = false
-	wq.Remove(t)
-	t.wq = nil
 	if t.timer != nil {
 		k.DelTimer(t.timer)
 		t.timer = nil

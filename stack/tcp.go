@@ -139,6 +139,7 @@ func (k *Kernel) tcpInitSock(sk *sockets.Sock) {
 	tp.SndCwndClamp = ^uint32(0)
 	tp.MssCache = TCP_MSS_DEFAULT
 	tp.Reordering = tcpReordering
+	tp.rttMin = ^uint32(0) // minmax_reset(&tp->rtt_min, now, ~0U)
 	// tcp_assign_congestion_control would pick the sysctl's choice (cubic by
 	// default); the model has only Reno's algorithm so far, and says so.
 	tp.CongestionOps = "reno"
@@ -312,7 +313,8 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) 
 }
 
 // tcpGetsockopt is tcp_getsockopt for SOL_TCP (do_tcp_getsockopt).
-func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (int64, error) {
+// TCP_INFO fills a struct tcp_info (tcp_get_info).
+func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (sockets.Optval, error) {
 	tr := k.tr
 	tr.Enter2(fnTcpGetsockopt, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(optname)))
 	tp := tcpSk(sk)
@@ -343,12 +345,17 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (int64, err
 		if v == 0 {
 			v = int64(k.net.Sysctl.TcpKeepaliveProbes)
 		}
+	case sockets.TCP_INFO:
+		info := &sockets.TcpInfo{}
+		k.tcpGetInfo(sk, info)
+		tr.Exit(fnTcpGetsockopt, tracing.Int(0))
+		return sockets.Optval{TcpInfo: info}, nil
 	default:
 		tr.Exit(fnTcpGetsockopt, tracing.Errno(-tracing.ENOPROTOOPT))
-		return 0, sockets.Errno(tracing.ENOPROTOOPT)
+		return sockets.Optval{}, sockets.Errno(tracing.ENOPROTOOPT)
 	}
 	tr.Exit(fnTcpGetsockopt, tracing.Int(v))
-	return v, nil
+	return sockets.Optval{Int: v}, nil
 }
 
 // tcpNeedReset is tcp_need_reset: the states in which aborting the

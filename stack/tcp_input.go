@@ -239,6 +239,8 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	tp.SndCwnd = TCP_INIT_CWND
 	tcpInitializeRcvMss(tp)
 	k.tcpInitBufferSpace(sk)
+	tp.ack.Lrcvtime = k.clock.Now()
+	tp.Lsndtime = k.clock.Now()
 	k.tr.Exit(fnTcpFinishConnect, tracing.Arg{})
 }
 
@@ -342,6 +344,11 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 		tr.Exit(fnTcpAck, tracing.Int(-1))
 		return -1
 	}
+	if !before(ackSeq, tp.SndUna) {
+		// Not an old ACK: the peer is alive and answering.
+		tp.IcskProbesOut = 0
+		tp.RcvTstamp = k.clock.Now()
+	}
 	// The send window (tcp_ack_update_window).
 	if after(ackSeq, tp.SndUna) || after(seg.seq, tp.SndWl1) || (seg.seq == tp.SndWl1 && uint32(seg.th.Window()) > tp.SndWnd) {
 		if !seg.has(header.TCP_FLAG_SYN) {
@@ -359,8 +366,18 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	tp.SndUna = ackSeq
 	inFlight := tp.PacketsOut
 	k.tcpCleanRtxQueue(sk, seg)
+	tp.Delivered += inFlight - tp.PacketsOut
 	if sk.SkcState == sockets.TCP_ESTABLISHED && tp.PacketsOut < inFlight {
 		k.tcpCongAvoid(tp, inFlight-tp.PacketsOut)
+	}
+	// Loss recovery (tcp_process_loss) ends once everything that was in
+	// flight when it began is acknowledged; any RTO recovery ends with an
+	// ACK of new data.
+	if tp.IcskCaState == sockets.TCP_CA_Loss && !before(tp.SndUna, tp.HighSeq) {
+		tp.IcskCaState = sockets.TCP_CA_Open
+	}
+	if tp.IcskCaState != sockets.TCP_CA_Loss {
+		k.tcpUpdateRtoTime(tp)
 	}
 	if skb.SkbQueueEmpty(&tp.rtxQueue) {
 		if tp.retransmitTimer != nil {
@@ -370,7 +387,7 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 		k.tcpResetXmitTimer(sk, tp.IcskRto)
 	}
 	tp.IcskRetransmits = 0
-	tp.rtoBackoff = 0
+	tp.IcskBackoff = 0
 	sk.SkWriteSpace(sk)
 	tr.Exit(fnTcpAck, tracing.Int(1))
 	return 1
@@ -389,6 +406,8 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		}
 		if s.Cb[cbSacked] == 0 {
 			sample = k.clock.Now() - cbMstampOf(s)
+		} else if s.Cb[cbSacked]&tcpcbRetrans != 0 && tp.RetransOut > 0 {
+			tp.RetransOut--
 		}
 		_ = skb.SkbUnlinkLocked(s, &tp.rtxQueue)
 		tp.PacketsOut--
@@ -396,7 +415,9 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.ConsumeSkb(s)
 	}
 	if sample >= 0 {
-		k.tcpRttEstimator(tp, max(sample/1000, 1))
+		us := max(sample/1000, 1)
+		k.tcpUpdateRttMin(tp, uint32(us))
+		k.tcpRttEstimator(tp, us)
 	}
 	k.tr.Exit(fnTcpCleanRtxQueue, tracing.Arg{})
 }
@@ -468,4 +489,19 @@ func (k *Kernel) tcpSynFloodAction(sk *sockets.Sock) bool {
 	}
 	k.tr.Exit(fnTcpSynFloodAction, tracing.Bool(wantCookie))
 	return wantCookie
+}
+
+// tcpMinRttWlen is net.ipv4.tcp_min_rtt_wlen: the window, 300 s, over
+// which tcp_min_rtt remembers the least RTT.
+const tcpMinRttWlen = int64(300e9)
+
+// tcpUpdateRttMin is tcp_update_rtt_min: keep the least RTT sample seen in
+// the last tcp_min_rtt_wlen. The kernel's minmax filter keeps three
+// samples so that an expiring minimum hands over to the next best one; the
+// model keeps one and starts over from the current sample when it expires.
+func (k *Kernel) tcpUpdateRttMin(tp *TcpSock, rttUs uint32) {
+	now := k.clock.Now()
+	if rttUs <= tp.rttMin || now-tp.rttMinStamp > tcpMinRttWlen {
+		tp.rttMin, tp.rttMinStamp = rttUs, now
+	}
 }

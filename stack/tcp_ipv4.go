@@ -94,6 +94,9 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 			k.tcpV4DoRcv(sk, seg)
 			return
 		}
+		if sk.SkcState != sockets.TCP_TIME_WAIT {
+			tcpSegsIn(tcpSk(sk), seg)
+		}
 		if sk.SkLock.Owned {
 			k.tcpAddBacklog(sk, seg)
 			return
@@ -102,6 +105,16 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 		sockets.SockHold(sk)
 		k.tcpV4DoRcv(sk, seg)
 		sockets.SockPut(sk)
+	}
+}
+
+// tcpSegsIn is tcp_segs_in: count a segment that reached a full sock
+// (tcpi_segs_in), and a second time if it carries data
+// (tcpi_data_segs_in).
+func tcpSegsIn(tp *TcpSock, seg *tcpSegmentIn) {
+	tp.SegsIn++
+	if len(seg.th) > seg.th.DataOffset() {
+		tp.DataSegsIn++
 	}
 }
 

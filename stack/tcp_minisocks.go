@@ -156,6 +156,10 @@ func (k *Kernel) tcpV4SynRecvSock(lsk *sockets.Sock, seg *tcpSegmentIn, req *soc
 	}
 	inet := sockets.InetOf(newsk)
 	inet.InetId = uint16(k.GetRandomU32())
+	// inet_csk_route_child_sock, and tcp_sync_mss records the path MTU.
+	if rt, err := k.ipRouteOutput(newsk.SkcDaddr.Addr()); err == nil {
+		sockets.IcskOf(newsk).IcskPmtuCookie = uint32(rt.MTU)
+	}
 	k.inetInheritPort(lsk, newsk)
 	// inet_ehash_nolisten(newsk, req): the child takes the request's place
 	// (a SYN cookie's request sock was never in ehash).
@@ -223,6 +227,8 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	tp.IcskRto = TCP_TIMEOUT_INIT
 	tp.SndCwnd = TCP_INIT_CWND
 	tp.SndSsthresh = TCP_INFINITE_SSTHRESH
+	tp.SegsIn = 1 // the SYN
+	tp.ack.Lrcvtime, tp.Lsndtime = k.clock.Now(), k.clock.Now()
 	tp.Nonagle = ltp.Nonagle
 	tp.CongestionOps = ltp.CongestionOps
 	k.mib.inc(TCP_MIB_PASSIVEOPENS)
@@ -292,6 +298,7 @@ func (k *Kernel) tcpChildProcess(parent, child *sockets.Sock, seg *tcpSegmentIn)
 	k.tr.Enter2(fnTcpChildProcess, tracing.Sock(uint64(parent.Addr())), tracing.Sock(uint64(child.Addr())))
 	defer k.tr.Exit(fnTcpChildProcess, tracing.Arg{})
 	state := child.SkcState
+	tcpSegsIn(tcpSk(child), seg)
 	if reset := k.tcpRcvStateProcess(child, seg); reset {
 		k.tcpV4SendReset(child, seg)
 		_ = skb.KfreeSkb(seg.s)

@@ -248,8 +248,11 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 	}
 	tp.SegsOut++
 	if out.Len > 0 {
+		// tcp_event_data_sent
 		tp.DataSegsOut++
 		k.tcpEventDataSent(tp)
+		tp.BytesSent += uint64(out.Len)
+		tp.Lsndtime = k.clock.Now()
 	}
 	err := k.tcpBuildAndSend(out, seg)
 	k.tr.Exit(fnTcpTransmitSkb, tracing.Errno(sockets.ErrnoOf(err).Ret()))
@@ -288,6 +291,7 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	defer k.tr.Exit(fnTcpConnectInit, tracing.Arg{})
 	tp := tcpSk(sk)
 	tp.AdvMss = uint16(min(rt.MTU-40, 65535-40))
+	tp.IcskPmtuCookie = uint32(rt.MTU)
 	tp.RcvMss = uint32(tp.AdvMss)
 	tsLen := 0
 	if k.net.Sysctl.TcpTimestamps != 0 {
@@ -329,6 +333,7 @@ func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
 	_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s) // tcp_connect_queue_skb
 	sk.SkWmemQueued += int32(s.Truesize)
 	tp.PacketsOut++
+	tp.RcvTstamp = k.clock.Now()
 	_ = k.tcpTransmitSkb(sk, s, true)
 	k.mib.inc(TCP_MIB_ACTIVEOPENS)
 	k.tcpResetXmitTimer(sk, tp.IcskRto)

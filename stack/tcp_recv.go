@@ -14,8 +14,6 @@ import (
 func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpRcvEstablished, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer k.tr.Exit(fnTcpRcvEstablished, tracing.Arg{})
-	tp := tcpSk(sk)
-	tp.SegsIn++
 	if !k.tcpValidateIncoming(sk, seg) {
 		return
 	}
@@ -127,13 +125,13 @@ func (k *Kernel) tcpTryRmemSchedule(sk *sockets.Sock) bool {
 func (k *Kernel) tcpQueueRcv(sk *sockets.Sock, s *skb.SkBuff) (fin bool) {
 	tp := tcpSk(sk)
 	fin = cbFlagsOf(s)&header.TCP_FLAG_FIN != 0
+	// tcp_rcv_nxt_update: bytes_received counts the FIN's sequence number too.
+	tp.BytesReceived += uint64(cbEndSeqOf(s) - tp.RcvNxt)
 	tp.RcvNxt = cbEndSeqOf(s)
 	if s.Len == 0 {
 		_ = skb.ConsumeSkb(s)
 		return fin
 	}
-	tp.BytesReceived += uint64(s.Len)
-	tp.DataSegsIn++
 	if s.Sk == nil {
 		sockets.SkRmemCharge(sk, s.Truesize)
 		s.Sk = sk
@@ -161,6 +159,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 		return
 	}
 	k.mib.inc(LINUX_MIB_TCPOFOQUEUE)
+	tp.rcvOoopack++
 	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
 	q := &tp.outOfOrderQueue
 	seq, end := seg.seq, seg.end

@@ -40,20 +40,33 @@ type tcpConn struct {
 	SegsIn, SegsOut           uint64
 	DataSegsIn, DataSegsOut   uint64
 	BytesReceived, BytesAcked uint64
+	BytesSent, BytesRetrans   uint64 // payload sent, and the part of it sent again
+	Delivered                 uint32 // segments the peer acknowledged
+	Lsndtime                  int64  // when data was last sent (ns)
+	RcvTstamp                 int64  // when an ACK last arrived (ns)
+	TotalRto                  uint16 // RTO expiries, the SYN's included
+	TotalRtoRecoveries        uint16 // runs of RTO expiries
+	TotalRtoTime              uint32 // ms spent in finished RTO recoveries
+	HighSeq                   uint32 // snd_nxt when loss recovery began
 
 	outOfOrderQueue skb.SkBuffHead // an rb-tree by seq in the kernel; a sorted list here
 	// lastOfo is the skb that last joined the out-of-order queue (ooo_last_skb):
 	// its SACK block goes first.
-	lastOfo         *skb.SkBuff
+	lastOfo *skb.SkBuff
+	// rcvOoopack counts segments that went to the out-of-order queue.
+	rcvOoopack      uint32
 	rtxQueue        skb.SkBuffHead // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
 	retransmitTimer *Timer         // icsk_retransmit_timer
 	delackTimer     *Timer         // icsk_delack_timer
 	ack             icskAck        // icsk_ack
 	synRetries      int
-	rtoBackoff      uint8
 	mdevMaxUs       uint32
 	rttSeq          uint32
 	sndCwndCnt      uint32 // snd_cwnd_cnt: ACKed segments toward the next cwnd increase
+	rtoStamp        int64  // when the current RTO recovery began (valid if inRto)
+	inRto           bool
+	rttMin          uint32 // rtt_min: the least RTT sample in the window, µs (~0: none)
+	rttMinStamp     int64
 }
 
 // tcpParseOptions applies header.ParseTCPOptions the way tcp_parse_options

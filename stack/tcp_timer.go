@@ -61,17 +61,46 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 		tp.SndSsthresh = max(tp.SndCwnd/2, 2)
 		tp.SndCwnd = 1
 		tp.sndCwndCnt = 0
+		tp.IcskCaState = sockets.TCP_CA_Loss
+		tp.HighSeq = tp.SndNxt
 	}
+	k.tcpUpdateRtoStats(sk)
 	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(head.Addr())))
+	again := head.Cb[cbSacked]&tcpcbRetrans != 0
 	head.Cb[cbSacked] |= tcpcbRetrans
 	if k.tcpTransmitSkb(sk, head, true) == nil {
 		k.mib.inc(TCP_MIB_RETRANSSEGS)
 		tp.TotalRetrans++
+		tp.BytesRetrans += uint64(head.Len)
+		if !again {
+			tp.RetransOut++ // once per segment, until it is acknowledged
+		}
 	}
-	tp.IcskRetransmits++
-	tp.rtoBackoff++
+	tp.IcskBackoff++
 	tp.IcskRto = min(tp.IcskRto*2, TCP_RTO_MAX)
 	k.tcpResetXmitTimer(sk, tp.IcskRto)
+}
+
+// tcpUpdateRtoStats is tcp_update_rto_stats: one more RTO expiry
+// (icsk_retransmits, total_rto); the first of a run starts an RTO
+// recovery, timed until an ACK ends it.
+func (k *Kernel) tcpUpdateRtoStats(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if tp.IcskRetransmits == 0 {
+		tp.TotalRtoRecoveries++
+		tp.rtoStamp, tp.inRto = k.clock.Now(), true
+	}
+	tp.IcskRetransmits++
+	tp.TotalRto++
+}
+
+// tcpUpdateRtoTime is tcp_update_rto_time: an RTO recovery is over; its
+// length joins total_rto_time.
+func (k *Kernel) tcpUpdateRtoTime(tp *TcpSock) {
+	if tp.inRto {
+		tp.TotalRtoTime += uint32((k.clock.Now() - tp.rtoStamp) / 1e6)
+		tp.inRto = false
+	}
 }
 
 // tcpSendActiveReset is tcp_send_active_reset: abort the connection with a
@@ -95,6 +124,7 @@ func (k *Kernel) tcpProbeTimer(sk *sockets.Sock) {
 		return // the window opened meanwhile
 	}
 	k.tcpSendControl(sk, tp.SndUna-1, header.TCP_FLAG_ACK)
-	tp.rtoBackoff++
-	k.tcpResetXmitTimer(sk, min(tp.IcskRto<<min(tp.rtoBackoff, 10), TCP_RTO_MAX))
+	tp.IcskProbesOut++
+	tp.IcskBackoff++
+	k.tcpResetXmitTimer(sk, min(tp.IcskRto<<min(tp.IcskBackoff, 10), TCP_RTO_MAX))
 }

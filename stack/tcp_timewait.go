@@ -62,13 +62,6 @@ func (k *Kernel) tcpTimeWait(sk *sockets.Sock, state sockets.State, timeo int64)
 	k.tcpDone(sk)
 }
 
-// tcpReceiveWindow is tcp_receive_window: what is left of the window we
-// last advertised.
-func tcpReceiveWindow(tp *TcpSock) uint32 {
-	win := int64(tp.RcvWup) + int64(tp.RcvWnd) - int64(tp.RcvNxt)
-	return uint32(max(win, 0))
-}
-
 // inetTwskReschedule is inet_twsk_reschedule: the tw lives timeo from now.
 func (k *Kernel) inetTwskReschedule(tw *sockets.InetTimewaitSock, timeo int64) {
 	tw.TwKillAt = k.clock.Now() + timeo

@@ -13,7 +13,7 @@ var (
 	fnReqskQueueRemove, fnReqskFree, fnInetCskListenStop, fnInetChildForget                tracing.FuncID
 	fnInetCskDestroySock, fnTcpV4InitSock, fnTcpInitSock, fnTcpSetState, fnTcpClose        tracing.FuncID
 	fnTcpCloseCore, fnTcpV4DestroySock, fnTcpDisconnect, fnTcpSetsockopt, fnTcpGetsockopt  tracing.FuncID
-	fnPingInitSock                                                                         tracing.FuncID
+	fnPingInitSock, fnTcpGetInfo                                                           tracing.FuncID
 )
 
 const (
@@ -135,6 +135,10 @@ func init() {
 			"TCP_KEEPIDLE/KEEPINTVL/KEEPCNT tune keepalive.")
 	fnTcpGetsockopt = reg("tcp_getsockopt", tcpC, (*Kernel).tcpGetsockopt, []string{"sk", "optname"},
 		"Reads TCP-level options back.")
+	fnTcpGetInfo = reg("tcp_get_info", tcpC, (*Kernel).tcpGetInfo, sk,
+		"Fills struct tcp_info (getsockopt TCP_INFO, ss -ti): state, negotiated options, RTO, RTT and its variance, "+
+			"MSS, windows, congestion window and ssthresh, segments and bytes in and out, retransmissions. "+
+			"A listener reports its accept queue instead: tcpi_unacked = sk_ack_backlog, tcpi_sacked = the backlog.")
 	fnPingInitSock = reg("ping_init_sock", "net/ipv4/ping.c", (*Kernel).pingInitSock, sk,
 		"Allows an ICMP echo socket only for groups in net.ipv4.ping_group_range; the kernel default \"1 0\" allows nobody.")
 }

@@ -422,6 +422,17 @@ func (k *Kernel) skbRecvUDP(sk *sockets.Sock, flags int) (*skb.SkBuff, error) {
 	}
 }
 
+// udpPoll is udp_poll (net/ipv4/udp.c), the poll of UDP and ping
+// sockets: datagram_poll. (The kernel also looks at udp_sk's reader_queue,
+// which the model does not split from sk_receive_queue, and drops POLLIN
+// for a head datagram with a bad checksum, which the model never queues.)
+func (k *Kernel) udpPoll(file *sockets.File, sock *sockets.Socket, wait *sockets.PollTable) uint32 {
+	k.tr.Enter1(fnUdpPoll, tracing.Sock(uint64(sock.Sk.Addr())))
+	mask := k.datagramPoll(file, sock, wait)
+	k.tr.Exit(fnUdpPoll, tracing.Uint(uint64(mask)))
+	return mask
+}
+
 // udpRcv is udp_rcv -> __udp4_lib_rcv: check length and checksum, find
 // the socket (__udp4_lib_lookup), queue the datagram for it; with no
 // socket, count NoPorts and answer ICMP port unreachable.

@@ -387,6 +387,13 @@ func TestWireDataLossRecoveredByRTO(t *testing.T) {
 	if f.mib(f.p.A, LINUX_MIB_TCPOFOQUEUE) == 0 {
 		t.Errorf("nothing went through the out-of-order queue")
 	}
+	info, err := f.pa.TCPInfo(sfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.TcpiRcvOoopack == 0 || info.TcpiRcvOoopack != uint32(f.mib(f.p.A, LINUX_MIB_TCPOFOQUEUE)) {
+		t.Errorf("tcpi_rcv_ooopack %d, TCPOFOQueue %d", info.TcpiRcvOoopack, f.mib(f.p.A, LINUX_MIB_TCPOFOQUEUE))
+	}
 }
 
 // TestWireRandomLoss: 3% loss both ways, 200 kB each way, byte-exact.
@@ -745,6 +752,15 @@ func TestWireDelayedAck(t *testing.T) {
 	got := f.recvAll(f.pa, sfd, 1, sec)
 	if string(got) != "x" {
 		t.Errorf("read %q", got)
+	}
+	// The timer doubled the ACK timeout (a one-way connection whose
+	// delayed ACK was not carried by data); tcp_info shows it in µs.
+	info, err := f.pa.TCPInfo(sfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.TcpiAto < 40000 || info.TcpiRcvMss != 1448 {
+		t.Errorf("tcpi_ato %d µs (want at least 40000), tcpi_rcv_mss %d (want 1448)", info.TcpiAto, info.TcpiRcvMss)
 	}
 }
 

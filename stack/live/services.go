@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack"
 )
 
@@ -31,7 +32,7 @@ var Services = []struct {
 	{"echo", "tcp", 7, "sends every byte back (RFC 862)"},
 	{"discard", "tcp", 9, "reads and throws away everything (RFC 863)"},
 	{"chargen", "tcp", 19, "sends lines of printable characters until the client closes (RFC 864)"},
-	{"http", "tcp", 80, "Go's net/http, serving a page that shows the connection's own sock"},
+	{"http", "tcp", 80, "Go's net/http, serving a page that shows the connection's own sock and its tcp_info"},
 }
 
 // ServiceNames are the names --services accepts.
@@ -193,7 +194,59 @@ func (s *Session) pageHandler() http.Handler {
 			fmt.Fprintf(&b, "  sk_receive_queue %d skbs\n", sk.SkReceiveQueue.Qlen)
 			fmt.Fprintf(&b, "  sk_write_queue   %d skbs\n", sk.SkWriteQueue.Qlen)
 		}
-		fmt.Fprintf(&b, "\nThe kernel holds %d socks now. (tcp_info is not modelled yet.)\n", len(snap.Socks))
+		if info, err := c.Process().TCPInfo(c.Fd()); err != nil {
+			fmt.Fprintf(&b, "\n(tcp_info could not be read: %v)\n", err)
+		} else {
+			fmt.Fprintf(&b, "\nIts struct tcp_info, as getsockopt(%d, SOL_TCP, TCP_INFO) returned it while this page was written:\n", c.Fd())
+			writeTCPInfo(&b, info)
+		}
+		fmt.Fprintf(&b, "\nThe kernel holds %d socks now.\n", len(snap.Socks))
 		_, _ = io.WriteString(w, b.String())
 	})
+}
+
+// writeTCPInfo prints the main fields of a tcp_info as a table, in the
+// kernel's units, named as in struct tcp_info.
+func writeTCPInfo(w io.Writer, i *sockets.TcpInfo) {
+	var opts []string
+	for _, o := range []struct {
+		bit  uint8
+		name string
+	}{{sockets.TCPI_OPT_TIMESTAMPS, "TIMESTAMPS"}, {sockets.TCPI_OPT_SACK, "SACK"}, {sockets.TCPI_OPT_WSCALE, "WSCALE"}} {
+		if i.TcpiOptions&o.bit != 0 {
+			opts = append(opts, o.name)
+		}
+	}
+	minRtt := fmt.Sprintf("%d us", i.TcpiMinRtt)
+	if i.TcpiMinRtt == ^uint32(0) {
+		minRtt = "no sample yet"
+	}
+	rows := [][2]string{
+		{"tcpi_state", sockets.State(i.TcpiState).String()},
+		{"tcpi_ca_state", sockets.CaStateName(i.TcpiCaState)},
+		{"tcpi_options", strings.Join(opts, "|")},
+		{"tcpi_snd_wscale/rcv", fmt.Sprintf("%d / %d", i.TcpiSndWscale, i.TcpiRcvWscale)},
+		{"tcpi_rto", fmt.Sprintf("%d us", i.TcpiRto)},
+		{"tcpi_rtt/rttvar", fmt.Sprintf("%d / %d us", i.TcpiRtt, i.TcpiRttvar)},
+		{"tcpi_min_rtt", minRtt},
+		{"tcpi_snd_mss/rcv_mss", fmt.Sprintf("%d / %d", i.TcpiSndMss, i.TcpiRcvMss)},
+		{"tcpi_advmss/pmtu", fmt.Sprintf("%d / %d", i.TcpiAdvmss, i.TcpiPmtu)},
+		{"tcpi_snd_cwnd", fmt.Sprint(i.TcpiSndCwnd)},
+		{"tcpi_snd_ssthresh", fmt.Sprint(i.TcpiSndSsthresh)},
+		{"tcpi_snd_wnd/rcv_wnd", fmt.Sprintf("%d / %d", i.TcpiSndWnd, i.TcpiRcvWnd)},
+		{"tcpi_rcv_ssthresh", fmt.Sprint(i.TcpiRcvSsthresh)},
+		{"tcpi_unacked", fmt.Sprint(i.TcpiUnacked)},
+		{"tcpi_retrans/total", fmt.Sprintf("%d / %d", i.TcpiRetrans, i.TcpiTotalRetrans)},
+		{"tcpi_bytes_sent", fmt.Sprint(i.TcpiBytesSent)},
+		{"tcpi_bytes_acked", fmt.Sprint(i.TcpiBytesAcked)},
+		{"tcpi_bytes_received", fmt.Sprint(i.TcpiBytesReceived)},
+		{"tcpi_segs_out/in", fmt.Sprintf("%d / %d", i.TcpiSegsOut, i.TcpiSegsIn)},
+		{"tcpi_data_segs_out/in", fmt.Sprintf("%d / %d", i.TcpiDataSegsOut, i.TcpiDataSegsIn)},
+		{"tcpi_notsent_bytes", fmt.Sprint(i.TcpiNotsentBytes)},
+		{"tcpi_last_data_recv", fmt.Sprintf("%d ms ago", i.TcpiLastDataRecv)},
+		{"tcpi_last_ack_recv", fmt.Sprintf("%d ms ago", i.TcpiLastAckRecv)},
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "  %-22s %s\n", r[0], r[1])
+	}
 }

@@ -1,0 +1,103 @@
+package stack
+
+import (
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// tcpGetInfo is tcp_get_info (net/ipv4/tcp.c): fill struct tcp_info from
+// the sock, as getsockopt(TCP_INFO) and ss -ti report it. A listener only
+// reports its state, cwnd, reordering and accept queue (tcpi_unacked =
+// sk_ack_backlog, tcpi_sacked = sk_max_ack_backlog); a connection reports
+// the rest, in the kernel's units: rto, rtt, rttvar and min_rtt in
+// microseconds, the last_* times in milliseconds ago.
+//
+// What the model does not keep is reported as 0:
+//   - tcpi_sacked (for a connection), tcpi_lost, tcpi_fackets,
+//     tcpi_dsack_dups, tcpi_reord_seen: SACK blocks are negotiated but not
+//     processed, and no segment is marked lost;
+//   - tcpi_rcv_rtt, tcpi_rcv_space: no receive-side RTT estimate and no
+//     receive-buffer autotuning (tcp_rcv_space_adjust);
+//   - tcpi_pacing_rate, tcpi_delivery_rate, tcpi_delivery_rate_app_limited,
+//     tcpi_busy_time, tcpi_rwnd_limited, tcpi_sndbuf_limited: no pacing,
+//     rate sampling or chrono statistics (tcpi_max_pacing_rate is ~0, "no
+//     limit", as for any socket without SO_MAX_PACING_RATE);
+//   - tcpi_delivered_ce, TCPI_OPT_ECN*: no ECN;
+//   - tcpi_rehash, tcpi_fastopen_client_fail, TCPI_OPT_SYN_DATA,
+//     TCPI_OPT_USEC_TS: no PLB, no Fast Open, millisecond timestamps;
+//   - tcpi_last_ack_sent: Linux never fills it in either.
+func (k *Kernel) tcpGetInfo(sk *sockets.Sock, info *sockets.TcpInfo) {
+	k.tr.Enter1(fnTcpGetInfo, tracing.Sock(uint64(sk.Addr())))
+	defer func() { k.tr.Exit(fnTcpGetInfo, tracing.State(info.TcpiState)) }()
+	*info = sockets.TcpInfo{}
+	if sk.SkType != sockets.SOCK_STREAM {
+		return
+	}
+	tp := tcpSk(sk)
+	info.TcpiState = uint8(sk.SkcState)
+	info.TcpiMaxPacingRate = ^uint64(0)
+	info.TcpiReordering = tp.Reordering
+	info.TcpiSndCwnd = tp.SndCwnd
+	if sk.SkcState == sockets.TCP_LISTEN {
+		info.TcpiUnacked = sk.SkAckBacklog
+		info.TcpiSacked = sk.SkMaxAckBacklog
+		return
+	}
+	info.TcpiCaState = tp.IcskCaState
+	info.TcpiRetransmits = tp.IcskRetransmits
+	info.TcpiProbes = tp.IcskProbesOut
+	info.TcpiBackoff = tp.IcskBackoff
+	if tp.RxOpt.TstampOk {
+		info.TcpiOptions |= sockets.TCPI_OPT_TIMESTAMPS
+	}
+	if tp.RxOpt.SackOk {
+		info.TcpiOptions |= sockets.TCPI_OPT_SACK
+	}
+	if tp.RxOpt.WscaleOk {
+		info.TcpiOptions |= sockets.TCPI_OPT_WSCALE
+		info.TcpiSndWscale = tp.RxOpt.SndWscale
+		info.TcpiRcvWscale = tp.RxOpt.RcvWscale
+	}
+	info.TcpiRto = uint32(tp.IcskRto / 1000)
+	info.TcpiSndMss = tp.MssCache
+	info.TcpiRcvMss = tp.RcvMss
+	info.TcpiAto = uint32(tp.ack.Ato / 1000)
+	info.TcpiRcvOoopack = tp.rcvOoopack
+	info.TcpiUnacked = tp.PacketsOut
+	info.TcpiRetrans = tp.RetransOut
+
+	now := k.clock.Now()
+	msAgo := func(t int64) uint32 { return uint32((now - t) / 1e6) }
+	info.TcpiLastDataSent = msAgo(tp.Lsndtime)
+	info.TcpiLastDataRecv = msAgo(tp.ack.Lrcvtime)
+	info.TcpiLastAckRecv = msAgo(tp.RcvTstamp)
+
+	info.TcpiPmtu = tp.IcskPmtuCookie
+	info.TcpiRcvSsthresh = tp.RcvSsthresh
+	info.TcpiRtt = tp.Srtt >> 3
+	info.TcpiRttvar = tp.MdevUs >> 2
+	info.TcpiSndSsthresh = tp.SndSsthresh
+	info.TcpiAdvmss = uint32(tp.AdvMss)
+	info.TcpiTotalRetrans = tp.TotalRetrans
+
+	info.TcpiBytesAcked = tp.BytesAcked
+	info.TcpiBytesReceived = tp.BytesReceived
+	info.TcpiNotsentBytes = uint32(max(int32(tp.WriteSeq-tp.SndNxt), 0))
+	info.TcpiSegsOut = uint32(tp.SegsOut)
+	info.TcpiSegsIn = uint32(tp.SegsIn)
+	info.TcpiMinRtt = tp.rttMin
+	info.TcpiDataSegsIn = uint32(tp.DataSegsIn)
+	info.TcpiDataSegsOut = uint32(tp.DataSegsOut)
+	info.TcpiDelivered = tp.Delivered
+	info.TcpiBytesSent = tp.BytesSent
+	info.TcpiBytesRetrans = tp.BytesRetrans
+	info.TcpiSndWnd = tp.SndWnd
+	info.TcpiRcvWnd = tp.RcvWnd
+
+	info.TcpiTotalRto = tp.TotalRto
+	info.TcpiTotalRtoRecoveries = tp.TotalRtoRecoveries
+	info.TcpiTotalRtoTime = tp.TotalRtoTime
+	if tp.inRto {
+		info.TcpiTotalRtoTime += uint32((now - tp.rtoStamp) / 1e6)
+	}
+}
