@@ -51,9 +51,10 @@ machine's clock. The host's own tools talk to it:
 Built-in services run as processes of the model kernel:
 ` + strings.Join(svcDoc, "\n") + `
 
-TCP moves data in order with retransmission on timeout; fast retransmit, SACK,
-the out-of-order queue and CUBIC are not modelled yet, so expect slow recovery
-on a lossy path (a TUN link on one machine does not lose packets).
+TCP keeps segments that arrive out of order and recovers losses by
+retransmission on timeout; fast retransmit, the SACK scoreboard and CUBIC are
+not modelled yet, so expect slow recovery on a lossy path (a TUN link on one
+machine does not lose packets).
 
 Creating the device needs CAP_NET_ADMIN. --netns NAME puts it in a network
 namespace (created if missing, and removed on exit if live created it), so
