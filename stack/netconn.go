@@ -227,6 +227,29 @@ func (c *Conn) Close() error {
 	return opError("close", c.remote, c.p.Close(c.fd))
 }
 
+// CloseWrite shuts down the sending side (shutdown(fd, SHUT_WR)): our FIN
+// goes out after the queued data, and the peer reads end of file. Like
+// net.TCPConn's; Go's http.Server calls it before closing a connection
+// whose response said "Connection: close", so the server closes first.
+func (c *Conn) CloseWrite() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return opError("close", c.remote, net.ErrClosed)
+	}
+	return opError("close", c.remote, c.p.Shutdown(c.fd, sockets.SHUT_WR))
+}
+
+// CloseRead shuts down the receiving side (shutdown(fd, SHUT_RD)).
+func (c *Conn) CloseRead() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return opError("close", c.remote, net.ErrClosed)
+	}
+	return opError("close", c.remote, c.p.Shutdown(c.fd, sockets.SHUT_RD))
+}
+
 // LocalAddr is getsockname's answer.
 func (c *Conn) LocalAddr() net.Addr { return c.local }
 

@@ -132,3 +132,41 @@ func TestHTTPOverTheModelStack(t *testing.T) {
 		t.Errorf("%d connections for two requests; keep-alive should reuse one", got)
 	}
 }
+
+// TestConnCloseWrite: CloseWrite sends our FIN but keeps reading, as
+// net.TCPConn's does: the peer reads end of file and can still answer;
+// our writes fail afterwards.
+func TestConnCloseWrite(t *testing.T) {
+	f := boot(t, Config{})
+	l, err := f.p.ListenTCP(netip.MustParseAddrPort("127.0.0.1:8081"), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.p.DialTCP(netip.MustParseAddrPort("127.0.0.1:8081"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cw interface{ CloseWrite() error } = c
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := io.ReadAll(sc); len(b) != 0 || err != nil {
+		t.Fatalf("server read %q, %v; want end of file", b, err)
+	}
+	if _, err := sc.Write([]byte("bye")); err != nil {
+		t.Fatal(err)
+	}
+	_ = sc.Close()
+	if b, err := io.ReadAll(c); string(b) != "bye" || err != nil {
+		t.Errorf("client read %q, %v after its CloseWrite", b, err)
+	}
+	if _, err := c.Write([]byte("x")); err == nil {
+		t.Errorf("write after CloseWrite succeeded")
+	}
+	_ = c.Close()
+	_ = l.Close()
+}
