@@ -276,14 +276,16 @@ type Tb2Snap struct {
 
 // DeviceSnap is a network device.
 type DeviceSnap struct {
-	Name    string    `json:"name"`
-	Kind    string    `json:"kind"`
-	Ifindex int       `json:"ifindex"`
-	MTU     int       `json:"mtu"`
-	Flags   []string  `json:"flags"`
-	Addrs   []string  `json:"addrs"`
-	Peer    string    `json:"peer,omitempty"`
-	Stats   LinkStats `json:"stats64"`
+	Name    string   `json:"name"`
+	Kind    string   `json:"kind"`
+	Ifindex int      `json:"ifindex"`
+	MTU     int      `json:"mtu"`
+	Flags   []string `json:"flags"`
+	// Features are dev->features by ethtool's names.
+	Features []string  `json:"features"`
+	Addrs    []string  `json:"addrs"`
+	Peer     string    `json:"peer,omitempty"`
+	Stats    LinkStats `json:"stats64"`
 }
 
 // LinkStats is struct rtnl_link_stats64 as ip -s link shows it.
@@ -392,7 +394,7 @@ func (k *Kernel) snapshot() *Snapshot {
 	}
 	for _, d := range k.devs {
 		st := d.Stats
-		ds := DeviceSnap{Name: d.Name, Kind: d.Kind, Ifindex: d.Ifindex, MTU: d.MTU, Flags: d.FlagNames(),
+		ds := DeviceSnap{Name: d.Name, Kind: d.Kind, Ifindex: d.Ifindex, MTU: d.MTU, Flags: d.FlagNames(), Features: d.FeatureNames(),
 			Stats: LinkStats{st.RxPackets, st.RxBytes, st.RxErrors, st.RxDropped, st.TxPackets, st.TxBytes, st.TxErrors, st.TxDropped, st.RxNohandler}}
 		if d.Peer.IsValid() {
 			ds.Peer = d.Peer.String()

@@ -16,6 +16,47 @@ const (
 	IFF_NOARP    = 0x80
 )
 
+// Device features (netdev_features_t, include/linux/netdev_features.h):
+// the offloads a device offers. The model checksums, segments and
+// reassembles everything in software, so its devices offer none of the
+// offloads; they show as ethtool -k would after turning them all off.
+const (
+	NETIF_F_SG              uint64 = 1 << 0
+	NETIF_F_IP_CSUM         uint64 = 1 << 1
+	NETIF_F_HW_CSUM         uint64 = 1 << 3
+	NETIF_F_HIGHDMA         uint64 = 1 << 5
+	NETIF_F_FRAGLIST        uint64 = 1 << 6
+	NETIF_F_VLAN_CHALLENGED uint64 = 1 << 10
+	NETIF_F_GSO             uint64 = 1 << 11
+	NETIF_F_GRO             uint64 = 1 << 14
+	NETIF_F_TSO             uint64 = 1 << 16
+	NETIF_F_RXCSUM          uint64 = 1 << 40
+	NETIF_F_LOOPBACK        uint64 = 1 << 42
+)
+
+// featureNames are ethtool's names for the feature bits, in bit order.
+var featureNames = []struct {
+	bit  uint64
+	name string
+}{
+	{NETIF_F_SG, "tx-scatter-gather"}, {NETIF_F_IP_CSUM, "tx-checksum-ipv4"},
+	{NETIF_F_HW_CSUM, "tx-checksum-ip-generic"}, {NETIF_F_HIGHDMA, "highdma"},
+	{NETIF_F_FRAGLIST, "tx-scatter-gather-fraglist"}, {NETIF_F_VLAN_CHALLENGED, "vlan-challenged"},
+	{NETIF_F_GSO, "tx-generic-segmentation"}, {NETIF_F_GRO, "rx-gro"},
+	{NETIF_F_TSO, "tx-tcp-segmentation"}, {NETIF_F_RXCSUM, "rx-checksum"}, {NETIF_F_LOOPBACK, "loopback"},
+}
+
+// FeatureNames lists the set feature bits by ethtool's names.
+func (d *Device) FeatureNames() []string {
+	out := []string{}
+	for _, f := range featureNames {
+		if d.Features&f.bit != 0 {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
 // Stats is struct rtnl_link_stats64, the part ip -s link prints.
 type Stats struct {
 	RxPackets, RxBytes, RxErrors, RxDropped uint64
@@ -30,8 +71,10 @@ type Device struct {
 	Ifindex int
 	MTU     int
 	Flags   uint32
-	Addrs   []netip.Prefix // in_device's ifa_list
-	Stats   Stats
+	// Features is dev->features (NETIF_F_*).
+	Features uint64
+	Addrs    []netip.Prefix // in_device's ifa_list
+	Stats    Stats
 	// Peer is the address at the other end of a point-to-point link (TUN),
 	// the next hop for everything routed through the device.
 	Peer netip.Addr
@@ -57,8 +100,12 @@ func NewLoopback() *Device {
 		Ifindex: 1,
 		MTU:     65536,
 		Flags:   IFF_UP | IFF_LOOPBACK | IFF_RUNNING,
-		Kind:    "loopback",
-		Addrs:   []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")},
+		// lo turns packets round (loopback) and carries no VLANs; the
+		// kernel's lo also offers checksum and segmentation offloads,
+		// which the model does not perform.
+		Features: NETIF_F_LOOPBACK | NETIF_F_VLAN_CHALLENGED,
+		Kind:     "loopback",
+		Addrs:    []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")},
 	}
 }
 

@@ -181,3 +181,14 @@ func TestWireRejectsImpossibleSettings(t *testing.T) {
 		}
 	}
 }
+
+func TestDeviceFeatures(t *testing.T) {
+	lo := NewLoopback()
+	if got := lo.FeatureNames(); len(got) != 2 || got[0] != "vlan-challenged" || got[1] != "loopback" {
+		t.Errorf("lo features %v", got)
+	}
+	w, _ := NewWire(1, Impairments{}, Impairments{})
+	if got := New("wire0", "wire", 2, 1500, lo.Addrs[0], w.End(0)).FeatureNames(); len(got) != 0 {
+		t.Errorf("a wire device offers %v; the model performs no offloads", got)
+	}
+}
