@@ -16,6 +16,7 @@ type RequestSock struct {
 	Syncookie   bool
 	Acked       bool  // the final ACK came but the accept queue was full
 	Timeout     int64 // nanoseconds until the next SYN-ACK retransmit
+	SntSynack   int64 // when the last SYN-ACK went out (snt_synack), 0 for a cookie
 	RskListener *Sock // the listener this request belongs to
 	Sk          *Sock // the child socket, once created
 

@@ -398,6 +398,9 @@ func (k *Kernel) tcpV4SendSynack(lsk *sockets.Sock, req *sockets.RequestSock) {
 	seg := &tcpSegment{src: req.SkcRcvSaddr, dst: req.SkcDaddr, sport: req.SkcNum, dport: req.SkcDport.Ntohs(),
 		seq: req.SntIsn, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_SYN | header.TCP_FLAG_ACK,
 		window: uint16(min(req.RcvWnd, 65535)), opts: opts}
+	if !req.Syncookie {
+		req.SntSynack = k.clock.Now()
+	}
 	_ = k.tcpBuildAndSend(s, seg)
 }
 

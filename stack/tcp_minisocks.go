@@ -103,7 +103,21 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 		}
 		return nil, false
 	}
+	k.tcpSynackRttMeas(child, req)
 	return k.inetCskCompleteHashdance(lsk, child, req), false
+}
+
+// tcpSynackRttMeas is tcp_synack_rtt_meas: the time from our SYN-ACK to
+// the final ACK is the child's first RTT sample, unless the SYN-ACK was
+// retransmitted (which one was answered?) or came from a cookie.
+func (k *Kernel) tcpSynackRttMeas(child *sockets.Sock, req *sockets.RequestSock) {
+	if req.NumRetrans != 0 || req.SntSynack == 0 {
+		return
+	}
+	tp := tcpSk(child)
+	us := max((k.clock.Now()-req.SntSynack)/1000, 1)
+	k.tcpUpdateRttMin(tp, uint32(us))
+	k.tcpRttEstimator(tp, us)
 }
 
 // tcpInWindow is tcp_in_window: does [seq, end) overlap [s_win, e_win)?

@@ -25,6 +25,21 @@ func TestWireHandshakeTransferAndServerCloseFirst(t *testing.T) {
 	if at := f.p.Now(); at != 30e6 {
 		t.Errorf("accept returned at %d ns; the final ACK arrives at 30 ms", at)
 	}
+	// Both ends have their first RTT sample from the handshake: the
+	// client from SYN to SYN-ACK, the server from SYN-ACK to the final
+	// ACK (tcp_synack_rtt_meas); RTO = srtt + max(rttvar, 200 ms).
+	for _, c := range []struct {
+		p  *Process
+		fd int
+	}{{f.pb, cfd}, {f.pa, sfd}} {
+		info, err := c.p.TCPInfo(c.fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.TcpiRtt != 20000 || info.TcpiRto != 220000 {
+			t.Errorf("%s: tcpi_rtt %d µs, tcpi_rto %d µs; want 20000 and 220000", c.p.Comm, info.TcpiRtt, info.TcpiRto)
+		}
+	}
 	if a, b := f.state(f.pa, sfd), f.state(f.pb, cfd); a != sockets.TCP_ESTABLISHED || b != sockets.TCP_ESTABLISHED {
 		t.Fatalf("states after the handshake: %v / %v", a, b)
 	}
