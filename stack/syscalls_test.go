@@ -331,6 +331,10 @@ func TestSocketOptions(t *testing.T) {
 	if l := get(sockets.SOL_SOCKET, sockets.SO_LINGER); !l.LingerOnoff || l.LingerSecs != 5 {
 		t.Errorf("SO_LINGER reads %+v", l)
 	}
+	// A TCP option number at another level (SOL_IP) is not a TCP option.
+	if _, err := p.Getsockopt(fd, 0, sockets.TCP_NODELAY); errnoOf(err) != tracing.ENOPROTOOPT {
+		t.Errorf("getsockopt(SOL_IP, TCP_NODELAY's number): %v, want ENOPROTOOPT", err)
+	}
 	if get(sockets.SOL_SOCKET, sockets.SO_TYPE).Int != sockets.SOCK_STREAM || get(sockets.SOL_SOCKET, sockets.SO_ACCEPTCONN).Int != 0 {
 		t.Error("SO_TYPE or SO_ACCEPTCONN wrong")
 	}

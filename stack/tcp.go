@@ -317,6 +317,12 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) 
 func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (sockets.Optval, error) {
 	tr := k.tr
 	tr.Enter2(fnTcpGetsockopt, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(optname)))
+	if level != sockets.SOL_TCP {
+		// The kernel passes other levels to ip_getsockopt; the model
+		// has no IP-level options.
+		tr.Exit(fnTcpGetsockopt, tracing.Errno(-tracing.ENOPROTOOPT))
+		return sockets.Optval{}, sockets.Errno(tracing.ENOPROTOOPT)
+	}
 	tp := tcpSk(sk)
 	var v int64
 	switch optname {
