@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -189,7 +190,15 @@ func TestTCPConnectRefused(t *testing.T) {
 // peerTCP builds a segment from the scripted peer with gopacket.
 func peerTCP(t testing.TB, sport, dport uint16, seq, ack uint32, flags string, opts []layers.TCPOption, payload []byte) []byte {
 	t.Helper()
-	ip := v4(peerIP, stackIP, layers.IPProtocolTCP)
+	return tcpFrame(t, peerIP, sport, stackIP, dport, seq, ack, flags, opts, payload)
+}
+
+// tcpFrame builds an IPv4/TCP segment with gopacket (window 65535);
+// flags are letters: S, A, F, R, P.
+func tcpFrame(t testing.TB, src netip.Addr, sport uint16, dst netip.Addr, dport uint16, seq, ack uint32, flags string,
+	opts []layers.TCPOption, payload []byte) []byte {
+	t.Helper()
+	ip := v4(src, dst, layers.IPProtocolTCP)
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: seq, Ack: ack, Window: 65535, Options: opts}
 	for _, c := range flags {
 		switch c {

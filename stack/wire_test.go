@@ -659,7 +659,7 @@ func TestWireTimeWaitSock(t *testing.T) {
 	// A stray old segment from B's side gets an ACK from the tw.
 	tw := snap.Timewait[0]
 	m := len(f.tcpFrames(0))
-	stray := buildTCPFrame(t, addrB, 5555, addrA, 80, tw.RcvNxt-100, tw.SndNxt, "A", nil)
+	stray := tcpFrame(t, addrB, 5555, addrA, 80, tw.RcvNxt-100, tw.SndNxt, "A", nil, nil)
 	if _, err := f.p.B.Do("inject", func(k *Kernel) any { return f.p.DevB.Driver.Xmit(stray) }); err != nil {
 		t.Fatal(err)
 	}

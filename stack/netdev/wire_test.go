@@ -2,6 +2,7 @@ package netdev
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -154,24 +155,12 @@ func TestWireSameSeedSameFate(t *testing.T) {
 		return out
 	}
 	a, b, c := run(1), run(1), run(2)
-	if len(a) != len(b) || len(a) == len(c) && equalInts(a, c) {
+	if len(a) != len(b) || len(a) == len(c) && slices.Equal(a, c) {
 		t.Fatalf("seed 1 twice: %d and %d frames; seed 2: %d", len(a), len(b), len(c))
 	}
-	if !equalInts(a, b) {
+	if !slices.Equal(a, b) {
 		t.Errorf("the same seed lost different frames")
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestWireRejectsImpossibleSettings(t *testing.T) {
