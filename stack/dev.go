@@ -83,6 +83,7 @@ func (k *Kernel) netifReceive(dev *netdev.Device, frame []byte) {
 		proto = ETH_P_IPV6
 	}
 	s.Dev, s.Protocol, s.PktType, s.Iif = dev, proto, PACKET_HOST, int32(dev.Ifindex)
+	k.tapPacket(PacketIn, dev, s)
 	k.netifReceiveSkb(s)
 }
 
@@ -118,6 +119,7 @@ func (k *Kernel) devQueueXmit(s *skb.SkBuff) {
 	}
 	dev.Stats.TxPackets++
 	dev.Stats.TxBytes += uint64(s.Len)
+	k.tapPacket(PacketOut, dev, s)
 	if dev.Driver == nil {
 		k.loopbackXmit(s, dev)
 	} else {

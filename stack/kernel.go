@@ -96,6 +96,8 @@ type Kernel struct {
 	tcpTwIsn        uint32                      // tcp_tw_isn: the ISN a SYN reusing a TIME_WAIT four-tuple gets
 	backlogNext     map[*skb.SkBuff]*skb.SkBuff // sk_backlog links
 
+	packetTap PacketTap
+
 	stepper *tracing.Stepper
 	stops   chan Stop
 	paused  *Stop
