@@ -172,3 +172,13 @@ func (k *Kernel) DeleteBreakpoint(id int) (bool, error) {
 	}
 	return r.(bool), nil
 }
+
+// Breakpoints lists the breakpoints set, with their hit counts.
+func (k *Kernel) Breakpoints() ([]tracing.Breakpoint, error) {
+	return control(k, "breakpoints", true, func(k *Kernel) ([]tracing.Breakpoint, error) {
+		if k.stepper == nil {
+			return nil, nil
+		}
+		return k.stepper.Breakpoints(), nil
+	})
+}

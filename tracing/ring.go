@@ -48,5 +48,21 @@ func (r *Ring) Events(dst []Event) []Event {
 	return dst
 }
 
+// Last appends the newest n held events (or all, if fewer) to dst, oldest
+// first, and returns it.
+func (r *Ring) Last(dst []Event, n int) []Event {
+	held := uint64(r.Len())
+	if uint64(n) < held {
+		held = uint64(n)
+	}
+	for i := r.written - held; i < r.written; i++ {
+		dst = append(dst, r.buf[i&r.mask])
+	}
+	return dst
+}
+
+// Written returns how many events were ever pushed.
+func (r *Ring) Written() uint64 { return r.written }
+
 // Reset forgets every event.
 func (r *Ring) Reset() { r.written = 0 }

@@ -147,6 +147,9 @@ func TestRingKeepsTheMostRecentEvents(t *testing.T) {
 			t.Errorf("slot %d holds seq %d, want %d", i, ev.Seq, 13+i)
 		}
 	}
+	if last := r.Last(nil, 3); len(last) != 3 || last[0].Seq != 18 || last[2].Seq != 20 || len(r.Last(nil, 100)) != 8 || r.Written() != 20 {
+		t.Errorf("Last(3) = %d events from seq %d; Last(100) = %d", len(last), last[0].Seq, len(r.Last(nil, 100)))
+	}
 	r.Reset()
 	if r.Len() != 0 || len(r.Events(nil)) != 0 {
 		t.Error("reset left events")

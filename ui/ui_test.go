@@ -1,0 +1,170 @@
+package ui
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack"
+)
+
+// Golden tests run at this size with the Ascii profile.
+const testW, testH = 160, 45
+
+// testKernel boots a kernel on a virtual clock (seed 1) with a
+// "server" process listening on 127.0.0.1:8080 and a "client" process
+// connected to it, which has sent 5 bytes the server has not read. The
+// fixture is the same on every run, so golden files are stable.
+func testKernel(t *testing.T) (*stack.Kernel, *stack.Process, *stack.Process) {
+	t.Helper()
+	k, err := stack.New(stack.Config{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Start()
+	t.Cleanup(k.Stop)
+	srv, _ := k.NewProcess("server")
+	cli, _ := k.NewProcess("client")
+	l, err := srv.ListenTCP(netip.MustParseAddrPort("127.0.0.1:8080"), 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cli.DialTCP(netip.MustParseAddrPort("127.0.0.1:8080"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	_ = l
+	return k, srv, cli
+}
+
+// newTestModel builds the inspector over k in test mode.
+func newTestModel(t *testing.T, k *stack.Kernel) *Model {
+	t.Helper()
+	m, err := New(&KernelSource{K: k, SourceMode: ModeDemo, SourceTitle: "test kernel"}, Options{TestMode: true, Dark: true, Stepping: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// runKeys runs the model in a teatest program at the golden size: a
+// first frame, then each message (keys as strings, or tea.Msgs), each
+// followed by a fresh frame; it returns the final screen as plain text.
+func runKeys(t *testing.T, m *Model, msgs ...any) string {
+	t.Helper()
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(testW, testH),
+		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
+	frames := 0
+	waitFrame := func() {
+		frames++
+		want := frames
+		deadline := time.Now().Add(5 * time.Second)
+		for m.frameCount() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("no frame %d", want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	tm.Send(RefreshMsg{})
+	waitFrame()
+	for _, msg := range msgs {
+		switch v := msg.(type) {
+		case string:
+			tm.Send(keyMsg(v))
+		case tea.Msg:
+			tm.Send(v)
+		}
+		tm.Send(RefreshMsg{})
+		waitFrame()
+	}
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+	return ansi.Strip(fm.View().Content)
+}
+
+// keyMsg turns a key name into a key press ("tab", "j", "ctrl+b", "?").
+func keyMsg(s string) tea.KeyPressMsg {
+	switch s {
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "end":
+		return tea.KeyPressMsg{Code: tea.KeyEnd}
+	case "ctrl+b":
+		return tea.KeyPressMsg{Code: 'b', Mod: tea.ModCtrl}
+	}
+	r := []rune(s)
+	return tea.KeyPressMsg{Code: r[0], Text: s}
+}
+
+// requireGolden compares a screen with testdata/NAME.golden (go test
+// -update rewrites it).
+func requireGolden(t *testing.T, screen string) {
+	t.Helper()
+	golden.RequireEqual(t, []byte(screen))
+}
+
+func TestMain(m *testing.M) {
+	// Golden files live next to the tests.
+	_ = os.MkdirAll(filepath.Join("testdata"), 0o755)
+	os.Exit(m.Run())
+}
+
+// TestMainScreen: the grid of six panes with their numbers and names, the
+// status bar and the key line.
+func TestMainScreen(t *testing.T) {
+	k, _, _ := testKernel(t)
+	screen := runKeys(t, newTestModel(t, k))
+	for _, want := range []string{"1 sockets", "2 queues", "3 trace", "4 skb", "5 slab", "6 hash", " DEMO ", "? help", "127.0.0.1:8080"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("main screen lacks %q:\n%s", want, screen)
+		}
+	}
+	if n := strings.Count(screen, "\n") + 1; n != testH {
+		t.Errorf("screen has %d lines, want %d", n, testH)
+	}
+	requireGolden(t, screen)
+}
+
+// TestHelpListsEveryKey: ? shows every global binding and the panes' own.
+func TestHelpListsEveryKey(t *testing.T) {
+	k, _, _ := testKernel(t)
+	m := newTestModel(t, k)
+	screen := runKeys(t, m, "?")
+	for _, g := range m.ctx.Keys.Global() {
+		for _, b := range g {
+			if !strings.Contains(screen, b.Help().Desc) {
+				t.Errorf("help lacks %q", b.Help().Desc)
+			}
+		}
+	}
+}
+
+var _ = sockets.AF_INET
