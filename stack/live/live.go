@@ -42,11 +42,17 @@ func DefaultTun() netdev.TunConfig {
 // Session is a running live kernel.
 type Session struct {
 	K        *stack.Kernel
-	Tun      *netdev.Tun
-	Dev      *netdev.Device
+	Tun      *netdev.Tun    // nil in the demo
+	Dev      *netdev.Device // the TUN device; nil in the demo
 	services []service
 	wg       sync.WaitGroup
 	stopOnce sync.Once
+
+	// The demo's: its burst device, how to stop its clients, bursts sent.
+	burst       *netdev.Device
+	stopClients context.CancelFunc
+	mu          sync.Mutex
+	bursts      int
 }
 
 // Start boots a kernel with a real clock, creates the TUN device, starts
@@ -83,11 +89,16 @@ func Start(cfg Config) (*Session, error) {
 func (s *Session) Close() error {
 	var err error
 	s.stopOnce.Do(func() {
+		if s.stopClients != nil {
+			s.stopClients()
+		}
 		for _, svc := range s.services {
 			svc.stop()
 		}
 		s.K.Stop()
-		err = s.Tun.Close()
+		if s.Tun != nil {
+			err = s.Tun.Close()
+		}
 		s.wg.Wait()
 	})
 	return err
@@ -106,12 +117,18 @@ func (s *Session) Stats() (Summary, error) {
 		return Summary{}, err
 	}
 	var sum Summary
+	dev := "lo" // the demo's traffic
+	if s.Dev != nil {
+		dev = s.Dev.Name
+	}
 	for _, d := range snap.Devices {
-		if d.Name == s.Dev.Name {
+		if d.Name == dev {
 			sum.RxPackets, sum.TxPackets, sum.RxDropped = d.Stats.RxPackets, d.Stats.TxPackets, d.Stats.RxDropped
 		}
 	}
-	sum.RxDropped += s.Tun.RxDropped()
+	if s.Tun != nil {
+		sum.RxDropped += s.Tun.RxDropped()
+	}
 	sum.Socks = len(snap.Socks)
 	return sum, nil
 }

@@ -33,3 +33,25 @@ func (c *Capture) Take() [][]byte {
 	c.frames = nil
 	return f
 }
+
+// Discard is a driver that drops every frame it is given, counting them:
+// the far end of a link nobody answers on (the demo's SYN-burst device).
+type Discard struct {
+	mu sync.Mutex
+	n  uint64
+}
+
+// Xmit drops the frame.
+func (d *Discard) Xmit(frame []byte) error {
+	d.mu.Lock()
+	d.n++
+	d.mu.Unlock()
+	return nil
+}
+
+// Dropped returns how many frames were dropped.
+func (d *Discard) Dropped() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.n
+}
