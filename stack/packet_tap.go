@@ -13,7 +13,8 @@ const (
 
 // PacketRecord is one packet a device carried, as a packet socket on the
 // device would see it (the tap of dev_queue_xmit_nit and
-// __netif_receive_skb_core), with the sk_buff as it was at that moment.
+// __netif_receive_skb_core), with the sk_buff as it was at that moment
+// (its bytes up to 128 past data: the headers and the payload's start).
 type PacketRecord struct {
 	TimeNs int64   `json:"time_ns"`
 	Dir    string  `json:"dir"`
@@ -40,5 +41,5 @@ func (k *Kernel) tapPacket(dir string, dev *netdev.Device, s *skb.SkBuff) {
 	if k.packetTap == nil {
 		return
 	}
-	k.packetTap(PacketRecord{TimeNs: k.clock.Now(), Dir: dir, Dev: dev.Name, Skb: k.skbSnap(s)})
+	k.packetTap(PacketRecord{TimeNs: k.clock.Now(), Dir: dir, Dev: dev.Name, Skb: k.skbSnap(s, s.DataOffset()+tapBytes)})
 }

@@ -9,8 +9,13 @@ import (
 )
 
 // skbSnapBytes bounds the bytes an SkbSnap copies from an skb's head: the
-// headers and the start of the payload, enough for a hex dump.
-const skbSnapBytes = 2048
+// headers and the start of the payload, enough for a hex dump. A packet
+// tap copies less: tapBytes from data on (the headers and the start of
+// the payload), so watching a bulk transfer stays cheap.
+const (
+	skbSnapBytes = 2048
+	tapBytes     = 128
+)
 
 // SkbSnap is one sk_buff as the inspector draws it: where its head buffer
 // is, where data, tail and end point into it, its lengths and reference
@@ -45,8 +50,8 @@ type SkbSnap struct {
 	EndSeq uint32 `json:"end_seq,omitempty"`
 }
 
-// skbSnap copies an skb's layout and its first bytes.
-func (k *Kernel) skbSnap(s *skb.SkBuff) SkbSnap {
+// skbSnap copies an skb's layout and its bytes up to limit from head.
+func (k *Kernel) skbSnap(s *skb.SkBuff, limit uint32) SkbSnap {
 	ss := SkbSnap{Addr: hexAddr(s.Addr()), Head: hexAddr(s.Head()), Data: s.DataOffset(), Tail: s.TailOffset(),
 		End: s.EndOffset(), NetworkHeader: s.NetworkHeader, TransportHeader: s.TransportHeader, Len: s.Len,
 		DataLen: s.DataLen, Truesize: s.Truesize, Users: s.Users(), Dataref: s.Shinfo().Dataref(), Cloned: s.Cloned,
@@ -61,7 +66,7 @@ func (k *Kernel) skbSnap(s *skb.SkBuff) SkbSnap {
 	if d, ok := s.Dev.(*netdev.Device); ok && d != nil {
 		ss.Dev = d.Name
 	}
-	n := min(s.TailOffset(), skbSnapBytes)
+	n := min(s.TailOffset(), limit)
 	ss.Bytes = append([]byte(nil), s.HeadBytes()[:n]...)
 	ss.Seq, ss.EndSeq = cbSeqOf(s), cbEndSeqOf(s)
 	return ss
@@ -104,7 +109,7 @@ func (k *Kernel) DescribeSkb(addr string) (*SkbSnap, error) {
 		if found == nil {
 			return nil, fmt.Errorf("no queued sk_buff at %s (it may have been freed)", addr)
 		}
-		ss := k.skbSnap(found)
+		ss := k.skbSnap(found, skbSnapBytes)
 		return &ss, nil
 	})
 }

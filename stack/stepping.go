@@ -182,3 +182,10 @@ func (k *Kernel) Breakpoints() ([]tracing.Breakpoint, error) {
 		return k.stepper.Breakpoints(), nil
 	})
 }
+
+// DoPaused is Do that also runs while stepping has stopped the kernel (the
+// kernel is then stopped exactly at an event, and fn sees that state).
+// Observers such as the inspector use it; fn must not run kernel code.
+func (k *Kernel) DoPaused(name string, fn func(k *Kernel) any) (any, error) {
+	return k.sendPaused(name, fn)
+}

@@ -1,34 +1,36 @@
 package ui
 
 import (
-	"sync"
-
 	"github.com/stackscope/stackscope/stack"
 	"github.com/stackscope/stackscope/tracing"
 )
 
 // Bounds of what the feed keeps between frames.
 const (
-	feedEvents  = 1 << 16 // trace events kept (the trace pane shows the newest)
+	feedEvents  = 1 << 16 // trace events kept in the tracer's ring
 	feedPackets = 4096    // packet records kept
 	frameEvents = 4096    // events handed to the panes per frame
 )
 
-// Feed collects what the kernel emits between frames: trace events (a
-// bounded ring) and packets (a bounded list). Its subscriber runs on the
-// kernel loop and only copies under a mutex, so the kernel never waits for
-// the UI.
+// Feed collects what the kernel emits between frames: trace events in the
+// tracer's own ring and packets from the packet tap. Both are written on
+// the kernel loop without locks (a ring slot copy per event, an append per
+// packet) and read through the loop when a frame is sampled, so the kernel
+// never waits for the UI.
 type Feed struct {
-	mu          sync.Mutex
+	k           *stack.Kernel
 	ring        *tracing.Ring
-	packets     []stack.PacketRecord
+	packets     []stack.PacketRecord // owned by the kernel loop
 	packetTotal uint64
 }
 
-// NewFeed subscribes a feed to k's trace events and packet tap.
+// NewFeed attaches a feed to k's tracer and packet tap.
 func NewFeed(k *stack.Kernel) (*Feed, error) {
-	f := &Feed{ring: tracing.NewRing(feedEvents)}
-	if _, err := k.Subscribe(f.onEvent); err != nil {
+	f := &Feed{k: k, ring: tracing.NewRing(feedEvents)}
+	if _, err := k.DoPaused("inspector-ring", func(k *stack.Kernel) any {
+		k.Tracer().SetRing(f.ring)
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	if err := k.SetPacketTap(f.onPacket); err != nil {
@@ -37,32 +39,25 @@ func NewFeed(k *stack.Kernel) (*Feed, error) {
 	return f, nil
 }
 
-func (f *Feed) onEvent(ev *tracing.Event) {
-	f.mu.Lock()
-	f.ring.Push(ev)
-	f.mu.Unlock()
-}
-
+// onPacket runs on the kernel loop.
 func (f *Feed) onPacket(r stack.PacketRecord) {
-	f.mu.Lock()
 	if len(f.packets) == feedPackets {
-		copy(f.packets, f.packets[feedPackets/4:])
-		f.packets = f.packets[:feedPackets-feedPackets/4]
+		n := copy(f.packets, f.packets[feedPackets/4:])
+		f.packets = f.packets[:n]
 	}
 	f.packets = append(f.packets, r)
 	f.packetTotal++
-	f.mu.Unlock()
 }
 
-// take copies the newest events (at most frameEvents) and all kept
-// packets into a frame.
-func (f *Feed) take(fr *Frame) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	fr.Events = f.ring.Last(make([]tracing.Event, 0, frameEvents), frameEvents)
-	if n := len(fr.Events); n > 0 {
-		fr.EventSeq = fr.Events[n-1].Seq
-	}
-	fr.Packets = append([]stack.PacketRecord(nil), f.packets...)
-	fr.PacketTotal = f.packetTotal
+// take copies the newest events (at most frameEvents) and the kept
+// packets into a frame, on the kernel loop.
+func (f *Feed) take(fr *Frame) error {
+	_, err := f.k.DoPaused("inspector-take", func(*stack.Kernel) any {
+		fr.Events = f.ring.Last(make([]tracing.Event, 0, frameEvents), frameEvents)
+		fr.EventSeq = f.k.Tracer().Seq()
+		fr.Packets = append([]stack.PacketRecord(nil), f.packets...)
+		fr.PacketTotal = f.packetTotal
+		return nil
+	})
+	return err
 }

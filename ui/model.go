@@ -131,7 +131,9 @@ func (m *Model) fetch() tea.Cmd {
 			return frameMsg{err: err}
 		}
 		f.Snap = snap
-		feed.take(f)
+		if err := feed.take(f); err != nil {
+			return frameMsg{err: err}
+		}
 		if st, ok, err := k.Paused(); err == nil && ok {
 			f.Stop = &st
 		}
