@@ -147,7 +147,8 @@ func writeSnapshot(k *stack.Kernel, path string) error {
 	return f.Close()
 }
 
-func isTerminal(r io.Reader) bool {
+// isTerminal reports whether r or w (an *os.File) is a terminal.
+func isTerminal(r any) bool {
 	f, ok := r.(*os.File)
 	if !ok {
 		return false

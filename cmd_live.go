@@ -18,9 +18,10 @@ import (
 	"github.com/stackscope/stackscope/stack/live"
 	"github.com/stackscope/stackscope/stack/netdev"
 	"github.com/stackscope/stackscope/tracing"
+	"github.com/stackscope/stackscope/ui"
 )
 
-func newLiveCmd(stdout, stderr io.Writer) *cobra.Command {
+func newLiveCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	var kf kernelFlags
 	def := live.DefaultTun()
 	var (
@@ -63,10 +64,10 @@ that nothing touches the host's own interfaces:
   stackscope live --headless --netns stk
   ip netns exec stk ping -c 3 10.77.0.2
 
---headless prints a summary line every second (and, with --trace GLOB, the
-function graph of every matching kernel function). The inspector is not built
-yet, so live always runs headless for now. Ctrl-C or SIGTERM stop it and remove
-the device.`,
+Without --headless, live opens the inspector on the running kernel (q quits).
+--headless prints a summary line every second instead (and, with --trace GLOB,
+the function graph of every matching kernel function). Ctrl-C or SIGTERM stop
+it and remove the device.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg := live.Config{Tun: def, Seed: kf.seed, ThashEntries: kf.thash, CPUs: kf.cpus}
@@ -99,6 +100,13 @@ the device.`,
 			if err != nil {
 				return fmt.Errorf("live mode: %w", err)
 			}
+			if !headless {
+				if trace != "" || snapshot != "" || duration != 0 {
+					s.Close()
+					return fmt.Errorf("--trace, --snapshot and --duration go with --headless (the inspector shows the trace itself)")
+				}
+				return runInspector(ui.LiveSource(s, cfg.Tun.StackAddr.String()), stdin, stdout)
+			}
 			defer s.Close()
 			out := bufio.NewWriter(stdout)
 			defer out.Flush()
@@ -118,9 +126,6 @@ the device.`,
 			}
 			fmt.Fprintf(out, "stackscope live: %s%s, host %s, stack %s, MTU %d (Ctrl-C to stop)\n",
 				s.Tun.Name(), where, cfg.Tun.HostAddr, cfg.Tun.StackAddr.Addr(), cfg.Tun.MTU)
-			if !headless {
-				fmt.Fprintln(out, "note: the inspector is not built yet; printing the headless summary instead")
-			}
 			out.Flush()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -33,29 +33,32 @@ tables, SYN and accept queues, and slab caches, every function under its
 kernel name. It is built for students, teachers and engineers who want to see
 what ss, slabtop, ftrace and packetdrill are talking about.
 
-What works today:
+With no arguments it opens the inspector, a terminal UI over the running
+kernel: live on a TUN device (stk0, the stack at 10.77.0.2) where it may create
+one (root or CAP_NET_ADMIN), and otherwise the demo, whose own clients talk to
+its built-in services over lo. Press ? in it for every key.
+
+  stackscope demo       the inspector on the demo (no privileges needed);
+  stackscope live       the model on a TUN device (root) so the host's ping,
+                        nc and curl reach it, with echo, discard, chargen and
+                        HTTP; the inspector, or --headless for text;
   stackscope console    runs system calls (socket, bind, listen, accept, connect,
                         write, read, close, setsockopt, ...) against the model
-                        kernel and prints every kernel function each call ran,
-                        including the packets of TCP connections over loopback;
-  stackscope live       runs the model on a TUN device (root) so the host's ping,
-                        nc and curl reach it, with echo, discard, chargen and HTTP;
+                        kernel and prints every kernel function each call ran;
   stackscope slabinfo   prints the slab caches of a freshly booted kernel.
-The terminal inspector, scenarios and trace recording are being built; see
-README.md for what TCP does and does not model yet.`,
+Scenarios and trace recording are being built; see README.md for what TCP does
+and does not model yet.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(stdout, "stackscope "+version+": the inspector is not built yet.")
-			fmt.Fprintln(stdout, "Try: printf 'socket(..., SOCK_STREAM, IPPROTO_TCP)\\n' | stackscope console --headless")
-			fmt.Fprintln(stdout)
-			return cmd.Help()
+			return openDefault(stdin, stdout)
 		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVersionCmd(stdout), newConsoleCmd(stdin, stdout), newSlabinfoCmd(stdout), newLiveCmd(stdout, stderr))
+	root.AddCommand(newVersionCmd(stdout), newConsoleCmd(stdin, stdout), newSlabinfoCmd(stdout),
+		newLiveCmd(stdin, stdout, stderr), newDemoCmd(stdin, stdout))
 	return root
 }
 

@@ -63,6 +63,29 @@ func drawBox(title, content string, w, h int, focused bool, s Styles) []string {
 	return out
 }
 
+// columns flows text's lines into as many columns as the height needs,
+// each as wide as its widest line plus a gap, within w.
+func columns(text string, w, h int) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if h <= 0 || len(lines) <= h {
+		return text
+	}
+	var blocks [][]string
+	for start := 0; start < len(lines); start += h {
+		col := lines[start:min(start+h, len(lines))]
+		cw := 0
+		for _, l := range col {
+			cw = max(cw, ansi.StringWidth(l))
+		}
+		blocks = append(blocks, fitLines(strings.Join(col, "\n"), cw+3, h))
+	}
+	out := joinColumns(blocks...)
+	for i := range out {
+		out[i] = fit(out[i], w)
+	}
+	return strings.Join(out, "\n")
+}
+
 // joinColumns puts blocks of equal height side by side.
 func joinColumns(blocks ...[]string) []string {
 	if len(blocks) == 0 {

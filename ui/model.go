@@ -485,7 +485,7 @@ func (m *Model) View() tea.View {
 	w, h := m.bodySize()
 	switch {
 	case m.help:
-		lines = append(lines, drawBox("help: every key (? or esc to close)", m.helpText(), w, h, true, m.ctx.Styles)...)
+		lines = append(lines, drawBox("help: every key (? or esc to close)", columns(m.helpText(), w-2, h-2), w, h, true, m.ctx.Styles)...)
 	case m.zoomed():
 		lines = append(lines, drawBox(m.paneTitle(m.focus), m.panes[m.focus].View(m.ctx), w, h, true, m.ctx.Styles)...)
 	default:

@@ -135,12 +135,32 @@ func sockRowOf(s *stack.SockSnap, owner map[string]string) sockRow {
 		who = "-" // an orphan (closed, still finishing) or a child not yet accepted
 	}
 	skmem := fmt.Sprintf("%d/%d %d/%d", s.SkRmemAlloc, s.SkRcvbuf, s.SkWmemQueued, s.SkSndbuf)
-	cols := []string{who, s.Proto, state, fmt.Sprint(max(recvq, 0)), fmt.Sprint(max(sendq, 0)), local, peer, skmem, cwnd, rto, rtt}
+	cols := []string{who, s.Proto, ssState(state, s.Proto), fmt.Sprint(max(recvq, 0)), fmt.Sprint(max(sendq, 0)), local, peer, skmem, cwnd, rto, rtt}
 	keys := slices.Clone(cols)
 	for _, i := range []int{3, 4, 8} {
 		keys[i] = fmt.Sprintf("%012s", cols[i])
 	}
 	return sockRow{sk: s.Sk, cols: cols, key: keys}
+}
+
+// ssState is the state as ss prints it: ESTAB, SYN-SENT, TIME-WAIT, and
+// UNCONN for a datagram socket that is not connected.
+func ssState(state, proto string) string {
+	if proto != "TCP" {
+		if state == "ESTABLISHED" {
+			return "ESTAB"
+		}
+		return "UNCONN"
+	}
+	switch state {
+	case "ESTABLISHED":
+		return "ESTAB"
+	case "FIN_WAIT1":
+		return "FIN-WAIT-1"
+	case "FIN_WAIT2":
+		return "FIN-WAIT-2"
+	}
+	return strings.ReplaceAll(state, "_", "-")
 }
 
 // fmtMs renders nanoseconds as milliseconds, as ss prints rto and rtt.
