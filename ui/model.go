@@ -312,6 +312,9 @@ func (m *Model) setFilter(v string) {
 	m.filters[m.focus] = v
 	if f, ok := m.panes[m.focus].(Filterable); ok {
 		f.SetFilter(v)
+		if m.ctx.Frame != nil {
+			m.panes[m.focus].Refresh(m.ctx) // instant feedback, not at the next frame
+		}
 	}
 }
 
@@ -588,7 +591,7 @@ func (m *Model) helpText() string {
 	}
 	b.WriteString("Commands (:)\n")
 	for _, c := range [][2]string{
-		{"NAME or N", "go to a pane (sockets, queues, trace, skb, slab, hash, packets, flow, console)"},
+		{"NAME or N", "go to a pane by name (sockets, ...) or number"},
 		{"break F", "break at kernel function F (a glob: tcp_*)"}, {"delete N", "delete breakpoint N"},
 		{"step next finish continue", "stepping, as the keys"}, {"breakin", "stop at the next kernel function"},
 		{"burst", "the demo's SYN burst"}, {"mouse", "mouse on/off"}, {"zoom", "zoom the pane"}, {"quit", "quit"},

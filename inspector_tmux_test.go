@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tmuxSession runs the stackscope binary in a detached tmux session at
+// 160x45 and returns a handle; the session is killed at the end.
+type tmuxSession struct {
+	t    *testing.T
+	name string
+}
+
+func startTmux(t *testing.T, args ...string) *tmuxSession {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("tmux is not installed (Debian: tmux); the inspector's end-to-end test is skipped")
+	}
+	bin := filepath.Join(t.TempDir(), "stackscope")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s := &tmuxSession{t: t, name: fmt.Sprintf("stk-test-%d", os.Getpid())}
+	cmd := append([]string{"new-session", "-d", "-s", s.name, "-x", "160", "-y", "45", bin}, args...)
+	if out, err := exec.Command("tmux", cmd...).CombinedOutput(); err != nil {
+		t.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("tmux", "kill-session", "-t", s.name).Run()
+		// Nothing of ours may be left running.
+		out, _ := exec.Command("pgrep", "-f", bin).Output()
+		if strings.TrimSpace(string(out)) != "" {
+			t.Errorf("stackscope still running after the test: pids %s", out)
+		}
+	})
+	return s
+}
+
+// keys sends tmux key names ("Tab", "Escape", "q", "?"). After Escape it
+// waits a moment, as a person would: an ESC followed at once by a key
+// reads as alt+key.
+func (s *tmuxSession) keys(keys ...string) {
+	s.t.Helper()
+	for _, k := range keys {
+		if out, err := exec.Command("tmux", "send-keys", "-t", s.name, k).CombinedOutput(); err != nil {
+			s.t.Fatalf("send-keys %q: %v\n%s", k, err, out)
+		}
+		if k == "Escape" {
+			time.Sleep(150 * time.Millisecond)
+		}
+	}
+}
+
+// screen captures the pane as text.
+func (s *tmuxSession) screen() string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", s.name).Output()
+	return string(out)
+}
+
+// waitFor waits until the screen contains every text, or fails.
+func (s *tmuxSession) waitFor(texts ...string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		scr := s.screen()
+		ok := true
+		for _, t := range texts {
+			ok = ok && strings.Contains(scr, t)
+		}
+		if ok {
+			return scr
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the screen never showed %q:\n%s", texts, scr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// running reports whether the session still exists.
+func (s *tmuxSession) running() bool {
+	return exec.Command("tmux", "has-session", "-t", s.name).Run() == nil
+}
+
+// TestInspectorInTmux drives the real program: the demo opens with its
+// panes labelled, keys switch and zoom panes, a filter narrows the
+// sockets, ? lists the keys, the SYN burst fills the HTTP listener's SYN
+// queue, and q quits, leaving nothing behind.
+func TestInspectorInTmux(t *testing.T) {
+	s := startTmux(t, "demo")
+	s.waitFor(" DEMO ", "1 sockets", "2 queues", "3 trace", "4 skb", "5 slab", "6 hash", "*:80", "? help")
+	s.keys("/", "8", "0", "Enter")
+	scr := s.waitFor("/80", "*:80")
+	if strings.Contains(scr, "*:7 ") || strings.Contains(scr, "*:19 ") {
+		t.Errorf("the filter /80 still shows other listeners:\n%s", scr)
+	}
+	s.keys("Escape")
+	for i, name := range []string{"sockets", "queues", "trace", "skb", "slab", "hash", "packets", "flow", "console"} {
+		s.keys(fmt.Sprint(i + 1))
+		s.waitFor(fmt.Sprintf("[%s]", name), fmt.Sprintf("%d %s", i+1, name))
+	}
+	s.keys("1", "z")
+	s.waitFor("1 sockets")
+	s.keys("z", "?")
+	s.waitFor("help: every key", "next pane", "step (into)", "SYN burst")
+	s.keys("Escape", "S")
+	s.waitFor("sent 200 SYNs")
+	s.keys("q")
+	deadline := time.Now().Add(5 * time.Second)
+	for s.running() {
+		if time.Now().After(deadline) {
+			t.Fatalf("q did not quit:\n%s", s.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
