@@ -20,13 +20,24 @@ type socketsPane struct {
 	list
 	rows   []sockRow
 	sortBy int
+	owner  map[string]string
 }
 
-// sockRow is one socket, prepared outside View.
+// sockRow is one socket. Its text is made only when needed: for every
+// row when a filter or sort needs it, otherwise for the visible rows
+// only, so a frame of 10,000 sockets costs little.
 type sockRow struct {
 	sk   string
+	s    *stack.SockSnap
 	cols []string
 	key  []string // sort keys, per column
+}
+
+// text fills in the row's columns.
+func (p *socketsPane) text(r *sockRow) {
+	if r.cols == nil {
+		r.cols, r.key = sockColumnsOf(r.s, p.owner)
+	}
 }
 
 var sockColumns = []string{"Proc/fd", "Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer", "skmem r/rb t/tb", "cwnd", "rto", "rtt"}
@@ -62,19 +73,23 @@ func (p *socketsPane) Refresh(c *Context) {
 	if f == nil || f.Snap == nil {
 		return
 	}
-	owner := map[string]string{}
+	p.owner = map[string]string{}
 	for _, pr := range f.Snap.Processes {
 		for _, fd := range pr.Fds {
 			if fd.Sk != "" {
-				owner[fd.Sk] = fmt.Sprintf("%d/%s:%d", pr.Pid, pr.Comm, fd.Fd)
+				p.owner[fd.Sk] = fmt.Sprintf("%d/%s:%d", pr.Pid, pr.Comm, fd.Fd)
 			}
 		}
 	}
 	p.rows = p.rows[:0]
+	full := p.filter != "" || p.sortBy > 0
 	for i := range f.Snap.Socks {
-		r := sockRowOf(&f.Snap.Socks[i], owner)
-		if p.filter != "" && !strings.Contains(strings.Join(r.cols, " "), p.filter) {
-			continue
+		r := sockRow{sk: f.Snap.Socks[i].Sk, s: &f.Snap.Socks[i]}
+		if full {
+			p.text(&r)
+			if p.filter != "" && !strings.Contains(strings.Join(r.cols, " "), p.filter) {
+				continue
+			}
 		}
 		p.rows = append(p.rows, r)
 	}
@@ -98,8 +113,8 @@ func (p *socketsPane) Refresh(c *Context) {
 	p.clamp()
 }
 
-// sockRowOf renders one sock as ss would.
-func sockRowOf(s *stack.SockSnap, owner map[string]string) sockRow {
+// sockColumnsOf renders one sock as ss would, and its sort keys.
+func sockColumnsOf(s *stack.SockSnap, owner map[string]string) ([]string, []string) {
 	local := fmt.Sprintf("%s:%d", s.SockCommon.SkcRcvSaddr, s.SockCommon.SkcNum)
 	peer := fmt.Sprintf("%s:%d", s.SockCommon.SkcDaddr, s.SockCommon.SkcDport)
 	if s.SockCommon.SkcDport == 0 {
@@ -140,7 +155,7 @@ func sockRowOf(s *stack.SockSnap, owner map[string]string) sockRow {
 	for _, i := range []int{3, 4, 8} {
 		keys[i] = fmt.Sprintf("%012s", cols[i])
 	}
-	return sockRow{sk: s.Sk, cols: cols, key: keys}
+	return cols, keys
 }
 
 // ssState is the state as ss prints it: ESTAB, SYN-SENT, TIME-WAIT, and
@@ -202,7 +217,8 @@ func (p *socketsPane) View(c *Context) string {
 	}
 	first, last := p.window(p.h - 1)
 	for i := first; i < last; i++ {
-		r := p.rows[i]
+		r := &p.rows[i]
+		p.text(r)
 		cols := make([]string, len(r.cols))
 		for j, v := range r.cols {
 			cols[j] = pad(v, sockWidths[j])
