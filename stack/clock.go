@@ -27,14 +27,30 @@ func (c *VirtualClock) set(t int64) {
 
 // RealClock is the machine's monotonic clock, counted from the kernel's
 // boot. It is the only place the kernel reads real time, and only live
-// mode uses it.
-type RealClock struct{ boot time.Time }
+// mode uses it. Like the kernel's jiffies (and TCP's tcp_mstamp, which is
+// refreshed per packet rather than read per use), it is read once per
+// input the loop handles: everything done for one received batch, one
+// syscall or one timer sees the same time, and a trace event costs no
+// clock read.
+type RealClock struct {
+	boot time.Time
+	now  int64 // the time the loop last read (tick); 0 before the first
+}
 
 // NewRealClock starts a real clock at zero now.
 func NewRealClock() *RealClock { return &RealClock{boot: time.Now()} }
 
-// Now returns nanoseconds since boot.
-func (c *RealClock) Now() int64 { return int64(time.Since(c.boot)) }
+// Now returns nanoseconds since boot, as of the loop's last tick.
+func (c *RealClock) Now() int64 {
+	if c.now == 0 {
+		return int64(time.Since(c.boot))
+	}
+	return c.now
+}
+
+// tick reads the machine's clock; the kernel loop calls it before each
+// input and timer run.
+func (c *RealClock) tick() { c.now = max(int64(time.Since(c.boot)), 1) }
 
 // Virtual is false.
 func (c *RealClock) Virtual() bool { return false }

@@ -250,6 +250,7 @@ func (k *Kernel) loop() {
 		if len(k.deferred) > 0 {
 			in := k.deferred[0]
 			k.deferred = k.deferred[1:]
+			k.tick()
 			k.handle(in)
 			continue
 		}
@@ -272,12 +273,22 @@ func (k *Kernel) loop() {
 		}
 		select {
 		case in := <-k.inputs:
+			k.tick()
 			k.handle(in)
 		case <-timerC:
+			k.tick()
 			k.runTimers()
 		case <-k.quit:
 			return
 		}
+	}
+}
+
+// tick reads a real clock once for the input or timer run the loop is
+// about to handle (a virtual clock moves only when told).
+func (k *Kernel) tick() {
+	if rc, ok := k.clock.(*RealClock); ok {
+		rc.tick()
 	}
 }
 

@@ -25,6 +25,14 @@ func (r *Ring) Push(ev *Event) {
 	r.written++
 }
 
+// slot claims the next slot for an event written in place (the tracer's
+// fast path) and returns it.
+func (r *Ring) slot() *Event {
+	e := &r.buf[r.written&r.mask]
+	r.written++
+	return e
+}
+
 // Cap returns how many events the ring holds when full.
 func (r *Ring) Cap() int { return len(r.buf) }
 

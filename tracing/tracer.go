@@ -169,7 +169,12 @@ func (t *Tracer) emit(k Kind, fn FuncID, n uint8, a, b, c, ret Arg) {
 		t.depth--
 	}
 	t.seq++
+	// With a ring, the event is written once, straight into its slot;
+	// subscribers see the slot.
 	ev := &t.ev
+	if t.ring != nil {
+		ev = t.ring.slot()
+	}
 	*ev = Event{
 		Seq:   t.seq,
 		Func:  fn,
@@ -185,9 +190,6 @@ func (t *Tracer) emit(k Kind, fn FuncID, n uint8, a, b, c, ret Arg) {
 	}
 	if k == Entry {
 		t.depth++
-	}
-	if t.ring != nil {
-		t.ring.Push(ev)
 	}
 	for _, s := range t.subs {
 		s.fn(ev)
