@@ -456,3 +456,26 @@ func TestSameOperationsSameEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestSlabtopCellsUnderTheirHeaders: each cell is as wide as its header
+// cell (NAME aside), so callers can pick columns and stay aligned, and
+// SortSlabtop breaks ties by name.
+func TestSlabtopCellsUnderTheirHeaders(t *testing.T) {
+	a := newTestAllocator(t, Config{})
+	c := mustCache(t, a, "TCP", testTCPObject, socketFlags)
+	mustAlloc(t, a, c)
+	hdr, cells := SlabtopHeaderCells(), c.Stats().SlabtopCells()
+	if len(hdr) != len(SlabtopColumns) || len(cells) != len(hdr) {
+		t.Fatalf("%d headers, %d cells, want %d", len(hdr), len(cells), len(SlabtopColumns))
+	}
+	for i := range len(hdr) - 1 {
+		if len(cells[i]) != len(hdr[i]) {
+			t.Errorf("column %s: cell %q under header %q", SlabtopColumns[i], cells[i], hdr[i])
+		}
+	}
+	stats := []CacheStats{{Name: "b", ActiveObjs: 1}, {Name: "a", ActiveObjs: 1}, {Name: "c", ActiveObjs: 2}}
+	SortSlabtop(stats, SortActive)
+	if stats[0].Name != "c" || stats[1].Name != "a" || stats[2].Name != "b" {
+		t.Errorf("sorted by active: %v, want c a b", stats)
+	}
+}

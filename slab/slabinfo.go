@@ -124,35 +124,92 @@ func pct(part, whole float64) float64 {
 	return 100 * part / whole
 }
 
-// WriteSlabtop writes a slabtop-style summary and table, sorted by the
-// given column (ties broken by name, so the output is deterministic).
-func (a *Allocator) WriteSlabtop(w io.Writer, by SlabtopSort) error {
-	caches := a.Caches()
-	stats := make([]CacheStats, len(caches))
-	var objs, active, slabs, activeCaches uint64
-	var size, activeSize float64
-	minObj, maxObj := ^uint32(0), uint32(0)
-	for i, c := range caches {
-		st := c.Stats()
-		stats[i] = st
-		objs += st.NumObjs
-		active += st.ActiveObjs
-		slabs += st.NumSlabs
+// SlabtopTotals are the sums slabtop's first lines show.
+type SlabtopTotals struct {
+	Objs, Active, Slabs  uint64
+	Caches, ActiveCaches int
+	Size, ActiveSize     float64 // bytes: the slabs' pages, the active objects
+	MinObj, MaxObj       uint32
+	AvgObj               float64 // bytes, over the active objects
+}
+
+// SumSlabtop adds up stats as slabtop does for its summary.
+func SumSlabtop(stats []CacheStats) SlabtopTotals {
+	t := SlabtopTotals{Caches: len(stats), MinObj: ^uint32(0)}
+	for _, st := range stats {
+		t.Objs += st.NumObjs
+		t.Active += st.ActiveObjs
+		t.Slabs += st.NumSlabs
 		if st.ActiveObjs > 0 {
-			activeCaches++
+			t.ActiveCaches++
 		}
-		size += float64(st.NumSlabs * uint64(st.PagesPerSlab) * PageSize)
-		activeSize += float64(st.ActiveObjs * uint64(st.ObjSize))
-		minObj = min(minObj, st.ObjSize)
-		maxObj = max(maxObj, st.ObjSize)
+		t.Size += float64(st.CacheSize())
+		t.ActiveSize += float64(st.ActiveObjs * uint64(st.ObjSize))
+		t.MinObj = min(t.MinObj, st.ObjSize)
+		t.MaxObj = max(t.MaxObj, st.ObjSize)
 	}
 	if len(stats) == 0 {
-		minObj = 0
+		t.MinObj = 0
 	}
-	avgObj := 0.0
-	if active > 0 {
-		avgObj = activeSize / float64(active)
+	if t.Active > 0 {
+		t.AvgObj = t.ActiveSize / float64(t.Active)
 	}
+	return t
+}
+
+// Lines are slabtop's five summary lines (without newlines).
+func (t SlabtopTotals) Lines() []string {
+	return []string{
+		fmt.Sprintf(" Active / Total Objects (%% used)    : %d / %d (%.1f%%)", t.Active, t.Objs, pct(float64(t.Active), float64(t.Objs))),
+		fmt.Sprintf(" Active / Total Slabs (%% used)      : %d / %d (%.1f%%)", t.Slabs, t.Slabs, pct(float64(t.Slabs), float64(t.Slabs))),
+		fmt.Sprintf(" Active / Total Caches (%% used)     : %d / %d (%.1f%%)", t.ActiveCaches, t.Caches, pct(float64(t.ActiveCaches), float64(t.Caches))),
+		fmt.Sprintf(" Active / Total Size (%% used)       : %.2fK / %.2fK (%.1f%%)", kib(uint64(t.ActiveSize)), t.Size/1024, pct(t.ActiveSize, t.Size)),
+		fmt.Sprintf(" Minimum / Average / Maximum Object : %.2fK / %.2fK / %.2fK", kib(uint64(t.MinObj)), t.AvgObj/1024, kib(uint64(t.MaxObj))),
+	}
+}
+
+// CacheSize is the bytes of the cache's slabs (slabtop's CACHE SIZE).
+func (st CacheStats) CacheSize() uint64 {
+	return st.NumSlabs * uint64(st.PagesPerSlab) * PageSize
+}
+
+// Use is the percentage of objects active (slabtop's USE).
+func (st CacheStats) Use() float64 { return pct(float64(st.ActiveObjs), float64(st.NumObjs)) }
+
+// SlabtopColumns are slabtop's column headers, in its order; NAME is last.
+var SlabtopColumns = []string{"OBJS", "ACTIVE", "USE", "OBJ SIZE", "SLABS", "OBJ/SLAB", "CACHE SIZE", "NAME"}
+
+// slabtopWidths are the columns' widths (NAME is not padded).
+var slabtopWidths = []int{6, 6, 4, 8, 6, 8, 10, 0}
+
+// SlabtopHeaderCells are the headers right-aligned to their columns'
+// widths, as slabtop prints them; joined with spaces they are its header.
+func SlabtopHeaderCells() []string {
+	out := make([]string, len(SlabtopColumns))
+	for i, h := range SlabtopColumns {
+		out[i] = fmt.Sprintf("%*s", slabtopWidths[i], h)
+	}
+	return out
+}
+
+// SlabtopCells are st's cells under SlabtopColumns, each as wide as its
+// header cell; joined with spaces they are slabtop's line.
+func (st CacheStats) SlabtopCells() []string {
+	return []string{
+		fmt.Sprintf("%6d", st.NumObjs),
+		fmt.Sprintf("%6d", st.ActiveObjs),
+		fmt.Sprintf("%3.0f%%", st.Use()),
+		fmt.Sprintf("%7.2fK", kib(uint64(st.ObjSize))),
+		fmt.Sprintf("%6d", st.NumSlabs),
+		fmt.Sprintf("%8d", st.ObjPerSlab),
+		fmt.Sprintf("%9dK", st.CacheSize()/1024),
+		st.Name,
+	}
+}
+
+// SortSlabtop sorts stats by a slabtop column (descending, the name
+// breaking ties; by name ascending), so listings are deterministic.
+func SortSlabtop(stats []CacheStats, by SlabtopSort) {
 	key := func(st CacheStats) float64 {
 		switch by {
 		case SortActive:
@@ -164,7 +221,7 @@ func (a *Allocator) WriteSlabtop(w io.Writer, by SlabtopSort) error {
 		case SortObjSize:
 			return float64(st.ObjSize)
 		case SortUse:
-			return pct(float64(st.ActiveObjs), float64(st.NumObjs))
+			return st.Use()
 		}
 		return float64(st.NumObjs)
 	}
@@ -177,19 +234,24 @@ func (a *Allocator) WriteSlabtop(w io.Writer, by SlabtopSort) error {
 		}
 		return strings.Compare(x.Name, y.Name)
 	})
+}
 
+// WriteSlabtop writes a slabtop-style summary and table, sorted by the
+// given column (ties broken by name, so the output is deterministic).
+func (a *Allocator) WriteSlabtop(w io.Writer, by SlabtopSort) error {
+	caches := a.Caches()
+	stats := make([]CacheStats, len(caches))
+	for i, c := range caches {
+		stats[i] = c.Stats()
+	}
+	SortSlabtop(stats, by)
 	var b strings.Builder
-	fmt.Fprintf(&b, " Active / Total Objects (%% used)    : %d / %d (%.1f%%)\n", active, objs, pct(float64(active), float64(objs)))
-	fmt.Fprintf(&b, " Active / Total Slabs (%% used)      : %d / %d (%.1f%%)\n", slabs, slabs, pct(float64(slabs), float64(slabs)))
-	fmt.Fprintf(&b, " Active / Total Caches (%% used)     : %d / %d (%.1f%%)\n", activeCaches, len(stats), pct(float64(activeCaches), float64(len(stats))))
-	fmt.Fprintf(&b, " Active / Total Size (%% used)       : %.2fK / %.2fK (%.1f%%)\n", kib(uint64(activeSize)), size/1024, pct(activeSize, size))
-	fmt.Fprintf(&b, " Minimum / Average / Maximum Object : %.2fK / %.2fK / %.2fK\n\n", kib(uint64(minObj)), avgObj/1024, kib(uint64(maxObj)))
-	b.WriteString("  OBJS ACTIVE  USE OBJ SIZE  SLABS OBJ/SLAB CACHE SIZE NAME\n")
+	for _, l := range SumSlabtop(stats).Lines() {
+		b.WriteString(l + "\n")
+	}
+	b.WriteString("\n" + strings.Join(SlabtopHeaderCells(), " ") + "\n")
 	for _, st := range stats {
-		cacheSize := st.NumSlabs * uint64(st.PagesPerSlab) * PageSize / 1024
-		fmt.Fprintf(&b, "%6d %6d %3.0f%% %7.2fK %6d %8d %9dK %s\n",
-			st.NumObjs, st.ActiveObjs, pct(float64(st.ActiveObjs), float64(st.NumObjs)),
-			kib(uint64(st.ObjSize)), st.NumSlabs, st.ObjPerSlab, cacheSize, st.Name)
+		b.WriteString(strings.Join(st.SlabtopCells(), " ") + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

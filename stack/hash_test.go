@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -93,5 +94,49 @@ func TestRealClockFiresTimers(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the timer never fired")
+	}
+}
+
+// TestSnapshotSaltsRecomputeEveryBucket: with the snapshot's
+// inet_ehash_secret and net_hash_mix, inet_ehashfn gives each ehash
+// entry's skc_hash and bucket, and ipv4_portaddr_hash each listener's
+// lhash2 bucket, as the kernel computed them.
+func TestSnapshotSaltsRecomputeEveryBucket(t *testing.T) {
+	f := boot(t, Config{})
+	if _, err := f.p.ListenTCP(netip.MustParseAddrPort("127.0.0.1:8080"), 4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.p.DialTCP(netip.MustParseAddrPort("127.0.0.1:8080")); err != nil {
+		t.Fatal(err)
+	}
+	s := f.snapshot(t)
+	h := s.Hashinfo
+	if h.EhashSecret == 0 || h.NetHashMix == 0 {
+		t.Fatalf("salts not in the snapshot: secret %#x mix %#x", h.EhashSecret, h.NetHashMix)
+	}
+	be := func(ap netip.AddrPort) uint32 { return uint32(sockets.Be32From(ap.Addr())) }
+	n := 0
+	for _, b := range h.Ehash {
+		for _, e := range b.Chain {
+			l, p := netip.MustParseAddrPort(e.Local), netip.MustParseAddrPort(e.Peer)
+			hash := sockets.Jhash3Words(be(l), be(p), uint32(l.Port())<<16|uint32(sockets.Htons(p.Port())), h.EhashSecret+h.NetHashMix)
+			if hash != e.Hash || int(hash)&(h.EhashSize-1) != b.Index {
+				t.Errorf("ehash[%d] %s: recomputed hash %#x (bucket %d), snapshot says %#x", b.Index, e.Addr, hash, int(hash)&(h.EhashSize-1), e.Hash)
+			}
+			n++
+		}
+	}
+	for _, b := range h.Lhash2 {
+		for _, e := range b.Chain {
+			l := netip.MustParseAddrPort(e.Local)
+			idx := int(sockets.Jhash1Word(be(l), h.NetHashMix)^uint32(l.Port())) & (h.Lhash2Size - 1)
+			if idx != b.Index {
+				t.Errorf("lhash2 %s: recomputed bucket %d, snapshot says %d", e.Addr, idx, b.Index)
+			}
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("checked %d entries, want 3 (listener, client, child)", n)
 	}
 }

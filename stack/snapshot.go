@@ -220,13 +220,17 @@ type TwSnap struct {
 
 // HashinfoSnap is struct inet_hashinfo: sizes and non-empty buckets.
 type HashinfoSnap struct {
-	EhashSize  int          `json:"ehash_size"`
-	BhashSize  int          `json:"bhash_size"`
-	Lhash2Size int          `json:"lhash2_size"`
-	Ehash      []BucketSnap `json:"ehash"`
-	Bhash      []BindSnap   `json:"bhash"`
-	Bhash2     []Bind2Snap  `json:"bhash2"`
-	Lhash2     []BucketSnap `json:"lhash2"`
+	EhashSize  int `json:"ehash_size"`
+	BhashSize  int `json:"bhash_size"`
+	Lhash2Size int `json:"lhash2_size"`
+	// EhashSecret is inet_ehash_secret and NetHashMix net_hash_mix(net):
+	// the hash functions' salts, so a reader can recompute a bucket.
+	EhashSecret uint32       `json:"inet_ehash_secret"`
+	NetHashMix  uint32       `json:"net_hash_mix"`
+	Ehash       []BucketSnap `json:"ehash"`
+	Bhash       []BindSnap   `json:"bhash"`
+	Bhash2      []Bind2Snap  `json:"bhash2"`
+	Lhash2      []BucketSnap `json:"lhash2"`
 }
 
 // BucketSnap is a non-empty ehash or lhash2 bucket and its chain, head
@@ -548,6 +552,7 @@ func (k *Kernel) synQueueSnap(lsk *sockets.Sock, chainName map[*sockets.SockComm
 func (k *Kernel) hashSnap() HashinfoSnap {
 	h := k.hash
 	hs := HashinfoSnap{EhashSize: len(h.Ehash), BhashSize: len(h.Bhash), Lhash2Size: len(h.Lhash2),
+		EhashSecret: h.EhashSecret, NetHashMix: k.net.HashMix,
 		Ehash: []BucketSnap{}, Bhash: []BindSnap{}, Bhash2: []Bind2Snap{}, Lhash2: []BucketSnap{}}
 	chain := func(scs []*sockets.SockCommon) []ChainSnap {
 		var out []ChainSnap
