@@ -27,8 +27,9 @@ type Options struct {
 	// Dark chooses the style sheet before (or instead of) asking the
 	// terminal.
 	Dark bool
-	// Stepping attaches the kernel's stepping controller, so the stepping
-	// keys and breakpoints work.
+	// Stepping allows the stepping keys and breakpoints. The kernel's
+	// stepping controller is attached at the first of them, so a kernel
+	// nobody steps pays nothing for it.
 	Stepping bool
 }
 
@@ -83,11 +84,6 @@ func New(src Source, opts Options) (*Model, error) {
 	feed, err := NewFeed(k)
 	if err != nil {
 		return nil, fmt.Errorf("inspector: %w", err)
-	}
-	if opts.Stepping {
-		if err := k.EnableStepping(); err != nil {
-			return nil, fmt.Errorf("inspector: %w", err)
-		}
 	}
 	ctx := &Context{Src: src, K: k, Styles: NewStyles(opts.Dark), Keys: DefaultKeys()}
 	in := textinput.New()
@@ -323,7 +319,14 @@ func (m *Model) setFilter(v string) {
 func (m *Model) step(cmd tracing.StepCommand) tea.Cmd {
 	k := m.ctx.K
 	stopped := m.ctx.Frame != nil && m.ctx.Frame.Stop != nil
+	if !m.opts.Stepping {
+		m.status = "stepping is off for this source"
+		return nil
+	}
 	return func() tea.Msg {
+		if err := k.EnableStepping(); err != nil {
+			return statusMsg("stepping: " + err.Error())
+		}
 		if !stopped {
 			if cmd == tracing.Continue {
 				return statusMsg("the kernel is running")
@@ -374,7 +377,14 @@ func (m *Model) command(line string) tea.Cmd {
 	case "continue", "c":
 		return m.step(tracing.Continue)
 	case "breakin":
+		if !m.opts.Stepping {
+			m.status = "stepping is off for this source"
+			return nil
+		}
 		return func() tea.Msg {
+			if err := k.EnableStepping(); err != nil {
+				return statusMsg("stepping: " + err.Error())
+			}
 			if err := k.BreakIn(); err != nil {
 				return statusMsg("break in: " + err.Error())
 			}
@@ -386,7 +396,14 @@ func (m *Model) command(line string) tea.Cmd {
 			return nil
 		}
 		glob := f[1]
+		if !m.opts.Stepping {
+			m.status = "stepping is off for this source"
+			return nil
+		}
 		return func() tea.Msg {
+			if err := k.EnableStepping(); err != nil {
+				return statusMsg("stepping: " + err.Error())
+			}
 			bp, err := k.AddBreakpoint(glob)
 			if err != nil {
 				return statusMsg("break " + glob + ": " + err.Error())
