@@ -26,9 +26,9 @@ type flowPane struct {
 	ep    flowEnds
 	why   string // why there is no ladder yet, when ep is not resolved
 	rows  []flowRow
-	next  uint64                     // number of the next packet to look at
-	isn   map[netip.AddrPort]flowISN // per endpoint: its ISN (or a guess)
-	total int                        // packets the feed holds (for the empty note)
+	next  uint64             // number of the next packet to look at
+	isn   map[flowEnd]uint32 // per end of each connection: its ISN (or a guess)
+	total int                // packets the feed holds (for the empty note)
 	// follow keeps the cursor on the newest segment; at is the number of
 	// the packet under the cursor when not following.
 	follow bool
@@ -51,11 +51,12 @@ type flowEnds struct {
 	leftSet bool
 }
 
-// flowISN is an endpoint's initial sequence number: from its SYN, or, if
-// the SYN is not among the packets, guessed from the first segment seen.
-type flowISN struct {
-	seq     uint32
-	fromSyn bool
+// flowEnd is one end of one connection (a listener's port is the end of
+// many), the key of its initial sequence number: from its SYN, or, if the
+// SYN is not among the packets, guessed from the first segment seen.
+type flowEnd struct {
+	conn connKey
+	ep   netip.AddrPort
 }
 
 // flowRow is one segment, prepared when it arrives.
@@ -124,7 +125,7 @@ func (p *flowPane) Refresh(c *Context) {
 		if !p.ep.ok {
 			return
 		}
-		p.isn = map[netip.AddrPort]flowISN{}
+		p.isn = map[flowEnd]uint32{}
 	}
 	base := f.PacketTotal - uint64(len(f.Packets))
 	if len(p.rows) > 0 && p.rows[0].num < base {
@@ -261,17 +262,19 @@ func (p *flowPane) label(d *pkt, src, dst netip.AddrPort) string {
 	t := d.tcp
 	f := t.Flags()
 	seq, ack := t.Seq(), t.AckSeq()
+	k, _ := connKeyOf(src, dst)
+	from, to := flowEnd{k, src}, flowEnd{k, dst}
 	if f&header.TCP_FLAG_SYN != 0 {
-		p.isn[src] = flowISN{seq: seq, fromSyn: true}
+		p.isn[from] = seq
 	}
-	if _, ok := p.isn[src]; !ok {
+	if _, ok := p.isn[from]; !ok {
 		// No SYN seen: number as if the handshake had just ended.
-		p.isn[src] = flowISN{seq: seq - 1}
+		p.isn[from] = seq - 1
 	}
-	if _, ok := p.isn[dst]; !ok && f&header.TCP_FLAG_ACK != 0 {
-		p.isn[dst] = flowISN{seq: ack - 1}
+	if _, ok := p.isn[to]; !ok && f&header.TCP_FLAG_ACK != 0 {
+		p.isn[to] = ack - 1
 	}
-	rseq, rack := seq-p.isn[src].seq, ack-p.isn[dst].seq
+	rseq, rack := seq-p.isn[from], ack-p.isn[to]
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-2s", tcpdumpFlags(f))
 	switch {
@@ -289,7 +292,7 @@ func (p *flowPane) label(d *pkt, src, dst netip.AddrPort) string {
 		if o.kind == header.TCPOPT_NOP || o.kind == header.TCPOPT_EOL {
 			continue
 		}
-		opts = append(opts, o.text(false, p.isn[dst].seq))
+		opts = append(opts, o.text(false, p.isn[to]))
 	}
 	if len(opts) > 0 {
 		b.WriteString(" <" + strings.Join(opts, ",") + ">")

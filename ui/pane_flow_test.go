@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/stackscope/stackscope/stack"
 )
 
 // flowRows are the ladder's rows (after the header) as plain text,
@@ -231,5 +233,35 @@ func TestFlowCursorStaysAsSegmentsArrive(t *testing.T) {
 	p.Refresh(c)
 	if p.cursor != len(p.rows)-1 {
 		t.Errorf("following: cursor %d of %d rows", p.cursor, len(p.rows))
+	}
+}
+
+// TestFlowListenerNumbersEachConnection: handshakes that interleave on a
+// listener's port are each numbered from their own ISNs (the listener's
+// end is a different end in each connection).
+func TestFlowListenerNumbersEachConnection(t *testing.T) {
+	m, _ := packetKernel(t, 2)
+	c := paneContext(t, m)
+	all := c.Frame.Packets
+	// A's SYN and SYN-ACK, B's, then the rest of A, the rest of B.
+	order := []int{0, 1, 5, 6, 2, 3, 4, 7, 8, 9}
+	var mixed []stack.PacketRecord
+	for _, i := range order {
+		mixed = append(mixed, all[i])
+	}
+	c.Frame = &Frame{Snap: c.Frame.Snap, Packets: mixed, PacketTotal: uint64(len(mixed))}
+	for _, s := range c.Frame.Snap.Socks {
+		if s.SockCommon.SkcState == "LISTEN" {
+			c.Sel.Sock = s.Sk
+		}
+	}
+	p := newFlowPane()
+	p.SetSize(156, 40)
+	p.Refresh(c)
+	want := []string{"S  seq 0 ", "S. seq 0 ack 1 ", "S  seq 0 ", "S. seq 0 ack 1 ", ".  ack 1 ", "P. 1:6(5) ack 1 ", ".  ack 6 ", ".  ack 1 ", "P. 1:6(5) ack 1 ", ".  ack 6 "}
+	for i, w := range want {
+		if i >= len(p.rows) || !strings.HasPrefix(p.rows[i].label, w) {
+			t.Errorf("row %d: %+v, want it to start with %q", i, p.rows[min(i, len(p.rows)-1)].label, w)
+		}
 	}
 }
