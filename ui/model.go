@@ -230,8 +230,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return m.fetch()
 		}
 	case key.Matches(msg, k.Live):
+		// Back to live; the focused pane hears it too (a list that follows
+		// the newest row follows again).
 		m.viewPaused = false
-		return m.fetch()
+		return tea.Batch(m.panes[m.focus].Update(m.ctx, msg), m.fetch())
 	case key.Matches(msg, k.Mouse):
 		m.mouse = !m.mouse
 	case key.Matches(msg, k.Step):
