@@ -289,9 +289,9 @@ func sockText(sk *stack.SockSnap) string {
 	return chainText(sk.Sk, sc.SkcState, fmt.Sprintf("%s:%d", sc.SkcRcvSaddr, sc.SkcNum), fmt.Sprintf("%s:%d", sc.SkcDaddr, sc.SkcDport))
 }
 
-// be32 is an address as the kernel hashes it (network order read as a
+// addrBe32 is an address as the kernel hashes it (network order read as a
 // native integer).
-func be32(a string) uint32 {
+func addrBe32(a string) uint32 {
 	ad, err := netip.ParseAddr(a)
 	if err != nil || !ad.Is4() {
 		return 0
@@ -310,7 +310,7 @@ func (p *hashPane) hashInputs(sk *stack.SockSnap, h *stack.HashinfoSnap) (int, s
 	}
 	laddr, lport := sc.SkcRcvSaddr, sc.SkcNum
 	portaddr := func(tbl string, size int) (int, string) {
-		a := be32(laddr)
+		a := addrBe32(laddr)
 		j := sockets.Jhash1Word(a, h.NetHashMix)
 		hash := j ^ uint32(lport)
 		idx := int(hash) & (size - 1)
@@ -325,7 +325,7 @@ func (p *hashPane) hashInputs(sk *stack.SockSnap, h *stack.HashinfoSnap) (int, s
 		if !strings.HasPrefix(sc.SkcNode, "ehash[") {
 			return -1, who + ": not hashed"
 		}
-		a, f := be32(laddr), be32(sc.SkcDaddr)
+		a, f := addrBe32(laddr), addrBe32(sc.SkcDaddr)
 		fport := sockets.Htons(sc.SkcDport)
 		ports := uint32(lport)<<16 | uint32(fport)
 		hash := sockets.Jhash3Words(a, f, ports, h.EhashSecret+h.NetHashMix)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -162,9 +163,7 @@ func tcpOptionsInOrder(b []byte) []tcpOption {
 }
 
 // be32 reads a big-endian word.
-func be32(b []byte) uint32 {
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
-}
+func be32(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
 
 // optionText renders one option. full is tcpdump's text ("TS val 1 ecr
 // 0"); otherwise the ladder's short one ("TS"). sackBase is subtracted
