@@ -92,6 +92,20 @@ type QueueSnap struct {
 	Addr string   `json:"addr"`
 	Qlen uint32   `json:"qlen"`
 	Skbs []string `json:"skbs"`
+	// Sums are the first queueSumCap skbs in brief, in queue order
+	// (Sums[i] is Skbs[i]); the rest are listed by address only.
+	Sums []SkbSum `json:"skb_sums"`
+}
+
+// queueSumCap bounds the per-skb summaries a QueueSnap carries.
+const queueSumCap = 256
+
+// SkbSum is one queued skb in brief: skb->len and, in a TCP sock's
+// queues, TCP_SKB_CB(skb)->seq and end_seq (absolute, as on the wire).
+type SkbSum struct {
+	Len    uint32 `json:"len"`
+	Seq    uint32 `json:"seq,omitempty"`
+	EndSeq uint32 `json:"end_seq,omitempty"`
 }
 
 // SockSnap is a struct sock with its inet, inet_connection_sock and TCP
@@ -442,10 +456,19 @@ func (k *Kernel) chainNames() map[*sockets.SockCommon]string {
 	return m
 }
 
-func (k *Kernel) queueSnap(q *skb.SkBuffHead) QueueSnap {
-	qs := QueueSnap{Addr: hexAddr(q.Addr), Qlen: skb.SkbQueueLen(q), Skbs: []string{}}
+// queueSnap lists a queue's skbs; tcp says its skbs carry TCP_SKB_CB's
+// sequence numbers (a TCP sock's queues).
+func (k *Kernel) queueSnap(q *skb.SkBuffHead, tcp bool) QueueSnap {
+	qs := QueueSnap{Addr: hexAddr(q.Addr), Qlen: skb.SkbQueueLen(q), Skbs: []string{}, Sums: []SkbSum{}}
 	skb.SkbQueueWalk(q, func(s *skb.SkBuff) bool {
 		qs.Skbs = append(qs.Skbs, hexAddr(s.Addr()))
+		if len(qs.Sums) < queueSumCap {
+			sum := SkbSum{Len: s.Len}
+			if tcp {
+				sum.Seq, sum.EndSeq = cbSeqOf(s), cbEndSeqOf(s)
+			}
+			qs.Sums = append(qs.Sums, sum)
+		}
 		return true
 	})
 	return qs
@@ -466,8 +489,9 @@ func (k *Kernel) sockSnap(sk *sockets.Sock, chainName map[*sockets.SockCommon]st
 		SkRmemAlloc: sk.SkRmemAlloc, SkWmemAlloc: sk.SkWmemAlloc, SkWmemQueued: sk.SkWmemQueued,
 		SkForwardAlloc: sk.SkForwardAlloc, SkAckBacklog: sk.SkAckBacklog, SkMaxAckBacklog: sk.SkMaxAckBacklog,
 		SkRcvtimeoNs: sk.SkRcvtimeo, SkLingertimeNs: sk.SkLingertime, SkErr: sk.SkErr, SkLockOwned: sk.SkLock.Owned,
-		SkReceiveQueue: k.queueSnap(&sk.SkReceiveQueue), SkWriteQueue: k.queueSnap(&sk.SkWriteQueue),
-		SkBacklogLen: sk.SkBacklog.Len,
+		SkReceiveQueue: k.queueSnap(&sk.SkReceiveQueue, sk.SkcProt == k.tcpProt),
+		SkWriteQueue:   k.queueSnap(&sk.SkWriteQueue, sk.SkcProt == k.tcpProt),
+		SkBacklogLen:   sk.SkBacklog.Len,
 	}
 	if ss.SkFlags == nil {
 		ss.SkFlags = []string{}
@@ -520,7 +544,7 @@ func (k *Kernel) sockSnap(sk *sockets.Sock, chainName map[*sockets.SockCommon]st
 			AdvMss: tp.AdvMss, RcvMss: tp.RcvMss, Nonagle: tp.Nonagle, Reordering: tp.Reordering,
 			Congestion: tp.CongestionOps, AckPending: tp.ack.Pending, AckQuick: tp.ack.Quick,
 			AckPingpong: tp.ack.Pingpong, AckAtoNs: tp.ack.Ato,
-			RtxQueue: k.queueSnap(&tp.rtxQueue), OfoQueue: k.queueSnap(&tp.outOfOrderQueue)}
+			RtxQueue: k.queueSnap(&tp.rtxQueue, true), OfoQueue: k.queueSnap(&tp.outOfOrderQueue, true)}
 		if sk.SkcState == sockets.TCP_LISTEN {
 			is.AcceptQueue.SynQueue = k.synQueueSnap(sk, chainName)
 		}

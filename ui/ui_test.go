@@ -67,7 +67,7 @@ func runKeys(t *testing.T, m *Model, msgs ...any) string {
 	t.Helper()
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(testW, testH),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
-	frames := 0
+	frames := m.frameCount() // a model may be run more than once
 	waitFrame := func() {
 		frames++
 		want := frames
