@@ -181,6 +181,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.fetch()
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case PaneMsg:
+		for _, p := range m.panes {
+			if p.Name() == msg.Pane {
+				return m, p.Update(m.ctx, msg.Msg)
+			}
+		}
+		return m, nil
 	}
 	return m, m.panes[m.focus].Update(m.ctx, msg)
 }
@@ -198,6 +205,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return tea.Quit
 		}
 		return nil
+	}
+	if t, ok := m.panes[m.focus].(TextInput); ok && t.Typing() && msg.String() != "ctrl+c" &&
+		!key.Matches(msg, k.NextPane, k.PrevPane) {
+		return m.panes[m.focus].Update(m.ctx, msg)
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -232,8 +243,9 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return m.fetch()
 		}
 	case key.Matches(msg, k.Live):
+		// The focused pane follows the newest rows again, too.
 		m.viewPaused = false
-		return m.fetch()
+		return tea.Batch(m.fetch(), m.panes[m.focus].Update(m.ctx, msg))
 	case key.Matches(msg, k.Mouse):
 		m.mouse = !m.mouse
 	case key.Matches(msg, k.Step):
@@ -555,6 +567,9 @@ func (m *Model) bottomLine() string {
 	f := m.ctx.Frame
 	if f != nil && f.Stop != nil {
 		return fit(" "+s.Warn.Render("stopped")+" at "+f.Stop.Event.Format(m.ctx.Resolver())+"  (s step  n next  f finish  c continue)", m.width)
+	}
+	if t, ok := m.panes[m.focus].(TextInput); ok && t.Typing() {
+		return fit(" "+s.Dim.Render("typing into the "+m.panes[m.focus].Name()+": esc hands the keys back  tab next pane  ctrl+c quit"), m.width)
 	}
 	hints := []string{"tab panes", "1-9 jump", "z zoom", "/ filter", ": cmd", "s step", "b break", "space pause", "? help", "q quit"}
 	return fit(" "+s.Dim.Render(strings.Join(hints, "  ")), m.width)
