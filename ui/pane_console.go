@@ -189,7 +189,7 @@ func (p *consolePane) Update(c *Context, msg tea.Msg) tea.Cmd {
 		}
 		p.prepare()
 		call, id, pid := msg.call, msg.id, msg.pid
-		return tea.Batch(refresh, func() tea.Msg {
+		return tea.Batch(askFrame, func() tea.Msg {
 			return PaneMsg{Pane: "console", Msg: conDoneMsg{id: id, pid: pid, out: call.Wait()}}
 		})
 	case conDoneMsg:
@@ -200,7 +200,7 @@ func (p *consolePane) Update(c *Context, msg tea.Msg) tea.Cmd {
 			e.state, e.out = conDone, msg.out
 		}
 		p.prepare()
-		return refresh
+		return askFrame
 	case tea.PasteMsg:
 		if p.typing {
 			var cmd tea.Cmd
@@ -222,9 +222,9 @@ func (p *consolePane) Update(c *Context, msg tea.Msg) tea.Cmd {
 	return nil
 }
 
-// refresh asks for a frame at once, so the other panes show what a line
+// askFrame asks for a frame at once, so the other panes show what a line
 // did.
-func refresh() tea.Msg { return RefreshMsg{} }
+func askFrame() tea.Msg { return RefreshMsg{} }
 
 func (p *consolePane) typingKey(c *Context, msg tea.KeyPressMsg) tea.Cmd {
 	switch {
@@ -309,8 +309,12 @@ func (p *consolePane) run(k *stack.Kernel, text string) tea.Cmd {
 	p.nextID++
 	id := p.nextID
 	e := conEntry{id: id, text: text}
-	if f := strings.FieldsFunc(text, func(r rune) bool { return r == '(' || r == ' ' }); len(f) > 0 {
-		e.call = f[0]
+	// The call's name as typed, after a packetdrill time ("+.1") if any.
+	for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == '(' || r == ' ' }) {
+		if !strings.ContainsAny(f[:1], "+.0123456789") {
+			e.call = f
+			break
+		}
 	}
 	p.entries = append(p.entries, e)
 	if len(p.entries) > conKeep {

@@ -138,7 +138,7 @@ func paneText(screen string) string {
 	return strings.Join(lines, "\n")
 }
 
-func bootKernel(t *testing.T) *stack.Kernel {
+func freshKernel(t *testing.T) *stack.Kernel {
 	t.Helper()
 	k, err := stack.New(stack.Config{Seed: 1})
 	if err != nil {
@@ -153,7 +153,7 @@ func bootKernel(t *testing.T) *stack.Kernel {
 // line runs as the process "console" and its result appears under it;
 // keys that are global elsewhere (s, q, :, /, digits) are text here.
 func TestConsoleRunsALineAndShowsItsResult(t *testing.T) {
-	k := bootKernel(t)
+	k := freshKernel(t)
 	d := drive(t, newTestModel(t, k))
 	d.keys("9")
 	d.line("socket(..., SOCK_STREAM, IPPROTO_TCP)")
@@ -202,7 +202,7 @@ func TestConsoleRunsALineAndShowsItsResult(t *testing.T) {
 // /, :, z and digits are letters of the line; esc hands the keys back and
 // tab still moves on.
 func TestConsoleTypesTheGlobalKeys(t *testing.T) {
-	k := bootKernel(t)
+	k := freshKernel(t)
 	d := drive(t, newTestModel(t, k))
 	d.keys("9")
 	d.typeText("snq/:z?12 ")
@@ -233,7 +233,7 @@ func TestConsoleTypesTheGlobalKeys(t *testing.T) {
 
 // TestConsoleRecallsLinesWithUpAndDown, as a shell does.
 func TestConsoleRecallsLinesWithUpAndDown(t *testing.T) {
-	k := bootKernel(t)
+	k := freshKernel(t)
 	d := drive(t, newTestModel(t, k))
 	d.keys("9")
 	d.line("socket(..., SOCK_STREAM, IPPROTO_TCP)")
@@ -256,13 +256,13 @@ func TestConsoleRecallsLinesWithUpAndDown(t *testing.T) {
 // an empty queue shows as blocked while the UI goes on, and returns the
 // new connection when a second process of the kernel connects.
 func TestConsoleBlockingAcceptFinishesWhenAnotherProcessConnects(t *testing.T) {
-	k := bootKernel(t)
+	k := freshKernel(t)
 	d := drive(t, newTestModel(t, k))
 	d.keys("9")
 	d.line("socket(..., SOCK_STREAM, IPPROTO_TCP)")
 	d.line("bind(3, 127.0.0.1:8080)")
 	d.line("listen(3, 5)")
-	d.line("accept(3, ..., ...)")
+	d.line("+0 accept(3, ..., ...)")
 	d.settled()
 	c := d.console()
 	if e := c.entries[3]; e.state != conBlocked {

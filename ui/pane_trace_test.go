@@ -46,7 +46,7 @@ func watchedKernel(t *testing.T) (*stack.Kernel, *Model) {
 // stop the screen names the current function, its kernel file and the
 // project's explanation of it, marked "<- STEPPING".
 func TestStepThroughSocket(t *testing.T) {
-	k := bootKernel(t)
+	k := freshKernel(t)
 	m := newTestModel(t, k)
 	d := drive(t, m)
 	d.keys(":")
@@ -79,7 +79,7 @@ func TestStepThroughSocket(t *testing.T) {
 				t.Fatalf("stopped at %s, the screen lacks %q:\n%s", f.Name, w, screen)
 			}
 		}
-		if !strings.Contains(squash(text), squash(f.Explain)) {
+		if !strings.Contains(squashSpace(text), squashSpace(f.Explain)) {
 			t.Fatalf("stopped at %s, the screen lacks its explanation %q:\n%s", f.Name, f.Explain, screen)
 		}
 		if m.panes[m.focus].(Cursorable).FuncUnderCursor() != f.Name {
@@ -114,8 +114,8 @@ func TestStepThroughSocket(t *testing.T) {
 	}
 }
 
-// squash folds runs of white space to one space.
-func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
+// squashSpace folds runs of white space to one space.
+func squashSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // TestTraceFollowsTheGraph: the trace pane, zoomed, after the test
 // kernel's activity: the end of the client's write, newest at the bottom
@@ -133,11 +133,11 @@ func TestTraceFollowsTheGraph(t *testing.T) {
 	requireGolden(t, screen)
 }
 
-// collect boots the test kernel's activity with a collector and the
+// collectTrace boots the test kernel's activity with a collector and the
 // console's graph writer subscribed from the start.
-func collect(t *testing.T) (*stack.Kernel, []tracing.Event, string) {
+func collectTrace(t *testing.T) (*stack.Kernel, []tracing.Event, string) {
 	t.Helper()
-	k := bootKernel(t)
+	k := freshKernel(t)
 	var evs []tracing.Event
 	var graph strings.Builder
 	g := tracing.NewGraph(&graph, k)
@@ -175,9 +175,9 @@ func collect(t *testing.T) (*stack.Kernel, []tracing.Event, string) {
 	return k, out, text
 }
 
-// refreshIn feeds a pane the events as frames would: each frame the
+// refreshTraceIn feeds a pane the events as frames would: each frame the
 // newest frameEvents up to a point, every step events later.
-func refreshIn(p *tracePane, c *Context, evs []tracing.Event, step int) {
+func refreshTraceIn(p *tracePane, c *Context, evs []tracing.Event, step int) {
 	for end := min(step, len(evs)); ; end = min(end+step, len(evs)) {
 		c.Frame = &Frame{Events: evs[max(end-frameEvents, 0):end]}
 		p.Refresh(c)
@@ -191,12 +191,12 @@ func refreshIn(p *tracePane, c *Context, evs []tracing.Event, step int) {
 // the pane's lines are the console's function graph (tracing.Graph), line
 // for line: entries open blocks, exits close them, leaves fold.
 func TestTraceIsTheConsolesGraph(t *testing.T) {
-	k, evs, graph := collect(t)
+	k, evs, graph := collectTrace(t)
 	want := strings.Split(strings.TrimSuffix(graph, "\n"), "\n")
 	for _, step := range []int{1, 2, 7, 100, len(evs)} {
 		p := newTracePane()
 		p.SetSize(150, 40)
-		refreshIn(p, &Context{K: k, Styles: NewStyles(true), Keys: DefaultKeys()}, evs, step)
+		refreshTraceIn(p, &Context{K: k, Styles: NewStyles(true), Keys: DefaultKeys()}, evs, step)
 		var got []string
 		for _, l := range p.lines {
 			got = append(got, strings.Repeat("  ", int(l.depth))+l.text)
