@@ -126,15 +126,18 @@ func (m *Model) fetch() tea.Cmd {
 	}
 	return func() tea.Msg {
 		f := &Frame{Prev: prev}
+		// Where the kernel stopped first: stopped, it stays so until the
+		// UI steps it, so the snapshot and the events that follow include
+		// the stop's event.
+		if st, ok, err := k.Paused(); err == nil && ok {
+			f.Stop = &st
+		}
 		snap, err := k.Snapshot()
 		if err != nil {
 			return frameMsg{err: err}
 		}
 		f.Snap = snap
 		feed.take(f)
-		if st, ok, err := k.Paused(); err == nil && ok {
-			f.Stop = &st
-		}
 		f.Breakpoints, _ = k.Breakpoints()
 		if skbAddr != "" {
 			f.Skb, f.SkbErr = k.DescribeSkb(skbAddr)
