@@ -30,14 +30,30 @@ type Console struct {
 	Errors     int
 }
 
+// Option changes how a console works.
+type Option func(*consoleOpts)
+
+type consoleOpts struct{ noGraph bool }
+
+// WithoutGraph makes a console that does not print the function graph of
+// its calls (the inspector's console: its trace pane shows the graph).
+func WithoutGraph() Option { return func(o *consoleOpts) { o.noGraph = true } }
+
 // NewConsole starts a console process on a running kernel; output goes to
 // out. file names the input in error messages ("" for standard input).
-func NewConsole(k *stack.Kernel, out io.Writer, file string) (*Console, error) {
+func NewConsole(k *stack.Kernel, out io.Writer, file string, opts ...Option) (*Console, error) {
+	var o consoleOpts
+	for _, opt := range opts {
+		opt(&o)
+	}
 	p, err := k.NewProcess("console")
 	if err != nil {
 		return nil, err
 	}
 	c := &Console{k: k, p: p, out: out, file: file}
+	if o.noGraph {
+		return c, nil
+	}
 	c.g = tracing.NewGraph(&c.graph, k)
 	if _, err := k.Subscribe(c.g.Event); err != nil {
 		return nil, err
@@ -162,19 +178,18 @@ func (c *Console) call(cmd *Command) error {
 		}
 	}
 	ret, err := pd.Wait()
-	_ = c.g.Close()
-	c.out.Write(c.graph.Bytes())
-	c.graph.Reset()
+	if c.g != nil {
+		_ = c.g.Close()
+		c.out.Write(c.graph.Bytes())
+		c.graph.Reset()
+	}
 	if note != "" {
 		fmt.Fprintf(c.out, "note: %s\n", note)
 	}
-	got := formatResult(cmd.Syscall, ret, err, pd)
-	fmt.Fprintln(c.out, got)
-	if exp := cmd.Expect; exp != nil {
-		if !expectationHolds(exp, cmd.Syscall, ret, err) {
-			c.Mismatches++
-			fmt.Fprintf(c.out, "mismatch: the line expects %s\n", formatExpectation(exp))
-		}
+	fmt.Fprintln(c.out, formatResult(cmd.Syscall, ret, err, pd))
+	if m := mismatch(cmd, ret, err); m != "" {
+		c.Mismatches++
+		fmt.Fprintln(c.out, m)
 	}
 	if errors.Is(err, stack.ErrStopped) {
 		return err
@@ -224,6 +239,15 @@ func formatResult(sc *stack.Syscall, ret int64, err error, pd *stack.Pending) st
 		return fmt.Sprintf("= 0 [%d]", ret)
 	}
 	return fmt.Sprintf("= %d", ret)
+}
+
+// mismatch is the line reported when a call did not return what its line
+// expects, or "".
+func mismatch(cmd *Command, ret int64, err error) string {
+	if exp := cmd.Expect; exp != nil && !expectationHolds(exp, cmd.Syscall, ret, err) {
+		return "mismatch: the line expects " + formatExpectation(exp)
+	}
+	return ""
 }
 
 func formatExpectation(e *Expectation) string {

@@ -19,8 +19,9 @@ func (s Stop) String() string {
 // EnableStepping attaches the stepping controller. From then on the kernel
 // runs until a breakpoint or a BreakIn, stops, and reports the Stop on the
 // channel Stops returns; Step resumes it.
+// It may be called again (and while stopped): it attaches only once.
 func (k *Kernel) EnableStepping() error {
-	_, err := k.Do("enable-stepping", func(k *Kernel) any {
+	_, err := k.sendPaused("enable-stepping", func(k *Kernel) any {
 		if k.stepper == nil {
 			k.stepper = tracing.NewStepper(k.pause)
 			k.tr.Subscribe(k.stepper.OnEvent)

@@ -48,7 +48,9 @@ func (g *Graph) line(s string) {
 	}
 }
 
-func (g *Graph) call(ev *Event) string {
+// GraphCall is a call as the function graph prints it: the kernel name and
+// its named arguments ("sk_alloc(family=2, priority=0xcc0)").
+func GraphCall(ev *Event, r Resolver) string {
 	f := FuncByID(ev.Func)
 	var b strings.Builder
 	b.WriteString(f.Name)
@@ -61,23 +63,49 @@ func (g *Graph) call(ev *Event) string {
 			b.WriteString(f.Args[i])
 			b.WriteByte('=')
 		}
-		b.WriteString(FormatArg(ev.Args[i], g.r))
+		b.WriteString(FormatArg(ev.Args[i], r))
 	}
 	b.WriteByte(')')
 	return b.String()
 }
 
-func (g *Graph) ret(ev *Event) string {
+func graphRet(ev *Event, r Resolver) string {
 	if ev.Ret.Kind == ArgNone {
 		return ""
 	}
-	return " = " + FormatArg(ev.Ret, g.r)
+	return " = " + FormatArg(ev.Ret, r)
+}
+
+// The lines of a function graph, without their indentation, for writers
+// that lay the graph out themselves (Graph, the inspector's trace pane).
+
+// GraphOpen is an entry that opens a block: "name(args) {".
+func GraphOpen(entry *Event, r Resolver) string { return GraphCall(entry, r) + " {" }
+
+// GraphLeaf is an entry and its exit with nothing between them, folded to
+// one line: "name(args) = ret;".
+func GraphLeaf(entry, exit *Event, r Resolver) string {
+	return GraphCall(entry, r) + graphRet(exit, r) + ";"
+}
+
+// GraphClose is an exit that closes a block: "} = ret /* name */".
+func GraphClose(exit *Event, r Resolver) string {
+	return "}" + graphRet(exit, r) + " /* " + exit.Func.Name() + " */"
+}
+
+// GraphPoint is a point event, as a comment: "/* name(args) */".
+func GraphPoint(ev *Event, r Resolver) string { return "/* " + GraphCall(ev, r) + " */" }
+
+// Closes reports whether exit returns from entry (the same function, depth
+// and task), so that the two fold to one line if nothing came between.
+func Closes(entry, exit *Event) bool {
+	return exit.Kind == Exit && entry.Func == exit.Func && entry.Depth == exit.Depth && entry.Task == exit.Task
 }
 
 // flush prints a held entry as the opening of a block.
 func (g *Graph) flush() {
 	if g.pending != nil {
-		g.line(g.indent(g.pending.Depth) + g.call(g.pending) + " {")
+		g.line(g.indent(g.pending.Depth) + GraphOpen(g.pending, g.r))
 		g.pending = nil
 	}
 }
@@ -90,16 +118,16 @@ func (g *Graph) Event(ev *Event) {
 		g.held = *ev
 		g.pending = &g.held
 	case Exit:
-		if p := g.pending; p != nil && p.Func == ev.Func && p.Depth == ev.Depth && p.Task == ev.Task {
-			g.line(g.indent(ev.Depth) + g.call(p) + g.ret(ev) + ";")
+		if p := g.pending; p != nil && Closes(p, ev) {
+			g.line(g.indent(ev.Depth) + GraphLeaf(p, ev, g.r))
 			g.pending = nil
 			return
 		}
 		g.flush()
-		g.line(g.indent(ev.Depth) + "}" + g.ret(ev) + " /* " + ev.Func.Name() + " */")
+		g.line(g.indent(ev.Depth) + GraphClose(ev, g.r))
 	case Point:
 		g.flush()
-		g.line(g.indent(ev.Depth) + "/* " + g.call(ev) + " */")
+		g.line(g.indent(ev.Depth) + GraphPoint(ev, g.r))
 	}
 }
 

@@ -184,3 +184,41 @@ func BenchmarkTracePointIntoRing(b *testing.B) {
 		tr.Enter2(testFn, Skb(uint64(i)), Int(int64(i)))
 	}
 }
+
+// TestGraphFoldsLeavesAndClosesBlocks pins the function graph's lines: a
+// callee with nothing inside folds to one line, a caller opens and closes
+// a block, a point is a comment; the line helpers are what Graph prints.
+func TestGraphFoldsLeavesAndClosesBlocks(t *testing.T) {
+	tr := NewTracer(&fakeClock{})
+	var b strings.Builder
+	g := NewGraph(&b, nil)
+	var evs []Event
+	tr.Subscribe(g.Event)
+	tr.Subscribe(func(ev *Event) { evs = append(evs, *ev) })
+	tr.Enter2(testFn, Skb(0x10), Int(14))
+	tr.Enter(testLeaf)
+	tr.Exit(testLeaf, Int(7))
+	tr.Point(testLeaf, Reason(3), Arg{})
+	tr.Exit(testFn, Errno(0))
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := "tracing_test_fn(skb=0x10, len=14) {\n" +
+		"  tracing_test_leaf() = 7;\n" +
+		"  /* tracing_test_leaf(3) */\n" +
+		"} = 0 /* tracing_test_fn */\n"
+	if b.String() != want {
+		t.Errorf("graph\n%s\nwant\n%s", b.String(), want)
+	}
+	if !Closes(&evs[1], &evs[2]) || Closes(&evs[0], &evs[2]) || Closes(&evs[1], &evs[1]) {
+		t.Error("Closes pairs the wrong events")
+	}
+	other := evs[2]
+	other.Task = 9
+	if Closes(&evs[1], &other) {
+		t.Error("an exit of another task closes the entry")
+	}
+	if s := GraphOpen(&evs[0], nil); s != "tracing_test_fn(skb=0x10, len=14) {" {
+		t.Errorf("GraphOpen = %q", s)
+	}
+}

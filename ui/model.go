@@ -122,6 +122,12 @@ func (m *Model) fetch() tea.Cmd {
 	}
 	return func() tea.Msg {
 		f := &Frame{Prev: prev}
+		// Where the kernel stopped first: stopped, it stays so until the
+		// UI steps it, so the snapshot and the events that follow include
+		// the stop's event.
+		if st, ok, err := k.Paused(); err == nil && ok {
+			f.Stop = &st
+		}
 		snap, err := k.Snapshot()
 		if err != nil {
 			return frameMsg{err: err}
@@ -129,9 +135,6 @@ func (m *Model) fetch() tea.Cmd {
 		f.Snap = snap
 		if err := feed.take(f); err != nil {
 			return frameMsg{err: err}
-		}
-		if st, ok, err := k.Paused(); err == nil && ok {
-			f.Stop = &st
 		}
 		f.Breakpoints, _ = k.Breakpoints()
 		if skbAddr != "" {
@@ -179,6 +182,13 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.fetch()
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case PaneMsg:
+		for _, p := range m.panes {
+			if p.Name() == msg.Pane {
+				return m, p.Update(m.ctx, msg.Msg)
+			}
+		}
+		return m, nil
 	}
 	return m, m.panes[m.focus].Update(m.ctx, msg)
 }
@@ -196,6 +206,10 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 			return tea.Quit
 		}
 		return nil
+	}
+	if t, ok := m.panes[m.focus].(TextInput); ok && t.Typing() && msg.String() != "ctrl+c" &&
+		!key.Matches(msg, k.NextPane, k.PrevPane) {
+		return m.panes[m.focus].Update(m.ctx, msg)
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -579,6 +593,9 @@ func (m *Model) bottomLine() string {
 	f := m.ctx.Frame
 	if f != nil && f.Stop != nil {
 		return fit(" "+s.Warn.Render("stopped")+" at "+f.Stop.Event.Format(m.ctx.Resolver())+"  (s step  n next  f finish  c continue)", m.width)
+	}
+	if t, ok := m.panes[m.focus].(TextInput); ok && t.Typing() {
+		return fit(" "+s.Dim.Render("typing into the "+m.panes[m.focus].Name()+": esc hands the keys back  tab next pane  ctrl+c quit"), m.width)
 	}
 	hints := []string{"tab panes", "1-9 jump", "z zoom", "/ filter", ": cmd", "s step", "b break", "space pause", "? help", "q quit"}
 	return fit(" "+s.Dim.Render(strings.Join(hints, "  ")), m.width)

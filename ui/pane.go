@@ -35,3 +35,18 @@ type Filterable interface {
 type Cursorable interface {
 	FuncUnderCursor() string
 }
+
+// TextInput panes take typed text (the console). While Typing, the root
+// model passes every key to the pane first, except tab, shift+tab and
+// ctrl+c; the pane gives the keys back when it stops typing (esc).
+type TextInput interface {
+	Typing() bool
+}
+
+// PaneMsg carries an asynchronous result to the pane named Pane, whether
+// or not it has the focus (a console line that returned while another
+// pane was focused).
+type PaneMsg struct {
+	Pane string
+	Msg  tea.Msg
+}
