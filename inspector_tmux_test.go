@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +94,7 @@ func (s *tmuxSession) running() bool {
 // sockets, ? lists the keys, the SYN burst fills the HTTP listener's SYN
 // queue, and q quits, leaving nothing behind.
 func TestInspectorInTmux(t *testing.T) {
-	s := startTmux(t, "demo")
+	s := startTmux(t, "demo", "--every", "1h")
 	s.waitFor(" DEMO ", "1 sockets", "2 queues", "3 trace", "4 skb", "5 slab", "6 hash", "*:80", "? help")
 	s.keys("/", "8", "0", "Enter")
 	scr := s.waitFor("/80", "*:80")
@@ -105,7 +106,8 @@ func TestInspectorInTmux(t *testing.T) {
 		s.keys(fmt.Sprint(i + 1))
 		s.waitFor(fmt.Sprintf("[%s]", name), fmt.Sprintf("%d %s", i+1, name))
 	}
-	s.keys("1", "z")
+	// The console takes the keys while it has the focus; esc gives them back.
+	s.keys("Escape", "1", "z")
 	s.waitFor("1 sockets")
 	s.keys("z", "?")
 	s.waitFor("help: every key", "next pane", "step (into)", "SYN burst")
@@ -119,4 +121,52 @@ func TestInspectorInTmux(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// stopEvent finds the event number the trace pane says the kernel
+// stopped at.
+var stopEvent = regexp.MustCompile(`event #[0-9]+`)
+
+// TestInspectorStepsThroughSocketInTmux: a breakpoint at __sys_socket, a
+// socket() line typed into the console pane, then s again and again in
+// the trace pane: the stops walk socket()'s path in KERNEL.md's order, and
+// c lets the call finish with its file descriptor.
+func TestInspectorStepsThroughSocketInTmux(t *testing.T) {
+	s := startTmux(t, "demo", "--every", "1h")
+	s.waitFor(" DEMO ", "1 sockets")
+	s.keys(":")
+	s.keys("break __sys_socket", "Enter")
+	s.waitFor("breakpoint #1 at __sys_socket()")
+	s.keys("9")
+	s.waitFor("stackscope>")
+	s.keys("socket(..., SOCK_STREAM, IPPROTO_TCP)", "Enter")
+	s.waitFor("STEPPING")
+	s.keys("Escape", "3", "z")
+	want := []string{"__sys_socket", "__sock_create", "sock_alloc", "inet_create", "sk_alloc", "sk_prot_alloc"}
+	var seen []string
+	for step := 0; step < 80 && len(want) > 0; step++ {
+		scr := s.waitFor("STEPPING", "trace: ")
+		i := strings.Index(scr, "trace: ")
+		fn := strings.Fields(scr[i+len("trace: "):])[0]
+		if len(seen) == 0 || seen[len(seen)-1] != fn {
+			seen = append(seen, fn)
+		}
+		if fn == want[0] {
+			want = want[1:]
+			continue
+		}
+		ev := stopEvent.FindString(scr)
+		s.keys("s")
+		deadline := time.Now().Add(5 * time.Second)
+		for stopEvent.FindString(s.screen()) == ev && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if len(want) > 0 {
+		t.Fatalf("stepping never reached %v; it went %v", want, seen)
+	}
+	t.Logf("socket() stopped at %v", seen)
+	s.keys("c", "9")
+	s.waitFor("= 3")
+	s.keys("Escape", "q")
 }
