@@ -81,8 +81,10 @@ Ctrl-C would interrupt it. A malformed line is reported with its column and
 the session goes on. The exit status is 1 if any line failed to parse or did
 not return what it expected.
 
-The terminal inspector is not built yet, so console always prints text;
---headless asks for exactly that and is what scripts should pass.`,
+console prints text. To type the same lines with the kernel's insides in
+view, open the inspector (stackscope demo, or stackscope live) and use its
+console pane (9). --headless asks for text explicitly and is what scripts
+should pass.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, name := stdin, ""
@@ -126,7 +128,7 @@ The terminal inspector is not built yet, so console always prints text;
 		},
 	}
 	kf.add(cmd)
-	cmd.Flags().BoolVar(&headless, "headless", false, "print text only (the inspector is not built yet, so this is what console does anyway)")
+	cmd.Flags().BoolVar(&headless, "headless", false, "print text only (what console always does; the inspector has its own console pane)")
 	cmd.Flags().StringVar(&snapshot, "snapshot", "", "write the kernel's final state as JSON to this file (see docs/snapshot.md)")
 	return cmd
 }
