@@ -83,7 +83,6 @@ func (k *Kernel) netifReceive(dev *netdev.Device, frame []byte) {
 		proto = ETH_P_IPV6
 	}
 	s.Dev, s.Protocol, s.PktType, s.Iif = dev, proto, PACKET_HOST, int32(dev.Ifindex)
-	k.tapPacket(PacketIn, dev, s)
 	k.netifReceiveSkb(s)
 }
 
@@ -93,6 +92,11 @@ func (k *Kernel) netifReceiveSkb(s *skb.SkBuff) {
 	k.tr.Enter1(fnNetifReceiveSkb, tracing.Skb(uint64(s.Addr())))
 	k.inSoftirq++
 	skb.SkbResetNetworkHeader(s)
+	// Packet taps see the packet here (ptype_all), with its network
+	// header set; lo's packets were seen as they left.
+	if dev, ok := s.Dev.(*netdev.Device); ok && dev.Flags&netdev.IFF_LOOPBACK == 0 {
+		k.tapPacket(PacketIn, dev, s)
+	}
 	if s.Protocol == ETH_P_IP {
 		k.ipRcv(s)
 	} else {
