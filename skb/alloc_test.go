@@ -98,7 +98,7 @@ func TestAllocSkbTraceShowsTheCallTree(t *testing.T) {
 		t.Errorf("call tree:\n%s\nwant:\n%s", strings.Join(tree, "\n"), strings.Join(want, "\n"))
 	}
 	last := (*evs)[len(*evs)-1]
-	if last.Kind != tracing.Exit || last.Func.Name() != "alloc_skb" || last.Ret != tracing.Skb(uint64(s.Addr())) {
+	if last.Kind != tracing.Exit || last.Func.Name() != "alloc_skb" || last.Ret() != tracing.Skb(uint64(s.Addr())) {
 		t.Errorf("last event %v", last.String())
 	}
 }

@@ -85,19 +85,44 @@ func Bool(b bool) Arg {
 // MaxArgs is how many arguments an event carries.
 const MaxArgs = 3
 
-// Event is one thing the kernel reported. It is a plain value.
+// Event is one thing the kernel reported. It is a plain value of 64
+// bytes, one cache line: the arguments' values and kinds are kept apart
+// (Arg and Ret put them together), so that tracing every kernel function
+// into a ring stays cheap.
 type Event struct {
-	Seq   uint64 // 1, 2, 3, ... per Tracer, never reused
-	Time  int64  // nanoseconds on the kernel clock
-	Func  FuncID
-	Kind  Kind
-	Depth uint16 // call depth within Task: an Entry and its Exit share it
+	Seq  uint64 // 1, 2, 3, ... per Tracer, never reused
+	Time int64  // nanoseconds on the kernel clock
+	vals [MaxArgs + 1]uint64
 	// Task is the context the event ran in: a process's pid for its
 	// syscalls, 0 for the kernel's own work (softirq, timers).
-	Task uint32
-	NArg uint8
-	Args [MaxArgs]Arg
-	Ret  Arg // for Exit
+	Task  uint32
+	Func  FuncID
+	Depth uint16 // call depth within Task: an Entry and its Exit share it
+	Kind  Kind
+	NArg  uint8
+	kinds [MaxArgs + 1]ArgKind
+}
+
+// Arg returns argument i (ArgNone past NArg).
+func (e *Event) Arg(i int) Arg { return Arg{Kind: e.kinds[i], Val: e.vals[i]} }
+
+// Ret is the return value of an Exit (ArgNone if none).
+func (e *Event) Ret() Arg { return Arg{Kind: e.kinds[MaxArgs], Val: e.vals[MaxArgs]} }
+
+// WithArgs returns a copy of e with these arguments (NArg set to their
+// count) and return value: for building events by hand (tests, tools).
+func (e Event) WithArgs(ret Arg, args ...Arg) Event {
+	var a [MaxArgs]Arg
+	n := copy(a[:], args)
+	e.NArg = uint8(n)
+	e.set(a[0], a[1], a[2], ret)
+	return e
+}
+
+// set fills the arguments and the return value.
+func (e *Event) set(a, b, c, ret Arg) {
+	e.vals = [MaxArgs + 1]uint64{a.Val, b.Val, c.Val, ret.Val}
+	e.kinds = [MaxArgs + 1]ArgKind{a.Kind, b.Kind, c.Kind, ret.Kind}
 }
 
 // Resolver turns addresses into names where it can (a kmem_cache address
@@ -122,9 +147,9 @@ func (e *Event) Format(r Resolver) string {
 	switch e.Kind {
 	case Exit:
 		b.WriteString(f.Name)
-		if e.Ret.Kind != ArgNone {
+		if ret := e.Ret(); ret.Kind != ArgNone {
 			b.WriteString(" = ")
-			b.WriteString(FormatArg(e.Ret, r))
+			b.WriteString(FormatArg(ret, r))
 		}
 	default:
 		if e.Kind == Point {
@@ -140,7 +165,7 @@ func (e *Event) Format(r Resolver) string {
 				b.WriteString(f.Args[i])
 				b.WriteByte('=')
 			}
-			b.WriteString(FormatArg(e.Args[i], r))
+			b.WriteString(FormatArg(e.Arg(i), r))
 		}
 		b.WriteByte(')')
 	}

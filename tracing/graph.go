@@ -63,17 +63,17 @@ func GraphCall(ev *Event, r Resolver) string {
 			b.WriteString(f.Args[i])
 			b.WriteByte('=')
 		}
-		b.WriteString(FormatArg(ev.Args[i], r))
+		b.WriteString(FormatArg(ev.Arg(i), r))
 	}
 	b.WriteByte(')')
 	return b.String()
 }
 
 func graphRet(ev *Event, r Resolver) string {
-	if ev.Ret.Kind == ArgNone {
+	if ev.Ret().Kind == ArgNone {
 		return ""
 	}
-	return " = " + FormatArg(ev.Ret, r)
+	return " = " + FormatArg(ev.Ret(), r)
 }
 
 // The lines of a function graph, without their indentation, for writers

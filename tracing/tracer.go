@@ -175,16 +175,9 @@ func (t *Tracer) emit(k Kind, fn FuncID, n uint8, a, b, c, ret Arg) {
 	if t.ring != nil {
 		ev = t.ring.slot()
 	}
-	*ev = Event{
-		Seq:   t.seq,
-		Func:  fn,
-		Kind:  k,
-		Depth: t.depth,
-		Task:  t.task,
-		NArg:  n,
-		Args:  [MaxArgs]Arg{a, b, c},
-		Ret:   ret,
-	}
+	ev.Seq, ev.Func, ev.Kind, ev.Depth, ev.Task, ev.NArg = t.seq, fn, k, t.depth, t.task, n
+	ev.Time = 0
+	ev.set(a, b, c, ret)
 	if t.clock != nil {
 		ev.Time = t.clock.Now()
 	}

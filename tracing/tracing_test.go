@@ -3,6 +3,7 @@ package tracing
 import (
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // testFn is registered once for these tests, like a kernel package would.
@@ -220,5 +221,17 @@ func TestGraphFoldsLeavesAndClosesBlocks(t *testing.T) {
 	}
 	if s := GraphOpen(&evs[0], nil); s != "tracing_test_fn(skb=0x10, len=14) {" {
 		t.Errorf("GraphOpen = %q", s)
+	}
+}
+
+// TestEventIsOneCacheLine: an event fits a 64-byte cache line, which keeps
+// tracing into a ring cheap.
+func TestEventIsOneCacheLine(t *testing.T) {
+	if n := unsafe.Sizeof(Event{}); n != 64 {
+		t.Errorf("sizeof(Event) = %d, want 64", n)
+	}
+	e := Event{}.WithArgs(Int(-5), Skb(0xffff888004000000), Size(128))
+	if e.NArg != 2 || e.Arg(0) != Skb(0xffff888004000000) || e.Arg(1) != Size(128) || e.Arg(2).Kind != ArgNone || e.Ret() != Int(-5) {
+		t.Errorf("WithArgs: %+v", e)
 	}
 }

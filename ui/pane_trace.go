@@ -391,8 +391,8 @@ func (p *tracePane) prepareDetail() {
 		switch ev.Kind {
 		case tracing.Exit:
 			where = "return"
-			if ev.Ret.Kind != tracing.ArgNone {
-				where += " = " + tracing.FormatArg(ev.Ret, p.res)
+			if ret := ev.Ret(); ret.Kind != tracing.ArgNone {
+				where += " = " + tracing.FormatArg(ret, p.res)
 			}
 		case tracing.Point:
 			where = "trace point"

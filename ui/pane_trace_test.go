@@ -307,7 +307,7 @@ func TestTraceShowsTheTaskWhereItChanges(t *testing.T) {
 		{Seq: 3, Func: lookup, Kind: tracing.Entry, Depth: 1, Task: 0},
 		{Seq: 4, Func: lookup, Kind: tracing.Exit, Depth: 1, Task: 0},
 		{Seq: 5, Func: rcv, Kind: tracing.Exit, Task: 0},
-		{Seq: 6, Func: sendmsg, Kind: tracing.Exit, Task: 4, Ret: tracing.Int(5)},
+		tracing.Event{Seq: 6, Func: sendmsg, Kind: tracing.Exit, Task: 4}.WithArgs(tracing.Int(5)),
 	}
 	p := newTracePane()
 	p.SetSize(80, 10)
@@ -351,7 +351,7 @@ func BenchmarkTraceFrame(b *testing.B) {
 			if i%2 == 1 {
 				kind = tracing.Exit
 			}
-			evs[i] = tracing.Event{Seq: seq, Func: f.ID, Kind: kind, Args: [3]tracing.Arg{tracing.Skb(0xffff888004000000)}, NArg: 1}
+			evs[i] = tracing.Event{Seq: seq, Func: f.ID, Kind: kind}.WithArgs(tracing.Arg{}, tracing.Skb(0xffff888004000000))
 		}
 		c.Frame = &Frame{Events: evs}
 		p.Refresh(c)

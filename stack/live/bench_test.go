@@ -27,7 +27,7 @@ func BenchmarkStackToHostObserved(b *testing.B) { benchStackToHost(b, true) }
 // and samples until the benchmark ends.
 func observe(b *testing.B, s *Session) {
 	k := s.K
-	ring := tracing.NewRing(4096)
+	ring := tracing.NewRing(1024)
 	var packets []stack.PacketRecord
 	if _, err := k.DoPaused("observe", func(k *stack.Kernel) any { k.Tracer().SetRing(ring); return nil }); err != nil {
 		b.Fatal(err)
