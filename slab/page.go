@@ -25,7 +25,11 @@ const (
 type Addr uint64
 
 // String formats the address as the kernel's %px would.
-func (a Addr) String() string { return "0x" + strconv.FormatUint(uint64(a), 16) }
+func (a Addr) String() string {
+	var b [18]byte // "0x" and 16 hex digits: one allocation, for the string
+	b[0], b[1] = '0', 'x'
+	return string(strconv.AppendUint(b[:2], uint64(a), 16))
+}
 
 // ZeroSizePtr is ZERO_SIZE_PTR, what kmalloc(0) returns: not NULL, but not
 // memory either. kfree accepts it and does nothing.

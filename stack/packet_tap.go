@@ -36,6 +36,10 @@ func (k *Kernel) SetPacketTap(tap PacketTap) error {
 	return err
 }
 
+// SetPacketTapLocked is SetPacketTap for code already on the kernel loop
+// (inside Do or DoPaused).
+func (k *Kernel) SetPacketTapLocked(tap PacketTap) { k.packetTap = tap }
+
 // tapPacket hands a packet to the tap, if one is installed.
 func (k *Kernel) tapPacket(dir string, dev *netdev.Device, s *skb.SkBuff) {
 	if k.packetTap == nil {

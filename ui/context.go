@@ -20,6 +20,9 @@ type Frame struct {
 	// PacketTotal counts all since the start.
 	Packets     []stack.PacketRecord
 	PacketTotal uint64
+	// Sampled says the kernel was so busy that events and packets were
+	// recorded only shortly before this frame (see Feed).
+	Sampled bool
 	// Stop is where stepping stopped the kernel, if it is stopped.
 	Stop *stack.Stop
 	// Breakpoints are the breakpoints set.

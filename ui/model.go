@@ -81,7 +81,7 @@ func New(src Source, opts Options) (*Model, error) {
 		opts.Interval = 100 * time.Millisecond
 	}
 	k := src.Kernel()
-	feed, err := NewFeed(k)
+	feed, err := NewFeed(k, opts.Interval)
 	if err != nil {
 		return nil, fmt.Errorf("inspector: %w", err)
 	}
@@ -569,6 +569,9 @@ func (m *Model) statusLine() string {
 			drops += d.Stats.RxDropped + d.Stats.TxDropped
 		}
 		counts = fmt.Sprintf("ev %s  pkts %s  drops %d", groupDigits(f.EventSeq), groupDigits(f.PacketTotal), drops)
+		if f.Sampled {
+			counts += "  (busy: sampled)"
+		}
 	}
 	left := fmt.Sprintf(" stackscope %s %s  %s  %s  [%s]", s.Mode.Render(" "+m.modeName()+" "), m.ctx.Src.Title(),
 		clock, counts, m.panes[m.focus].Name())

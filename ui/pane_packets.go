@@ -31,7 +31,10 @@ type packetsPane struct {
 	absSeq bool // r: absolute sequence numbers (tcpdump -S)
 	absTm  bool // a: absolute kernel time, not relative to the first row
 	xoff   int  // h/l: how far the packet text is scrolled left
-	total  uint64
+	// skipped counts packets not decoded because a frame brought more than
+	// pktPerFrame.
+	skipped uint64
+	total   uint64
 	// opened is the record handed to the skb pane with enter, and its
 	// number: its row is marked while it is still c.Sel.Packet.
 	opened    *stack.PacketRecord
@@ -66,6 +69,12 @@ var (
 // pktScroll is how far h and l scroll the packet text.
 const pktScroll = 20
 
+// pktPerFrame bounds the packets decoded per frame: a bulk transfer brings
+// thousands between two frames, more than anyone reads; the newest are
+// decoded and the rest counted as skipped, which keeps the inspector from
+// taking the kernel's CPU.
+const pktPerFrame = 512
+
 func newPacketsPane() *packetsPane {
 	return &packetsPane{seqs: map[connKey]seqBase{}, follow: true}
 }
@@ -74,6 +83,9 @@ func (p *packetsPane) Name() string { return "packets" }
 
 func (p *packetsPane) Title(c *Context) string {
 	t := fmt.Sprintf("packets (%d of %d since start)", len(p.vis), p.total)
+	if p.skipped > 0 {
+		t += fmt.Sprintf(", %d skipped while busy", p.skipped)
+	}
 	if p.follow {
 		t += " following"
 	}
@@ -116,7 +128,12 @@ func (p *packetsPane) Refresh(c *Context) {
 		dropped = true
 	}
 	first := len(p.rows)
-	for n := max(p.next, base); n < f.PacketTotal; n++ {
+	from := max(p.next, base)
+	if f.PacketTotal-from > pktPerFrame {
+		p.skipped += f.PacketTotal - pktPerFrame - from
+		from = f.PacketTotal - pktPerFrame
+	}
+	for n := from; n < f.PacketTotal; n++ {
 		p.rows = append(p.rows, p.decode(&f.Packets[n-base], n))
 	}
 	p.next = f.PacketTotal

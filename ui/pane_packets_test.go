@@ -409,3 +409,24 @@ func TestWrapWords(t *testing.T) {
 		}
 	}
 }
+
+// TestPacketsPaneDecodesAtMostAFrameful: a frame that brings more packets
+// than pktPerFrame has only the newest decoded; the rest are counted as
+// skipped in the title, and the count since the start stays exact.
+func TestPacketsPaneDecodesAtMostAFrameful(t *testing.T) {
+	recs := make([]stack.PacketRecord, 1000)
+	for i := range recs {
+		recs[i] = stack.PacketRecord{TimeNs: int64(i), Dir: stack.PacketOut, Dev: "lo"}
+	}
+	p := newPacketsPane()
+	p.SetSize(100, 20)
+	c := &Context{Styles: NewStyles(true), Keys: DefaultKeys(), Frame: &Frame{Packets: recs, PacketTotal: 1000}}
+	p.Refresh(c)
+	if len(p.rows) != pktPerFrame || p.rows[0].num != 1000-pktPerFrame {
+		t.Fatalf("%d rows from #%d, want %d from #%d", len(p.rows), p.rows[0].num, pktPerFrame, 1000-pktPerFrame)
+	}
+	if title := p.Title(c); !strings.Contains(title, fmt.Sprintf("%d skipped while busy", 1000-pktPerFrame)) ||
+		!strings.Contains(title, "of 1000 since start") {
+		t.Errorf("title %q", title)
+	}
+}

@@ -25,6 +25,7 @@ func Run(src Source, in io.Reader, out *os.File, opts Options) error {
 	if err != nil {
 		return err
 	}
+	defer m.feed.Close()
 	p := tea.NewProgram(m, tea.WithInput(in), tea.WithOutput(out), tea.WithFPS(30))
 	if _, err := p.Run(); err != nil {
 		return fmt.Errorf("inspector: %w", err)

@@ -5,69 +5,12 @@ import (
 	"net"
 	"testing"
 	"time"
-
-	"github.com/stackscope/stackscope/stack"
-	"github.com/stackscope/stackscope/tracing"
 )
 
 // BenchmarkHostToStack sends b.N × 1 MB from the host's Linux TCP to the
 // stack's discard service over TUN (MTU 1500), reported as MB/s.
-func BenchmarkHostToStack(b *testing.B) { benchHostToStack(b, false) }
-
-// BenchmarkHostToStackObserved is the same with the kernel observed as
-// the inspector observes it: every trace event into a ring, every packet
-// tapped, a snapshot and a drain of the ring and packets ten times a
-// second (the stepping controller is attached only once somebody steps).
-func BenchmarkHostToStackObserved(b *testing.B) { benchHostToStack(b, true) }
-
-// BenchmarkStackToHostObserved is BenchmarkStackToHost, observed.
-func BenchmarkStackToHostObserved(b *testing.B) { benchStackToHost(b, true) }
-
-// observe attaches what the inspector attaches (ui.Feed and its sampler)
-// and samples until the benchmark ends.
-func observe(b *testing.B, s *Session) {
-	k := s.K
-	ring := tracing.NewRing(1024)
-	var packets []stack.PacketRecord
-	if _, err := k.DoPaused("observe", func(k *stack.Kernel) any { k.Tracer().SetRing(ring); return nil }); err != nil {
-		b.Fatal(err)
-	}
-	if err := k.SetPacketTap(func(r stack.PacketRecord) {
-		if len(packets) == 4096 {
-			packets = packets[:copy(packets, packets[1024:])]
-		}
-		packets = append(packets, r)
-	}); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			_, _ = k.Snapshot()
-			_, _ = k.DoPaused("take", func(*stack.Kernel) any {
-				_ = ring.Last(make([]tracing.Event, 0, 4096), 4096)
-				_ = append([]stack.PacketRecord(nil), packets...)
-				return nil
-			})
-		}
-	}()
-	b.Cleanup(func() { close(done); <-stopped })
-}
-
-func benchHostToStack(b *testing.B, observed bool) {
-	s, ns := startInNetns(b)
-	if observed {
-		observe(b, s)
-	}
+func BenchmarkHostToStack(b *testing.B) {
+	_, ns := startInNetns(b)
 	chunk := make([]byte, 1<<20)
 	b.SetBytes(int64(len(chunk)))
 	inNetns(b, ns, func() {
@@ -89,13 +32,8 @@ func benchHostToStack(b *testing.B, observed bool) {
 
 // BenchmarkStackToHost reads b.N × 1 MB that the stack's chargen service
 // sends to the host's Linux TCP over TUN, reported as MB/s.
-func BenchmarkStackToHost(b *testing.B) { benchStackToHost(b, false) }
-
-func benchStackToHost(b *testing.B, observed bool) {
-	s, ns := startInNetns(b)
-	if observed {
-		observe(b, s)
-	}
+func BenchmarkStackToHost(b *testing.B) {
+	_, ns := startInNetns(b)
 	buf := make([]byte, 1<<20)
 	b.SetBytes(int64(len(buf)))
 	inNetns(b, ns, func() {
