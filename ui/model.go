@@ -182,6 +182,19 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.fetch()
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
+	case tea.MouseClickMsg:
+		// A click focuses the pane under it (the mouse is on only after m).
+		if i, ok := m.paneAt(msg.X, msg.Y); ok && msg.Button == tea.MouseLeft {
+			m.setFocus(i)
+		}
+		return m, nil
+	case tea.MouseWheelMsg:
+		// The wheel moves the focused pane's cursor, as the arrow keys do.
+		k := tea.KeyPressMsg{Code: tea.KeyDown}
+		if msg.Button == tea.MouseWheelUp {
+			k = tea.KeyPressMsg{Code: tea.KeyUp}
+		}
+		return m, m.panes[m.focus].Update(m.ctx, k)
 	case PaneMsg:
 		for _, p := range m.panes {
 			if p.Name() == msg.Pane {
@@ -486,6 +499,36 @@ func (m *Model) layout() {
 		cw, ch := m.cell(i, w, h)
 		m.panes[i].SetSize(cw-2, ch-2)
 	}
+}
+
+// paneAt finds the grid pane at screen position (x, y).
+func (m *Model) paneAt(x, y int) (int, bool) {
+	if m.zoomed() || m.help {
+		return m.focus, true
+	}
+	top := 1
+	if m.banner != "" {
+		top++
+	}
+	w, h := m.bodySize()
+	left := w * 55 / 100
+	row := -1
+	for r, y0 := 0, top; r < 3; r++ {
+		_, ch := m.cell(r*2, w, h)
+		if y >= y0 && y < y0+ch {
+			row = r
+			break
+		}
+		y0 += ch
+	}
+	if row < 0 || x < 0 || x >= w {
+		return 0, false
+	}
+	col := 0
+	if x >= left {
+		col = 1
+	}
+	return row*2 + col, true
 }
 
 // cell is the size of grid cell i: two columns (55% / 45%), three rows.

@@ -168,3 +168,19 @@ func TestHelpListsEveryKey(t *testing.T) {
 }
 
 var _ = sockets.AF_INET
+
+// TestMouseClickFocusesAPane: with the mouse on, a click in a grid cell
+// focuses that pane and the wheel moves its cursor.
+func TestMouseClickFocusesAPane(t *testing.T) {
+	k, _, _ := testKernel(t)
+	m := newTestModel(t, k)
+	screen := runKeys(t, m, "m", tea.MouseClickMsg{X: 120, Y: 30, Button: tea.MouseLeft})
+	if m.focus != 5 || !strings.Contains(screen, "[hash]") {
+		t.Errorf("a click at (120, 30) focused pane %d, want 6 (hash)", m.focus+1)
+	}
+	m2 := newTestModel(t, k)
+	runKeys(t, m2, "m", tea.MouseWheelMsg{X: 10, Y: 5, Button: tea.MouseWheelDown})
+	if sp := m2.panes[0].(*socketsPane); sp.cursor != 1 {
+		t.Errorf("the wheel left the sockets cursor at %d, want 1", sp.cursor)
+	}
+}
