@@ -30,7 +30,7 @@ func openDefault(stdin io.Reader, stdout io.Writer) error {
 	if derr != nil {
 		return fmt.Errorf("demo: %w", derr)
 	}
-	banner := "DEMO (" + why + "): clients talk to the built-in services over lo; S fills a SYN queue. " +
-		"To go live: sudo stackscope live, or sudo setcap cap_net_admin+ep on the binary"
+	banner := "DEMO (" + why + "): clients talk to the services over lo; S fills a SYN queue. " +
+		"Live: sudo stackscope, or setcap cap_net_admin+ep"
 	return runInspector(ui.DemoSource(d, banner), stdin, stdout)
 }
