@@ -23,25 +23,34 @@ func (l *list) clamp() {
 
 // move handles the movement keys; it reports whether the key was one.
 func (l *list) move(k KeyMap, msg tea.KeyPressMsg) bool {
-	page := max(l.h-2, 1)
-	switch {
-	case key.Matches(msg, k.Up):
-		l.cursor--
-	case key.Matches(msg, k.Down):
-		l.cursor++
-	case key.Matches(msg, k.PageUp):
-		l.cursor -= page
-	case key.Matches(msg, k.PageDown):
-		l.cursor += page
-	case key.Matches(msg, k.Top):
-		l.cursor = 0
-	case key.Matches(msg, k.Bottom):
-		l.cursor = l.n - 1
-	default:
+	pos, ok := navigate(k, msg, l.cursor, max(l.h-2, 1), l.n-1)
+	if !ok {
 		return false
 	}
+	l.cursor = pos
 	l.clamp()
 	return true
+}
+
+// navigate applies a movement key (up, down, page up/down, first, last)
+// to a position, a page being page rows and last the last position; the
+// caller clamps. It reports whether the key was one of them.
+func navigate(k KeyMap, msg tea.KeyPressMsg, pos, page, last int) (int, bool) {
+	switch {
+	case key.Matches(msg, k.Up):
+		return pos - 1, true
+	case key.Matches(msg, k.Down):
+		return pos + 1, true
+	case key.Matches(msg, k.PageUp):
+		return pos - page, true
+	case key.Matches(msg, k.PageDown):
+		return pos + page, true
+	case key.Matches(msg, k.Top):
+		return 0, true
+	case key.Matches(msg, k.Bottom):
+		return last, true
+	}
+	return pos, false
 }
 
 // cursorMark is the row marker: the cursor row shows "> " so the

@@ -22,12 +22,7 @@ import (
 // sockets' struct sock addresses.
 func packetKernel(t *testing.T, clients int) (*Model, []string) {
 	t.Helper()
-	k, err := stack.New(stack.Config{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.Start()
-	t.Cleanup(k.Stop)
+	k := freshKernel(t)
 	m := newTestModel(t, k)
 	srv, _ := k.NewProcess("server")
 	if _, err := srv.ListenTCP(netip.MustParseAddrPort("127.0.0.1:8080"), 16); err != nil {

@@ -104,22 +104,7 @@ func (p *skbPane) Update(c *Context, msg tea.Msg) tea.Cmd {
 	if !ok {
 		return nil
 	}
-	k := c.Keys
-	page := max(p.bodyRows()-1, 1)
-	switch {
-	case key.Matches(km, k.Up):
-		p.top--
-	case key.Matches(km, k.Down):
-		p.top++
-	case key.Matches(km, k.PageUp):
-		p.top -= page
-	case key.Matches(km, k.PageDown):
-		p.top += page
-	case key.Matches(km, k.Top):
-		p.top = 0
-	case key.Matches(km, k.Bottom):
-		p.top = len(p.scrolled())
-	}
+	p.top, _ = navigate(c.Keys, km, p.top, max(p.bodyRows()-1, 1), len(p.scrolled()))
 	p.clampTop()
 	return nil
 }

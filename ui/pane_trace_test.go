@@ -18,12 +18,7 @@ import (
 // first socket() on.
 func watchedKernel(t *testing.T) (*stack.Kernel, *Model) {
 	t.Helper()
-	k, err := stack.New(stack.Config{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.Start()
-	t.Cleanup(k.Stop)
+	k := freshKernel(t)
 	m := newTestModel(t, k)
 	srv, _ := k.NewProcess("server")
 	cli, _ := k.NewProcess("client")
