@@ -145,6 +145,7 @@ func (k *Kernel) tcpEventDataRecv(sk *sockets.Sock, dlen, thlen uint32, flags ui
 		}
 	}
 	a.Lrcvtime = now
+	k.tr.Point(fnTcpEventDataRecv, tracing.Sock(uint64(sk.Addr())), tracing.Int(a.Ato/1000))
 }
 
 // tcpAckSndCheck is tcp_ack_snd_check -> __tcp_ack_snd_check: with an ACK
@@ -248,6 +249,9 @@ func (k *Kernel) tcpDelackTimer(sk *sockets.Sock) {
 // cancelled.
 func (k *Kernel) tcpEventAckSent(tp *TcpSock) {
 	a := &tp.ack
+	if a.Pending != 0 || a.Quick != 0 {
+		k.tr.Point(fnTcpEventAckSent, tracing.Int(int64(a.Quick)), tracing.Uint(uint64(a.Pending)))
+	}
 	if a.Quick != 0 {
 		pkts := uint8(0)
 		if a.scheduled() {

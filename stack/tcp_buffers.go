@@ -41,6 +41,7 @@ func (k *Kernel) tcpInitBufferSpace(sk *sockets.Sock) {
 	if sk.SkUserlocks&sockets.SOCK_SNDBUF_LOCK == 0 {
 		k.tcpSndbufExpand(sk)
 	}
+	k.tr.Point(fnTcpInitBufferSpace, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(sk.SkSndbuf)))
 }
 
 // tcpShouldExpandSndbuf is tcp_should_expand_sndbuf: grow the send
@@ -57,5 +58,6 @@ func (k *Kernel) tcpNewSpace(sk *sockets.Sock) {
 	if tcpShouldExpandSndbuf(sk) {
 		k.tcpSndbufExpand(sk)
 	}
+	k.tr.Point(fnTcpNewSpace, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(sk.SkSndbuf)))
 	sk.SkWriteSpace(sk)
 }

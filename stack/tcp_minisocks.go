@@ -116,6 +116,7 @@ func (k *Kernel) tcpSynackRttMeas(child *sockets.Sock, req *sockets.RequestSock)
 	}
 	tp := tcpSk(child)
 	us := max((k.clock.Now()-req.SntSynack)/1000, 1)
+	k.tr.Point(fnTcpSynackRttMeas, tracing.Sock(uint64(child.Addr())), tracing.Int(us))
 	k.tcpUpdateRttMin(tp, uint32(us))
 	k.tcpRttEstimator(tp, us)
 }

@@ -115,7 +115,9 @@ func (k *Kernel) tcpTryRmemSchedule(sk *sockets.Sock) bool {
 		return true
 	}
 	k.tcpPruneQueue(sk)
-	return sk.SkRmemAlloc <= sk.SkRcvbuf
+	ok := sk.SkRmemAlloc <= sk.SkRcvbuf
+	k.tr.Point(fnTcpTryRmemSchedule, tracing.Sock(uint64(sk.Addr())), tracing.Bool(ok))
+	return ok
 }
 
 // tcpQueueRcv is tcp_queue_rcv: an in-order skb (its data starting at
@@ -124,6 +126,7 @@ func (k *Kernel) tcpTryRmemSchedule(sk *sockets.Sock) bool {
 // data is freed here.
 func (k *Kernel) tcpQueueRcv(sk *sockets.Sock, s *skb.SkBuff) (fin bool) {
 	tp := tcpSk(sk)
+	k.tr.Point(fnTcpQueueRcv, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(s.Len)))
 	fin = cbFlagsOf(s)&header.TCP_FLAG_FIN != 0
 	// tcp_rcv_nxt_update: bytes_received counts the FIN's sequence number too.
 	tp.BytesReceived += uint64(cbEndSeqOf(s) - tp.RcvNxt)

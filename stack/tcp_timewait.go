@@ -64,6 +64,7 @@ func (k *Kernel) tcpTimeWait(sk *sockets.Sock, state sockets.State, timeo int64)
 
 // inetTwskReschedule is inet_twsk_reschedule: the tw lives timeo from now.
 func (k *Kernel) inetTwskReschedule(tw *sockets.InetTimewaitSock, timeo int64) {
+	k.tr.Point(fnInetTwskReschedule, tracing.Ptr(uint64(tw.Addr())), tracing.Int(timeo))
 	tw.TwKillAt = k.clock.Now() + timeo
 	k.ModTimer(k.twSocks[tw].timer, tw.TwKillAt)
 }
@@ -81,6 +82,7 @@ func (k *Kernel) twTimerHandler(tw *sockets.InetTimewaitSock) {
 // inetTwskDeschedulePut is inet_twsk_deschedule_put: kill the tw before
 // its time (a RST, or a new SYN taking the four-tuple).
 func (k *Kernel) inetTwskDeschedulePut(tw *sockets.InetTimewaitSock) {
+	k.tr.Point(fnInetTwskDeschedulePut, tracing.Ptr(uint64(tw.Addr())), tracing.Arg{})
 	if st := k.twSocks[tw]; st != nil {
 		k.DelTimer(st.timer)
 	}
@@ -168,9 +170,11 @@ func (k *Kernel) tcpTimewaitCheckOowRateLimit(tw *sockets.InetTimewaitSock) tcpT
 	now := k.clock.Now()
 	if st.lastOowAck != 0 && now-st.lastOowAck < tcpInvalidRatelimit {
 		k.mib.inc(LINUX_MIB_TCPACKSKIPPEDTIMEWAIT)
+		k.tr.Point(fnTcpTwOowRateLimit, tracing.Ptr(uint64(tw.Addr())), tracing.Bool(false))
 		return TCP_TW_SUCCESS
 	}
 	st.lastOowAck = max(now, 1)
+	k.tr.Point(fnTcpTwOowRateLimit, tracing.Ptr(uint64(tw.Addr())), tracing.Bool(true))
 	return TCP_TW_ACK
 }
 

@@ -17,8 +17,10 @@ var (
 	fnTcpFragment, fnTcpSyncMss, fnTcpValidateIncoming, fnTcpConnectInit, fnTcpRttEstimator,
 	fnTcpTimewaitStateProcess, fnInetCheckEstablished, fnTcpRenoCongAvoid, fnTcpSendSynack, fnSecureTCPSeq,
 	fnTcpV4ReqskSendAck, fnInetInheritPort, fnTcpSelectInitialWindow, fnInetCskResetXmitTimer, fnTcpClearXmitTimers tracing.FuncID
-	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck                       tracing.FuncID
-	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer, fnTcpSndbufExpand tracing.FuncID
+	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck                                                         tracing.FuncID
+	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer, fnTcpSndbufExpand                                   tracing.FuncID
+	fnTcpQueueRcv, fnTcpTryRmemSchedule, fnTcpEventDataRecv, fnTcpEventAckSent, fnTcpNewSpace                    tracing.FuncID
+	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
 func init() {
@@ -142,6 +144,35 @@ func init() {
 	fnTcpSndbufExpand = tracing.Register(tracing.Spec{Name: "tcp_sndbuf_expand", File: tcpInputC,
 		Go: (*Kernel).tcpSndbufExpand, Args: []string{"sk", "sk_sndbuf"}, Explain: "Grows sk_sndbuf to twice the " +
 			"congestion window's worth of skbs (at least 10 segments), so the writer can keep the window full."})
+	pt := func(name, file string, goFn any, args []string, explain string) tracing.FuncID {
+		return tracing.Register(tracing.Spec{Name: name, File: file, Go: goFn, Args: args, Explain: explain})
+	}
+	fnTcpQueueRcv = pt("tcp_queue_rcv", tcpInputC, (*Kernel).tcpQueueRcv, []string{"sk", "len"},
+		"An in-order segment joins sk_receive_queue, charged to the socket's receive memory; rcv_nxt moves past it.")
+	fnTcpTryRmemSchedule = pt("tcp_try_rmem_schedule", tcpInputC, (*Kernel).tcpTryRmemSchedule, []string{"sk", "ok"},
+		"Is there room in the receive buffer for one more segment? Over sk_rcvbuf, the queue is collapsed first "+
+			"(tcp_prune_queue); still over, the segment is dropped.")
+	fnTcpEventDataRecv = pt("tcp_event_data_recv", tcpInputC, (*Kernel).tcpEventDataRecv, []string{"sk", "ato_us"},
+		"Data came: an ACK is now owed. The first data starts quick-ack mode; after that the ACK timeout (ato) "+
+			"follows the gaps between arrivals. It also learns the peer's segment size (tcp_measure_rcv_mss).")
+	fnTcpEventAckSent = pt("tcp_event_ack_sent", tcpOutputC, (*Kernel).tcpEventAckSent, []string{"quick", "pending"},
+		"A segment carrying our ACK went out: the owed ACK is paid, the delayed-ACK timer is no longer needed, "+
+			"and quick-ack mode uses up one of its ACKs.")
+	fnTcpNewSpace = pt("tcp_new_space", tcpInputC, (*Kernel).tcpNewSpace, []string{"sk", "sk_sndbuf"},
+		"ACKs freed send-buffer space: grow the buffer if the window grew, and wake a writer waiting for room.")
+	fnTcpInitBufferSpace = pt("tcp_init_buffer_space", tcpInputC, (*Kernel).tcpInitBufferSpace, []string{"sk", "sk_sndbuf"},
+		"The connection is established: unless SO_SNDBUF fixed it, the send buffer grows to what the initial "+
+			"window needs (tcp_sndbuf_expand).")
+	fnTcpSynackRttMeas = pt("tcp_synack_rtt_meas", tcpInputC, (*Kernel).tcpSynackRttMeas, []string{"sk", "rtt_us"},
+		"The final ACK of a handshake: the time since our SYN-ACK is the child's first RTT sample, unless the "+
+			"SYN-ACK was retransmitted.")
+	fnInetTwskReschedule = pt("inet_twsk_reschedule", "net/ipv4/inet_timewait_sock.c", (*Kernel).inetTwskReschedule,
+		[]string{"tw", "timeo"}, "The timewait sock lives timeo from now (60 s in TIME_WAIT).")
+	fnInetTwskDeschedulePut = pt("inet_twsk_deschedule_put", "net/ipv4/inet_timewait_sock.c", (*Kernel).inetTwskDeschedulePut,
+		[]string{"tw", ""}, "The timewait sock dies before its time (a RST, or a new SYN taking its four-tuple).")
+	fnTcpTwOowRateLimit = pt("tcp_timewait_check_oow_rate_limit", tcpMiniC, (*Kernel).tcpTimewaitCheckOowRateLimit,
+		[]string{"tw", "ack"}, "ACK an out-of-window segment on behalf of a timewait sock, but not more often than "+
+			"tcp_invalid_ratelimit (500 ms).")
 	fnTcpDelackTimer = reg("tcp_delack_timer", tcpTimerC, (*Kernel).tcpDelackTimer, sk,
 		"The delayed ACK is due and nothing carried it: it goes out now; ato doubles for a one-way transfer, and an "+
 			"interactive connection leaves pingpong mode.")
