@@ -184,3 +184,29 @@ func TestMouseClickFocusesAPane(t *testing.T) {
 		t.Errorf("the wheel left the sockets cursor at %d, want 1", sp.cursor)
 	}
 }
+
+// TestTinyAndOddSizesDoNotPanic: every pane, in the grid and zoomed, and
+// the help, render at sizes from a postage stamp up, with exactly the
+// screen's number of lines.
+func TestTinyAndOddSizesDoNotPanic(t *testing.T) {
+	k, _, _ := testKernel(t)
+	m := newTestModel(t, k)
+	msg := m.fetch()()
+	m.Update(msg)
+	for _, sz := range [][2]int{{1, 1}, {10, 3}, {20, 5}, {41, 9}, {80, 24}, {300, 100}} {
+		m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		for i := range m.panes {
+			m.setFocus(i)
+			for _, zoom := range []bool{false, true} {
+				m.zoom = zoom
+				m.layout()
+				if n := strings.Count(m.View().Content, "\n") + 1; n < sz[1] && sz[1] >= 3 {
+					t.Errorf("%dx%d pane %d zoom %v: %d lines", sz[0], sz[1], i+1, zoom, n)
+				}
+			}
+		}
+		m.help = true
+		_ = m.View()
+		m.help = false
+	}
+}
