@@ -24,7 +24,7 @@ type SkbSnap struct {
 	Addr     string `json:"skb"`
 	Cache    string `json:"cache"` // skbuff_head_cache or skbuff_fclone_cache
 	Head     string `json:"head"`
-	HeadSize uint32 `json:"head_size"` // head .. end + skb_shared_info
+	HeadSize uint32 `json:"head_size"` // head .. end (skb_shared_info follows it)
 	// Offsets from head, as the kernel's skb_headroom and friends compute.
 	Data            uint32 `json:"data"`
 	Tail            uint32 `json:"tail"`
