@@ -144,6 +144,11 @@ type Conn struct {
 	mu            sync.Mutex
 	closed        bool
 	rdl, wdl      time.Time
+	// reading is the recv in flight, if any: a new read deadline
+	// interrupts it (as a signal would), and Read goes on under the new
+	// deadline, so a deadline set while a Read waits takes effect, as Go's
+	// own connections promise (net/http relies on it).
+	reading *Pending
 }
 
 // Read is recv(2). A read deadline becomes SO_RCVTIMEO for the call; a
@@ -152,23 +157,40 @@ func (c *Conn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	c.mu.Lock()
-	dl := c.rdl
-	c.mu.Unlock()
-	if err := c.applyDeadline(dl, sockets.SO_RCVTIMEO); err != nil {
-		return 0, opError("read", c.remote, err)
-	}
-	data, _, err := c.p.Recvfrom(c.fd, len(b), 0)
-	if err != nil {
-		if !dl.IsZero() && errors.Is(err, sockets.Errno(tracing.EAGAIN)) {
-			err = os.ErrDeadlineExceeded
+	for {
+		c.mu.Lock()
+		dl := c.rdl
+		c.mu.Unlock()
+		if err := c.applyDeadline(dl, sockets.SO_RCVTIMEO); err != nil {
+			return 0, opError("read", c.remote, err)
 		}
-		return 0, opError("read", c.remote, err)
+		pd := c.p.Start(Syscall{Name: "recvfrom", Args: [4]int64{int64(c.fd), int64(len(b))}})
+		c.mu.Lock()
+		c.reading = pd
+		moved := !c.rdl.Equal(dl) // a deadline set between the two
+		c.mu.Unlock()
+		if moved {
+			_ = c.p.interruptCall(pd)
+		}
+		_, err := pd.Wait()
+		c.mu.Lock()
+		c.reading = nil
+		changed := !c.rdl.Equal(dl)
+		c.mu.Unlock()
+		if err != nil {
+			if changed && errors.Is(err, sockets.Errno(tracing.EINTR)) {
+				continue // the deadline moved while we waited: read again under it
+			}
+			if !dl.IsZero() && errors.Is(err, sockets.Errno(tracing.EAGAIN)) {
+				err = os.ErrDeadlineExceeded
+			}
+			return 0, opError("read", c.remote, err)
+		}
+		if len(pd.Data()) == 0 {
+			return 0, io.EOF
+		}
+		return copy(b, pd.Data()), nil
 	}
-	if len(data) == 0 {
-		return 0, io.EOF
-	}
-	return copy(b, data), nil
 }
 
 // Write is send(2), repeated until every byte is queued. A write
@@ -259,16 +281,21 @@ func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 // SetDeadline sets both deadlines.
 func (c *Conn) SetDeadline(t time.Time) error {
 	c.mu.Lock()
-	c.rdl, c.wdl = t, t
+	c.wdl = t
 	c.mu.Unlock()
-	return nil
+	return c.SetReadDeadline(t)
 }
 
-// SetReadDeadline sets the read deadline (SO_RCVTIMEO at the next Read).
+// SetReadDeadline sets the read deadline (SO_RCVTIMEO). A Read waiting now
+// is interrupted and goes on under the new deadline.
 func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.rdl = t
+	pd := c.reading
 	c.mu.Unlock()
+	if pd != nil {
+		return c.p.interruptCall(pd)
+	}
 	return nil
 }
 

@@ -170,3 +170,61 @@ func TestConnCloseWrite(t *testing.T) {
 	_ = c.Close()
 	_ = l.Close()
 }
+
+// TestReadDeadlineInterruptsAWaitingRead: a deadline set in the past while
+// a Read waits makes that Read return os.ErrDeadlineExceeded at once, as
+// net/http expects when it stops its background read; a later deadline
+// set while waiting applies to it.
+func TestReadDeadlineInterruptsAWaitingRead(t *testing.T) {
+	f := boot(t, Config{IdleAdvance: false})
+	l, err := f.p.ListenTCP(netip.MustParseAddrPort("127.0.0.1:8082"), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := f.p.DialTCP(netip.MustParseAddrPort("127.0.0.1:8082"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := sc.Read(make([]byte, 10))
+		done <- err
+	}()
+	// Wait until the read sleeps in the kernel.
+	for {
+		s := f.snapshot(t)
+		if len(s.Processes[1].Sleeping) == 1 {
+			break
+		}
+	}
+	if err := sc.SetReadDeadline(time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("the waiting Read returned %v, want os.ErrDeadlineExceeded", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a past deadline did not end the waiting Read")
+	}
+	// With the deadline cleared, a Read waits again and gets the data.
+	_ = sc.SetReadDeadline(time.Time{})
+	go func() {
+		n, err := sc.Read(make([]byte, 10))
+		if err == nil && n != 2 {
+			err = io.ErrShortBuffer
+		}
+		done <- err
+	}()
+	if _, err := c.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("read after clearing the deadline: %v", err)
+	}
+}

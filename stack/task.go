@@ -150,6 +150,21 @@ func (k *Kernel) Capable(int) bool { return true }
 
 // interrupt sends a signal to the process: its sleeping tasks wake with
 // signal_pending set, and their syscalls return EINTR.
+// interruptCall interrupts one syscall in flight, if it sleeps, as a
+// signal to its thread would: it returns EINTR.
+func (p *Process) interruptCall(pd *Pending) error {
+	_, err := p.k.Do("interrupt-call", func(k *Kernel) any {
+		for _, t := range p.tasks {
+			if t.req != nil && t.req.reply == pd.reply && t.sleeping {
+				t.signal = true
+				t.Wake()
+			}
+		}
+		return nil
+	})
+	return err
+}
+
 func (k *Kernel) interrupt(p *Process) int {
 	n := 0
 	for _, t := range p.tasks {
