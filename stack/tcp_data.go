@@ -234,6 +234,11 @@ func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int,
 			return -1, sockError(sk)
 		}
 		if sk.SockFlagSet(sockets.SOCK_DONE) || sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
+			// found_fin_ok: all data read, the FIN is consumed too (it
+			// takes a sequence number), so Recv-Q reads 0 afterwards.
+			if !peek && copied == 0 && tp.RcvNxt == tp.CopiedSeq+1 {
+				tp.CopiedSeq++
+			}
 			break
 		}
 		if sk.SkcState == sockets.TCP_CLOSE {

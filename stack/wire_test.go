@@ -67,6 +67,14 @@ func TestWireHandshakeTransferAndServerCloseFirst(t *testing.T) {
 	if st := f.state(f.pb, cfd); st != sockets.TCP_CLOSE_WAIT {
 		t.Errorf("B after the FIN: %v", st)
 	}
+	// Reading end of file consumed the FIN's sequence number: Recv-Q 0.
+	if snap, err := f.p.B.Snapshot(); err == nil {
+		for _, sk := range snap.Socks {
+			if tp := sk.Tcp; tp != nil && sk.SockCommon.SkcState == "CLOSE_WAIT" && tp.RcvNxt != tp.CopiedSeq {
+				t.Errorf("CLOSE_WAIT after end of file: rcv_nxt %d, copied_seq %d", tp.RcvNxt, tp.CopiedSeq)
+			}
+		}
+	}
 	if _, err := f.call(f.pb, Syscall{Name: "close", Args: [4]int64{int64(cfd)}}, sec); err != nil {
 		t.Fatal(err)
 	}
