@@ -53,11 +53,15 @@ func tcpShouldExpandSndbuf(sk *sockets.Sock) bool {
 }
 
 // tcpNewSpace is tcp_new_space: ACKs made room in the send buffer; grow
-// it if the window grew, and wake a writer waiting for space.
+// it if the window grew, and wake a writer waiting for space once the
+// socket is writable again (sk_stream_write_space: at least a third of the
+// buffer free), not for every byte acknowledged.
 func (k *Kernel) tcpNewSpace(sk *sockets.Sock) {
 	if tcpShouldExpandSndbuf(sk) {
 		k.tcpSndbufExpand(sk)
 	}
 	k.tr.Point(fnTcpNewSpace, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(sk.SkSndbuf)))
-	sk.SkWriteSpace(sk)
+	if skStreamIsWriteable(sk, tcpSk(sk), 1) {
+		sk.SkWriteSpace(sk)
+	}
 }
