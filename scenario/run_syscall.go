@@ -91,6 +91,7 @@ func (r *Runner) returned(b *blockedCall) error {
 	if errors.Is(err, stack.ErrStopped) {
 		return err
 	}
+	r.flushGraph()
 	r.printf("  %s\n", formatResult(sc, ret, err, b.pd))
 	if err == nil && (sc.Name == "socket" || sc.Name == "accept4") {
 		r.lastFd = ret
@@ -240,7 +241,11 @@ func (r *Runner) applySysctls(ev *Event, list []SysctlSetting) {
 	for _, s := range list {
 		v := s.Value
 		if _, err := r.k.Sysctl(s.Name, &v); err != nil {
-			r.note(ev.Line, "sysctl %s=%s: unsupported by the model, ignored (%v)", s.Name, s.Value, err)
+			if strings.Contains(err.Error(), "unknown sysctl") {
+				r.note(ev.Line, "sysctl %s=%s: unsupported by the model, ignored", s.Name, s.Value)
+			} else {
+				r.note(ev.Line, "sysctl %s=%s: not applied: %v", s.Name, s.Value, err)
+			}
 			continue
 		}
 		r.printf("  sysctl %s = %s\n", s.Name, s.Value)

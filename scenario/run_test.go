@@ -154,11 +154,36 @@ func TestMissingPacketFails(t *testing.T) {
 	wantRunError(t, err, 12, "expected outbound packet at 0.200000 sec, but the kernel sent none")
 }
 
-func TestUnexpectedPacketFailsAtTheEnd(t *testing.T) {
+// TestUnexpectedPacketFailsTheNextOutboundLine: as in packetdrill, the
+// next outbound line meets the packet no line expected.
+func TestUnexpectedPacketFailsTheNextOutboundLine(t *testing.T) {
 	_, err := runScript(t, passiveOpen+`
    +0 write(4, ..., 1000) = 1000
+   +0 close(4) = 0
+   +0 > F. 1001:1001(0) ack 1
 `)
-	wantRunError(t, err, 12, "the kernel sent 1 packet(s) no line expected", "unexpected packet: P. 1:1001(1000) ack 1")
+	wantRunError(t, err, 14, "live packet field tcp_fin: expected: 1 (0x1) vs actual: 0 (0x0)", "actual packet:  0.200000 P. 1:1001(1000) ack 1")
+}
+
+// TestUnexpectedPacketAtTheEndFailsWhenStrict: with WithStrictEnd, what
+// the kernel sent after the last outbound line must be expected too.
+func TestUnexpectedPacketAtTheEndFailsWhenStrict(t *testing.T) {
+	src := passiveOpen + `
+   +0 write(4, ..., 1000) = 1000
+`
+	if _, err := runScript(t, src); err != nil {
+		t.Fatalf("packetdrill's rules: %v", err)
+	}
+	s, err := Parse("test.pkt", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(s, WithStrictEnd())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	wantRunError(t, r.Run(), 12, "the kernel sent 1 packet(s) no line expected", "unexpected packet: P. 1:1001(1000) ack 1")
 }
 
 func TestSyscallResultMismatch(t *testing.T) {
