@@ -18,7 +18,7 @@
 // common/defaults.sh and sysctl lines are applied where the kernel has
 // them, the rest is reported); %{ }% blocks evaluate only asserts over
 // tcpi_ fields; inbound UDP and ICMP lines parse but are not injected;
-// sendmsg and other calls the console lacks fail as unsupported; TS vals
+// sendmsg runs as sendto of its iovecs' total length; calls the console lacks fail as unsupported; TS vals
 // are not compared (packetdrill's default). The model has no TSO, so the
 // runner takes back-to-back segments sent at one moment as one TSO segment
 // when a line expects a larger one.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/stackscope/stackscope/stack"
 )
 
 // maxScriptTime bounds a time column (a day), so that seconds convert to
@@ -413,6 +415,9 @@ func (p *parser) syscall(ev *Event, lineNo, col int) error {
 	ev.EndLine = p.n + 1
 	p.n++
 	ev.Text = strings.TrimSpace(joined)
+	if name == "sendmsg" {
+		return p.sendmsg(ev, lineNo, col, joined)
+	}
 	if !KnownSyscall(name) {
 		ev.Unsupported = name
 		return p.checkUnsupported(ev, lineNo, col, name, joined)
@@ -439,6 +444,38 @@ func (p *parser) syscall(ev *Event, lineNo, col int) error {
 			}
 		}
 	}
+	return nil
+}
+
+// sendmsg reads sendmsg(fd, {msg_name(...)=..., msg_iov(N)=[{..., LEN},
+// ...], msg_flags=0}, FLAGS): the runner sends the iovecs' total length of
+// pattern bytes with sendto, as packetdrill fills the buffers.
+func (p *parser) sendmsg(ev *Event, lineNo, col int, joined string) error {
+	if err := p.checkUnsupported(ev, lineNo, col, "sendmsg", joined); err != nil {
+		return err
+	}
+	args := splitArgs(joined)
+	if len(args) != 3 {
+		return p.fail(lineNo, col, "sendmsg takes three arguments: fd, {struct msghdr} and flags")
+	}
+	fd, err1 := strconv.ParseInt(strings.TrimSpace(args[0]), 0, 32)
+	l := &lexer{text: args[2], line: lineNo, file: p.file}
+	flags, err2 := l.value("send flags")
+	if err1 != nil || err2 != nil {
+		return p.fail(lineNo, col, "sendmsg needs a number for the fd and flags such as 0 or MSG_MORE")
+	}
+	total := int64(0)
+	for _, part := range strings.Split(args[1], "{")[1:] {
+		body, _, _ := strings.Cut(part, "}")
+		f := strings.Split(body, ",")
+		if n, err := strconv.ParseInt(strings.TrimSpace(f[len(f)-1]), 0, 32); err == nil && len(f) == 2 {
+			total += n
+		}
+	}
+	if total > maxScriptedIO {
+		return p.fail(lineNo, col, "sendmsg of %d bytes: use at most %d", total, maxScriptedIO)
+	}
+	ev.Syscall.Syscall = &stack.Syscall{Name: "sendto", Args: [4]int64{fd, flags}, Data: pattern(int(total))}
 	return nil
 }
 

@@ -121,8 +121,9 @@ x = 1
 	if c := ev[14]; c.Line != 23 || c.EndLine != 26 || len(c.Code.Asserts) != 1 || c.Code.Asserts[0].Op != "!=" || len(c.Code.Other) != 1 {
 		t.Errorf("multi-line code block %+v %+v", c, c.Code)
 	}
-	if e := ev[15]; e.Unsupported != "sendmsg" || e.Line != 27 || e.EndLine != 28 || e.Syscall.Expect.Ret != 40 {
-		t.Errorf("sendmsg %+v", e)
+	if e := ev[15]; e.Line != 27 || e.EndLine != 28 || e.Syscall.Expect.Ret != 40 || e.Syscall.Syscall.Name != "sendto" ||
+		len(e.Syscall.Syscall.Data) != 40 || e.Syscall.Syscall.Args[1] != 0x8000 {
+		t.Errorf("sendmsg %+v %+v", e, e.Syscall.Syscall)
 	}
 	if e := ev[16].Packet; e.UDP == nil || e.UDP.Len != 100 {
 		t.Errorf("udp %+v", e)

@@ -454,14 +454,17 @@ func (r *Runner) finish() error {
 	return nil
 }
 
+// callName is the name of the call as the script writes it (accept, not
+// the accept4 it runs as).
 func callName(ev *Event) string {
 	if ev.Unsupported != "" {
 		return ev.Unsupported
 	}
-	if ev.Syscall != nil && ev.Syscall.Syscall != nil {
-		return ev.Syscall.Syscall.Name
+	head, _, _ := strings.Cut(ev.Text, "(")
+	if f := strings.Fields(head); len(f) > 0 {
+		return f[len(f)-1]
 	}
-	return strings.Fields(ev.Text)[0]
+	return ev.Syscall.Syscall.Name
 }
 
 // scriptDriver is the script device's driver: it keeps each frame the
