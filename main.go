@@ -18,8 +18,11 @@ const version = "0.1.0-dev"
 
 func main() {
 	if err := newRootCmd(os.Stdin, os.Stdout, os.Stderr).Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "stackscope:", err)
-		os.Exit(1)
+		code, reported := exitCode(err)
+		if !reported {
+			fmt.Fprintln(os.Stderr, "stackscope:", err)
+		}
+		os.Exit(code)
 	}
 }
 
@@ -45,9 +48,12 @@ its built-in services over lo. Press ? in it for every key.
   stackscope console    runs system calls (socket, bind, listen, accept, connect,
                         write, read, close, setsockopt, ...) against the model
                         kernel and prints every kernel function each call ran;
-  stackscope slabinfo   prints the slab caches of a freshly booted kernel.
-Scenarios and trace recording are being built; see README.md for what TCP does
-and does not model yet.`,
+  stackscope slabinfo   prints the slab caches of a freshly booted kernel;
+  stackscope run        plays a packetdrill script against the model kernel
+                        and checks every packet and call (--check for PASS or
+                        FAIL, --check DIR for a conformance report).
+Built-in scenarios and trace recording are being built; see README.md for what
+TCP does and does not model yet.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
@@ -58,7 +64,7 @@ and does not model yet.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCmd(stdout), newConsoleCmd(stdin, stdout), newSlabinfoCmd(stdout),
-		newLiveCmd(stdin, stdout, stderr), newDemoCmd(stdin, stdout))
+		newLiveCmd(stdin, stdout, stderr), newDemoCmd(stdin, stdout), newRunCmd(stdout))
 	return root
 }
 

@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -524,12 +525,18 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 		l.skipRest()
 	default:
 		l.pos = start
-		return nil, l.fail("the console does not know %q; it has socket, bind, listen, accept, accept4, connect, "+
-			"write, send, sendto, read, recv, recvfrom, close, getsockname, getpeername, setsockopt, getsockopt, "+
-			"fcntl, shutdown, poll and sysctl", name)
+		return nil, l.fail("the console does not know %q; it has %s and sysctl", name, strings.Join(knownSyscalls, ", "))
 	}
 	return sc, nil
 }
+
+// knownSyscalls are the system calls syscallArgs parses.
+var knownSyscalls = []string{"socket", "bind", "listen", "accept", "accept4", "connect", "write", "send", "sendto",
+	"read", "recv", "recvfrom", "close", "getsockname", "getpeername", "setsockopt", "getsockopt", "fcntl",
+	"shutdown", "poll"}
+
+// KnownSyscall reports whether a console or script line may call name.
+func KnownSyscall(name string) bool { return slices.Contains(knownSyscalls, name) }
 
 // maxScriptedIO caps the length a script may send or read in one call.
 const maxScriptedIO = 16 << 20

@@ -371,6 +371,25 @@ func (k *Kernel) AdvanceToNextTimer() (bool, error) {
 	return r.(bool), nil
 }
 
+// NextTimer reports when the earliest pending timer fires, and whether
+// one is pending. A driver of a virtual clock uses it to move time one
+// timer at a time and look at what each timer did.
+func (k *Kernel) NextTimer() (int64, bool, error) {
+	type next struct {
+		at int64
+		ok bool
+	}
+	r, err := k.Do("next-timer", func(k *Kernel) any {
+		at, ok := k.nextTimer()
+		return next{at, ok}
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	n := r.(next)
+	return n.at, n.ok, nil
+}
+
 // Sync returns once every input sent before it has been handled and every
 // woken task has run: the kernel is quiescent.
 func (k *Kernel) Sync() error {
