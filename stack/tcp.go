@@ -32,6 +32,7 @@ const (
 	TCP_INIT_CWND         = 10
 	TCP_MSS_DEFAULT       = 536
 	TCP_INFINITE_SSTHRESH = 0x7fffffff
+	MAX_TCP_WINDOW        = 32767
 	TCP_NAGLE_OFF         = 1
 	TCP_NAGLE_CORK        = 2
 	TCP_NAGLE_PUSH        = 4
@@ -290,6 +291,12 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) 
 		} else {
 			tp.Nonagle &^= TCP_NAGLE_CORK
 		}
+	case sockets.TCP_MAXSEG:
+		// The MSS we offer and accept at most (rx_opt.user_mss); 0 clears it.
+		if val != 0 && (val < TCP_MIN_MSS || val > MAX_TCP_WINDOW) {
+			return fail(tracing.EINVAL)
+		}
+		tp.RxOpt.UserMss = uint16(val)
 	case sockets.TCP_KEEPIDLE:
 		if val < 1 || val > 32767 {
 			return fail(tracing.EINVAL)
@@ -336,6 +343,9 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (sockets.Op
 		}
 	case sockets.TCP_MAXSEG:
 		v = int64(tp.MssCache)
+		if tp.RxOpt.UserMss != 0 && (sk.SkcState == sockets.TCP_CLOSE || sk.SkcState == sockets.TCP_LISTEN) {
+			v = int64(tp.RxOpt.UserMss)
+		}
 	case sockets.TCP_KEEPIDLE:
 		v = tp.KeepaliveTime / 1e9
 		if v == 0 {

@@ -285,6 +285,7 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	}
 	var rx TcpOptionsReceived
 	rx.MssClamp = 536
+	rx.UserMss = tcpSk(sk).RxOpt.UserMss // TCP_MAXSEG on the listener caps the peer's MSS
 	o := tcpParseOptions(seg.th.Options(), true, &rx)
 	_ = o
 	if wantCookie && (!rx.SawTstamp || k.net.Sysctl.TcpTimestamps == 0) {
@@ -321,7 +322,7 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 		req.SntIsn = k.secureTCPSeq(req.SkcRcvSaddr, req.SkcDaddr, req.SkcNum, seg.th.SrcPort())
 	}
 	// tcp_openreq_init_rwin
-	advmss := min(rt.MTU-40, 65535-40)
+	advmss := tcpMssClamp(tcpSk(sk), min(rt.MTU-40, 65535-40))
 	req.AdvMss = uint16(advmss)
 	tsLen := 0
 	if req.TstampOk {

@@ -246,6 +246,7 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	tp.ack.Lrcvtime, tp.Lsndtime = k.clock.Now(), k.clock.Now()
 	tp.Nonagle = ltp.Nonagle
 	tp.CongestionOps = ltp.CongestionOps
+	tp.RxOpt.UserMss = ltp.RxOpt.UserMss
 	k.mib.inc(TCP_MIB_PASSIVEOPENS)
 	tr.Exit(fnTcpCreateOpenreqChild, tracing.Sock(uint64(newsk.Addr())))
 	return newsk

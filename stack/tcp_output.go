@@ -282,6 +282,15 @@ func (k *Kernel) tcpSendControl(sk *sockets.Sock, seq uint32, flags uint8) {
 	_ = k.tcpTransmitSkb(sk, s, false)
 }
 
+// tcpMssClamp is tcp_mss_clamp: the MSS we advertise, the route's
+// advmss unless TCP_MAXSEG asked for less.
+func tcpMssClamp(tp *TcpSock, mss int) int {
+	if u := int(tp.RxOpt.UserMss); u != 0 && u < mss {
+		return u
+	}
+	return mss
+}
+
 // MaxTCPHeader is MAX_TCP_HEADER: headroom every TCP skb reserves.
 const MaxTCPHeader = 192
 
@@ -290,7 +299,10 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	k.tr.Enter1(fnTcpConnectInit, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpConnectInit, tracing.Arg{})
 	tp := tcpSk(sk)
-	tp.AdvMss = uint16(min(rt.MTU-40, 65535-40))
+	tp.AdvMss = uint16(tcpMssClamp(tp, min(rt.MTU-40, 65535-40)))
+	if tp.RxOpt.UserMss != 0 {
+		tp.RxOpt.MssClamp = tp.RxOpt.UserMss
+	}
 	tp.IcskPmtuCookie = uint32(rt.MTU)
 	tp.RcvMss = uint32(tp.AdvMss)
 	tsLen := 0

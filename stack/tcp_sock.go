@@ -79,8 +79,12 @@ func tcpParseOptions(opts []byte, syn bool, rx *TcpOptionsReceived) header.TCPOp
 		rx.RcvTsval, rx.RcvTsecr = o.TSval, o.TSecr
 	}
 	if syn {
-		if o.HasMSS && o.MSS != 0 && (rx.UserMss == 0 || o.MSS < rx.UserMss) {
+		if o.HasMSS && o.MSS != 0 {
+			// The peer's MSS, capped by ours from TCP_MAXSEG (user_mss).
 			rx.MssClamp = o.MSS
+			if rx.UserMss != 0 && rx.UserMss < o.MSS {
+				rx.MssClamp = rx.UserMss
+			}
 		}
 		if o.HasWScale {
 			rx.WscaleOk = true
