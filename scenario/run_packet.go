@@ -366,7 +366,9 @@ func packetText(ev *Event) string {
 // as if the kernel had sent one TSO segment and the device had cut it up:
 // only while the script expects more payload than the first segment
 // carries. The stack has no TSO; Linux hands packetdrill's tun device the
-// unsegmented packet.
+// unsegmented packet. A joined packet carries PSH, as every GSO packet
+// Linux sends does (__tcp_transmit_skb forces it when tcp_skb_pcount > 1,
+// to flush GRO at the receiver).
 func coalesce(w wire, sent []sentPacket, start int64, want int) (wire, int) {
 	used := 1
 	for w.payload < want && used < len(sent) {
@@ -380,6 +382,9 @@ func coalesce(w wire, sent []sentPacket, start int64, want int) (wire, int) {
 		w.flags |= n.flags
 		w.segs++
 		used++
+	}
+	if w.segs > 1 {
+		w.flags |= header.TCP_FLAG_PSH
 	}
 	return w, used
 }

@@ -111,8 +111,8 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock) int {
 	k.tr.Enter1(fnTcpWriteXmit, tracing.Sock(uint64(sk.Addr())))
 	sent := 0
 	for s := skb.SkbPeek(&sk.SkWriteQueue); s != nil; s = skb.SkbPeek(&sk.SkWriteQueue) {
-		if tp.PacketsOut >= tp.SndCwnd {
-			break // tcp_cwnd_test
+		if tp.PacketsOut >= tp.SndCwnd && !(s.Len == 0 && cbFlagsOf(s)&header.TCP_FLAG_FIN != 0) {
+			break // tcp_cwnd_test: a lone FIN goes even when the window is full
 		}
 		if wndEnd := tp.SndUna + tp.SndWnd; after(cbEndSeqOf(s), wndEnd) {
 			// tcp_snd_wnd_test failed: send the part that fits

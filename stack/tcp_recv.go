@@ -58,9 +58,12 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OLD_DATA)
 		return
 	}
-	if dlen > 0 && sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
-		// Data after we closed for reading: the kernel resets (tcp_reset
-		// with "data after close"); so does the model.
+	if dlen > 0 && sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 &&
+		(sk.SkcState == sockets.TCP_FIN_WAIT1 || sk.SkcState == sockets.TCP_FIN_WAIT2) {
+		// New data after we closed (RFC 1122 says reset; so does Linux,
+		// in tcp_rcv_state_process's FIN_WAIT cases). A connection only
+		// shut down for reading (SHUT_RD, still ESTABLISHED) takes the
+		// data as usual.
 		k.mib.inc(LINUX_MIB_TCPABORTONDATA)
 		k.tcpSendActiveReset(sk)
 		k.tcpDone(sk)
