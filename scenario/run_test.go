@@ -296,3 +296,23 @@ func TestStepRunsOneLineAtATime(t *testing.T) {
 		}
 	}
 }
+
+// TestBurstIsOneTSOPacketWithPSH: a write of more than the initial window
+// goes out as back-to-back segments, which the runner reads as the one TSO
+// packet Linux would send: ten MSS of payload, with PSH (Linux sets it on
+// every GSO packet), and the write's tail left for later.
+func TestBurstIsOneTSOPacketWithPSH(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+   +0 write(4, ..., 12000) = 12000
+   +0 > P. 1:10001(10000) ack 1
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same burst read as a plain ACK (no PSH) fails on that field.
+	_, err = runScript(t, passiveOpen+`
+   +0 write(4, ..., 12000) = 12000
+   +0 > . 1:10001(10000) ack 1
+`)
+	wantRunError(t, err, 13, "tcp_psh", "expected: 0", "actual: 1")
+}
