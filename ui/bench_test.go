@@ -57,7 +57,7 @@ func bigFrame() *Frame {
 func benchModel(f *Frame) *Model {
 	m := &Model{ctx: &Context{Src: benchSource{}, Styles: NewStyles(true), Keys: DefaultKeys(), Frame: f},
 		filters: map[int]string{}, input: textinput.New(), width: 160, height: 45}
-	m.panes = newPanes()
+	m.panes = newPanes(benchSource{})
 	m.layout()
 	for _, p := range m.panes {
 		p.Refresh(m.ctx)

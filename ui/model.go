@@ -90,7 +90,10 @@ func New(src Source, opts Options) (*Model, error) {
 	in.Prompt = ""
 	m := &Model{ctx: ctx, opts: opts, feed: feed, banner: src.Banner(), filters: map[int]string{}, input: in,
 		width: 160, height: 45}
-	m.panes = newPanes()
+	m.panes = newPanes(src)
+	if _, ok := src.(*ScriptSource); ok {
+		m.focus = len(m.panes) - 1 // a script run opens on its script
+	}
 	m.layout()
 	return m, nil
 }

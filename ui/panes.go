@@ -1,11 +1,17 @@
 package ui
 
 // newPanes builds the panes in their order: the six of the grid (1-6),
-// then those that open zoomed (7-9).
-func newPanes() []Pane {
+// then those that open zoomed (7-9). A script run has the script pane as 9
+// instead of the console: the script's own system calls are the ones to
+// watch.
+func newPanes(src Source) []Pane {
+	last := Pane(newConsolePane())
+	if ss, ok := src.(*ScriptSource); ok {
+		last = newScriptPane(ss)
+	}
 	return []Pane{
 		newSocketsPane(), newQueuesPane(), newTracePane(),
 		newSkbPane(), newSlabPane(), newHashPane(),
-		newPacketsPane(), newFlowPane(), newConsolePane(),
+		newPacketsPane(), newFlowPane(), last,
 	}
 }
