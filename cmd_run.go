@@ -29,7 +29,7 @@ func newRunCmd(stdout io.Writer) *cobra.Command {
 		check    bool
 	)
 	cmd := &cobra.Command{
-		Use:   "run FILE.pkt | --check DIR",
+		Use:   "run FILE.pkt|NAME | --check [FILE.pkt|NAME|DIR]",
 		Short: "Run a packetdrill script against the model kernel and check every packet and system call",
 		Long: `run plays a packetdrill script against a freshly booted kernel with a virtual
 clock: the script is the remote peer. Its system calls run as a process of the
@@ -60,36 +60,43 @@ everything else is reported and ignored. %{ }% blocks evaluate
                directory, run every .pkt under it in name order and end with
                "N passed, N failed" and each failing script's first error.
 
+A NAME that is not a file is a built-in lecture scenario (stackscope
+scenarios lists them): "stackscope run handshake --headless". A file of that
+name wins. "run --check" with no argument checks every built-in scenario and
+ends with the same "N passed, N failed" line as a directory.
+
 Without either flag, run prints what --headless prints; the inspector's
 script pane, which steps through a script line by line, is coming.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := bufio.NewWriter(stdout)
 			defer out.Flush()
-			st, err := os.Stat(args[0])
-			if err != nil {
-				return fmt.Errorf("run: %w", err)
+			if len(args) == 0 {
+				if !check {
+					return errors.New("run: name a script or a built-in scenario (stackscope scenarios lists them), or pass --check to check every built-in scenario")
+				}
+				return checkBuiltins(out, seed)
 			}
-			if st.IsDir() {
+			src, err := openSource(args[0])
+			if err != nil {
+				return err
+			}
+			if src.dir {
 				if !check {
 					return fmt.Errorf("run: %s is a directory: pass --check to run every script in it", args[0])
 				}
 				return checkDir(out, args[0], seed)
 			}
-			if check {
-				if err := runScript(args[0], seed, nil); err != nil {
-					fmt.Fprintf(out, "FAIL %s\n", indentRest(err.Error()))
-					return exitError{1}
-				}
-				fmt.Fprintf(out, "PASS %s\n", args[0])
-				return nil
+			var view io.Writer
+			if !check {
+				_ = headless // --headless is what run does until the inspector's script pane lands
+				view = out
 			}
-			_ = headless // --headless is what run does until the inspector's script pane lands
-			if err := runScript(args[0], seed, out); err != nil {
+			if err := runSource(src, seed, view); err != nil {
 				fmt.Fprintf(out, "FAIL %s\n", indentRest(err.Error()))
 				return exitError{1}
 			}
-			fmt.Fprintf(out, "PASS %s\n", args[0])
+			fmt.Fprintf(out, "PASS %s\n", src.name)
 			return nil
 		},
 	}
@@ -99,6 +106,50 @@ script pane, which steps through a script line by line, is coming.`,
 	return cmd
 }
 
+// source is what run was asked to run: a script file, a directory of
+// them, or a built-in scenario.
+type source struct {
+	name    string // as PASS and FAIL print it
+	dir     bool
+	builtin *scenario.Builtin
+}
+
+// openSource resolves run's argument: an existing file or directory first,
+// then a built-in scenario of that name.
+func openSource(arg string) (source, error) {
+	st, statErr := os.Stat(arg)
+	if statErr == nil {
+		return source{name: arg, dir: st.IsDir()}, nil
+	}
+	if b, ok := scenario.LookupBuiltin(arg); ok {
+		return source{name: b.Name, builtin: &b}, nil
+	}
+	if !errors.Is(statErr, fs.ErrNotExist) {
+		return source{}, fmt.Errorf("run: %w", statErr)
+	}
+	list, err := scenario.Builtins()
+	if err != nil {
+		return source{}, fmt.Errorf("run: %w", err)
+	}
+	names := make([]string, len(list))
+	for i, b := range list {
+		names[i] = b.Name
+	}
+	return source{}, fmt.Errorf("run: %s is neither a file nor a built-in scenario (built-in: %s)", arg, strings.Join(names, ", "))
+}
+
+// runSource runs a script file or a built-in scenario.
+func runSource(src source, seed uint64, out io.Writer) error {
+	if src.builtin == nil {
+		return runScript(src.name, seed, out)
+	}
+	s, err := src.builtin.Parse()
+	if err != nil {
+		return err
+	}
+	return runParsed(s, seed, out)
+}
+
 // runScript parses and runs one script; out, if not nil, gets the
 // headless view.
 func runScript(path string, seed uint64, out io.Writer) error {
@@ -106,6 +157,11 @@ func runScript(path string, seed uint64, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return runParsed(s, seed, out)
+}
+
+// runParsed runs a parsed script on a fresh kernel.
+func runParsed(s *scenario.Script, seed uint64, out io.Writer) error {
 	opts := []scenario.RunOption{scenario.WithSeed(seed)}
 	if out != nil {
 		opts = append(opts, scenario.WithOutput(out))
@@ -134,20 +190,42 @@ func checkDir(out io.Writer, dir string, seed uint64) error {
 		return fmt.Errorf("run: %w", err)
 	}
 	sort.Strings(files)
-	type failure struct{ file, first string }
-	var failed []failure
-	for _, f := range files {
-		if err := runScript(f, seed, nil); err != nil {
+	srcs := make([]source, len(files))
+	for i, f := range files {
+		srcs[i] = source{name: f}
+	}
+	return checkAll(out, srcs, seed)
+}
+
+// checkBuiltins runs every built-in scenario, in name order.
+func checkBuiltins(out io.Writer, seed uint64) error {
+	list, err := scenario.Builtins()
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	srcs := make([]source, len(list))
+	for i := range list {
+		srcs[i] = source{name: list[i].Name, builtin: &list[i]}
+	}
+	return checkAll(out, srcs, seed)
+}
+
+// checkAll runs each script, prints PASS or FAIL for each, then the
+// "N passed, N failed" line and each failure's first line.
+func checkAll(out io.Writer, srcs []source, seed uint64) error {
+	var failed []string
+	for _, src := range srcs {
+		if err := runSource(src, seed, nil); err != nil {
 			fmt.Fprintf(out, "FAIL %s\n", indentRest(err.Error()))
 			first, _, _ := strings.Cut(err.Error(), "\n")
-			failed = append(failed, failure{f, first})
+			failed = append(failed, first)
 			continue
 		}
-		fmt.Fprintf(out, "PASS %s\n", f)
+		fmt.Fprintf(out, "PASS %s\n", src.name)
 	}
-	fmt.Fprintf(out, "\n%d passed, %d failed\n", len(files)-len(failed), len(failed))
+	fmt.Fprintf(out, "\n%d passed, %d failed\n", len(srcs)-len(failed), len(failed))
 	for _, f := range failed {
-		fmt.Fprintf(out, "  %s\n", f.first)
+		fmt.Fprintf(out, "  %s\n", f)
 	}
 	if len(failed) > 0 {
 		return exitError{1}

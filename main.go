@@ -49,11 +49,13 @@ its built-in services over lo. Press ? in it for every key.
                         write, read, close, setsockopt, ...) against the model
                         kernel and prints every kernel function each call ran;
   stackscope slabinfo   prints the slab caches of a freshly booted kernel;
-  stackscope run        plays a packetdrill script against the model kernel
-                        and checks every packet and call (--check for PASS or
-                        FAIL, --check DIR for a conformance report).
-Built-in scenarios and trace recording are being built; see README.md for what
-TCP does and does not model yet.`,
+  stackscope run        plays a packetdrill script or a built-in scenario
+                        against the model kernel and checks every packet and
+                        call (--check for PASS or FAIL, --check DIR for a
+                        conformance report, --check alone for every built-in);
+  stackscope scenarios  lists the built-in lecture scenarios.
+Trace recording is being built; see README.md for what TCP does and does not
+model yet.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
@@ -64,7 +66,7 @@ TCP does and does not model yet.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCmd(stdout), newConsoleCmd(stdin, stdout), newSlabinfoCmd(stdout),
-		newLiveCmd(stdin, stdout, stderr), newDemoCmd(stdin, stdout), newRunCmd(stdout))
+		newLiveCmd(stdin, stdout, stderr), newDemoCmd(stdin, stdout), newRunCmd(stdout), newScenariosCmd(stdout))
 	return root
 }
 

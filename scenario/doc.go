@@ -13,6 +13,9 @@
 //     field by field and in time with packetdrill's tolerance, and the
 //     script's time is the kernel's virtual time. Runner.Step runs one line
 //     at a time, for the inspector.
+//   - The built-in lecture scenarios (builtin.go, builtin/*.pkt) are
+//     scripts embedded in the binary, named after their files and described
+//     by their first comment line.
 //
 // What the runner leaves out: no shell runs (the sysctls of packetdrill's
 // common/defaults.sh and sysctl lines are applied where the kernel has
