@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackscope/stackscope/scenario"
+	"github.com/stackscope/stackscope/ui"
 )
 
 // exitError ends the program with a status and no further message: the
@@ -22,7 +23,7 @@ type exitError struct{ code int }
 
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
-func newRunCmd(stdout io.Writer) *cobra.Command {
+func newRunCmd(stdin io.Reader, stdout io.Writer) *cobra.Command {
 	var (
 		seed     uint64
 		headless bool
@@ -65,8 +66,10 @@ scenarios lists them): "stackscope run handshake --headless". A file of that
 name wins. "run --check" with no argument checks every built-in scenario and
 ends with the same "N passed, N failed" line as a directory.
 
-Without either flag, run prints what --headless prints; the inspector's
-script pane, which steps through a script line by line, is coming.`,
+Without either flag, run opens the inspector (a terminal is needed) on the
+script's kernel, focused on the script pane: enter runs the next line, r the
+rest, and the stepping keys (after ":break FUNCTION") stop inside a line, one
+kernel function at a time. The status bar says SCRIPT.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := bufio.NewWriter(stdout)
@@ -87,9 +90,19 @@ script pane, which steps through a script line by line, is coming.`,
 				}
 				return checkDir(out, args[0], seed)
 			}
+			if !check && !headless {
+				s, err := src.parse()
+				if err != nil {
+					return err
+				}
+				r, err := scenario.NewRunner(s, scenario.WithSeed(seed))
+				if err != nil {
+					return err
+				}
+				return runInspector(ui.NewScriptSource(r), stdin, stdout)
+			}
 			var view io.Writer
 			if !check {
-				_ = headless // --headless is what run does until the inspector's script pane lands
 				view = out
 			}
 			if err := runSource(src, seed, view); err != nil {
@@ -140,14 +153,19 @@ func openSource(arg string) (source, error) {
 
 // runSource runs a script file or a built-in scenario.
 func runSource(src source, seed uint64, out io.Writer) error {
-	if src.builtin == nil {
-		return runScript(src.name, seed, out)
-	}
-	s, err := src.builtin.Parse()
+	s, err := src.parse()
 	if err != nil {
 		return err
 	}
 	return runParsed(s, seed, out)
+}
+
+// parse reads the script of a file or a built-in scenario.
+func (src source) parse() (*scenario.Script, error) {
+	if src.builtin == nil {
+		return scenario.ParseFile(src.name)
+	}
+	return src.builtin.Parse()
 }
 
 // runScript parses and runs one script; out, if not nil, gets the

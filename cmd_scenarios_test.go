@@ -46,9 +46,13 @@ func TestRunBuiltinByName(t *testing.T) {
 	if err != nil || out != "PASS handshake\n" {
 		t.Errorf("run handshake --check: %q, %v", out, err)
 	}
-	out, err = runCLI(t, "run", "handshake")
+	out, err = runCLI(t, "run", "handshake", "--headless")
 	if err != nil || !strings.Contains(out, "inet_csk_complete_hashdance(") || !strings.HasSuffix(out, "PASS handshake\n") {
-		t.Errorf("run handshake: %v\n%s", err, out)
+		t.Errorf("run handshake --headless: %v\n%s", err, out)
+	}
+	// Without --headless it opens the inspector, which needs a terminal.
+	if _, err := runCLI(t, "run", "handshake"); err == nil || !strings.Contains(err.Error(), "needs a terminal") {
+		t.Errorf("run handshake without a terminal: %v", err)
 	}
 	_, err = runCLI(t, "run", "no-such-scenario")
 	if err == nil || !strings.Contains(err.Error(), "neither a file nor a built-in scenario") || !strings.Contains(err.Error(), "handshake") {

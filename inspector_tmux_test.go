@@ -170,3 +170,18 @@ func TestInspectorStepsThroughSocketInTmux(t *testing.T) {
 	s.waitFor("= 3")
 	s.keys("Escape", "q")
 }
+
+// TestRunOpensTheScriptInTmux: run NAME opens the inspector on the
+// script (SCRIPT), enter runs one line, r the rest; the sockets pane then
+// holds the connection the script made.
+func TestRunOpensTheScriptInTmux(t *testing.T) {
+	s := startTmux(t, "run", "handshake")
+	s.waitFor(" SCRIPT ", "9 script: builtin/handshake.pkt, next line")
+	s.keys("Enter")
+	s.waitFor("next line 10 of")
+	s.keys("r")
+	s.waitFor("done (PASS)")
+	s.keys("1")
+	s.waitFor("ESTAB", "LISTEN")
+	s.keys("q")
+}
