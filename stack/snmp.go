@@ -85,6 +85,9 @@ const (
 	LINUX_MIB_TCPACKSKIPPEDTIMEWAIT
 	LINUX_MIB_DELAYEDACKS
 	LINUX_MIB_DELAYEDACKLOCKED
+	LINUX_MIB_TCPRENORECOVERY
+	LINUX_MIB_TCPSACKRECOVERY
+	LINUX_MIB_TCPFASTRETRANS
 	numMibs
 )
 
@@ -112,6 +115,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPOFOQueue"}, {"TcpExt", "TCPOFOMerge"}, {"TcpExt", "DelayedACKLost"},
 	{"TcpExt", "TW"}, {"TcpExt", "TCPTimeWaitOverflow"}, {"TcpExt", "TCPACKSkippedTimeWait"},
 	{"TcpExt", "DelayedACKs"}, {"TcpExt", "DelayedACKLocked"},
+	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

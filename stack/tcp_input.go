@@ -350,14 +350,19 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 		tp.RcvTstamp = k.clock.Now()
 	}
 	// The send window (tcp_ack_update_window).
-	if after(ackSeq, tp.SndUna) || after(seg.seq, tp.SndWl1) || (seg.seq == tp.SndWl1 && uint32(seg.th.Window()) > tp.SndWnd) {
+	nwin := uint32(seg.th.Window()) << tp.RxOpt.SndWscale
+	winUpdate := after(ackSeq, tp.SndUna) || after(seg.seq, tp.SndWl1) || (seg.seq == tp.SndWl1 && (nwin > tp.SndWnd || nwin == 0))
+	if winUpdate {
 		if !seg.has(header.TCP_FLAG_SYN) {
-			tp.SndWnd = uint32(seg.th.Window()) << tp.RxOpt.SndWscale
+			tp.SndWnd = nwin
 		}
 		tp.SndWl1 = seg.seq
 		tp.MaxWindow = max(tp.MaxWindow, tp.SndWnd)
 	}
 	if !after(ackSeq, tp.SndUna) {
+		if sk.SkcState == sockets.TCP_ESTABLISHED && tcpIsDupack(tp, seg, winUpdate) {
+			k.tcpFastretransAlert(sk)
+		}
 		tr.Exit(fnTcpAck, tracing.Int(0))
 		return 0
 	}
@@ -367,9 +372,10 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	inFlight := tp.PacketsOut
 	k.tcpCleanRtxQueue(sk, seg)
 	tp.Delivered += inFlight - tp.PacketsOut
-	if sk.SkcState == sockets.TCP_ESTABLISHED && tp.PacketsOut < inFlight {
+	if sk.SkcState == sockets.TCP_ESTABLISHED && tp.PacketsOut < inFlight && tp.IcskCaState == sockets.TCP_CA_Open {
 		k.tcpCongAvoid(tp, inFlight-tp.PacketsOut)
 	}
+	k.tcpRecoveryAck(sk)
 	// Loss recovery (tcp_process_loss) ends once everything that was in
 	// flight when it began is acknowledged; any RTO recovery ends with an
 	// ACK of new data.

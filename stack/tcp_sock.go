@@ -63,6 +63,7 @@ type tcpConn struct {
 	mdevMaxUs       uint32
 	rttSeq          uint32
 	sndCwndCnt      uint32 // snd_cwnd_cnt: ACKed segments toward the next cwnd increase
+	sackedOut       uint32 // sacked_out without SACK: duplicate ACKs (tcp_add_reno_sack)
 	rtoStamp        int64  // when the current RTO recovery began (valid if inRto)
 	inRto           bool
 	rttMin          uint32 // rtt_min: the least RTT sample in the window, µs (~0: none)

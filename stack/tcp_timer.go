@@ -65,20 +65,28 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 		tp.HighSeq = tp.SndNxt
 	}
 	k.tcpUpdateRtoStats(sk)
-	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(head.Addr())))
-	again := head.Cb[cbSacked]&tcpcbRetrans != 0
-	head.Cb[cbSacked] |= tcpcbRetrans
-	if k.tcpTransmitSkb(sk, head, true) == nil {
+	k.tcpRetransmitSkb(sk, head)
+	tp.IcskBackoff++
+	tp.IcskRto = min(tp.IcskRto*2, TCP_RTO_MAX)
+	k.tcpResetXmitTimer(sk, tp.IcskRto)
+}
+
+// tcpRetransmitSkb is tcp_retransmit_skb: send a segment of the
+// retransmit queue again (a clone, or a copy if a clone is still out),
+// marked TCPCB_RETRANS and counted.
+func (k *Kernel) tcpRetransmitSkb(sk *sockets.Sock, s *skb.SkBuff) {
+	tp := tcpSk(sk)
+	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
+	again := s.Cb[cbSacked]&tcpcbRetrans != 0
+	s.Cb[cbSacked] |= tcpcbRetrans
+	if k.tcpTransmitSkb(sk, s, true) == nil {
 		k.mib.inc(TCP_MIB_RETRANSSEGS)
 		tp.TotalRetrans++
-		tp.BytesRetrans += uint64(head.Len)
+		tp.BytesRetrans += uint64(s.Len)
 		if !again {
 			tp.RetransOut++ // once per segment, until it is acknowledged
 		}
 	}
-	tp.IcskBackoff++
-	tp.IcskRto = min(tp.IcskRto*2, TCP_RTO_MAX)
-	k.tcpResetXmitTimer(sk, tp.IcskRto)
 }
 
 // tcpUpdateRtoStats is tcp_update_rto_stats: one more RTO expiry

@@ -20,6 +20,7 @@ var (
 	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck                                                         tracing.FuncID
 	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer, fnTcpSndbufExpand                                   tracing.FuncID
 	fnTcpQueueRcv, fnTcpTryRmemSchedule, fnTcpEventDataRecv, fnTcpEventAckSent, fnTcpNewSpace                    tracing.FuncID
+	fnTcpFastretransAlert                                                                                        tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
@@ -147,6 +148,10 @@ func init() {
 	pt := func(name, file string, goFn any, args []string, explain string) tracing.FuncID {
 		return tracing.Register(tracing.Spec{Name: name, File: file, Go: goFn, Args: args, Explain: explain})
 	}
+	fnTcpFastretransAlert = reg("tcp_fastretrans_alert", tcpInputC, (*Kernel).tcpFastretransAlert, []string{"sk", "dupacks"},
+		"A duplicate ACK: the peer got something after a hole. At three (tcp_reordering) the segment at snd_una "+
+			"is taken for lost and retransmitted at once (fast retransmit), ssthresh halves and Recovery lasts until "+
+			"everything sent so far is acknowledged. Returns the congestion state (3: Recovery).")
 	fnTcpQueueRcv = pt("tcp_queue_rcv", tcpInputC, (*Kernel).tcpQueueRcv, []string{"sk", "len"},
 		"An in-order segment joins sk_receive_queue, charged to the socket's receive memory; rcv_nxt moves past it.")
 	fnTcpTryRmemSchedule = pt("tcp_try_rmem_schedule", tcpInputC, (*Kernel).tcpTryRmemSchedule, []string{"sk", "ok"},

@@ -384,10 +384,10 @@ func TestWireSYNRetriesExhausted(t *testing.T) {
 	}
 }
 
-// TestWireDataLossRecoveredByRTO: one data segment is lost; the segments
+// TestWireDataLossOutOfOrderQueue: one data segment is lost; the segments
 // after it arrive out of order and wait in the out-of-order queue; the
 // retransmission fills the hole and every byte arrives in order.
-func TestWireDataLossRecoveredByRTO(t *testing.T) {
+func TestWireDataLossOutOfOrderQueue(t *testing.T) {
 	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
 	lfd := f.listen(f.pa, addrA, 9, 8)
 	cfd, sfd := f.dial(lfd, 9)
@@ -836,5 +836,59 @@ func TestWireSndbufExpand(t *testing.T) {
 	}
 	if b := sndbuf(f.pb, fd); b != 16384 {
 		t.Errorf("SO_SNDBUF 8192 became %d after connect; want 16384 (doubled, locked)", b)
+	}
+}
+
+// TestWireFastRetransmit: one data segment is lost in a long flight; the
+// segments behind it bring duplicate ACKs, and the third of them makes the
+// sender retransmit it at once (tcp_fastretrans_alert), one round trip
+// after the loss instead of an RTO later.
+func TestWireFastRetransmit(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	cfd, sfd := f.dial(lfd, 9)
+	var lostSeq uint32
+	var lostAt, resentAt int64
+	n := 0
+	f.p.Wire.Filter = func(dir int, frame []byte) bool {
+		tcp := tcpOfFrame(frame)
+		if dir != 1 || tcp == nil || len(tcp.Payload) == 0 {
+			return false
+		}
+		n++
+		if n == 3 {
+			lostSeq, lostAt = tcp.Seq, f.p.Now()
+			return true
+		}
+		if lostAt != 0 && resentAt == 0 && tcp.Seq == lostSeq {
+			resentAt = f.p.Now()
+		}
+		return false
+	}
+	f.transfer(f.pb, cfd, f.pa, sfd, pattern(100_000, 9), 30*sec)
+	if got := f.mib(f.p.B, LINUX_MIB_TCPFASTRETRANS); got != 1 {
+		t.Errorf("TCPFastRetrans %d, want 1", got)
+	}
+	if got := f.mib(f.p.B, LINUX_MIB_TCPSACKRECOVERY); got != 1 {
+		t.Errorf("TCPSackRecovery %d, want 1 (both ends negotiate SACK)", got)
+	}
+	if got := f.mib(f.p.B, LINUX_MIB_TCPTIMEOUTS); got != 0 {
+		t.Errorf("TCPTimeouts %d, want 0: the loss was repaired without the timer", got)
+	}
+	// The third duplicate ACK comes back one round trip (10 ms) after the
+	// lost segment left, plus the two segments behind it; the RTO is at
+	// least 200 ms.
+	if resentAt == 0 {
+		t.Fatalf("the lost segment (seq %d) was never sent again", lostSeq)
+	}
+	if d := resentAt - lostAt; d < 10e6 || d > 20e6 {
+		t.Errorf("retransmitted %.1f ms after the loss, want one round trip (10-20 ms)", float64(d)/1e6)
+	}
+	info, err := f.pb.TCPInfo(cfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.TcpiCaState != sockets.TCP_CA_Open || info.TcpiTotalRetrans != 1 {
+		t.Errorf("after the transfer: ca_state %d, total_retrans %d; want Open and 1", info.TcpiCaState, info.TcpiTotalRetrans)
 	}
 }

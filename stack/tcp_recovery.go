@@ -1,0 +1,99 @@
+package stack
+
+import (
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// Fast retransmit and recovery, as Linux does them for a connection
+// without SACK information (its "Reno" path of tcp_fastretrans_alert:
+// duplicate ACKs counted in sacked_out by tcp_add_reno_sack). The SACK
+// scoreboard, RACK and PRR are not modelled: the model counts duplicate
+// ACKs even when the peer sends SACK blocks, and inflates the window as
+// RFC 5681 does instead of PRR's proportional pacing.
+
+// tcpIsDupack says whether an ACK that acknowledges nothing new is a
+// duplicate ACK: none of Linux's FLAG_NOT_DUP reasons hold (it carries no
+// data, no SYN or FIN, and tcp_ack_update_window did not take its window),
+// and data is outstanding.
+func tcpIsDupack(tp *TcpSock, seg *tcpSegmentIn, winUpdate bool) bool {
+	return seg.ack == tp.SndUna && tp.PacketsOut > 0 && len(seg.th) == seg.th.DataOffset() &&
+		seg.flag&(header.TCP_FLAG_SYN|header.TCP_FLAG_FIN) == 0 && !winUpdate
+}
+
+// tcpFastretransAlert is tcp_fastretrans_alert on a duplicate ACK: count
+// it (tcp_add_reno_sack); at tcp_reordering (3) of them, the segment at
+// snd_una is taken for lost: retransmit it at once, halve ssthresh and
+// enter Recovery until everything sent so far (high_seq) is acknowledged.
+// In Recovery each further duplicate ACK lets one more segment out.
+func (k *Kernel) tcpFastretransAlert(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	k.tr.Enter2(fnTcpFastretransAlert, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(tp.sackedOut+1)))
+	defer k.tr.Exit(fnTcpFastretransAlert, tracing.Int(int64(tp.IcskCaState)))
+	tp.sackedOut++
+	switch tp.IcskCaState {
+	case sockets.TCP_CA_Open, sockets.TCP_CA_Disorder:
+		if tp.sackedOut < max(tp.Reordering, 1) {
+			tp.IcskCaState = sockets.TCP_CA_Disorder
+			return
+		}
+		head := skb.SkbPeek(&tp.rtxQueue)
+		if head == nil {
+			return
+		}
+		// tcp_enter_recovery.
+		if tp.RxOpt.SackOk {
+			k.mib.inc(LINUX_MIB_TCPSACKRECOVERY)
+		} else {
+			k.mib.inc(LINUX_MIB_TCPRENORECOVERY)
+		}
+		tp.HighSeq = tp.SndNxt
+		tp.SndSsthresh = max(tp.SndCwnd/2, 2) // tcp_reno_ssthresh
+		tp.IcskCaState = sockets.TCP_CA_Recovery
+		k.tcpRetransmitSkb(sk, head)
+		k.mib.inc(LINUX_MIB_TCPFASTRETRANS)
+		// RFC 5681 3.2: cwnd = ssthresh + the segments that left the
+		// network (the duplicate ACKs).
+		tp.SndCwnd = tp.SndSsthresh + tp.sackedOut
+		k.tcpResetXmitTimer(sk, tp.IcskRto)
+	case sockets.TCP_CA_Recovery:
+		tp.SndCwnd++ // another segment has left the network
+	}
+}
+
+// tcpRecoveryAck handles an ACK of new data during Recovery: a partial
+// ACK (below high_seq) means the next segment was lost too, and it is
+// retransmitted at once (NewReno); a full ACK ends Recovery with cwnd at
+// ssthresh (tcp_end_cwnd_reduction), except that a connection without
+// SACK stays in Recovery until an ACK goes beyond high_seq. Outside
+// Recovery it forgets the duplicate ACKs.
+func (k *Kernel) tcpRecoveryAck(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if tp.IcskCaState == sockets.TCP_CA_Disorder {
+		tp.IcskCaState = sockets.TCP_CA_Open
+	}
+	if tp.IcskCaState != sockets.TCP_CA_Recovery {
+		tp.sackedOut = 0
+		return
+	}
+	if before(tp.SndUna, tp.HighSeq) {
+		if head := skb.SkbPeek(&tp.rtxQueue); head != nil {
+			k.tcpRetransmitSkb(sk, head)
+		}
+		tp.sackedOut = 0
+		return
+	}
+	tp.sackedOut = 0 // tcp_reset_reno_sack
+	if !tp.RxOpt.SackOk && tp.SndUna == tp.HighSeq {
+		// tcp_is_non_sack_preventing_reopen: without SACK, Recovery
+		// is held until something above high_seq is acknowledged, so
+		// that duplicate ACKs of the old window cannot start a second,
+		// false fast retransmit (RFC 6582).
+		return
+	}
+	tp.SndCwnd = max(tp.SndSsthresh, 2)
+	tp.sndCwndCnt = 0
+	tp.IcskCaState = sockets.TCP_CA_Open
+}
