@@ -18,6 +18,7 @@ import (
 
 func newDemoCmd(stdin io.Reader, stdout io.Writer) *cobra.Command {
 	var kf kernelFlags
+	var rec recordFlags
 	var (
 		headless bool
 		duration time.Duration
@@ -38,11 +39,13 @@ port 80, which fill the HTTP listener's SYN queue until SYN cookies start.
 No privileges are needed. --headless prints a summary line per second instead
 of opening the inspector.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if every <= 0 {
 				return fmt.Errorf("--every %s: want a positive duration such as 1s", every)
 			}
-			s, err := live.StartDemo(live.DemoConfig{Seed: kf.seed, ThashEntries: kf.thash, CPUs: kf.cpus, Every: every})
+			defer func() { err = rec.finish(err, sayTo(cmd.ErrOrStderr())) }()
+			s, err := live.StartDemo(live.DemoConfig{Seed: kf.seed, ThashEntries: kf.thash, CPUs: kf.cpus, Every: every,
+				Record: rec.recorder("demo", nil)})
 			if err != nil {
 				return fmt.Errorf("demo: %w", err)
 			}
@@ -54,6 +57,7 @@ of opening the inspector.`,
 		},
 	}
 	kf.add(cmd)
+	rec.add(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&headless, "headless", false, "print a summary line per second instead of opening the inspector")
 	f.DurationVar(&duration, "duration", 0, "stop after this long (0: until Ctrl-C)")

@@ -23,6 +23,7 @@ import (
 
 func newLiveCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	var kf kernelFlags
+	var rec recordFlags
 	def := live.DefaultTun()
 	var (
 		headless          bool
@@ -69,10 +70,9 @@ Without --headless, live opens the inspector on the running kernel (q quits).
 the function graph of every matching kernel function). Ctrl-C or SIGTERM stop
 it and remove the device.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			cfg := live.Config{Tun: def, Seed: kf.seed, ThashEntries: kf.thash, CPUs: kf.cpus}
 			cfg.Tun.Name, cfg.Tun.Netns, cfg.Tun.MTU = name, netnsName, mtu
-			var err error
 			if cfg.Tun.HostAddr, err = netip.ParsePrefix(hostAddr); err != nil || !cfg.Tun.HostAddr.Addr().Is4() {
 				return fmt.Errorf("--host-addr %q: want an IPv4 prefix such as 10.77.0.1/24", hostAddr)
 			}
@@ -93,6 +93,8 @@ it and remove the device.`,
 					}
 				}
 			}
+			cfg.Record = rec.recorder("live", nil)
+			defer func() { err = rec.finish(err, sayTo(cmd.ErrOrStderr())) }()
 			s, err := live.Start(cfg)
 			if errors.Is(err, netdev.ErrNoPrivilege) {
 				return fmt.Errorf("live mode: %w", err)
@@ -145,6 +147,7 @@ it and remove the device.`,
 		},
 	}
 	kf.add(cmd)
+	rec.add(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&headless, "headless", false, "print a summary line per second instead of opening the inspector")
 	f.StringVar(&name, "name", def.Name, "name of the TUN device")

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackscope/stackscope/scenario"
+	"github.com/stackscope/stackscope/tracing"
 	"github.com/stackscope/stackscope/ui"
 )
 
@@ -28,6 +29,7 @@ func newRunCmd(stdin io.Reader, stdout io.Writer) *cobra.Command {
 		seed     uint64
 		headless bool
 		check    bool
+		rec      recordFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE.pkt|NAME | --check [FILE.pkt|NAME|DIR]",
@@ -71,9 +73,12 @@ script's kernel, focused on the script pane: enter runs the next line, r the
 rest, and the stepping keys (after ":break FUNCTION") stop inside a line, one
 kernel function at a time. The status bar says SCRIPT.`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			out := bufio.NewWriter(stdout)
 			defer out.Flush()
+			if rec.path != "" && (len(args) == 0 || isDir(args[0])) {
+				return errors.New("run: --record records one script; name a script or a built-in scenario")
+			}
 			if len(args) == 0 {
 				if !check {
 					return errors.New("run: name a script or a built-in scenario (stackscope scenarios lists them), or pass --check to check every built-in scenario")
@@ -90,12 +95,21 @@ kernel function at a time. The status bar says SCRIPT.`,
 				}
 				return checkDir(out, args[0], seed)
 			}
+			var opts []scenario.RunOption
+			if rec.path != "" {
+				text, err := src.text()
+				if err != nil {
+					return err
+				}
+				opts = append(opts, scenario.WithRecorder(rec.recorder("run", &tracing.TraceSource{Name: src.name, Text: text})))
+				defer func() { err = rec.finish(err, sayTo(cmd.ErrOrStderr())) }()
+			}
 			if !check && !headless {
 				s, err := src.parse()
 				if err != nil {
 					return err
 				}
-				r, err := scenario.NewRunner(s, scenario.WithSeed(seed))
+				r, err := scenario.NewRunner(s, append(opts, scenario.WithSeed(seed))...)
 				if err != nil {
 					return err
 				}
@@ -105,7 +119,7 @@ kernel function at a time. The status bar says SCRIPT.`,
 			if !check {
 				view = out
 			}
-			if err := runSource(src, seed, view); err != nil {
+			if err := runSource(src, seed, view, opts...); err != nil {
 				fmt.Fprintf(out, "FAIL %s\n", indentRest(err.Error()))
 				return exitError{1}
 			}
@@ -116,6 +130,7 @@ kernel function at a time. The status bar says SCRIPT.`,
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed for every random choice the kernel makes (ISNs, hash secrets, ports); the same seed gives the same run")
 	cmd.Flags().BoolVar(&headless, "headless", false, "print the script lines interleaved with the kernel's function graph")
 	cmd.Flags().BoolVar(&check, "check", false, "print only PASS or FAIL with the reason; exit 1 on failure; a directory runs every .pkt in it")
+	rec.add(cmd)
 	return cmd
 }
 
@@ -152,12 +167,30 @@ func openSource(arg string) (source, error) {
 }
 
 // runSource runs a script file or a built-in scenario.
-func runSource(src source, seed uint64, out io.Writer) error {
+func runSource(src source, seed uint64, out io.Writer, opts ...scenario.RunOption) error {
 	s, err := src.parse()
 	if err != nil {
 		return err
 	}
-	return runParsed(s, seed, out)
+	return runParsed(s, seed, out, opts...)
+}
+
+// text is the script's text, for a recording's header.
+func (src source) text() (string, error) {
+	if src.builtin != nil {
+		return src.builtin.Text, nil
+	}
+	b, err := os.ReadFile(src.name)
+	if err != nil {
+		return "", fmt.Errorf("run: %w", err)
+	}
+	return string(b), nil
+}
+
+// isDir reports whether path is a directory.
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 // parse reads the script of a file or a built-in scenario.
@@ -179,8 +212,8 @@ func runScript(path string, seed uint64, out io.Writer) error {
 }
 
 // runParsed runs a parsed script on a fresh kernel.
-func runParsed(s *scenario.Script, seed uint64, out io.Writer) error {
-	opts := []scenario.RunOption{scenario.WithSeed(seed)}
+func runParsed(s *scenario.Script, seed uint64, out io.Writer, extra ...scenario.RunOption) error {
+	opts := append([]scenario.RunOption{scenario.WithSeed(seed)}, extra...)
 	if out != nil {
 		opts = append(opts, scenario.WithOutput(out))
 	}

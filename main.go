@@ -66,7 +66,8 @@ model yet.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCmd(stdout), newConsoleCmd(stdin, stdout), newSlabinfoCmd(stdout),
-		newLiveCmd(stdin, stdout, stderr), newDemoCmd(stdin, stdout), newRunCmd(stdin, stdout), newScenariosCmd(stdout))
+		newLiveCmd(stdin, stdout, stderr), newDemoCmd(stdin, stdout), newRunCmd(stdin, stdout), newScenariosCmd(stdout),
+		newReplayCmd(stdout))
 	return root
 }
 

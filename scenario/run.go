@@ -74,6 +74,10 @@ func WithSeed(seed uint64) RunOption { return func(r *Runner) { r.seed = seed } 
 // and its notes (sysctls it ignored), to w: the headless view.
 func WithOutput(w io.Writer) RunOption { return func(r *Runner) { r.out = w } }
 
+// WithRecorder records the run: f gets the kernel's configuration before
+// it boots and returns the recorder (see stack.RecorderFunc).
+func WithRecorder(f stack.RecorderFunc) RunOption { return func(r *Runner) { r.record = f } }
+
 // WithStrictEnd makes packets the kernel sent that no line matched an
 // error at the end of the script. packetdrill does not check them: an
 // unexpected packet fails the script only when an outbound line finds it
@@ -90,6 +94,7 @@ func WithStrictEnd() RunOption { return func(r *Runner) { r.strictEnd = true } }
 type Runner struct {
 	s         *Script
 	seed      uint64
+	record    stack.RecorderFunc
 	out       io.Writer
 	strictEnd bool
 
@@ -138,7 +143,11 @@ func NewRunner(s *Script, opts ...RunOption) (*Runner, error) {
 	if err := r.readOptions(); err != nil {
 		return nil, err
 	}
-	k, err := stack.New(stack.Config{Seed: r.seed})
+	cfg, err := stack.Config{Seed: r.seed}.WithRecorder(r.record)
+	if err != nil {
+		return nil, err
+	}
+	k, err := stack.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("boot the kernel: %w", err)
 	}

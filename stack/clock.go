@@ -40,13 +40,10 @@ type RealClock struct {
 // NewRealClock starts a real clock at zero now.
 func NewRealClock() *RealClock { return &RealClock{boot: time.Now()} }
 
-// Now returns nanoseconds since boot, as of the loop's last tick.
-func (c *RealClock) Now() int64 {
-	if c.now == 0 {
-		return int64(time.Since(c.boot))
-	}
-	return c.now
-}
+// Now returns nanoseconds since boot, as of the loop's last tick (0,
+// the boot instant, until the loop first ticks): a recording replays
+// with exactly the times the kernel saw.
+func (c *RealClock) Now() int64 { return c.now }
 
 // tick reads the machine's clock; the kernel loop calls it before each
 // input and timer run.

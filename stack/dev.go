@@ -31,6 +31,9 @@ func (k *Kernel) AddDevice(d *netdev.Device) error {
 		if d.Ifindex == 0 {
 			d.Ifindex = len(k.devs) + 1
 		}
+		if k.rec != nil && k.recBegin(recAddDevice, func(b []byte) []byte { return appendJSON(b, describeDevice(d)) }) {
+			defer k.recEnd()
+		}
 		k.devs = append(k.devs, d)
 		return struct{}{}, nil
 	})
@@ -96,6 +99,7 @@ func (k *Kernel) netifReceiveSkb(s *skb.SkBuff) {
 	// header set; lo's packets were seen as they left.
 	if dev, ok := s.Dev.(*netdev.Device); ok && dev.Flags&netdev.IFF_LOOPBACK == 0 {
 		k.tapPacket(PacketIn, dev, s)
+		k.tapFrame(PacketIn, dev, s)
 	}
 	if s.Protocol == ETH_P_IP {
 		k.ipRcv(s)
@@ -124,6 +128,7 @@ func (k *Kernel) devQueueXmit(s *skb.SkBuff) {
 	dev.Stats.TxPackets++
 	dev.Stats.TxBytes += uint64(s.Len)
 	k.tapPacket(PacketOut, dev, s)
+	k.tapFrame(PacketOut, dev, s)
 	if dev.Driver == nil {
 		k.loopbackXmit(s, dev)
 	} else {

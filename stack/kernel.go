@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -42,6 +43,27 @@ type Config struct {
 	// from one driver that waits for each reply, or the moment they arrive
 	// relative to timers is up to the Go scheduler.
 	IdleAdvance bool
+	// Record, if set, receives every input the loop handles (see
+	// record.go); if it also has an Event method (a *tracing.TraceWriter
+	// does), it is subscribed to every event from boot on.
+	Record InputRecorder
+	// Subscribers are subscribed to the tracer before boot, so they see
+	// every event the kernel ever emits.
+	Subscribers []tracing.Subscriber
+}
+
+// withDefaults fills in what New defaults.
+func (cfg Config) withDefaults() Config {
+	if cfg.Clock == nil {
+		cfg.Clock = &VirtualClock{}
+	}
+	if cfg.ThashEntries == 0 {
+		cfg.ThashEntries = DefaultThashEntries
+	}
+	if cfg.CPUs == 0 {
+		cfg.CPUs = slab.DefaultCPUs
+	}
+	return cfg
 }
 
 // Kernel is one running kernel. Create it with New and Start its loop; all
@@ -97,6 +119,9 @@ type Kernel struct {
 	backlogNext     map[*skb.SkBuff]*skb.SkBuff // sk_backlog links
 
 	packetTap PacketTap
+	frameTap  FrameTap
+	rec       *recorder // nil unless recording
+	replaying bool      // a Replay drives the kernel (see runReadyTop)
 
 	stepper *tracing.Stepper
 	stops   chan Stop
@@ -107,12 +132,7 @@ type Kernel struct {
 // caches (skb_init), the socket layer (sock_init), loopback, and the IPv4
 // protocols (inet_init). The loop does not run until Start.
 func New(cfg Config) (*Kernel, error) {
-	if cfg.Clock == nil {
-		cfg.Clock = &VirtualClock{}
-	}
-	if cfg.ThashEntries == 0 {
-		cfg.ThashEntries = DefaultThashEntries
-	}
+	cfg = cfg.withDefaults()
 	k := &Kernel{
 		cfg:     cfg,
 		clock:   cfg.Clock,
@@ -124,6 +144,15 @@ func New(cfg Config) (*Kernel, error) {
 		stops:   make(chan Stop, 1),
 	}
 	k.tr = tracing.NewTracer(k.clock)
+	if cfg.Record != nil {
+		k.rec = &recorder{out: cfg.Record}
+		if ev, ok := cfg.Record.(interface{ Event(*tracing.Event) }); ok {
+			k.tr.Subscribe(ev.Event)
+		}
+	}
+	for _, fn := range cfg.Subscribers {
+		k.tr.Subscribe(fn)
+	}
 	k.reqTimers = map[*sockets.RequestSock]*Timer{}
 	k.twSocks = map[*sockets.InetTimewaitSock]*twState{}
 	k.tablePerturb = make([]uint32, tablePerturbSize)
@@ -246,7 +275,7 @@ func (k *Kernel) loop() {
 	defer close(k.done)
 	defer k.shutdown()
 	for {
-		k.runReady()
+		k.runReadyTop()
 		if len(k.deferred) > 0 {
 			in := k.deferred[0]
 			k.deferred = k.deferred[1:]
@@ -277,6 +306,11 @@ func (k *Kernel) loop() {
 			k.handle(in)
 		case <-timerC:
 			k.tick()
+			if k.rec != nil && k.recBegin(recTimers, nil) {
+				k.runTimers()
+				k.recEnd()
+				continue
+			}
 			k.runTimers()
 		case <-k.quit:
 			return
@@ -295,25 +329,43 @@ func (k *Kernel) tick() {
 func (k *Kernel) handle(in input) {
 	switch {
 	case in.sys != nil:
+		if k.rec != nil && k.recBegin(recSyscall, func(b []byte) []byte {
+			k.rec.nextReq++
+			in.sys.id = k.rec.nextReq
+			return appendSyscall(b, in.sys.id, in.sys.proc.Pid, &in.sys.sc)
+		}) {
+			k.startSyscall(in.sys)
+			k.recEnd()
+			break
+		}
 		k.startSyscall(in.sys)
 	case in.ctl != nil:
 		in.ctl.reply <- in.ctl.fn(k)
 	case in.rx != nil:
 		// One NAPI poll: the whole batch goes through the softirq before
 		// the processes it woke get to run (on the kernel's one CPU).
-		for _, f := range in.rx.frames {
-			k.netifReceive(in.rx.dev, f)
-			k.doSoftirq()
-		}
+		k.receiveFrames(in.rx.dev, in.rx.frames)
 		if in.rx.done != nil {
 			in.rx.done()
 		}
 	}
-	k.runReady()
+	k.runReadyTop()
+}
+
+// runReadyTop runs the woken tasks when the loop is between inputs. A
+// replay does not: in the recording, each such run is an input of its own
+// (recRunReady), and the replay runs it when it comes.
+func (k *Kernel) runReadyTop() {
+	if !k.replaying {
+		k.runReady()
+	}
 }
 
 // shutdown fails every syscall still sleeping.
 func (k *Kernel) shutdown() {
+	if k.rec != nil && k.recBegin(recShutdown, nil) {
+		defer k.recEnd()
+	}
 	for _, p := range k.procs {
 		for _, t := range p.tasks {
 			if t.req != nil {
@@ -341,6 +393,9 @@ func (k *Kernel) advanceTo(t int64) {
 	vc, ok := k.clock.(*VirtualClock)
 	if !ok {
 		return
+	}
+	if k.rec != nil && k.recBegin(recAdvance, func(b []byte) []byte { return binary.AppendVarint(b, t) }) {
+		defer k.recEnd()
 	}
 	for {
 		next, ok := k.nextTimer()
@@ -411,6 +466,11 @@ func (k *Kernel) Now() (int64, error) {
 func (k *Kernel) Sysctl(name string, value *string) (string, error) {
 	return control(k, "sysctl", false, func(k *Kernel) (string, error) {
 		if value != nil {
+			if k.rec != nil && k.recBegin(recSysctl, func(b []byte) []byte {
+				return appendBytes(appendBytes(b, []byte(name)), []byte(*value))
+			}) {
+				defer k.recEnd()
+			}
 			if err := k.net.Sysctl.Set(name, *value); err != nil {
 				return "", err
 			}

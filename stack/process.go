@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -61,6 +62,7 @@ type result struct {
 }
 
 type syscallReq struct {
+	id    uint64 // its number in a recording (0 when not recording)
 	proc  *Process
 	sc    Syscall
 	reply chan result
@@ -68,7 +70,12 @@ type syscallReq struct {
 
 // NewProcess creates a process (with fds 0-2 on the terminal).
 func (k *Kernel) NewProcess(comm string) (*Process, error) {
-	r, err := k.Do("fork", func(k *Kernel) any { return k.newProcess(comm) })
+	r, err := k.Do("fork", func(k *Kernel) any {
+		if k.rec != nil && k.recBegin(recFork, func(b []byte) []byte { return appendBytes(b, []byte(comm)) }) {
+			defer k.recEnd()
+		}
+		return k.newProcess(comm)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +293,12 @@ func (p *Process) Recvfrom(fd, n, flags int) ([]byte, sockets.SockaddrIn, error)
 
 // Kill sends the process a signal: syscalls it sleeps in return EINTR.
 func (p *Process) Kill() error {
-	_, err := p.k.Do("kill", func(k *Kernel) any { return k.interrupt(p) })
+	_, err := p.k.Do("kill", func(k *Kernel) any {
+		if k.rec != nil && k.recBegin(recKill, func(b []byte) []byte { return binary.AppendUvarint(b, uint64(p.Pid)) }) {
+			defer k.recEnd()
+		}
+		return k.interrupt(p)
+	})
 	return err
 }
 

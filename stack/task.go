@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"iter"
 
 	"github.com/stackscope/stackscope/sockets"
@@ -88,6 +89,9 @@ func (k *Kernel) runReady() {
 	if k.current != nil {
 		return
 	}
+	if k.rec != nil && len(k.ready) > 0 && k.recBegin(recRunReady, nil) {
+		defer k.recEnd()
+	}
 	for len(k.ready) > 0 {
 		t := k.ready[0]
 		k.ready = k.ready[1:]
@@ -156,13 +160,23 @@ func (p *Process) interruptCall(pd *Pending) error {
 	_, err := p.k.Do("interrupt-call", func(k *Kernel) any {
 		for _, t := range p.tasks {
 			if t.req != nil && t.req.reply == pd.reply && t.sleeping {
-				t.signal = true
-				t.Wake()
+				if k.rec != nil && k.recBegin(recInterrupt, func(b []byte) []byte {
+					return binary.AppendUvarint(b, t.req.id)
+				}) {
+					defer k.recEnd()
+				}
+				k.interruptTask(t)
 			}
 		}
 		return nil
 	})
 	return err
+}
+
+// interruptTask delivers a signal to one sleeping task.
+func (k *Kernel) interruptTask(t *task) {
+	t.signal = true
+	t.Wake()
 }
 
 func (k *Kernel) interrupt(p *Process) int {

@@ -21,6 +21,9 @@ type PairConfig struct {
 	AB, BA netdev.Impairments
 	// ThashEntries as in Config (0: the default).
 	ThashEntries int
+	// Record, if set, is asked for a recorder for each kernel (0: A, 1: B)
+	// before it boots, given the kernel's configuration.
+	Record func(side int, cfg Config) (InputRecorder, error)
 }
 
 // WireFrame is a frame put on the wire: its direction (0: A to B), the
@@ -73,7 +76,15 @@ func NewPair(cfg PairConfig) (*Pair, error) {
 		p.mu.Unlock()
 	}
 	mk := func(seed uint64, end int, name string, addr, peer netip.Prefix) (*Kernel, *netdev.Device, error) {
-		k, err := New(Config{Seed: seed, ThashEntries: cfg.ThashEntries})
+		kc := Config{Seed: seed, ThashEntries: cfg.ThashEntries}
+		if cfg.Record != nil {
+			rec, err := cfg.Record(end, kc)
+			if err != nil {
+				return nil, nil, err
+			}
+			kc.Record = rec
+		}
+		k, err := New(kc)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -139,10 +150,7 @@ func stepTo(k *Kernel, dev *netdev.Device, t int64, frames [][]byte) error {
 	_, err := k.Do("wire-step", func(k *Kernel) any {
 		k.advanceTo(t)
 		k.runReady()
-		for _, f := range frames {
-			k.netifReceive(dev, f)
-			k.doSoftirq()
-		}
+		k.receiveFrames(dev, frames)
 		k.runReady()
 		return nil
 	})

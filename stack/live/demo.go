@@ -22,6 +22,8 @@ type DemoConfig struct {
 	CPUs         int
 	// Every is the pause between the clients' activities (default 1 s).
 	Every time.Duration
+	// Record, if set, records the session (see stack.RecorderFunc).
+	Record stack.RecorderFunc
 }
 
 // The SYN-burst device: a link to a subnet where nobody answers.
@@ -43,7 +45,11 @@ func StartDemo(cfg DemoConfig) (*Session, error) {
 	if cfg.Every == 0 {
 		cfg.Every = time.Second
 	}
-	k, err := stack.New(stack.Config{Seed: cfg.Seed, Clock: stack.NewRealClock(), ThashEntries: cfg.ThashEntries, CPUs: cfg.CPUs})
+	kc, err := stack.Config{Seed: cfg.Seed, Clock: stack.NewRealClock(), ThashEntries: cfg.ThashEntries, CPUs: cfg.CPUs}.WithRecorder(cfg.Record)
+	if err != nil {
+		return nil, err
+	}
+	k, err := stack.New(kc)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,8 @@ type Config struct {
 	// Services lists the built-in services to start ("echo", ...); nil
 	// starts them all.
 	Services []string
+	// Record, if set, records the session (see stack.RecorderFunc).
+	Record stack.RecorderFunc
 }
 
 // DefaultTun is the default device: stk0, host 10.77.0.1/24, stack
@@ -58,7 +60,11 @@ type Session struct {
 // Start boots a kernel with a real clock, creates the TUN device, starts
 // its reader and the services. Close undoes all of it.
 func Start(cfg Config) (*Session, error) {
-	k, err := stack.New(stack.Config{Seed: cfg.Seed, Clock: stack.NewRealClock(), ThashEntries: cfg.ThashEntries, CPUs: cfg.CPUs})
+	kc, err := stack.Config{Seed: cfg.Seed, Clock: stack.NewRealClock(), ThashEntries: cfg.ThashEntries, CPUs: cfg.CPUs}.WithRecorder(cfg.Record)
+	if err != nil {
+		return nil, err
+	}
+	k, err := stack.New(kc)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stackscope/stackscope/stack"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// recordFlags are --record and --compress, for the commands that can
+// record their kernel (live, demo, run).
+type recordFlags struct {
+	path     string
+	compress bool
+	w        *tracing.TraceWriter
+}
+
+func (f *recordFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.path, "record", "", "record the session to this trace file (mode 0600) for stackscope replay and export")
+	cmd.Flags().BoolVar(&f.compress, "compress", false, "compress the recording with zstd")
+}
+
+// recorder returns the stack.RecorderFunc that creates the trace file when
+// the kernel boots (nil when not recording). mode and src go into the
+// trace's header.
+func (f *recordFlags) recorder(mode string, src *tracing.TraceSource) stack.RecorderFunc {
+	if f.path == "" {
+		return nil
+	}
+	return func(cfg stack.Config) (stack.InputRecorder, error) {
+		boot, err := json.Marshal(stack.DescribeBoot(cfg))
+		if err != nil {
+			return nil, err
+		}
+		h := tracing.TraceHeader{Version: version, Mode: mode, Kernel: boot, Source: src}
+		w, err := tracing.CreateTrace(f.path, h, tracing.TraceOptions{Compress: f.compress})
+		if err != nil {
+			return nil, err
+		}
+		f.w = w
+		return w, nil
+	}
+}
+
+// finish closes the recording once the kernel has stopped, and says what
+// it holds on out (nil: say nothing). err is the command's own result,
+// returned unless it is nil.
+func (f *recordFlags) finish(err error, say func(string)) error {
+	if f.w == nil {
+		return err
+	}
+	cerr := f.w.Close()
+	if in, _ := f.w.Counts(); err != nil && in == 0 {
+		// The session failed before the kernel handled anything: no
+		// recording to keep.
+		_ = os.Remove(f.path)
+		f.w = nil
+		return err
+	}
+	if cerr != nil {
+		cerr = fmt.Errorf("recording %s: %w", f.path, cerr)
+	} else if say != nil {
+		in, ev := f.w.Counts()
+		size := int64(0)
+		if st, serr := os.Stat(f.path); serr == nil {
+			size = st.Size()
+		}
+		say(fmt.Sprintf("recorded %d inputs and %d events to %s (%d bytes)", in, ev, f.path, size))
+	}
+	f.w = nil
+	return errors.Join(err, cerr)
+}
+
+// sayTo returns a function that prints a line to w.
+func sayTo(w io.Writer) func(string) {
+	return func(s string) { fmt.Fprintln(w, s) }
+}

@@ -1,0 +1,470 @@
+package tracing
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// TraceMagic is the first 8 bytes of every trace file.
+//
+// A trace file is the magic followed by frames (see tracefile_codec.go for
+// the byte layout): a header frame, then input and events frames in the
+// order they happened, then an end frame with the counts. The magic and
+// the framing of the header frame never change; the format number inside
+// the header tells a reader whether it can read the rest. When the header
+// says Compressed, everything after the header frame is one zstd stream
+// holding the remaining frames.
+const TraceMagic = "STKTRACE"
+
+// TraceFormatVersion is the version of the trace file format this package
+// writes, and the newest it reads.
+const TraceFormatVersion = 1
+
+// TraceHeader describes a recording. It is the first frame of a trace
+// file, encoded as JSON.
+type TraceHeader struct {
+	// Format is the file format version (TraceFormatVersion when written).
+	Format int `json:"format"`
+	// Version is the stackscope version that wrote the file.
+	Version string `json:"version"`
+	// Mode is how the kernel ran: "live", "demo", "run", "pair", ...
+	Mode string `json:"mode"`
+	// Funcs maps a FuncID (the index) to a kernel function name, so a file
+	// stays readable when a later build numbers its functions differently.
+	// The writer fills it from the registry when it is nil.
+	Funcs []string `json:"funcs"`
+	// Kernel is the stack package's boot description, opaque here.
+	Kernel json.RawMessage `json:"kernel,omitempty"`
+	// Source is the scenario that ran, if any.
+	Source *TraceSource `json:"source,omitempty"`
+	// Compressed says everything after the header frame is a zstd
+	// stream. The writer sets it from TraceOptions.Compress.
+	Compressed bool `json:"compressed"`
+}
+
+// TraceSource is the scenario a recording ran: its name and script text.
+type TraceSource struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+}
+
+// Input is one kernel input as recorded: an opcode the stack package
+// defines, the kernel clock time when the loop handled it, and an opaque
+// payload.
+type Input struct {
+	Op   uint8
+	Time int64
+	Data []byte
+}
+
+// TraceOptions tunes a TraceWriter. The zero value is a sensible default.
+type TraceOptions struct {
+	// Compress compresses everything after the header frame with zstd.
+	Compress bool
+	// BufferSize is the size in bytes of the blocks handed to the writer
+	// goroutine; 0 means 64 KiB. Values below 8 KiB are raised to 8 KiB.
+	BufferSize int
+	// Blocks is how many full blocks may wait for the writer goroutine;
+	// 0 means 8. When that many wait, the recording caller waits too:
+	// nothing is ever dropped.
+	Blocks int
+}
+
+const (
+	defaultBlockSize = 64 << 10
+	minBlockSize     = 8 << 10
+	defaultBlocks    = 8
+	// zstdWindow is the compression window. A reader accepts up to
+	// maxZstdWindow, which bounds its memory whatever the file says.
+	zstdWindow    = 256 << 10
+	maxZstdWindow = 1 << 20
+)
+
+// traceBlock is a block of encoded frames on its way to the writer
+// goroutine. A sync block asks the goroutine to acknowledge it on ack
+// once it and everything before it is written.
+type traceBlock struct {
+	buf  []byte
+	sync bool
+}
+
+// TraceWriter records inputs and events into a trace file.
+//
+// Recording happens on the kernel loop: Input and Event append into an
+// in-memory block and cost no allocation; full blocks go to a writer
+// goroutine over a bounded channel, and the caller waits only when that
+// channel is full. Input, Event, Flush, Close and Counts must be called
+// from one goroutine at a time (the one that records); Err may be called
+// from any goroutine. Close must be called to stop the writer goroutine.
+type TraceWriter struct {
+	name string
+	file *os.File // closed by Close when CreateTrace opened it
+
+	// Owned by the recording goroutine.
+	cur       []byte     // the block being filled
+	batch     int        // offset in cur of the open events frame, -1 if none
+	delta     deltaState // encoder state of the open events frame
+	blockSize int        // capacity of every block
+	nalloc    int        // blocks allocated so far
+	maxAlloc  int        // blocks that may exist at once
+	inputs    uint64     // inputs recorded
+	events    uint64     // events recorded
+	closed    bool       // Close was called
+	closeErr  error      // what Close returned
+	full      chan traceBlock
+	free      chan []byte
+	ack       chan error // answers sync blocks
+	done      chan error // the writer goroutine's last word
+
+	// Owned by the writer goroutine.
+	out io.Writer
+	zw  *zstd.Encoder
+
+	failed atomic.Bool // err is set: checked on the recording fast path
+	mu     sync.Mutex  // guards err
+	err    error
+}
+
+// CreateTrace creates (or truncates) the file at path with mode 0600 and
+// starts recording into it: it writes the magic and the header frame. If
+// h.Funcs is nil it is filled from the function registry; h.Format and
+// h.Compressed are set by the writer.
+func CreateTrace(path string, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create trace: %w", err)
+	}
+	// The mode given to OpenFile only applies to a new file, and the
+	// umask may have changed it: a trace can hold a whole session's
+	// traffic, so it is private whatever was there before.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create trace %s: %w", path, err)
+	}
+	w, err := newTraceWriter(f, f, path, h, opt)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// NewTraceWriter starts recording onto any writer, as CreateTrace does onto
+// a file. Close flushes it but does not close it.
+func NewTraceWriter(w io.Writer, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
+	return newTraceWriter(w, nil, "trace", h, opt)
+}
+
+// newTraceWriter writes the header onto out and starts the writer
+// goroutine; file, if not nil, is synced and closed by Close.
+func newTraceWriter(out io.Writer, file *os.File, name string, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
+	h.Format = TraceFormatVersion
+	h.Compressed = opt.Compress
+	if h.Funcs == nil {
+		h.Funcs = registeredFuncNames()
+	}
+	js, err := json.Marshal(h)
+	if err != nil {
+		return nil, fmt.Errorf("write trace %s: encode header: %w", name, err)
+	}
+	if 1+len(js) > maxFrameSize {
+		return nil, fmt.Errorf("write trace %s: the header is %d bytes, more than the %d MiB frame limit", name, len(js), maxFrameSize>>20)
+	}
+	head := appendFrame([]byte(TraceMagic), frameHeader, js)
+	if _, err := out.Write(head); err != nil {
+		return nil, fmt.Errorf("write trace %s: header: %w", name, err)
+	}
+
+	blockSize := opt.BufferSize
+	if blockSize <= 0 {
+		blockSize = defaultBlockSize
+	}
+	blockSize = max(blockSize, minBlockSize)
+	blocks := opt.Blocks
+	if blocks <= 0 {
+		blocks = defaultBlocks
+	}
+	w := &TraceWriter{
+		name:      name,
+		file:      file,
+		batch:     -1,
+		blockSize: blockSize,
+		nalloc:    1,
+		// blocks waiting, one being written, one being filled
+		maxAlloc: blocks + 2,
+		full:     make(chan traceBlock, blocks),
+		free:     make(chan []byte, blocks+2),
+		ack:      make(chan error, 1),
+		done:     make(chan error, 1),
+		out:      out,
+	}
+	w.cur = make([]byte, 0, blockSize)
+	if opt.Compress {
+		w.zw, err = zstd.NewWriter(out,
+			zstd.WithEncoderConcurrency(1),
+			zstd.WithWindowSize(zstdWindow),
+			zstd.WithEncoderLevel(zstd.SpeedFastest))
+		if err != nil {
+			return nil, fmt.Errorf("write trace %s: start zstd: %w", name, err)
+		}
+	}
+	go w.run()
+	return w, nil
+}
+
+// registeredFuncNames lists the registry's function names indexed by
+// FuncID (index 0 is the "no function" entry).
+func registeredFuncNames() []string {
+	fs := Funcs()
+	names := make([]string, len(fs)+1)
+	names[0] = FuncByID(0).Name
+	for _, f := range fs {
+		if int(f.ID) < len(names) {
+			names[f.ID] = f.Name
+		}
+	}
+	return names
+}
+
+// Input appends an input frame. It copies in.Data. An input too large for
+// a frame (16 MiB) is a write error: it stops the recording.
+func (w *TraceWriter) Input(in Input) {
+	if w.closed || w.failed.Load() {
+		return
+	}
+	if w.batch >= 0 {
+		w.closeBatch()
+	}
+	var head [1 + 1 + binary.MaxVarintLen64]byte // type, op, time
+	head[0] = frameInput
+	head[1] = in.Op
+	hn := 2 + binary.PutVarint(head[2:], in.Time)
+	size := hn + len(in.Data) // type + payload
+	if size > maxFrameSize {
+		w.fail(fmt.Errorf("write trace %s: input %d of %d bytes is larger than the %d MiB frame limit",
+			w.name, w.inputs+1, len(in.Data), maxFrameSize>>20))
+		return
+	}
+	total := 4 + size + frameSuffix
+	if cap(w.cur)-len(w.cur) < total && len(w.cur) > 0 && total <= w.blockSize {
+		w.handOff(false)
+	}
+	if cap(w.cur)-len(w.cur) >= total {
+		start := len(w.cur)
+		w.cur = binary.LittleEndian.AppendUint32(w.cur, uint32(size))
+		w.cur = append(w.cur, head[:hn]...)
+		w.cur = append(w.cur, in.Data...)
+		crc := crc32.Update(0, castagnoli, w.cur[start+4:])
+		w.cur = binary.LittleEndian.AppendUint32(w.cur, crc)
+	} else {
+		// Larger than a block: the frame spans blocks, which the stream
+		// does not mind.
+		crc := crc32.Update(0, castagnoli, head[:hn])
+		crc = crc32.Update(crc, castagnoli, in.Data)
+		var n [4]byte
+		binary.LittleEndian.PutUint32(n[:], uint32(size))
+		w.spill(n[:])
+		w.spill(head[:hn])
+		w.spill(in.Data)
+		binary.LittleEndian.PutUint32(n[:], crc)
+		w.spill(n[:])
+	}
+	w.inputs++
+}
+
+// Event appends an event. It has the Subscriber signature, so a writer can
+// be passed to Tracer.Subscribe directly. It does not keep ev.
+func (w *TraceWriter) Event(ev *Event) {
+	if w.closed || w.failed.Load() {
+		return
+	}
+	if w.batch < 0 {
+		w.openBatch()
+	}
+	w.cur = w.delta.appendEvent(w.cur, ev)
+	w.events++
+	if len(w.cur)-w.batch >= batchLimit {
+		w.closeBatch()
+	}
+}
+
+// openBatch starts an events frame in a block with room for all of it.
+func (w *TraceWriter) openBatch() {
+	if cap(w.cur)-len(w.cur) < framePrefix+batchLimit+maxEventSize+frameSuffix {
+		w.handOff(false)
+	}
+	w.batch = len(w.cur)
+	w.cur = append(w.cur, 0, 0, 0, 0, frameEvents)
+	w.delta.reset()
+}
+
+// closeBatch completes the open events frame: its length and checksum.
+func (w *TraceWriter) closeBatch() {
+	b := w.batch
+	binary.LittleEndian.PutUint32(w.cur[b:], uint32(len(w.cur)-b-4))
+	crc := crc32.Update(0, castagnoli, w.cur[b+4:])
+	w.cur = binary.LittleEndian.AppendUint32(w.cur, crc)
+	w.batch = -1
+}
+
+// spill appends p, handing blocks over as they fill.
+func (w *TraceWriter) spill(p []byte) {
+	for len(p) > 0 {
+		room := cap(w.cur) - len(w.cur)
+		if room == 0 {
+			w.handOff(false)
+			continue
+		}
+		k := min(room, len(p))
+		w.cur = append(w.cur, p[:k]...)
+		p = p[k:]
+	}
+}
+
+// handOff gives the current block to the writer goroutine, waiting while
+// Blocks blocks already wait, and takes a fresh one. With sync it also
+// waits until the goroutine has written it, and returns the first write
+// error.
+func (w *TraceWriter) handOff(sync bool) error {
+	w.full <- traceBlock{buf: w.cur, sync: sync}
+	var err error
+	if sync {
+		err = <-w.ack
+	}
+	w.cur = w.takeBlock()
+	return err
+}
+
+// takeBlock returns an empty block: a recycled one, a new one while fewer
+// than maxAlloc exist, or else the next one the writer goroutine frees.
+func (w *TraceWriter) takeBlock() []byte {
+	select {
+	case b := <-w.free:
+		return b
+	default:
+	}
+	if w.nalloc < w.maxAlloc {
+		w.nalloc++
+		return make([]byte, 0, w.blockSize)
+	}
+	return <-w.free
+}
+
+// run is the writer goroutine: it writes blocks in order, recycles them,
+// and at the end finishes the zstd stream and the file.
+func (w *TraceWriter) run() {
+	for blk := range w.full {
+		if len(blk.buf) > 0 && !w.failed.Load() {
+			w.write(blk.buf)
+		}
+		w.free <- blk.buf[:0]
+		if blk.sync {
+			w.ack <- w.Err()
+		}
+	}
+	if w.zw != nil {
+		if err := w.zw.Close(); err != nil {
+			w.fail(fmt.Errorf("write trace %s: finish zstd stream: %w", w.name, err))
+		}
+	}
+	if w.file != nil {
+		if err := w.file.Sync(); err != nil {
+			w.fail(fmt.Errorf("write trace %s: sync: %w", w.name, err))
+		}
+		if err := w.file.Close(); err != nil {
+			w.fail(fmt.Errorf("write trace %s: close: %w", w.name, err))
+		}
+	}
+	w.done <- w.Err()
+}
+
+// write writes one block. Compressed, it flushes the encoder after it, so
+// that what is in the file always decodes up to the last complete block.
+func (w *TraceWriter) write(p []byte) {
+	if w.zw == nil {
+		if _, err := w.out.Write(p); err != nil {
+			w.fail(fmt.Errorf("write trace %s: %w", w.name, err))
+		}
+		return
+	}
+	if _, err := w.zw.Write(p); err != nil {
+		w.fail(fmt.Errorf("write trace %s: compress: %w", w.name, err))
+		return
+	}
+	if err := w.zw.Flush(); err != nil {
+		w.fail(fmt.Errorf("write trace %s: compress: %w", w.name, err))
+	}
+}
+
+// fail records the first error.
+func (w *TraceWriter) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+		w.failed.Store(true)
+	}
+}
+
+// Flush hands the current partial block to the writer goroutine and waits
+// until everything handed over is written to the file (the file is not
+// fsynced; Close does that). It returns the first write error.
+func (w *TraceWriter) Flush() error {
+	if w.closed {
+		if w.closeErr != nil {
+			return w.closeErr
+		}
+		return fmt.Errorf("flush trace %s: the writer is closed", w.name)
+	}
+	if w.batch >= 0 {
+		w.closeBatch()
+	}
+	return w.handOff(true)
+}
+
+// Close writes the end frame (the counts of inputs and events), flushes,
+// finishes the zstd stream, and fsyncs and closes the file if CreateTrace
+// opened it. It returns the first error of the whole recording. Calling it
+// again returns the same result.
+func (w *TraceWriter) Close() error {
+	if w.closed {
+		return w.closeErr
+	}
+	w.closed = true
+	if !w.failed.Load() {
+		if w.batch >= 0 {
+			w.closeBatch()
+		}
+		var p [2 * binary.MaxVarintLen64]byte
+		n := binary.PutUvarint(p[:], w.inputs)
+		n += binary.PutUvarint(p[n:], w.events)
+		if cap(w.cur)-len(w.cur) < framePrefix+n+frameSuffix {
+			w.handOff(false)
+		}
+		w.cur = appendFrame(w.cur, frameEnd, p[:n])
+	}
+	w.full <- traceBlock{buf: w.cur}
+	w.cur = nil
+	close(w.full)
+	w.closeErr = <-w.done
+	return w.closeErr
+}
+
+// Counts returns how many inputs and events have been recorded.
+func (w *TraceWriter) Counts() (inputs, events uint64) { return w.inputs, w.events }
+
+// Err returns the first write error, if any. After one, Input and Event do
+// nothing. It is safe to call from any goroutine.
+func (w *TraceWriter) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
