@@ -37,6 +37,7 @@ type Replay struct {
 	current tracing.Input   // the input running or last run
 	out     func(*tracing.Event, tracing.Resolver)
 	closing bool
+	closer  io.Closer // the reader, when the replay opened it
 }
 
 // Divergence says where a replay stopped matching its recording.
@@ -117,12 +118,13 @@ func NewReplay(r *tracing.TraceReader, opt ReplayOptions) (*Replay, error) {
 	if err := rp.finishInput(); err != nil {
 		return nil, err
 	}
+	k.Start()
 	if opt.Stepping {
 		if err := k.EnableStepping(); err != nil {
+			k.Stop()
 			return nil, err
 		}
 	}
-	k.Start()
 	return rp, nil
 }
 
@@ -157,6 +159,9 @@ func (rp *Replay) EndErr() error { return rp.endErr }
 func (rp *Replay) Close() {
 	rp.closing = true // on the loop's next input; Stop waits for it
 	rp.k.Stop()
+	if rp.closer != nil {
+		_ = rp.closer.Close()
+	}
 }
 
 // Step re-executes the next input. It returns io.EOF when there is none,

@@ -14,7 +14,10 @@ import (
 // recordPair runs a session between two kernels on the wire (a handshake,
 // 100 kB each way through a lossy link, both closes) and returns each
 // side's recording.
-func recordPair(t *testing.T) [2][]byte {
+func recordPair(t testing.TB) [2][]byte { return recordPairN(t, 100_000, tracing.TraceOptions{}) }
+
+// recordPairN is recordPair with n bytes each way.
+func recordPairN(t testing.TB, n int, opt tracing.TraceOptions) [2][]byte {
 	t.Helper()
 	var bufs [2]bytes.Buffer
 	var ws [2]*tracing.TraceWriter
@@ -24,15 +27,15 @@ func recordPair(t *testing.T) [2][]byte {
 		if err != nil {
 			return nil, err
 		}
-		w, err := tracing.NewTraceWriter(&bufs[side], tracing.TraceHeader{Mode: "pair", Kernel: boot}, tracing.TraceOptions{})
+		w, err := tracing.NewTraceWriter(&bufs[side], tracing.TraceHeader{Mode: "pair", Kernel: boot}, opt)
 		ws[side] = w
 		return w, err
 	}}
 	f := newPairFix(t, cfg)
 	lfd := f.listen(f.pa, addrA, 9, 8)
 	cfd, sfd := f.dial(lfd, 9)
-	f.transfer(f.pb, cfd, f.pa, sfd, pattern(100_000, 1), 300*sec)
-	f.transfer(f.pa, sfd, f.pb, cfd, pattern(100_000, 2), 300*sec)
+	f.transfer(f.pb, cfd, f.pa, sfd, pattern(n, 1), 3000*sec)
+	f.transfer(f.pa, sfd, f.pb, cfd, pattern(n, 2), 3000*sec)
 	if _, err := f.call(f.pb, Syscall{Name: "close", Args: [4]int64{int64(cfd)}}, sec); err != nil {
 		t.Fatal(err)
 	}

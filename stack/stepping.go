@@ -120,6 +120,27 @@ func (k *Kernel) BreakIn() error {
 	return err
 }
 
+// BreakInWith makes the kernel, running freely, go on as if it had been
+// stopped and told cmd: StepInto stops it at its next event, StepOver at
+// the next one of the current task at this depth or shallower (the idle
+// kernel's depth is 0, so its next event), StepOut and Continue run until
+// a breakpoint.
+func (k *Kernel) BreakInWith(cmd tracing.StepCommand) error {
+	r, err := k.sendPaused("break-in-with", func(k *Kernel) any {
+		if k.stepper == nil {
+			return errNoStepping
+		}
+		if cmd == tracing.StepInto || cmd == tracing.StepOver {
+			k.stepper.BreakIn()
+		}
+		return nil
+	})
+	if e, ok := r.(error); ok && err == nil {
+		err = e
+	}
+	return err
+}
+
 // ctlResult is what a control command returns: a value or an error.
 type ctlResult[T any] struct {
 	v   T

@@ -16,14 +16,14 @@ import (
 
 // pairFix is two kernels on a wire with one process each.
 type pairFix struct {
-	t      *testing.T
+	t      testing.TB
 	p      *Pair
 	pa, pb *Process
 }
 
 const sec = int64(1e9)
 
-func newPairFix(t *testing.T, cfg PairConfig) *pairFix {
+func newPairFix(t testing.TB, cfg PairConfig) *pairFix {
 	t.Helper()
 	if cfg.Seed == 0 {
 		cfg.Seed = 1
