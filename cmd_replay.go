@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 
@@ -10,9 +9,10 @@ import (
 
 	"github.com/stackscope/stackscope/stack"
 	"github.com/stackscope/stackscope/tracing"
+	"github.com/stackscope/stackscope/ui"
 )
 
-func newReplayCmd(stdout io.Writer) *cobra.Command {
+func newReplayCmd(stdin io.Reader, stdout io.Writer) *cobra.Command {
 	var (
 		headless bool
 		summary  bool
@@ -37,11 +37,27 @@ A trace cut short (the recorder was killed) replays up to its last complete
 frame, then says where it ends; the exit status is then 1, as it is for a
 divergence or a damaged file.
 
+Without --headless or --summary, replay opens the inspector (status REPLAY) on
+the recorded kernel, parked before its first input, with the replay pane (9)
+listing the inputs. Forwards: enter runs an input, r runs on to the next
+breakpoint, and the stepping keys (s, n, f, c) go one kernel function at a
+time as in a live kernel. Backwards and jumps: p steps back one event, N steps
+back over a whole call, [ and ] go to the previous and next packet, :goto N
+goes to event N and :goto 1.5s to a time. Going back re-executes the recording
+from the nearest keyframe (a replay parked every 50,000 events), so every pane
+shows the state as it was at that event. B bookmarks the event (":bookmark
+TITLE | NOTE"), { and } go to the previous and next bookmark; bookmarks live
+in TRACE.bookmarks.json beside the trace, which never changes.
+
 Record with --record FILE on live, demo and run.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !headless && !summary {
-				return errors.New("replay: the inspector view of a replay is not built yet; use --headless or --summary")
+				src, err := ui.NewReplaySource(args[0], 0)
+				if err != nil {
+					return fmt.Errorf("replay %s: %w", args[0], err)
+				}
+				return runInspector(src, stdin, stdout)
 			}
 			out := bufio.NewWriter(stdout)
 			defer out.Flush()

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stackscope/stackscope/stack"
+	"github.com/stackscope/stackscope/tracing"
 )
 
 // tmuxSession runs the stackscope binary in a detached tmux session at
@@ -183,5 +186,62 @@ func TestRunOpensTheScriptInTmux(t *testing.T) {
 	s.waitFor("done (PASS)")
 	s.keys("1")
 	s.waitFor("ESTAB", "LISTEN")
+	s.keys("q")
+}
+
+// TestReplayStepsBackThroughAHandshakeInTmux: a recorded handshake,
+// replayed in the inspector, shows the queues as they were at each event,
+// going forwards and backwards: the request sock in the SYN queue, then
+// the child in the accept queue, then back to an empty SYN queue.
+func TestReplayStepsBackThroughAHandshakeInTmux(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "hs.trace")
+	if out, err := runCLI(t, "run", "handshake", "--check", "--record", trace); err != nil {
+		t.Fatalf("record: %v\n%s", err, out)
+	}
+	// Where the request sock enters the SYN queue and the child the
+	// accept queue, from the trace's own index.
+	tl, err := stack.ScanTrace(func() (*tracing.TraceReader, error) { return tracing.OpenTrace(trace) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashAdd, _ := tracing.Lookup("inet_csk_reqsk_queue_hash_add")
+	queueAdd, _ := tracing.Lookup("inet_csk_reqsk_queue_add")
+	var inSynQueue, inAcceptQueue uint64
+	for i, e := range tl.Events {
+		if e.Kind == tracing.Exit && e.Func == hashAdd.ID && inSynQueue == 0 {
+			inSynQueue = uint64(i) + 1
+		}
+		if e.Kind == tracing.Exit && e.Func == queueAdd.ID && inAcceptQueue == 0 {
+			inAcceptQueue = uint64(i) + 1
+		}
+	}
+	if inSynQueue == 0 || inAcceptQueue <= inSynQueue {
+		t.Fatalf("the handshake's trace has no SYN queue add (#%d) before an accept queue add (#%d)", inSynQueue, inAcceptQueue)
+	}
+
+	s := startTmux(t, "replay", trace)
+	s.waitFor(" REPLAY ", "9 replay: "+trace+", next input 1 of")
+	s.keys(":", fmt.Sprintf("goto %d", inAcceptQueue), "Enter")
+	s.waitFor(fmt.Sprintf("event #%d of", inAcceptQueue))
+	s.keys("2")
+	s.waitFor("SYN queue qlen 0", "accept queue 1 / 8")
+	// Back to where the request sock has just been hashed: it waits in the
+	// SYN queue, nothing is in the accept queue yet.
+	s.keys(":", fmt.Sprintf("goto %d", inSynQueue), "Enter")
+	s.waitFor(fmt.Sprintf("ev %d ", inSynQueue), "SYN queue qlen 1", "NEW_SYN_RECV", "accept queue 0 / 8")
+	// One step back at a time: before the request was hashed, the SYN
+	// queue is empty again.
+	for i := 0; i < 5; i++ {
+		s.keys("p")
+		s.waitFor(fmt.Sprintf("ev %d ", inSynQueue-uint64(i)-1))
+	}
+	s.waitFor("SYN queue qlen 0")
+	// And forwards again with the stepping keys.
+	for i := 0; i < 5; i++ {
+		s.keys("s")
+		s.waitFor(fmt.Sprintf("ev %d ", inSynQueue-4+uint64(i)))
+	}
+	s.waitFor("SYN queue qlen 1")
 	s.keys("q")
 }

@@ -394,6 +394,9 @@ func (k *Kernel) advanceTo(t int64) {
 	if !ok {
 		return
 	}
+	if next, ok := k.nextTimer(); t <= vc.now && (!ok || next > t) {
+		return // nothing to do: time stands, no timer is due
+	}
 	if k.rec != nil && k.recBegin(recAdvance, func(b []byte) []byte { return binary.AppendVarint(b, t) }) {
 		defer k.recEnd()
 	}

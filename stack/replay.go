@@ -514,6 +514,17 @@ func fmtTime(ns int64) string { return fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9) }
 // output: "syscall pid 3 sendto(4) 1000 bytes", "received frames on tun0:
 // 2 frames, 1500 bytes".
 func (rp *Replay) DescribeInput(in tracing.Input) string {
+	return describeInput(in, func(ifindex int) string {
+		if d := rp.k.devByIndex(ifindex); d != nil {
+			return d.Name
+		}
+		return ""
+	})
+}
+
+// describeInput describes an input; devName names a device by ifindex
+// ("" if unknown).
+func describeInput(in tracing.Input, devName func(int) string) string {
 	d := &recDecoder{b: in.Data}
 	s := recOpName(in.Op)
 	switch in.Op {
@@ -524,7 +535,7 @@ func (rp *Replay) DescribeInput(in tracing.Input) string {
 		if err != nil {
 			return s + ": " + err.Error()
 		}
-		s = fmt.Sprintf("syscall pid %d %s", pid, sc)
+		s = fmt.Sprintf("pid %d: %s", pid, sc)
 		if len(sc.Data) > 0 {
 			s += fmt.Sprintf(" %d bytes", len(sc.Data))
 		}
@@ -534,13 +545,15 @@ func (rp *Replay) DescribeInput(in tracing.Input) string {
 		for i := uint64(0); i < n && d.err == nil; i++ {
 			bytes += len(d.bytes())
 		}
-		name := fmt.Sprintf("ifindex %d", ifindex)
-		for _, dev := range rp.k.devs {
-			if dev.Ifindex == int(ifindex) {
-				name = dev.Name
-			}
+		name := devName(int(ifindex))
+		if name == "" {
+			name = fmt.Sprintf("ifindex %d", ifindex)
 		}
-		s = fmt.Sprintf("%s on %s: %d frames, %d bytes", s, name, n, bytes)
+		frames := "frames"
+		if n == 1 {
+			frames = "frame"
+		}
+		s = fmt.Sprintf("received on %s: %d %s, %d bytes", name, n, frames, bytes)
 	case recFork:
 		s += " " + string(d.bytes())
 	case recKill:

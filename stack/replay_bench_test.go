@@ -109,7 +109,7 @@ func BenchmarkStepBack(b *testing.B) {
 	seq := total
 	for i := 0; i < b.N; i++ {
 		seq--
-		pos, err := s.Seek(seq)
+		pos, err := s.Seek(seq, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -191,7 +191,10 @@ type Position struct {
 // Seek returns a replay stopped at event seq (1 is the first event; the
 // boot's events cannot be stopped at: Seek(0) and boot events give a
 // replay parked before the first input, with Done nil).
-func (s *Seeker) Seek(seq uint64) (*Position, error) {
+//
+// prepare, if not nil, is called with the replay's kernel before it is
+// sent to seq (to attach observers that should see the way there).
+func (s *Seeker) Seek(seq uint64, prepare func(*Kernel) error) (*Position, error) {
 	if seq > s.tl.Total() {
 		return nil, fmt.Errorf("event #%d: the recording has %d events", seq, s.tl.Total())
 	}
@@ -201,11 +204,23 @@ func (s *Seeker) Seek(seq uint64) (*Position, error) {
 		if err != nil {
 			return nil, err
 		}
+		if prepare != nil {
+			if err := prepare(rp.k); err != nil {
+				rp.Close()
+				return nil, err
+			}
+		}
 		return &Position{Replay: rp}, nil
 	}
 	rp, err := s.take(in - 1)
 	if err != nil {
 		return nil, err
+	}
+	if prepare != nil {
+		if err := prepare(rp.k); err != nil {
+			rp.Close()
+			return nil, err
+		}
 	}
 	if err := rp.advance(in - 1); err != nil {
 		rp.Close()
@@ -314,3 +329,36 @@ func (s *Seeker) waitKeyframes() {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// RunInput lets the input in flight run to its end, or, parked between
+// inputs, runs the next one; a breakpoint on the way stops it there
+// instead. It returns io.EOF once the recording is done.
+func (p *Position) RunInput() error {
+	k := p.Replay.k
+	if p.Done != nil {
+		if err := k.Step(tracing.Continue); err != nil {
+			return err
+		}
+	} else {
+		if p.Replay.Done() {
+			return io.EOF
+		}
+		if err := k.BreakInWith(tracing.Continue); err != nil {
+			return err
+		}
+		p.Done = p.Replay.stepAsync()
+	}
+	select {
+	case st := <-k.Stops():
+		p.Seq = st.Event.Seq
+		return nil
+	case err := <-p.Done:
+		p.Done = nil
+		p.Seq = k.tr.Seq()
+		return err
+	}
+}
+
+// Paused reports whether the kernel is stopped at an event (rather than
+// parked between inputs).
+func (p *Position) Paused() bool { return p.Done != nil }

@@ -38,7 +38,7 @@ func straightTo(t *testing.T, trace []byte, seq uint64) string {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	pos, err := s.Seek(seq)
+	pos, err := s.Seek(seq, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestSeekFromKeyframesMatchesTheStart(t *testing.T) {
 	}
 	t.Logf("%d events, %d inputs, %d keyframes", total, s.Timeline().Inputs(), len(s.frames))
 	for _, seq := range []uint64{1, 2001, total / 3, total / 2, total - 1, total} {
-		pos, err := s.Seek(seq)
+		pos, err := s.Seek(seq, nil)
 		if err != nil {
 			t.Fatalf("seek #%d: %v", seq, err)
 		}
@@ -84,7 +84,7 @@ func TestStepForwardThenBack(t *testing.T) {
 	}
 	defer s.Close()
 	start := s.Timeline().Total() / 2
-	pos, err := s.Seek(start)
+	pos, err := s.Seek(start, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestStepForwardThenBack(t *testing.T) {
 	if after == before {
 		t.Fatalf("%d steps changed nothing in the snapshot: pick a busier stretch", n)
 	}
-	back, err := s.Seek(pos.Seq - n)
+	back, err := s.Seek(pos.Seq-n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

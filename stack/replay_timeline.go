@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -23,6 +24,8 @@ type Timeline struct {
 	InputEnd []uint64
 	// InputTime[i] is input i's clock time (InputTime[0], the boot, is 0).
 	InputTime []int64
+	// InputDesc[i] says what input i is ("pid 2 socket(2, 1, 6)").
+	InputDesc []string
 	// Events, indexed by event number - 1.
 	Events []EventInfo
 	// EndErr is why the recording ended early, if it did.
@@ -45,8 +48,10 @@ func ScanTrace(open TraceOpener) (*Timeline, error) {
 		return nil, err
 	}
 	defer r.Close()
-	tl := &Timeline{Header: r.Header(), InputEnd: []uint64{0}, InputTime: []int64{0}}
+	tl := &Timeline{Header: r.Header(), InputEnd: []uint64{0}, InputTime: []int64{0}, InputDesc: []string{"boot"}}
 	funcs := mapFuncs(tl.Header.Funcs)
+	devs := map[int]string{1: "lo"}
+	devName := func(i int) string { return devs[i] }
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -60,6 +65,13 @@ func ScanTrace(open TraceOpener) (*Timeline, error) {
 		case tracing.RecordInput:
 			tl.InputEnd = append(tl.InputEnd, tl.InputEnd[len(tl.InputEnd)-1])
 			tl.InputTime = append(tl.InputTime, rec.Input.Time)
+			tl.InputDesc = append(tl.InputDesc, describeInput(rec.Input, devName))
+			if rec.Input.Op == recAddDevice {
+				var j deviceJSON
+				if json.Unmarshal(rec.Input.Data, &j) == nil {
+					devs[j.Ifindex] = j.Name
+				}
+			}
 		case tracing.RecordEvent:
 			ev := &rec.Event
 			if ev.Seq != uint64(len(tl.Events))+1 {

@@ -130,6 +130,7 @@ func (k *Kernel) BreakInWith(cmd tracing.StepCommand) error {
 		if k.stepper == nil {
 			return errNoStepping
 		}
+		k.stepper.Step(tracing.Continue, &tracing.Event{})
 		if cmd == tracing.StepInto || cmd == tracing.StepOver {
 			k.stepper.BreakIn()
 		}

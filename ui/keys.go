@@ -12,6 +12,9 @@ type KeyMap struct {
 	Pause, Live, Mouse                         key.Binding
 	Step, Next, Finish, Continue, BreakHere    key.Binding
 	BreakIn, Burst, Sort                       key.Binding
+	// Replay only: backwards and jumps.
+	StepBack, OverBack, PrevPacket, NextPacket key.Binding
+	Bookmark, PrevMark, NextMark               key.Binding
 	Jump                                       [9]key.Binding
 }
 
@@ -46,6 +49,14 @@ func DefaultKeys() KeyMap {
 		BreakIn:   key.NewBinding(key.WithKeys("ctrl+b"), key.WithHelp("ctrl+b", "break in now")),
 		Burst:     key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "SYN burst (demo)")),
 		Sort:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort by the next column")),
+
+		StepBack:   key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "step back (replay)")),
+		OverBack:   key.NewBinding(key.WithKeys("N"), key.WithHelp("N", "step over backwards (replay)")),
+		PrevPacket: key.NewBinding(key.WithKeys("["), key.WithHelp("[", "previous packet (replay)")),
+		NextPacket: key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "next packet (replay)")),
+		Bookmark:   key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "bookmark this event (replay)")),
+		PrevMark:   key.NewBinding(key.WithKeys("{"), key.WithHelp("{", "previous bookmark (replay)")),
+		NextMark:   key.NewBinding(key.WithKeys("}"), key.WithHelp("}", "next bookmark (replay)")),
 	}
 	for i := range k.Jump {
 		d := string(rune('1' + i))
@@ -61,5 +72,6 @@ func (k KeyMap) Global() [][]key.Binding {
 		{k.Up, k.Down, k.Left, k.Right, k.Top, k.Bottom, k.PageUp, k.PageDown, k.Select},
 		{k.Filter, k.Command, k.Pause, k.Live, k.Mouse, k.Burst},
 		{k.Step, k.Next, k.Finish, k.Continue, k.BreakHere, k.BreakIn},
+		{k.StepBack, k.OverBack, k.PrevPacket, k.NextPacket, k.Bookmark, k.PrevMark, k.NextMark},
 	}
 }

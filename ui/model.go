@@ -81,9 +81,15 @@ func New(src Source, opts Options) (*Model, error) {
 		opts.Interval = 100 * time.Millisecond
 	}
 	k := src.Kernel()
-	feed, err := NewFeed(k, opts.Interval)
-	if err != nil {
-		return nil, fmt.Errorf("inspector: %w", err)
+	var feed *Feed
+	if rs, ok := src.(*ReplaySource); ok {
+		feed = rs.TakeFeed() // attached before the replay's kernel ran
+	}
+	if feed == nil {
+		var err error
+		if feed, err = NewFeed(k, opts.Interval); err != nil {
+			return nil, fmt.Errorf("inspector: %w", err)
+		}
 	}
 	ctx := &Context{Src: src, K: k, Styles: NewStyles(opts.Dark), Keys: DefaultKeys()}
 	in := textinput.New()
@@ -91,8 +97,9 @@ func New(src Source, opts Options) (*Model, error) {
 	m := &Model{ctx: ctx, opts: opts, feed: feed, banner: src.Banner(), filters: map[int]string{}, input: in,
 		width: 160, height: 45}
 	m.panes = newPanes(src)
-	if _, ok := src.(*ScriptSource); ok {
-		m.focus = len(m.panes) - 1 // a script run opens on its script
+	switch src.(type) {
+	case *ScriptSource, *ReplaySource:
+		m.focus = len(m.panes) - 1 // a script run opens on its script, a replay on its inputs
 	}
 	m.layout()
 	return m, nil
@@ -183,6 +190,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case statusMsg:
 		m.status = string(msg)
 		return m, m.fetch()
+	case replayMsg:
+		m.rebind()
+		m.status = msg.status()
+		var cmd tea.Cmd
+		for _, p := range m.panes {
+			if p.Name() == "replay" {
+				cmd = p.Update(m.ctx, msg)
+			}
+		}
+		return m, tea.Batch(cmd, m.fetch())
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	case tea.MouseClickMsg:
@@ -283,6 +300,24 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.openInput(':', "break ")
 	case key.Matches(msg, k.Burst):
 		return m.command("burst")
+	case key.Matches(msg, k.StepBack):
+		return m.replay("back", func(r *ReplaySource) (ReplayState, error) { return r.Back() })
+	case key.Matches(msg, k.OverBack):
+		return m.replay("back over", func(r *ReplaySource) (ReplayState, error) { return r.BackOver() })
+	case key.Matches(msg, k.PrevPacket):
+		return m.replay("previous packet", func(r *ReplaySource) (ReplayState, error) { return r.Packet(-1) })
+	case key.Matches(msg, k.NextPacket):
+		return m.replay("next packet", func(r *ReplaySource) (ReplayState, error) { return r.Packet(1) })
+	case key.Matches(msg, k.PrevMark):
+		return m.replay("previous bookmark", func(r *ReplaySource) (ReplayState, error) { return r.Mark(-1) })
+	case key.Matches(msg, k.NextMark):
+		return m.replay("next bookmark", func(r *ReplaySource) (ReplayState, error) { return r.Mark(1) })
+	case key.Matches(msg, k.Bookmark):
+		if _, ok := m.ctx.Src.(*ReplaySource); !ok {
+			m.status = "bookmarks are for replays (stackscope replay TRACE)"
+			return nil
+		}
+		return m.openInput(':', "bookmark ")
 	default:
 		for i, b := range k.Jump {
 			if key.Matches(msg, b) && i < len(m.panes) {
@@ -349,6 +384,9 @@ func (m *Model) setFilter(v string) {
 // step resumes a stopped kernel, or stops a running one at its next
 // event (so the first s, n or f breaks in).
 func (m *Model) step(cmd tracing.StepCommand) tea.Cmd {
+	if _, ok := m.ctx.Src.(*ReplaySource); ok {
+		return m.replay(cmd.String(), func(r *ReplaySource) (ReplayState, error) { return r.Forward(cmd) })
+	}
 	k := m.ctx.K
 	stopped := m.ctx.Frame != nil && m.ctx.Frame.Stop != nil
 	if !m.opts.Stepping {
@@ -471,6 +509,8 @@ func (m *Model) command(line string) tea.Cmd {
 			}
 			return statusMsg(s)
 		}
+	case "goto", "bookmark", "unbookmark", "back":
+		return m.replayCommand(f[0], strings.TrimSpace(strings.TrimPrefix(line, f[0])))
 	default:
 		m.status = fmt.Sprintf("unknown command %q (try :help)", f[0])
 	}

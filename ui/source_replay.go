@@ -1,0 +1,288 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/stackscope/stackscope/stack"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// ReplaySource shows a recorded trace re-executed: a kernel positioned at
+// one event of the recording, which the stepping keys move forwards as
+// in a live kernel and the replay keys move backwards (or anywhere: an
+// event number, a time, a packet, a bookmark). Going back swaps in another
+// kernel, re-executed to the earlier event from the nearest keyframe; the
+// model picks it up (and the feed that watched it get there) through
+// TakeFeed.
+type ReplaySource struct {
+	path     string
+	seeker   *stack.Seeker
+	interval time.Duration
+	marks    *tracing.Bookmarks
+
+	mu   sync.Mutex // the position; held while it moves
+	pos  *stack.Position
+	feed *Feed // for the model to take after a swap
+	end  bool  // the recording has run to its end
+}
+
+// ReplayState is where the replay stands.
+type ReplayState struct {
+	Seq, Total    uint64 // the event the kernel is stopped at (0: between inputs)
+	Input, Inputs int    // the input that event belongs to, of how many
+	Paused        bool   // stopped at an event (not parked between inputs)
+	End           bool   // every input has run
+}
+
+// NewReplaySource opens a trace for the inspector: it indexes it, starts
+// building keyframes and parks a replay before the first input.
+func NewReplaySource(path string, interval time.Duration) (*ReplaySource, error) {
+	if interval == 0 {
+		interval = 100 * time.Millisecond
+	}
+	open := func() (*tracing.TraceReader, error) { return tracing.OpenTrace(path) }
+	seeker, err := stack.NewSeeker(open, 0, stack.ReplayOptions{})
+	if err != nil {
+		return nil, err
+	}
+	marks, err := tracing.LoadBookmarks(path)
+	if err != nil {
+		seeker.Close()
+		return nil, err
+	}
+	s := &ReplaySource{path: path, seeker: seeker, interval: interval, marks: marks}
+	if err := s.seek(0); err != nil {
+		seeker.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Kernel is the kernel at the current position.
+func (s *ReplaySource) Kernel() *stack.Kernel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pos.Replay.Kernel()
+}
+
+// Mode is REPLAY.
+func (s *ReplaySource) Mode() Mode { return ModeReplay }
+
+// Title names the trace.
+func (s *ReplaySource) Title() string { return s.path }
+
+// Banner is empty.
+func (s *ReplaySource) Banner() string { return "" }
+
+// Close stops the replay and its keyframes.
+func (s *ReplaySource) Close() error {
+	s.mu.Lock()
+	if s.pos != nil {
+		s.pos.Replay.Close()
+	}
+	s.mu.Unlock()
+	s.seeker.Close()
+	return nil
+}
+
+// Timeline is the recording's index.
+func (s *ReplaySource) Timeline() *stack.Timeline { return s.seeker.Timeline() }
+
+// Bookmarks are the trace's bookmarks.
+func (s *ReplaySource) Bookmarks() *tracing.Bookmarks { return s.marks }
+
+// State returns where the replay stands.
+func (s *ReplaySource) State() ReplayState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stateLocked()
+}
+
+func (s *ReplaySource) stateLocked() ReplayState {
+	tl := s.seeker.Timeline()
+	st := ReplayState{Total: tl.Total(), Inputs: tl.Inputs(), Paused: s.pos.Paused(), End: s.end}
+	if st.Paused {
+		st.Seq = s.pos.Seq
+		st.Input = tl.InputOf(s.pos.Seq)
+	} else {
+		st.Input = int(s.pos.Replay.Inputs())
+	}
+	return st
+}
+
+// TakeFeed returns the feed of a kernel swapped in since the last call
+// (nil if none): the model closes its old feed and uses this one.
+func (s *ReplaySource) TakeFeed() *Feed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.feed
+	s.feed = nil
+	return f
+}
+
+// seek swaps in a kernel stopped at event seq (0: before the first input).
+// A feed is attached before it re-executes, so the trace and packet panes
+// show the way there.
+func (s *ReplaySource) seek(seq uint64) error {
+	var feed *Feed
+	pos, err := s.seeker.Seek(seq, func(k *stack.Kernel) error {
+		f, err := NewFeed(k, s.interval)
+		feed = f
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	old := s.pos
+	s.pos, s.end = pos, false
+	if s.feed != nil {
+		s.feed.Close() // a swap the model never took
+	}
+	s.feed = feed
+	s.mu.Unlock()
+	if old != nil {
+		old.Replay.Close()
+	}
+	return nil
+}
+
+// Seek moves the replay to event seq, forwards or backwards.
+func (s *ReplaySource) Seek(seq uint64) (ReplayState, error) {
+	if total := s.seeker.Timeline().Total(); seq == 0 || seq > total {
+		return s.State(), fmt.Errorf("event #%d: the recording has events #1 to #%d", seq, total)
+	}
+	if err := s.seek(seq); err != nil {
+		return s.State(), err
+	}
+	return s.State(), nil
+}
+
+// Back moves to the event before the current one.
+func (s *ReplaySource) Back() (ReplayState, error) {
+	st := s.State()
+	cur := st.Seq
+	if !st.Paused {
+		cur = s.seeker.Timeline().InputEnd[st.Input] + 1 // just after the last input run
+	}
+	if cur <= 1 {
+		return st, errors.New("at the first event")
+	}
+	return s.Seek(cur - 1)
+}
+
+// BackOver moves backwards over a whole call: to the nearest earlier
+// event of this task at this depth or shallower.
+func (s *ReplaySource) BackOver() (ReplayState, error) {
+	st := s.State()
+	if !st.Paused {
+		return s.Back()
+	}
+	to := s.seeker.Timeline().StepOverBack(st.Seq)
+	if to == 0 {
+		return st, errors.New("no earlier event in this task")
+	}
+	return s.Seek(to)
+}
+
+// Packet moves to the next (dir > 0) or previous packet crossing a device.
+func (s *ReplaySource) Packet(dir int) (ReplayState, error) {
+	st := s.State()
+	from := st.Seq
+	if !st.Paused {
+		from = s.seeker.Timeline().InputEnd[st.Input]
+		if dir < 0 {
+			from++
+		}
+	}
+	to := s.seeker.Timeline().Packet(from, dir)
+	if to == 0 {
+		if dir > 0 {
+			return st, errors.New("no packet after this point")
+		}
+		return st, errors.New("no packet before this point")
+	}
+	return s.Seek(to)
+}
+
+// AtTime moves to the first event at or after t nanoseconds.
+func (s *ReplaySource) AtTime(t int64) (ReplayState, error) {
+	seq := s.seeker.Timeline().AtTime(t)
+	if seq == 0 {
+		return s.State(), fmt.Errorf("nothing happens at or after %s", fmtSeconds(t))
+	}
+	return s.Seek(seq)
+}
+
+// Forward steps the kernel forwards (the stepping keys), across inputs.
+func (s *ReplaySource) Forward(cmd tracing.StepCommand) (ReplayState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.end {
+		return s.stateLocked(), errEndOfRecording
+	}
+	err := s.pos.Forward(cmd)
+	if err == io.EOF {
+		s.end, err = true, errEndOfRecording
+	}
+	return s.stateLocked(), err
+}
+
+// RunInput runs the current input to its end (or the next input, between
+// inputs), unless a breakpoint stops it first.
+func (s *ReplaySource) RunInput() (ReplayState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.end {
+		return s.stateLocked(), errEndOfRecording
+	}
+	err := s.pos.RunInput()
+	if err == io.EOF || (err == nil && !s.pos.Paused() && s.pos.Replay.Done()) {
+		s.end = true
+		if err == io.EOF {
+			err = errEndOfRecording
+		}
+	}
+	return s.stateLocked(), err
+}
+
+// errEndOfRecording says there is nothing further to replay.
+var errEndOfRecording = errors.New("the end of the recording")
+
+// fmtSeconds prints nanoseconds as seconds.
+func fmtSeconds(ns int64) string { return fmt.Sprintf("%d.%09ds", ns/1e9, ns%1e9) }
+
+// Mark moves to the next (dir > 0) or previous bookmark.
+func (s *ReplaySource) Mark(dir int) (ReplayState, error) {
+	st := s.State()
+	from := st.Seq
+	if !st.Paused {
+		from = s.seeker.Timeline().InputEnd[st.Input]
+		if dir < 0 {
+			from++
+		}
+	}
+	m, ok := s.marks.Next(from, dir)
+	if !ok {
+		if len(s.marks.List()) == 0 {
+			return st, errors.New("no bookmarks yet (B bookmarks the event the replay is at)")
+		}
+		return st, errors.New("no further bookmark that way")
+	}
+	return s.Seek(m.Seq)
+}
+
+// RunToEnd runs on until a breakpoint stops the kernel or the recording
+// ends.
+func (s *ReplaySource) RunToEnd() (ReplayState, error) {
+	for {
+		st, err := s.RunInput()
+		if err != nil || st.End || st.Paused {
+			return st, err
+		}
+	}
+}
