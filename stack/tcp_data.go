@@ -325,7 +325,8 @@ func (k *Kernel) tcpFragment(sk *sockets.Sock, s *skb.SkBuff, n uint32) (err err
 	setCbEndSeq(buff, cbEndSeqOf(s))
 	setCbEndSeq(s, seq+n)
 	setCbFlags(buff, cbFlagsOf(s))
-	setCbFlags(s, cbFlagsOf(s)&^header.TCP_FLAG_PSH)
+	// FIN and PSH belong to the end of the data: they move to the second part.
+	setCbFlags(s, cbFlagsOf(s)&^(header.TCP_FLAG_PSH|header.TCP_FLAG_FIN))
 	sk.SkWmemQueued += int32(buff.Truesize)
 	return skb.SkbQueueAfterLocked(&sk.SkWriteQueue, s, buff)
 }

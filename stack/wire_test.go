@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 
@@ -890,5 +891,56 @@ func TestWireFastRetransmit(t *testing.T) {
 	}
 	if info.TcpiCaState != sockets.TCP_CA_Open || info.TcpiTotalRetrans != 1 {
 		t.Errorf("after the transfer: ca_state %d, total_retrans %d; want Open and 1", info.TcpiCaState, info.TcpiTotalRetrans)
+	}
+}
+
+// TestWireFinStaysOnTheLastSegment: a close right after a write, with a
+// receive window smaller than a segment, makes the sender split the skb
+// that carries the FIN (tcp_fragment); the FIN must go with the last
+// part, never in the middle of the data.
+func TestWireFinStaysOnTheLastSegment(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
+	lfd := f.socket(f.pa)
+	if err := f.pa.Setsockopt(lfd, sockets.SOL_SOCKET, sockets.SO_RCVBUF, sockets.Optval{Int: 1024}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.pa.Bind(lfd, sa(addrA, 9)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.pa.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	cfd, sfd := f.dial(lfd, 9)
+	data := pattern(20_000, 4)
+	wr := f.pb.Start(Syscall{Name: "sendto", Args: [4]int64{int64(cfd)}, Data: data})
+	cl := f.pb.Start(Syscall{Name: "close", Args: [4]int64{int64(cfd)}})
+	got := f.recvAll(f.pa, sfd, len(data)+1, 60*sec)
+	if n, err := wr.Wait(); err != nil || int(n) != len(data) {
+		t.Fatalf("write: %d, %v", n, err)
+	}
+	if _, err := cl.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("received %d bytes (want %d), or different ones", len(got), len(data))
+	}
+	var end uint32
+	fins, split := 0, 0
+	for _, tcp := range f.tcpFrames(1) {
+		if tcp.SYN {
+			end = tcp.Seq + 1 + uint32(len(data))
+		}
+		if len(tcp.Payload) > 0 && len(tcp.Payload) < 1000 {
+			split++
+		}
+		if tcp.FIN {
+			fins++
+			if tcp.Seq+uint32(len(tcp.Payload)) != end {
+				t.Errorf("a FIN at seq %d with %d bytes ends at %d, not at the end of the data (%d)", tcp.Seq, len(tcp.Payload), tcp.Seq+uint32(len(tcp.Payload)), end)
+			}
+		}
+	}
+	if fins == 0 || split == 0 {
+		t.Fatalf("%d FINs, %d segments cut by the window: the test did not make the sender split skbs", fins, split)
 	}
 }
