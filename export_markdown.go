@@ -61,7 +61,11 @@ func writeMarkdown(path string, w io.Writer) (int, error) {
 	fmt.Fprintf(w, "| # | time (s) | input | events |\n| ---: | ---: | --- | --- |\n")
 	for i := 1; i <= tl.Inputs(); i++ {
 		t := tl.InputTime[i]
-		fmt.Fprintf(w, "| %d | %d.%06d | %s | #%d-#%d |\n", i, t/1e9, t%1e9/1e3, strings.ReplaceAll(tl.InputDesc[i], "|", "\\|"), tl.InputEnd[i-1]+1, tl.InputEnd[i])
+		events := "none"
+		if from, to := tl.InputEnd[i-1]+1, tl.InputEnd[i]; to >= from {
+			events = fmt.Sprintf("#%d-#%d", from, to)
+		}
+		fmt.Fprintf(w, "| %d | %d.%06d | %s | %s |\n", i, t/1e9, t%1e9/1e3, strings.ReplaceAll(tl.InputDesc[i], "|", "\\|"), events)
 	}
 	return len(list), nil
 }

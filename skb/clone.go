@@ -107,7 +107,7 @@ func (h *Hotdata) skbCopy(s *SkBuff) (*SkBuff, error) {
 	// On a fresh skb of this size these cannot fail.
 	_ = SkbReserve(n, headerlen)
 	_, _ = SkbPut(n, s.Len)
-	if err := h.skbCopyBits(s, -int(headerlen), n.shared.mem[:headerlen+s.Len]); err != nil {
+	if err := h.skbCopyBits(s, -int(headerlen), n.shared.mem[:headerlen+s.Len], true); err != nil {
 		_ = KfreeSkb(n)
 		return nil, err
 	}

@@ -134,21 +134,39 @@ func SkbCopyBits(s *SkBuff, offset int, to []byte) error {
 	if s.freed {
 		return exitErr(h, fnSkbCopyBits, errFreed("skb_copy_bits", s))
 	}
-	if err := h.skbCopyBits(s, offset, to); err != nil {
+	if err := h.skbCopyBits(s, offset, to, true); err != nil {
 		return exitErr(h, fnSkbCopyBits, err)
 	}
 	h.tr.Exit(fnSkbCopyBits, tracing.Errno(0))
 	return nil
 }
 
-func (h *Hotdata) skbCopyBits(s *SkBuff, offset int, to []byte) *Error {
+// CopyBitsUntraced copies what skb_copy_bits copies, for observers (a
+// packet capture): it reports no trace event, so that looking at a packet
+// does not change the kernel's event stream (DESIGN.md principle 3).
+func CopyBitsUntraced(s *SkBuff, offset int, to []byte) error {
+	if s.freed {
+		return errFreed("skb_copy_bits", s)
+	}
+	if err := s.h.skbCopyBits(s, offset, to, false); err != nil {
+		return err
+	}
+	return nil
+}
+
+// skbCopyBits copies; traced says whether the helpers it calls report
+// their events (not for observers).
+func (h *Hotdata) skbCopyBits(s *SkBuff, offset int, to []byte, traced bool) *Error {
 	n := len(to)
 	if offset > int(s.Len)-n || -offset > int(s.data) {
 		return &Error{Op: "skb_copy_bits", Skb: s.addr, errno: -tracing.EFAULT,
 			Msg: "range outside the skb's data"}
 	}
 	// The linear part.
-	start := int(SkbHeadlen(s))
+	start := int(s.Len - s.DataLen)
+	if traced {
+		start = int(SkbHeadlen(s))
+	}
 	if c := start - offset; c > 0 {
 		c = min(c, n)
 		base := int(s.data) + offset
@@ -182,7 +200,7 @@ func (h *Hotdata) skbCopyBits(s *SkBuff, offset int, to []byte) *Error {
 		end := start + int(fl.Len)
 		if c := end - offset; c > 0 {
 			c = min(c, n)
-			if err := h.skbCopyBits(fl, offset-start, to[:c]); err != nil {
+			if err := h.skbCopyBits(fl, offset-start, to[:c], traced); err != nil {
 				return err
 			}
 			to, offset, n = to[c:], offset+c, n-c

@@ -32,5 +32,12 @@ func (k *Kernel) tapFrame(dir string, dev *netdev.Device, s *skb.SkBuff) {
 	if dir == PacketOut {
 		fn = "dev_queue_xmit"
 	}
-	k.frameTap(FrameRecord{TimeNs: k.clock.Now(), Dir: dir, Dev: dev, Func: fn, Frame: k.linearize(s)})
+	if cap(k.tapScratch) < int(s.Len) {
+		k.tapScratch = make([]byte, s.Len)
+	}
+	buf := k.tapScratch[:s.Len]
+	if err := skb.CopyBitsUntraced(s, 0, buf); err != nil {
+		return // a freed or broken skb: the trace says so; nothing to capture
+	}
+	k.frameTap(FrameRecord{TimeNs: k.clock.Now(), Dir: dir, Dev: dev, Func: fn, Frame: buf})
 }

@@ -118,10 +118,11 @@ type Kernel struct {
 	tcpTwIsn        uint32                      // tcp_tw_isn: the ISN a SYN reusing a TIME_WAIT four-tuple gets
 	backlogNext     map[*skb.SkBuff]*skb.SkBuff // sk_backlog links
 
-	packetTap PacketTap
-	frameTap  FrameTap
-	rec       *recorder // nil unless recording
-	replaying bool      // a Replay drives the kernel (see runReadyTop)
+	packetTap  PacketTap
+	frameTap   FrameTap
+	tapScratch []byte    // the frame tap's copy of a packet
+	rec        *recorder // nil unless recording
+	replaying  bool      // a Replay drives the kernel (see runReadyTop)
 
 	stepper *tracing.Stepper
 	stops   chan Stop
