@@ -44,8 +44,11 @@ of opening the inspector.`,
 				return fmt.Errorf("--every %s: want a positive duration such as 1s", every)
 			}
 			defer func() { err = rec.finish(err, sayTo(cmd.ErrOrStderr())) }()
-			s, err := live.StartDemo(live.DemoConfig{Seed: kf.seed, ThashEntries: kf.thash, CPUs: kf.cpus, Every: every,
-				Record: rec.recorder("demo", nil)})
+			dc := live.DemoConfig{Seed: kf.seed, ThashEntries: kf.thash, CPUs: kf.cpus, Every: every, Record: rec.recorder("demo", nil)}
+			if !headless {
+				dc.Spool = rec.spool("demo", nil)
+			}
+			s, err := live.StartDemo(dc)
 			if err != nil {
 				return fmt.Errorf("demo: %w", err)
 			}

@@ -94,6 +94,9 @@ it and remove the device.`,
 				}
 			}
 			cfg.Record = rec.recorder("live", nil)
+			if !headless {
+				cfg.Spool = rec.spool("live", nil)
+			}
 			defer func() { err = rec.finish(err, sayTo(cmd.ErrOrStderr())) }()
 			s, err := live.Start(cfg)
 			if errors.Is(err, netdev.ErrNoPrivilege) {

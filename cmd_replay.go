@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 
@@ -91,6 +92,11 @@ func replayHeadless(path string, out *bufio.Writer, verbose bool) error {
 			what += " " + h.Source.Name
 		}
 		fmt.Fprintf(out, "stackscope replay %s: %s, recorded by stackscope %s\n", path, what, h.Version)
+	}
+	var boot stack.BootDescription
+	if json.Unmarshal(h.Kernel, &boot) == nil && boot.CheckFrom > 0 && verbose {
+		fmt.Fprintf(out, "-- the recording began in the middle of the session, at event #%d after %d inputs: those inputs rebuild the state; their events were not recorded\n",
+			boot.CheckFrom, boot.CheckFromInput)
 	}
 	rp, err := stack.NewReplay(r, opt)
 	if err != nil {

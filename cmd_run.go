@@ -96,15 +96,17 @@ kernel function at a time. The status bar says SCRIPT.`,
 				return checkDir(out, args[0], seed)
 			}
 			var opts []scenario.RunOption
+			text, err := src.text()
+			if err != nil {
+				return err
+			}
+			tsrc := &tracing.TraceSource{Name: src.name, Text: text}
 			if rec.path != "" {
-				text, err := src.text()
-				if err != nil {
-					return err
-				}
-				opts = append(opts, scenario.WithRecorder(rec.recorder("run", &tracing.TraceSource{Name: src.name, Text: text})))
+				opts = append(opts, scenario.WithRecorder(rec.recorder("run", tsrc)))
 				defer func() { err = rec.finish(err, sayTo(cmd.ErrOrStderr())) }()
 			}
 			if !check && !headless {
+				opts = append(opts, scenario.WithSpool(rec.spool("run", tsrc)))
 				s, err := src.parse()
 				if err != nil {
 					return err

@@ -81,3 +81,13 @@ func (f *recordFlags) finish(err error, say func(string)) error {
 func sayTo(w io.Writer) func(string) {
 	return func(s string) { fmt.Fprintln(w, s) }
 }
+
+// spool is what the inspector's sessions keep so that R can start a
+// recording at any moment (not with --record: that one runs from the
+// start already).
+func (f *recordFlags) spool(mode string, src *tracing.TraceSource) *stack.SpoolConfig {
+	if f.path != "" {
+		return nil
+	}
+	return &stack.SpoolConfig{Header: tracing.TraceHeader{Version: version, Mode: mode, Source: src}}
+}

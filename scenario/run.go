@@ -78,6 +78,10 @@ func WithOutput(w io.Writer) RunOption { return func(r *Runner) { r.out = w } }
 // it boots and returns the recorder (see stack.RecorderFunc).
 func WithRecorder(f stack.RecorderFunc) RunOption { return func(r *Runner) { r.record = f } }
 
+// WithSpool keeps the run's inputs so that a recording can begin at any
+// moment (see stack.SpoolConfig).
+func WithSpool(sc *stack.SpoolConfig) RunOption { return func(r *Runner) { r.spool = sc } }
+
 // WithStrictEnd makes packets the kernel sent that no line matched an
 // error at the end of the script. packetdrill does not check them: an
 // unexpected packet fails the script only when an outbound line finds it
@@ -95,6 +99,7 @@ type Runner struct {
 	s         *Script
 	seed      uint64
 	record    stack.RecorderFunc
+	spool     *stack.SpoolConfig
 	out       io.Writer
 	strictEnd bool
 
@@ -143,7 +148,7 @@ func NewRunner(s *Script, opts ...RunOption) (*Runner, error) {
 	if err := r.readOptions(); err != nil {
 		return nil, err
 	}
-	cfg, err := stack.Config{Seed: r.seed}.WithRecorder(r.record)
+	cfg, err := stack.Config{Seed: r.seed, Spool: r.spool}.WithRecorder(r.record)
 	if err != nil {
 		return nil, err
 	}

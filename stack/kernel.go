@@ -50,6 +50,9 @@ type Config struct {
 	// Subscribers are subscribed to the tracer before boot, so they see
 	// every event the kernel ever emits.
 	Subscribers []tracing.Subscriber
+	// Spool, if set, keeps the kernel's inputs from boot in a temporary
+	// file, so that StartRecording can begin a recording at any moment.
+	Spool *SpoolConfig
 }
 
 // withDefaults fills in what New defaults.
@@ -153,6 +156,11 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	for _, fn := range cfg.Subscribers {
 		k.tr.Subscribe(fn)
+	}
+	if cfg.Spool != nil {
+		if err := k.setupSpool(cfg.Spool); err != nil {
+			return nil, fmt.Errorf("boot: %w", err)
+		}
 	}
 	k.reqTimers = map[*sockets.RequestSock]*Timer{}
 	k.twSocks = map[*sockets.InetTimewaitSock]*twState{}
@@ -274,6 +282,7 @@ func (k *Kernel) send(c *ctlMsg) (any, error) {
 
 func (k *Kernel) loop() {
 	defer close(k.done)
+	defer k.closeRecording()
 	defer k.shutdown()
 	for {
 		k.runReadyTop()

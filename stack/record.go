@@ -246,6 +246,15 @@ type BootDescription struct {
 	IdleAdvance  bool        `json:"idle_advance,omitempty"`
 	Clock        string      `json:"clock"` // "real" or "virtual"
 	Sysctls      [][2]string `json:"sysctls"`
+	// CheckFrom is the number of the first event a recording begun in the
+	// middle of a session holds (0: the recording began at the boot). The
+	// inputs before it are there to rebuild the state; their events were
+	// not recorded (and the tracer may not have been counting them), so a
+	// replay neither checks nor reports them, and numbers its events from
+	// there as the recording did.
+	CheckFrom uint64 `json:"check_from,omitempty"`
+	// CheckFromInput is how many inputs came before the recording began.
+	CheckFromInput uint64 `json:"check_from_input,omitempty"`
 }
 
 // DescribeBoot describes the kernel New(cfg) boots, defaults filled in.

@@ -109,7 +109,13 @@ func NewReplay(r *tracing.TraceReader, opt ReplayOptions) (*Replay, error) {
 	}
 	rp.k = k
 	k.replaying = true
-	k.frameTap = opt.Frames
+	if opt.Frames != nil {
+		k.frameTap = func(fr FrameRecord) {
+			if !rp.prefix() {
+				opt.Frames(fr)
+			}
+		}
+	}
 	for _, kv := range rp.boot.Sysctls {
 		if err := k.net.Sysctl.Set(kv[0], kv[1]); err != nil {
 			return nil, fmt.Errorf("the trace's sysctl %s = %s: %w", kv[0], kv[1], err)
@@ -139,6 +145,13 @@ func (rp *Replay) Inputs() uint64 { return rp.inputs }
 
 // Current is the input running or last run.
 func (rp *Replay) Current() tracing.Input { return rp.current }
+
+// prefix reports whether the replay is still re-executing what came before
+// a recording begun in the middle of a session: the boot and the inputs
+// before it, whose events were not recorded.
+func (rp *Replay) prefix() bool {
+	return rp.boot.CheckFrom > 0 && rp.inputs <= rp.boot.CheckFromInput
+}
 
 // Next is the input the next Step runs, if there is one.
 func (rp *Replay) Next() (tracing.Input, bool) {
@@ -245,7 +258,7 @@ func (rp *Replay) finishInput() error {
 // check compares one re-executed event with the recorded one; it runs on
 // the kernel loop as a tracer subscriber.
 func (rp *Replay) check(ev *tracing.Event) {
-	if rp.closing {
+	if rp.closing || rp.prefix() {
 		return
 	}
 	if rp.out != nil {
@@ -292,6 +305,11 @@ func (rp *Replay) format(ev *tracing.Event, recorded bool) string {
 // apply re-executes one input on the loop, as the live loop did.
 func (rp *Replay) apply(k *Kernel, in tracing.Input) error {
 	rp.vc.set(in.Time)
+	if rp.boot.CheckFrom > 0 && rp.inputs == rp.boot.CheckFromInput+1 {
+		// The first input of a recording begun mid-session: number the
+		// events as the recording did.
+		k.tr.SetSeq(rp.boot.CheckFrom - 1)
+	}
 	d := &recDecoder{b: in.Data}
 	switch in.Op {
 	case recSyscall:

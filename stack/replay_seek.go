@@ -59,13 +59,12 @@ func NewSeeker(open TraceOpener, every uint64, opt ReplayOptions) (*Seeker, erro
 	s := &Seeker{open: open, tl: tl, every: every, opt: opt, wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{})}
 	// Keyframe j sits after the last input that ends before event
-	// j*every: the first at the boot.
-	last := -1
+	// First + j*every: the first at the boot, the second (for a recording
+	// begun in the middle of a session) where the recording begins.
+	s.frames = append(s.frames, keyframe{input: 0})
+	last := 0
 	for j := uint64(0); j*every <= tl.Total(); j++ {
-		in := 0
-		if j > 0 {
-			in = tl.InputOf(j*every) - 1
-		}
+		in := tl.InputOf(tl.First+j*every) - 1
 		if in > last {
 			s.frames = append(s.frames, keyframe{input: in})
 			last = in
@@ -195,8 +194,11 @@ type Position struct {
 // prepare, if not nil, is called with the replay's kernel before it is
 // sent to seq (to attach observers that should see the way there).
 func (s *Seeker) Seek(seq uint64, prepare func(*Kernel) error) (*Position, error) {
-	if seq > s.tl.Total() {
-		return nil, fmt.Errorf("event #%d: the recording has %d events", seq, s.tl.Total())
+	if seq > s.tl.Last() {
+		return nil, fmt.Errorf("event #%d: the recording has events #%d to #%d", seq, s.tl.First, s.tl.Last())
+	}
+	if seq != 0 && seq < s.tl.First {
+		return nil, fmt.Errorf("event #%d: the recording began at event #%d (the session's earlier events were not recorded)", seq, s.tl.First)
 	}
 	in := s.tl.InputOf(seq)
 	if seq == 0 || in == 0 {

@@ -26,7 +26,10 @@ type Timeline struct {
 	InputTime []int64
 	// InputDesc[i] says what input i is ("pid 2 socket(2, 1, 6)").
 	InputDesc []string
-	// Events, indexed by event number - 1.
+	// First is the first event the recording holds: 1, or where a
+	// recording begun in the middle of a session starts.
+	First uint64
+	// Events, indexed by event number - First.
 	Events []EventInfo
 	// EndErr is why the recording ended early, if it did.
 	EndErr error
@@ -48,7 +51,12 @@ func ScanTrace(open TraceOpener) (*Timeline, error) {
 		return nil, err
 	}
 	defer r.Close()
-	tl := &Timeline{Header: r.Header(), InputEnd: []uint64{0}, InputTime: []int64{0}, InputDesc: []string{"boot"}}
+	tl := &Timeline{Header: r.Header(), InputTime: []int64{0}, InputDesc: []string{"boot"}, First: 1}
+	var boot BootDescription
+	if err := json.Unmarshal(tl.Header.Kernel, &boot); err == nil && boot.CheckFrom > 0 {
+		tl.First = boot.CheckFrom
+	}
+	tl.InputEnd = []uint64{tl.First - 1}
 	funcs := mapFuncs(tl.Header.Funcs)
 	devs := map[int]string{1: "lo"}
 	devName := func(i int) string { return devs[i] }
@@ -74,8 +82,8 @@ func ScanTrace(open TraceOpener) (*Timeline, error) {
 			}
 		case tracing.RecordEvent:
 			ev := &rec.Event
-			if ev.Seq != uint64(len(tl.Events))+1 {
-				return nil, fmt.Errorf("event #%d follows #%d: the trace's events are not numbered in order", ev.Seq, len(tl.Events))
+			if want := tl.First + uint64(len(tl.Events)); ev.Seq != want {
+				return nil, fmt.Errorf("event #%d where #%d should be: the trace's events are not numbered in order", ev.Seq, want)
 			}
 			fn := tracing.FuncID(0xffff)
 			if int(ev.Func) < len(funcs) {
@@ -107,6 +115,9 @@ func (tl *Timeline) Inputs() int { return len(tl.InputEnd) - 1 }
 // Total is how many events the recording holds.
 func (tl *Timeline) Total() uint64 { return uint64(len(tl.Events)) }
 
+// Last is the last event's number (First - 1 if there is none).
+func (tl *Timeline) Last() uint64 { return tl.First + uint64(len(tl.Events)) - 1 }
+
 // InputOf is the input that emitted event seq (0: the boot).
 func (tl *Timeline) InputOf(seq uint64) int {
 	// The first input whose end is at or after seq.
@@ -115,10 +126,10 @@ func (tl *Timeline) InputOf(seq uint64) int {
 
 // Event returns what the timeline knows of event seq.
 func (tl *Timeline) Event(seq uint64) (EventInfo, bool) {
-	if seq == 0 || seq > uint64(len(tl.Events)) {
+	if seq < tl.First || seq > tl.Last() {
 		return EventInfo{}, false
 	}
-	return tl.Events[seq-1], true
+	return tl.Events[seq-tl.First], true
 }
 
 // AtTime is the first event at or after time t (ns), or 0 if none.
@@ -127,7 +138,7 @@ func (tl *Timeline) AtTime(t int64) uint64 {
 	if i == len(tl.Events) {
 		return 0
 	}
-	return uint64(i) + 1
+	return uint64(i) + tl.First
 }
 
 // StepOverBack is the event a backwards "step over" from seq lands on:
@@ -138,8 +149,8 @@ func (tl *Timeline) StepOverBack(seq uint64) uint64 {
 	if !ok {
 		return 0
 	}
-	for s := seq - 1; s >= 1; s-- {
-		e := tl.Events[s-1]
+	for s := seq - 1; s >= tl.First && s < seq; s-- {
+		e := tl.Events[s-tl.First]
 		if e.Task != cur.Task {
 			continue
 		}
@@ -157,18 +168,18 @@ func (tl *Timeline) Packet(seq uint64, dir int) uint64 {
 	rx, _ := tracing.Lookup("netif_receive_skb")
 	tx, _ := tracing.Lookup("dev_queue_xmit")
 	is := func(s uint64) bool {
-		e := tl.Events[s-1]
+		e := tl.Events[s-tl.First]
 		return e.Kind == tracing.Entry && (e.Func == rx.ID || e.Func == tx.ID)
 	}
 	if dir > 0 {
-		for s := seq + 1; s <= tl.Total(); s++ {
+		for s := max(seq+1, tl.First); s <= tl.Last(); s++ {
 			if is(s) {
 				return s
 			}
 		}
 		return 0
 	}
-	for s := seq - 1; s >= 1 && s < seq; s-- {
+	for s := min(seq-1, tl.Last()); s >= tl.First && s < seq; s-- {
 		if is(s) {
 			return s
 		}

@@ -48,6 +48,11 @@ func (t *Tracer) On() bool { return t.on }
 // Seq returns the sequence number of the last event emitted (0 if none).
 func (t *Tracer) Seq() uint64 { return t.seq }
 
+// SetSeq sets the number of the last event, so that the next is seq+1: a
+// replay of a recording begun in the middle of a session numbers its
+// events as the recording did.
+func (t *Tracer) SetSeq(seq uint64) { t.seq = seq }
+
 // Depth returns the current call depth.
 func (t *Tracer) Depth() int { return int(t.depth) }
 

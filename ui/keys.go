@@ -15,6 +15,7 @@ type KeyMap struct {
 	// Replay only: backwards and jumps.
 	StepBack, OverBack, PrevPacket, NextPacket key.Binding
 	Bookmark, PrevMark, NextMark               key.Binding
+	Record                                     key.Binding
 	Jump                                       [9]key.Binding
 }
 
@@ -57,6 +58,7 @@ func DefaultKeys() KeyMap {
 		Bookmark:   key.NewBinding(key.WithKeys("B"), key.WithHelp("B", "bookmark this event (replay)")),
 		PrevMark:   key.NewBinding(key.WithKeys("{"), key.WithHelp("{", "previous bookmark (replay)")),
 		NextMark:   key.NewBinding(key.WithKeys("}"), key.WithHelp("}", "next bookmark (replay)")),
+		Record:     key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "record the session to a trace / stop")),
 	}
 	for i := range k.Jump {
 		d := string(rune('1' + i))
@@ -70,7 +72,7 @@ func (k KeyMap) Global() [][]key.Binding {
 	return [][]key.Binding{
 		{k.NextPane, k.PrevPane, k.Zoom, k.Help, k.Back, k.Quit},
 		{k.Up, k.Down, k.Left, k.Right, k.Top, k.Bottom, k.PageUp, k.PageDown, k.Select},
-		{k.Filter, k.Command, k.Pause, k.Live, k.Mouse, k.Burst},
+		{k.Filter, k.Command, k.Pause, k.Live, k.Mouse, k.Burst, k.Record},
 		{k.Step, k.Next, k.Finish, k.Continue, k.BreakHere, k.BreakIn},
 		{k.StepBack, k.OverBack, k.PrevPacket, k.NextPacket, k.Bookmark, k.PrevMark, k.NextMark},
 	}

@@ -50,9 +50,11 @@ type Model struct {
 	// viewPaused freezes the frames shown (space); the kernel runs on.
 	viewPaused bool
 	fetching   bool
-	banner     string
-	status     string // the last command's result or error
-	filters    map[int]string
+	// recording is the trace file the session is being recorded to.
+	recording string
+	banner    string
+	status    string // the last command's result or error
+	filters   map[int]string
 
 	input     textinput.Model
 	inputKind byte // ':' or '/' while the input line is open, else 0
@@ -190,6 +192,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case statusMsg:
 		m.status = string(msg)
 		return m, m.fetch()
+	case recordMsg:
+		m.recording = msg.path
+		m.status = msg.status
+		return m, nil
 	case replayMsg:
 		m.rebind()
 		m.status = msg.status()
@@ -300,6 +306,11 @@ func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 		return m.openInput(':', "break ")
 	case key.Matches(msg, k.Burst):
 		return m.command("burst")
+	case key.Matches(msg, k.Record):
+		if m.recording != "" {
+			return m.command("record")
+		}
+		return m.openInput(':', "record "+defaultTraceName())
 	case key.Matches(msg, k.StepBack):
 		return m.replay("back", func(r *ReplaySource) (ReplayState, error) { return r.Back() })
 	case key.Matches(msg, k.OverBack):
@@ -509,6 +520,8 @@ func (m *Model) command(line string) tea.Cmd {
 			}
 			return statusMsg(s)
 		}
+	case "record":
+		return m.recordCommand(strings.TrimSpace(strings.TrimPrefix(line, f[0])))
 	case "goto", "bookmark", "unbookmark", "back":
 		return m.replayCommand(f[0], strings.TrimSpace(strings.TrimPrefix(line, f[0])))
 	default:
@@ -661,6 +674,9 @@ func (m *Model) statusLine() string {
 	}
 	left := fmt.Sprintf(" stackscope %s %s  %s  %s  [%s]", s.Mode.Render(" "+m.modeName()+" "), m.ctx.Src.Title(),
 		clock, counts, m.panes[m.focus].Name())
+	if m.recording != "" {
+		left += "  " + s.Warn.Render("REC "+m.recording)
+	}
 	if flt := m.filters[m.focus]; flt != "" {
 		left += "  filter /" + flt
 	}

@@ -32,7 +32,7 @@ type ReplaySource struct {
 
 // ReplayState is where the replay stands.
 type ReplayState struct {
-	Seq, Total    uint64 // the event the kernel is stopped at (0: between inputs)
+	Seq, Total    uint64 // the event the kernel is stopped at (0: between inputs), and the last one
 	Input, Inputs int    // the input that event belongs to, of how many
 	Paused        bool   // stopped at an event (not parked between inputs)
 	End           bool   // every input has run
@@ -55,7 +55,13 @@ func NewReplaySource(path string, interval time.Duration) (*ReplaySource, error)
 		return nil, err
 	}
 	s := &ReplaySource{path: path, seeker: seeker, interval: interval, marks: marks}
-	if err := s.seek(0); err != nil {
+	// A recording begun in the middle of a session opens at its first
+	// event; one from the boot, before its first input.
+	start := uint64(0)
+	if first := seeker.Timeline().First; first > 1 {
+		start = first
+	}
+	if err := s.seek(start); err != nil {
 		seeker.Close()
 		return nil, err
 	}
@@ -104,7 +110,7 @@ func (s *ReplaySource) State() ReplayState {
 
 func (s *ReplaySource) stateLocked() ReplayState {
 	tl := s.seeker.Timeline()
-	st := ReplayState{Total: tl.Total(), Inputs: tl.Inputs(), Paused: s.pos.Paused(), End: s.end}
+	st := ReplayState{Total: tl.Last(), Inputs: tl.Inputs(), Paused: s.pos.Paused(), End: s.end}
 	if st.Paused {
 		st.Seq = s.pos.Seq
 		st.Input = tl.InputOf(s.pos.Seq)
@@ -153,8 +159,8 @@ func (s *ReplaySource) seek(seq uint64) error {
 
 // Seek moves the replay to event seq, forwards or backwards.
 func (s *ReplaySource) Seek(seq uint64) (ReplayState, error) {
-	if total := s.seeker.Timeline().Total(); seq == 0 || seq > total {
-		return s.State(), fmt.Errorf("event #%d: the recording has events #1 to #%d", seq, total)
+	if tl := s.seeker.Timeline(); seq < tl.First || seq > tl.Last() {
+		return s.State(), fmt.Errorf("event #%d: the recording has events #%d to #%d", seq, tl.First, tl.Last())
 	}
 	if err := s.seek(seq); err != nil {
 		return s.State(), err
@@ -169,8 +175,8 @@ func (s *ReplaySource) Back() (ReplayState, error) {
 	if !st.Paused {
 		cur = s.seeker.Timeline().InputEnd[st.Input] + 1 // just after the last input run
 	}
-	if cur <= 1 {
-		return st, errors.New("at the first event")
+	if cur <= s.seeker.Timeline().First {
+		return st, errors.New("at the first event of the recording")
 	}
 	return s.Seek(cur - 1)
 }

@@ -24,6 +24,9 @@ type DemoConfig struct {
 	Every time.Duration
 	// Record, if set, records the session (see stack.RecorderFunc).
 	Record stack.RecorderFunc
+	// Spool, if set, keeps the session's inputs so that a recording can
+	// begin at any moment (the inspector's record key).
+	Spool *stack.SpoolConfig
 }
 
 // The SYN-burst device: a link to a subnet where nobody answers.
@@ -45,7 +48,7 @@ func StartDemo(cfg DemoConfig) (*Session, error) {
 	if cfg.Every == 0 {
 		cfg.Every = time.Second
 	}
-	kc, err := stack.Config{Seed: cfg.Seed, Clock: stack.NewRealClock(), ThashEntries: cfg.ThashEntries, CPUs: cfg.CPUs}.WithRecorder(cfg.Record)
+	kc, err := stack.Config{Seed: cfg.Seed, Clock: stack.NewRealClock(), ThashEntries: cfg.ThashEntries, CPUs: cfg.CPUs, Spool: cfg.Spool}.WithRecorder(cfg.Record)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ type Config struct {
 	Services []string
 	// Record, if set, records the session (see stack.RecorderFunc).
 	Record stack.RecorderFunc
+	// Spool, if set, keeps the session's inputs so that a recording can
+	// begin at any moment (the inspector's record key).
+	Spool *stack.SpoolConfig
 }
 
 // DefaultTun is the default device: stk0, host 10.77.0.1/24, stack
@@ -60,7 +63,7 @@ type Session struct {
 // Start boots a kernel with a real clock, creates the TUN device, starts
 // its reader and the services. Close undoes all of it.
 func Start(cfg Config) (*Session, error) {
-	kc, err := stack.Config{Seed: cfg.Seed, Clock: stack.NewRealClock(), ThashEntries: cfg.ThashEntries, CPUs: cfg.CPUs}.WithRecorder(cfg.Record)
+	kc, err := stack.Config{Seed: cfg.Seed, Clock: stack.NewRealClock(), ThashEntries: cfg.ThashEntries, CPUs: cfg.CPUs, Spool: cfg.Spool}.WithRecorder(cfg.Record)
 	if err != nil {
 		return nil, err
 	}

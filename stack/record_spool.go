@@ -1,0 +1,272 @@
+package stack
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// Recording at any moment (the inspector's record key). A trace replays
+// from the boot, so a recording started in the middle of a session needs
+// the inputs from before it too: a spool keeps them in a temporary file
+// from the boot on (inputs only, no events: they cost little). Starting a
+// recording copies the spool into the new trace, and from then on inputs
+// and events go to both; the trace's boot description says which event
+// the recording began with, and a replay checks the events from there.
+
+// DefaultSpoolLimit is how big a spool may grow (1 GiB). A session whose
+// inputs outgrow it (a long bulk transfer) can no longer start recording
+// in the middle; it can still be recorded from the start with --record.
+const DefaultSpoolLimit = 1 << 30
+
+// spool is a session's inputs since boot.
+type spool struct {
+	path   string
+	w      *tracing.TraceWriter
+	header tracing.TraceHeader
+	size   int64 // bytes of input data spooled
+	limit  int64
+	full   bool // outgrew the limit: spooling stopped
+}
+
+// tee is the kernel's recorder when a spool is kept: every input goes to
+// the spool and to the recording in progress, if any.
+type tee struct {
+	spool *spool
+	rec   InputRecorder // the recording in progress (nil: none)
+	path  string        // its file, when the kernel started it
+	owned bool          // the kernel closes it (StartRecording made it)
+	subID int           // its event subscription
+	// inputs counts the inputs so far (a recording begun now follows
+	// this many).
+	inputs uint64
+}
+
+// Input spools the input and records it.
+func (t *tee) Input(in tracing.Input) {
+	t.inputs++
+	if s := t.spool; s != nil && !s.full {
+		s.size += int64(len(in.Data)) + 16
+		if s.size > s.limit {
+			s.full = true
+			_ = s.w.Close()
+			_ = os.Remove(s.path)
+		} else {
+			s.w.Input(in)
+		}
+	}
+	if t.rec != nil {
+		t.rec.Input(in)
+	}
+}
+
+// newSpool creates a session's spool in dir (os.TempDir when empty); h
+// is the header every recording of the session starts from.
+func newSpool(dir string, h tracing.TraceHeader, limit int64) (*spool, error) {
+	f, err := os.CreateTemp(dir, "stackscope-spool-*.trace")
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	path := f.Name()
+	f.Close()
+	w, err := tracing.CreateTrace(path, h, tracing.TraceOptions{})
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	if limit <= 0 {
+		limit = DefaultSpoolLimit
+	}
+	return &spool{path: path, w: w, header: h, limit: limit}, nil
+}
+
+// close removes the spool.
+func (s *spool) close() {
+	if !s.full {
+		_ = s.w.Close()
+	}
+	_ = os.Remove(s.path)
+}
+
+// SpoolConfig asks New for a spool: the kernel keeps its inputs from boot
+// so that StartRecording works at any moment.
+type SpoolConfig struct {
+	Dir    string              // where the temporary file goes ("": os.TempDir)
+	Limit  int64               // bytes (0: DefaultSpoolLimit)
+	Header tracing.TraceHeader // mode and source of the recordings (Kernel is filled in)
+}
+
+// setupSpool makes the tee with a spool, for New.
+func (k *Kernel) setupSpool(sc *SpoolConfig) error {
+	h := sc.Header
+	boot, err := json.Marshal(DescribeBoot(k.cfg))
+	if err != nil {
+		return err
+	}
+	h.Kernel = boot
+	sp, err := newSpool(sc.Dir, h, sc.Limit)
+	if err != nil {
+		return err
+	}
+	t := &tee{spool: sp}
+	if k.cfg.Record != nil {
+		t.rec = k.cfg.Record
+	}
+	k.rec = &recorder{out: t}
+	return nil
+}
+
+// ErrNoSpool says a recording cannot start in the middle of this session.
+var ErrNoSpool = errors.New("this session keeps no record of its inputs from the start, so a recording cannot begin now (start it with --record instead)")
+
+// StartRecording starts recording the session to path (mode 0600): the
+// inputs since boot from the spool, then every input and event from now
+// on. The replay re-executes the inputs before this moment and checks the
+// events from here.
+func (k *Kernel) StartRecording(path string, opt tracing.TraceOptions) error {
+	_, err := control(k, "start-recording", false, func(k *Kernel) (struct{}, error) {
+		t, ok := k.teeOf()
+		switch {
+		case !ok || t.spool == nil:
+			return struct{}{}, ErrNoSpool
+		case t.rec != nil:
+			if t.path != "" {
+				return struct{}{}, fmt.Errorf("already recording to %s", t.path)
+			}
+			return struct{}{}, errors.New("already recording (--record)")
+		case t.spool.full:
+			return struct{}{}, fmt.Errorf("the session's inputs outgrew the spool (%d MiB), so a recording cannot begin now: start it with --record instead", t.spool.limit>>20)
+		}
+		sp := t.spool
+		if err := sp.w.Flush(); err != nil {
+			return struct{}{}, fmt.Errorf("spool: %w", err)
+		}
+		h := sp.header
+		var boot BootDescription
+		if err := json.Unmarshal(h.Kernel, &boot); err != nil {
+			return struct{}{}, err
+		}
+		boot.CheckFrom = k.tr.Seq() + 1
+		boot.CheckFromInput = t.inputs
+		b, err := json.Marshal(boot)
+		if err != nil {
+			return struct{}{}, err
+		}
+		h.Kernel = b
+		w, err := tracing.CreateTrace(path, h, opt)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if err := copyInputs(sp.path, w); err != nil {
+			_ = w.Close()
+			_ = os.Remove(path)
+			return struct{}{}, err
+		}
+		t.rec, t.path, t.owned = w, path, true
+		t.subID = k.tr.Subscribe(w.Event)
+		return struct{}{}, nil
+	})
+	return err
+}
+
+// copyInputs copies every input of the spool into w.
+func copyInputs(spoolPath string, w *tracing.TraceWriter) error {
+	r, err := tracing.OpenTrace(spoolPath)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	defer r.Close()
+	for {
+		rec, err := r.Next()
+		var te *tracing.TraceError
+		if err == io.EOF || (errors.As(err, &te) && te.Truncated) {
+			return nil // the spool is still being written: it ends without an end frame
+		}
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		if rec.Kind == tracing.RecordInput {
+			w.Input(rec.Input)
+		}
+	}
+}
+
+// RecordingStatus says whether the session is being recorded, and where.
+type RecordingStatus struct {
+	On      bool
+	Path    string // "" for a recording the kernel did not start (--record)
+	Inputs  uint64
+	Events  uint64
+	Spooled bool // a recording can be started now
+}
+
+// Recording reports the recording in progress.
+func (k *Kernel) Recording() (RecordingStatus, error) {
+	return control(k, "recording", true, func(k *Kernel) (RecordingStatus, error) {
+		t, ok := k.teeOf()
+		if !ok {
+			return RecordingStatus{On: k.rec != nil}, nil
+		}
+		st := RecordingStatus{On: t.rec != nil, Path: t.path, Spooled: t.spool != nil && !t.spool.full}
+		if w, ok := t.rec.(*tracing.TraceWriter); ok {
+			st.Inputs, st.Events = w.Counts()
+		}
+		return st, nil
+	})
+}
+
+// StopRecording ends the recording StartRecording began and closes its
+// file; it returns how many inputs and events it holds.
+func (k *Kernel) StopRecording() (RecordingStatus, error) {
+	return control(k, "stop-recording", false, func(k *Kernel) (RecordingStatus, error) {
+		t, ok := k.teeOf()
+		if !ok || t.rec == nil {
+			return RecordingStatus{}, errors.New("not recording")
+		}
+		if !t.owned {
+			return RecordingStatus{}, errors.New("this recording began with --record and ends when the session does")
+		}
+		return k.stopRecording(t)
+	})
+}
+
+// stopRecording closes the tee's recording, on the loop.
+func (k *Kernel) stopRecording(t *tee) (RecordingStatus, error) {
+	k.tr.Unsubscribe(t.subID)
+	w := t.rec.(*tracing.TraceWriter)
+	st := RecordingStatus{Path: t.path}
+	st.Inputs, st.Events = w.Counts()
+	t.rec, t.path, t.owned = nil, "", false
+	if err := w.Close(); err != nil {
+		return st, fmt.Errorf("recording %s: %w", st.Path, err)
+	}
+	return st, nil
+}
+
+// teeOf returns the kernel's tee, if it keeps one.
+func (k *Kernel) teeOf() (*tee, bool) {
+	if k.rec == nil {
+		return nil, false
+	}
+	t, ok := k.rec.out.(*tee)
+	return t, ok
+}
+
+// closeRecording ends what the kernel owns of its recording when it
+// stops: the recording it started and the spool.
+func (k *Kernel) closeRecording() {
+	t, ok := k.teeOf()
+	if !ok {
+		return
+	}
+	if t.rec != nil && t.owned {
+		_, _ = k.stopRecording(t)
+	}
+	if t.spool != nil {
+		t.spool.close()
+	}
+}
