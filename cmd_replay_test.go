@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // recordScenario records a built-in scenario and returns the trace's path.
@@ -95,4 +98,33 @@ func TestReplayBadFiles(t *testing.T) {
 			t.Errorf("%s: error %q: want one line naming %s and saying %q", c.name, msg, path, c.want)
 		}
 	}
+}
+
+// TestReplayAfterSIGKILL: a recording whose program is killed mid-session
+// replays up to its last complete frame and says where it ends.
+func TestReplayAfterSIGKILL(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "stackscope")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	trace := filepath.Join(dir, "killed.trace")
+	cmd := exec.Command(bin, "demo", "--headless", "--every", "100ms", "--record", trace)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // long enough for flushes (every 500 ms)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	out, err := runCLI(t, "replay", trace, "--summary")
+	if err == nil || !strings.Contains(err.Error(), "ends without an end frame") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("replay of a killed recording: %v, want a one-line error about its missing end", err)
+	}
+	var inputs, events int
+	if _, serr := fmt.Sscanf(out, "replayed %d inputs and %d events: the trace ends early", &inputs, &events); serr != nil || inputs < 10 || events < 1000 {
+		t.Fatalf("replay printed %q: want most of the session replayed", out)
+	}
+	t.Logf("%s / %v", strings.TrimSpace(out), err)
 }

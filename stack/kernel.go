@@ -284,6 +284,14 @@ func (k *Kernel) loop() {
 	defer close(k.done)
 	defer k.closeRecording()
 	defer k.shutdown()
+	// A recording on the machine's clock reaches the disk at least this
+	// often, so that a crash or SIGKILL loses little of it.
+	var flushC <-chan time.Time
+	if k.rec != nil && !k.clock.Virtual() {
+		t := time.NewTicker(recordFlushEvery)
+		defer t.Stop()
+		flushC = t.C
+	}
 	for {
 		k.runReadyTop()
 		if len(k.deferred) > 0 {
@@ -314,6 +322,9 @@ func (k *Kernel) loop() {
 		case in := <-k.inputs:
 			k.tick()
 			k.handle(in)
+		case <-flushC:
+			k.flushRecording()
+			continue
 		case <-timerC:
 			k.tick()
 			if k.rec != nil && k.recBegin(recTimers, nil) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/stackscope/stackscope/tracing"
 )
@@ -268,5 +269,22 @@ func (k *Kernel) closeRecording() {
 	}
 	if t.spool != nil {
 		t.spool.close()
+	}
+}
+
+// recordFlushEvery is how often a live recording is pushed to its file.
+const recordFlushEvery = 500 * time.Millisecond
+
+// flushRecording hands what the recording has buffered to its file, on
+// the loop (the spool needs no flush: it is read only after one).
+func (k *Kernel) flushRecording() {
+	var rec InputRecorder
+	if t, ok := k.teeOf(); ok {
+		rec = t.rec
+	} else if k.rec != nil {
+		rec = k.rec.out
+	}
+	if f, ok := rec.(interface{ Flush() error }); ok {
+		_ = f.Flush() // a write error stops the recording; Close reports it
 	}
 }

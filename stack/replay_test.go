@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -178,27 +179,55 @@ func TestReplayDivergesOnADifferentKernel(t *testing.T) {
 	t.Log(err)
 }
 
-// TestReplayOfACutTrace: a recording cut anywhere replays as far as its
-// complete frames go, then says why it stopped.
+// frameEnds lists the byte offsets where the frames of an uncompressed
+// trace end: after the magic, each frame is a little-endian length, the
+// type and payload it counts, and a checksum.
+func frameEnds(t *testing.T, trace []byte) []int {
+	t.Helper()
+	var ends []int
+	for off := len(tracing.TraceMagic); off < len(trace); {
+		if off+4 > len(trace) {
+			t.Fatalf("a frame header is cut at %d", off)
+		}
+		off += 4 + int(binary.LittleEndian.Uint32(trace[off:])) + 4
+		ends = append(ends, off)
+	}
+	return ends
+}
+
+// TestReplayOfACutTrace: a recording cut at every frame boundary, and at
+// bytes in between, replays as far as its complete frames go (the same
+// events as the whole recording, up to there) and then says it was cut.
 func TestReplayOfACutTrace(t *testing.T) {
 	trace := recordPair(t)[1]
 	full, err := replayAll(t, trace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cut := range []int{len(trace) / 7, len(trace) / 3, len(trace) / 2, len(trace) - 5} {
+	ends := frameEnds(t, trace)
+	cuts := append([]int(nil), ends[:len(ends)-1]...) // the last end is the whole file
+	for i := 1; i < 40; i++ {
+		cuts = append(cuts, len(trace)*i/40+i%7) // inside frames
+	}
+	longest := 0
+	for _, cut := range cuts {
 		got, err := replayAll(t, trace[:cut])
 		var te *tracing.TraceError
-		if !errors.As(err, &te) || !te.Truncated {
-			t.Fatalf("cut at %d of %d bytes: %v, want a truncation error", cut, len(trace), err)
+		if !errors.As(err, &te) || !te.Truncated || !strings.Contains(err.Error(), "test.trace") {
+			t.Fatalf("cut at %d of %d bytes: %v, want a truncation error naming the file", cut, len(trace), err)
 		}
-		if len(got) == 0 || len(got) > len(full) {
-			t.Fatalf("cut at %d: %d events replayed (full: %d)", cut, len(got), len(full))
+		if len(got) > len(full) {
+			t.Fatalf("cut at %d: %d events replayed, more than the whole recording's %d", cut, len(got), len(full))
 		}
 		for i := range got {
 			if got[i] != full[i] {
-				t.Fatalf("cut at %d, event %d: %q, the full replay has %q", cut, i, got[i], full[i])
+				t.Fatalf("cut at %d, event %d: %q, the whole recording has %q", cut, i, got[i], full[i])
 			}
 		}
+		longest = max(longest, len(got))
 	}
+	if longest < len(full)*9/10 {
+		t.Errorf("the longest cut replayed %d of %d events", longest, len(full))
+	}
+	t.Logf("%d frames; %d cuts replayed as far as their data goes", len(ends), len(cuts))
 }
