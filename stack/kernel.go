@@ -394,7 +394,12 @@ func (k *Kernel) shutdown() {
 				t.req = nil
 			}
 			if t.stop != nil {
+				// The task unwinds from where it slept: its exits are
+				// its own, at its own depth.
+				prev := k.tr.Task()
+				k.tr.SetTask(t.tid)
 				t.stop()
+				k.tr.SetTask(prev)
 			}
 		}
 	}
