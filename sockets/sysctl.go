@@ -10,34 +10,37 @@ import (
 // Linux 6.x defaults. The kernel reads them with READ_ONCE; here they are
 // read on the kernel loop and written through Set, also on the loop.
 type Sysctls struct {
-	Somaxconn          int
-	RmemDefault        int
-	WmemDefault        int
-	RmemMax            int
-	WmemMax            int
-	TcpRmem            [3]int
-	TcpWmem            [3]int
-	IpLocalPortRange   [2]int
-	IpUnprivPortStart  int
-	IpNonlocalBind     int
-	IpAutobindReuse    int
-	IpDefaultTTL       int
-	TcpMaxSynBacklog   int
-	TcpSyncookies      int
-	TcpSynRetries      int
-	TcpSynackRetries   int
-	TcpRetries2        int
-	TcpFinTimeout      int
-	TcpTwReuse         int
-	TcpAbortOnOverflow int
-	TcpMaxTwBuckets    int
-	TcpTimestamps      int
-	TcpSack            int
-	TcpWindowScaling   int
-	TcpKeepaliveTime   int
-	TcpKeepaliveIntvl  int
-	TcpKeepaliveProbes int
-	TcpCongestion      string
+	Somaxconn         int
+	RmemDefault       int
+	WmemDefault       int
+	RmemMax           int
+	WmemMax           int
+	TcpRmem           [3]int
+	TcpWmem           [3]int
+	IpLocalPortRange  [2]int
+	IpUnprivPortStart int
+	IpNonlocalBind    int
+	IpAutobindReuse   int
+	IpDefaultTTL      int
+	TcpMaxSynBacklog  int
+	TcpSyncookies     int
+	TcpSynRetries     int
+	TcpSynackRetries  int
+	TcpRetries2       int
+	TcpFinTimeout     int
+	TcpTwReuse        int
+	// TcpSlowStartAfterIdle restarts the congestion window after an idle
+	// period longer than the RTO (RFC 2861); Linux's default is 1.
+	TcpSlowStartAfterIdle int
+	TcpAbortOnOverflow    int
+	TcpMaxTwBuckets       int
+	TcpTimestamps         int
+	TcpSack               int
+	TcpWindowScaling      int
+	TcpKeepaliveTime      int
+	TcpKeepaliveIntvl     int
+	TcpKeepaliveProbes    int
+	TcpCongestion         string
 }
 
 // DefaultSysctls returns 6.x defaults for a machine whose ehash has
@@ -45,31 +48,32 @@ type Sysctls struct {
 // from it, as tcp_sk_init computes them).
 func DefaultSysctls(ehashEntries int) *Sysctls {
 	return &Sysctls{
-		Somaxconn:          4096,
-		RmemDefault:        212992,
-		WmemDefault:        212992,
-		RmemMax:            212992,
-		WmemMax:            212992,
-		TcpRmem:            [3]int{4096, 131072, 6291456},
-		TcpWmem:            [3]int{4096, 16384, 4194304},
-		IpLocalPortRange:   [2]int{32768, 60999},
-		IpUnprivPortStart:  1024,
-		IpDefaultTTL:       64,
-		TcpMaxSynBacklog:   max(128, ehashEntries/128),
-		TcpSyncookies:      1,
-		TcpSynRetries:      6,
-		TcpSynackRetries:   5,
-		TcpRetries2:        15,
-		TcpFinTimeout:      60,
-		TcpTwReuse:         2,
-		TcpMaxTwBuckets:    max(ehashEntries/2, 1),
-		TcpTimestamps:      1,
-		TcpSack:            1,
-		TcpWindowScaling:   1,
-		TcpKeepaliveTime:   7200,
-		TcpKeepaliveIntvl:  75,
-		TcpKeepaliveProbes: 9,
-		TcpCongestion:      "cubic",
+		Somaxconn:             4096,
+		RmemDefault:           212992,
+		WmemDefault:           212992,
+		RmemMax:               212992,
+		WmemMax:               212992,
+		TcpRmem:               [3]int{4096, 131072, 6291456},
+		TcpWmem:               [3]int{4096, 16384, 4194304},
+		IpLocalPortRange:      [2]int{32768, 60999},
+		IpUnprivPortStart:     1024,
+		IpDefaultTTL:          64,
+		TcpMaxSynBacklog:      max(128, ehashEntries/128),
+		TcpSyncookies:         1,
+		TcpSynRetries:         6,
+		TcpSynackRetries:      5,
+		TcpRetries2:           15,
+		TcpFinTimeout:         60,
+		TcpTwReuse:            2,
+		TcpSlowStartAfterIdle: 1,
+		TcpMaxTwBuckets:       max(ehashEntries/2, 1),
+		TcpTimestamps:         1,
+		TcpSack:               1,
+		TcpWindowScaling:      1,
+		TcpKeepaliveTime:      7200,
+		TcpKeepaliveIntvl:     75,
+		TcpKeepaliveProbes:    9,
+		TcpCongestion:         "cubic",
 	}
 }
 
@@ -149,6 +153,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_synack_retries", "SYN-ACK retransmissions for a request sock", func(s *Sysctls) *int { return &s.TcpSynackRetries }, 0, 255),
 	intEntry("net.ipv4.tcp_fin_timeout", "seconds an orphaned FIN_WAIT2 socket lives", func(s *Sysctls) *int { return &s.TcpFinTimeout }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_tw_reuse", "reuse TIME_WAIT for new connections: 0 no, 1 yes, 2 loopback only", func(s *Sysctls) *int { return &s.TcpTwReuse }, 0, 2),
+	intEntry("net.ipv4.tcp_slow_start_after_idle", "restart the congestion window after an idle period longer than the RTO (RFC 2861)", func(s *Sysctls) *int { return &s.TcpSlowStartAfterIdle }, 0, 1),
 	intEntry("net.ipv4.tcp_abort_on_overflow", "reset instead of dropping the final ACK when the accept queue is full", func(s *Sysctls) *int { return &s.TcpAbortOnOverflow }, 0, 1),
 	intEntry("net.ipv4.tcp_max_tw_buckets", "the most TIME_WAIT sockets at once", func(s *Sysctls) *int { return &s.TcpMaxTwBuckets }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_timestamps", "TCP timestamps option (RFC 7323)", func(s *Sysctls) *int { return &s.TcpTimestamps }, 0, 2),

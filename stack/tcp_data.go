@@ -89,6 +89,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		tp.WriteSeq += uint32(chunk)
 		sk.SkWmemQueued += int32(s.Truesize)
 		_ = skb.SkbQueueTailLocked(&sk.SkWriteQueue, s)
+		k.tcpSlowStartAfterIdleCheck(sk) // tcp_skb_entail
 		copied += chunk
 	}
 	if tail := skb.SkbPeekTail(&sk.SkWriteQueue); tail != nil {

@@ -353,8 +353,11 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	nwin := uint32(seg.th.Window()) << tp.RxOpt.SndWscale
 	winUpdate := after(ackSeq, tp.SndUna) || after(seg.seq, tp.SndWl1) || (seg.seq == tp.SndWl1 && (nwin > tp.SndWnd || nwin == 0))
 	if winUpdate {
-		if !seg.has(header.TCP_FLAG_SYN) {
+		if !seg.has(header.TCP_FLAG_SYN) && tp.SndWnd != nwin {
 			tp.SndWnd = nwin
+			if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
+				k.tcpSlowStartAfterIdleCheck(sk)
+			}
 		}
 		tp.SndWl1 = seg.seq
 		tp.MaxWindow = max(tp.MaxWindow, tp.SndWnd)

@@ -97,3 +97,40 @@ func (k *Kernel) tcpRecoveryAck(sk *sockets.Sock) {
 	tp.sndCwndCnt = 0
 	tp.IcskCaState = sockets.TCP_CA_Open
 }
+
+// tcpSlowStartAfterIdleCheck is tcp_slow_start_after_idle_check: with
+// tcp_slow_start_after_idle on and nothing in flight, a connection idle
+// for longer than its RTO has a congestion window that no longer says
+// anything about the path (RFC 2861), so it is restarted before new data
+// goes out.
+func (k *Kernel) tcpSlowStartAfterIdleCheck(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if k.net.Sysctl.TcpSlowStartAfterIdle == 0 || tp.PacketsOut > 0 || tp.Lsndtime == 0 {
+		return
+	}
+	// tcp_jiffies32 - lsndtime, against icsk_rto, in jiffies.
+	delta := (k.clock.Now() - tp.Lsndtime) / NsecPerJiffy
+	if rto := tp.IcskRto / NsecPerJiffy; delta > rto {
+		k.tcpCwndRestart(sk, delta)
+	}
+}
+
+// tcpCwndRestart is tcp_cwnd_restart: ssthresh keeps what the window
+// reached (tcp_current_ssthresh), and cwnd halves once per RTO of the idle
+// period, but never below the initial window (or what it was, if less).
+func (k *Kernel) tcpCwndRestart(sk *sockets.Sock, delta int64) {
+	tp := tcpSk(sk)
+	k.tr.Enter2(fnTcpCwndRestart, tracing.Sock(uint64(sk.Addr())), tracing.Int(delta))
+	if tp.IcskCaState != sockets.TCP_CA_Recovery && tp.IcskCaState != sockets.TCP_CA_CWR {
+		tp.SndSsthresh = max(tp.SndSsthresh, tp.SndCwnd>>1+tp.SndCwnd>>2)
+	}
+	restart := min(uint32(TCP_INIT_CWND), tp.SndCwnd)
+	cwnd := tp.SndCwnd
+	rto := max(tp.IcskRto/NsecPerJiffy, 1)
+	for delta -= rto; delta > 0 && cwnd > restart; delta -= rto {
+		cwnd >>= 1
+	}
+	tp.SndCwnd = max(cwnd, restart)
+	tp.sndCwndCnt = 0
+	k.tr.Exit(fnTcpCwndRestart, tracing.Int(int64(tp.SndCwnd)))
+}

@@ -20,7 +20,7 @@ var (
 	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck                                                         tracing.FuncID
 	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer, fnTcpSndbufExpand                                   tracing.FuncID
 	fnTcpQueueRcv, fnTcpTryRmemSchedule, fnTcpEventDataRecv, fnTcpEventAckSent, fnTcpNewSpace                    tracing.FuncID
-	fnTcpFastretransAlert                                                                                        tracing.FuncID
+	fnTcpFastretransAlert, fnTcpCwndRestart                                                                      tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
@@ -148,6 +148,10 @@ func init() {
 	pt := func(name, file string, goFn any, args []string, explain string) tracing.FuncID {
 		return tracing.Register(tracing.Spec{Name: name, File: file, Go: goFn, Args: args, Explain: explain})
 	}
+	fnTcpCwndRestart = reg("tcp_cwnd_restart", tcpOutputC, (*Kernel).tcpCwndRestart, []string{"sk", "idle_jiffies"},
+		"The connection was idle for longer than its RTO, so its congestion window is stale (RFC 2861): cwnd "+
+			"halves for every RTO of idleness, down to the initial window of 10, and ssthresh remembers 3/4 of "+
+			"the old window. Returns the new cwnd.")
 	fnTcpFastretransAlert = reg("tcp_fastretrans_alert", tcpInputC, (*Kernel).tcpFastretransAlert, []string{"sk", "dupacks"},
 		"A duplicate ACK: the peer got something after a hole. At three (tcp_reordering) the segment at snd_una "+
 			"is taken for lost and retransmitted at once (fast retransmit), ssthresh halves and Recovery lasts until "+

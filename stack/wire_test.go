@@ -944,3 +944,50 @@ func TestWireFinStaysOnTheLastSegment(t *testing.T) {
 		t.Fatalf("%d FINs, %d segments cut by the window: the test did not make the sender split skbs", fins, split)
 	}
 }
+
+// TestWireSlowStartAfterIdle: after an idle period of several RTOs the
+// congestion window restarts at the initial window before new data goes
+// out (tcp_cwnd_restart, RFC 2861); with tcp_slow_start_after_idle = 0 it
+// stays as it was.
+func TestWireSlowStartAfterIdle(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+		if !on {
+			v := "0"
+			if _, err := f.p.B.Sysctl("net.ipv4.tcp_slow_start_after_idle", &v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		lfd := f.listen(f.pa, addrA, 9, 8)
+		cfd, sfd := f.dial(lfd, 9)
+		f.transfer(f.pb, cfd, f.pa, sfd, pattern(300_000, 1), 30*sec)
+		if err := f.p.RunFor(sec); err != nil { // everything acknowledged
+			t.Fatal(err)
+		}
+		before, err := f.pb.TCPInfo(cfd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before.TcpiSndCwnd <= 2*TCP_INIT_CWND {
+			t.Fatalf("cwnd only %d after 300 kB: the test needs a grown window", before.TcpiSndCwnd)
+		}
+		if err := f.p.RunFor(3 * sec); err != nil { // idle: many RTOs of 210 ms
+			t.Fatal(err)
+		}
+		f.send(f.pb, cfd, pattern(1000, 2), sec)
+		after, err := f.pb.TCPInfo(cfd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := uint32(TCP_INIT_CWND)
+		if !on {
+			want = before.TcpiSndCwnd
+		}
+		if after.TcpiSndCwnd != want {
+			t.Errorf("slow_start_after_idle=%v: cwnd %d before the idle period, %d after; want %d", on, before.TcpiSndCwnd, after.TcpiSndCwnd, want)
+		}
+		if on && after.TcpiSndSsthresh < before.TcpiSndCwnd*3/4 {
+			t.Errorf("ssthresh %d after the restart, want at least 3/4 of the old cwnd %d", after.TcpiSndSsthresh, before.TcpiSndCwnd)
+		}
+	}
+}
