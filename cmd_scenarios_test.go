@@ -34,7 +34,7 @@ func TestScenariosListsEveryBuiltinAligned(t *testing.T) {
 		}
 		col = c
 	}
-	for _, name := range []string{"handshake", "accept-queue-overflow", "syn-cookies", "delayed-ack", "rto-backoff", "fast-retransmit", "zero-window", "close-active", "close-passive", "simultaneous-close", "shutdown-wr", "shutdown-rd", "skb-clone", "rst-closed-port", "active-open"} {
+	for _, name := range []string{"handshake", "accept-queue-overflow", "syn-cookies", "delayed-ack", "rto-backoff", "fast-retransmit", "nagle-cork", "zero-window", "close-active", "close-passive", "simultaneous-close", "shutdown-wr", "shutdown-rd", "skb-clone", "rst-closed-port", "active-open"} {
 		if !strings.Contains(out, "\n"+name+" ") && !strings.HasPrefix(out, name+" ") {
 			t.Errorf("%s missing from:\n%s", name, out)
 		}

@@ -281,7 +281,9 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) 
 	switch optname {
 	case sockets.TCP_NODELAY:
 		if val != 0 {
+			// __tcp_sock_set_nodelay: what waits goes now.
 			tp.Nonagle |= TCP_NAGLE_OFF | TCP_NAGLE_PUSH
+			k.tcpPushPendingFrames(sk, tp.Nonagle)
 		} else {
 			tp.Nonagle &^= TCP_NAGLE_OFF
 		}
@@ -289,7 +291,13 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) 
 		if val != 0 {
 			tp.Nonagle |= TCP_NAGLE_CORK
 		} else {
+			// __tcp_sock_set_cork: uncorking pushes what waits (with
+			// Nagle off, past Nagle too).
 			tp.Nonagle &^= TCP_NAGLE_CORK
+			if tp.Nonagle&TCP_NAGLE_OFF != 0 {
+				tp.Nonagle |= TCP_NAGLE_PUSH
+			}
+			k.tcpPushPendingFrames(sk, tp.Nonagle)
 		}
 	case sockets.TCP_MAXSEG:
 		// The MSS we offer and accept at most (rx_opt.user_mss); 0 clears it.

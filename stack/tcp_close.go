@@ -53,7 +53,7 @@ func (k *Kernel) tcpSendFin(sk *sockets.Sock) {
 		_ = skb.SkbQueueTailLocked(&sk.SkWriteQueue, s)
 	}
 	tp.WriteSeq++
-	k.tcpPush(sk)
+	k.tcpPushPendingFrames(sk, TCP_NAGLE_OFF) // neither Nagle nor a cork holds a FIN back
 }
 
 // tcpShutdown is tcp_shutdown: shutdown(SHUT_WR) on a connection sends

@@ -50,6 +50,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		}
 	}
 	copied := 0
+	mss := max(tp.MssCache, 1)
 	for copied < len(data) {
 		if err := sockError(sk); err != nil {
 			return fail(copied, err)
@@ -58,59 +59,162 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 			(sk.SkcState != sockets.TCP_ESTABLISHED && sk.SkcState != sockets.TCP_CLOSE_WAIT) {
 			return fail(copied, sockets.Errno(tracing.EPIPE))
 		}
-		if sk.SkWmemQueued >= sk.SkSndbuf {
-			// sk_stream_wait_memory: push what is queued and wait for ACKs.
-			k.tcpPush(sk)
-			if timeo == 0 {
-				return fail(copied, sockets.Errno(tracing.EAGAIN))
-			}
-			sockets.ReleaseSock(sk)
-			var intr bool
-			if sk.SkWmemQueued >= sk.SkSndbuf && sk.SkErr == 0 {
-				timeo, intr = k.SleepOn(sk.SkWq, false, timeo)
-			}
-			sockets.LockSock(sk)
-			if intr {
-				return fail(copied, sockets.Errno(tracing.EINTR))
-			}
-			continue
+		// The tail skb, not yet sent, takes more bytes while it is
+		// shorter than an MSS (tcp_sendmsg_locked copies into it).
+		s := skb.SkbPeekTail(&sk.SkWriteQueue)
+		if s == nil || s.Len >= mss || cbFlagsOf(s)&header.TCP_FLAG_FIN != 0 {
+			s = nil
 		}
-		chunk := min(len(data)-copied, int(max(tp.MssCache, 1)))
-		s, err := skb.AllocSkbFclone(k.skbs, uint32(MaxTCPHeader+chunk))
-		if err != nil {
-			return fail(copied, sockets.Errno(tracing.ENOBUFS))
+		if s != nil && skb.SkbTailroom(s) == 0 {
+			grown, err := k.tcpGrowTail(sk, s, min(len(data)-copied, int(mss-s.Len)))
+			if err != nil {
+				return fail(copied, err)
+			}
+			s = grown
 		}
-		_ = skb.SkbReserve(s, MaxTCPHeader)
+		if s == nil {
+			if sk.SkWmemQueued >= sk.SkSndbuf {
+				// sk_stream_wait_memory: push what is queued and wait
+				// for ACKs.
+				k.tcpPush(sk, flags&^sockets.MSG_MORE, TCP_NAGLE_PUSH)
+				if timeo == 0 {
+					return fail(copied, sockets.Errno(tracing.EAGAIN))
+				}
+				sockets.ReleaseSock(sk)
+				var intr bool
+				if sk.SkWmemQueued >= sk.SkSndbuf && sk.SkErr == 0 {
+					timeo, intr = k.SleepOn(sk.SkWq, false, timeo)
+				}
+				sockets.LockSock(sk)
+				if intr {
+					return fail(copied, sockets.Errno(tracing.EINTR))
+				}
+				continue
+			}
+			ns, err := skb.AllocSkbFclone(k.skbs, uint32(MaxTCPHeader+min(len(data)-copied, int(mss))))
+			if err != nil {
+				return fail(copied, sockets.Errno(tracing.ENOBUFS))
+			}
+			_ = skb.SkbReserve(ns, MaxTCPHeader)
+			setCbSeq(ns, tp.WriteSeq)
+			setCbEndSeq(ns, tp.WriteSeq)
+			setCbFlags(ns, header.TCP_FLAG_ACK)
+			k.tcpSkbEntail(sk, ns)
+			s = ns
+		}
+		chunk := min(len(data)-copied, int(mss-s.Len), int(skb.SkbTailroom(s)))
 		b, _ := skb.SkbPut(s, uint32(chunk))
 		copy(b, data[copied:copied+chunk])
-		setCbSeq(s, tp.WriteSeq)
-		setCbEndSeq(s, tp.WriteSeq+uint32(chunk))
-		setCbFlags(s, header.TCP_FLAG_ACK)
+		setCbEndSeq(s, cbEndSeqOf(s)+uint32(chunk))
 		tp.WriteSeq += uint32(chunk)
-		sk.SkWmemQueued += int32(s.Truesize)
-		_ = skb.SkbQueueTailLocked(&sk.SkWriteQueue, s)
-		k.tcpSlowStartAfterIdleCheck(sk) // tcp_skb_entail
 		copied += chunk
+		if copied == len(data) || s.Len < mss {
+			continue // the last bytes go with tcp_push below
+		}
+		// A full segment: it may leave now, before the rest is copied.
+		if tcpForcedPush(tp) {
+			tcpMarkPush(tp, s)
+			k.tcpPushPendingFrames(sk, TCP_NAGLE_PUSH)
+		} else if s == skb.SkbPeek(&sk.SkWriteQueue) {
+			k.tcpWriteXmit(sk, TCP_NAGLE_PUSH, true) // tcp_push_one
+		}
 	}
-	if tail := skb.SkbPeekTail(&sk.SkWriteQueue); tail != nil {
-		setCbFlags(tail, cbFlagsOf(tail)|header.TCP_FLAG_PSH)
-	}
-	k.tcpPush(sk)
+	k.tcpPush(sk, flags, tp.Nonagle)
 	return copied, nil
 }
 
-// tcpPush is tcp_push -> __tcp_push_pending_frames: send what the
-// windows allow.
-func (k *Kernel) tcpPush(sk *sockets.Sock) { k.tcpWriteXmit(sk) }
+// tcpGrowTail makes room for extra more bytes in the unsent tail skb s.
+// Linux adds the bytes to the skb's page frags, and its truesize grows
+// with them; the model keeps TCP payload linear, so it moves s into a
+// bigger skb in its place instead.
+func (k *Kernel) tcpGrowTail(sk *sockets.Sock, s *skb.SkBuff, extra int) (*skb.SkBuff, error) {
+	ns, err := skb.AllocSkbFclone(k.skbs, uint32(MaxTCPHeader+int(s.Len)+extra))
+	if err != nil {
+		return nil, sockets.Errno(tracing.ENOBUFS)
+	}
+	_ = skb.SkbReserve(ns, MaxTCPHeader)
+	b, _ := skb.SkbPut(ns, s.Len)
+	copy(b, s.Bytes())
+	setCbSeq(ns, cbSeqOf(s))
+	setCbEndSeq(ns, cbEndSeqOf(s))
+	setCbFlags(ns, cbFlagsOf(s))
+	_ = skb.SkbQueueAfterLocked(&sk.SkWriteQueue, s, ns)
+	_ = skb.SkbUnlinkLocked(s, &sk.SkWriteQueue)
+	sk.SkWmemQueued += int32(ns.Truesize) - int32(s.Truesize)
+	_ = skb.ConsumeSkb(s)
+	return ns, nil
+}
+
+// tcpSkbEntail is tcp_skb_entail: queue a new skb at the tail of
+// sk_write_queue; a pending TCP_NAGLE_PUSH is used up by new data.
+func (k *Kernel) tcpSkbEntail(sk *sockets.Sock, s *skb.SkBuff) {
+	tp := tcpSk(sk)
+	sk.SkWmemQueued += int32(s.Truesize)
+	_ = skb.SkbQueueTailLocked(&sk.SkWriteQueue, s)
+	if tp.Nonagle&TCP_NAGLE_PUSH != 0 {
+		tp.Nonagle &^= TCP_NAGLE_PUSH
+	}
+	k.tcpSlowStartAfterIdleCheck(sk)
+}
+
+// tcpForcedPush is forced_push: more than half the largest window the
+// peer ever offered has been written since the last PSH.
+func tcpForcedPush(tp *TcpSock) bool { return after(tp.WriteSeq, tp.PushedSeq+tp.MaxWindow>>1) }
+
+// tcpMarkPush is tcp_mark_push: PSH on s, and remember where.
+func tcpMarkPush(tp *TcpSock, s *skb.SkBuff) {
+	setCbFlags(s, cbFlagsOf(s)|header.TCP_FLAG_PSH)
+	tp.PushedSeq = tp.WriteSeq
+}
+
+// tcpPush is tcp_push at the end of a write: PSH on the last skb unless
+// the caller said more is coming (MSG_MORE) and not much has gone without
+// one, then push with the socket's Nagle mode, corked for MSG_MORE.
+func (k *Kernel) tcpPush(sk *sockets.Sock, flags int, nonagle uint8) {
+	tp := tcpSk(sk)
+	tail := skb.SkbPeekTail(&sk.SkWriteQueue)
+	if tail == nil {
+		return
+	}
+	if flags&sockets.MSG_MORE == 0 || tcpForcedPush(tp) {
+		tcpMarkPush(tp, tail)
+	}
+	if flags&sockets.MSG_MORE != 0 {
+		nonagle = TCP_NAGLE_CORK
+	}
+	k.tcpPushPendingFrames(sk, nonagle)
+}
+
+// tcpPushPendingFrames is __tcp_push_pending_frames: send what the windows
+// and Nagle allow; if that is nothing while nothing is in flight, the
+// probe timer makes sure the held data goes out eventually
+// (tcp_check_probe_timer).
+func (k *Kernel) tcpPushPendingFrames(sk *sockets.Sock, nonagle uint8) {
+	tp := tcpSk(sk)
+	if sk.SkcState == sockets.TCP_CLOSE || skb.SkbQueueEmpty(&sk.SkWriteQueue) {
+		return
+	}
+	k.tcpWriteXmit(sk, nonagle, false)
+	if tp.PacketsOut == 0 && !skb.SkbQueueEmpty(&sk.SkWriteQueue) &&
+		(tp.retransmitTimer == nil || !tp.retransmitTimer.Pending()) {
+		k.tcpResetXmitTimer(sk, max(tp.IcskRto, TCP_RTO_MIN)) // ICSK_TIME_PROBE0, tcp_probe0_base
+	}
+}
 
 // tcpWriteXmit is tcp_write_xmit: move segments from sk_write_queue to
 // the retransmit queue and send them while the peer's receive window
-// (snd_una + snd_wnd) and the congestion window (packets in flight below
-// snd_cwnd) allow. The first one in flight arms the retransmit timer.
-func (k *Kernel) tcpWriteXmit(sk *sockets.Sock) int {
+// (snd_una + snd_wnd), the congestion window (packets in flight below
+// snd_cwnd) and Nagle allow. Nagle (tcp_nagle_test) applies to the last
+// skb only, with the caller's mode: TCP_NAGLE_CORK holds a partial
+// segment, the default holds it while an earlier partial one is
+// unacknowledged (Minshall's variant), TCP_NAGLE_OFF or TCP_NAGLE_PUSH
+// send it. The first one in flight arms the retransmit timer. pushOne
+// sends one segment at most (tcp_push_one).
+func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int {
 	tp := tcpSk(sk)
-	k.tr.Enter1(fnTcpWriteXmit, tracing.Sock(uint64(sk.Addr())))
+	k.tr.Enter2(fnTcpWriteXmit, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(nonagle)))
 	sent := 0
+	mss := max(tp.MssCache, 1)
 	for s := skb.SkbPeek(&sk.SkWriteQueue); s != nil; s = skb.SkbPeek(&sk.SkWriteQueue) {
 		if tp.PacketsOut >= tp.SndCwnd && !(s.Len == 0 && cbFlagsOf(s)&header.TCP_FLAG_FIN != 0) {
 			break // tcp_cwnd_test: a lone FIN goes even when the window is full
@@ -126,6 +230,13 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock) int {
 				break
 			}
 		}
+		ng := uint8(TCP_NAGLE_PUSH) // in the middle of the queue: it cannot grow
+		if s == skb.SkbPeekTail(&sk.SkWriteQueue) {
+			ng = nonagle
+		}
+		if !tcpNagleTest(tp, s, mss, ng) {
+			break
+		}
 		_ = skb.SkbUnlinkLocked(s, &sk.SkWriteQueue)
 		_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s)
 		if k.tcpTransmitSkb(sk, s, true) != nil {
@@ -137,9 +248,28 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock) int {
 		if tp.PacketsOut == 1 {
 			k.tcpResetXmitTimer(sk, tp.IcskRto)
 		}
+		if s.Len < mss {
+			tp.SndSml = cbEndSeqOf(s) // tcp_minshall_update
+		}
+		if pushOne {
+			break
+		}
 	}
 	k.tr.Exit(fnTcpWriteXmit, tracing.Int(int64(sent)))
 	return sent
+}
+
+// tcpNagleTest is tcp_nagle_test: may s go now? A FIN always may; a
+// partial segment waits when corked, or (Nagle on) while an earlier
+// partial segment is unacknowledged (tcp_nagle_check, tcp_minshall_check).
+func tcpNagleTest(tp *TcpSock, s *skb.SkBuff, mss uint32, nonagle uint8) bool {
+	if nonagle&TCP_NAGLE_PUSH != 0 || cbFlagsOf(s)&header.TCP_FLAG_FIN != 0 {
+		return true
+	}
+	partial := s.Len < mss
+	minshall := after(tp.SndSml, tp.SndUna) && !after(tp.SndSml, tp.SndNxt)
+	hold := partial && (nonagle&TCP_NAGLE_CORK != 0 || (nonagle == 0 && tp.PacketsOut > 0 && minshall))
+	return !hold
 }
 
 // tcpDataSndCheck is tcp_data_snd_check: after an ACK, send what the
@@ -148,9 +278,7 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock) int {
 func (k *Kernel) tcpDataSndCheck(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpDataSndCheck, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpDataSndCheck, tracing.Arg{})
-	if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
-		k.tcpWriteXmit(sk)
-	}
+	k.tcpPushPendingFrames(sk, tcpSk(sk).Nonagle) // tcp_push_pending_frames
 	if sk.SkWmemQueued < sk.SkSndbuf && !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		k.tcpNewSpace(sk) // tcp_check_space
 	}

@@ -350,10 +350,13 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 		tp.RcvTstamp = k.clock.Now()
 	}
 	// The send window (tcp_ack_update_window).
-	nwin := uint32(seg.th.Window()) << tp.RxOpt.SndWscale
+	nwin := uint32(seg.th.Window())
+	if !seg.has(header.TCP_FLAG_SYN) {
+		nwin <<= tp.RxOpt.SndWscale // the window in a SYN-ACK is never scaled
+	}
 	winUpdate := after(ackSeq, tp.SndUna) || after(seg.seq, tp.SndWl1) || (seg.seq == tp.SndWl1 && (nwin > tp.SndWnd || nwin == 0))
 	if winUpdate {
-		if !seg.has(header.TCP_FLAG_SYN) && tp.SndWnd != nwin {
+		if tp.SndWnd != nwin {
 			tp.SndWnd = nwin
 			if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 				k.tcpSlowStartAfterIdleCheck(sk)

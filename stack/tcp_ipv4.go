@@ -400,7 +400,7 @@ func (k *Kernel) tcpV4SendSynack(lsk *sockets.Sock, req *sockets.RequestSock) {
 		seq: req.SntIsn, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_SYN | header.TCP_FLAG_ACK,
 		window: uint16(min(req.RcvWnd, 65535)), opts: opts}
 	if !req.Syncookie {
-		req.SntSynack = k.clock.Now()
+		req.SntSynack = max(k.clock.Now(), 1) // 0 means "no SYN-ACK time" (a cookie); a virtual clock starts at 0
 	}
 	_ = k.tcpBuildAndSend(s, seg)
 }

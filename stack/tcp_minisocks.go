@@ -221,6 +221,7 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	tp.RcvIsn, tp.SndIsn = req.RcvIsn, req.SntIsn
 	tp.RcvWup, tp.CopiedSeq, tp.RcvNxt = req.RcvIsn+1, req.RcvIsn+1, req.RcvIsn+1
 	tp.SndUna, tp.SndNxt, tp.SndUp, tp.WriteSeq = req.SntIsn+1, req.SntIsn+1, req.SntIsn+1, req.SntIsn+1
+	tp.PushedSeq = tp.WriteSeq
 	tp.SndWl1 = req.RcvIsn
 	tp.RxOpt = TcpOptionsReceived{TstampOk: req.TstampOk, SackOk: req.SackOk, WscaleOk: req.WscaleOk,
 		MssClamp: req.Mss, TsRecent: req.TsRecent, TsRecentStamp: k.clock.Now()}

@@ -320,6 +320,7 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	tp.RcvNxt = 0
 	tp.CopiedSeq = 0
 	tp.SndUna = tp.WriteSeq
+	tp.PushedSeq = tp.WriteSeq
 	tp.SndNxt = tp.WriteSeq
 	tp.IcskRto = TCP_TIMEOUT_INIT
 	tp.IcskRetransmits = 0

@@ -43,6 +43,8 @@ type tcpConn struct {
 	BytesSent, BytesRetrans   uint64 // payload sent, and the part of it sent again
 	Delivered                 uint32 // segments the peer acknowledged
 	Lsndtime                  int64  // when data was last sent (ns)
+	SndSml                    uint32 // end of the last partial segment sent (Nagle, Minshall's variant)
+	PushedSeq                 uint32 // write_seq at the last PSH mark
 	RcvTstamp                 int64  // when an ACK last arrived (ns)
 	TotalRto                  uint16 // RTO expiries, the SYN's included
 	TotalRtoRecoveries        uint16 // runs of RTO expiries

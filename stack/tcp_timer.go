@@ -120,19 +120,53 @@ func (k *Kernel) tcpSendActiveReset(sk *sockets.Sock) {
 	k.tcpSendControl(sk, tcpSk(sk).SndNxt, header.TCP_FLAG_RST|header.TCP_FLAG_ACK)
 }
 
-// tcpProbeTimer is tcp_probe_timer -> tcp_send_probe0: data waits but the
-// peer's window is shut. A segment with an old sequence number (snd_una
-// - 1, tcp_xmit_probe_skb) makes the peer answer with its current window;
-// the probe interval backs off like the RTO. (The kernel gives up after
-// tcp_retries2 unanswered probes; the model does not count them yet.)
+// tcpProbeTimer is tcp_probe_timer -> tcp_send_probe0: data waits with
+// nothing in flight, because the peer's window is shut or because Nagle
+// or a cork holds it. tcp_write_wakeup sends what the window allows of
+// the first waiting segment, with PSH; if the window is shut, a segment
+// with an old sequence number (snd_una - 1, tcp_xmit_probe_skb) makes the
+// peer answer with its current window, and the probe interval backs off
+// like the RTO. (The kernel gives up after tcp_retries2 unanswered probes;
+// the model does not count them yet.)
 func (k *Kernel) tcpProbeTimer(sk *sockets.Sock) {
 	k.tr.Point(fnTcpSendProbe0, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tcpSk(sk).SndWnd)))
 	tp := tcpSk(sk)
-	if k.tcpWriteXmit(sk) > 0 {
-		return // the window opened meanwhile
+	if k.tcpWriteWakeup(sk) {
+		tp.IcskProbesOut, tp.IcskBackoff = 0, 0
+		return // data went out; its retransmit timer runs now
 	}
 	k.tcpSendControl(sk, tp.SndUna-1, header.TCP_FLAG_ACK)
 	tp.IcskProbesOut++
 	tp.IcskBackoff++
 	k.tcpResetXmitTimer(sk, min(tp.IcskRto<<min(tp.IcskBackoff, 10), TCP_RTO_MAX))
+}
+
+// tcpWriteWakeup is tcp_write_wakeup: if the peer's window has room for
+// the start of the first waiting segment, send that much of it (at most
+// an MSS) with PSH, whatever Nagle or a cork say; report whether it did.
+func (k *Kernel) tcpWriteWakeup(sk *sockets.Sock) bool {
+	tp := tcpSk(sk)
+	s := skb.SkbPeek(&sk.SkWriteQueue)
+	wndEnd := tp.SndUna + tp.SndWnd
+	if s == nil || !before(cbSeqOf(s), wndEnd) {
+		return false
+	}
+	size := min(wndEnd-cbSeqOf(s), max(tp.MssCache, 1))
+	if size < cbEndSeqOf(s)-cbSeqOf(s) && size < s.Len {
+		if k.tcpFragment(sk, s, size) != nil {
+			return false
+		}
+	}
+	setCbFlags(s, cbFlagsOf(s)|header.TCP_FLAG_PSH)
+	_ = skb.SkbUnlinkLocked(s, &sk.SkWriteQueue)
+	_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s)
+	if k.tcpTransmitSkb(sk, s, true) != nil {
+		return false
+	}
+	tp.SndNxt = cbEndSeqOf(s)
+	tp.PacketsOut++
+	if tp.PacketsOut == 1 {
+		k.tcpResetXmitTimer(sk, tp.IcskRto)
+	}
+	return true
 }
