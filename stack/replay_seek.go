@@ -364,3 +364,14 @@ func (p *Position) RunInput() error {
 // Paused reports whether the kernel is stopped at an event (rather than
 // parked between inputs).
 func (p *Position) Paused() bool { return p.Done != nil }
+
+// keyframeInputs lists where the keyframes sit (tests).
+func (s *Seeker) keyframeInputs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int, len(s.frames))
+	for i, f := range s.frames {
+		out[i] = f.input
+	}
+	return out
+}
