@@ -378,7 +378,11 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	inFlight := tp.PacketsOut
 	k.tcpCleanRtxQueue(sk, seg)
 	tp.Delivered += inFlight - tp.PacketsOut
-	if sk.SkcState == sockets.TCP_ESTABLISHED && tp.PacketsOut < inFlight && tp.IcskCaState == sockets.TCP_CA_Open {
+	// tcp_cong_control: the window grows with every ACK of new data while
+	// data flows, also after our FIN is queued (FIN_WAIT1, CLOSING,
+	// LAST_ACK); the ACK of a SYN does not grow it.
+	if sk.SkcState != sockets.TCP_SYN_SENT && sk.SkcState != sockets.TCP_SYN_RECV &&
+		tp.PacketsOut < inFlight && tp.IcskCaState == sockets.TCP_CA_Open {
 		k.tcpCongAvoid(tp, inFlight-tp.PacketsOut)
 	}
 	k.tcpRecoveryAck(sk)
