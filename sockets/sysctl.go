@@ -32,15 +32,18 @@ type Sysctls struct {
 	// TcpSlowStartAfterIdle restarts the congestion window after an idle
 	// period longer than the RTO (RFC 2861); Linux's default is 1.
 	TcpSlowStartAfterIdle int
-	TcpAbortOnOverflow    int
-	TcpMaxTwBuckets       int
-	TcpTimestamps         int
-	TcpSack               int
-	TcpWindowScaling      int
-	TcpKeepaliveTime      int
-	TcpKeepaliveIntvl     int
-	TcpKeepaliveProbes    int
-	TcpCongestion         string
+	// TcpEarlyRetrans: 3 and 4 turn the tail loss probe on (Linux's
+	// default is 3), 0 turns it off.
+	TcpEarlyRetrans    int
+	TcpAbortOnOverflow int
+	TcpMaxTwBuckets    int
+	TcpTimestamps      int
+	TcpSack            int
+	TcpWindowScaling   int
+	TcpKeepaliveTime   int
+	TcpKeepaliveIntvl  int
+	TcpKeepaliveProbes int
+	TcpCongestion      string
 }
 
 // DefaultSysctls returns 6.x defaults for a machine whose ehash has
@@ -66,6 +69,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpFinTimeout:         60,
 		TcpTwReuse:            2,
 		TcpSlowStartAfterIdle: 1,
+		TcpEarlyRetrans:       3,
 		TcpMaxTwBuckets:       max(ehashEntries/2, 1),
 		TcpTimestamps:         1,
 		TcpSack:               1,
@@ -153,6 +157,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_synack_retries", "SYN-ACK retransmissions for a request sock", func(s *Sysctls) *int { return &s.TcpSynackRetries }, 0, 255),
 	intEntry("net.ipv4.tcp_fin_timeout", "seconds an orphaned FIN_WAIT2 socket lives", func(s *Sysctls) *int { return &s.TcpFinTimeout }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_tw_reuse", "reuse TIME_WAIT for new connections: 0 no, 1 yes, 2 loopback only", func(s *Sysctls) *int { return &s.TcpTwReuse }, 0, 2),
+	intEntry("net.ipv4.tcp_early_retrans", "tail loss probes: 3 or 4 on, 0 off", func(s *Sysctls) *int { return &s.TcpEarlyRetrans }, 0, 4),
 	intEntry("net.ipv4.tcp_slow_start_after_idle", "restart the congestion window after an idle period longer than the RTO (RFC 2861)", func(s *Sysctls) *int { return &s.TcpSlowStartAfterIdle }, 0, 1),
 	intEntry("net.ipv4.tcp_abort_on_overflow", "reset instead of dropping the final ACK when the accept queue is full", func(s *Sysctls) *int { return &s.TcpAbortOnOverflow }, 0, 1),
 	intEntry("net.ipv4.tcp_max_tw_buckets", "the most TIME_WAIT sockets at once", func(s *Sysctls) *int { return &s.TcpMaxTwBuckets }, 0, 1<<31-1),

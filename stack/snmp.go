@@ -88,6 +88,7 @@ const (
 	LINUX_MIB_TCPRENORECOVERY
 	LINUX_MIB_TCPSACKRECOVERY
 	LINUX_MIB_TCPFASTRETRANS
+	LINUX_MIB_TCPLOSSPROBES
 	numMibs
 )
 
@@ -115,7 +116,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPOFOQueue"}, {"TcpExt", "TCPOFOMerge"}, {"TcpExt", "DelayedACKLost"},
 	{"TcpExt", "TW"}, {"TcpExt", "TCPTimeWaitOverflow"}, {"TcpExt", "TCPACKSkippedTimeWait"},
 	{"TcpExt", "DelayedACKs"}, {"TcpExt", "DelayedACKLocked"},
-	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"},
+	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

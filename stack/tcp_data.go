@@ -255,6 +255,12 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 			break
 		}
 	}
+	if sent > 0 {
+		// One loss probe per tail loss episode (RACK-TLP): if the last
+		// of these segments is lost, nothing else would reveal it
+		// before the RTO.
+		k.tcpScheduleLossProbe(sk, false)
+	}
 	k.tr.Exit(fnTcpWriteXmit, tracing.Int(int64(sent)))
 	return sent
 }

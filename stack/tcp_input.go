@@ -395,11 +395,14 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	if tp.IcskCaState != sockets.TCP_CA_Loss {
 		k.tcpUpdateRtoTime(tp)
 	}
+	if tp.TlpHighSeq != 0 && !before(tp.SndUna, tp.TlpHighSeq) {
+		tp.TlpHighSeq = 0 // tcp_process_tlp_ack: the probe's episode is over
+	}
 	if skb.SkbQueueEmpty(&tp.rtxQueue) {
 		if tp.retransmitTimer != nil {
 			k.DelTimer(tp.retransmitTimer)
 		}
-	} else {
+	} else if !k.tcpScheduleLossProbe(sk, true) { // tcp_set_xmit_timer
 		k.tcpResetXmitTimer(sk, tp.IcskRto)
 	}
 	tp.IcskRetransmits = 0

@@ -361,6 +361,7 @@ func (k *Kernel) tcpResetXmitTimer(sk *sockets.Sock, when int64) {
 	if tp.retransmitTimer == nil {
 		tp.retransmitTimer = NewTimer("tcp_write_timer", func() { k.tcpWriteTimer(sk) })
 	}
+	tp.lossProbe = false
 	k.ModTimer(tp.retransmitTimer, k.clock.Now()+min(when, TCP_RTO_MAX))
 }
 

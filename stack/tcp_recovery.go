@@ -134,3 +134,70 @@ func (k *Kernel) tcpCwndRestart(sk *sockets.Sock, delta int64) {
 	tp.sndCwndCnt = 0
 	k.tr.Exit(fnTcpCwndRestart, tracing.Int(int64(tp.SndCwnd)))
 }
+
+// TCP_TIMEOUT_MIN is the shortest timer the kernel arms: two jiffies.
+const TCP_TIMEOUT_MIN = 2 * NsecPerJiffy
+
+// tcpScheduleLossProbe is tcp_schedule_loss_probe: with tcp_early_retrans
+// 3 or 4, SACK on, and the connection in the Open state, arm the loss
+// probe timer (PTO) at two smoothed RTTs (plus the minimum RTO if a single
+// segment is out, as its ACK may be delayed), or the RTO if that comes
+// first. It reports whether it did; the caller arms the RTO otherwise.
+func (k *Kernel) tcpScheduleLossProbe(sk *sockets.Sock, advancingRto bool) bool {
+	tp := tcpSk(sk)
+	er := k.net.Sysctl.TcpEarlyRetrans
+	if (er != 3 && er != 4) || tp.PacketsOut == 0 || !tp.RxOpt.SackOk ||
+		(tp.IcskCaState != sockets.TCP_CA_Open && tp.IcskCaState != sockets.TCP_CA_CWR) ||
+		sk.SkcState == sockets.TCP_SYN_SENT || sk.SkcState == sockets.TCP_SYN_RECV {
+		return false
+	}
+	var timeout int64
+	if tp.Srtt != 0 {
+		timeout = int64(tp.Srtt>>2) * 1000 // srtt_us is kept << 3: this is 2 * srtt
+		if tp.PacketsOut == 1 {
+			timeout += TCP_RTO_MIN
+		} else {
+			timeout += TCP_TIMEOUT_MIN
+		}
+	} else {
+		timeout = TCP_TIMEOUT_INIT
+	}
+	// If the RTO would fire earlier, the probe goes then.
+	rtoDelta := tp.IcskRto
+	if !advancingRto {
+		if head := skb.SkbPeek(&tp.rtxQueue); head != nil {
+			rtoDelta = cbMstampOf(head) + tp.IcskRto - k.clock.Now()
+		}
+	}
+	if rtoDelta > 0 {
+		timeout = min(timeout, rtoDelta)
+	}
+	k.tr.Point(fnTcpScheduleLossProbe, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout))
+	k.tcpResetXmitTimer(sk, timeout)
+	tp.lossProbe = true
+	return true
+}
+
+// tcpSendLossProbe is tcp_send_loss_probe: the probe timer fired with
+// segments unacknowledged. A new segment goes if there is one the window
+// allows, else the last segment sent goes again; either way an ACK (with
+// SACK blocks) will show which of the tail was lost, and fast recovery
+// can repair it instead of the RTO. One probe per episode (tlp_high_seq);
+// then the RTO is armed again.
+func (k *Kernel) tcpSendLossProbe(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	k.tr.Enter1(fnTcpSendLossProbe, tracing.Sock(uint64(sk.Addr())))
+	sent := false
+	if k.tcpSendNewSegment(sk, false) {
+		sent = true
+	} else if tail := skb.SkbPeekTail(&tp.rtxQueue); tail != nil && tp.TlpHighSeq == 0 {
+		k.tcpRetransmitSkb(sk, tail)
+		sent = true
+	}
+	if sent {
+		k.mib.inc(LINUX_MIB_TCPLOSSPROBES)
+		tp.TlpHighSeq = tp.SndNxt
+	}
+	k.tcpResetXmitTimer(sk, tp.IcskRto) // tcp_rearm_rto
+	k.tr.Exit(fnTcpSendLossProbe, tracing.Bool(sent))
+}

@@ -50,6 +50,7 @@ type tcpConn struct {
 	TotalRtoRecoveries        uint16 // runs of RTO expiries
 	TotalRtoTime              uint32 // ms spent in finished RTO recoveries
 	HighSeq                   uint32 // snd_nxt when loss recovery began
+	TlpHighSeq                uint32 // snd_nxt when the tail loss probe went (0: none outstanding)
 
 	outOfOrderQueue skb.SkBuffHead // an rb-tree by seq in the kernel; a sorted list here
 	// lastOfo is the skb that last joined the out-of-order queue (ooo_last_skb):
@@ -59,6 +60,7 @@ type tcpConn struct {
 	rcvOoopack      uint32
 	rtxQueue        skb.SkBuffHead // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
 	retransmitTimer *Timer         // icsk_retransmit_timer
+	lossProbe       bool           // it runs as ICSK_TIME_LOSS_PROBE (else ICSK_TIME_RETRANS or PROBE0)
 	delackTimer     *Timer         // icsk_delack_timer
 	ack             icskAck        // icsk_ack
 	synRetries      int

@@ -25,6 +25,10 @@ func (k *Kernel) tcpWriteTimer(sk *sockets.Sock) {
 	if sk.SkcState == sockets.TCP_CLOSE {
 		return
 	}
+	if tcpSk(sk).lossProbe {
+		k.tcpSendLossProbe(sk)
+		return
+	}
 	k.tcpRetransmitTimer(sk)
 }
 
@@ -64,6 +68,7 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 		tp.IcskCaState = sockets.TCP_CA_Loss
 		tp.HighSeq = tp.SndNxt
 	}
+	tp.TlpHighSeq = 0
 	k.tcpUpdateRtoStats(sk)
 	k.tcpRetransmitSkb(sk, head)
 	tp.IcskBackoff++
@@ -144,7 +149,12 @@ func (k *Kernel) tcpProbeTimer(sk *sockets.Sock) {
 // tcpWriteWakeup is tcp_write_wakeup: if the peer's window has room for
 // the start of the first waiting segment, send that much of it (at most
 // an MSS) with PSH, whatever Nagle or a cork say; report whether it did.
-func (k *Kernel) tcpWriteWakeup(sk *sockets.Sock) bool {
+func (k *Kernel) tcpWriteWakeup(sk *sockets.Sock) bool { return k.tcpSendNewSegment(sk, true) }
+
+// tcpSendNewSegment sends what the peer's window allows of the first
+// waiting segment (at most an MSS) regardless of cwnd, Nagle or a cork,
+// with PSH if asked: the probes' way of sending new data.
+func (k *Kernel) tcpSendNewSegment(sk *sockets.Sock, psh bool) bool {
 	tp := tcpSk(sk)
 	s := skb.SkbPeek(&sk.SkWriteQueue)
 	wndEnd := tp.SndUna + tp.SndWnd
@@ -157,7 +167,9 @@ func (k *Kernel) tcpWriteWakeup(sk *sockets.Sock) bool {
 			return false
 		}
 	}
-	setCbFlags(s, cbFlagsOf(s)|header.TCP_FLAG_PSH)
+	if psh {
+		setCbFlags(s, cbFlagsOf(s)|header.TCP_FLAG_PSH)
+	}
 	_ = skb.SkbUnlinkLocked(s, &sk.SkWriteQueue)
 	_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s)
 	if k.tcpTransmitSkb(sk, s, true) != nil {

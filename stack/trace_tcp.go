@@ -20,7 +20,7 @@ var (
 	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck                                                         tracing.FuncID
 	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer, fnTcpSndbufExpand                                   tracing.FuncID
 	fnTcpQueueRcv, fnTcpTryRmemSchedule, fnTcpEventDataRecv, fnTcpEventAckSent, fnTcpNewSpace                    tracing.FuncID
-	fnTcpFastretransAlert, fnTcpCwndRestart                                                                      tracing.FuncID
+	fnTcpFastretransAlert, fnTcpCwndRestart, fnTcpScheduleLossProbe, fnTcpSendLossProbe                          tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
@@ -148,6 +148,12 @@ func init() {
 	pt := func(name, file string, goFn any, args []string, explain string) tracing.FuncID {
 		return tracing.Register(tracing.Spec{Name: name, File: file, Go: goFn, Args: args, Explain: explain})
 	}
+	fnTcpScheduleLossProbe = reg("tcp_schedule_loss_probe", tcpOutputC, (*Kernel).tcpScheduleLossProbe, []string{"sk", "timeout_ns"},
+		"Arms the tail loss probe (RACK-TLP, RFC 8985): two smoothed RTTs after the last send, before the RTO, "+
+			"so that a lost last segment is found by an ACK rather than by a long timeout.")
+	fnTcpSendLossProbe = reg("tcp_send_loss_probe", tcpOutputC, (*Kernel).tcpSendLossProbe, []string{"sk"},
+		"The loss probe timer fired: a new segment goes if the window allows one, else the last segment again. "+
+			"The peer's ACK, with its SACK blocks, tells which of the tail was lost. Returns whether a probe went.")
 	fnTcpCwndRestart = reg("tcp_cwnd_restart", tcpOutputC, (*Kernel).tcpCwndRestart, []string{"sk", "idle_jiffies"},
 		"The connection was idle for longer than its RTO, so its congestion window is stale (RFC 2861): cwnd "+
 			"halves for every RTO of idleness, down to the initial window of 10, and ssthresh remembers 3/4 of "+

@@ -991,3 +991,56 @@ func TestWireSlowStartAfterIdle(t *testing.T) {
 		}
 	}
 }
+
+// TestWireTailLossProbe: the last two segments of a burst are lost, so
+// no later segment can bring duplicate ACKs. The tail loss probe
+// (RACK-TLP) sends the last one again two RTTs after the last ACK
+// (2 * srtt + 2 ms with two segments out), long before the RTO; its ACK's
+// SACK block then shows what is missing.
+func TestWireTailLossProbe(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	cfd, sfd := f.dial(lfd, 9)
+	data := pattern(7*1448, 5) // seven segments, all in the initial window
+	var isn uint32
+	started := false
+	var tailSeq uint32
+	var tailAt, probeAt int64
+	lost := 0
+	f.p.Wire.Filter = func(dir int, frame []byte) bool {
+		tcp := tcpOfFrame(frame)
+		if dir != 1 || tcp == nil {
+			return false
+		}
+		if len(tcp.Payload) == 0 {
+			return false
+		}
+		if !started {
+			isn, started = tcp.Seq, true // the first data segment: offset 0
+		}
+		off := tcp.Seq - isn
+		if off >= 5*1448 && lost < 2 && probeAt == 0 { // the first sends of segments 6 and 7
+			lost++
+			if off == 6*1448 {
+				tailSeq, tailAt = tcp.Seq, f.p.Now()
+			}
+			return true
+		}
+		if tailAt != 0 && probeAt == 0 && tcp.Seq == tailSeq {
+			probeAt = f.p.Now()
+		}
+		return false
+	}
+	f.transfer(f.pb, cfd, f.pa, sfd, data, 30*sec)
+	if tailAt == 0 || probeAt == 0 {
+		t.Fatalf("the tail was not lost (%d) or never sent again (%d)", tailAt, probeAt)
+	}
+	if got := f.mib(f.p.B, LINUX_MIB_TCPLOSSPROBES); got != 1 {
+		t.Errorf("TCPLossProbes %d, want 1", got)
+	}
+	// The ACK of segment 5 comes back 10 ms after the burst; the probe
+	// goes 2 * 10 ms + 2 ms later. The RTO would wait 210 ms at least.
+	if d := probeAt - tailAt; d < 25e6 || d > 45e6 {
+		t.Errorf("the probe went %.1f ms after the tail was first sent, want about 32 ms", float64(d)/1e6)
+	}
+}
