@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -261,19 +260,8 @@ func rewriteTrace(t *testing.T, from, to string, edit func(*tracing.TraceHeader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rec.Kind == tracing.RecordInput {
-			w.Input(rec.Input)
-		} else {
-			w.Event(&rec.Event)
-		}
+	if err := tracing.CopyRecords(r, w); err != nil {
+		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

@@ -201,20 +201,12 @@ func (s *Seeker) Seek(seq uint64, prepare func(*Kernel) error) (*Position, error
 		return nil, fmt.Errorf("event #%d: the recording began at event #%d (the session's earlier events were not recorded)", seq, s.tl.First)
 	}
 	in := s.tl.InputOf(seq)
-	if seq == 0 || in == 0 {
-		rp, err := s.take(0)
-		if err != nil {
-			return nil, err
-		}
-		if prepare != nil {
-			if err := prepare(rp.k); err != nil {
-				rp.Close()
-				return nil, err
-			}
-		}
-		return &Position{Replay: rp}, nil
+	parked := seq == 0 || in == 0 // before the first input: nothing to run
+	before := 0
+	if !parked {
+		before = in - 1
 	}
-	rp, err := s.take(in - 1)
+	rp, err := s.take(before)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +215,9 @@ func (s *Seeker) Seek(seq uint64, prepare func(*Kernel) error) (*Position, error
 			rp.Close()
 			return nil, err
 		}
+	}
+	if parked {
+		return &Position{Replay: rp}, nil
 	}
 	if err := rp.advance(in - 1); err != nil {
 		rp.Close()

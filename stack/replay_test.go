@@ -151,19 +151,8 @@ func TestReplayDivergesOnADifferentKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rec.Kind == tracing.RecordInput {
-			w.Input(rec.Input)
-		} else {
-			w.Event(&rec.Event)
-		}
+	if err := tracing.CopyRecords(r, w); err != nil {
+		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

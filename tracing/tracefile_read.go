@@ -372,3 +372,23 @@ func (r *TraceReader) Close() error {
 	}
 	return nil
 }
+
+// CopyRecords copies every record left in r into w, in order, up to r's
+// end: a trace rewritten under another header (tools, tests). It stops at
+// the first error of r.
+func CopyRecords(r *TraceReader, w *TraceWriter) error {
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if rec.Kind == RecordInput {
+			w.Input(rec.Input)
+		} else {
+			w.Event(&rec.Event)
+		}
+	}
+}

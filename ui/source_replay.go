@@ -197,14 +197,7 @@ func (s *ReplaySource) BackOver() (ReplayState, error) {
 
 // Packet moves to the next (dir > 0) or previous packet crossing a device.
 func (s *ReplaySource) Packet(dir int) (ReplayState, error) {
-	st := s.State()
-	from := st.Seq
-	if !st.Paused {
-		from = s.seeker.Timeline().InputEnd[st.Input]
-		if dir < 0 {
-			from++
-		}
-	}
+	st, from := s.searchFrom(dir)
 	to := s.seeker.Timeline().Packet(from, dir)
 	if to == 0 {
 		if dir > 0 {
@@ -264,14 +257,7 @@ func fmtSeconds(ns int64) string { return fmt.Sprintf("%d.%09ds", ns/1e9, ns%1e9
 
 // Mark moves to the next (dir > 0) or previous bookmark.
 func (s *ReplaySource) Mark(dir int) (ReplayState, error) {
-	st := s.State()
-	from := st.Seq
-	if !st.Paused {
-		from = s.seeker.Timeline().InputEnd[st.Input]
-		if dir < 0 {
-			from++
-		}
-	}
+	st, from := s.searchFrom(dir)
 	m, ok := s.marks.Next(from, dir)
 	if !ok {
 		if len(s.marks.List()) == 0 {
@@ -291,4 +277,18 @@ func (s *ReplaySource) RunToEnd() (ReplayState, error) {
 			return st, err
 		}
 	}
+}
+
+// searchFrom is the event a search forwards (dir > 0) or backwards starts
+// after or before: the current one, or, between inputs, the boundary.
+func (s *ReplaySource) searchFrom(dir int) (ReplayState, uint64) {
+	st := s.State()
+	if st.Paused {
+		return st, st.Seq
+	}
+	from := s.seeker.Timeline().InputEnd[st.Input]
+	if dir < 0 {
+		from++
+	}
+	return st, from
 }
