@@ -19,10 +19,11 @@ import (
 // and events go to both; the trace's boot description says which event
 // the recording began with, and a replay checks the events from there.
 
-// DefaultSpoolLimit is how big a spool may grow (1 GiB). A session whose
-// inputs outgrow it (a long bulk transfer) can no longer start recording
-// in the middle; it can still be recorded from the start with --record.
-const DefaultSpoolLimit = 1 << 30
+// DefaultSpoolLimit is how big a spool may grow (256 MiB, a few minutes
+// of bulk transfer at full speed). A session whose inputs outgrow it can
+// no longer start recording in the middle; it can still be recorded from
+// the start with --record.
+const DefaultSpoolLimit = 256 << 20
 
 // spool is a session's inputs since boot.
 type spool struct {
