@@ -151,3 +151,28 @@ func TestRecordingStartedMidSession(t *testing.T) {
 	}
 	pos.Replay.Close()
 }
+
+// TestSpoolLimit: once a session's inputs outgrow its spool, the spool is
+// dropped and a recording can no longer begin in the middle; it says why.
+func TestSpoolLimit(t *testing.T) {
+	dir := t.TempDir()
+	k, err := New(Config{Seed: 6, Spool: &SpoolConfig{Dir: dir, Limit: 20_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Start()
+	defer k.Stop()
+	srv, _ := k.NewProcess("server")
+	cli, _ := k.NewProcess("client")
+	loopbackExchange(t, srv, cli, 8080, 50_000)
+	if st, err := k.Recording(); err != nil || st.Spooled {
+		t.Fatalf("after 50 kB through a 20 kB spool: %+v, %v; want the spool given up", st, err)
+	}
+	err = k.StartRecording(filepath.Join(dir, "late.trace"), tracing.TraceOptions{})
+	if err == nil || !strings.Contains(err.Error(), "outgrew") || !strings.Contains(err.Error(), "--record") {
+		t.Fatalf("starting a recording: %v, want it refused with the reason and the way out", err)
+	}
+	if names, _ := filepath.Glob(filepath.Join(dir, "*")); len(names) != 0 {
+		t.Errorf("files left: %v", names)
+	}
+}
