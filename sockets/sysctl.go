@@ -207,6 +207,13 @@ func (s *Sysctls) Get(name string) (string, error) {
 	return e.get(s), nil
 }
 
+// Validate reports whether Set(name, value) would succeed, without
+// changing anything.
+func (s *Sysctls) Validate(name, value string) error {
+	cp := *s
+	return cp.Set(name, value)
+}
+
 // Set writes a tunable, checking its range.
 func (s *Sysctls) Set(name, value string) error {
 	e, err := findSysctl(name)

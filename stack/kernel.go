@@ -495,6 +495,9 @@ func (k *Kernel) Now() (int64, error) {
 func (k *Kernel) Sysctl(name string, value *string) (string, error) {
 	return control(k, "sysctl", false, func(k *Kernel) (string, error) {
 		if value != nil {
+			if err := k.net.Sysctl.Validate(name, *value); err != nil {
+				return "", err // refused: nothing changes, nothing to record
+			}
 			if k.rec != nil && k.recBegin(recSysctl, func(b []byte) []byte {
 				return appendBytes(appendBytes(b, []byte(name)), []byte(*value))
 			}) {

@@ -255,6 +255,9 @@ type BootDescription struct {
 	CheckFrom uint64 `json:"check_from,omitempty"`
 	// CheckFromInput is how many inputs came before the recording began.
 	CheckFromInput uint64 `json:"check_from_input,omitempty"`
+	// CheckFromDepths are the tasks' call depths as the tracer had them
+	// when the recording began (tasks asleep inside calls).
+	CheckFromDepths []tracing.TaskDepth `json:"check_from_depths,omitempty"`
 }
 
 // DescribeBoot describes the kernel New(cfg) boots, defaults filled in.

@@ -154,6 +154,7 @@ func (k *Kernel) StartRecording(path string, opt tracing.TraceOptions) error {
 		}
 		boot.CheckFrom = k.tr.Seq() + 1
 		boot.CheckFromInput = t.inputs
+		boot.CheckFromDepths = k.tr.Depths()
 		b, err := json.Marshal(boot)
 		if err != nil {
 			return struct{}{}, err

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -175,4 +176,95 @@ func TestSpoolLimit(t *testing.T) {
 	if names, _ := filepath.Glob(filepath.Join(dir, "*")); len(names) != 0 {
 		t.Errorf("files left: %v", names)
 	}
+}
+
+// TestRecordingMidSessionWithASleeper: a server already asleep in accept()
+// when the recording begins (with nobody tracing before, so the tracer
+// kept no depths) wakes during it; the replay's events match, depths
+// included.
+func TestRecordingMidSessionWithASleeper(t *testing.T) {
+	dir := t.TempDir()
+	k, err := New(Config{Seed: 8, Spool: &SpoolConfig{Dir: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Start()
+	srv, _ := k.NewProcess("server")
+	cli, _ := k.NewProcess("client")
+	lfd, _ := srv.Socket(sockets.AF_INET, sockets.SOCK_STREAM, 0)
+	if err := srv.Bind(lfd, addr("127.0.0.1:8080")); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(lfd, 4); err != nil {
+		t.Fatal(err)
+	}
+	acc := srv.Start(Syscall{Name: "accept4", Args: [4]int64{int64(lfd)}})
+	if err := k.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	trace := filepath.Join(dir, "sleeper.trace")
+	if err := k.StartRecording(trace, tracing.TraceOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfd, _ := cli.Socket(sockets.AF_INET, sockets.SOCK_STREAM, 0)
+	if err := cli.Connect(cfd, addr("127.0.0.1:8080")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.StopRecording(); err != nil {
+		t.Fatal(err)
+	}
+	k.Stop()
+	data, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replayAll(t, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRefusedSysctlIsNotRecorded: a sysctl write the kernel refuses
+// changes nothing and is not an input; the recording still replays.
+func TestRefusedSysctlIsNotRecorded(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := tracing.NewTraceWriter(&buf, tracing.TraceHeader{Mode: "test", Kernel: mustBoot(t, Config{Seed: 9})}, tracing.TraceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := New(Config{Seed: 9, Record: w})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Start()
+	bad := "banana"
+	if _, err := k.Sysctl("net.ipv4.tcp_sack", &bad); err == nil {
+		t.Fatal("the kernel took tcp_sack=banana")
+	}
+	good := "0"
+	if _, err := k.Sysctl("net.ipv4.tcp_sack", &good); err != nil {
+		t.Fatal(err)
+	}
+	k.Stop()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := w.Counts(); in != 2 { // the good write and the shutdown
+		t.Errorf("%d inputs recorded, want 2", in)
+	}
+	if _, err := replayAll(t, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustBoot is the boot description of cfg as JSON.
+func mustBoot(t *testing.T, cfg Config) []byte {
+	t.Helper()
+	b, err := json.Marshal(DescribeBoot(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -309,6 +309,7 @@ func (rp *Replay) apply(k *Kernel, in tracing.Input) error {
 		// The first input of a recording begun mid-session: number the
 		// events as the recording did.
 		k.tr.SetSeq(rp.boot.CheckFrom - 1)
+		k.tr.SetDepths(rp.boot.CheckFromDepths)
 	}
 	d := &recDecoder{b: in.Data}
 	switch in.Op {

@@ -366,7 +366,7 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 		tp.MaxWindow = max(tp.MaxWindow, tp.SndWnd)
 	}
 	if !after(ackSeq, tp.SndUna) {
-		if sk.SkcState == sockets.TCP_ESTABLISHED && tcpIsDupack(tp, seg, winUpdate) {
+		if sk.SkcState != sockets.TCP_SYN_SENT && sk.SkcState != sockets.TCP_SYN_RECV && tcpIsDupack(tp, seg, winUpdate) {
 			k.tcpFastretransAlert(sk)
 		}
 		tr.Exit(fnTcpAck, tracing.Int(0))
@@ -378,19 +378,20 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	inFlight := tp.PacketsOut
 	k.tcpCleanRtxQueue(sk, seg)
 	tp.Delivered += inFlight - tp.PacketsOut
-	// tcp_cong_control: the window grows with every ACK of new data while
-	// data flows, also after our FIN is queued (FIN_WAIT1, CLOSING,
-	// LAST_ACK); the ACK of a SYN does not grow it.
-	if sk.SkcState != sockets.TCP_SYN_SENT && sk.SkcState != sockets.TCP_SYN_RECV &&
-		tp.PacketsOut < inFlight && tp.IcskCaState == sockets.TCP_CA_Open {
-		k.tcpCongAvoid(tp, inFlight-tp.PacketsOut)
-	}
+	// tcp_fastretrans_alert first: Recovery may end (or go on with a
+	// partial ACK), and loss recovery (tcp_process_loss) ends once
+	// everything in flight when it began is acknowledged.
 	k.tcpRecoveryAck(sk)
-	// Loss recovery (tcp_process_loss) ends once everything that was in
-	// flight when it began is acknowledged; any RTO recovery ends with an
-	// ACK of new data.
 	if tp.IcskCaState == sockets.TCP_CA_Loss && !before(tp.SndUna, tp.HighSeq) {
 		tp.IcskCaState = sockets.TCP_CA_Open
+	}
+	// Then tcp_cong_control: the window grows with every ACK of new data
+	// unless it is being reduced (Recovery, CWR), also in Loss (slow start
+	// from 1) and after our FIN is queued; the ACK of a SYN does not grow
+	// it.
+	if sk.SkcState != sockets.TCP_SYN_SENT && sk.SkcState != sockets.TCP_SYN_RECV && tp.PacketsOut < inFlight &&
+		tp.IcskCaState != sockets.TCP_CA_Recovery && tp.IcskCaState != sockets.TCP_CA_CWR {
+		k.tcpCongAvoid(tp, inFlight-tp.PacketsOut)
 	}
 	if tp.IcskCaState != sockets.TCP_CA_Loss {
 		k.tcpUpdateRtoTime(tp)

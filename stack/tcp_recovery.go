@@ -105,7 +105,7 @@ func (k *Kernel) tcpRecoveryAck(sk *sockets.Sock) {
 // goes out.
 func (k *Kernel) tcpSlowStartAfterIdleCheck(sk *sockets.Sock) {
 	tp := tcpSk(sk)
-	if k.net.Sysctl.TcpSlowStartAfterIdle == 0 || tp.PacketsOut > 0 || tp.Lsndtime == 0 {
+	if k.net.Sysctl.TcpSlowStartAfterIdle == 0 || tp.PacketsOut > 0 {
 		return
 	}
 	// tcp_jiffies32 - lsndtime, against icsk_rto, in jiffies.
@@ -188,16 +188,34 @@ func (k *Kernel) tcpSendLossProbe(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	k.tr.Enter1(fnTcpSendLossProbe, tracing.Sock(uint64(sk.Addr())))
 	sent := false
-	if k.tcpSendNewSegment(sk, false) {
-		sent = true
-	} else if tail := skb.SkbPeekTail(&tp.rtxQueue); tail != nil && tp.TlpHighSeq == 0 {
-		k.tcpRetransmitSkb(sk, tail)
-		sent = true
+	if tp.TlpHighSeq == 0 { // at most one probe outstanding
+		if s := skb.SkbPeek(&sk.SkWriteQueue); s != nil &&
+			!after(cbSeqOf(s)+min(s.Len, max(tp.MssCache, 1)), tp.SndUna+tp.SndWnd) && k.tcpSendNewSegment(sk, false) {
+			sent = true // tcp_snd_wnd_test passed: new data is the probe
+		} else if tail := skb.SkbPeekTail(&tp.rtxQueue); tail != nil {
+			k.tcpRetransmitSkb(sk, tail)
+			sent = true
+		}
 	}
 	if sent {
 		k.mib.inc(LINUX_MIB_TCPLOSSPROBES)
 		tp.TlpHighSeq = tp.SndNxt
 	}
-	k.tcpResetXmitTimer(sk, tp.IcskRto) // tcp_rearm_rto
+	k.tcpRearmRto(sk)
 	k.tr.Exit(fnTcpSendLossProbe, tracing.Bool(sent))
+}
+
+// tcpRearmRto is tcp_rearm_rto: the retransmit timer for what the RTO has
+// left, counted from when the oldest unacknowledged segment was sent.
+func (k *Kernel) tcpRearmRto(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	head := skb.SkbPeek(&tp.rtxQueue)
+	if head == nil {
+		if tp.retransmitTimer != nil {
+			k.DelTimer(tp.retransmitTimer)
+		}
+		return
+	}
+	left := cbMstampOf(head) + tp.IcskRto - k.clock.Now()
+	k.tcpResetXmitTimer(sk, max(left, 1))
 }

@@ -1,5 +1,10 @@
 package tracing
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Clock is the kernel's clock as the tracer sees it: nanoseconds since the
 // kernel booted. It is real in live mode and virtual elsewhere; the tracer
 // never reads the wall clock itself.
@@ -191,5 +196,45 @@ func (t *Tracer) emit(k Kind, fn FuncID, n uint8, a, b, c, ret Arg) {
 	}
 	for _, s := range t.subs {
 		s.fn(ev)
+	}
+}
+
+// TaskDepth is one task's call depth.
+type TaskDepth struct {
+	Task  uint32 `json:"task"`
+	Depth uint16 `json:"depth"`
+}
+
+// Depths returns the call depth of every task that is inside a call, in
+// task order: what a replay of a recording begun mid-session restores, so
+// that tasks asleep across the start exit at the depth the recording saw.
+func (t *Tracer) Depths() []TaskDepth {
+	var out []TaskDepth
+	for task, d := range t.depths {
+		if task != t.task && d > 0 {
+			out = append(out, TaskDepth{task, d})
+		}
+	}
+	if t.depth > 0 {
+		out = append(out, TaskDepth{t.task, t.depth})
+	}
+	slices.SortFunc(out, func(a, b TaskDepth) int { return cmp.Compare(a.Task, b.Task) })
+	return out
+}
+
+// SetDepths replaces every task's call depth with d (tasks not in d are
+// at depth 0).
+func (t *Tracer) SetDepths(d []TaskDepth) {
+	if t.depths == nil {
+		t.depths = map[uint32]uint16{}
+	}
+	clear(t.depths)
+	t.depth = 0
+	for _, x := range d {
+		if x.Task == t.task {
+			t.depth = x.Depth
+		} else {
+			t.depths[x.Task] = x.Depth
+		}
 	}
 }
