@@ -157,11 +157,7 @@ func New(cfg Config) (*Kernel, error) {
 	for _, fn := range cfg.Subscribers {
 		k.tr.Subscribe(fn)
 	}
-	if cfg.Spool != nil {
-		if err := k.setupSpool(cfg.Spool); err != nil {
-			return nil, fmt.Errorf("boot: %w", err)
-		}
-	}
+
 	k.reqTimers = map[*sockets.RequestSock]*Timer{}
 	k.twSocks = map[*sockets.InetTimewaitSock]*twState{}
 	k.tablePerturb = make([]uint32, tablePerturbSize)
@@ -186,6 +182,11 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	// The init process exists from boot; the console and services add more.
 	k.newProcess("init")
+	if cfg.Spool != nil { // last: nothing after it can fail and leave its file behind
+		if err := k.setupSpool(cfg.Spool); err != nil {
+			return nil, fmt.Errorf("boot: %w", err)
+		}
+	}
 	return k, nil
 }
 
@@ -248,6 +249,7 @@ func (k *Kernel) Start() {
 // Stop ends the loop; processes blocked in syscalls get ErrStopped.
 func (k *Kernel) Stop() {
 	if !k.started {
+		k.closeRecording() // a kernel that never ran still has its spool to remove
 		return
 	}
 	select {

@@ -25,9 +25,11 @@ import (
 // the start with --record.
 const DefaultSpoolLimit = 256 << 20
 
-// spool is a session's inputs since boot.
+// spool is a session's inputs since boot, in a temporary file that is
+// unlinked as soon as it is open: it lives as long as its two handles, so
+// even a killed session leaves nothing behind.
 type spool struct {
-	path   string
+	wf, rf *os.File // written through wf, read back through rf
 	w      *tracing.TraceWriter
 	header tracing.TraceHeader
 	size   int64 // bytes of input data spooled
@@ -55,8 +57,7 @@ func (t *tee) Input(in tracing.Input) {
 		s.size += int64(len(in.Data)) + 16
 		if s.size > s.limit {
 			s.full = true
-			_ = s.w.Close()
-			_ = os.Remove(s.path)
+			s.close()
 		} else {
 			s.w.Input(in)
 		}
@@ -69,29 +70,37 @@ func (t *tee) Input(in tracing.Input) {
 // newSpool creates a session's spool in dir (os.TempDir when empty); h
 // is the header every recording of the session starts from.
 func newSpool(dir string, h tracing.TraceHeader, limit int64) (*spool, error) {
-	f, err := os.CreateTemp(dir, "stackscope-spool-*.trace")
+	wf, err := os.CreateTemp(dir, "stackscope-spool-*.trace")
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	path := f.Name()
-	f.Close()
-	w, err := tracing.CreateTrace(path, h, tracing.TraceOptions{})
+	rf, err := os.Open(wf.Name())
+	_ = os.Remove(wf.Name())
 	if err != nil {
-		os.Remove(path)
+		wf.Close()
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	w, err := tracing.NewTraceWriter(wf, h, tracing.TraceOptions{})
+	if err != nil {
+		wf.Close()
+		rf.Close()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	if limit <= 0 {
 		limit = DefaultSpoolLimit
 	}
-	return &spool{path: path, w: w, header: h, limit: limit}, nil
+	return &spool{wf: wf, rf: rf, w: w, header: h, limit: limit}, nil
 }
 
-// close removes the spool.
+// close closes the spool's handles, and with them its file.
 func (s *spool) close() {
-	if !s.full {
-		_ = s.w.Close()
+	if s.w == nil {
+		return
 	}
-	_ = os.Remove(s.path)
+	_ = s.w.Close()
+	_ = s.wf.Close()
+	_ = s.rf.Close()
+	s.w = nil
 }
 
 // SpoolConfig asks New for a spool: the kernel keeps its inputs from boot
@@ -164,7 +173,7 @@ func (k *Kernel) StartRecording(path string, opt tracing.TraceOptions) error {
 		if err != nil {
 			return struct{}{}, err
 		}
-		if err := copyInputs(sp.path, w); err != nil {
+		if err := sp.copyInputs(w); err != nil {
 			_ = w.Close()
 			_ = os.Remove(path)
 			return struct{}{}, err
@@ -177,12 +186,15 @@ func (k *Kernel) StartRecording(path string, opt tracing.TraceOptions) error {
 }
 
 // copyInputs copies every input of the spool into w.
-func copyInputs(spoolPath string, w *tracing.TraceWriter) error {
-	r, err := tracing.OpenTrace(spoolPath)
+func (s *spool) copyInputs(w *tracing.TraceWriter) error {
+	if _, err := s.rf.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	r, err := tracing.NewTraceReader(s.rf, "the spool")
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	defer r.Close()
+	defer r.Close() // the handle stays open: the reader did not open it
 	for {
 		rec, err := r.Next()
 		var te *tracing.TraceError

@@ -200,6 +200,11 @@ func (rp *Replay) Step() error {
 	if err, _ := r.(error); err != nil {
 		return fmt.Errorf("input %d (%s) at t=%s: %w", rp.inputs, recOpName(in.Op), fmtTime(in.Time), err)
 	}
+	for id, req := range rp.reqs { // finished calls can no longer be interrupted
+		if len(req.reply) > 0 {
+			delete(rp.reqs, id)
+		}
+	}
 	return rp.finishInput()
 }
 
@@ -324,8 +329,10 @@ func (rp *Replay) apply(k *Kernel, in tracing.Input) error {
 			return fmt.Errorf("no process %d", pid)
 		}
 		req := &syscallReq{id: id, proc: p, sc: sc, reply: make(chan result, 1)}
-		rp.reqs[id] = req
 		k.startSyscall(req)
+		if len(req.reply) == 0 {
+			rp.reqs[id] = req // still in flight: a later interrupt may name it
+		}
 	case recRx:
 		ifindex, n := d.uvarint(), d.uvarint()
 		dev := k.devByIndex(int(ifindex))
@@ -369,6 +376,7 @@ func (rp *Replay) apply(k *Kernel, in tracing.Input) error {
 				k.interruptTask(t)
 			}
 		}
+		delete(rp.reqs, req.id)
 	case recAddDevice:
 		var j deviceJSON
 		if err := json.Unmarshal(d.b, &j); err != nil {
@@ -425,7 +433,7 @@ func (k *Kernel) devByIndex(ifindex int) *netdev.Device {
 // replay's peers are the recorded frames.
 func (j deviceJSON) device() (*netdev.Device, error) {
 	d := &netdev.Device{Name: j.Name, Kind: j.Kind, Ifindex: j.Ifindex, MTU: j.MTU, Flags: j.Flags, Features: j.Features,
-		Driver: &netdev.Capture{}}
+		Driver: &netdev.Discard{}}
 	for _, a := range j.Addrs {
 		p, err := netip.ParsePrefix(a)
 		if err != nil {

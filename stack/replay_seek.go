@@ -138,9 +138,17 @@ func (s *Seeker) replayTo(n int) (*Replay, error) {
 		return nil, err
 	}
 	rp.closer = r
-	if err := rp.advance(n); err != nil {
-		rp.Close()
-		return nil, err
+	for rp.inputs < uint64(n) {
+		select {
+		case <-s.quit: // the seeker is closing: stop building
+			rp.Close()
+			return nil, errors.New("the seeker is closed")
+		default:
+		}
+		if err := rp.advance(int(rp.inputs) + 1); err != nil {
+			rp.Close()
+			return nil, err
+		}
 	}
 	return rp, nil
 }

@@ -50,8 +50,8 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		}
 	}
 	copied := 0
-	mss := max(tp.MssCache, 1)
 	for copied < len(data) {
+		mss := max(tp.MssCache, 1) // tcp_send_mss, again after any sleep
 		if err := sockError(sk); err != nil {
 			return fail(copied, err)
 		}
@@ -74,9 +74,11 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		}
 		if s == nil {
 			if sk.SkWmemQueued >= sk.SkSndbuf {
-				// sk_stream_wait_memory: push what is queued and wait
-				// for ACKs.
-				k.tcpPush(sk, flags&^sockets.MSG_MORE, TCP_NAGLE_PUSH)
+				// sk_stream_wait_memory: push what this call queued
+				// and wait for ACKs.
+				if copied > 0 {
+					k.tcpPush(sk, flags&^sockets.MSG_MORE, TCP_NAGLE_PUSH)
+				}
 				if timeo == 0 {
 					return fail(copied, sockets.Errno(tracing.EAGAIN))
 				}
@@ -102,6 +104,11 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 			k.tcpSkbEntail(sk, ns)
 			s = ns
 		}
+		if copied == 0 {
+			// A PSH an earlier call left on the tail is this call's to
+			// decide (tcp_sendmsg_locked clears it on the first copy).
+			setCbFlags(s, cbFlagsOf(s)&^header.TCP_FLAG_PSH)
+		}
 		chunk := min(len(data)-copied, int(mss-s.Len), int(skb.SkbTailroom(s)))
 		b, _ := skb.SkbPut(s, uint32(chunk))
 		copy(b, data[copied:copied+chunk])
@@ -119,7 +126,9 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 			k.tcpWriteXmit(sk, TCP_NAGLE_PUSH, true) // tcp_push_one
 		}
 	}
-	k.tcpPush(sk, flags, tp.Nonagle)
+	if copied > 0 {
+		k.tcpPush(sk, flags, tp.Nonagle)
+	}
 	return copied, nil
 }
 

@@ -71,6 +71,7 @@ type tickMsg struct{}
 type frameMsg struct {
 	f   *Frame
 	err error
+	k   *stack.Kernel // the kernel it was taken from
 }
 
 type statusMsg string
@@ -142,17 +143,17 @@ func (m *Model) fetch() tea.Cmd {
 		}
 		snap, err := k.Snapshot()
 		if err != nil {
-			return frameMsg{err: err}
+			return frameMsg{err: err, k: k}
 		}
 		f.Snap = snap
 		if err := feed.take(f); err != nil {
-			return frameMsg{err: err}
+			return frameMsg{err: err, k: k}
 		}
 		f.Breakpoints, _ = k.Breakpoints()
 		if skbAddr != "" {
 			f.Skb, f.SkbErr = k.DescribeSkb(skbAddr)
 		}
-		return frameMsg{f: f}
+		return frameMsg{f: f, k: k}
 	}
 }
 
@@ -177,6 +178,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.fetch()
 	case frameMsg:
 		m.fetching = false
+		if msg.k != nil && msg.k != m.ctx.K {
+			return m, m.fetch() // taken from a kernel a replay has since replaced
+		}
 		if msg.err != nil {
 			m.status = "snapshot: " + msg.err.Error()
 			return m, nil
@@ -193,7 +197,12 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.status = string(msg)
 		return m, m.fetch()
 	case recordMsg:
-		m.recording = msg.path
+		switch {
+		case msg.started:
+			m.recording = msg.path
+		case msg.stopped:
+			m.recording = ""
+		}
 		m.status = msg.status
 		return m, nil
 	case replayMsg:

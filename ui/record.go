@@ -10,10 +10,12 @@ import (
 	"github.com/stackscope/stackscope/tracing"
 )
 
-// recordMsg says a recording started (path) or stopped ("").
+// recordMsg says what became of a record command: started (path),
+// stopped, or neither (an error, in status).
 type recordMsg struct {
-	path   string
-	status string
+	started, stopped bool
+	path             string
+	status           string
 }
 
 // defaultTraceName is the file the record key proposes: the time now, so
@@ -27,25 +29,25 @@ func defaultTraceName() string {
 // into the file, so the trace replays from the start of the session and
 // checks the events from now on.
 func (m *Model) recordCommand(path string) tea.Cmd {
-	k := m.ctx.K
+	k, recording := m.ctx.K, m.recording
 	if _, ok := m.ctx.Src.(*ReplaySource); ok {
 		m.status = "record: this is already a replay of a recording"
 		return nil
 	}
-	if path == "" && m.recording != "" {
+	if path == "" && recording != "" {
 		return func() tea.Msg {
 			st, err := k.StopRecording()
 			if err != nil {
-				return recordMsg{path: m.recording, status: "record: " + err.Error()}
+				return recordMsg{status: "record: " + err.Error()}
 			}
-			return recordMsg{status: fmt.Sprintf("recorded %d inputs and %d events to %s (stackscope replay %s)", st.Inputs, st.Events, st.Path, st.Path)}
+			return recordMsg{stopped: true, status: fmt.Sprintf("recorded %d inputs and %d events to %s (stackscope replay %s)", st.Inputs, st.Events, st.Path, st.Path)}
 		}
 	}
 	if path == "" {
 		path = defaultTraceName()
 	}
-	if m.recording != "" {
-		m.status = "record: already recording to " + m.recording + " (R stops it)"
+	if recording != "" {
+		m.status = "record: already recording to " + recording + " (R stops it)"
 		return nil
 	}
 	return func() tea.Msg {
@@ -55,6 +57,6 @@ func (m *Model) recordCommand(path string) tea.Cmd {
 		if err := k.StartRecording(path, tracing.TraceOptions{}); err != nil {
 			return recordMsg{status: "record: " + err.Error()}
 		}
-		return recordMsg{path: path, status: "recording to " + path + " (R stops)"}
+		return recordMsg{started: true, path: path, status: "recording to " + path + " (R stops)"}
 	}
 }

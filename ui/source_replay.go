@@ -24,10 +24,15 @@ type ReplaySource struct {
 	interval time.Duration
 	marks    *tracing.Bookmarks
 
-	mu   sync.Mutex // the position; held while it moves
+	// move serialises moves (they block while the kernel runs); mu guards
+	// the fields below and is held only briefly, so that the inspector
+	// never waits on a move to read the state.
+	move sync.Mutex
+	mu   sync.Mutex
 	pos  *stack.Position
-	feed *Feed // for the model to take after a swap
-	end  bool  // the recording has run to its end
+	feed *Feed       // for the model to take after a swap
+	end  bool        // the recording has run to its end
+	st   ReplayState // as of the last move
 }
 
 // ReplayState is where the replay stands.
@@ -65,6 +70,7 @@ func NewReplaySource(path string, interval time.Duration) (*ReplaySource, error)
 		seeker.Close()
 		return nil, err
 	}
+	s.refresh()
 	return s, nil
 }
 
@@ -87,10 +93,11 @@ func (s *ReplaySource) Banner() string { return "" }
 // Close stops the replay and its keyframes.
 func (s *ReplaySource) Close() error {
 	s.mu.Lock()
-	if s.pos != nil {
-		s.pos.Replay.Close()
-	}
+	pos := s.pos
 	s.mu.Unlock()
+	if pos != nil {
+		pos.Replay.Close() // a move in progress ends with the kernel
+	}
 	s.seeker.Close()
 	return nil
 }
@@ -105,17 +112,28 @@ func (s *ReplaySource) Bookmarks() *tracing.Bookmarks { return s.marks }
 func (s *ReplaySource) State() ReplayState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stateLocked()
+	return s.st
 }
 
-func (s *ReplaySource) stateLocked() ReplayState {
+// refresh recomputes the state after a move; the caller holds move, so
+// nothing else touches the position meanwhile.
+func (s *ReplaySource) refresh() ReplayState {
+	st := s.compute()
+	s.mu.Lock()
+	s.st = st
+	s.mu.Unlock()
+	return st
+}
+
+func (s *ReplaySource) compute() ReplayState {
 	tl := s.seeker.Timeline()
-	st := ReplayState{Total: tl.Last(), Inputs: tl.Inputs(), Paused: s.pos.Paused(), End: s.end}
+	pos, end := s.current()
+	st := ReplayState{Total: tl.Last(), Inputs: tl.Inputs(), Paused: pos.Paused(), End: end}
 	if st.Paused {
-		st.Seq = s.pos.Seq
-		st.Input = tl.InputOf(s.pos.Seq)
+		st.Seq = pos.Seq
+		st.Input = tl.InputOf(pos.Seq)
 	} else {
-		st.Input = int(s.pos.Replay.Inputs())
+		st.Input = int(pos.Replay.Inputs())
 	}
 	return st
 }
@@ -134,6 +152,13 @@ func (s *ReplaySource) TakeFeed() *Feed {
 // A feed is attached before it re-executes, so the trace and packet panes
 // show the way there.
 func (s *ReplaySource) seek(seq uint64) error {
+	s.mu.Lock()
+	old := s.pos
+	s.mu.Unlock()
+	var bps []tracing.Breakpoint
+	if old != nil {
+		bps, _ = old.Replay.Kernel().Breakpoints()
+	}
 	var feed *Feed
 	pos, err := s.seeker.Seek(seq, func(k *stack.Kernel) error {
 		f, err := NewFeed(k, s.interval)
@@ -143,8 +168,16 @@ func (s *ReplaySource) seek(seq uint64) error {
 	if err != nil {
 		return err
 	}
+	// The breakpoints go along, set once the new kernel has stopped at
+	// the event (on the way there they would stop it too early).
+	for _, b := range bps {
+		if b.Func != "" {
+			_, _ = pos.Replay.Kernel().AddBreakpoint(b.Func)
+		} else {
+			_, _ = pos.Replay.Kernel().AddEventBreakpoint(b.Seq)
+		}
+	}
 	s.mu.Lock()
-	old := s.pos
 	s.pos, s.end = pos, false
 	if s.feed != nil {
 		s.feed.Close() // a swap the model never took
@@ -162,10 +195,12 @@ func (s *ReplaySource) Seek(seq uint64) (ReplayState, error) {
 	if tl := s.seeker.Timeline(); seq < tl.First || seq > tl.Last() {
 		return s.State(), fmt.Errorf("event #%d: the recording has events #%d to #%d", seq, tl.First, tl.Last())
 	}
+	s.move.Lock()
+	defer s.move.Unlock()
 	if err := s.seek(seq); err != nil {
 		return s.State(), err
 	}
-	return s.State(), nil
+	return s.refresh(), nil
 }
 
 // Back moves to the event before the current one.
@@ -219,34 +254,51 @@ func (s *ReplaySource) AtTime(t int64) (ReplayState, error) {
 
 // Forward steps the kernel forwards (the stepping keys), across inputs.
 func (s *ReplaySource) Forward(cmd tracing.StepCommand) (ReplayState, error) {
+	s.move.Lock()
+	defer s.move.Unlock()
+	pos, end := s.current()
+	if end {
+		return s.State(), errEndOfRecording
+	}
+	err := pos.Forward(cmd)
+	if err == io.EOF {
+		s.setEnd()
+		err = errEndOfRecording
+	}
+	return s.refresh(), err
+}
+
+// current is the position and whether the recording has run out.
+func (s *ReplaySource) current() (*stack.Position, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.end {
-		return s.stateLocked(), errEndOfRecording
-	}
-	err := s.pos.Forward(cmd)
-	if err == io.EOF {
-		s.end, err = true, errEndOfRecording
-	}
-	return s.stateLocked(), err
+	return s.pos, s.end
+}
+
+// setEnd notes that the recording has run to its end.
+func (s *ReplaySource) setEnd() {
+	s.mu.Lock()
+	s.end = true
+	s.mu.Unlock()
 }
 
 // RunInput runs the current input to its end (or the next input, between
 // inputs), unless a breakpoint stops it first.
 func (s *ReplaySource) RunInput() (ReplayState, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.end {
-		return s.stateLocked(), errEndOfRecording
+	s.move.Lock()
+	defer s.move.Unlock()
+	pos, end := s.current()
+	if end {
+		return s.State(), errEndOfRecording
 	}
-	err := s.pos.RunInput()
-	if err == io.EOF || (err == nil && !s.pos.Paused() && s.pos.Replay.Done()) {
-		s.end = true
+	err := pos.RunInput()
+	if err == io.EOF || (err == nil && !pos.Paused() && pos.Replay.Done()) {
+		s.setEnd()
 		if err == io.EOF {
 			err = errEndOfRecording
 		}
 	}
-	return s.stateLocked(), err
+	return s.refresh(), err
 }
 
 // errEndOfRecording says there is nothing further to replay.

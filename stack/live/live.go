@@ -73,6 +73,7 @@ func Start(cfg Config) (*Session, error) {
 	}
 	tun, dev, err := netdev.OpenTun(cfg.Tun)
 	if err != nil {
+		k.Stop() // never started: this only removes its spool
 		return nil, err
 	}
 	k.Start()
