@@ -43,6 +43,11 @@ of opening the inspector.`,
 			if every <= 0 {
 				return fmt.Errorf("--every %s: want a positive duration such as 1s", every)
 			}
+			if !headless {
+				if err := ui.CanDraw(stdout); err != nil {
+					return err
+				}
+			}
 			defer func() { err = rec.finish(err, sayTo(cmd.ErrOrStderr())) }()
 			dc := live.DemoConfig{Seed: kf.seed, ThashEntries: kf.thash, CPUs: kf.cpus, Every: every, Record: rec.recorder("demo", nil)}
 			if !headless {

@@ -93,6 +93,11 @@ it and remove the device.`,
 					}
 				}
 			}
+			if !headless {
+				if err := ui.CanDraw(stdout); err != nil {
+					return err
+				}
+			}
 			cfg.Record = rec.recorder("live", nil)
 			if !headless {
 				cfg.Spool = rec.spool("live", nil)

@@ -95,6 +95,11 @@ kernel function at a time. The status bar says SCRIPT.`,
 				}
 				return checkDir(out, args[0], seed)
 			}
+			if !check && !headless {
+				if err := ui.CanDraw(stdout); err != nil {
+					return err
+				}
+			}
 			var opts []scenario.RunOption
 			text, err := src.text()
 			if err != nil {

@@ -14,6 +14,17 @@ import (
 // terminal.
 var ErrNoTerminal = errors.New("the inspector needs a terminal, and standard output is not one; add --headless for text output")
 
+// CanDraw reports whether the inspector can draw on out: a command
+// checks it before starting anything (a session, a recording) that would
+// be wasted if it cannot.
+func CanDraw(out io.Writer) error {
+	f, ok := out.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return ErrNoTerminal
+	}
+	return nil
+}
+
 // Run opens the inspector on src in the terminal and returns when the
 // user quits. It closes src on the way out.
 func Run(src Source, in io.Reader, out *os.File, opts Options) error {
