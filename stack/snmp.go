@@ -89,6 +89,8 @@ const (
 	LINUX_MIB_TCPSACKRECOVERY
 	LINUX_MIB_TCPFASTRETRANS
 	LINUX_MIB_TCPLOSSPROBES
+	LINUX_MIB_TCPHYSTARTTRAINDETECT
+	LINUX_MIB_TCPHYSTARTDELAYDETECT
 	numMibs
 )
 
@@ -116,7 +118,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPOFOQueue"}, {"TcpExt", "TCPOFOMerge"}, {"TcpExt", "DelayedACKLost"},
 	{"TcpExt", "TW"}, {"TcpExt", "TCPTimeWaitOverflow"}, {"TcpExt", "TCPACKSkippedTimeWait"},
 	{"TcpExt", "DelayedACKs"}, {"TcpExt", "DelayedACKLocked"},
-	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"},
+	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"}, {"TcpExt", "TCPHystartTrainDetect"}, {"TcpExt", "TCPHystartDelayDetect"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

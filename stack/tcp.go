@@ -140,10 +140,8 @@ func (k *Kernel) tcpInitSock(sk *sockets.Sock) {
 	tp.SndCwndClamp = ^uint32(0)
 	tp.MssCache = TCP_MSS_DEFAULT
 	tp.Reordering = tcpReordering
-	tp.rttMin = ^uint32(0) // minmax_reset(&tp->rtt_min, now, ~0U)
-	// tcp_assign_congestion_control would pick the sysctl's choice (cubic by
-	// default); the model has only Reno's algorithm so far, and says so.
-	tp.CongestionOps = "reno"
+	tp.rttMin = ^uint32(0)           // minmax_reset(&tp->rtt_min, now, ~0U)
+	k.tcpAssignCongestionControl(tp) // the sysctl's choice: cubic by default
 	sk.SkSndbuf = int32(k.net.Sysctl.TcpWmem[1])
 	sk.SkRcvbuf = int32(k.net.Sysctl.TcpRmem[1])
 	sk.SkcProt.Sockets++

@@ -299,23 +299,6 @@ func (k *Kernel) tcpDataSndCheck(sk *sockets.Sock) {
 	}
 }
 
-// tcpCongAvoid is tcp_cong_avoid for Reno (tcp_reno_cong_avoid): slow
-// start below ssthresh (one more segment per segment acknowledged), then
-// one more per window. Linux's default is CUBIC; its curve arrives with
-// congestion control.
-func (k *Kernel) tcpCongAvoid(tp *TcpSock, acked uint32) {
-	defer func() { k.tr.Point(fnTcpRenoCongAvoid, tracing.Uint(uint64(acked)), tracing.Uint(uint64(tp.SndCwnd))) }()
-	if tp.SndCwnd < tp.SndSsthresh {
-		tp.SndCwnd = min(tp.SndCwnd+acked, tp.SndCwndClamp)
-		return
-	}
-	tp.sndCwndCnt += acked
-	if tp.sndCwndCnt >= tp.SndCwnd {
-		tp.sndCwndCnt -= tp.SndCwnd
-		tp.SndCwnd = min(tp.SndCwnd+1, tp.SndCwndClamp)
-	}
-}
-
 // tcpRecvmsg is tcp_recvmsg -> tcp_recvmsg_locked: copy in-order bytes
 // from sk_receive_queue, advancing copied_seq; sleep in sk_wait_data while
 // nothing is there. End of file (0) once the peer's FIN is read.

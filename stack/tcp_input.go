@@ -241,6 +241,7 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	k.tcpInitBufferSpace(sk)
 	tp.ack.Lrcvtime = k.clock.Now()
 	tp.Lsndtime = k.clock.Now()
+	k.tcpInitCongestionControl(tp)
 	k.tr.Exit(fnTcpFinishConnect, tracing.Arg{})
 }
 
@@ -438,6 +439,7 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		us := max(sample/1000, 1)
 		k.tcpUpdateRttMin(tp, uint32(us))
 		k.tcpRttEstimator(tp, us)
+		k.tcpPktsAcked(tp, us) // the algorithm's pkts_acked (CUBIC's HyStart)
 	}
 	k.tr.Exit(fnTcpCleanRtxQueue, tracing.Arg{})
 }

@@ -246,7 +246,8 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	tp.SegsIn = 1 // the SYN
 	tp.ack.Lrcvtime, tp.Lsndtime = k.clock.Now(), k.clock.Now()
 	tp.Nonagle = ltp.Nonagle
-	tp.CongestionOps = ltp.CongestionOps
+	tp.CongestionOps, tp.caOps = ltp.CongestionOps, ltp.caOps
+	k.tcpInitCongestionControl(tp)
 	tp.RxOpt.UserMss = ltp.RxOpt.UserMss
 	k.mib.inc(TCP_MIB_PASSIVEOPENS)
 	tr.Exit(fnTcpCreateOpenreqChild, tracing.Sock(uint64(newsk.Addr())))

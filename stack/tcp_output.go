@@ -249,6 +249,9 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 	tp.SegsOut++
 	if out.Len > 0 {
 		// tcp_event_data_sent
+		if tp.PacketsOut == 0 {
+			k.tcpCaEvent(tp, CA_EVENT_TX_START) // before lsndtime moves: the idle time counts
+		}
 		tp.DataSegsOut++
 		k.tcpEventDataSent(tp)
 		tp.BytesSent += uint64(out.Len)

@@ -50,7 +50,7 @@ func (k *Kernel) tcpFastretransAlert(sk *sockets.Sock) {
 			k.mib.inc(LINUX_MIB_TCPRENORECOVERY)
 		}
 		tp.HighSeq = tp.SndNxt
-		tp.SndSsthresh = max(tp.SndCwnd/2, 2) // tcp_reno_ssthresh
+		tp.SndSsthresh = tp.tcpSsthresh() // the algorithm's: 1/2 for Reno, 717/1024 for CUBIC
 		tp.IcskCaState = sockets.TCP_CA_Recovery
 		k.tcpRetransmitSkb(sk, head)
 		k.mib.inc(LINUX_MIB_TCPFASTRETRANS)
@@ -121,6 +121,7 @@ func (k *Kernel) tcpSlowStartAfterIdleCheck(sk *sockets.Sock) {
 func (k *Kernel) tcpCwndRestart(sk *sockets.Sock, delta int64) {
 	tp := tcpSk(sk)
 	k.tr.Enter2(fnTcpCwndRestart, tracing.Sock(uint64(sk.Addr())), tracing.Int(delta))
+	k.tcpCaEvent(tp, CA_EVENT_CWND_RESTART)
 	if tp.IcskCaState != sockets.TCP_CA_Recovery && tp.IcskCaState != sockets.TCP_CA_CWR {
 		tp.SndSsthresh = max(tp.SndSsthresh, tp.SndCwnd>>1+tp.SndCwnd>>2)
 	}

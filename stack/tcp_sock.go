@@ -58,11 +58,13 @@ type tcpConn struct {
 	lastOfo *skb.SkBuff
 	// rcvOoopack counts segments that went to the out-of-order queue.
 	rcvOoopack      uint32
-	rtxQueue        skb.SkBuffHead // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
-	retransmitTimer *Timer         // icsk_retransmit_timer
-	lossProbe       bool           // it runs as ICSK_TIME_LOSS_PROBE (else ICSK_TIME_RETRANS or PROBE0)
-	delackTimer     *Timer         // icsk_delack_timer
-	ack             icskAck        // icsk_ack
+	rtxQueue        skb.SkBuffHead    // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
+	retransmitTimer *Timer            // icsk_retransmit_timer
+	lossProbe       bool              // it runs as ICSK_TIME_LOSS_PROBE (else ICSK_TIME_RETRANS or PROBE0)
+	caOps           *tcpCongestionOps // icsk_ca_ops
+	cubic           bictcp            // icsk_ca_priv when caOps is CUBIC
+	delackTimer     *Timer            // icsk_delack_timer
+	ack             icskAck           // icsk_ack
 	synRetries      int
 	mdevMaxUs       uint32
 	rttSeq          uint32

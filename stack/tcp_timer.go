@@ -61,11 +61,11 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 	}
 	k.mib.inc(LINUX_MIB_TCPTIMEOUTS)
 	if sk.SkcState == sockets.TCP_ESTABLISHED || sk.SkcState == sockets.TCP_CLOSE_WAIT {
-		// tcp_enter_loss: half the flight becomes ssthresh, cwnd starts over.
-		tp.SndSsthresh = max(tp.SndCwnd/2, 2)
+		// tcp_enter_loss: the algorithm sets ssthresh, cwnd starts over.
+		tp.SndSsthresh = tp.tcpSsthresh()
 		tp.SndCwnd = 1
 		tp.sndCwndCnt = 0
-		tp.IcskCaState = sockets.TCP_CA_Loss
+		k.tcpSetCaState(tp, sockets.TCP_CA_Loss)
 		tp.HighSeq = tp.SndNxt
 	}
 	tp.TlpHighSeq = 0

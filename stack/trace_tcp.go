@@ -20,7 +20,7 @@ var (
 	fnTcpDataQueueOfo, fnTcpOfoQueue, fnTcpV4TimewaitAck                                                         tracing.FuncID
 	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer, fnTcpSndbufExpand                                   tracing.FuncID
 	fnTcpQueueRcv, fnTcpTryRmemSchedule, fnTcpEventDataRecv, fnTcpEventAckSent, fnTcpNewSpace                    tracing.FuncID
-	fnTcpFastretransAlert, fnTcpCwndRestart, fnTcpScheduleLossProbe, fnTcpSendLossProbe                          tracing.FuncID
+	fnTcpFastretransAlert, fnTcpCwndRestart, fnTcpScheduleLossProbe, fnTcpSendLossProbe, fnCubictcpCongAvoid     tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
@@ -262,7 +262,10 @@ func init() {
 	fnInetCheckEstablished = point("__inet_check_established", "net/ipv4/inet_hashtables.c", (*Kernel).inetCheckEstablished,
 		[]string{"lport", "taken"}, false, "Is this four-tuple already in ehash? Then connect() must try another local port.")
 	fnTcpRenoCongAvoid = point("tcp_reno_cong_avoid", "net/ipv4/tcp_cong.c", (*Kernel).tcpCongAvoid, []string{"acked", "snd_cwnd"}, false,
-		"Grows the congestion window: one segment per segment acknowledged in slow start, one per window after ssthresh.")
+		"Reno grows the congestion window: one segment per segment acknowledged in slow start, one per window after ssthresh.")
+	fnCubictcpCongAvoid = point("cubictcp_cong_avoid", "net/ipv4/tcp_cubic.c", (*Kernel).tcpCongAvoid, []string{"acked", "snd_cwnd"}, false,
+		"CUBIC grows the congestion window: slow start below ssthresh, then along a cubic curve in time since the "+
+			"last loss, flat near the window where it happened and steeper away from it, never slower than Reno would.")
 	fnTcpSendSynack = reg("tcp_send_synack", tcpOutputC, (*Kernel).tcpSendSynack, sk,
 		"Simultaneous open: our queued SYN goes out again as a SYN-ACK.")
 	fnSecureTCPSeq = point("secure_tcp_seq", "net/core/secure_seq.c", (*Kernel).secureTCPSeq, []string{"daddr", "isn"}, false,
