@@ -37,10 +37,18 @@ func startTmux(t *testing.T, args ...string) *tmuxSession {
 	}
 	t.Cleanup(func() {
 		_ = exec.Command("tmux", "kill-session", "-t", s.name).Run()
-		// Nothing of ours may be left running.
-		out, _ := exec.Command("pgrep", "-f", bin).Output()
+		// Nothing of ours may be left running, once it has had a moment
+		// to finish closing (a busy machine makes that take a while).
+		var out []byte
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			out, _ = exec.Command("pgrep", "-f", bin).Output()
+			if strings.TrimSpace(string(out)) == "" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		if strings.TrimSpace(string(out)) != "" {
-			t.Errorf("stackscope still running after the test: pids %s", out)
+			t.Errorf("stackscope still running 5 s after the test: pids %s", out)
 		}
 	})
 	return s
