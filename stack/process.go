@@ -343,11 +343,17 @@ func (k *Kernel) dispatch(t *task, sc *Syscall) result {
 		n, err := sockets.SysSendto(net, p.Fdt, int(a[0]), sc.Data, int(a[1]), to)
 		r = result{ret: int64(n), err: err}
 	case "recvfrom", "recv", "read":
-		buf := make([]byte, a[1])
+		// The user's buffer: the task's own, reused from call to call (a
+		// recv of 1 MB that returns one segment need not clear 1 MB), and
+		// what was received is copied out.
+		if int64(cap(t.rbuf)) < a[1] {
+			t.rbuf = make([]byte, a[1])
+		}
+		buf := t.rbuf[:max(a[1], 0)]
 		n, rr, err := sockets.SysRecvfrom(net, p.Fdt, int(a[0]), buf, int(a[2]))
 		r = result{ret: int64(n), err: err, addr: rr.From, msgFlags: rr.MsgFlags}
 		if err == nil {
-			r.data = buf[:min(n, len(buf))]
+			r.data = append([]byte(nil), buf[:min(n, len(buf))]...)
 		}
 	case "poll":
 		if a[0] < 0 || a[0] > int64(len(sc.Fds)) {

@@ -91,6 +91,7 @@ const (
 	LINUX_MIB_TCPLOSSPROBES
 	LINUX_MIB_TCPHYSTARTTRAINDETECT
 	LINUX_MIB_TCPHYSTARTDELAYDETECT
+	LINUX_MIB_OFOPRUNED
 	numMibs
 )
 
@@ -118,7 +119,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPOFOQueue"}, {"TcpExt", "TCPOFOMerge"}, {"TcpExt", "DelayedACKLost"},
 	{"TcpExt", "TW"}, {"TcpExt", "TCPTimeWaitOverflow"}, {"TcpExt", "TCPACKSkippedTimeWait"},
 	{"TcpExt", "DelayedACKs"}, {"TcpExt", "DelayedACKLocked"},
-	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"}, {"TcpExt", "TCPHystartTrainDetect"}, {"TcpExt", "TCPHystartDelayDetect"},
+	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"}, {"TcpExt", "TCPHystartTrainDetect"}, {"TcpExt", "TCPHystartDelayDetect"}, {"TcpExt", "OfoPruned"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -33,6 +33,7 @@ type task struct {
 	signal   bool // signal_pending
 	wq       *sockets.WaitQueue
 	timer    *Timer
+	rbuf     []byte // the user's receive buffer, reused (see dispatch)
 }
 
 func (k *Kernel) newTask(p *Process) *task {

@@ -74,7 +74,7 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		k.tcpDataQueueOfo(sk, seg)
 		return
 	}
-	if dlen > 0 && !k.tcpTryRmemSchedule(sk) {
+	if dlen > 0 && !k.tcpTryRmemSchedule(sk, seg.seq) {
 		k.mib.inc(LINUX_MIB_TCPRCVQDROP)
 		sk.SkDrops++
 		tp.ack.Pending |= ICSK_ACK_NOMEM | ICSK_ACK_NOW | ICSK_ACK_SCHED
@@ -112,12 +112,19 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 }
 
 // tcpTryRmemSchedule is tcp_try_rmem_schedule: room for one more segment
-// in the receive buffer, pruning (tcp_prune_queue) when it is over.
-func (k *Kernel) tcpTryRmemSchedule(sk *sockets.Sock) bool {
+// (the one starting at inSeq) in the receive buffer, pruning
+// (tcp_prune_queue) when it is over: first by collapsing, then by
+// dropping out-of-order data beyond the segment (tcp_prune_ofo_queue),
+// so that a segment that fills a hole is never refused for memory the
+// segments after the hole take.
+func (k *Kernel) tcpTryRmemSchedule(sk *sockets.Sock, inSeq uint32) bool {
 	if sk.SkRmemAlloc <= sk.SkRcvbuf {
 		return true
 	}
 	k.tcpPruneQueue(sk)
+	if sk.SkRmemAlloc > sk.SkRcvbuf {
+		k.tcpPruneOfoQueue(sk, inSeq)
+	}
 	ok := sk.SkRmemAlloc <= sk.SkRcvbuf
 	k.tr.Point(fnTcpTryRmemSchedule, tracing.Sock(uint64(sk.Addr())), tracing.Bool(ok))
 	return ok
@@ -157,7 +164,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	s := seg.s
 	k.tr.Enter2(fnTcpDataQueueOfo, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
 	defer k.tr.Exit(fnTcpDataQueueOfo, tracing.Arg{})
-	if !k.tcpTryRmemSchedule(sk) {
+	if !k.tcpTryRmemSchedule(sk, seg.seq) {
 		k.mib.inc(LINUX_MIB_TCPOFODROP)
 		sk.SkDrops++
 		tp.ack.Pending |= ICSK_ACK_SCHED
@@ -356,4 +363,36 @@ func (k *Kernel) tcpPruneQueue(sk *sockets.Sock) {
 	for s := skb.SkbDequeueLocked(&fresh); s != nil; s = skb.SkbDequeueLocked(&fresh) {
 		_ = skb.SkbQueueTailLocked(q, s)
 	}
+}
+
+// tcpPruneOfoQueue is tcp_prune_ofo_queue: drop out-of-order segments from
+// the highest sequence down, an eighth of the receive buffer at a time,
+// until the buffer has room, but none that the incoming segment (at
+// inSeq) would come after. The sender will send them again.
+func (k *Kernel) tcpPruneOfoQueue(sk *sockets.Sock, inSeq uint32) bool {
+	tp := tcpSk(sk)
+	q := &tp.outOfOrderQueue
+	if skb.SkbQueueEmpty(q) {
+		return false
+	}
+	k.mib.inc(LINUX_MIB_OFOPRUNED)
+	goal := int64(sk.SkRcvbuf >> 3)
+	pruned := false
+	for s := skb.SkbPeekTail(q); s != nil; s = skb.SkbPeekTail(q) {
+		if after(inSeq, cbSeqOf(s)) {
+			break // the incoming segment would come after it
+		}
+		_ = skb.SkbUnlinkLocked(s, q)
+		goal -= int64(s.Truesize)
+		sockets.SkRmemUncharge(sk, s.Truesize)
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFO_QUEUE_PRUNE)
+		pruned = true
+		if goal <= 0 || skb.SkbQueueEmpty(q) {
+			if sk.SkRmemAlloc <= sk.SkRcvbuf {
+				break
+			}
+			goal = int64(sk.SkRcvbuf >> 3)
+		}
+	}
+	return pruned
 }
