@@ -22,6 +22,9 @@ type Proto struct {
 	Disconnect func(sk *Sock, flags int) error
 	Shutdown   func(sk *Sock, how int)
 	Setsockopt func(sk *Sock, level, optname int, val int64) error
+	// Keepalive is the protocol's answer to SO_KEEPALIVE (tcp_set_keepalive),
+	// called before the flag changes; nil for protocols without one.
+	Keepalive  func(sk *Sock, on bool)
 	Getsockopt func(sk *Sock, level, optname int) (Optval, error)
 	Connect    func(sk *Sock, addr SockaddrIn) error
 	Sendmsg    func(sk *Sock, data []byte, flags int, addr *SockaddrIn) (int, error)

@@ -554,6 +554,9 @@ func SockSetsockopt(net *Net, sock *Socket, optname int, val Optval) error {
 		case SO_REUSEPORT:
 			return -1, Errno(tracing.ENOPROTOOPT)
 		case SO_KEEPALIVE:
+			if sk.SkcProt != nil && sk.SkcProt.Keepalive != nil {
+				sk.SkcProt.Keepalive(sk, v != 0)
+			}
 			if v != 0 {
 				sk.SockSetFlag(SOCK_KEEPOPEN)
 			} else {

@@ -92,6 +92,7 @@ const (
 	LINUX_MIB_TCPHYSTARTTRAINDETECT
 	LINUX_MIB_TCPHYSTARTDELAYDETECT
 	LINUX_MIB_OFOPRUNED
+	LINUX_MIB_TCPKEEPALIVE
 	numMibs
 )
 
@@ -119,7 +120,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPOFOQueue"}, {"TcpExt", "TCPOFOMerge"}, {"TcpExt", "DelayedACKLost"},
 	{"TcpExt", "TW"}, {"TcpExt", "TCPTimeWaitOverflow"}, {"TcpExt", "TCPACKSkippedTimeWait"},
 	{"TcpExt", "DelayedACKs"}, {"TcpExt", "DelayedACKLocked"},
-	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"}, {"TcpExt", "TCPHystartTrainDetect"}, {"TcpExt", "TCPHystartDelayDetect"}, {"TcpExt", "OfoPruned"},
+	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"}, {"TcpExt", "TCPHystartTrainDetect"}, {"TcpExt", "TCPHystartDelayDetect"}, {"TcpExt", "OfoPruned"}, {"TcpExt", "TCPKeepAlive"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -83,6 +83,7 @@ func (k *Kernel) newTCPProt() *sockets.Proto {
 		Recvmsg:    k.tcpRecvmsg,
 		Shutdown:   k.tcpShutdown,
 		Setsockopt: k.tcpSetsockopt,
+		Keepalive:  k.tcpSetKeepalive,
 		Getsockopt: k.tcpGetsockopt,
 		BacklogRcv: "tcp_v4_do_rcv",
 		Alloc:      newTcpSock,
@@ -308,6 +309,7 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) 
 			return fail(tracing.EINVAL)
 		}
 		tp.KeepaliveTime = val * 1e9
+		k.tcpKeepidleChanged(sk)
 	case sockets.TCP_KEEPINTVL:
 		if val < 1 || val > 32767 {
 			return fail(tracing.EINVAL)

@@ -242,6 +242,9 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	tp.ack.Lrcvtime = k.clock.Now()
 	tp.Lsndtime = k.clock.Now()
 	k.tcpInitCongestionControl(tp)
+	if sk.SockFlagSet(sockets.SOCK_KEEPOPEN) {
+		k.tcpResetKeepaliveTimer(sk, k.keepaliveTimeWhen(tp))
+	}
 	k.tr.Exit(fnTcpFinishConnect, tracing.Arg{})
 }
 

@@ -248,6 +248,10 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	tp.Nonagle = ltp.Nonagle
 	tp.CongestionOps, tp.caOps = ltp.CongestionOps, ltp.caOps
 	k.tcpInitCongestionControl(tp)
+	tp.KeepaliveTime, tp.KeepaliveIntvl, tp.KeepaliveProbes = ltp.KeepaliveTime, ltp.KeepaliveIntvl, ltp.KeepaliveProbes
+	if newsk.SockFlagSet(sockets.SOCK_KEEPOPEN) {
+		k.tcpResetKeepaliveTimer(newsk, k.keepaliveTimeWhen(tp))
+	}
 	tp.RxOpt.UserMss = ltp.RxOpt.UserMss
 	k.mib.inc(TCP_MIB_PASSIVEOPENS)
 	tr.Exit(fnTcpCreateOpenreqChild, tracing.Sock(uint64(newsk.Addr())))

@@ -378,4 +378,7 @@ func (k *Kernel) tcpClearXmitTimers(sk *sockets.Sock) {
 	if tp.delackTimer != nil {
 		k.DelTimer(tp.delackTimer)
 	}
+	if tp.keepaliveTimer != nil {
+		k.DelTimer(tp.keepaliveTimer)
+	}
 }

@@ -62,6 +62,7 @@ type tcpConn struct {
 	retransmitTimer *Timer            // icsk_retransmit_timer
 	lossProbe       bool              // it runs as ICSK_TIME_LOSS_PROBE (else ICSK_TIME_RETRANS or PROBE0)
 	caOps           *tcpCongestionOps // icsk_ca_ops
+	keepaliveTimer  *Timer            // sk_timer, as the keepalive timer
 	cubic           bictcp            // icsk_ca_priv when caOps is CUBIC
 	delackTimer     *Timer            // icsk_delack_timer
 	ack             icskAck           // icsk_ack

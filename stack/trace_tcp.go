@@ -21,6 +21,7 @@ var (
 	fnTcpAckSndCheck, fnTcpSendDelayedAck, fnTcpDelackTimer, fnTcpSndbufExpand                                   tracing.FuncID
 	fnTcpQueueRcv, fnTcpTryRmemSchedule, fnTcpEventDataRecv, fnTcpEventAckSent, fnTcpNewSpace                    tracing.FuncID
 	fnTcpFastretransAlert, fnTcpCwndRestart, fnTcpScheduleLossProbe, fnTcpSendLossProbe, fnCubictcpCongAvoid     tracing.FuncID
+	fnTcpKeepaliveTimer                                                                                          tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
@@ -154,6 +155,10 @@ func init() {
 	fnTcpSendLossProbe = reg("tcp_send_loss_probe", tcpOutputC, (*Kernel).tcpSendLossProbe, []string{"sk"},
 		"The loss probe timer fired: a new segment goes if the window allows one, else the last segment again. "+
 			"The peer's ACK, with its SACK blocks, tells which of the tail was lost. Returns whether a probe went.")
+	fnTcpKeepaliveTimer = reg("tcp_keepalive_timer", "net/ipv4/tcp_timer.c", (*Kernel).tcpKeepaliveTimer, []string{"sk", "probes_out"},
+		"SO_KEEPALIVE's timer: after TCP_KEEPIDLE without a word from the peer it sends a probe (an ACK for "+
+			"snd_una - 1, which the peer must answer), then one every TCP_KEEPINTVL; after TCP_KEEPCNT unanswered "+
+			"probes it resets the connection, which fails with ETIMEDOUT.")
 	fnTcpCwndRestart = reg("tcp_cwnd_restart", tcpOutputC, (*Kernel).tcpCwndRestart, []string{"sk", "idle_jiffies"},
 		"The connection was idle for longer than its RTO, so its congestion window is stale (RFC 2861): cwnd "+
 			"halves for every RTO of idleness, down to the initial window of 10, and ssthresh remembers 3/4 of "+

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"bytes"
+	"github.com/stackscope/stackscope/tracing"
 	"slices"
 	"testing"
 
@@ -1042,5 +1043,70 @@ func TestWireTailLossProbe(t *testing.T) {
 	// goes 2 * 10 ms + 2 ms later. The RTO would wait 210 ms at least.
 	if d := probeAt - tailAt; d < 25e6 || d > 45e6 {
 		t.Errorf("the probe went %.1f ms after the tail was first sent, want about 32 ms", float64(d)/1e6)
+	}
+}
+
+// TestWireKeepalive: SO_KEEPALIVE with TCP_KEEPIDLE 10 s, TCP_KEEPINTVL
+// 2 s and TCP_KEEPCNT 3. While the peer answers, a probe goes every 10 s
+// of silence and the connection lives; once the peer is gone, three
+// probes go unanswered 2 s apart and the connection is reset and fails
+// with ETIMEDOUT.
+func TestWireKeepalive(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	cfd, _ := f.dial(lfd, 9)
+	for _, o := range []struct {
+		level, name int
+		v           int64
+	}{
+		{sockets.SOL_TCP, sockets.TCP_KEEPIDLE, 10}, {sockets.SOL_TCP, sockets.TCP_KEEPINTVL, 2},
+		{sockets.SOL_TCP, sockets.TCP_KEEPCNT, 3}, {sockets.SOL_SOCKET, sockets.SO_KEEPALIVE, 1},
+	} {
+		if err := f.pb.Setsockopt(cfd, o.level, o.name, sockets.Optval{Int: o.v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var probes []int64
+	gone := false
+	f.p.Wire.Filter = func(dir int, frame []byte) bool {
+		tcp := tcpOfFrame(frame)
+		if tcp == nil {
+			return false
+		}
+		if dir == 1 && !tcp.RST && len(tcp.Payload) == 0 && !tcp.SYN && !tcp.FIN {
+			probes = append(probes, f.p.Now())
+		}
+		return gone && dir == 0 // the peer's answers are lost once it is gone
+	}
+	start := f.p.Now()
+	if err := f.p.RunFor(25 * sec); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.mib(f.p.B, LINUX_MIB_TCPKEEPALIVE); got != 2 || f.state(f.pb, cfd) != sockets.TCP_ESTABLISHED {
+		t.Fatalf("after 25 s: %d probes, state %v; want 2 answered probes and ESTABLISHED", got, f.state(f.pb, cfd))
+	}
+	if d := probes[0] - start; d < 10*sec || d > 10*sec+50e6 {
+		t.Errorf("the first probe went %.3f s after the last word, want 10 s", float64(d)/1e9)
+	}
+	gone = true
+	lastHeard := probes[1] + 10e6 // the answer to the second probe came back one RTT later
+	probes = probes[:0]
+	if err := f.p.RunFor(30 * sec); err != nil {
+		t.Fatal(err)
+	}
+	if f.state(f.pb, cfd) != sockets.TCP_CLOSE {
+		t.Fatalf("state %v after the peer went away, want CLOSE", f.state(f.pb, cfd))
+	}
+	if len(probes) != 3 {
+		t.Fatalf("%d unanswered probes, want TCP_KEEPCNT = 3", len(probes))
+	}
+	for i, at := range probes {
+		if want := lastHeard + 10*sec + int64(i)*2*sec; at < want-50e6 || at > want+50e6 {
+			t.Errorf("probe %d at %.3f s, want %.3f s (10 s idle, then every 2 s)", i+1, float64(at)/1e9, float64(want)/1e9)
+		}
+	}
+	_, err := f.call(f.pb, Syscall{Name: "recvfrom", Args: [4]int64{int64(cfd), 100}}, sec)
+	if sockets.ErrnoOf(err) != sockets.Errno(tracing.ETIMEDOUT) {
+		t.Errorf("a read after the keepalive gave up: %v, want ETIMEDOUT", err)
 	}
 }
