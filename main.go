@@ -67,7 +67,7 @@ model yet.`,
 	root.SetErr(stderr)
 	root.AddCommand(newVersionCmd(stdout), newConsoleCmd(stdin, stdout), newSlabinfoCmd(stdout),
 		newLiveCmd(stdin, stdout, stderr), newDemoCmd(stdin, stdout), newRunCmd(stdin, stdout), newScenariosCmd(stdout),
-		newReplayCmd(stdin, stdout), newExportCmd(stdout))
+		newReplayCmd(stdin, stdout), newExportCmd(stdout), newBenchCmd(stdout, stderr))
 	return root
 }
 

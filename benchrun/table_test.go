@@ -1,0 +1,184 @@
+package benchrun
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sampleResults is a full table with round figures.
+func sampleResults() *Results {
+	r := &Results{Machine: "Test CPU, 2 cores, Linux 6.12, go1.26", Duration: 3 * time.Second, MaxMTU: 65535, Conns: 1000,
+		Peers: []string{PeerStackscope, PeerRecorder, PeerGvisor, PeerVeth},
+		Rows:  []string{RowH2S, RowS2H, RowH2SMax, RowS2HMax, RowCPS, RowRTT, RowMem}}
+	for _, f := range []struct {
+		line            string
+		stk, rec, gv, v float64
+	}{
+		{RowH2S, 1000, 800, 500, 10000},
+		{RowS2H, 1000, 900, 2000, 10000},
+		{RowH2SMax, 4000, 3000, 4000, 20000},
+		{RowS2HMax, 4000, 2000, 3000, 20000},
+		{RowCPS, 5000, 4000, 2500, 10000},
+		{"rtt-p50", 40, 50, 80, 20},
+		{"rtt-p99", 400, 500, 200, 100},
+	} {
+		r.Set(f.line, PeerStackscope, f.stk)
+		r.Set(f.line, PeerRecorder, f.rec)
+		r.Set(f.line, PeerGvisor, f.gv)
+		r.Set(f.line, PeerVeth, f.v)
+	}
+	r.Set(RowMem, PeerStackscope, 2)
+	r.Set(RowMem, PeerRecorder, 2.5)
+	r.Set(RowMem, PeerGvisor, 4)
+	r.NotApplicable(RowMem, PeerVeth, "kernel memory")
+	return r
+}
+
+func TestTableShowsFiguresRatiosAndRecorderCost(t *testing.T) {
+	var b strings.Builder
+	Format(&b, sampleResults())
+	out := b.String()
+	for _, want := range []string{
+		"stackscope bench: Test CPU, 2 cores, Linux 6.12, go1.26\n",
+		"3s per row; largest TUN MTU 65535; 1000 idle connections for the memory row\n",
+		"                              unit  stackscope  +recorder  gVisor   veth  stk/gVisor  stk/veth  recorder cost\n",
+		"host->stack bulk, MTU 1500  Mbit/s        1000        800     500  10000        2.00      0.10            20%\n",
+		"stack->host bulk, MTU max   Mbit/s        4000       2000    3000  20000        1.33      0.20            50%\n",
+		"1-byte round trip, median       µs        40.0       50.0    80.0   20.0        0.50      2.00            25%\n",
+		"memory per idle connection     KiB         2.0        2.5     4.0    n/a        0.50         -            25%\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestTargetsSayWhichAreMet(t *testing.T) {
+	var b strings.Builder
+	Format(&b, sampleResults())
+	out := b.String()
+	for _, want := range []string{
+		// s2h (0.50) is below gVisor; rtt-p99 is not a target line.
+		"stackscope >= gVisor on throughput, conn/s and median latency: NOT MET on 1 of 6 lines (stk/gVisor: stack->host bulk, MTU 1500 0.50)",
+		"memory per idle connection under 16 KiB: met (2.0 KiB)",
+		"recorder costs under 30% of throughput: NOT MET (worst 50%, stack->host bulk, MTU max)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestTargetsMetAndUnmeasured(t *testing.T) {
+	r := &Results{Peers: []string{PeerStackscope, PeerGvisor}, Rows: []string{RowH2S, RowRTT, RowMem}}
+	r.Set(RowH2S, PeerStackscope, 900)
+	r.Set(RowH2S, PeerGvisor, 800)
+	r.Set("rtt-p50", PeerStackscope, 30)
+	r.Set("rtt-p50", PeerGvisor, 30)
+	r.Set(RowMem, PeerStackscope, 20)
+	var b strings.Builder
+	Format(&b, r)
+	out := b.String()
+	for _, want := range []string{
+		"median latency: met (2 lines compared)",
+		"memory per idle connection under 16 KiB: NOT MET (20.0 KiB)",
+		"recorder costs under 30% of throughput: not measured",
+		"largest TUN MTU not probed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "recorder cost\n") || strings.Contains(out, "stk/veth") {
+		t.Errorf("columns for peers not measured:\n%s", out)
+	}
+}
+
+func TestFailedCellsPointToTheirError(t *testing.T) {
+	r := &Results{Peers: []string{PeerStackscope, PeerGvisor}, Rows: []string{RowCPS}}
+	r.Set(RowCPS, PeerStackscope, 100)
+	r.Fail(RowCPS, PeerGvisor, errors.New("connection 7: connection refused"))
+	var b strings.Builder
+	Format(&b, r)
+	out := b.String()
+	if !strings.Contains(out, "connect+close  conn/s         100  error[1]           -\n") {
+		t.Errorf("the failed cell is not marked:\n%s", out)
+	}
+	if !strings.Contains(out, "errors:\n  [1] gVisor, connect+close: connection 7: connection refused\n") {
+		t.Errorf("the error is not listed:\n%s", out)
+	}
+	if !strings.Contains(out, "median latency: not measured") {
+		t.Errorf("a failed comparison counts as measured:\n%s", out)
+	}
+}
+
+func TestMethodExplainsOnlyTheRowsMeasured(t *testing.T) {
+	r := &Results{Peers: []string{PeerStackscope}, Rows: []string{RowMem}}
+	r.Set(RowMem, PeerStackscope, 3)
+	var b strings.Builder
+	Format(&b, r)
+	out := b.String()
+	if !strings.Contains(out, "  mem         memory per idle established connection: the growth of the peer process's live heap") {
+		t.Errorf("no memory method:\n%s", out)
+	}
+	if strings.Contains(out, "  h2s ") || strings.Contains(out, "gVisor's netstack") {
+		t.Errorf("method of rows or peers not measured:\n%s", out)
+	}
+}
+
+func TestParseRowsAndPeers(t *testing.T) {
+	rows, err := ParseRows("mem, h2s,mem")
+	if err != nil || strings.Join(rows, ",") != "h2s,mem" {
+		t.Errorf("ParseRows: %v %v", rows, err)
+	}
+	if rows, _ := ParseRows("all"); len(rows) != len(Rows) {
+		t.Errorf("all rows: %v", rows)
+	}
+	if _, err := ParseRows("h2s,fast"); err == nil || !strings.Contains(err.Error(), `--rows: unknown name "fast"`) {
+		t.Errorf("unknown row: %v", err)
+	}
+	if _, err := ParsePeers(" , "); err == nil || !strings.Contains(err.Error(), "--peers: empty") {
+		t.Errorf("empty peers: %v", err)
+	}
+	peers, err := ParsePeers("veth,stackscope")
+	if err != nil || strings.Join(peers, ",") != "stackscope,veth" {
+		t.Errorf("ParsePeers: %v %v", peers, err)
+	}
+}
+
+func TestLargestAcceptedFindsTheBound(t *testing.T) {
+	for _, bound := range []int{1500, 1501, 9000, 65534, 65535} {
+		calls := 0
+		got, err := largestAccepted(1500, 65535, func(m int) bool { calls++; return m <= bound })
+		if err != nil || got != bound {
+			t.Errorf("bound %d: got %d, %v", bound, got, err)
+		}
+		if calls > 18 {
+			t.Errorf("bound %d: %d tries, a binary search needs at most 18", bound, calls)
+		}
+	}
+	if _, err := largestAccepted(1500, 65535, func(int) bool { return false }); err == nil {
+		t.Error("a device that refuses 1500 gave no error")
+	}
+}
+
+func TestEffectiveCapsAndCPUModel(t *testing.T) {
+	caps, ok := effectiveCaps("Name:\tx\nCapPrm:\t0000000000000000\nCapEff:\t0000000000201000\n")
+	if !ok || caps&(1<<capNetAdmin) == 0 || caps&(1<<capSysAdmin) == 0 {
+		t.Errorf("caps %x %v", caps, ok)
+	}
+	if _, ok := effectiveCaps("Name:\tx\n"); ok {
+		t.Error("no CapEff line read as a mask")
+	}
+	if err := privilegeIn("CapEff:\t0000000000001000\n"); !errors.Is(err, ErrNoPrivilege) {
+		t.Errorf("CAP_NET_ADMIN without CAP_SYS_ADMIN: %v", err)
+	}
+	if err := privilegeIn("CapEff:\t000001ffffffffff\n"); err != nil {
+		t.Errorf("root's capabilities: %v", err)
+	}
+	if m := cpuModel("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t: fpu\n"); m != "AMD EPYC 7B13" {
+		t.Errorf("cpu model %q", m)
+	}
+}
