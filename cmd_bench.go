@@ -157,7 +157,7 @@ Figures on a shared or busy machine are noisy: give rows more time with
 // serve runs the peer (benchrun.ServePeer).
 func newBenchPeerCmd(serve func(benchrun.PeerConfig, io.Reader, io.Writer) error) *cobra.Command {
 	var kind, addr, tun, host, record, traceVersion string
-	var mtu int
+	var mtu, holders int
 	cmd := &cobra.Command{
 		Use:    "peer",
 		Short:  "A peer of stackscope bench (started by it inside its namespace)",
@@ -165,6 +165,7 @@ func newBenchPeerCmd(serve func(benchrun.PeerConfig, io.Reader, io.Writer) error
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := peerConfig(kind, addr, tun, host, record, traceVersion, mtu)
+			cfg.Holders = holders
 			if err != nil {
 				return err
 			}
@@ -178,6 +179,7 @@ func newBenchPeerCmd(serve func(benchrun.PeerConfig, io.Reader, io.Writer) error
 	fl.StringVar(&host, "host", "10.77.0.1/24", "the host's end of the TUN link (stackscope)")
 	fl.IntVar(&mtu, "mtu", 1500, "the TUN device's MTU (stackscope)")
 	fl.StringVar(&record, "record", "", "record a trace of every input and event to this file (stackscope)")
+	fl.IntVar(&holders, "holders", 1, "holder ports, from 5001 up, each keeping up to 1000 idle connections")
 	fl.StringVar(&traceVersion, "trace-version", version, "the version written into the trace's header")
 	return cmd
 }

@@ -87,9 +87,9 @@ func TestBenchHelpExplainsEveryRowAndPeer(t *testing.T) {
 func TestPeerArgsRoundTrip(t *testing.T) {
 	for _, want := range []benchrun.PeerConfig{
 		{Kind: benchrun.KindStackscope, Tun: "stkb0", MTU: 65535, Host: netip.MustParsePrefix("10.77.0.1/24"),
-			Addr: netip.MustParsePrefix("10.77.0.2/24"), Record: "/tmp/t.sst", Version: "9.9"},
+			Addr: netip.MustParsePrefix("10.77.0.2/24"), Record: "/tmp/t.sst", Holders: 3, Version: "9.9"},
 		{Kind: benchrun.KindLinux, Tun: "stkb0", MTU: 1500, Host: netip.MustParsePrefix("10.77.0.1/24"),
-			Addr: netip.MustParsePrefix("10.78.0.2/24"), Version: version},
+			Addr: netip.MustParsePrefix("10.78.0.2/24"), Holders: 1, Version: version},
 	} {
 		var got benchrun.PeerConfig
 		cmd := newBenchPeerCmd(func(cfg benchrun.PeerConfig, _ io.Reader, _ io.Writer) error {

@@ -186,9 +186,9 @@ func measureMem(ctx context.Context, ns *nsThread, addr netip.Addr, p *peerProc,
 			c.Close()
 		}
 	}()
-	target := netip.AddrPortFrom(addr, HoldPort).String()
 	err = ns.Do(func() error {
 		for len(conns) < n && ctx.Err() == nil {
+			target := netip.AddrPortFrom(addr, uint16(HoldPort+len(conns)/HoldPerPort)).String()
 			c, err := net.DialTimeout("tcp4", target, dialTimeout)
 			if err != nil {
 				return fmt.Errorf("idle connection %d: %w", len(conns)+1, err)

@@ -14,9 +14,18 @@ import (
 	"time"
 )
 
-// HoldPort is the port of every peer's holder, which accepts connections
-// and keeps them open and idle for the memory row.
-const HoldPort = 5001
+// HoldPort is the first port of every peer's holder, which accepts
+// connections and keeps them open and idle for the memory row. A holder
+// keeps HoldPerPort connections on each of its ports (HoldPort,
+// HoldPort+1, ...): a process of stackscope's kernel has 1024 fds, as
+// Linux's default RLIMIT_NOFILE gives, so its holder is a process per port.
+const (
+	HoldPort    = 5001
+	HoldPerPort = 1000
+)
+
+// holdPorts is how many holder ports n connections need.
+func holdPorts(n int) int { return max(1, (n+HoldPerPort-1)/HoldPerPort) }
 
 // peerProc is a peer running as a child process inside a namespace. It
 // speaks the line protocol of the package doc on its stdin and stdout.

@@ -313,19 +313,21 @@ func (b *bench) startPeer(ctx context.Context, peer string, mtu int) (*peerProc,
 	var err error
 	switch peer {
 	case PeerStackscope, PeerRecorder:
-		cfg := PeerConfig{Kind: KindStackscope, Tun: tunStackscope, MTU: mtu, Host: tunHost, Addr: tunPeer, Version: b.o.Version}
+		cfg := PeerConfig{Kind: KindStackscope, Tun: tunStackscope, MTU: mtu, Host: tunHost, Addr: tunPeer,
+			Holders: holdPorts(b.o.Conns), Version: b.o.Version}
 		if peer == PeerRecorder {
 			cfg.Record = b.tracePath()
 		}
 		p, err = startPeer(b.client, peer, b.o.Self, PeerArgs(cfg), peerStart)
 	case PeerGvisor:
-		args := []string{"-tun", tunGvisor, "-addr", tunPeer.String(), "-mtu", strconv.Itoa(mtu), "-hold-port", strconv.Itoa(HoldPort)}
+		args := []string{"-tun", tunGvisor, "-addr", tunPeer.String(), "-mtu", strconv.Itoa(mtu),
+			"-hold-port", strconv.Itoa(HoldPort), "-hold-ports", strconv.Itoa(holdPorts(b.o.Conns))}
 		if p, err = startPeer(b.client, peer, b.gvisor, args, peerStart); err == nil {
 			err = b.configureGvisorLink(mtu)
 		}
 	case PeerVeth:
 		if err = b.setVethMTU(mtu); err == nil {
-			p, err = startPeer(b.server, peer, b.o.Self, PeerArgs(PeerConfig{Kind: KindLinux, Addr: vethPeer}), peerStart)
+			p, err = startPeer(b.server, peer, b.o.Self, PeerArgs(PeerConfig{Kind: KindLinux, Addr: vethPeer, Holders: holdPorts(b.o.Conns)}), peerStart)
 		}
 	default:
 		err = fmt.Errorf("unknown peer %q", peer)
@@ -378,7 +380,7 @@ func (b *bench) setVethMTU(mtu int) error {
 // PeerArgs is the command line that starts a peer of cfg's kind from the
 // stackscope binary: `stackscope bench peer ...`.
 func PeerArgs(cfg PeerConfig) []string {
-	args := []string{"bench", "peer", "--kind", cfg.Kind, "--addr", cfg.Addr.String()}
+	args := []string{"bench", "peer", "--kind", cfg.Kind, "--addr", cfg.Addr.String(), "--holders", strconv.Itoa(cfg.Holders)}
 	if cfg.Kind == KindStackscope {
 		args = append(args, "--tun", cfg.Tun, "--mtu", strconv.Itoa(cfg.MTU), "--host", cfg.Host.String())
 		if cfg.Record != "" {

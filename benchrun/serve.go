@@ -33,6 +33,7 @@ type PeerConfig struct {
 	Host    netip.Prefix // the host's end of the TUN link (stackscope)
 	Addr    netip.Prefix // the peer's own address
 	Record  string       // record a trace to this file (stackscope; "" for none)
+	Holders int          // holder ports, from HoldPort up
 	Version string       // stackscope's version, for the trace's header
 }
 
@@ -81,26 +82,33 @@ func serveStackscope(cfg PeerConfig, stdin io.Reader, stdout io.Writer) (err err
 			err = errors.Join(err, trace.Close())
 		}
 	}()
-	p, err := s.K.NewProcess("holder")
-	if err != nil {
-		return err
-	}
-	l, err := p.ListenTCP(netip.AddrPortFrom(netip.IPv4Unspecified(), HoldPort), 4096)
-	if err != nil {
-		return fmt.Errorf("holder: %w", err)
-	}
 	h := &holder{}
-	go acceptLoop(l, h.keep)
+	for i := 0; i < max(1, cfg.Holders); i++ {
+		p, err := s.K.NewProcess(fmt.Sprintf("holder%d", i))
+		if err != nil {
+			return err
+		}
+		l, err := p.ListenTCP(netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(HoldPort+i)), 4096)
+		if err != nil {
+			return fmt.Errorf("holder: %w", err)
+		}
+		go acceptLoop(l, h.keep)
+	}
 	fmt.Fprintln(stdout, "ready")
 	return control(stdin, stdout, h)
 }
 
 func serveLinux(cfg PeerConfig, stdin io.Reader, stdout io.Writer) error {
 	h := &holder{}
-	for _, svc := range []struct {
+	type service struct {
 		port  int
 		serve func(net.Conn)
-	}{{7, serveEcho}, {9, serveDiscard}, {19, serveChargen}, {HoldPort, h.keep}} {
+	}
+	svcs := []service{{7, serveEcho}, {9, serveDiscard}, {19, serveChargen}}
+	for i := 0; i < max(1, cfg.Holders); i++ {
+		svcs = append(svcs, service{HoldPort + i, h.keep})
+	}
+	for _, svc := range svcs {
 		l, err := net.Listen("tcp4", netip.AddrPortFrom(cfg.Addr.Addr(), uint16(svc.port)).String())
 		if err != nil {
 			return fmt.Errorf("listen: %w", err)

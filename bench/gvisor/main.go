@@ -50,6 +50,7 @@ type config struct {
 	addr     netip.Prefix
 	mtu      int
 	holdPort int
+	holders  int
 }
 
 func parseFlags(args []string) (config, error) {
@@ -59,7 +60,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.tun, "tun", "gvb0", "name of the TUN device to create")
 	fs.StringVar(&addr, "addr", "10.77.0.2/24", "the netstack's address and prefix on the device")
 	fs.IntVar(&c.mtu, "mtu", 1500, "MTU of the device")
-	fs.IntVar(&c.holdPort, "hold-port", 5001, "port of the holder, which accepts connections and keeps them idle")
+	fs.IntVar(&c.holdPort, "hold-port", 5001, "first port of the holder, which accepts connections and keeps them idle")
+	fs.IntVar(&c.holders, "hold-ports", 1, "how many ports, from -hold-port up, the holder listens on")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -89,10 +91,15 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	defer s.Destroy()
 	h := &holder{}
-	for _, svc := range []struct {
+	type service struct {
 		port  int
 		serve func(net.Conn)
-	}{{7, serveEcho}, {9, serveDiscard}, {19, serveChargen}, {cfg.holdPort, h.keep}} {
+	}
+	svcs := []service{{7, serveEcho}, {9, serveDiscard}, {19, serveChargen}}
+	for i := 0; i < max(1, cfg.holders); i++ {
+		svcs = append(svcs, service{cfg.holdPort + i, h.keep})
+	}
+	for _, svc := range svcs {
 		l, err := gonet.ListenTCP(s, tcpip.FullAddress{NIC: 1, Port: uint16(svc.port)}, ipv4.ProtocolNumber)
 		if err != nil {
 			return fmt.Errorf("listen on port %d: %w", svc.port, err)
