@@ -236,6 +236,11 @@ func formatResult(sc *stack.Syscall, ret int64, err error, pd *stack.Pending) st
 			o := pd.Opt()
 			return fmt.Sprintf("= 0 [{tv_sec=%d, tv_usec=%d}]", o.TvSec, o.TvUsec)
 		}
+		if b := pd.Opt().Bytes; b != nil {
+			// A string option: the name, and the optlen the kernel
+			// wrote back (the NUL padding included).
+			return fmt.Sprintf("= 0 [%q] [%d]", bytes.TrimRight(b, "\x00"), len(b))
+		}
 		return fmt.Sprintf("= 0 [%d]", ret)
 	}
 	return fmt.Sprintf("= %d", ret)

@@ -434,12 +434,20 @@ func (p *parser) syscall(ev *Event, lineNo, col int) error {
 		return p.fail(lineNo, col, "expected a system call")
 	}
 	ev.Syscall = cmd
-	if name == "getsockopt" {
-		if args := splitArgs(joined); len(args) >= 4 {
-			a := strings.TrimSpace(args[3])
-			if strings.HasPrefix(a, "[") && strings.HasSuffix(a, "]") {
+	// The value a getsockopt line expects through its pointer.
+	at := map[string]int{"getsockopt": 3}
+	if i, ok := at[name]; ok {
+		if args := splitArgs(joined); len(args) > i {
+			a := strings.TrimSpace(args[i])
+			switch {
+			case strings.HasPrefix(a, "[") && strings.HasSuffix(a, "]"):
 				if v, err := strconv.ParseInt(strings.TrimSpace(a[1:len(a)-1]), 0, 64); err == nil {
 					ev.ExpectOpt = &v
+				}
+			case strings.HasPrefix(a, `"`):
+				l := &lexer{text: a, line: lineNo, file: p.file}
+				if str, err := l.str(); err == nil {
+					ev.ExpectStr = &str
 				}
 			}
 		}
@@ -505,18 +513,37 @@ func (p *parser) checkUnsupported(ev *Event, lineNo, col int, name, joined strin
 	return nil
 }
 
-// depth is how many brackets of s are open at its end.
+// depth is how many brackets of s are open at its end (brackets inside a
+// string do not count).
 func depth(s string) int {
 	d := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
+	forBrackets(s, func(i int, c byte) bool {
+		switch c {
 		case '(', '[', '{':
 			d++
 		case ')', ']', '}':
 			d--
 		}
-	}
+		return true
+	})
 	return d
+}
+
+// forBrackets calls f with each byte of s outside string literals, until
+// f says stop.
+func forBrackets(s string, f func(i int, c byte) bool) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case !quoted && !f(i, c):
+			return
+		}
+	}
 }
 
 // closeParen is the index of the ')' that closes the first '(' of s, or -1.
@@ -525,42 +552,46 @@ func closeParen(s string) int {
 	if open < 0 {
 		return -1
 	}
-	d := 0
-	for i := open; i < len(s); i++ {
-		switch s[i] {
+	d, end := 0, -1
+	forBrackets(s[open:], func(i int, c byte) bool {
+		switch c {
 		case '(', '[', '{':
 			d++
 		case ')', ']', '}':
 			d--
 			if d == 0 {
-				return i
+				end = open + i
+				return false
 			}
 		}
-	}
-	return -1
+		return true
+	})
+	return end
 }
 
 // splitArgs splits the arguments of "name(a, [b, c], d) = ..." at the
-// commas outside brackets.
+// commas outside brackets and strings.
 func splitArgs(s string) []string {
 	open, end := strings.IndexByte(s, '('), closeParen(s)
 	if open < 0 || end < 0 {
 		return nil
 	}
 	var out []string
-	d, start := 0, open+1
-	for i := open + 1; i < end; i++ {
-		switch s[i] {
+	d, base := 0, open+1
+	start := base
+	forBrackets(s[base:end], func(i int, c byte) bool {
+		switch c {
 		case '(', '[', '{':
 			d++
 		case ')', ']', '}':
 			d--
 		case ',':
 			if d == 0 {
-				out = append(out, s[start:i])
-				start = i + 1
+				out = append(out, s[start:base+i])
+				start = base + i + 1
 			}
 		}
-	}
+		return true
+	})
 	return append(out, s[start:end])
 }

@@ -111,8 +111,10 @@ func (r *Runner) returned(b *blockedCall) error {
 		}
 		return r.fail(ev, "runtime error in %s call: expected result %s but got %s", callName(ev), formatExpectation(exp)[2:], got)
 	}
-	if ev.ExpectOpt != nil && err == nil && ret != *ev.ExpectOpt {
-		return r.fail(ev, "runtime error in getsockopt call: bad getsockopt optval: expected: %d actual: %d", *ev.ExpectOpt, ret)
+	if err == nil {
+		if msg := optvalMismatch(ev, b.pd.Opt()); msg != "" {
+			return r.fail(ev, "runtime error in %s call: %s", sc.Name, msg)
+		}
 	}
 	now, nerr := r.Now()
 	if nerr != nil {
@@ -130,6 +132,30 @@ func (r *Runner) returned(b *blockedCall) error {
 		return r.fail(ev, "timing error: expected system call return %s but happened at %s sec; tolerance %s sec", want, stamp(now), stamp(tol))
 	}
 	return nil
+}
+
+// optvalMismatch compares what a getsockopt call reported through its
+// pointer with what its line expects, as packetdrill does: an int, or
+// a string whose length is the optlen the kernel gave back. It returns
+// the complaint, or "".
+func optvalMismatch(ev *Event, got sockets.Optval) string {
+	sc := ev.Syscall.Syscall
+	if want := ev.ExpectOpt; want != nil && got.Int != *want {
+		return fmt.Sprintf("bad %s optval: expected: %d actual: %d", sc.Name, *want, got.Int)
+	}
+	if want := ev.ExpectStr; want != nil {
+		if optlen := sc.Args[3]; optlen != int64(len(got.Bytes)) {
+			return fmt.Sprintf("bad getsockopt optlen: expected: %d actual: %d", optlen, len(got.Bytes))
+		}
+		if int64(len(*want)) != sc.Args[3] {
+			return fmt.Sprintf("bad getsockopt optval: expected optlen (%d bytes) does not match length of expected "+
+				"optval string %q (%d bytes)", sc.Args[3], *want, len(*want))
+		}
+		if string(got.Bytes) != *want {
+			return fmt.Sprintf("bad getsockopt optval: expected: %q actual: %q", *want, got.Bytes)
+		}
+	}
+	return ""
 }
 
 func errnoText(err error) string {

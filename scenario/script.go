@@ -125,8 +125,10 @@ type Event struct {
 	Syscall     *Command
 	Unsupported string
 	// ExpectOpt is the value a getsockopt line expects through its
-	// pointer argument ("[1100]"), if it gives one.
+	// pointer argument ("[1100]"), if it gives one; ExpectStr is the
+	// string a getsockopt line expects ("cubic"), if it gives one.
 	ExpectOpt *int64
+	ExpectStr *string
 
 	Packet *Packet
 	Shell  *Shell

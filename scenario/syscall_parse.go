@@ -84,8 +84,8 @@ var symbols = map[string]int64{
 	"SO_ACCEPTCONN": sockets.SO_ACCEPTCONN, "SO_RCVTIMEO": sockets.SO_RCVTIMEO, "SO_SNDTIMEO": sockets.SO_SNDTIMEO, "SO_PROTOCOL": sockets.SO_PROTOCOL, "SO_DOMAIN": sockets.SO_DOMAIN,
 	"TCP_NODELAY": sockets.TCP_NODELAY, "TCP_MAXSEG": sockets.TCP_MAXSEG, "TCP_CORK": sockets.TCP_CORK,
 	"TCP_KEEPIDLE": sockets.TCP_KEEPIDLE, "TCP_KEEPINTVL": sockets.TCP_KEEPINTVL, "TCP_KEEPCNT": sockets.TCP_KEEPCNT,
-	"TCP_INFO": sockets.TCP_INFO,
-	"POLLIN":   sockets.POLLIN, "POLLPRI": sockets.POLLPRI, "POLLOUT": sockets.POLLOUT, "POLLERR": sockets.POLLERR,
+	"TCP_INFO": sockets.TCP_INFO, "TCP_CONGESTION": sockets.TCP_CONGESTION,
+	"POLLIN": sockets.POLLIN, "POLLPRI": sockets.POLLPRI, "POLLOUT": sockets.POLLOUT, "POLLERR": sockets.POLLERR,
 	"POLLHUP": sockets.POLLHUP, "POLLNVAL": sockets.POLLNVAL, "POLLRDNORM": sockets.POLLRDNORM,
 	"POLLRDBAND": sockets.POLLRDBAND, "POLLWRNORM": sockets.POLLWRNORM, "POLLWRBAND": sockets.POLLWRBAND,
 	"POLLRDHUP": sockets.POLLRDHUP,
@@ -183,6 +183,95 @@ func (l *lexer) value(what string) (int64, *SyntaxError) {
 
 // ellipsis accepts "..." (any value, packetdrill's wildcard).
 func (l *lexer) ellipsis() bool { return l.accept("...") }
+
+// wildcard accepts "..." or "[...]".
+func (l *lexer) wildcard() bool {
+	start := l.pos
+	if l.ellipsis() || l.accept("[") && l.ellipsis() && l.accept("]") {
+		return true
+	}
+	l.pos = start
+	return false
+}
+
+// str reads a C string literal, "reno", with the escapes \\, \", \n,
+// \t, \0 and \xHH.
+func (l *lexer) str() (string, *SyntaxError) {
+	if err := l.expect(`"`, "to open a string"); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for l.pos < len(l.text) {
+		c := l.text[l.pos]
+		l.pos++
+		switch c {
+		case '"':
+			return b.String(), nil
+		case '\\':
+			if l.pos >= len(l.text) {
+				return "", l.fail("a string ends in a lone backslash")
+			}
+			e := l.text[l.pos]
+			l.pos++
+			switch e {
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case '0':
+				b.WriteByte(0)
+			case 'x':
+				if l.pos+2 > len(l.text) {
+					return "", l.fail("\\x needs two hex digits")
+				}
+				v, err := strconv.ParseUint(l.text[l.pos:l.pos+2], 16, 8)
+				if err != nil {
+					return "", l.fail("\\x needs two hex digits, not %q", l.text[l.pos:l.pos+2])
+				}
+				l.pos += 2
+				b.WriteByte(byte(v))
+			default:
+				b.WriteByte(e)
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", l.fail("unclosed string")
+}
+
+// skipArg consumes one argument the console does not need: a bracketed
+// group, a string, "..." or a word.
+func (l *lexer) skipArg() *SyntaxError {
+	l.skipSpace()
+	if l.pos >= len(l.text) {
+		return nil
+	}
+	switch l.text[l.pos] {
+	case '"':
+		_, err := l.str()
+		return err
+	case '[', '{':
+		depth := 0
+		for l.pos < len(l.text) {
+			c := l.text[l.pos]
+			l.pos++
+			if c == '[' || c == '{' {
+				depth++
+			} else if c == ']' || c == '}' {
+				depth--
+				if depth == 0 {
+					break
+				}
+			}
+		}
+		return nil
+	}
+	if !l.ellipsis() {
+		l.word()
+	}
+	return nil
+}
 
 func (l *lexer) comma(after string) *SyntaxError { return l.expect(",", "after "+after) }
 
@@ -302,28 +391,12 @@ func (l *lexer) address() (sockets.SockaddrIn, *SyntaxError) {
 }
 
 // skipRest consumes trailing arguments the console does not need, such as
-// "..., ..." or "[...], [4]": each is a word or a bracketed group.
+// "..., ..." or "[...], [4]": each is a word, a string or a bracketed
+// group.
 func (l *lexer) skipRest() {
 	for l.accept(",") {
-		l.skipSpace()
-		if l.pos < len(l.text) && (l.text[l.pos] == '[' || l.text[l.pos] == '{') {
-			depth := 0
-			for l.pos < len(l.text) {
-				c := l.text[l.pos]
-				l.pos++
-				if c == '[' || c == '{' {
-					depth++
-				} else if c == ']' || c == '}' {
-					depth--
-					if depth == 0 {
-						break
-					}
-				}
-			}
-			continue
-		}
-		if !l.ellipsis() {
-			l.word()
+		if l.skipArg() != nil {
+			return
 		}
 	}
 }
@@ -444,15 +517,37 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 		if sc.Args[2], err = l.value("option name"); err != nil {
 			return nil, err
 		}
-		if name == "setsockopt" {
-			if err = l.comma("the option name"); err != nil {
-				return nil, err
-			}
-			if l.accept("{") {
-				if sc.Opt, err = l.linger(); err != nil {
+		if name == "getsockopt" {
+			// getsockopt(fd, level, name, VALUE, [LEN]): the value is what
+			// the script expects back; LEN is the buffer's size.
+			if l.accept(",") {
+				if err = l.skipArg(); err != nil {
 					return nil, err
 				}
-			} else if sc.Opt.Int, err = l.value("option value"); err != nil {
+				if l.accept(",") && !l.wildcard() {
+					if sc.Args[3], err = l.value("option length"); err != nil {
+						return nil, err
+					}
+				}
+			}
+			l.skipRest()
+			break
+		}
+		if err = l.comma("the option name"); err != nil {
+			return nil, err
+		}
+		switch l.peek() {
+		case '{':
+			l.accept("{")
+			if sc.Opt, err = l.linger(); err != nil {
+				return nil, err
+			}
+		case '"':
+			if sc.Opt.Bytes, err = l.optString(); err != nil {
+				return nil, err
+			}
+		default:
+			if sc.Opt.Int, err = l.value("option value"); err != nil {
 				return nil, err
 			}
 		}
@@ -528,6 +623,30 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 		return nil, l.fail("the console does not know %q; it has %s and sysctl", name, strings.Join(knownSyscalls, ", "))
 	}
 	return sc, nil
+}
+
+// optString reads setsockopt's string value and its length, "reno", 4:
+// the buffer the kernel is given is the string cut or NUL-padded to the
+// length, as a C program's would be.
+func (l *lexer) optString() ([]byte, *SyntaxError) {
+	str, err := l.str()
+	if err != nil {
+		return nil, err
+	}
+	n := int64(len(str) + 1) // the string and its NUL, if no length follows
+	if l.accept(",") && !l.ellipsis() {
+		at := l.pos
+		if n, err = l.value("option length"); err != nil {
+			return nil, err
+		}
+		if n < 0 || n > 4096 {
+			l.pos = at
+			return nil, l.fail("option length %d: use 0 to 4096", n)
+		}
+	}
+	b := make([]byte, n)
+	copy(b, str)
+	return b, nil
 }
 
 // knownSyscalls are the system calls syscallArgs parses.

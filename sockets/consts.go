@@ -72,6 +72,10 @@ const (
 	TCP_KEEPINTVL = 5
 	TCP_KEEPCNT   = 6
 	TCP_INFO      = 11 // struct tcp_info (TcpInfo)
+	// TCP_CONGESTION names the congestion control algorithm: a string of
+	// at most TCP_CA_NAME_MAX-1 characters ("cubic", "reno").
+	TCP_CONGESTION  = 13
+	TCP_CA_NAME_MAX = 16
 )
 
 // shutdown() how (include/linux/net.h) and sk_shutdown bits.

@@ -12,6 +12,7 @@ type Errno int
 
 var errnoText = map[Errno]string{
 	tracing.EPERM:           "Operation not permitted",
+	tracing.ENOENT:          "No such file or directory",
 	tracing.EINTR:           "Interrupted system call",
 	tracing.EBADF:           "Bad file descriptor",
 	tracing.EAGAIN:          "Resource temporarily unavailable",

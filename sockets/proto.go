@@ -21,11 +21,11 @@ type Proto struct {
 	Accept     func(sk *Sock, flags int) (*Sock, error)
 	Disconnect func(sk *Sock, flags int) error
 	Shutdown   func(sk *Sock, how int)
-	Setsockopt func(sk *Sock, level, optname int, val int64) error
+	Setsockopt func(sk *Sock, level, optname int, val Optval) error
 	// Keepalive is the protocol's answer to SO_KEEPALIVE (tcp_set_keepalive),
 	// called before the flag changes; nil for protocols without one.
 	Keepalive  func(sk *Sock, on bool)
-	Getsockopt func(sk *Sock, level, optname int) (Optval, error)
+	Getsockopt func(sk *Sock, level, optname, optlen int) (Optval, error)
 	Connect    func(sk *Sock, addr SockaddrIn) error
 	Sendmsg    func(sk *Sock, data []byte, flags int, addr *SockaddrIn) (int, error)
 	Recvmsg    func(sk *Sock, buf []byte, flags int) (int, RecvResult, error)
@@ -48,8 +48,8 @@ type ProtoOps struct {
 	Getname    func(sock *Socket, peer bool) (SockaddrIn, error)
 	Listen     func(sock *Socket, backlog int) error
 	Shutdown   func(sock *Socket, how int) error
-	Setsockopt func(sock *Socket, level, optname int, val int64) error
-	Getsockopt func(sock *Socket, level, optname int) (Optval, error)
+	Setsockopt func(sock *Socket, level, optname int, val Optval) error
+	Getsockopt func(sock *Socket, level, optname, optlen int) (Optval, error)
 	// Poll is the socket type's poll (tcp_poll, udp_poll, datagram_poll):
 	// the events ready now; it queues the caller on the socket's wait
 	// queue through wait (sock_poll_wait) when wait is not nil.

@@ -5,9 +5,13 @@ import (
 )
 
 // Optval is a socket option's value: an integer for most options, the
-// linger pair for SO_LINGER, a struct for TCP_INFO.
+// linger pair for SO_LINGER, a struct for TCP_INFO, bytes for the options
+// that take a string (TCP_CONGESTION).
 type Optval struct {
-	Int         int64
+	Int int64
+	// Bytes is the user's buffer for a string option: what setsockopt
+	// passes (optlen bytes of it), or what getsockopt copied out.
+	Bytes       []byte
 	LingerOnoff bool
 	LingerSecs  int32
 	// TvSec and TvUsec are struct timeval, for SO_RCVTIMEO and SO_SNDTIMEO.
@@ -446,14 +450,16 @@ func SysSetsockopt(net *Net, fdt *FdTable, fd, level, optname int, val Optval) e
 			if sock.Ops.Setsockopt == nil {
 				return -1, Errno(tracing.EOPNOTSUPP)
 			}
-			return 0, sock.Ops.Setsockopt(sock, level, optname, val.Int)
+			return 0, sock.Ops.Setsockopt(sock, level, optname, val)
 		})
 	})
 	return err
 }
 
-// SysGetsockopt is __sys_getsockopt -> do_sock_getsockopt.
-func SysGetsockopt(net *Net, fdt *FdTable, fd, level, optname int) (Optval, error) {
+// SysGetsockopt is __sys_getsockopt -> do_sock_getsockopt. optlen is the
+// size of the user's buffer (*optlen on the way in); 0 means the option's
+// natural size (an int, a struct, TCP_CA_NAME_MAX for a name).
+func SysGetsockopt(net *Net, fdt *FdTable, fd, level, optname, optlen int) (Optval, error) {
 	tr := net.Tracer
 	var out Optval
 	_, err := traced(tr, fnSysGetsockopt, tracing.Int(int64(fd)), tracing.Int(int64(level)), tracing.Int(int64(optname)), func() (int64, error) {
@@ -471,7 +477,7 @@ func SysGetsockopt(net *Net, fdt *FdTable, fd, level, optname int) (Optval, erro
 			if sock.Ops.Getsockopt == nil {
 				return -1, Errno(tracing.EOPNOTSUPP)
 			}
-			out, err = sock.Ops.Getsockopt(sock, level, optname)
+			out, err = sock.Ops.Getsockopt(sock, level, optname, optlen)
 			return out.Int, err
 		})
 	})

@@ -419,7 +419,7 @@ func (k *Kernel) inetShutdown(sock *sockets.Socket, how int) error {
 
 // sockCommonSetsockopt is sock_common_setsockopt: the protocol's
 // setsockopt (tcp_setsockopt).
-func (k *Kernel) sockCommonSetsockopt(sock *sockets.Socket, level, optname int, val int64) error {
+func (k *Kernel) sockCommonSetsockopt(sock *sockets.Socket, level, optname int, val sockets.Optval) error {
 	sk := sock.Sk
 	if sk.SkcProt.Setsockopt == nil {
 		return sockets.Errno(tracing.ENOPROTOOPT)
@@ -428,12 +428,12 @@ func (k *Kernel) sockCommonSetsockopt(sock *sockets.Socket, level, optname int, 
 }
 
 // sockCommonGetsockopt is sock_common_getsockopt.
-func (k *Kernel) sockCommonGetsockopt(sock *sockets.Socket, level, optname int) (sockets.Optval, error) {
+func (k *Kernel) sockCommonGetsockopt(sock *sockets.Socket, level, optname, optlen int) (sockets.Optval, error) {
 	sk := sock.Sk
 	if sk.SkcProt.Getsockopt == nil {
 		return sockets.Optval{}, sockets.Errno(tracing.ENOPROTOOPT)
 	}
-	return sk.SkcProt.Getsockopt(sk, level, optname)
+	return sk.SkcProt.Getsockopt(sk, level, optname, optlen)
 }
 
 // inetStreamOps is inet_stream_ops.

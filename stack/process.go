@@ -43,6 +43,9 @@ func (sc Syscall) String() string {
 	case "socket", "listen", "shutdown", "fcntl", "accept4", "getsockopt":
 		return fmt.Sprintf("%s(%d, %d, %d)", sc.Name, sc.Args[0], sc.Args[1], sc.Args[2])
 	case "setsockopt":
+		if sc.Opt.Bytes != nil {
+			return fmt.Sprintf("setsockopt(%d, %d, %d, %q, %d)", sc.Args[0], sc.Args[1], sc.Args[2], sc.Opt.Bytes, len(sc.Opt.Bytes))
+		}
 		return fmt.Sprintf("setsockopt(%d, %d, %d, %d)", sc.Args[0], sc.Args[1], sc.Args[2], sc.Opt.Int)
 	case "poll":
 		return fmt.Sprintf("poll(%s, %d, %d)", pollFdsString(sc.Fds), sc.Args[0], sc.Args[1])
@@ -326,7 +329,7 @@ func (k *Kernel) dispatch(t *task, sc *Syscall) result {
 	case "setsockopt":
 		r.err = sockets.SysSetsockopt(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]), sc.Opt)
 	case "getsockopt":
-		opt, err := sockets.SysGetsockopt(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]))
+		opt, err := sockets.SysGetsockopt(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]), int(a[3]))
 		r = result{ret: opt.Int, err: err, opt: opt}
 	case "fcntl":
 		v, err := sockets.SysFcntl(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]))

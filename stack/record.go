@@ -157,11 +157,12 @@ type sockaddrJSON struct {
 }
 
 type optJSON struct {
-	Int         int64 `json:"int"`
-	LingerOnoff bool  `json:"linger_onoff,omitempty"`
-	LingerSecs  int32 `json:"linger_secs,omitempty"`
-	TvSec       int64 `json:"tv_sec,omitempty"`
-	TvUsec      int64 `json:"tv_usec,omitempty"`
+	Int         int64  `json:"int"`
+	Bytes       []byte `json:"bytes,omitempty"`
+	LingerOnoff bool   `json:"linger_onoff,omitempty"`
+	LingerSecs  int32  `json:"linger_secs,omitempty"`
+	TvSec       int64  `json:"tv_sec,omitempty"`
+	TvUsec      int64  `json:"tv_usec,omitempty"`
 }
 
 // appendSyscall encodes a system call request: request id, pid, name, the
@@ -182,8 +183,8 @@ func appendSyscall(b []byte, id uint64, pid uint32, sc *Syscall) []byte {
 		}
 		x.HasAddr = sc.HasAddr
 	}
-	if o := sc.Opt; o.Int != 0 || o.LingerOnoff || o.LingerSecs != 0 || o.TvSec != 0 || o.TvUsec != 0 {
-		x.Opt = &optJSON{Int: o.Int, LingerOnoff: o.LingerOnoff, LingerSecs: o.LingerSecs, TvSec: o.TvSec, TvUsec: o.TvUsec}
+	if o := sc.Opt; o.Int != 0 || o.Bytes != nil || o.LingerOnoff || o.LingerSecs != 0 || o.TvSec != 0 || o.TvUsec != 0 {
+		x.Opt = &optJSON{Int: o.Int, Bytes: o.Bytes, LingerOnoff: o.LingerOnoff, LingerSecs: o.LingerSecs, TvSec: o.TvSec, TvUsec: o.TvUsec}
 	}
 	x.Fds = sc.Fds
 	if x.Addr == nil && x.Opt == nil && len(x.Fds) == 0 {

@@ -528,7 +528,8 @@ func (d *recDecoder) syscall() (Syscall, error) {
 		sc.HasAddr = x.HasAddr
 	}
 	if x.Opt != nil {
-		sc.Opt = sockets.Optval{Int: x.Opt.Int, LingerOnoff: x.Opt.LingerOnoff, LingerSecs: x.Opt.LingerSecs, TvSec: x.Opt.TvSec, TvUsec: x.Opt.TvUsec}
+		sc.Opt = sockets.Optval{Int: x.Opt.Int, Bytes: x.Opt.Bytes, LingerOnoff: x.Opt.LingerOnoff, LingerSecs: x.Opt.LingerSecs,
+			TvSec: x.Opt.TvSec, TvUsec: x.Opt.TvUsec}
 	}
 	sc.Fds = x.Fds
 	return sc, nil

@@ -61,6 +61,9 @@ type TcpSock struct {
 	KeepaliveIntvl            int64
 	KeepaliveProbes           uint8
 	CongestionOps             string
+
+	// Socket options.
+	caSetsockopt bool // icsk_ca_setsockopt: the application chose the algorithm
 }
 
 // tcpSk is tcp_sk: the tcp_sock a sock belongs to.
@@ -264,8 +267,10 @@ func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 }
 
 // tcpSetsockopt is tcp_setsockopt for SOL_TCP (do_tcp_setsockopt).
-func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) error {
+// TCP_CONGESTION takes a name, the other options an int.
+func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, opt sockets.Optval) error {
 	tr := k.tr
+	val := opt.Int
 	tr.Enter3(fnTcpSetsockopt, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(optname)), tracing.Int(val))
 	fail := func(e int) error {
 		tr.Exit(fnTcpSetsockopt, tracing.Errno(-int64(e)))
@@ -278,6 +283,13 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) 
 	sockets.LockSock(sk)
 	defer sockets.ReleaseSock(sk)
 	switch optname {
+	case sockets.TCP_CONGESTION:
+		if len(opt.Bytes) < 1 {
+			return fail(tracing.EINVAL)
+		}
+		if err := k.tcpSetCongestionControl(sk, caName(opt.Bytes)); err != nil {
+			return fail(int(sockets.ErrnoOf(err)))
+		}
 	case sockets.TCP_NODELAY:
 		if val != 0 {
 			// __tcp_sock_set_nodelay: what waits goes now.
@@ -328,8 +340,10 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, val int64) 
 }
 
 // tcpGetsockopt is tcp_getsockopt for SOL_TCP (do_tcp_getsockopt).
-// TCP_INFO fills a struct tcp_info (tcp_get_info).
-func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (sockets.Optval, error) {
+// TCP_INFO fills a struct tcp_info (tcp_get_info); TCP_CONGESTION copies
+// out the algorithm's name, NUL-padded to optlen bytes (at most
+// TCP_CA_NAME_MAX; optlen 0 means all of them).
+func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname, optlen int) (sockets.Optval, error) {
 	tr := k.tr
 	tr.Enter2(fnTcpGetsockopt, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(optname)))
 	if level != sockets.SOL_TCP {
@@ -369,6 +383,15 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (sockets.Op
 		if v == 0 {
 			v = int64(k.net.Sysctl.TcpKeepaliveProbes)
 		}
+	case sockets.TCP_CONGESTION:
+		n := sockets.TCP_CA_NAME_MAX
+		if optlen > 0 {
+			n = min(optlen, n)
+		}
+		name := make([]byte, sockets.TCP_CA_NAME_MAX)
+		copy(name, tp.ops().name)
+		tr.Exit(fnTcpGetsockopt, tracing.Int(0))
+		return sockets.Optval{Bytes: name[:n]}, nil
 	case sockets.TCP_INFO:
 		info := &sockets.TcpInfo{}
 		k.tcpGetInfo(sk, info)
@@ -380,6 +403,19 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname int) (sockets.Op
 	}
 	tr.Exit(fnTcpGetsockopt, tracing.Int(v))
 	return sockets.Optval{Int: v}, nil
+}
+
+// caName is the name setsockopt(TCP_CONGESTION) reads from the user's
+// buffer (strncpy_from_user): up to the first NUL, at most
+// TCP_CA_NAME_MAX-1 bytes.
+func caName(b []byte) string {
+	b = b[:min(len(b), sockets.TCP_CA_NAME_MAX-1)]
+	for i, c := range b {
+		if c == 0 {
+			return string(b[:i])
+		}
+	}
+	return string(b)
 }
 
 // tcpNeedReset is tcp_need_reset: the states in which aborting the

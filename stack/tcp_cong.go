@@ -1,14 +1,19 @@
 package stack
 
-import "github.com/stackscope/stackscope/tracing"
+import (
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/tracing"
+)
 
 // Congestion control behind struct tcp_congestion_ops, as in
 // net/ipv4/tcp_cong.c: the socket's algorithm is picked from
-// net.ipv4.tcp_congestion_control when the socket is made (a child takes
-// its listener's), starts when the connection is established, and is asked
-// by name-sake hooks: ssthresh on a loss, cong_avoid on an ACK of new data,
-// set_state on entering Loss, cwnd_event when sending starts after idle,
-// pkts_acked with each RTT sample. Undo (undo_cwnd) is not modelled.
+// net.ipv4.tcp_congestion_control when the socket is made, or by the
+// application with setsockopt(TCP_CONGESTION) (a child takes its
+// listener's only if the application chose it); it starts when the
+// connection is established, and is asked by name-sake hooks: ssthresh
+// on a loss, cong_avoid on an ACK of new data, set_state on entering
+// Loss, cwnd_event when sending starts after idle, pkts_acked with each
+// RTT sample. Undo (undo_cwnd) is not modelled.
 
 // tcpCongestionOps is struct tcp_congestion_ops. The values are fixed
 // tables, like the kernel's registered algorithms.
@@ -48,6 +53,52 @@ func (k *Kernel) tcpAssignCongestionControl(tp *TcpSock) {
 	}
 	tp.caOps = ops
 	tp.CongestionOps = ops.name
+}
+
+// tcpSetCongestionControl is tcp_set_congestion_control, for
+// setsockopt(TCP_CONGESTION): an unknown name is ENOENT; asking for the
+// algorithm the socket has changes nothing but marks it chosen by the
+// application; another one replaces it (tcp_reinit_congestion_control).
+// Both of the model's algorithms are in tcp_allowed_congestion_control,
+// so no name needs CAP_NET_ADMIN.
+func (k *Kernel) tcpSetCongestionControl(sk *sockets.Sock, name string) error {
+	tp := tcpSk(sk)
+	ops := tcpCongestionOpsByName(name)
+	switch {
+	case ops == nil:
+		return sockets.Errno(tracing.ENOENT)
+	case ops == tp.caOps:
+		tp.caSetsockopt = true
+		return nil
+	}
+	k.tcpReinitCongestionControl(sk, ops)
+	return nil
+}
+
+// tcpReinitCongestionControl is tcp_reinit_congestion_control: the new
+// algorithm starts from clean private state (icsk_ca_priv zeroed), at
+// once on a connection, or when the connection is established on a
+// socket still closed or listening.
+func (k *Kernel) tcpReinitCongestionControl(sk *sockets.Sock, ops *tcpCongestionOps) {
+	tp := tcpSk(sk)
+	tp.caOps, tp.CongestionOps = ops, ops.name
+	tp.caSetsockopt = true
+	tp.cubic = bictcp{}
+	k.tr.Point(fnTcpReinitCongestionControl, tracing.Sock(uint64(sk.Addr())), tracing.Arg{})
+	if sk.SkcState != sockets.TCP_CLOSE && sk.SkcState != sockets.TCP_LISTEN {
+		k.tcpInitCongestionControl(tp)
+	}
+}
+
+// tcpCaOpenreqChild is the choice part of tcp_ca_openreq_child: a child
+// keeps the algorithm its listener's application chose with
+// TCP_CONGESTION; otherwise it has the system default of the moment
+// (which tcp_init_sock gave it).
+func tcpCaOpenreqChild(tp, ltp *TcpSock) {
+	if ltp.caSetsockopt {
+		tp.caOps, tp.CongestionOps = ltp.caOps, ltp.CongestionOps
+		tp.caSetsockopt = true
+	}
 }
 
 // tcpInitCongestionControl is tcp_init_congestion_control: the algorithm

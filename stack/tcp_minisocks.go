@@ -246,7 +246,7 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	tp.SegsIn = 1 // the SYN
 	tp.ack.Lrcvtime, tp.Lsndtime = k.clock.Now(), k.clock.Now()
 	tp.Nonagle = ltp.Nonagle
-	tp.CongestionOps, tp.caOps = ltp.CongestionOps, ltp.caOps
+	tcpCaOpenreqChild(tp, ltp)
 	k.tcpInitCongestionControl(tp)
 	tp.KeepaliveTime, tp.KeepaliveIntvl, tp.KeepaliveProbes = ltp.KeepaliveTime, ltp.KeepaliveIntvl, ltp.KeepaliveProbes
 	if newsk.SockFlagSet(sockets.SOCK_KEEPOPEN) {

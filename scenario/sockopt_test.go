@@ -1,0 +1,79 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCongestionOptionInAScript: packetdrill's string option values:
+// setsockopt passes the string and its length, getsockopt checks the
+// string the kernel wrote back and its length.
+func TestCongestionOptionInAScript(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+   +0 getsockopt(4, SOL_TCP, TCP_CONGESTION, "cubic", [5]) = 0
+   +0 setsockopt(4, IPPROTO_TCP, TCP_CONGESTION, "reno", 4) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_CONGESTION, "reno", [4]) = 0
+   +0 setsockopt(4, IPPROTO_TCP, TCP_CONGESTION, "vegas", 5) = -1 ENOENT (No such file or directory)
+   +0 setsockopt(4, IPPROTO_TCP, TCP_CONGESTION, "cubicreno", 5) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_CONGESTION, "cubic", [5]) = 0
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = runScript(t, passiveOpen+`
+   +0 getsockopt(4, SOL_TCP, TCP_CONGESTION, "reno", [4]) = 0
+`)
+	wantRunError(t, err, 12, `bad getsockopt optval: expected: "reno" actual: "cubi"`)
+	_, err = runScript(t, passiveOpen+`
+   +0 getsockopt(4, SOL_TCP, TCP_CONGESTION, "cubic", [16]) = 0
+`)
+	wantRunError(t, err, 12, "expected optlen (16 bytes) does not match length of expected optval string")
+}
+
+// TestConsoleShowsOptionStrings: the console prints a string option with
+// the length the kernel wrote back.
+func TestConsoleShowsOptionStrings(t *testing.T) {
+	out, _ := runConsole(t, 1, `socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+getsockopt(3, SOL_TCP, TCP_CONGESTION, [...], [16])
+setsockopt(3, SOL_TCP, TCP_CONGESTION, "reno", 4) = 0
+getsockopt(3, SOL_TCP, TCP_CONGESTION)
+`)
+	for _, want := range []string{`= 0 ["cubic"] [16]`, `= 0 ["reno"] [16]`} {
+		if !strings.Contains(out, "\n"+want+"\n") {
+			t.Errorf("%q missing from:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "mismatch") {
+		t.Errorf("a line did not return what it expects:\n%s", out)
+	}
+}
+
+// TestParseStringOptionValues: the lexer reads C strings with their
+// escapes, cuts or pads them to the length given, and argument splitting
+// ignores commas and brackets inside strings.
+func TestParseStringOptionValues(t *testing.T) {
+	for _, c := range []struct {
+		line string
+		want string
+	}{
+		{`setsockopt(3, SOL_TCP, TCP_CONGESTION, "reno", 4)`, "reno"},
+		{`setsockopt(3, SOL_TCP, TCP_CONGESTION, "reno", 6)`, "reno\x00\x00"},
+		{`setsockopt(3, SOL_TCP, TCP_CONGESTION, "cubic", 3)`, "cub"},
+		{`setsockopt(3, SOL_TCP, TCP_CONGESTION, "a\"b\\c\x41\0d")`, "a\"b\\cA\x00d\x00"},
+	} {
+		cmd, err := ParseLine("", 1, c.line)
+		if err != nil {
+			t.Fatalf("%s: %v", c.line, err)
+		}
+		if got := string(cmd.Syscall.Opt.Bytes); got != c.want {
+			t.Errorf("%s: optval %q, want %q", c.line, got, c.want)
+		}
+	}
+	if _, err := ParseLine("", 1, `setsockopt(3, SOL_TCP, TCP_CONGESTION, "reno, 4)`); err == nil ||
+		!strings.Contains(err.Error(), "unclosed string") {
+		t.Errorf("an unclosed string: error %v", err)
+	}
+	if got := splitArgs(`f("a, (b", [1, 2], "c\"d,")`); len(got) != 3 {
+		t.Errorf("splitArgs split into %q", got)
+	}
+}

@@ -1,0 +1,123 @@
+package stack
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// caOf reads the congestion control algorithm of proc's socket fd.
+func caOf(t testing.TB, proc *Process, fd int) string {
+	t.Helper()
+	r, err := proc.k.Do("ca", func(k *Kernel) any {
+		return tcpSk(proc.Fdt.Get(fd).PrivateData.Sk).ops().name
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.(string)
+}
+
+func congestion(name string) sockets.Optval { return sockets.Optval{Bytes: []byte(name)} }
+
+// TestTcpCongestionOptionChoosesTheAlgorithm: getsockopt(TCP_CONGESTION)
+// copies out the name, NUL-padded to the buffer (at most 16 bytes);
+// setsockopt takes a name of up to 15 characters ending at the first NUL
+// and refuses an unknown one with ENOENT, as tcp_set_congestion_control
+// does, and an empty buffer with EINVAL.
+func TestTcpCongestionOptionChoosesTheAlgorithm(t *testing.T) {
+	f := boot(t, Config{Seed: 1})
+	fd := f.socket(t)
+	get := func(optlen int) []byte {
+		t.Helper()
+		pd := f.p.Start(Syscall{Name: "getsockopt", Args: [4]int64{int64(fd), sockets.SOL_TCP, sockets.TCP_CONGESTION, int64(optlen)}})
+		if _, err := pd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return pd.Opt().Bytes
+	}
+	if got, want := get(0), append([]byte("cubic"), make([]byte, 11)...); !bytes.Equal(got, want) {
+		t.Fatalf("getsockopt(TCP_CONGESTION) = %q, want %q (the default, NUL-padded to TCP_CA_NAME_MAX)", got, want)
+	}
+	if got := get(3); string(got) != "cub" {
+		t.Errorf("getsockopt with optlen 3 = %q, want \"cub\"", got)
+	}
+	for _, c := range []struct {
+		val  []byte
+		want int
+	}{
+		{[]byte("vegas"), tracing.ENOENT},
+		{[]byte("renoreno"), tracing.ENOENT},
+		{[]byte{}, tracing.EINVAL},
+		{[]byte("reno\x00cubic"), 0},
+		{[]byte("cubicxxxxxxxxxxxreno"), tracing.ENOENT}, // read as "cubicxxxxxxxxxx", 15 bytes
+	} {
+		err := f.p.Setsockopt(fd, sockets.SOL_TCP, sockets.TCP_CONGESTION, sockets.Optval{Bytes: c.val})
+		if int(errnoOf(err)) != c.want {
+			t.Errorf("setsockopt(TCP_CONGESTION, %q) = %v, want errno %d", c.val, err, c.want)
+		}
+	}
+	if got := get(4); string(got) != "reno" {
+		t.Errorf("after choosing reno, getsockopt = %q", got)
+	}
+	if got := caOf(t, f.p, fd); got != "reno" {
+		t.Errorf("the socket runs %s, want reno", got)
+	}
+}
+
+// TestTcpCongestionOnAConnection: choosing an algorithm on an established
+// connection starts it at once (tcp_reinit_congestion_control), and a
+// listener's choice passes to its children, while a listener that chose
+// nothing gives each child the system default of the moment the child is
+// made (tcp_ca_openreq_child).
+func TestTcpCongestionOnAConnection(t *testing.T) {
+	f := newPairFix(t, PairConfig{})
+	chosen := f.listen(f.pa, addrA, 80, 8)
+	if err := f.pa.Setsockopt(chosen, sockets.SOL_TCP, sockets.TCP_CONGESTION, congestion("reno")); err != nil {
+		t.Fatal(err)
+	}
+	plain := f.listen(f.pa, addrA, 81, 8)
+	cfd, child := f.dial(chosen, 80)
+	if got := caOf(t, f.pa, child); got != "reno" {
+		t.Errorf("child of a listener that chose reno runs %s", got)
+	}
+	if got := caOf(t, f.pb, cfd); got != "cubic" {
+		t.Errorf("the client runs %s, want the default, cubic", got)
+	}
+	// The default changes after listen(): the next child follows it.
+	v := "reno"
+	if _, err := f.p.A.Sysctl("net.ipv4.tcp_congestion_control", &v); err != nil {
+		t.Fatal(err)
+	}
+	_, child2 := f.dial(plain, 81)
+	if got := caOf(t, f.pa, child2); got != "reno" {
+		t.Errorf("child of a listener that chose nothing runs %s, want the default when it was made (reno)", got)
+	}
+	// On the established client, the new algorithm takes over at once.
+	if err := f.pb.Setsockopt(cfd, sockets.SOL_TCP, sockets.TCP_CONGESTION, congestion("reno")); err != nil {
+		t.Fatal(err)
+	}
+	if got := caOf(t, f.pb, cfd); got != "reno" {
+		t.Errorf("after setsockopt the client runs %s", got)
+	}
+	f.transfer(f.pb, cfd, f.pa, child, pattern(200_000, 3), 10*sec)
+}
+
+// TestRecordedSyscallKeepsAStringOption: a recording carries the bytes of
+// setsockopt(TCP_CONGESTION), so that a replay chooses the same algorithm.
+func TestRecordedSyscallKeepsAStringOption(t *testing.T) {
+	sc := Syscall{Name: "setsockopt", Args: [4]int64{3, sockets.SOL_TCP, sockets.TCP_CONGESTION}, Opt: congestion("reno\x00")}
+	d := &recDecoder{b: appendSyscall(nil, 7, 1, &sc)}
+	if id, pid := d.uvarint(), d.uvarint(); id != 7 || pid != 1 {
+		t.Fatalf("id %d pid %d", id, pid)
+	}
+	got, err := d.syscall()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Opt.Bytes, sc.Opt.Bytes) || got.Args != sc.Args {
+		t.Errorf("decoded %+v, recorded %+v", got, sc)
+	}
+}
