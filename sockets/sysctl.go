@@ -34,7 +34,14 @@ type Sysctls struct {
 	TcpSlowStartAfterIdle int
 	// TcpEarlyRetrans: 3 and 4 turn the tail loss probe on (Linux's
 	// default is 3), 0 turns it off.
-	TcpEarlyRetrans    int
+	TcpEarlyRetrans int
+	// TcpRecovery: bit 1 turns RACK loss detection on (Linux's default 1),
+	// bit 2 keeps its reordering window fixed, bit 4 drops the
+	// duplicate-ACK threshold shortcut.
+	TcpRecovery int
+	// TcpFrto: F-RTO (RFC 5682) judges whether an RTO was spurious;
+	// Linux's default is 2 (the SACK-enhanced version).
+	TcpFrto            int
 	TcpAbortOnOverflow int
 	TcpMaxTwBuckets    int
 	TcpTimestamps      int
@@ -70,6 +77,8 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpTwReuse:            2,
 		TcpSlowStartAfterIdle: 1,
 		TcpEarlyRetrans:       3,
+		TcpRecovery:           1,
+		TcpFrto:               2,
 		TcpMaxTwBuckets:       max(ehashEntries/2, 1),
 		TcpTimestamps:         1,
 		TcpSack:               1,
@@ -158,6 +167,8 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_fin_timeout", "seconds an orphaned FIN_WAIT2 socket lives", func(s *Sysctls) *int { return &s.TcpFinTimeout }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_tw_reuse", "reuse TIME_WAIT for new connections: 0 no, 1 yes, 2 loopback only", func(s *Sysctls) *int { return &s.TcpTwReuse }, 0, 2),
 	intEntry("net.ipv4.tcp_early_retrans", "tail loss probes: 3 or 4 on, 0 off", func(s *Sysctls) *int { return &s.TcpEarlyRetrans }, 0, 4),
+	intEntry("net.ipv4.tcp_recovery", "loss detection: 1 RACK (RFC 8985), +2 fixed reordering window, +4 no duplicate-ACK shortcut; 0 the duplicate-ACK threshold only", func(s *Sysctls) *int { return &s.TcpRecovery }, 0, 7),
+	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
 	intEntry("net.ipv4.tcp_slow_start_after_idle", "restart the congestion window after an idle period longer than the RTO (RFC 2861)", func(s *Sysctls) *int { return &s.TcpSlowStartAfterIdle }, 0, 1),
 	intEntry("net.ipv4.tcp_abort_on_overflow", "reset instead of dropping the final ACK when the accept queue is full", func(s *Sysctls) *int { return &s.TcpAbortOnOverflow }, 0, 1),
 	intEntry("net.ipv4.tcp_max_tw_buckets", "the most TIME_WAIT sockets at once", func(s *Sysctls) *int { return &s.TcpMaxTwBuckets }, 0, 1<<31-1),

@@ -93,6 +93,23 @@ const (
 	LINUX_MIB_TCPHYSTARTDELAYDETECT
 	LINUX_MIB_OFOPRUNED
 	LINUX_MIB_TCPKEEPALIVE
+	LINUX_MIB_TCPSLOWSTARTRETRANS
+	LINUX_MIB_TCPLOSTRETRANSMIT
+	LINUX_MIB_TCPDSACKRECV
+	LINUX_MIB_TCPDSACKOFORECV
+	LINUX_MIB_TCPDSACKRECVSEGS
+	LINUX_MIB_TCPDSACKIGNOREDDUBIOUS
+	LINUX_MIB_TCPSACKREORDER
+	LINUX_MIB_TCPTSREORDER
+	LINUX_MIB_TCPRENOREORDER
+	LINUX_MIB_TCPSACKRENEGING
+	LINUX_MIB_TCPLOSSPROBERECOVERY
+	LINUX_MIB_TCPSPURIOUSRTOS
+	LINUX_MIB_TCPSACKRECOVERYFAIL
+	LINUX_MIB_TCPRENORECOVERYFAIL
+	LINUX_MIB_TCPLOSSFAILURES
+	LINUX_MIB_TCPDSACKOLDSENT
+	LINUX_MIB_TCPDSACKOFOSENT
 	numMibs
 )
 
@@ -121,6 +138,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TW"}, {"TcpExt", "TCPTimeWaitOverflow"}, {"TcpExt", "TCPACKSkippedTimeWait"},
 	{"TcpExt", "DelayedACKs"}, {"TcpExt", "DelayedACKLocked"},
 	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"}, {"TcpExt", "TCPHystartTrainDetect"}, {"TcpExt", "TCPHystartDelayDetect"}, {"TcpExt", "OfoPruned"}, {"TcpExt", "TCPKeepAlive"},
+	{"TcpExt", "TCPSlowStartRetrans"}, {"TcpExt", "TCPLostRetransmit"}, {"TcpExt", "TCPDSACKRecv"}, {"TcpExt", "TCPDSACKOfoRecv"}, {"TcpExt", "TCPDSACKRecvSegs"}, {"TcpExt", "TCPDSACKIgnoredDubious"}, {"TcpExt", "TCPSACKReorder"}, {"TcpExt", "TCPTSReorder"}, {"TcpExt", "TCPRenoReorder"}, {"TcpExt", "TCPSACKReneging"}, {"TcpExt", "TCPLossProbeRecovery"}, {"TcpExt", "TCPSpuriousRTOs"}, {"TcpExt", "TCPSackRecoveryFail"}, {"TcpExt", "TCPRenoRecoveryFail"}, {"TcpExt", "TCPLossFailures"}, {"TcpExt", "TCPDSACKOldSent"}, {"TcpExt", "TCPDSACKOfoSent"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -8,14 +8,18 @@ import (
 
 // TCP_SKB_CB: TCP's per-packet state in skb->cb (struct tcp_skb_cb). The
 // layout here is the model's: seq at 0, end_seq at 4, tcp_flags at 8,
-// sacked at 9, and the send timestamp (skb->skb_mstamp_ns in the kernel)
-// at 16.
+// sacked at 9, the send timestamp (skb->skb_mstamp_ns in the kernel)
+// at 16, and at 24 the socket's transmission count when it was last sent.
+// The kernel's clock always moves between two transmissions; the model's
+// virtual clock may not, so RACK orders sends made at one instant by that
+// count (the kernel's tsorted list order).
 const (
 	cbSeq    = 0
 	cbEndSeq = 4
 	cbFlags  = 8
 	cbSacked = 9
 	cbMstamp = 16
+	cbTxNum  = 24
 )
 
 func cbSeqOf(s *skb.SkBuff) uint32        { return binary.LittleEndian.Uint32(s.Cb[cbSeq:]) }
@@ -26,6 +30,8 @@ func setCbSeq(s *skb.SkBuff, v uint32)    { binary.LittleEndian.PutUint32(s.Cb[c
 func setCbEndSeq(s *skb.SkBuff, v uint32) { binary.LittleEndian.PutUint32(s.Cb[cbEndSeq:], v) }
 func setCbFlags(s *skb.SkBuff, v uint8)   { s.Cb[cbFlags] = v }
 func setCbMstamp(s *skb.SkBuff, v int64)  { binary.LittleEndian.PutUint64(s.Cb[cbMstamp:], uint64(v)) }
+func cbTxNumOf(s *skb.SkBuff) uint64      { return binary.LittleEndian.Uint64(s.Cb[cbTxNum:]) }
+func setCbTxNum(s *skb.SkBuff, v uint64)  { binary.LittleEndian.PutUint64(s.Cb[cbTxNum:], v) }
 
 // Sequence number comparisons with wraparound (before(), after()).
 func before(a, b uint32) bool { return int32(a-b) < 0 }

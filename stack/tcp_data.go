@@ -225,7 +225,7 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 	sent := 0
 	mss := max(tp.MssCache, 1)
 	for s := skb.SkbPeek(&sk.SkWriteQueue); s != nil; s = skb.SkbPeek(&sk.SkWriteQueue) {
-		if tp.PacketsOut >= tp.SndCwnd && !(s.Len == 0 && cbFlagsOf(s)&header.TCP_FLAG_FIN != 0) {
+		if tcpPacketsInFlight(tp) >= tp.SndCwnd && !(s.Len == 0 && cbFlagsOf(s)&header.TCP_FLAG_FIN != 0) {
 			break // tcp_cwnd_test: a lone FIN goes even when the window is full
 		}
 		if wndEnd := tp.SndUna + tp.SndWnd; after(cbEndSeqOf(s), wndEnd) {
@@ -265,6 +265,9 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 		}
 	}
 	if sent > 0 {
+		if tcpInCwndReduction(tp) {
+			tp.prrOut += uint32(sent)
+		}
 		// One loss probe per tail loss episode (RACK-TLP): if the last
 		// of these segments is lost, nothing else would reveal it
 		// before the RTO.

@@ -336,30 +336,59 @@ func (k *Kernel) tcpDone(sk *sockets.Sock) {
 
 // tcpAck is tcp_ack: process an acknowledgment. It returns -1 for an ACK
 // of data never sent (which the caller drops), 0 for an old or duplicate
-// ACK, 1 when it acknowledged something new. New data acked leaves the
-// retransmit queue (tcp_clean_rtx_queue), the RTT is measured and the RTO
-// recomputed, and the send window is updated.
+// ACK, 1 when it acknowledged something new. The send window is updated,
+// SACK blocks tag the retransmit queue (tcp_sacktag_write_queue),
+// acknowledged segments leave it with an RTT sample
+// (tcp_clean_rtx_queue), a dubious ACK runs the congestion state machine
+// (tcp_fastretrans_alert), and the window grows or shrinks
+// (tcp_cong_control) before recovery sends what it decided.
 func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	tr := k.tr
 	tp := tcpSk(sk)
 	tr.Enter2(fnTcpAck, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(seg.ack)))
 	ackSeq := seg.ack
+	priorSndUna := tp.SndUna
 	if after(ackSeq, tp.SndNxt) {
 		tr.Exit(fnTcpAck, tracing.Int(-1))
 		return -1
 	}
-	if !before(ackSeq, tp.SndUna) {
-		// Not an old ACK: the peer is alive and answering.
-		tp.IcskProbesOut = 0
-		tp.RcvTstamp = k.clock.Now()
+	var sacks []header.SackBlock
+	if tcpIsSack(tp) && seg.th.DataOffset() > header.TCPMinSize {
+		sacks = header.ParseTCPOptions(seg.th.Options()).Sacks
+	}
+	var state tcpSacktagState
+	flag := 0
+	priorDelivered := tp.Delivered
+	if before(ackSeq, priorSndUna) {
+		// An old ACK may still carry SACK news.
+		if len(sacks) > 0 {
+			k.tcpSacktagWriteQueue(sk, sacks, ackSeq, priorSndUna, &state)
+			flag |= state.flag
+			tp.Delivered += state.sackDelivered
+			rexmit := k.tcpFastretransAlert(sk, priorSndUna, 0, &flag)
+			k.tcpXmitRecovery(sk, rexmit)
+		}
+		tr.Exit(fnTcpAck, tracing.Int(0))
+		return 0
+	}
+	if after(ackSeq, priorSndUna) {
+		flag |= FLAG_SND_UNA_ADVANCED
+		tp.IcskRetransmits = 0
+	}
+	priorFack := tp.SndUna
+	if tcpIsSack(tp) {
+		priorFack = tcpHighestSackSeq(tp)
+	}
+	if seg.seq != seg.end {
+		flag |= FLAG_DATA
 	}
 	// The send window (tcp_ack_update_window).
 	nwin := uint32(seg.th.Window())
 	if !seg.has(header.TCP_FLAG_SYN) {
 		nwin <<= tp.RxOpt.SndWscale // the window in a SYN-ACK is never scaled
 	}
-	winUpdate := after(ackSeq, tp.SndUna) || after(seg.seq, tp.SndWl1) || (seg.seq == tp.SndWl1 && (nwin > tp.SndWnd || nwin == 0))
-	if winUpdate {
+	if after(ackSeq, tp.SndUna) || after(seg.seq, tp.SndWl1) || (seg.seq == tp.SndWl1 && (nwin > tp.SndWnd || nwin == 0)) {
+		flag |= FLAG_WIN_UPDATE
 		if tp.SndWnd != nwin {
 			tp.SndWnd = nwin
 			if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
@@ -369,74 +398,133 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 		tp.SndWl1 = seg.seq
 		tp.MaxWindow = max(tp.MaxWindow, tp.SndWnd)
 	}
-	if !after(ackSeq, tp.SndUna) {
-		if sk.SkcState != sockets.TCP_SYN_SENT && sk.SkcState != sockets.TCP_SYN_RECV && tcpIsDupack(tp, seg, winUpdate) {
-			k.tcpFastretransAlert(sk)
-		}
-		tr.Exit(fnTcpAck, tracing.Int(0))
-		return 0
-	}
-	acked := ackSeq - tp.SndUna
-	tp.BytesAcked += uint64(acked)
+	tp.BytesAcked += uint64(ackSeq - tp.SndUna)
 	tp.SndUna = ackSeq
-	inFlight := tp.PacketsOut
-	k.tcpCleanRtxQueue(sk, seg)
-	tp.Delivered += inFlight - tp.PacketsOut
-	// tcp_fastretrans_alert first: Recovery may end (or go on with a
-	// partial ACK), and loss recovery (tcp_process_loss) ends once
-	// everything in flight when it began is acknowledged.
-	k.tcpRecoveryAck(sk)
-	if tp.IcskCaState == sockets.TCP_CA_Loss && !before(tp.SndUna, tp.HighSeq) {
-		tp.IcskCaState = sockets.TCP_CA_Open
+	if len(sacks) > 0 {
+		k.tcpSacktagWriteQueue(sk, sacks, ackSeq, priorSndUna, &state)
+		flag |= state.flag
+		tp.Delivered += state.sackDelivered
 	}
-	// Then tcp_cong_control: the window grows with every ACK of new data
-	// unless it is being reduced (Recovery, CWR), also in Loss (slow start
-	// from 1) and after our FIN is queued; the ACK of a SYN does not grow
-	// it.
-	if sk.SkcState != sockets.TCP_SYN_SENT && sk.SkcState != sockets.TCP_SYN_RECV && tp.PacketsOut < inFlight &&
-		tp.IcskCaState != sockets.TCP_CA_Recovery && tp.IcskCaState != sockets.TCP_CA_CWR {
-		k.tcpCongAvoid(tp, inFlight-tp.PacketsOut)
+	// The peer is alive and answering.
+	tp.IcskProbesOut = 0
+	tp.RcvTstamp = k.clock.Now()
+	if tp.PacketsOut == 0 {
+		// no_queue: nothing was outstanding.
+		if flag&FLAG_DSACKING_ACK != 0 {
+			k.tcpFastretransAlert(sk, priorSndUna, 0, &flag)
+		}
+		if tp.TlpHighSeq != 0 {
+			k.tcpProcessTlpAck(sk, ackSeq, flag)
+		}
+		return k.tcpAckDone(sk, flag)
+	}
+	lostBefore := tp.lost
+	flag |= k.tcpCleanRtxQueue(sk, priorFack, priorSndUna, &state)
+	k.tcpRackUpdateReoWnd(tp, priorDelivered)
+	if tp.TlpHighSeq != 0 {
+		k.tcpProcessTlpAck(sk, ackSeq, flag)
+	}
+	rexmit := REXMIT_NONE
+	if sk.SkcState != sockets.TCP_SYN_SENT && sk.SkcState != sockets.TCP_SYN_RECV && tcpAckIsDubious(tp, flag) {
+		numDupack := 0
+		if flag&(FLAG_SND_UNA_ADVANCED|FLAG_NOT_DUP|FLAG_DSACKING_ACK) == 0 {
+			numDupack = 1
+		}
+		rexmit = k.tcpFastretransAlert(sk, priorSndUna, numDupack, &flag)
+	}
+	if flag&FLAG_SET_XMIT_TIMER != 0 {
+		k.tcpSetXmitTimer(sk)
+	}
+	k.tcpCongControl(sk, tp.Delivered-priorDelivered, tp.lost-lostBefore, flag)
+	k.tcpXmitRecovery(sk, rexmit)
+	return k.tcpAckDone(sk, flag)
+}
+
+// tcpAckDone finishes tcp_ack: after new data is acknowledged the RTO
+// backoff is over and writers may have room.
+func (k *Kernel) tcpAckDone(sk *sockets.Sock, flag int) int {
+	tp := tcpSk(sk)
+	if flag&FLAG_SND_UNA_ADVANCED == 0 {
+		k.tr.Exit(fnTcpAck, tracing.Int(0))
+		return 0
 	}
 	if tp.IcskCaState != sockets.TCP_CA_Loss {
 		k.tcpUpdateRtoTime(tp)
 	}
-	if tp.TlpHighSeq != 0 && !before(tp.SndUna, tp.TlpHighSeq) {
-		tp.TlpHighSeq = 0 // tcp_process_tlp_ack: the probe's episode is over
-	}
-	if skb.SkbQueueEmpty(&tp.rtxQueue) {
-		if tp.retransmitTimer != nil {
-			k.DelTimer(tp.retransmitTimer)
-		}
-	} else if !k.tcpScheduleLossProbe(sk, true) { // tcp_set_xmit_timer
-		k.tcpResetXmitTimer(sk, tp.IcskRto)
-	}
-	tp.IcskRetransmits = 0
 	tp.IcskBackoff = 0
 	sk.SkWriteSpace(sk)
-	tr.Exit(fnTcpAck, tracing.Int(1))
+	k.tr.Exit(fnTcpAck, tracing.Int(1))
 	return 1
 }
 
-// tcpCleanRtxQueue is tcp_clean_rtx_queue: free the fully acknowledged
-// segments and take an RTT sample from the newest of them that was not
-// retransmitted (Karn's rule).
-func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
+// tcpCleanRtxQueue is tcp_clean_rtx_queue: free the segments the ACK
+// covers, keep the scoreboard's counts, feed RACK, and take an RTT sample
+// from the oldest never-retransmitted one (Karn's rule), or failing that
+// from newly SACKed data. It returns the ACK's flags.
+func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint32, state *tcpSacktagState) int {
 	tp := tcpSk(sk)
 	k.tr.Enter1(fnTcpCleanRtxQueue, tracing.Sock(uint64(sk.Addr())))
-	var sample int64 = -1
+	flag := 0
+	var firstAckt int64
+	haveAckt := false
+	reord := tp.SndNxt // lowest acked never-retransmitted, never-SACKed seq
+	pktsAcked := uint32(0)
 	for s := skb.SkbPeek(&tp.rtxQueue); s != nil; s = skb.SkbPeek(&tp.rtxQueue) {
 		if after(cbEndSeqOf(s), tp.SndUna) {
+			if s.Cb[cbSacked]&TCPCB_SACKED_ACKED != 0 {
+				flag |= FLAG_SACK_RENEGING
+			}
 			break
 		}
-		if s.Cb[cbSacked] == 0 {
-			sample = k.clock.Now() - cbMstampOf(s)
-		} else if s.Cb[cbSacked]&tcpcbRetrans != 0 && tp.RetransOut > 0 {
-			tp.RetransOut--
+		sacked := s.Cb[cbSacked]
+		if sacked&TCPCB_RETRANS != 0 {
+			if sacked&TCPCB_SACKED_RETRANS != 0 {
+				tp.RetransOut--
+			}
+			flag |= FLAG_RETRANS_DATA_ACKED
+		} else if sacked&TCPCB_SACKED_ACKED == 0 {
+			if !haveAckt {
+				firstAckt, haveAckt = cbMstampOf(s), true
+			}
+			if before(cbSeqOf(s), reord) {
+				reord = cbSeqOf(s)
+			}
+			if !after(cbEndSeqOf(s), tp.HighSeq) {
+				flag |= FLAG_ORIG_SACK_ACKED
+			}
+		}
+		if sacked&TCPCB_SACKED_ACKED != 0 {
+			tp.sackedOut--
+		} else if tcpIsSack(tp) {
+			tp.Delivered++
+			// (The kernel skips a retransmission its timestamps prove
+			// spurious, tcp_skb_spurious_retrans; the model has no
+			// timestamp-based undo.)
+			k.tcpRackAdvance(tp, sacked, cbEndSeqOf(s), cbMstampOf(s), cbTxNumOf(s))
+		}
+		if sacked&TCPCB_LOST != 0 {
+			tp.lostOut--
+		}
+		if cbFlagsOf(s)&header.TCP_FLAG_SYN == 0 {
+			flag |= FLAG_DATA_ACKED
+		} else {
+			flag |= FLAG_SYN_ACKED
+			tp.retransStamp = 0
 		}
 		_ = skb.SkbUnlinkLocked(s, &tp.rtxQueue)
 		tp.PacketsOut--
+		pktsAcked++
 		sk.SkWmemQueued -= int32(s.Truesize)
 		_ = skb.ConsumeSkb(s)
+	}
+	if tp.sackedOut == 0 {
+		tp.highestSack = tp.SndUna
+	}
+	var sample int64 = -1
+	if haveAckt && flag&FLAG_RETRANS_DATA_ACKED == 0 {
+		sample = k.clock.Now() - firstAckt
+	} else if state.haveSackt {
+		sample = k.clock.Now() - state.firstSackt
 	}
 	if sample >= 0 {
 		us := max(sample/1000, 1)
@@ -444,7 +532,23 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		k.tcpRttEstimator(tp, us)
 		k.tcpPktsAcked(tp, us) // the algorithm's pkts_acked (CUBIC's HyStart)
 	}
-	k.tr.Exit(fnTcpCleanRtxQueue, tracing.Arg{})
+	if flag&FLAG_ACKED != 0 {
+		flag |= FLAG_SET_XMIT_TIMER
+		if !tcpIsSack(tp) {
+			k.tcpRemoveRenoSacks(sk, pktsAcked)
+			if flag&FLAG_RETRANS_DATA_ACKED != 0 {
+				flag &^= FLAG_ORIG_SACK_ACKED
+			}
+		} else if before(reord, priorFack) {
+			k.tcpCheckSackReordering(sk, reord, false)
+		}
+	} else if sample >= 0 && state.haveSackt {
+		if head := skb.SkbPeek(&tp.rtxQueue); head != nil && sample > k.clock.Now()-cbMstampOf(head) {
+			flag |= FLAG_SET_XMIT_TIMER
+		}
+	}
+	k.tr.Exit(fnTcpCleanRtxQueue, tracing.Int(int64(pktsAcked)))
+	return flag
 }
 
 // tcpRttEstimator is tcp_rtt_estimator + tcp_set_rto: Jacobson's smoothed

@@ -220,6 +220,8 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 		}
 	}
 	setCbMstamp(s, k.clock.Now())
+	tp.txNum++
+	setCbTxNum(s, tp.txNum)
 	flags := cbFlagsOf(s)
 	seg := &tcpSegment{src: sk.SkcRcvSaddr, dst: sk.SkcDaddr, sport: sockets.InetOf(sk).InetSport.Ntohs(), dport: sk.SkcDport.Ntohs(),
 		seq: cbSeqOf(s), flags: flags, sk: sk}
@@ -357,14 +359,30 @@ func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
 	return nil
 }
 
+// What the retransmit timer runs as (icsk_pending): one timer serves the
+// RTO, the zero-window probe, the tail loss probe and RACK's reordering
+// timeout.
+const (
+	ICSK_TIME_RETRANS     = 1
+	ICSK_TIME_PROBE0      = 3
+	ICSK_TIME_LOSS_PROBE  = 5
+	ICSK_TIME_REO_TIMEOUT = 6
+)
+
 // tcpResetXmitTimer is inet_csk_reset_xmit_timer(ICSK_TIME_RETRANS).
 func (k *Kernel) tcpResetXmitTimer(sk *sockets.Sock, when int64) {
+	k.inetCskResetXmitTimer(sk, ICSK_TIME_RETRANS, when)
+}
+
+// inetCskResetXmitTimer is inet_csk_reset_xmit_timer: (re)arm the
+// retransmit timer to run as what, when from now (at most TCP_RTO_MAX).
+func (k *Kernel) inetCskResetXmitTimer(sk *sockets.Sock, what uint8, when int64) {
 	k.tr.Point(fnInetCskResetXmitTimer, tracing.Sock(uint64(sk.Addr())), tracing.Int(when))
 	tp := tcpSk(sk)
 	if tp.retransmitTimer == nil {
 		tp.retransmitTimer = NewTimer("tcp_write_timer", func() { k.tcpWriteTimer(sk) })
 	}
-	tp.lossProbe = false
+	tp.icskPending = what
 	k.ModTimer(tp.retransmitTimer, k.clock.Now()+min(when, TCP_RTO_MAX))
 }
 

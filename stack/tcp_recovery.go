@@ -3,220 +3,588 @@ package stack
 import (
 	"github.com/stackscope/stackscope/skb"
 	"github.com/stackscope/stackscope/sockets"
-	"github.com/stackscope/stackscope/stack/header"
 	"github.com/stackscope/stackscope/tracing"
 )
 
-// Fast retransmit and recovery, as Linux does them for a connection
-// without SACK information (its "Reno" path of tcp_fastretrans_alert:
-// duplicate ACKs counted in sacked_out by tcp_add_reno_sack). The SACK
-// scoreboard, RACK and PRR are not modelled: the model counts duplicate
-// ACKs even when the peer sends SACK blocks, and inflates the window as
-// RFC 5681 does instead of PRR's proportional pacing.
+// Loss recovery as net/ipv4/tcp_input.c does it in 6.x. The congestion
+// state machine (icsk_ca_state: Open, Disorder, CWR, Recovery, Loss) runs
+// on every "dubious" ACK (tcp_fastretrans_alert). Losses are found by
+// RACK (tcp_rack.go) with SACK, or by NewReno's rule without it
+// (tcp_newreno_mark_lost: three duplicate ACKs, then each partial ACK);
+// lost segments are retransmitted by tcp_xmit_retransmit_queue as the
+// window allows; in Recovery the window follows Proportional Rate
+// Reduction (RFC 6937, tcp_cwnd_reduction). After an RTO, F-RTO (RFC
+// 5682) sends new data first and undoes the reduction if the timeout
+// proves spurious. Linux's other undo paths (D-SACK undo, timestamp-based
+// undo of a fast recovery, tcp_try_undo_partial) are not modelled: a
+// recovery always ends with cwnd at ssthresh.
 
-// tcpIsDupack says whether an ACK that acknowledges nothing new is a
-// duplicate ACK: none of Linux's FLAG_NOT_DUP reasons hold (it carries no
-// data, no SYN or FIN, and tcp_ack_update_window did not take its window),
-// and data is outstanding.
-func tcpIsDupack(tp *TcpSock, seg *tcpSegmentIn, winUpdate bool) bool {
-	return seg.ack == tp.SndUna && tp.PacketsOut > 0 && len(seg.th) == seg.th.DataOffset() &&
-		seg.flag&(header.TCP_FLAG_SYN|header.TCP_FLAG_FIN) == 0 && !winUpdate
+// What tcp_xmit_recovery should send after an ACK.
+const (
+	REXMIT_NONE = 0 // nothing
+	REXMIT_LOST = 1 // segments marked lost
+	REXMIT_NEW  = 2 // new data (F-RTO step 2b)
+)
+
+// tcpInCwndReduction is tcp_in_cwnd_reduction: CWR or Recovery.
+func tcpInCwndReduction(tp *TcpSock) bool {
+	return tp.IcskCaState == sockets.TCP_CA_CWR || tp.IcskCaState == sockets.TCP_CA_Recovery
 }
 
-// tcpFastretransAlert is tcp_fastretrans_alert on a duplicate ACK: count
-// it (tcp_add_reno_sack); at tcp_reordering (3) of them, the segment at
-// snd_una is taken for lost: retransmit it at once, halve ssthresh and
-// enter Recovery until everything sent so far (high_seq) is acknowledged.
-// In Recovery each further duplicate ACK lets one more segment out.
-func (k *Kernel) tcpFastretransAlert(sk *sockets.Sock) {
+// tcpAckIsDubious is tcp_ack_is_dubious: an ACK that may be a duplicate,
+// carries SACK or D-SACK news, or arrives outside the Open state goes
+// through tcp_fastretrans_alert.
+func tcpAckIsDubious(tp *TcpSock, flag int) bool {
+	return flag&FLAG_NOT_DUP == 0 || flag&FLAG_CA_ALERT != 0 || tp.IcskCaState != sockets.TCP_CA_Open
+}
+
+// tcpMayRaiseCwnd is tcp_may_raise_cwnd: grow the window on in-order
+// delivery, or on any progress once the path is known to reorder.
+func (k *Kernel) tcpMayRaiseCwnd(tp *TcpSock, flag int) bool {
+	if tp.Reordering > tcpReordering {
+		return flag&FLAG_FORWARD_PROGRESS != 0
+	}
+	return flag&FLAG_DATA_ACKED != 0
+}
+
+// tcpCongControl is tcp_cong_control: in CWR or Recovery the window is
+// reduced by PRR, otherwise the algorithm may grow it.
+func (k *Kernel) tcpCongControl(sk *sockets.Sock, delivered, losses uint32, flag int) {
 	tp := tcpSk(sk)
-	k.tr.Enter2(fnTcpFastretransAlert, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(tp.sackedOut+1)))
-	defer k.tr.Exit(fnTcpFastretransAlert, tracing.Int(int64(tp.IcskCaState)))
-	tp.sackedOut++
+	if tcpInCwndReduction(tp) {
+		k.tcpCwndReduction(sk, delivered, losses, flag)
+	} else if k.tcpMayRaiseCwnd(tp, flag) {
+		k.tcpCongAvoid(tp, delivered)
+	}
+}
+
+// tcpCurrentSsthresh is tcp_current_ssthresh: in a reduction, ssthresh;
+// otherwise at least three quarters of cwnd.
+func tcpCurrentSsthresh(tp *TcpSock) uint32 {
+	if tcpInCwndReduction(tp) {
+		return tp.SndSsthresh
+	}
+	return max(tp.SndSsthresh, tp.SndCwnd>>1+tp.SndCwnd>>2)
+}
+
+// tcpFastretransAlert is tcp_fastretrans_alert: the congestion state
+// machine, on an ACK that is a duplicate, carries SACK news, or arrives
+// outside Open. It decides the state and what is lost; what to send is
+// left to tcp_xmit_recovery (the returned REXMIT_*).
+func (k *Kernel) tcpFastretransAlert(sk *sockets.Sock, priorSndUna uint32, numDupack int, ackFlag *int) (rexmit int) {
+	tp := tcpSk(sk)
+	flag := *ackFlag
+	k.tr.Enter2(fnTcpFastretransAlert, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(numDupack)))
+	defer func() { k.tr.Exit(fnTcpFastretransAlert, tracing.Int(int64(tp.IcskCaState))) }()
+	doLost := numDupack > 0 || (flag&FLAG_DATA_SACKED != 0 && tcpForceFastRetransmit(tp))
+	if tp.PacketsOut == 0 && tp.sackedOut != 0 {
+		tp.sackedOut = 0
+	}
+
+	// D. Leave a state once everything up to high_seq is acknowledged.
+	if tp.IcskCaState == sockets.TCP_CA_Open {
+		tp.retransStamp = 0
+	} else if !before(tp.SndUna, tp.HighSeq) {
+		switch tp.IcskCaState {
+		case sockets.TCP_CA_CWR:
+			// Held until something above high_seq is acknowledged.
+			if tp.SndUna != tp.HighSeq {
+				k.tcpEndCwndReduction(sk)
+				k.tcpSetCaState(tp, sockets.TCP_CA_Open)
+			}
+		case sockets.TCP_CA_Recovery:
+			if !tcpIsSack(tp) {
+				tp.sackedOut = 0 // tcp_reset_reno_sack
+			}
+			if k.tcpTryUndoRecovery(sk) {
+				return REXMIT_NONE
+			}
+			k.tcpEndCwndReduction(sk)
+		}
+	}
+
+	// E. What this ACK means in the state we are in.
+	fastRexmit := false
 	switch tp.IcskCaState {
-	case sockets.TCP_CA_Open, sockets.TCP_CA_Disorder:
-		if tp.sackedOut < max(tp.Reordering, 1) {
-			tp.IcskCaState = sockets.TCP_CA_Disorder
-			return
-		}
-		head := skb.SkbPeek(&tp.rtxQueue)
-		if head == nil {
-			return
-		}
-		// tcp_enter_recovery.
-		if tp.RxOpt.SackOk {
-			k.mib.inc(LINUX_MIB_TCPSACKRECOVERY)
-		} else {
-			k.mib.inc(LINUX_MIB_TCPRENORECOVERY)
-		}
-		tp.HighSeq = tp.SndNxt
-		tp.SndSsthresh = tp.tcpSsthresh() // the algorithm's: 1/2 for Reno, 717/1024 for CUBIC
-		tp.IcskCaState = sockets.TCP_CA_Recovery
-		k.tcpRetransmitSkb(sk, head)
-		k.mib.inc(LINUX_MIB_TCPFASTRETRANS)
-		// RFC 5681 3.2: cwnd = ssthresh + the segments that left the
-		// network (the duplicate ACKs).
-		tp.SndCwnd = tp.SndSsthresh + tp.sackedOut
-		k.tcpResetXmitTimer(sk, tp.IcskRto)
 	case sockets.TCP_CA_Recovery:
-		tp.SndCwnd++ // another segment has left the network
-	}
-}
-
-// tcpRecoveryAck handles an ACK of new data during Recovery: a partial
-// ACK (below high_seq) means the next segment was lost too, and it is
-// retransmitted at once (NewReno); a full ACK ends Recovery with cwnd at
-// ssthresh (tcp_end_cwnd_reduction), except that a connection without
-// SACK stays in Recovery until an ACK goes beyond high_seq. Outside
-// Recovery it forgets the duplicate ACKs.
-func (k *Kernel) tcpRecoveryAck(sk *sockets.Sock) {
-	tp := tcpSk(sk)
-	if tp.IcskCaState == sockets.TCP_CA_Disorder {
-		tp.IcskCaState = sockets.TCP_CA_Open
-	}
-	if tp.IcskCaState != sockets.TCP_CA_Recovery {
-		tp.sackedOut = 0
-		return
-	}
-	if before(tp.SndUna, tp.HighSeq) {
-		if head := skb.SkbPeek(&tp.rtxQueue); head != nil {
-			k.tcpRetransmitSkb(sk, head)
+		if flag&FLAG_SND_UNA_ADVANCED == 0 {
+			if !tcpIsSack(tp) {
+				k.tcpAddRenoSack(sk, numDupack)
+			}
+		} else {
+			// A partial ACK (tcp_try_undo_partial without undo).
+			doLost = tcpForceFastRetransmit(tp)
 		}
-		tp.sackedOut = 0
-		return
+		k.tcpIdentifyPacketLoss(sk, ackFlag)
+	case sockets.TCP_CA_Loss:
+		rexmit = k.tcpProcessLoss(sk, flag, numDupack)
+		if tp.IcskCaState != sockets.TCP_CA_Loss {
+			k.tcpUpdateRtoTime(tp)
+		}
+		k.tcpIdentifyPacketLoss(sk, ackFlag)
+		if tp.IcskCaState != sockets.TCP_CA_Open && *ackFlag&FLAG_LOST_RETRANS == 0 {
+			return rexmit
+		}
+		// Open again, or a retransmission was lost: start over below.
+		if !k.tcpOpenOrRecover(sk, numDupack, ackFlag) {
+			return rexmit
+		}
+		fastRexmit = true
+	default:
+		if !k.tcpOpenOrRecover(sk, numDupack, ackFlag) {
+			return REXMIT_NONE
+		}
+		fastRexmit = true
 	}
-	tp.sackedOut = 0 // tcp_reset_reno_sack
-	if !tp.RxOpt.SackOk && tp.SndUna == tp.HighSeq {
-		// tcp_is_non_sack_preventing_reopen: without SACK, Recovery
-		// is held until something above high_seq is acknowledged, so
-		// that duplicate ACKs of the old window cannot start a second,
-		// false fast retransmit (RFC 6582).
-		return
+	if !k.tcpRackEnabled() && doLost {
+		k.tcpUpdateScoreboard(sk, fastRexmit)
 	}
-	tp.SndCwnd = max(tp.SndSsthresh, 2)
-	tp.sndCwndCnt = 0
-	tp.IcskCaState = sockets.TCP_CA_Open
+	return REXMIT_LOST
 }
 
-// tcpSlowStartAfterIdleCheck is tcp_slow_start_after_idle_check: with
-// tcp_slow_start_after_idle on and nothing in flight, a connection idle
-// for longer than its RTO has a congestion window that no longer says
-// anything about the path (RFC 2861), so it is restarted before new data
-// goes out.
-func (k *Kernel) tcpSlowStartAfterIdleCheck(sk *sockets.Sock) {
+// tcpOpenOrRecover is the default arm of tcp_fastretrans_alert (Open,
+// Disorder, CWR): count a Reno duplicate ACK, look for losses, and enter
+// Recovery if one is proven; otherwise settle on Open or Disorder. It
+// reports whether Recovery began.
+func (k *Kernel) tcpOpenOrRecover(sk *sockets.Sock, numDupack int, ackFlag *int) bool {
 	tp := tcpSk(sk)
-	if k.net.Sysctl.TcpSlowStartAfterIdle == 0 || tp.PacketsOut > 0 {
-		return
+	flag := *ackFlag
+	if !tcpIsSack(tp) {
+		if flag&FLAG_SND_UNA_ADVANCED != 0 {
+			tp.sackedOut = 0 // tcp_reset_reno_sack
+		}
+		k.tcpAddRenoSack(sk, numDupack)
 	}
-	// tcp_jiffies32 - lsndtime, against icsk_rto, in jiffies.
-	delta := (k.clock.Now() - tp.Lsndtime) / NsecPerJiffy
-	if rto := tp.IcskRto / NsecPerJiffy; delta > rto {
-		k.tcpCwndRestart(sk, delta)
-	}
-}
-
-// tcpCwndRestart is tcp_cwnd_restart: ssthresh keeps what the window
-// reached (tcp_current_ssthresh), and cwnd halves once per RTO of the idle
-// period, but never below the initial window (or what it was, if less).
-func (k *Kernel) tcpCwndRestart(sk *sockets.Sock, delta int64) {
-	tp := tcpSk(sk)
-	k.tr.Enter2(fnTcpCwndRestart, tracing.Sock(uint64(sk.Addr())), tracing.Int(delta))
-	k.tcpCaEvent(tp, CA_EVENT_CWND_RESTART)
-	if tp.IcskCaState != sockets.TCP_CA_Recovery && tp.IcskCaState != sockets.TCP_CA_CWR {
-		tp.SndSsthresh = max(tp.SndSsthresh, tp.SndCwnd>>1+tp.SndCwnd>>2)
-	}
-	restart := min(uint32(TCP_INIT_CWND), tp.SndCwnd)
-	cwnd := tp.SndCwnd
-	rto := max(tp.IcskRto/NsecPerJiffy, 1)
-	for delta -= rto; delta > 0 && cwnd > restart; delta -= rto {
-		cwnd >>= 1
-	}
-	tp.SndCwnd = max(cwnd, restart)
-	tp.sndCwndCnt = 0
-	k.tr.Exit(fnTcpCwndRestart, tracing.Int(int64(tp.SndCwnd)))
-}
-
-// TCP_TIMEOUT_MIN is the shortest timer the kernel arms: two jiffies.
-const TCP_TIMEOUT_MIN = 2 * NsecPerJiffy
-
-// tcpScheduleLossProbe is tcp_schedule_loss_probe: with tcp_early_retrans
-// 3 or 4, SACK on, and the connection in the Open state, arm the loss
-// probe timer (PTO) at two smoothed RTTs (plus the minimum RTO if a single
-// segment is out, as its ACK may be delayed), or the RTO if that comes
-// first. It reports whether it did; the caller arms the RTO otherwise.
-func (k *Kernel) tcpScheduleLossProbe(sk *sockets.Sock, advancingRto bool) bool {
-	tp := tcpSk(sk)
-	er := k.net.Sysctl.TcpEarlyRetrans
-	if (er != 3 && er != 4) || tp.PacketsOut == 0 || !tp.RxOpt.SackOk ||
-		(tp.IcskCaState != sockets.TCP_CA_Open && tp.IcskCaState != sockets.TCP_CA_CWR) ||
-		sk.SkcState == sockets.TCP_SYN_SENT || sk.SkcState == sockets.TCP_SYN_RECV {
+	k.tcpIdentifyPacketLoss(sk, ackFlag)
+	if !k.tcpTimeToRecover(sk) {
+		k.tcpTryToOpen(sk)
 		return false
 	}
-	var timeout int64
-	if tp.Srtt != 0 {
-		timeout = int64(tp.Srtt>>2) * 1000 // srtt_us is kept << 3: this is 2 * srtt
-		if tp.PacketsOut == 1 {
-			timeout += TCP_RTO_MIN
-		} else {
-			timeout += TCP_TIMEOUT_MIN
-		}
-	} else {
-		timeout = TCP_TIMEOUT_INIT
-	}
-	// If the RTO would fire earlier, the probe goes then.
-	rtoDelta := tp.IcskRto
-	if !advancingRto {
-		if head := skb.SkbPeek(&tp.rtxQueue); head != nil {
-			rtoDelta = cbMstampOf(head) + tp.IcskRto - k.clock.Now()
-		}
-	}
-	if rtoDelta > 0 {
-		timeout = min(timeout, rtoDelta)
-	}
-	k.tr.Point(fnTcpScheduleLossProbe, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout))
-	k.tcpResetXmitTimer(sk, timeout)
-	tp.lossProbe = true
+	k.tcpEnterRecovery(sk)
 	return true
 }
 
-// tcpSendLossProbe is tcp_send_loss_probe: the probe timer fired with
-// segments unacknowledged. A new segment goes if there is one the window
-// allows, else the last segment sent goes again; either way an ACK (with
-// SACK blocks) will show which of the tail was lost, and fast recovery
-// can repair it instead of the RTO. One probe per episode (tlp_high_seq);
-// then the RTO is armed again.
-func (k *Kernel) tcpSendLossProbe(sk *sockets.Sock) {
+// tcpTimeToRecover is tcp_time_to_recover: a loss is proven (lost_out),
+// or, without RACK, more than tcp_reordering segments were SACKed or
+// duplicate-ACKed.
+func (k *Kernel) tcpTimeToRecover(sk *sockets.Sock) bool {
 	tp := tcpSk(sk)
-	k.tr.Enter1(fnTcpSendLossProbe, tracing.Sock(uint64(sk.Addr())))
-	sent := false
-	if tp.TlpHighSeq == 0 { // at most one probe outstanding
-		if s := skb.SkbPeek(&sk.SkWriteQueue); s != nil &&
-			!after(cbSeqOf(s)+min(s.Len, max(tp.MssCache, 1)), tp.SndUna+tp.SndWnd) && k.tcpSendNewSegment(sk, false) {
-			sent = true // tcp_snd_wnd_test passed: new data is the probe
-		} else if tail := skb.SkbPeekTail(&tp.rtxQueue); tail != nil {
-			k.tcpRetransmitSkb(sk, tail)
-			sent = true
-		}
+	if tp.lostOut > 0 {
+		return true
 	}
-	if sent {
-		k.mib.inc(LINUX_MIB_TCPLOSSPROBES)
-		tp.TlpHighSeq = tp.SndNxt
-	}
-	k.tcpRearmRto(sk)
-	k.tr.Exit(fnTcpSendLossProbe, tracing.Bool(sent))
+	return !k.tcpRackEnabled() && tp.sackedOut+1 > tp.Reordering // tcp_dupack_heuristics
 }
 
-// tcpRearmRto is tcp_rearm_rto: the retransmit timer for what the RTO has
-// left, counted from when the oldest unacknowledged segment was sent.
-func (k *Kernel) tcpRearmRto(sk *sockets.Sock) {
+// tcpForceFastRetransmit is tcp_force_fast_retransmit: SACKs reach more
+// than tcp_reordering segments beyond snd_una.
+func tcpForceFastRetransmit(tp *TcpSock) bool {
+	return after(tcpHighestSackSeq(tp), tp.SndUna+tp.Reordering*tp.MssCache)
+}
+
+// tcpIdentifyPacketLoss is tcp_identify_packet_loss: without SACK,
+// NewReno's rule; with SACK, RACK. A retransmission found lost sets
+// FLAG_LOST_RETRANS; if RACK armed its reordering timer, the ACK must not
+// re-arm the RTO.
+func (k *Kernel) tcpIdentifyPacketLoss(sk *sockets.Sock, ackFlag *int) {
+	tp := tcpSk(sk)
+	if skb.SkbQueueEmpty(&tp.rtxQueue) {
+		return
+	}
+	if !tcpIsSack(tp) {
+		k.tcpNewrenoMarkLost(sk, *ackFlag&FLAG_SND_UNA_ADVANCED != 0)
+		return
+	}
+	if !k.tcpRackEnabled() {
+		return
+	}
+	priorRetrans := tp.RetransOut
+	if k.tcpRackMarkLost(sk) {
+		*ackFlag &^= FLAG_SET_XMIT_TIMER
+	}
+	if priorRetrans > tp.RetransOut {
+		*ackFlag |= FLAG_LOST_RETRANS
+	}
+}
+
+// tcpNewrenoMarkLost is tcp_newreno_mark_lost (RFC 6582): without SACK,
+// the head of the retransmit queue is lost after tcp_reordering duplicate
+// ACKs, and again after each partial ACK in Recovery.
+func (k *Kernel) tcpNewrenoMarkLost(sk *sockets.Sock, sndUnaAdvanced bool) {
+	tp := tcpSk(sk)
+	state := tp.IcskCaState
+	if (state < sockets.TCP_CA_Recovery && tp.sackedOut >= tp.Reordering) ||
+		(state == sockets.TCP_CA_Recovery && sndUnaAdvanced) {
+		head := skb.SkbPeek(&tp.rtxQueue)
+		if head == nil || head.Cb[cbSacked]&TCPCB_LOST != 0 {
+			return
+		}
+		k.tcpMarkSkbLost(sk, head)
+	}
+}
+
+// tcpUpdateScoreboard is tcp_update_scoreboard with RACK off
+// (tcp_recovery=0): the classic rule marks the head lost (the kernel's
+// tcp_mark_head_lost also counts SACKed segments; the model marks the
+// holes below the highest SACK less tcp_reordering segments).
+func (k *Kernel) tcpUpdateScoreboard(sk *sockets.Sock, fastRexmit bool) {
 	tp := tcpSk(sk)
 	head := skb.SkbPeek(&tp.rtxQueue)
 	if head == nil {
-		if tp.retransmitTimer != nil {
-			k.DelTimer(tp.retransmitTimer)
-		}
 		return
 	}
-	left := cbMstampOf(head) + tp.IcskRto - k.clock.Now()
-	k.tcpResetXmitTimer(sk, max(left, 1))
+	if !tcpIsSack(tp) {
+		k.tcpMarkSkbLost(sk, head)
+		return
+	}
+	limit := tcpHighestSackSeq(tp) - tp.Reordering*tp.MssCache
+	for s := head; s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
+		if after(cbEndSeqOf(s), limit) && !(fastRexmit && s == head) {
+			break
+		}
+		k.tcpMarkSkbLost(sk, s)
+	}
+}
+
+// tcpAddRenoSack is tcp_add_reno_sack: without SACK, each duplicate ACK
+// stands for a segment that left the network (sacked_out), never more
+// than the holes allow.
+func (k *Kernel) tcpAddRenoSack(sk *sockets.Sock, numDupack int) {
+	if numDupack == 0 {
+		return
+	}
+	tp := tcpSk(sk)
+	prior := tp.sackedOut
+	tp.sackedOut += uint32(numDupack)
+	k.tcpCheckRenoReordering(sk, 0)
+	if tp.sackedOut > prior {
+		tp.Delivered += tp.sackedOut - prior
+	}
+}
+
+// tcpRemoveRenoSacks is tcp_remove_reno_sacks: an ACK of new data
+// without SACK: one acknowledged segment filled the hole, the rest were
+// counted already as duplicate ACKs.
+func (k *Kernel) tcpRemoveRenoSacks(sk *sockets.Sock, acked uint32) {
+	tp := tcpSk(sk)
+	if acked > 0 {
+		tp.Delivered += uint32(max(int32(acked)-int32(tp.sackedOut), 1))
+		if acked-1 >= tp.sackedOut {
+			tp.sackedOut = 0
+		} else {
+			tp.sackedOut -= acked - 1
+		}
+	}
+	k.tcpCheckRenoReordering(sk, acked)
+}
+
+// tcpCheckRenoReordering is tcp_check_reno_reordering: more duplicate
+// ACKs than segments beyond the hole means the path reorders.
+func (k *Kernel) tcpCheckRenoReordering(sk *sockets.Sock, addend uint32) {
+	tp := tcpSk(sk)
+	holes := min(max(tp.lostOut, 1), tp.PacketsOut)
+	if tp.sackedOut+holes <= tp.PacketsOut {
+		return // tcp_limit_reno_sacked
+	}
+	tp.sackedOut = tp.PacketsOut - holes
+	tp.Reordering = min(tp.PacketsOut+addend, uint32(tcpMaxReordering))
+	tp.reordSeen++
+	k.mib.inc(LINUX_MIB_TCPRENOREORDER)
+}
+
+// tcpEnterRecovery is tcp_enter_recovery: a loss is proven. Count it
+// (TCPSackRecovery or TCPRenoRecovery), start the PRR reduction (ssthresh
+// from the algorithm, high_seq = snd_nxt) and enter Recovery.
+func (k *Kernel) tcpEnterRecovery(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	k.tr.Enter2(fnTcpEnterRecovery, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.SndCwnd)))
+	if tcpIsSack(tp) {
+		k.mib.inc(LINUX_MIB_TCPSACKRECOVERY)
+	} else {
+		k.mib.inc(LINUX_MIB_TCPRENORECOVERY)
+	}
+	tp.priorSsthresh = 0
+	tp.undoMarker = tp.SndUna // tcp_init_undo
+	if !tcpInCwndReduction(tp) {
+		tp.priorSsthresh = tcpCurrentSsthresh(tp)
+		k.tcpInitCwndReduction(sk)
+	}
+	k.tcpSetCaState(tp, sockets.TCP_CA_Recovery)
+	k.tr.Exit(fnTcpEnterRecovery, tracing.Uint(uint64(tp.SndSsthresh)))
+}
+
+// tcpInitCwndReduction is tcp_init_cwnd_reduction: PRR starts from the
+// window at the loss (prior_cwnd) toward the algorithm's ssthresh.
+func (k *Kernel) tcpInitCwndReduction(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	tp.HighSeq = tp.SndNxt
+	tp.TlpHighSeq = 0
+	tp.sndCwndCnt = 0
+	tp.priorCwnd = tp.SndCwnd
+	tp.prrDelivered = 0
+	tp.prrOut = 0
+	tp.SndSsthresh = tp.tcpSsthresh()
+}
+
+// tcpCwndReduction is tcp_cwnd_reduction, Proportional Rate Reduction
+// (RFC 6937): while more is in flight than ssthresh, send in proportion
+// ssthresh/prior_cwnd to what is delivered, so that the window comes
+// down over one round trip; below ssthresh, send as much as is delivered
+// (one more when snd_una advances without new losses), up to ssthresh.
+// The first ACK of a recovery always lets the fast retransmit go.
+func (k *Kernel) tcpCwndReduction(sk *sockets.Sock, newlyAckedSacked, newlyLost uint32, flag int) {
+	tp := tcpSk(sk)
+	if newlyAckedSacked == 0 || tp.priorCwnd == 0 {
+		return
+	}
+	inFlight := int64(tcpPacketsInFlight(tp))
+	delta := int64(tp.SndSsthresh) - inFlight
+	tp.prrDelivered += newlyAckedSacked
+	var sndcnt int64
+	if delta < 0 {
+		dividend := uint64(tp.SndSsthresh)*uint64(tp.prrDelivered) + uint64(tp.priorCwnd) - 1
+		sndcnt = int64(dividend/uint64(tp.priorCwnd)) - int64(tp.prrOut)
+	} else {
+		sndcnt = max(int64(tp.prrDelivered)-int64(tp.prrOut), int64(newlyAckedSacked))
+		if flag&FLAG_SND_UNA_ADVANCED != 0 && newlyLost == 0 {
+			sndcnt++
+		}
+		sndcnt = min(delta, sndcnt)
+	}
+	if tp.prrOut == 0 {
+		sndcnt = max(sndcnt, 1)
+	} else {
+		sndcnt = max(sndcnt, 0)
+	}
+	tp.SndCwnd = uint32(inFlight + sndcnt)
+	k.tr.Point(fnTcpCwndReduction, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.SndCwnd)))
+}
+
+// tcpEndCwndReduction is tcp_end_cwnd_reduction: CWR or Recovery is over;
+// cwnd is set to ssthresh.
+func (k *Kernel) tcpEndCwndReduction(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if tp.SndSsthresh < TCP_INFINITE_SSTHRESH && (tp.IcskCaState == sockets.TCP_CA_CWR || tp.undoMarker != 0) {
+		tp.SndCwnd = tp.SndSsthresh
+	}
+}
+
+// tcpTryUndoRecovery is tcp_try_undo_recovery without the undo: high_seq
+// is acknowledged and Recovery or Loss ends, except that a connection
+// without SACK holds Recovery until something above high_seq is
+// acknowledged (RFC 6582), so late duplicate ACKs of the old window cannot
+// start a false fast retransmit. It reports whether the state was held.
+func (k *Kernel) tcpTryUndoRecovery(sk *sockets.Sock) bool {
+	tp := tcpSk(sk)
+	if tp.rack.reoWndPersist > 0 {
+		tp.rack.reoWndPersist--
+	}
+	if !tcpIsSack(tp) && tp.SndUna == tp.HighSeq && tp.IcskCaState == sockets.TCP_CA_Recovery {
+		return true // tcp_is_non_sack_preventing_reopen
+	}
+	k.tcpSetCaState(tp, sockets.TCP_CA_Open)
+	return false
+}
+
+// tcpTryKeepOpen is tcp_try_keep_open: Disorder while anything is SACKed,
+// lost or retransmitted, else Open.
+func (k *Kernel) tcpTryKeepOpen(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	state := uint8(sockets.TCP_CA_Open)
+	if tp.sackedOut+tp.lostOut > 0 || tp.RetransOut > 0 {
+		state = sockets.TCP_CA_Disorder
+	}
+	if tp.IcskCaState != state {
+		k.tcpSetCaState(tp, state)
+		tp.HighSeq = tp.SndNxt
+	}
+}
+
+// tcpTryToOpen is tcp_try_to_open: no loss proven; Open or Disorder
+// (CWR stays).
+func (k *Kernel) tcpTryToOpen(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if tp.RetransOut == 0 {
+		tp.retransStamp = 0
+	}
+	if tp.IcskCaState != sockets.TCP_CA_CWR {
+		k.tcpTryKeepOpen(sk)
+	}
+}
+
+// tcpProcessLoss is tcp_process_loss: an ACK in the Loss state (after an
+// RTO). With F-RTO, the first ACK that advances snd_una lets new data go
+// instead of retransmissions (step 2b); if the next ACK shows
+// never-retransmitted data arrived, the timeout was spurious and is
+// undone (step 3b, TCPSpuriousRTOs); a SACK or duplicate ACK instead
+// means the loss was real (3a). Loss ends when high_seq is acknowledged.
+func (k *Kernel) tcpProcessLoss(sk *sockets.Sock, flag, numDupack int) int {
+	tp := tcpSk(sk)
+	recovered := !before(tp.SndUna, tp.HighSeq)
+	if tp.frto {
+		if flag&FLAG_ORIG_SACK_ACKED != 0 {
+			k.tcpTryUndoLoss(sk)
+			return REXMIT_NONE
+		}
+		if after(tp.SndNxt, tp.HighSeq) {
+			if flag&FLAG_DATA_SACKED != 0 || numDupack > 0 {
+				tp.frto = false
+			}
+		} else if flag&FLAG_SND_UNA_ADVANCED != 0 && !recovered {
+			tp.HighSeq = tp.SndNxt
+			if !skb.SkbQueueEmpty(&sk.SkWriteQueue) && after(tp.SndUna+tp.SndWnd, tp.SndNxt) {
+				return REXMIT_NEW
+			}
+			tp.frto = false
+		}
+	}
+	if recovered {
+		k.tcpTryUndoRecovery(sk)
+		return REXMIT_NONE
+	}
+	if !tcpIsSack(tp) {
+		if after(tp.SndNxt, tp.HighSeq) && numDupack > 0 {
+			k.tcpAddRenoSack(sk, numDupack)
+		} else if flag&FLAG_SND_UNA_ADVANCED != 0 {
+			tp.sackedOut = 0
+		}
+	}
+	return REXMIT_LOST
+}
+
+// tcpTryUndoLoss is tcp_try_undo_loss for F-RTO: the RTO was spurious.
+// The lost marks are cleared, cwnd and ssthresh go back to what they were
+// (tcp_undo_cwnd_reduction, with Reno's and CUBIC's undo_cwnd: the larger
+// of cwnd and prior_cwnd), and the connection is Open.
+func (k *Kernel) tcpTryUndoLoss(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	for s := skb.SkbPeek(&tp.rtxQueue); s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
+		s.Cb[cbSacked] &^= TCPCB_LOST
+	}
+	tp.lostOut = 0
+	if tp.priorSsthresh != 0 {
+		tp.SndCwnd = max(tp.SndCwnd, tp.priorCwnd)
+		if tp.priorSsthresh > tp.SndSsthresh {
+			tp.SndSsthresh = tp.priorSsthresh
+		}
+	}
+	tp.undoMarker = 0
+	tp.rack.advanced = true
+	k.mib.inc(LINUX_MIB_TCPSPURIOUSRTOS)
+	tp.IcskRetransmits = 0
+	k.tcpSetCaState(tp, sockets.TCP_CA_Open)
+	k.tcpUpdateRtoTime(tp)
+}
+
+// tcpEnterLoss is tcp_enter_loss: the RTO fired. Everything not SACKed
+// (and not sent too recently, by RACK's clock) is taken for lost;
+// ssthresh is set once per episode; cwnd becomes what is still in flight
+// plus one; the state is Loss until snd_nxt (high_seq) is acknowledged,
+// with F-RTO judging the timeout if tcp_frto allows.
+func (k *Kernel) tcpEnterLoss(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	k.tr.Enter1(fnTcpEnterLoss, tracing.Sock(uint64(sk.Addr())))
+	newRecovery := tp.IcskCaState < sockets.TCP_CA_Recovery
+	k.tcpTimeoutMarkLost(sk)
+	if tp.IcskCaState <= sockets.TCP_CA_Disorder || !after(tp.HighSeq, tp.SndUna) ||
+		(tp.IcskCaState == sockets.TCP_CA_Loss && tp.IcskRetransmits == 0) {
+		tp.priorSsthresh = tcpCurrentSsthresh(tp)
+		tp.priorCwnd = tp.SndCwnd
+		tp.SndSsthresh = tp.tcpSsthresh()
+		tp.undoMarker = tp.SndUna // tcp_init_undo
+	}
+	tp.SndCwnd = tcpPacketsInFlight(tp) + 1
+	tp.sndCwndCnt = 0
+	if tp.IcskCaState <= sockets.TCP_CA_Disorder && tp.sackedOut >= tcpReordering {
+		tp.Reordering = min(tp.Reordering, tcpReordering)
+	}
+	k.tcpSetCaState(tp, sockets.TCP_CA_Loss)
+	tp.HighSeq = tp.SndNxt
+	tp.TlpHighSeq = 0
+	tp.frto = k.net.Sysctl.TcpFrto != 0 && (newRecovery || tp.IcskRetransmits > 0)
+	k.tr.Exit(fnTcpEnterLoss, tracing.Uint(uint64(tp.lostOut)))
+}
+
+// tcpTimeoutMarkLost is tcp_timeout_mark_lost. If the head was SACKed,
+// the peer reneged (dropped data it had SACKed): the SACK marks go and
+// everything is lost (TCPSACKReneging). Otherwise the head and every
+// segment whose RACK time has passed are lost.
+func (k *Kernel) tcpTimeoutMarkLost(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	head := skb.SkbPeek(&tp.rtxQueue)
+	reneg := head != nil && head.Cb[cbSacked]&TCPCB_SACKED_ACKED != 0
+	if reneg {
+		k.mib.inc(LINUX_MIB_TCPSACKRENEGING)
+		tp.sackedOut = 0
+	} else if !tcpIsSack(tp) {
+		tp.sackedOut = 0 // tcp_reset_reno_sack
+	}
+	for s := head; s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
+		if reneg {
+			s.Cb[cbSacked] &^= TCPCB_SACKED_ACKED
+		} else if k.tcpRackEnabled() && s != head && k.tcpRackSkbTimeout(tp, s, 0) > 0 {
+			continue // sent too recently to call lost
+		}
+		k.tcpMarkSkbLost(sk, s)
+	}
+}
+
+// tcpXmitRecovery is tcp_xmit_recovery: send what recovery decided, new
+// data first for F-RTO, then lost segments.
+func (k *Kernel) tcpXmitRecovery(sk *sockets.Sock, rexmit int) {
+	tp := tcpSk(sk)
+	if rexmit == REXMIT_NONE || sk.SkcState == sockets.TCP_SYN_SENT {
+		return
+	}
+	if rexmit == REXMIT_NEW {
+		k.tcpPushPendingFrames(sk, TCP_NAGLE_OFF)
+		if after(tp.SndNxt, tp.HighSeq) {
+			return
+		}
+		tp.frto = false
+	}
+	k.tcpXmitRetransmitQueue(sk)
+}
+
+// tcpXmitRetransmitQueue is tcp_xmit_retransmit_queue: retransmit the
+// segments marked lost and not yet retransmitted, in sequence order, as
+// long as cwnd has room over what is in flight. Counted as
+// TCPFastRetrans, or TCPSlowStartRetrans in Loss; in CWR or Recovery each
+// counts toward PRR's prr_out.
+func (k *Kernel) tcpXmitRetransmitQueue(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if tp.PacketsOut == 0 {
+		return
+	}
+	k.tr.Enter2(fnTcpXmitRetransmitQueue, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.lostOut)))
+	sent := 0
+	head := skb.SkbPeek(&tp.rtxQueue)
+	rearm := false
+	for s := head; s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
+		if int64(tp.SndCwnd)-int64(tcpPacketsInFlight(tp)) <= 0 || tp.RetransOut >= tp.lostOut {
+			break
+		}
+		sacked := s.Cb[cbSacked]
+		if sacked&TCPCB_LOST == 0 || sacked&(TCPCB_SACKED_ACKED|TCPCB_SACKED_RETRANS) != 0 {
+			continue
+		}
+		if !k.tcpRetransmitSkb(sk, s) {
+			break
+		}
+		sent++
+		if tp.IcskCaState != sockets.TCP_CA_Loss {
+			k.mib.inc(LINUX_MIB_TCPFASTRETRANS)
+		} else {
+			k.mib.inc(LINUX_MIB_TCPSLOWSTARTRETRANS)
+		}
+		if tcpInCwndReduction(tp) {
+			tp.prrOut++
+		}
+		if s == head && tp.icskPending != ICSK_TIME_REO_TIMEOUT {
+			rearm = true
+		}
+	}
+	if rearm {
+		k.tcpResetXmitTimer(sk, tp.IcskRto)
+	}
+	k.tr.Exit(fnTcpXmitRetransmitQueue, tracing.Int(int64(sent)))
 }

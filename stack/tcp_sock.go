@@ -60,7 +60,7 @@ type tcpConn struct {
 	rcvOoopack      uint32
 	rtxQueue        skb.SkBuffHead    // tcp_rtx_queue: an rb-tree in the kernel; in seq order here
 	retransmitTimer *Timer            // icsk_retransmit_timer
-	lossProbe       bool              // it runs as ICSK_TIME_LOSS_PROBE (else ICSK_TIME_RETRANS or PROBE0)
+	icskPending     uint8             // icsk_pending: what the retransmit timer runs as (ICSK_TIME_*)
 	caOps           *tcpCongestionOps // icsk_ca_ops
 	keepaliveTimer  *Timer            // sk_timer, as the keepalive timer
 	cubic           bictcp            // icsk_ca_priv when caOps is CUBIC
@@ -70,11 +70,28 @@ type tcpConn struct {
 	mdevMaxUs       uint32
 	rttSeq          uint32
 	sndCwndCnt      uint32 // snd_cwnd_cnt: ACKed segments toward the next cwnd increase
-	sackedOut       uint32 // sacked_out without SACK: duplicate ACKs (tcp_add_reno_sack)
+	sackedOut       uint32 // sacked_out: SACKed segments; without SACK, duplicate ACKs (tcp_add_reno_sack)
 	rtoStamp        int64  // when the current RTO recovery began (valid if inRto)
 	inRto           bool
 	rttMin          uint32 // rtt_min: the least RTT sample in the window, µs (~0: none)
 	rttMinStamp     int64
+
+	// The loss-recovery scoreboard (tcp_sacktag_write_queue, RACK, PRR).
+	lostOut       uint32  // lost_out: segments marked lost, not yet acknowledged
+	lost          uint32  // lost: segments ever marked lost
+	highestSack   uint32  // end_seq of the highest SACKed segment (tcp_highest_sack_seq); valid while sackedOut > 0
+	reordSeen     uint32  // reord_seen: reordering events observed
+	dsackDups     uint32  // dsack_dups: segments the peer reported twice
+	priorCwnd     uint32  // prior_cwnd: cwnd when the reduction began (PRR)
+	priorSsthresh uint32  // prior_ssthresh: ssthresh to restore if the reduction is undone
+	prrDelivered  uint32  // prr_delivered: segments delivered since then
+	prrOut        uint32  // prr_out: segments sent since then
+	undoMarker    uint32  // undo_marker: snd_una when recovery began (0: no recovery to undo)
+	retransStamp  int64   // retrans_stamp: when the first retransmission of this episode went (0: none)
+	frto          bool    // frto: F-RTO (RFC 5682) is judging the current RTO
+	tlpRetrans    bool    // tlp_retrans: the loss probe was a retransmission
+	rack          tcpRack // tp->rack
+	txNum         uint64  // transmissions so far (orders sends at one instant, see tcp_cb.go)
 }
 
 // tcpParseOptions applies header.ParseTCPOptions the way tcp_parse_options

@@ -7,10 +7,6 @@ import (
 	"github.com/stackscope/stackscope/tracing"
 )
 
-// tcpcbRetrans marks a segment sent more than once (TCPCB_RETRANS in
-// sacked): Karn's rule takes no RTT sample from it.
-const tcpcbRetrans = 0x02
-
 // tcpWriteTimer is tcp_write_timer: the retransmit timer's function. When
 // a process owns the socket the work must wait; the kernel defers it to
 // release_sock (TCP_WRITE_TIMER_DEFERRED), the model retries in 50 ms as
@@ -25,11 +21,14 @@ func (k *Kernel) tcpWriteTimer(sk *sockets.Sock) {
 	if sk.SkcState == sockets.TCP_CLOSE {
 		return
 	}
-	if tcpSk(sk).lossProbe {
+	switch tcpSk(sk).icskPending {
+	case ICSK_TIME_REO_TIMEOUT:
+		k.tcpRackReoTimeout(sk)
+	case ICSK_TIME_LOSS_PROBE:
 		k.tcpSendLossProbe(sk)
-		return
+	default:
+		k.tcpRetransmitTimer(sk)
 	}
-	k.tcpRetransmitTimer(sk)
 }
 
 // tcpRetransmitTimer is tcp_retransmit_timer: the oldest unacknowledged
@@ -60,15 +59,18 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 		return
 	}
 	k.mib.inc(LINUX_MIB_TCPTIMEOUTS)
-	if sk.SkcState == sockets.TCP_ESTABLISHED || sk.SkcState == sockets.TCP_CLOSE_WAIT {
-		// tcp_enter_loss: the algorithm sets ssthresh, cwnd starts over.
-		tp.SndSsthresh = tp.tcpSsthresh()
-		tp.SndCwnd = 1
-		tp.sndCwndCnt = 0
-		k.tcpSetCaState(tp, sockets.TCP_CA_Loss)
-		tp.HighSeq = tp.SndNxt
+	if tp.IcskRetransmits == 0 {
+		// The first RTO of an episode ends a recovery that failed.
+		switch {
+		case tp.IcskCaState == sockets.TCP_CA_Recovery && tcpIsSack(tp):
+			k.mib.inc(LINUX_MIB_TCPSACKRECOVERYFAIL)
+		case tp.IcskCaState == sockets.TCP_CA_Recovery:
+			k.mib.inc(LINUX_MIB_TCPRENORECOVERYFAIL)
+		case tp.IcskCaState == sockets.TCP_CA_Loss:
+			k.mib.inc(LINUX_MIB_TCPLOSSFAILURES)
+		}
 	}
-	tp.TlpHighSeq = 0
+	k.tcpEnterLoss(sk)
 	k.tcpUpdateRtoStats(sk)
 	k.tcpRetransmitSkb(sk, head)
 	tp.IcskBackoff++
@@ -77,21 +79,39 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 }
 
 // tcpRetransmitSkb is tcp_retransmit_skb: send a segment of the
-// retransmit queue again (a clone, or a copy if a clone is still out),
-// marked TCPCB_RETRANS and counted.
-func (k *Kernel) tcpRetransmitSkb(sk *sockets.Sock, s *skb.SkBuff) {
+// retransmit queue again and tag it SACKED_RETRANS (that copy counts in
+// retrans_out until it is acknowledged, SACKed or found lost). It reports
+// whether the segment went.
+func (k *Kernel) tcpRetransmitSkb(sk *sockets.Sock, s *skb.SkBuff) bool {
+	if !k.tcpRetransmitSkbOnce(sk, s) {
+		return false
+	}
+	tp := tcpSk(sk)
+	if s.Cb[cbSacked]&TCPCB_SACKED_RETRANS == 0 {
+		tp.RetransOut++
+	}
+	s.Cb[cbSacked] |= TCPCB_RETRANS
+	return true
+}
+
+// tcpRetransmitSkbOnce is __tcp_retransmit_skb: the transmission itself (a
+// clone, or a copy if a clone is still out), tagged EVER_RETRANS and
+// counted (RetransSegs, total_retrans); the first retransmission of an
+// episode stamps retrans_stamp. The loss probe uses it directly.
+func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff) bool {
 	tp := tcpSk(sk)
 	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
-	again := s.Cb[cbSacked]&tcpcbRetrans != 0
-	s.Cb[cbSacked] |= tcpcbRetrans
-	if k.tcpTransmitSkb(sk, s, true) == nil {
-		k.mib.inc(TCP_MIB_RETRANSSEGS)
-		tp.TotalRetrans++
-		tp.BytesRetrans += uint64(s.Len)
-		if !again {
-			tp.RetransOut++ // once per segment, until it is acknowledged
-		}
+	if k.tcpTransmitSkb(sk, s, true) != nil {
+		return false
 	}
+	s.Cb[cbSacked] |= TCPCB_EVER_RETRANS
+	k.mib.inc(TCP_MIB_RETRANSSEGS)
+	tp.TotalRetrans++
+	tp.BytesRetrans += uint64(s.Len)
+	if tp.retransStamp == 0 {
+		tp.retransStamp = cbMstampOf(s)
+	}
+	return true
 }
 
 // tcpUpdateRtoStats is tcp_update_rto_stats: one more RTO expiry

@@ -22,6 +22,8 @@ var (
 	fnTcpQueueRcv, fnTcpTryRmemSchedule, fnTcpEventDataRecv, fnTcpEventAckSent, fnTcpNewSpace                    tracing.FuncID
 	fnTcpFastretransAlert, fnTcpCwndRestart, fnTcpScheduleLossProbe, fnTcpSendLossProbe, fnCubictcpCongAvoid     tracing.FuncID
 	fnTcpKeepaliveTimer                                                                                          tracing.FuncID
+	fnTcpSacktagWriteQueue, fnTcpMarkSkbLost, fnTcpRackDetectLoss, fnTcpRackReoTimeout, fnTcpEnterRecovery       tracing.FuncID
+	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue                                                 tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
@@ -164,9 +166,35 @@ func init() {
 			"halves for every RTO of idleness, down to the initial window of 10, and ssthresh remembers 3/4 of "+
 			"the old window. Returns the new cwnd.")
 	fnTcpFastretransAlert = reg("tcp_fastretrans_alert", tcpInputC, (*Kernel).tcpFastretransAlert, []string{"sk", "dupacks"},
-		"A duplicate ACK: the peer got something after a hole. At three (tcp_reordering) the segment at snd_una "+
-			"is taken for lost and retransmitted at once (fast retransmit), ssthresh halves and Recovery lasts until "+
-			"everything sent so far is acknowledged. Returns the congestion state (3: Recovery).")
+		"The congestion state machine, run for an ACK that is a duplicate, carries SACK news, or arrives outside "+
+			"the Open state. It finds what is lost (RACK with SACK, NewReno's three duplicate ACKs without), enters "+
+			"Recovery when a loss is proven and leaves it once high_seq is acknowledged. Returns the state "+
+			"(0 Open, 1 Disorder, 2 CWR, 3 Recovery, 4 Loss).")
+	fnTcpSacktagWriteQueue = reg("tcp_sacktag_write_queue", tcpInputC, (*Kernel).tcpSacktagWriteQueue, []string{"sk", "blocks"},
+		"Applies the ACK's SACK blocks to the retransmit queue: every segment a block covers is tagged "+
+			"SACKED_ACKED and counted in sacked_out; a first block below the ACK, or inside the second, is a "+
+			"D-SACK (the peer got something twice). Returns sacked_out.")
+	fnTcpMarkSkbLost = pt("tcp_mark_skb_lost", tcpInputC, (*Kernel).tcpMarkSkbLost, []string{"sk", "seq"},
+		"A segment is taken for lost (TCPCB_LOST, lost_out), so that tcp_xmit_retransmit_queue sends it again; "+
+			"a lost retransmission stops counting as in flight.")
+	fnTcpRackDetectLoss = reg("tcp_rack_detect_loss", "net/ipv4/tcp_recovery.c", (*Kernel).tcpRackDetectLoss, []string{"sk", "reo_wnd_us"},
+		"RACK (RFC 8985): a segment sent before the most recently sent delivered one is lost once an RTT plus "+
+			"the reordering window has passed since it was sent. Returns how many it marked.")
+	fnTcpRackReoTimeout = reg("tcp_rack_reo_timeout", "net/ipv4/tcp_recovery.c", (*Kernel).tcpRackReoTimeout, []string{"sk"},
+		"RACK's reordering timer: the segments that were waiting out the reordering window are now lost; "+
+			"Recovery begins and they are retransmitted.")
+	fnTcpEnterRecovery = reg("tcp_enter_recovery", tcpInputC, (*Kernel).tcpEnterRecovery, []string{"sk", "cwnd"},
+		"Fast recovery begins: ssthresh comes from the congestion algorithm, high_seq is snd_nxt, and PRR will "+
+			"bring cwnd down to ssthresh over the next round trip. Returns ssthresh.")
+	fnTcpCwndReduction = pt("tcp_cwnd_reduction", tcpInputC, (*Kernel).tcpCwndReduction, []string{"sk", "cwnd"},
+		"Proportional Rate Reduction (RFC 6937): in Recovery, each ACK lets out segments in proportion to what "+
+			"was delivered, ssthresh/prior_cwnd of it while above ssthresh.")
+	fnTcpEnterLoss = reg("tcp_enter_loss", tcpInputC, (*Kernel).tcpEnterLoss, []string{"sk"},
+		"The RTO fired: every segment not SACKed is taken for lost, ssthresh is set, cwnd falls to what is in "+
+			"flight plus one, and the Loss state lasts until snd_nxt is acknowledged. Returns lost_out.")
+	fnTcpXmitRetransmitQueue = reg("tcp_xmit_retransmit_queue", tcpOutputC, (*Kernel).tcpXmitRetransmitQueue, []string{"sk", "lost_out"},
+		"Retransmits the segments marked lost, lowest first, while cwnd has room over what is in flight. "+
+			"Returns how many went.")
 	fnTcpQueueRcv = pt("tcp_queue_rcv", tcpInputC, (*Kernel).tcpQueueRcv, []string{"sk", "len"},
 		"An in-order segment joins sk_receive_queue, charged to the socket's receive memory; rcv_nxt moves past it.")
 	fnTcpTryRmemSchedule = pt("tcp_try_rmem_schedule", tcpInputC, (*Kernel).tcpTryRmemSchedule, []string{"sk", "ok"},
