@@ -104,7 +104,8 @@ directory, finding bench/gvisor from the current directory upwards; or give a
 built one with --gvisor-bin, or leave it out with --peers.
 
 Figures on a shared or busy machine are noisy: give rows more time with
---duration. Progress goes to stderr, the table to stdout.
+--duration. Progress goes to stderr, the table to stdout; a figure that could
+not be measured shows as error[n] with its message, and bench then exits 1.
 
   sudo stackscope bench
   sudo stackscope bench --duration 10s --peers stackscope,gvisor
@@ -135,6 +136,9 @@ Figures on a shared or busy machine are noisy: give rows more time with
 			}
 			if err != nil && ctx.Err() != nil {
 				return fmt.Errorf("bench interrupted: namespaces, devices and peers removed; the table shows what was measured")
+			}
+			if err == nil && res.Failures() > 0 {
+				return fmt.Errorf("%d measurements failed (listed under the table)", res.Failures())
 			}
 			return err
 		},

@@ -56,6 +56,19 @@ func (r *Results) Get(line, peer string) (float64, bool) {
 	return c.Value, true
 }
 
+// Failures counts the figures that could not be measured.
+func (r *Results) Failures() int {
+	n := 0
+	for _, byPeer := range r.cells {
+		for _, c := range byPeer {
+			if c.Err != "" {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // cell returns the cell as recorded, and whether there is one.
 func (r *Results) cell(line, peer string) (Cell, bool) {
 	c, ok := r.cells[line][peer]

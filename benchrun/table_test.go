@@ -109,6 +109,9 @@ func TestFailedCellsPointToTheirError(t *testing.T) {
 	if !strings.Contains(out, "errors:\n  [1] gVisor, connect+close: connection 7: connection refused\n") {
 		t.Errorf("the error is not listed:\n%s", out)
 	}
+	if n := r.Failures(); n != 1 {
+		t.Errorf("%d failures counted, want 1", n)
+	}
 	if !strings.Contains(out, "median latency: not measured") {
 		t.Errorf("a failed comparison counts as measured:\n%s", out)
 	}
