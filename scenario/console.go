@@ -242,6 +242,8 @@ func formatResult(sc *stack.Syscall, ret int64, err error, pd *stack.Pending) st
 			return fmt.Sprintf("= 0 [%q] [%d]", bytes.TrimRight(b, "\x00"), len(b))
 		}
 		return fmt.Sprintf("= 0 [%d]", ret)
+	case "ioctl":
+		return fmt.Sprintf("= 0 [%d]", pd.Opt().Int)
 	}
 	return fmt.Sprintf("= %d", ret)
 }

@@ -434,8 +434,8 @@ func (p *parser) syscall(ev *Event, lineNo, col int) error {
 		return p.fail(lineNo, col, "expected a system call")
 	}
 	ev.Syscall = cmd
-	// The value a getsockopt line expects through its pointer.
-	at := map[string]int{"getsockopt": 3}
+	// The value a getsockopt or ioctl line expects through its pointer.
+	at := map[string]int{"getsockopt": 3, "ioctl": 2}
 	if i, ok := at[name]; ok {
 		if args := splitArgs(joined); len(args) > i {
 			a := strings.TrimSpace(args[i])

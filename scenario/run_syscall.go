@@ -134,8 +134,8 @@ func (r *Runner) returned(b *blockedCall) error {
 	return nil
 }
 
-// optvalMismatch compares what a getsockopt call reported through its
-// pointer with what its line expects, as packetdrill does: an int, or
+// optvalMismatch compares what a getsockopt or ioctl call reported through
+// its pointer with what its line expects, as packetdrill does: an int, or
 // a string whose length is the optlen the kernel gave back. It returns
 // the complaint, or "".
 func optvalMismatch(ev *Event, got sockets.Optval) string {

@@ -124,8 +124,8 @@ type Event struct {
 	// (the call's name) for one it does not.
 	Syscall     *Command
 	Unsupported string
-	// ExpectOpt is the value a getsockopt line expects through its
-	// pointer argument ("[1100]"), if it gives one; ExpectStr is the
+	// ExpectOpt is the value a getsockopt or ioctl line expects through
+	// its pointer argument ("[1100]"), if it gives one; ExpectStr is the
 	// string a getsockopt line expects ("cubic"), if it gives one.
 	ExpectOpt *int64
 	ExpectStr *string

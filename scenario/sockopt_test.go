@@ -3,6 +3,8 @@ package scenario
 import (
 	"strings"
 	"testing"
+
+	"github.com/stackscope/stackscope/sockets"
 )
 
 // TestCongestionOptionInAScript: packetdrill's string option values:
@@ -30,15 +32,45 @@ func TestCongestionOptionInAScript(t *testing.T) {
 	wantRunError(t, err, 12, "expected optlen (16 bytes) does not match length of expected optval string")
 }
 
-// TestConsoleShowsOptionStrings: the console prints a string option with
-// the length the kernel wrote back.
-func TestConsoleShowsOptionStrings(t *testing.T) {
+// TestIoctlInAScript: ioctl(fd, SIOCINQ, [N]) checks the bytes waiting to
+// be read, SIOCOUTQ the bytes not yet acknowledged.
+func TestIoctlInAScript(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+  +.1 < P. 1:1001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1001
+   +0 ioctl(4, SIOCINQ, [1000]) = 0
+   +0 read(4, ..., 600) = 600
+   +0 ioctl(4, FIONREAD, [400]) = 0
+   +0 write(4, ..., 500) = 500
+   +0 > P. 1:501(500) ack 1001
+   +0 ioctl(4, SIOCOUTQ, [500]) = 0
+   +0 ioctl(4, SIOCOUTQNSD, [0]) = 0
+  +.1 < . 1001:1001(0) ack 501 win 257
+   +0 ioctl(4, SIOCOUTQ, [0]) = 0
+   +0 ioctl(3, SIOCINQ, [0]) = -1 EINVAL (Invalid argument)
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = runScript(t, passiveOpen+`
+  +.1 < P. 1:1001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1001
+   +0 ioctl(4, SIOCINQ, [999]) = 0
+`)
+	wantRunError(t, err, 14, "bad ioctl optval: expected: 999 actual: 1000")
+}
+
+// TestConsoleShowsOptionStringsAndIoctls: the console prints a string
+// option with the length the kernel wrote back, and an ioctl's int.
+func TestConsoleShowsOptionStringsAndIoctls(t *testing.T) {
 	out, _ := runConsole(t, 1, `socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 getsockopt(3, SOL_TCP, TCP_CONGESTION, [...], [16])
 setsockopt(3, SOL_TCP, TCP_CONGESTION, "reno", 4) = 0
 getsockopt(3, SOL_TCP, TCP_CONGESTION)
+ioctl(3, SIOCOUTQ, [...]) = 0
+ioctl(3, 0x1234, [...])
 `)
-	for _, want := range []string{`= 0 ["cubic"] [16]`, `= 0 ["reno"] [16]`} {
+	for _, want := range []string{`= 0 ["cubic"] [16]`, `= 0 ["reno"] [16]`, "= 0 [0]", "= -1 ENOTTY (Inappropriate ioctl for device)"} {
 		if !strings.Contains(out, "\n"+want+"\n") {
 			t.Errorf("%q missing from:\n%s", want, out)
 		}
@@ -68,6 +100,13 @@ func TestParseStringOptionValues(t *testing.T) {
 		if got := string(cmd.Syscall.Opt.Bytes); got != c.want {
 			t.Errorf("%s: optval %q, want %q", c.line, got, c.want)
 		}
+	}
+	cmd, err := ParseLine("", 1, `ioctl(4, SIOCINQ, [1000]) = 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := cmd.Syscall; sc.Name != "ioctl" || sc.Args[0] != 4 || sc.Args[1] != sockets.SIOCINQ {
+		t.Errorf("ioctl parsed as %+v", sc)
 	}
 	if _, err := ParseLine("", 1, `setsockopt(3, SOL_TCP, TCP_CONGESTION, "reno, 4)`); err == nil ||
 		!strings.Contains(err.Error(), "unclosed string") {

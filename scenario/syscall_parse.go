@@ -85,7 +85,9 @@ var symbols = map[string]int64{
 	"TCP_NODELAY": sockets.TCP_NODELAY, "TCP_MAXSEG": sockets.TCP_MAXSEG, "TCP_CORK": sockets.TCP_CORK,
 	"TCP_KEEPIDLE": sockets.TCP_KEEPIDLE, "TCP_KEEPINTVL": sockets.TCP_KEEPINTVL, "TCP_KEEPCNT": sockets.TCP_KEEPCNT,
 	"TCP_INFO": sockets.TCP_INFO, "TCP_CONGESTION": sockets.TCP_CONGESTION,
-	"POLLIN": sockets.POLLIN, "POLLPRI": sockets.POLLPRI, "POLLOUT": sockets.POLLOUT, "POLLERR": sockets.POLLERR,
+	"SIOCINQ": sockets.SIOCINQ, "FIONREAD": sockets.SIOCINQ, "SIOCOUTQ": sockets.SIOCOUTQ, "TIOCOUTQ": sockets.SIOCOUTQ,
+	"SIOCOUTQNSD": sockets.SIOCOUTQNSD,
+	"POLLIN":      sockets.POLLIN, "POLLPRI": sockets.POLLPRI, "POLLOUT": sockets.POLLOUT, "POLLERR": sockets.POLLERR,
 	"POLLHUP": sockets.POLLHUP, "POLLNVAL": sockets.POLLNVAL, "POLLRDNORM": sockets.POLLRDNORM,
 	"POLLRDBAND": sockets.POLLRDBAND, "POLLWRNORM": sockets.POLLWRNORM, "POLLWRBAND": sockets.POLLWRBAND,
 	"POLLRDHUP": sockets.POLLRDHUP,
@@ -552,6 +554,15 @@ func (l *lexer) syscallArgs(name string, start int) (*stack.Syscall, *SyntaxErro
 			}
 		}
 		l.skipRest()
+	case "ioctl":
+		// ioctl(fd, SIOCINQ, [N]): N is what the script expects back.
+		if sc.Args[0], err = fdComma(); err != nil {
+			return nil, err
+		}
+		if sc.Args[1], err = l.value("ioctl command (SIOCINQ, SIOCOUTQ, SIOCOUTQNSD)"); err != nil {
+			return nil, err
+		}
+		l.skipRest()
 	case "connect":
 		if sc.Args[0], err = fdComma(); err != nil {
 			return nil, err
@@ -652,7 +663,7 @@ func (l *lexer) optString() ([]byte, *SyntaxError) {
 // knownSyscalls are the system calls syscallArgs parses.
 var knownSyscalls = []string{"socket", "bind", "listen", "accept", "accept4", "connect", "write", "send", "sendto",
 	"read", "recv", "recvfrom", "close", "getsockname", "getpeername", "setsockopt", "getsockopt", "fcntl",
-	"shutdown", "poll"}
+	"shutdown", "poll", "ioctl"}
 
 // KnownSyscall reports whether a console or script line may call name.
 func KnownSyscall(name string) bool { return slices.Contains(knownSyscalls, name) }

@@ -78,6 +78,14 @@ const (
 	TCP_CA_NAME_MAX = 16
 )
 
+// Socket ioctls that answer with an int (include/uapi/linux/sockios.h,
+// asm-generic/ioctls.h): SIOCINQ is FIONREAD, SIOCOUTQ is TIOCOUTQ.
+const (
+	SIOCINQ     = 0x541B // bytes not yet read
+	SIOCOUTQ    = 0x5411 // bytes not yet acknowledged (sent or not)
+	SIOCOUTQNSD = 0x894B // bytes not yet sent
+)
+
 // shutdown() how (include/linux/net.h) and sk_shutdown bits.
 const (
 	SHUT_RD   = 0

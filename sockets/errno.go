@@ -39,6 +39,7 @@ var errnoText = map[Errno]string{
 	tracing.EALREADY:        "Operation already in progress",
 	tracing.ENOBUFS:         "No buffer space available",
 	ESOCKTNOSUPPORT:         "Socket type not supported",
+	tracing.ENOTTY:          "Inappropriate ioctl for device",
 }
 
 // ESOCKTNOSUPPORT is returned for a socket type the family does not have.

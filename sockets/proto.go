@@ -26,6 +26,9 @@ type Proto struct {
 	// called before the flag changes; nil for protocols without one.
 	Keepalive  func(sk *Sock, on bool)
 	Getsockopt func(sk *Sock, level, optname, optlen int) (Optval, error)
+	// Ioctl is the protocol's ioctl (tcp_ioctl): an int answer, or
+	// ENOIOCTLCMD for a command it does not know.
+	Ioctl      func(sk *Sock, cmd int) (int64, error)
 	Connect    func(sk *Sock, addr SockaddrIn) error
 	Sendmsg    func(sk *Sock, data []byte, flags int, addr *SockaddrIn) (int, error)
 	Recvmsg    func(sk *Sock, buf []byte, flags int) (int, RecvResult, error)
@@ -50,6 +53,9 @@ type ProtoOps struct {
 	Shutdown   func(sock *Socket, how int) error
 	Setsockopt func(sock *Socket, level, optname int, val Optval) error
 	Getsockopt func(sock *Socket, level, optname, optlen int) (Optval, error)
+	// Ioctl is the socket type's ioctl (inet_ioctl); nil answers
+	// ENOIOCTLCMD.
+	Ioctl func(sock *Socket, cmd int) (int64, error)
 	// Poll is the socket type's poll (tcp_poll, udp_poll, datagram_poll):
 	// the events ready now; it queues the caller on the socket's wait
 	// queue through wait (sock_poll_wait) when wait is not nil.

@@ -24,6 +24,7 @@ var (
 	fnInetBind2BucketDestroy, fnInetBindHash, fnInetPutPort, fnInetHash      tracing.FuncID
 	fnInetEhashNolisten, fnInetUnhash, fnSockPoll                            tracing.FuncID
 	fnInetTwskHashdance, fnInetTwskKill                                      tracing.FuncID
+	fnSysIoctl, fnSockIoctl, fnSkIoctl                                       tracing.FuncID
 )
 
 const (
@@ -120,6 +121,14 @@ func init() {
 		"poll() on a socket file: asks the socket type's poll (tcp_poll, udp_poll) which events are ready.")
 	fnDoSockGetsockopt = reg("do_sock_getsockopt", socketC, nil, []string{"sock", "level", "optname"},
 		"Sends SOL_SOCKET options to sk_getsockopt and every other level to the protocol.")
+	fnSysIoctl = reg("do_vfs_ioctl", "fs/ioctl.c", SysIoctl, []string{"fd", "cmd"},
+		"The ioctl() system call: no generic command matches a socket, so the file's own ioctl, sock_ioctl, "+
+			"gets it. A file that is not a socket answers ENOTTY.")
+	fnSockIoctl = reg("sock_ioctl", socketC, sockIoctl, []string{"sock", "cmd"},
+		"A socket's ioctl: sock_do_ioctl asks the socket type (inet_ioctl); a command no layer knows would go to the "+
+			"network devices (dev_ioctl), and the caller gets ENOTTY.")
+	fnSkIoctl = reg("sk_ioctl", sockC, SkIoctl, []string{"sk", "cmd"},
+		"Asks the protocol's ioctl (tcp_ioctl) for an int and copies it to the user's pointer (sock_ioctl_out).")
 	fnSysShutdown = reg("__sys_shutdown", socketC, SysShutdown, []string{"fd", "how"},
 		"The shutdown() system call.")
 	fnSysShutdownSock = reg("__sys_shutdown_sock", socketC, nil, []string{"sock", "how"},

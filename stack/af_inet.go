@@ -436,6 +436,16 @@ func (k *Kernel) sockCommonGetsockopt(sock *sockets.Socket, level, optname, optl
 	return sk.SkcProt.Getsockopt(sk, level, optname, optlen)
 }
 
+// inetIoctl is inet_ioctl: the routing, ARP and interface commands it
+// handles itself are not modelled, so every command goes to the protocol
+// (sk_ioctl -> tcp_ioctl).
+func (k *Kernel) inetIoctl(sock *sockets.Socket, cmd int) (int64, error) {
+	k.tr.Enter2(fnInetIoctl, tracing.Ptr(uint64(sock.Addr())), tracing.Uint(uint64(cmd)))
+	v, err := sockets.SkIoctl(k.net, sock.Sk, cmd)
+	k.tr.Exit(fnInetIoctl, retInt(int(v), err))
+	return v, err
+}
+
 // inetStreamOps is inet_stream_ops.
 func (k *Kernel) inetStreamOps() *sockets.ProtoOps {
 	return &sockets.ProtoOps{
@@ -444,7 +454,7 @@ func (k *Kernel) inetStreamOps() *sockets.ProtoOps {
 		Listen: k.inetListen, Shutdown: k.inetShutdown, Connect: k.inetStreamConnect,
 		Sendmsg: k.inetSendmsg, Recvmsg: k.inetRecvmsg,
 		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt,
-		Poll: k.tcpPoll,
+		Ioctl: k.inetIoctl, Poll: k.tcpPoll,
 	}
 }
 
@@ -456,7 +466,7 @@ func (k *Kernel) inetDgramOps(name string) *sockets.ProtoOps {
 		Release: k.inetRelease, Bind: k.inetBind, Getname: k.inetGetname, Shutdown: k.inetShutdown,
 		Accept:     func(*sockets.Socket, *sockets.Socket, int) error { return sockets.Errno(tracing.EOPNOTSUPP) },
 		Listen:     func(*sockets.Socket, int) error { return sockets.Errno(tracing.EOPNOTSUPP) },
-		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt,
+		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt, Ioctl: k.inetIoctl,
 		Connect: k.inetDgramConnect, Sendmsg: k.inetSendmsg, Recvmsg: k.inetRecvmsg,
 		Poll: k.udpPoll,
 	}

@@ -47,6 +47,8 @@ func (sc Syscall) String() string {
 			return fmt.Sprintf("setsockopt(%d, %d, %d, %q, %d)", sc.Args[0], sc.Args[1], sc.Args[2], sc.Opt.Bytes, len(sc.Opt.Bytes))
 		}
 		return fmt.Sprintf("setsockopt(%d, %d, %d, %d)", sc.Args[0], sc.Args[1], sc.Args[2], sc.Opt.Int)
+	case "ioctl":
+		return fmt.Sprintf("ioctl(%d, %#x)", sc.Args[0], sc.Args[1])
 	case "poll":
 		return fmt.Sprintf("poll(%s, %d, %d)", pollFdsString(sc.Fds), sc.Args[0], sc.Args[1])
 	}
@@ -236,6 +238,14 @@ func (p *Process) Getsockopt(fd, level, optname int) (sockets.Optval, error) {
 	return pd.Opt(), err
 }
 
+// Ioctl is ioctl(2) with a command that answers an int (SIOCINQ,
+// SIOCOUTQ): it returns that int.
+func (p *Process) Ioctl(fd, cmd int) (int, error) {
+	pd := p.Start(Syscall{Name: "ioctl", Args: [4]int64{int64(fd), int64(cmd)}})
+	_, err := pd.Wait()
+	return int(pd.Opt().Int), err
+}
+
 // TCPInfo is getsockopt(fd, SOL_TCP, TCP_INFO): the connection's struct
 // tcp_info.
 func (p *Process) TCPInfo(fd int) (*sockets.TcpInfo, error) {
@@ -331,6 +341,11 @@ func (k *Kernel) dispatch(t *task, sc *Syscall) result {
 	case "getsockopt":
 		opt, err := sockets.SysGetsockopt(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]), int(a[3]))
 		r = result{ret: opt.Int, err: err, opt: opt}
+	case "ioctl":
+		// The answer goes to the user's int through the pointer; the
+		// call itself returns 0.
+		v, err := sockets.SysIoctl(net, p.Fdt, int(a[0]), int(a[1]))
+		r = result{err: err, opt: sockets.Optval{Int: v}}
 	case "fcntl":
 		v, err := sockets.SysFcntl(net, p.Fdt, int(a[0]), int(a[1]), int(a[2]))
 		r = result{ret: int64(v), err: err}

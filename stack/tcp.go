@@ -88,6 +88,7 @@ func (k *Kernel) newTCPProt() *sockets.Proto {
 		Setsockopt: k.tcpSetsockopt,
 		Keepalive:  k.tcpSetKeepalive,
 		Getsockopt: k.tcpGetsockopt,
+		Ioctl:      k.tcpIoctl,
 		BacklogRcv: "tcp_v4_do_rcv",
 		Alloc:      newTcpSock,
 	}
@@ -416,6 +417,45 @@ func caName(b []byte) string {
 		}
 	}
 	return string(b)
+}
+
+// tcpIoctl is tcp_ioctl: SIOCINQ is the bytes not yet read (tcp_inq:
+// rcv_nxt - copied_seq, less the FIN's sequence number once it came),
+// SIOCOUTQ the bytes not yet acknowledged (write_seq - snd_una: sent or
+// still queued), SIOCOUTQNSD the bytes not yet sent (write_seq -
+// snd_nxt). During the handshake all are 0; a listener has no queues to
+// measure (EINVAL).
+func (k *Kernel) tcpIoctl(sk *sockets.Sock, cmd int) (int64, error) {
+	tr := k.tr
+	tr.Enter2(fnTcpIoctl, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(cmd)))
+	tp := tcpSk(sk)
+	st := sk.SkcState
+	handshake := st == sockets.TCP_SYN_SENT || st == sockets.TCP_SYN_RECV
+	var answ int64
+	switch cmd {
+	case sockets.SIOCINQ, sockets.SIOCOUTQ, sockets.SIOCOUTQNSD:
+		if st == sockets.TCP_LISTEN {
+			tr.Exit(fnTcpIoctl, tracing.Errno(-tracing.EINVAL))
+			return -1, sockets.Errno(tracing.EINVAL)
+		}
+	default:
+		tr.Exit(fnTcpIoctl, tracing.Errno(-tracing.ENOIOCTLCMD))
+		return -1, sockets.Errno(tracing.ENOIOCTLCMD)
+	}
+	switch {
+	case handshake:
+	case cmd == sockets.SIOCINQ:
+		answ = int64(tp.RcvNxt - tp.CopiedSeq)
+		if answ > 0 && sk.SockFlagSet(sockets.SOCK_DONE) {
+			answ--
+		}
+	case cmd == sockets.SIOCOUTQ:
+		answ = int64(tp.WriteSeq - tp.SndUna)
+	default:
+		answ = int64(tp.WriteSeq - tp.SndNxt)
+	}
+	tr.Exit(fnTcpIoctl, tracing.Int(answ))
+	return answ, nil
 }
 
 // tcpNeedReset is tcp_need_reset: the states in which aborting the

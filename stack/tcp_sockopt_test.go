@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/netdev"
 	"github.com/stackscope/stackscope/tracing"
 )
 
@@ -103,6 +104,78 @@ func TestTcpCongestionOnAConnection(t *testing.T) {
 		t.Errorf("after setsockopt the client runs %s", got)
 	}
 	f.transfer(f.pb, cfd, f.pa, child, pattern(200_000, 3), 10*sec)
+}
+
+// ioctlOf is ioctl(fd, cmd) on proc, with its errno.
+func ioctlOf(proc *Process, fd, cmd int) (int, sockets.Errno) {
+	v, err := proc.Ioctl(fd, cmd)
+	return v, errnoOf(err)
+}
+
+// TestIoctlQueueSizes: SIOCOUTQ counts what is not yet acknowledged (sent
+// or not), SIOCOUTQNSD what is not yet sent, SIOCINQ what is not yet read
+// (the peer's FIN not included); a listener answers EINVAL, an unknown
+// command ENOTTY, a file that is not a socket ENOTTY.
+func TestIoctlQueueSizes(t *testing.T) {
+	link := netdev.Impairments{Delay: 10e6}
+	f := newPairFix(t, PairConfig{AB: link, BA: link})
+	lfd := f.listen(f.pa, addrA, 80, 8)
+	for _, cmd := range []int{sockets.SIOCINQ, sockets.SIOCOUTQ, sockets.SIOCOUTQNSD} {
+		if _, e := ioctlOf(f.pa, lfd, cmd); e != tracing.EINVAL {
+			t.Errorf("ioctl(listener, %#x): errno %v, want EINVAL", cmd, e)
+		}
+	}
+	if _, e := ioctlOf(f.pa, lfd, 0x5401); e != tracing.ENOTTY { // TCGETS
+		t.Errorf("ioctl(listener, TCGETS): errno %v, want ENOTTY", e)
+	}
+	if _, e := ioctlOf(f.pa, 0, sockets.SIOCINQ); e != tracing.ENOTTY {
+		t.Errorf("ioctl(0, SIOCINQ) on the terminal: errno %v, want ENOTTY", e)
+	}
+	if _, e := ioctlOf(f.pa, 99, sockets.SIOCINQ); e != tracing.EBADF {
+		t.Errorf("ioctl(99, SIOCINQ): errno %v, want EBADF", e)
+	}
+	cfd, sfd := f.dial(lfd, 80)
+
+	// The client writes 3000 bytes; the window lets them all leave at
+	// once, and for one RTT (20 ms) none is acknowledged.
+	f.send(f.pb, cfd, pattern(3000, 1), sec)
+	if v, _ := ioctlOf(f.pb, cfd, sockets.SIOCOUTQ); v != 3000 {
+		t.Errorf("SIOCOUTQ right after the write = %d, want 3000", v)
+	}
+	if v, _ := ioctlOf(f.pb, cfd, sockets.SIOCOUTQNSD); v != 0 {
+		t.Errorf("SIOCOUTQNSD right after the write = %d, want 0 (all sent)", v)
+	}
+	if err := f.p.RunFor(100e6); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := ioctlOf(f.pb, cfd, sockets.SIOCOUTQ); v != 0 {
+		t.Errorf("SIOCOUTQ once acknowledged = %d, want 0", v)
+	}
+	if v, _ := ioctlOf(f.pa, sfd, sockets.SIOCINQ); v != 3000 {
+		t.Errorf("SIOCINQ before reading = %d, want 3000", v)
+	}
+	if _, err := f.call(f.pa, Syscall{Name: "recvfrom", Args: [4]int64{int64(sfd), 1000}}, sec); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := ioctlOf(f.pa, sfd, sockets.SIOCINQ); v != 2000 {
+		t.Errorf("SIOCINQ after reading 1000 = %d, want 2000", v)
+	}
+	// The client closes: its FIN takes a sequence number but is no byte
+	// to read.
+	if err := f.pb.Shutdown(cfd, sockets.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.RunFor(100e6); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := ioctlOf(f.pa, sfd, sockets.SIOCINQ)
+	rest := f.recvAll(f.pa, sfd, 1<<20, sec)
+	if left != len(rest) || left != 2000 {
+		t.Errorf("SIOCINQ after the FIN = %d, but %d bytes were left to read", left, len(rest))
+	}
+	if v, _ := ioctlOf(f.pa, sfd, sockets.SIOCINQ); v != 0 {
+		t.Errorf("SIOCINQ after reading to the end = %d, want 0", v)
+	}
 }
 
 // TestRecordedSyscallKeepsAStringOption: a recording carries the bytes of
