@@ -180,7 +180,10 @@ var tcpRenoOps = tcpCongestionOps{
 // ACK of new data (acked segments).
 func (k *Kernel) tcpCongAvoid(tp *TcpSock, acked uint32) {
 	o := tp.ops()
-	o.congAvoid(k, tp, acked)
+	if tcpIsCwndLimited(tp) { // the algorithms' first test
+		o.congAvoid(k, tp, acked)
+	}
+	tp.sndCwndStamp = k.clock.Now()
 	fn := fnTcpRenoCongAvoid
 	if o == &tcpCubicOps {
 		fn = fnCubictcpCongAvoid

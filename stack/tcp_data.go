@@ -264,6 +264,9 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 			break
 		}
 	}
+	if isCwndLimited := tcpPacketsInFlight(tp) >= tp.SndCwnd; sent > 0 || isCwndLimited {
+		k.tcpCwndValidate(sk, isCwndLimited)
+	}
 	if sent > 0 {
 		if tcpInCwndReduction(tp) {
 			tp.prrOut += uint32(sent)

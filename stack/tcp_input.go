@@ -59,6 +59,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		tp.CopiedSeq = tp.RcvNxt
 		k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
 		tcpInitializeRcvMss(tp) // tcp_init_transfer
+		tp.sndCwndStamp = k.clock.Now()
 		k.tcpInitBufferSpace(sk)
 		sk.SkStateChange(sk)
 		tp.SndUna = seg.ack
@@ -237,6 +238,7 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
 	tp := tcpSk(sk)
 	tp.SndCwnd = TCP_INIT_CWND
+	tp.sndCwndStamp = k.clock.Now() // tcp_init_transfer
 	tcpInitializeRcvMss(tp)
 	k.tcpInitBufferSpace(sk)
 	tp.ack.Lrcvtime = k.clock.Now()

@@ -365,6 +365,7 @@ func (k *Kernel) tcpEndCwndReduction(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	if tp.SndSsthresh < TCP_INFINITE_SSTHRESH && (tp.IcskCaState == sockets.TCP_CA_CWR || tp.undoMarker != 0) {
 		tp.SndCwnd = tp.SndSsthresh
+		tp.sndCwndStamp = k.clock.Now()
 	}
 }
 
@@ -467,6 +468,7 @@ func (k *Kernel) tcpTryUndoLoss(sk *sockets.Sock) {
 			tp.SndSsthresh = tp.priorSsthresh
 		}
 	}
+	tp.sndCwndStamp = k.clock.Now()
 	tp.undoMarker = 0
 	tp.rack.advanced = true
 	k.mib.inc(LINUX_MIB_TCPSPURIOUSRTOS)
@@ -494,6 +496,7 @@ func (k *Kernel) tcpEnterLoss(sk *sockets.Sock) {
 	}
 	tp.SndCwnd = tcpPacketsInFlight(tp) + 1
 	tp.sndCwndCnt = 0
+	tp.sndCwndStamp = k.clock.Now()
 	if tp.IcskCaState <= sockets.TCP_CA_Disorder && tp.sackedOut >= tcpReordering {
 		tp.Reordering = min(tp.Reordering, tcpReordering)
 	}

@@ -92,6 +92,11 @@ type tcpConn struct {
 	tlpRetrans    bool    // tlp_retrans: the loss probe was a retransmission
 	rack          tcpRack // tp->rack
 	txNum         uint64  // transmissions so far (orders sends at one instant, see tcp_cb.go)
+	isCwndLimited bool    // is_cwnd_limited: cwnd was the limit in this round
+	maxPacketsOut uint32  // max_packets_out: the most in flight in this round
+	cwndUsageSeq  uint32  // cwnd_usage_seq: the round ends when snd_una passes it
+	sndCwndUsed   uint32  // snd_cwnd_used: the most in flight while not cwnd-limited
+	sndCwndStamp  int64   // snd_cwnd_stamp: when cwnd last grew or was fully used
 }
 
 // tcpParseOptions applies header.ParseTCPOptions the way tcp_parse_options

@@ -41,6 +41,7 @@ func (k *Kernel) tcpCwndRestart(sk *sockets.Sock, delta int64) {
 	}
 	tp.SndCwnd = max(cwnd, restart)
 	tp.sndCwndCnt = 0
+	tp.sndCwndStamp = k.clock.Now()
 	k.tr.Exit(fnTcpCwndRestart, tracing.Int(int64(tp.SndCwnd)))
 }
 
