@@ -8,9 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -121,42 +119,6 @@ func (t *nsThread) writeSysctl(path, value string) error {
 		}
 		return nil
 	})
-}
-
-// removeStaleNamespaces deletes namespaces that an earlier bench made and
-// left behind when it was killed (their process is gone).
-func removeStaleNamespaces() {
-	entries, err := os.ReadDir("/var/run/netns")
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), nsPrefix)
-		if !ok {
-			continue
-		}
-		pid, err := strconv.Atoi(strings.TrimRight(rest, "abcdefghijklmnopqrstuvwxyz"))
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if !alive(pid) {
-			_ = netns.DeleteNamed(e.Name())
-		}
-	}
-}
-
-// alive reports whether process pid exists and is not a zombie.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return !errors.Is(err, os.ErrNotExist)
-	}
-	// pid (comm) state ...: the state follows the last ')'.
-	i := strings.LastIndexByte(string(b), ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
 // configureLink gives a link in the namespace an address and MTU and

@@ -77,7 +77,8 @@ func Run(ctx context.Context, o Options) (res *Results, err error) {
 			return nil, fmt.Errorf("no TUN driver (/dev/net/tun: %v): the stackscope and gVisor rows need it; try --peers veth", err)
 		}
 	}
-	if b.tmp, err = os.MkdirTemp("", "stackscope-bench-"); err != nil {
+	removeStale(o.TraceDir)
+	if b.tmp, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", filePrefix, os.Getpid())); err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, os.RemoveAll(b.tmp)) }()
@@ -90,7 +91,6 @@ func Run(ctx context.Context, o Options) (res *Results, err error) {
 			}
 		}
 	}
-	removeStaleNamespaces()
 	name := nsPrefix + strconv.Itoa(os.Getpid())
 	if b.client, err = newNamespace(name); err != nil {
 		return nil, err
@@ -260,7 +260,7 @@ func (b *bench) tracePath() string {
 	if dir == "" {
 		dir = b.tmp
 	}
-	return filepath.Join(dir, fmt.Sprintf("stackscope-bench-%d-%d.sst", os.Getpid(), b.stageNo))
+	return filepath.Join(dir, fmt.Sprintf("%s%d-%d.sst", filePrefix, os.Getpid(), b.stageNo))
 }
 
 // measure runs one row and records its lines.

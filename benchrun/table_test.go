@@ -2,6 +2,8 @@ package benchrun
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +185,30 @@ func TestEffectiveCapsAndCPUModel(t *testing.T) {
 	}
 	if m := cpuModel("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t: fpu\n"); m != "AMD EPYC 7B13" {
 		t.Errorf("cpu model %q", m)
+	}
+}
+
+func TestStalePidReadsOnlyOurNames(t *testing.T) {
+	for _, c := range []struct {
+		name, prefix string
+		pid          int
+		ok           bool
+	}{
+		{"stkbench4242", nsPrefix, 4242, true},
+		{"stkbench4242v", nsPrefix, 4242, true},
+		{"stkint4242", nsPrefix, 0, false},
+		{"stkbench", nsPrefix, 0, false},
+		{"stackscope-bench-77-123456", filePrefix, 77, true},
+		{"stackscope-bench-77-3.sst", filePrefix, 77, true},
+		{"stackscope-bench-x", filePrefix, 0, false},
+		{fmt.Sprintf("stkbench%d", os.Getpid()), nsPrefix, 0, false},
+	} {
+		pid, ok := stalePid(c.name, c.prefix)
+		if pid != c.pid || ok != c.ok {
+			t.Errorf("%s: %d %v, want %d %v", c.name, pid, ok, c.pid, c.ok)
+		}
+	}
+	if !alive(os.Getpid()) {
+		t.Error("this process is not alive")
 	}
 }
