@@ -253,7 +253,7 @@ func TestShellLinesApplySysctlsAndNoteTheRest(t *testing.T) {
 	}
 	notes := strings.Join(r.Notes(), "\n")
 	if !strings.Contains(notes, `shell command "ethtool -K tun0 tso off": unsupported, ignored`) ||
-		!strings.Contains(notes, "sysctl net.ipv4.tcp_dsack=1: unsupported by the model, ignored") {
+		!strings.Contains(notes, "sysctl net.ipv4.tcp_fack=0: unsupported by the model, ignored") {
 		t.Errorf("notes:\n%s", notes)
 	}
 }

@@ -41,7 +41,10 @@ type Sysctls struct {
 	TcpRecovery int
 	// TcpFrto: F-RTO (RFC 5682) judges whether an RTO was spurious;
 	// Linux's default is 2 (the SACK-enhanced version).
-	TcpFrto            int
+	TcpFrto int
+	// TcpDsack: report duplicate segments with D-SACK (RFC 2883); Linux's
+	// default is 1.
+	TcpDsack           int
 	TcpAbortOnOverflow int
 	TcpMaxTwBuckets    int
 	TcpTimestamps      int
@@ -79,6 +82,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpEarlyRetrans:       3,
 		TcpRecovery:           1,
 		TcpFrto:               2,
+		TcpDsack:              1,
 		TcpMaxTwBuckets:       max(ehashEntries/2, 1),
 		TcpTimestamps:         1,
 		TcpSack:               1,
@@ -168,6 +172,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_tw_reuse", "reuse TIME_WAIT for new connections: 0 no, 1 yes, 2 loopback only", func(s *Sysctls) *int { return &s.TcpTwReuse }, 0, 2),
 	intEntry("net.ipv4.tcp_early_retrans", "tail loss probes: 3 or 4 on, 0 off", func(s *Sysctls) *int { return &s.TcpEarlyRetrans }, 0, 4),
 	intEntry("net.ipv4.tcp_recovery", "loss detection: 1 RACK (RFC 8985), +2 fixed reordering window, +4 no duplicate-ACK shortcut; 0 the duplicate-ACK threshold only", func(s *Sysctls) *int { return &s.TcpRecovery }, 0, 7),
+	intEntry("net.ipv4.tcp_dsack", "report segments received twice with D-SACK blocks (RFC 2883)", func(s *Sysctls) *int { return &s.TcpDsack }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
 	intEntry("net.ipv4.tcp_slow_start_after_idle", "restart the congestion window after an idle period longer than the RTO (RFC 2861)", func(s *Sysctls) *int { return &s.TcpSlowStartAfterIdle }, 0, 1),
 	intEntry("net.ipv4.tcp_abort_on_overflow", "reset instead of dropping the final ACK when the accept queue is full", func(s *Sysctls) *int { return &s.TcpAbortOnOverflow }, 0, 1),

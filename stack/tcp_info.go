@@ -13,9 +13,7 @@ import (
 // microseconds, the last_* times in milliseconds ago.
 //
 // What the model does not keep is reported as 0:
-//   - tcpi_sacked (for a connection), tcpi_lost, tcpi_fackets,
-//     tcpi_dsack_dups, tcpi_reord_seen: SACK blocks are negotiated but not
-//     processed, and no segment is marked lost;
+//   - tcpi_fackets: FACK is gone from Linux too (it is always 0 in 6.x);
 //   - tcpi_rcv_rtt, tcpi_rcv_space: no receive-side RTT estimate and no
 //     receive-buffer autotuning (tcp_rcv_space_adjust);
 //   - tcpi_pacing_rate, tcpi_delivery_rate, tcpi_delivery_rate_app_limited,
@@ -65,6 +63,10 @@ func (k *Kernel) tcpGetInfo(sk *sockets.Sock, info *sockets.TcpInfo) {
 	info.TcpiRcvOoopack = tp.rcvOoopack
 	info.TcpiUnacked = tp.PacketsOut
 	info.TcpiRetrans = tp.RetransOut
+	info.TcpiSacked = tp.sackedOut
+	info.TcpiLost = tp.lostOut
+	info.TcpiDsackDups = tp.dsackDups
+	info.TcpiReordSeen = tp.reordSeen
 
 	now := k.clock.Now()
 	msAgo := func(t int64) uint32 { return uint32((now - t) / 1e6) }

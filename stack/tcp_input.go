@@ -265,7 +265,7 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 	inWin := !before(seg.end, tp.RcvWup) && !after(seg.seq, tp.RcvNxt+rcvWnd)
 	if !inWin {
 		if !seg.has(header.TCP_FLAG_RST) {
-			k.tcpSendAck(sk)
+			k.tcpSendDupack(sk, seg)
 		}
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SEQUENCE)
 		return false

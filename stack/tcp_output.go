@@ -239,8 +239,8 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 			w.Timestamp(tsval, tp.RxOpt.TsRecent)
 			maxSack = 3
 		}
-		if tp.RxOpt.SackOk && !skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
-			w.Sack(tcpSackBlocks(tp, maxSack))
+		if tp.RxOpt.SackOk && (tp.dsack || !skb.SkbQueueEmpty(&tp.outOfOrderQueue)) {
+			w.Sack(tcpAckSackBlocks(tp, maxSack))
 		}
 		seg.opts = w.Bytes()
 	}

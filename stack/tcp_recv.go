@@ -53,6 +53,7 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		// A retransmission of what we have: our ACK was lost, so ACK at
 		// once (quick-ack mode).
 		k.mib.inc(LINUX_MIB_DELAYEDACKLOST)
+		k.tcpDsackSet(sk, seg.seq, seg.end)
 		tcpEnterQuickackMode(tp, TCP_MAX_QUICKACKS)
 		tp.ack.Pending |= ICSK_ACK_SCHED
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OLD_DATA)
@@ -86,7 +87,8 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	}
 	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
 	if before(seg.seq, tp.RcvNxt) {
-		// Partly old: skip the bytes we have.
+		// Partly old: skip the bytes we have, and say so (D-SACK).
+		k.tcpDsackSet(sk, seg.seq, tp.RcvNxt)
 		_, _ = skb.SkbPull(s, tp.RcvNxt-seg.seq)
 		setCbSeq(s, tp.RcvNxt)
 	}
@@ -194,13 +196,18 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if prev != nil && !after(end, cbEndSeqOf(prev)) {
 		// All of it is queued already.
 		k.mib.inc(LINUX_MIB_TCPOFOMERGE)
+		k.tcpDsackSet(sk, seq, end)
 		tp.ack.Pending |= ICSK_ACK_SCHED
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFOMERGE)
 		return
 	}
+	if prev != nil && after(cbEndSeqOf(prev), seq) {
+		k.tcpDsackSet(sk, seq, cbEndSeqOf(prev)) // a partial overlap
+	}
 	// Drop the queued skbs this one covers.
 	for next != nil && !after(cbEndSeqOf(next), end) {
 		x := next
+		k.tcpDsackExtend(sk, cbSeqOf(x), cbEndSeqOf(x))
 		next = skb.SkbPeekNext(x, q)
 		_ = skb.SkbUnlinkLocked(x, q)
 		sockets.SkRmemUncharge(sk, x.Truesize)
