@@ -21,6 +21,7 @@ import (
 // is created.
 type benchFlags struct {
 	duration  time.Duration
+	rounds    int
 	rows      string
 	peers     string
 	conns     int
@@ -36,6 +37,9 @@ func (f benchFlags) check() (benchrun.Options, error) {
 	var o benchrun.Options
 	if f.duration < 10*time.Millisecond || f.duration > 10*time.Minute {
 		return o, fmt.Errorf("--duration %s: use 10ms to 10m per row", f.duration)
+	}
+	if f.rounds < 1 || f.rounds > 20 {
+		return o, fmt.Errorf("--rounds %d: use 1 to 20", f.rounds)
 	}
 	if f.conns < 1 || f.conns > 20000 {
 		return o, fmt.Errorf("--conns %d: use 1 to 20000 idle connections", f.conns)
@@ -64,7 +68,7 @@ func (f benchFlags) check() (benchrun.Options, error) {
 			return o, fmt.Errorf("--trace-dir %s: not a directory", f.traceDir)
 		}
 	}
-	return benchrun.Options{Duration: f.duration, Rows: rows, Peers: peers, Conns: f.conns, MaxMTU: f.mtuMax,
+	return benchrun.Options{Duration: f.duration, Rounds: f.rounds, Rows: rows, Peers: peers, Conns: f.conns, MaxMTU: f.mtuMax,
 		GvisorBin: f.gvisorBin, GvisorSrc: f.gvisorSrc, TraceDir: f.traceDir}, nil
 }
 
@@ -89,8 +93,10 @@ so that all its traffic stays inside namespaces it made. It removes them, and
 stops its child processes, on every way out, Ctrl-C included.
 
 The host's own Linux TCP, inside the namespace, is the client of every row.
-Each peer runs as a child process and serves echo (7), discard (9) and chargen
-(19), as live mode does, and a holder that keeps idle connections:
+Each peer runs as a child process on a link of its own and serves echo (7),
+discard (9) and chargen (19), as live mode does, and a holder that keeps idle
+connections. All peers run at once and take turns row by row, so that a row's
+figures are taken close together even on a machine whose load changes:
 
 ` + strings.Join(peerDoc, "\n") + `
 
@@ -104,11 +110,12 @@ directory, finding bench/gvisor from the current directory upwards; or give a
 built one with --gvisor-bin, or leave it out with --peers.
 
 Figures on a shared or busy machine are noisy: give rows more time with
---duration. Progress goes to stderr, the table to stdout; a figure that could
-not be measured shows as error[n] with its message, and bench then exits 1.
+--duration, or repeat them with --rounds (the table shows medians). Progress
+goes to stderr, the table to stdout; a figure that could not be measured shows
+as error[n] with its message, and bench then exits 1.
 
   sudo stackscope bench
-  sudo stackscope bench --duration 10s --peers stackscope,gvisor
+  sudo stackscope bench --duration 5s --rounds 3 --peers stackscope,gvisor
   sudo stackscope bench --rows rtt,mem --conns 5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -147,6 +154,7 @@ not be measured shows as error[n] with its message, and bench then exits 1.
 	fl.DurationVar(&f.duration, "duration", 3*time.Second, "how long each bulk, connect and latency row runs, per peer")
 	fl.StringVar(&f.rows, "rows", "all", "comma-separated rows to measure (see above), or all")
 	fl.StringVar(&f.peers, "peers", "all", "comma-separated peers to measure (see above), or all")
+	fl.IntVar(&f.rounds, "rounds", 1, "times each row runs per peer; the table shows medians")
 	fl.IntVar(&f.conns, "conns", 1000, "idle connections the memory row opens")
 	fl.IntVar(&f.mtuMax, "mtu-max", 0, "MTU of the *-max rows (0: the largest the TUN device takes)")
 	fl.StringVar(&f.gvisorBin, "gvisor-bin", "", "a built gVisor peer (cd bench/gvisor && go build); default: build it")

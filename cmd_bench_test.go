@@ -24,6 +24,7 @@ func TestBenchRejectsBadArgumentsBeforeCreatingAnything(t *testing.T) {
 		{[]string{"--duration", "1ms"}, "--duration 1ms: use 10ms to 10m per row"},
 		{[]string{"--duration", "2h"}, "--duration 2h0m0s: use 10ms to 10m per row"},
 		{[]string{"--conns", "0"}, "--conns 0: use 1 to 20000"},
+		{[]string{"--rounds", "0"}, "--rounds 0: use 1 to 20"},
 		{[]string{"--mtu-max", "1400"}, "--mtu-max 1400: use 1500 to 65535, or 0"},
 		{[]string{"--rows", "h2s,latency"}, `--rows: unknown name "latency" (known: h2s, s2h, h2s-max, s2h-max, cps, rtt, mem, or all)`},
 		{[]string{"--peers", "linux"}, `--peers: unknown name "linux" (known: stackscope, recorder, gvisor, veth, or all)`},
@@ -41,12 +42,12 @@ func TestBenchRejectsBadArgumentsBeforeCreatingAnything(t *testing.T) {
 }
 
 func TestBenchFlagsMakeTheRunsOptions(t *testing.T) {
-	o, err := benchFlags{duration: 250e6, rows: "rtt,h2s", peers: "gvisor,stackscope", conns: 10}.check()
+	o, err := benchFlags{duration: 250e6, rounds: 3, rows: "rtt,h2s", peers: "gvisor,stackscope", conns: 10}.check()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Duration.String() != "250ms" || strings.Join(o.Rows, ",") != "h2s,rtt" ||
-		strings.Join(o.Peers, ",") != "stackscope,gvisor" || o.Conns != 10 || o.MaxMTU != 0 {
+		strings.Join(o.Peers, ",") != "stackscope,gvisor" || o.Conns != 10 || o.MaxMTU != 0 || o.Rounds != 3 {
 		t.Errorf("options %+v", o)
 	}
 }

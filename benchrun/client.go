@@ -180,6 +180,10 @@ func measureMem(ctx context.Context, ns *nsThread, addr netip.Addr, p *peerProc,
 	if err != nil {
 		return 0, err
 	}
+	had, err := p.held()
+	if err != nil {
+		return 0, err
+	}
 	conns := make([]net.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -206,11 +210,11 @@ func measureMem(ctx context.Context, ns *nsThread, addr netip.Addr, p *peerProc,
 		if err != nil {
 			return 0, err
 		}
-		if h >= n {
+		if h-had >= n {
 			break
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return 0, fmt.Errorf("the holder accepted %d of %d connections", h, n)
+			return 0, fmt.Errorf("the holder accepted %d of %d connections", h-had, n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

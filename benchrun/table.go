@@ -19,7 +19,8 @@ type Cell struct {
 // Results is everything the table shows.
 type Results struct {
 	Machine  string        // one line: CPU, cores, kernel, Go
-	Duration time.Duration // per row
+	Duration time.Duration // per row, peer and round
+	Rounds   int           // rounds; each figure is the median of its rounds
 	MaxMTU   int           // the largest MTU the TUN device took (0: not probed)
 	Conns    int           // idle connections of the memory row
 	Peers    []string      // peers measured, in column order
@@ -96,7 +97,12 @@ func Format(w io.Writer, r *Results) {
 	if r.MaxMTU > 0 {
 		mtu = fmt.Sprint(r.MaxMTU)
 	}
-	fmt.Fprintf(w, "%s per row; largest TUN MTU %s; %d idle connections for the memory row\n\n", r.Duration, mtu, r.Conns)
+	rounds := "one round"
+	if r.Rounds > 1 {
+		rounds = fmt.Sprintf("median of %d rounds", r.Rounds)
+	}
+	fmt.Fprintf(w, "%s per row and peer, peers taking turns row by row, %s; largest TUN MTU %s; %d idle connections for the memory row\n\n",
+		r.Duration, rounds, mtu, r.Conns)
 
 	var errs []string
 	errRef := func(peer string, l Line, msg string) string {

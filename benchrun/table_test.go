@@ -11,7 +11,7 @@ import (
 
 // sampleResults is a full table with round figures.
 func sampleResults() *Results {
-	r := &Results{Machine: "Test CPU, 2 cores, Linux 6.12, go1.26", Duration: 3 * time.Second, MaxMTU: 65535, Conns: 1000,
+	r := &Results{Machine: "Test CPU, 2 cores, Linux 6.12, go1.26", Duration: 3 * time.Second, Rounds: 3, MaxMTU: 65535, Conns: 1000,
 		Peers: []string{PeerStackscope, PeerRecorder, PeerGvisor, PeerVeth},
 		Rows:  []string{RowH2S, RowS2H, RowH2SMax, RowS2HMax, RowCPS, RowRTT, RowMem}}
 	for _, f := range []struct {
@@ -44,7 +44,7 @@ func TestTableShowsFiguresRatiosAndRecorderCost(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"stackscope bench: Test CPU, 2 cores, Linux 6.12, go1.26\n",
-		"3s per row; largest TUN MTU 65535; 1000 idle connections for the memory row\n",
+		"3s per row and peer, peers taking turns row by row, median of 3 rounds; largest TUN MTU 65535; 1000 idle connections for the memory row\n",
 		"                              unit  stackscope  +recorder  gVisor   veth  stk/gVisor  stk/veth  recorder cost\n",
 		"host->stack bulk, MTU 1500  Mbit/s        1000        800     500  10000        2.00      0.10            20%\n",
 		"stack->host bulk, MTU max   Mbit/s        4000       2000    3000  20000        1.33      0.20            50%\n",
@@ -87,7 +87,7 @@ func TestTargetsMetAndUnmeasured(t *testing.T) {
 		"median latency: met (2 lines compared)",
 		"memory per idle connection under 16 KiB: NOT MET (20.0 KiB)",
 		"recorder costs under 30% of throughput: not measured",
-		"largest TUN MTU not probed",
+		"one round; largest TUN MTU not probed",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
@@ -210,5 +210,16 @@ func TestStalePidReadsOnlyOurNames(t *testing.T) {
 	}
 	if !alive(os.Getpid()) {
 		t.Error("this process is not alive")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}, {nil, 0}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
 	}
 }

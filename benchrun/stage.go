@@ -1,0 +1,224 @@
+package benchrun
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// stage is a set of rows measured against one start of every peer, at
+// one MTU.
+type stage struct {
+	mtu  int
+	rows []string
+}
+
+func (b *bench) stages() []stage {
+	var small, large, mem []string
+	for _, r := range b.o.Rows {
+		switch r {
+		case RowH2SMax, RowS2HMax:
+			large = append(large, r)
+		case RowMem:
+			// Fresh peers of their own: memory that earlier rows left in
+			// a peer's caches would hide what new connections cost.
+			mem = append(mem, r)
+		default:
+			small = append(small, r)
+		}
+	}
+	var out []stage
+	for _, st := range []stage{{1500, small}, {b.maxMTU, large}, {1500, mem}} {
+		if len(st.rows) > 0 {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// runStage starts every peer at the stage's MTU, then measures each row
+// for each peer in turn (the peers' order rotating from round to round),
+// so that a row's figures for all peers are taken close together in time
+// on a machine whose load changes. It stops the peers at the end.
+// Failures go into the results, cell by cell.
+func (b *bench) runStage(ctx context.Context, st stage) {
+	b.stageNo++
+	running := map[string]*peerProc{}
+	defer func() {
+		for _, peer := range b.o.Peers { // in order, for the messages
+			if p := running[peer]; p != nil {
+				if err := p.Stop(); err != nil && ctx.Err() == nil {
+					b.progress("%s at MTU %d stopped with an error: %v", peer, st.mtu, err)
+				}
+			}
+		}
+		b.removeTrace(st)
+	}()
+	var peers []string
+	for _, peer := range b.o.Peers {
+		rows := st.rows
+		if peer == PeerVeth && slices.Contains(rows, RowMem) {
+			b.res.NotApplicable(RowMem, peer, "kernel memory is no process's heap")
+			rows = slices.DeleteFunc(slices.Clone(rows), func(r string) bool { return r == RowMem })
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		p, err := b.startPeer(ctx, peer, st.mtu)
+		if err != nil {
+			b.failRows(peer, rows, err)
+			b.progress("%s at MTU %d: %v", peer, st.mtu, err)
+			continue
+		}
+		running[peer] = p
+		peers = append(peers, peer)
+	}
+	rounds := b.o.Rounds
+	if slices.Contains(st.rows, RowMem) {
+		rounds = 1 // a holder keeps what it took: one round
+	}
+	samples := map[string]map[string][]float64{} // line -> peer -> one per round
+	failed := map[string]map[string]bool{}
+	for round := 0; round < rounds; round++ {
+		for _, row := range st.rows {
+			for i := range peers {
+				peer := peers[(i+round)%len(peers)]
+				if ctx.Err() != nil {
+					return
+				}
+				if row == RowMem && peer == PeerVeth {
+					continue
+				}
+				for _, m := range b.measure(ctx, peer, running[peer], row, round) {
+					if failed[m.line][peer] {
+						continue
+					}
+					if m.err != nil {
+						b.res.Fail(m.line, peer, m.err)
+						setIn(failed, m.line, peer, true)
+						continue
+					}
+					samples[m.line] = appendIn(samples[m.line], peer, m.v)
+					b.res.Set(m.line, peer, median(samples[m.line][peer]))
+				}
+			}
+		}
+	}
+}
+
+func setIn(m map[string]map[string]bool, a, b string, v bool) {
+	if m[a] == nil {
+		m[a] = map[string]bool{}
+	}
+	m[a][b] = v
+}
+
+func appendIn(m map[string][]float64, k string, v float64) map[string][]float64 {
+	if m == nil {
+		m = map[string][]float64{}
+	}
+	m[k] = append(m[k], v)
+	return m
+}
+
+// median of the values (the mean of the middle two for an even count).
+func median(vs []float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// failRows marks every line of rows as failed for peer.
+func (b *bench) failRows(peer string, rows []string, err error) {
+	for _, r := range rows {
+		for _, l := range Lines {
+			if l.Row == r {
+				b.res.Fail(l.ID, peer, err)
+			}
+		}
+	}
+}
+
+// figure is one measured value of a line, or why there is none.
+type figure struct {
+	line string
+	v    float64
+	err  error
+}
+
+// measure runs one row for one peer and returns its lines' figures.
+func (b *bench) measure(ctx context.Context, peer string, p *peerProc, row string, round int) []figure {
+	addr := links[peer].peer.Addr()
+	d := b.o.Duration
+	var out []figure
+	switch row {
+	case RowH2S, RowH2SMax:
+		v, err := measureH2S(ctx, b.client, addr, d)
+		out = []figure{{row, v, err}}
+	case RowS2H, RowS2HMax:
+		v, err := measureS2H(ctx, b.client, addr, d)
+		out = []figure{{row, v, err}}
+	case RowCPS:
+		v, err := measureCPS(ctx, b.client, addr, d)
+		out = []figure{{row, v, err}}
+	case RowRTT:
+		p50, p99, err := measureRTT(ctx, b.client, addr, d)
+		out = []figure{{"rtt-p50", p50, err}, {"rtt-p99", p99, err}}
+	case RowMem:
+		v, err := measureMem(ctx, b.client, addr, p, b.o.Conns)
+		out = []figure{{RowMem, v, err}}
+	}
+	if ctx.Err() != nil {
+		return nil // interrupted: not a failure of the row
+	}
+	tag := ""
+	if b.o.Rounds > 1 && row != RowMem {
+		tag = fmt.Sprintf(" (round %d)", round+1)
+	}
+	for _, f := range out {
+		l := lineByID(f.line)
+		if f.err != nil {
+			b.progress("%-10s %-28s error: %v%s", peer, l.Label, f.err, tag)
+			continue
+		}
+		b.progress("%-10s %-28s %s %s%s", peer, l.Label, formatValue(l, f.v), l.Unit, tag)
+	}
+	return out
+}
+
+func lineByID(id string) Line {
+	for _, l := range Lines {
+		if l.ID == id {
+			return l
+		}
+	}
+	return Line{ID: id, Label: id}
+}
+
+// tracePath is where the recorder peer of the current stage records.
+func (b *bench) tracePath() string {
+	dir := b.o.TraceDir
+	if dir == "" {
+		dir = b.tmp
+	}
+	return filepath.Join(dir, fmt.Sprintf("%s%d-%d.sst", filePrefix, os.Getpid(), b.stageNo))
+}
+
+// removeTrace removes the recorder's trace of the stage, saying how large
+// it grew.
+func (b *bench) removeTrace(st stage) {
+	trace := b.tracePath()
+	if fi, err := os.Stat(trace); err == nil {
+		b.progress("%-10s the trace of the MTU %d stage: %d MiB", PeerRecorder, st.mtu, fi.Size()>>20)
+	}
+	_ = os.Remove(trace)
+}
