@@ -224,6 +224,12 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 	k.tr.Enter2(fnTcpWriteXmit, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(nonagle)))
 	sent := 0
 	mss := max(tp.MssCache, 1)
+	if skb.SkbQueueEmpty(&sk.SkWriteQueue) {
+		// tcp_push_pending_frames calls tcp_write_xmit only with
+		// something to send.
+		k.tr.Exit(fnTcpWriteXmit, tracing.Int(0))
+		return 0
+	}
 	for s := skb.SkbPeek(&sk.SkWriteQueue); s != nil; s = skb.SkbPeek(&sk.SkWriteQueue) {
 		if tcpPacketsInFlight(tp) >= tp.SndCwnd && !(s.Len == 0 && cbFlagsOf(s)&header.TCP_FLAG_FIN != 0) {
 			break // tcp_cwnd_test: a lone FIN goes even when the window is full
