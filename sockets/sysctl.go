@@ -44,16 +44,19 @@ type Sysctls struct {
 	TcpFrto int
 	// TcpDsack: report duplicate segments with D-SACK (RFC 2883); Linux's
 	// default is 1.
-	TcpDsack           int
-	TcpAbortOnOverflow int
-	TcpMaxTwBuckets    int
-	TcpTimestamps      int
-	TcpSack            int
-	TcpWindowScaling   int
-	TcpKeepaliveTime   int
-	TcpKeepaliveIntvl  int
-	TcpKeepaliveProbes int
-	TcpCongestion      string
+	TcpDsack int
+	// TcpInvalidRatelimit: the least time, in ms, between two duplicate
+	// or challenge ACKs for invalid segments (Linux's default 500).
+	TcpInvalidRatelimit int
+	TcpAbortOnOverflow  int
+	TcpMaxTwBuckets     int
+	TcpTimestamps       int
+	TcpSack             int
+	TcpWindowScaling    int
+	TcpKeepaliveTime    int
+	TcpKeepaliveIntvl   int
+	TcpKeepaliveProbes  int
+	TcpCongestion       string
 }
 
 // DefaultSysctls returns 6.x defaults for a machine whose ehash has
@@ -83,6 +86,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpRecovery:           1,
 		TcpFrto:               2,
 		TcpDsack:              1,
+		TcpInvalidRatelimit:   500,
 		TcpMaxTwBuckets:       max(ehashEntries/2, 1),
 		TcpTimestamps:         1,
 		TcpSack:               1,
@@ -172,6 +176,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_tw_reuse", "reuse TIME_WAIT for new connections: 0 no, 1 yes, 2 loopback only", func(s *Sysctls) *int { return &s.TcpTwReuse }, 0, 2),
 	intEntry("net.ipv4.tcp_early_retrans", "tail loss probes: 3 or 4 on, 0 off", func(s *Sysctls) *int { return &s.TcpEarlyRetrans }, 0, 4),
 	intEntry("net.ipv4.tcp_recovery", "loss detection: 1 RACK (RFC 8985), +2 fixed reordering window, +4 no duplicate-ACK shortcut; 0 the duplicate-ACK threshold only", func(s *Sysctls) *int { return &s.TcpRecovery }, 0, 7),
+	intEntry("net.ipv4.tcp_invalid_ratelimit", "ms between duplicate or challenge ACKs answering invalid segments (RFC 5961, PAWS)", func(s *Sysctls) *int { return &s.TcpInvalidRatelimit }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_dsack", "report segments received twice with D-SACK blocks (RFC 2883)", func(s *Sysctls) *int { return &s.TcpDsack }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
 	intEntry("net.ipv4.tcp_slow_start_after_idle", "restart the congestion window after an idle period longer than the RTO (RFC 2861)", func(s *Sysctls) *int { return &s.TcpSlowStartAfterIdle }, 0, 1),

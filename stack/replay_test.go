@@ -66,7 +66,7 @@ func replayAll(t *testing.T, trace []byte) ([]string, error) {
 	t.Helper()
 	r, err := tracing.NewTraceReader(bytes.NewReader(trace), "test.trace")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err // a file cut inside its header frame
 	}
 	var lines []string
 	rp, err := NewReplay(r, ReplayOptions{Events: func(ev *tracing.Event, _ tracing.Resolver) { lines = append(lines, ev.Format(nil)) }})

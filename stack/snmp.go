@@ -110,6 +110,12 @@ const (
 	LINUX_MIB_TCPLOSSFAILURES
 	LINUX_MIB_TCPDSACKOLDSENT
 	LINUX_MIB_TCPDSACKOFOSENT
+	LINUX_MIB_PAWSESTABREJECTED
+	LINUX_MIB_TCPACKSKIPPEDPAWS
+	LINUX_MIB_TCPACKSKIPPEDSEQ
+	LINUX_MIB_TCPACKSKIPPEDCHALLENGE
+	LINUX_MIB_TCPCHALLENGEACK
+	LINUX_MIB_TCPSYNCHALLENGE
 	numMibs
 )
 
@@ -139,6 +145,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "DelayedACKs"}, {"TcpExt", "DelayedACKLocked"},
 	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"}, {"TcpExt", "TCPHystartTrainDetect"}, {"TcpExt", "TCPHystartDelayDetect"}, {"TcpExt", "OfoPruned"}, {"TcpExt", "TCPKeepAlive"},
 	{"TcpExt", "TCPSlowStartRetrans"}, {"TcpExt", "TCPLostRetransmit"}, {"TcpExt", "TCPDSACKRecv"}, {"TcpExt", "TCPDSACKOfoRecv"}, {"TcpExt", "TCPDSACKRecvSegs"}, {"TcpExt", "TCPDSACKIgnoredDubious"}, {"TcpExt", "TCPSACKReorder"}, {"TcpExt", "TCPTSReorder"}, {"TcpExt", "TCPRenoReorder"}, {"TcpExt", "TCPSACKReneging"}, {"TcpExt", "TCPLossProbeRecovery"}, {"TcpExt", "TCPSpuriousRTOs"}, {"TcpExt", "TCPSackRecoveryFail"}, {"TcpExt", "TCPRenoRecoveryFail"}, {"TcpExt", "TCPLossFailures"}, {"TcpExt", "TCPDSACKOldSent"}, {"TcpExt", "TCPDSACKOfoSent"},
+	{"TcpExt", "PAWSEstab"}, {"TcpExt", "TCPACKSkippedPAWS"}, {"TcpExt", "TCPACKSkippedSeq"}, {"TcpExt", "TCPACKSkippedChallenge"}, {"TcpExt", "TCPChallengeACK"}, {"TcpExt", "TCPSYNChallenge"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

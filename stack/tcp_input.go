@@ -250,48 +250,178 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	k.tr.Exit(fnTcpFinishConnect, tracing.Arg{})
 }
 
-// tcpValidateIncoming is tcp_validate_incoming (without PAWS and the
-// challenge-ACK limits): a segment outside the receive window gets a
-// duplicate ACK and is dropped; an in-window RST resets the connection; a
-// SYN in a synchronized state gets an ACK.
+// tcpValidateIncoming is tcp_validate_incoming: the checks every segment
+// on a synchronized connection passes before its ACK and data count.
+// PAWS (RFC 7323) drops a segment whose timestamp is older than the last
+// one accepted; a segment outside the receive window is dropped and
+// answered with a duplicate ACK; an RST resets only if its sequence
+// number is exactly rcv_nxt, and a SYN never does: either gets a
+// challenge ACK (RFC 5961). Those ACKs are rate-limited per socket
+// (tcp_invalid_ratelimit) so that two confused ends cannot loop.
 func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bool) {
 	k.tr.Enter2(fnTcpValidateIncoming, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer func() { k.tr.Exit(fnTcpValidateIncoming, tracing.Bool(ok)) }()
 	tp := tcpSk(sk)
+	rst, syn := seg.has(header.TCP_FLAG_RST), seg.has(header.TCP_FLAG_SYN)
+	tp.RxOpt.SawTstamp = false
+	if tp.RxOpt.TstampOk && seg.th.DataOffset() > header.TCPMinSize {
+		tcpParseOptions(seg.th.Options(), false, &tp.RxOpt) // tcp_fast_parse_options
+		tp.RxOpt.RcvTsecr -= tp.TsOffset
+	}
+	challenge := func() bool {
+		k.mib.inc(LINUX_MIB_TCPSYNCHALLENGE)
+		k.tcpSendChallengeAck(sk)
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SYN)
+		return false
+	}
+	if tp.RxOpt.SawTstamp && k.tcpPawsDiscard(sk, seg) && !rst {
+		if syn {
+			return challenge()
+		}
+		k.mib.inc(LINUX_MIB_PAWSESTABREJECTED)
+		if !k.tcpOowRateLimited(tp, seg, LINUX_MIB_TCPACKSKIPPEDPAWS) {
+			k.tcpSendDupack(sk, seg)
+		}
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_RFC7323_PAWS)
+		return false
+	}
 	rcvWnd := tp.RcvWup + tp.RcvWnd - tp.RcvNxt
 	if int32(rcvWnd) < 0 {
 		rcvWnd = 0
 	}
-	inWin := !before(seg.end, tp.RcvWup) && !after(seg.seq, tp.RcvNxt+rcvWnd)
-	if !inWin {
-		if !seg.has(header.TCP_FLAG_RST) {
-			k.tcpSendDupack(sk, seg)
+	if before(seg.end, tp.RcvWup) || after(seg.seq, tp.RcvNxt+rcvWnd) { // tcp_sequence
+		if !rst {
+			if syn {
+				return challenge()
+			}
+			if !k.tcpOowRateLimited(tp, seg, LINUX_MIB_TCPACKSKIPPEDSEQ) {
+				k.tcpSendDupack(sk, seg)
+			}
+		} else if tcpResetCheck(sk, seg) {
+			k.tcpReset(sk)
+			_ = skb.ConsumeSkb(seg.s)
+			return false
 		}
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SEQUENCE)
 		return false
 	}
-	if seg.has(header.TCP_FLAG_RST) {
-		if seg.seq == tp.RcvNxt {
+	if rst {
+		if seg.seq == tp.RcvNxt || tcpResetCheck(sk, seg) || k.tcpRstAtMaxSack(tp, seg.seq) {
 			k.tcpReset(sk)
-		} else {
-			k.tcpSendAck(sk) // challenge ACK (RFC 5961)
+			_ = skb.ConsumeSkb(seg.s)
+			return false
 		}
-		_ = skb.ConsumeSkb(seg.s)
+		k.tcpSendChallengeAck(sk)
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_RESET)
 		return false
 	}
-	if seg.has(header.TCP_FLAG_SYN) && sk.SkcState != sockets.TCP_SYN_RECV {
-		k.tcpSendAck(sk) // challenge ACK
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SYN)
-		return false
+	if syn && sk.SkcState != sockets.TCP_SYN_RECV {
+		return challenge()
 	}
-	if tp.RxOpt.TstampOk {
-		var rx TcpOptionsReceived
-		tcpParseOptions(seg.th.Options(), false, &rx)
-		if rx.SawTstamp && !after(seg.seq, tp.RcvWup) {
-			tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = rx.RcvTsval, k.clock.Now()
-		}
+	// tcp_replace_ts_recent: the newest timestamp of a segment at or
+	// below the window's left edge becomes ts_recent.
+	if tp.RxOpt.SawTstamp && !after(seg.seq, tp.RcvWup) && tcpPawsCheck(&tp.RxOpt, 0, k.clock.Now()) {
+		tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = tp.RxOpt.RcvTsval, k.clock.Now()
 	}
 	return true
+}
+
+// TCP_PAWS_WINDOW is the replay window for timestamps: one tick.
+const TCP_PAWS_WINDOW = 1
+
+// tcpPawsWrap is TCP_PAWS_WRAP: after INT_MAX microseconds (about 36
+// minutes) without an update, ts_recent is too old to compare with.
+const tcpPawsWrap = int64(2147) * 1e9
+
+// tcpPawsCheck is tcp_paws_check: the segment's timestamp is not older
+// than ts_recent by more than win, or ts_recent is too old (or 0) to
+// judge by.
+func tcpPawsCheck(rx *TcpOptionsReceived, win int32, now int64) bool {
+	if int32(rx.TsRecent-rx.RcvTsval) <= win {
+		return true
+	}
+	if now >= rx.TsRecentStamp+tcpPawsWrap {
+		return true
+	}
+	return rx.TsRecent == 0
+}
+
+// tcpPawsDiscard is tcp_paws_discard: PAWS rejects the segment, unless it
+// is a duplicate ACK within the replay window (tcp_disordered_ack: a pure
+// ACK at rcv_nxt acknowledging snd_una without a window update, whose
+// timestamp is at most 1.2 RTOs old).
+func (k *Kernel) tcpPawsDiscard(sk *sockets.Sock, seg *tcpSegmentIn) bool {
+	tp := tcpSk(sk)
+	if tcpPawsCheck(&tp.RxOpt, TCP_PAWS_WINDOW, k.clock.Now()) {
+		return false
+	}
+	nwin := uint32(seg.th.Window()) << tp.RxOpt.SndWscale
+	disordered := seg.has(header.TCP_FLAG_ACK) && seg.seq == seg.end && seg.seq == tp.RcvNxt &&
+		seg.ack == tp.SndUna &&
+		!(after(seg.ack, tp.SndUna) || after(seg.seq, tp.SndWl1) || (seg.seq == tp.SndWl1 && (nwin > tp.SndWnd || nwin == 0))) &&
+		int64(int32(tp.RxOpt.TsRecent-tp.RxOpt.RcvTsval)) <= tp.IcskRto/NsecPerJiffy*1200/HZ
+	return !disordered
+}
+
+// tcpResetCheck is tcp_reset_check: after our FIN was acknowledged in
+// CLOSE_WAIT, LAST_ACK or CLOSING, an RST at rcv_nxt - 1 is taken too.
+func tcpResetCheck(sk *sockets.Sock, seg *tcpSegmentIn) bool {
+	st := sk.SkcState
+	return seg.seq == tcpSk(sk).RcvNxt-1 &&
+		(st == sockets.TCP_CLOSE_WAIT || st == sockets.TCP_LAST_ACK || st == sockets.TCP_CLOSING)
+}
+
+// tcpRstAtMaxSack: RFC 5961 also accepts an RST at the right edge of the
+// highest SACK block we sent (the peer may have reset after data we hold
+// out of order).
+func (k *Kernel) tcpRstAtMaxSack(tp *TcpSock, seq uint32) bool {
+	if !tcpIsSack(tp) || skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
+		return false
+	}
+	blocks := tcpSackBlocks(tp, 4)
+	maxSack := blocks[0].End
+	for _, b := range blocks[1:] {
+		if after(b.End, maxSack) {
+			maxSack = b.End
+		}
+	}
+	return seq == maxSack
+}
+
+// tcpOowRateLimited is tcp_oow_rate_limited: at most one duplicate ACK
+// for out-of-window segments per tcp_invalid_ratelimit (500 ms); segments
+// with data are never limited (they are not part of an ACK loop).
+func (k *Kernel) tcpOowRateLimited(tp *TcpSock, seg *tcpSegmentIn, m Mib) bool {
+	if seg.seq != seg.end && !seg.has(header.TCP_FLAG_SYN) {
+		return false
+	}
+	return k.tcpOowRateLimitedAt(tp, m)
+}
+
+// tcpOowRateLimitedAt is __tcp_oow_rate_limited.
+func (k *Kernel) tcpOowRateLimitedAt(tp *TcpSock, m Mib) bool {
+	now := k.jiffies32()
+	if tp.lastOowAckTime != 0 {
+		if elapsed := int32(now - tp.lastOowAckTime); elapsed >= 0 && int64(elapsed) < int64(k.net.Sysctl.TcpInvalidRatelimit) {
+			k.mib.inc(m)
+			return true
+		}
+	}
+	tp.lastOowAckTime = now
+	return false
+}
+
+// tcpSendChallengeAck is tcp_send_challenge_ack: an ACK that tells a
+// possibly forged sender where we are (RFC 5961), within the per-socket
+// rate limit (TCPACKSkippedChallenge). The per-namespace limit,
+// tcp_challenge_ack_limit, is off by default in 6.x.
+func (k *Kernel) tcpSendChallengeAck(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if k.tcpOowRateLimitedAt(tp, LINUX_MIB_TCPACKSKIPPEDCHALLENGE) {
+		return
+	}
+	k.mib.inc(LINUX_MIB_TCPCHALLENGEACK)
+	k.tcpSendAck(sk)
 }
 
 // tcpReset is tcp_reset: the peer reset the connection. The error the
@@ -527,6 +657,13 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 		sample = k.clock.Now() - firstAckt
 	} else if state.haveSackt {
 		sample = k.clock.Now() - state.firstSackt
+	} else if tp.RxOpt.SawTstamp && tp.RxOpt.RcvTsecr != 0 && flag&FLAG_ACKED != 0 {
+		// tcp_ack_update_rtt's RTTM rule: with no sample from the ACK's
+		// timing (Karn's rule forbids one when retransmitted data is
+		// acknowledged), the echoed timestamp gives one (tcp_rtt_tsopt_us).
+		if d := k.tcpClockTs() - tp.RxOpt.RcvTsecr; d < uint32(1<<31/(1000000/tcpTsHz)) {
+			sample = int64(max(d, 1)) * int64(1e9/tcpTsHz)
+		}
 	}
 	if sample >= 0 {
 		us := max(sample/1000, 1)
