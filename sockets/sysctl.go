@@ -17,6 +17,8 @@ type Sysctls struct {
 	WmemMax           int
 	TcpRmem           [3]int
 	TcpWmem           [3]int
+	TcpModerateRcvbuf int // receive buffers grow with the reader (tcp_rcv_space_adjust)
+	TcpAppWin         int // 1/2^n of the receive buffer is kept out of the window (0: none)
 	IpLocalPortRange  [2]int
 	IpUnprivPortStart int
 	IpNonlocalBind    int
@@ -70,6 +72,8 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		RmemMax:               212992,
 		WmemMax:               212992,
 		TcpRmem:               [3]int{4096, 131072, 6291456},
+		TcpModerateRcvbuf:     1,
+		TcpAppWin:             31,
 		TcpWmem:               [3]int{4096, 16384, 4194304},
 		IpLocalPortRange:      [2]int{32768, 60999},
 		IpUnprivPortStart:     1024,
@@ -122,7 +126,10 @@ func intEntry(name, help string, p func(*Sysctls) *int, lo, hi int) SysctlEntry 
 		}}
 }
 
-func vecEntry(name, help string, p func(*Sysctls) []int, ordered bool) SysctlEntry {
+// vecEntry is a tunable of several integers, each from least up; those
+// of an ordered one may not decrease (ip_local_port_range). tcp_rmem and
+// tcp_wmem are not ordered: the kernel takes any three values from 1 up.
+func vecEntry(name, help string, p func(*Sysctls) []int, ordered bool, least int) SysctlEntry {
 	return SysctlEntry{Name: name, Help: help,
 		get: func(s *Sysctls) string {
 			var parts []string
@@ -140,8 +147,8 @@ func vecEntry(name, help string, p func(*Sysctls) []int, ordered bool) SysctlEnt
 			vals := make([]int, len(f))
 			for i, x := range f {
 				n, err := strconv.Atoi(x)
-				if err != nil || n < 0 {
-					return fmt.Errorf("%s: %q is not a non-negative integer", name, x)
+				if err != nil || n < least || n > 1<<31-1 {
+					return fmt.Errorf("%s: %q is not an integer from %d to %d", name, x, least, 1<<31-1)
 				}
 				if ordered && i > 0 && n < vals[i-1] {
 					return fmt.Errorf("%s: the values must not decrease", name)
@@ -160,9 +167,11 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.core.wmem_default", "default SO_SNDBUF of non-TCP sockets", func(s *Sysctls) *int { return &s.WmemDefault }, 256, 1<<31-1),
 	intEntry("net.core.rmem_max", "the largest SO_RCVBUF a process may ask for", func(s *Sysctls) *int { return &s.RmemMax }, 256, 1<<31-1),
 	intEntry("net.core.wmem_max", "the largest SO_SNDBUF a process may ask for", func(s *Sysctls) *int { return &s.WmemMax }, 256, 1<<31-1),
-	vecEntry("net.ipv4.tcp_rmem", "TCP receive buffer: min, default, max", func(s *Sysctls) []int { return s.TcpRmem[:] }, true),
-	vecEntry("net.ipv4.tcp_wmem", "TCP send buffer: min, default, max", func(s *Sysctls) []int { return s.TcpWmem[:] }, true),
-	vecEntry("net.ipv4.ip_local_port_range", "ephemeral ports for bind(port 0) and connect()", func(s *Sysctls) []int { return s.IpLocalPortRange[:] }, true),
+	vecEntry("net.ipv4.tcp_rmem", "TCP receive buffer: min, default, max (autotuning grows toward max)", func(s *Sysctls) []int { return s.TcpRmem[:] }, false, 1),
+	vecEntry("net.ipv4.tcp_wmem", "TCP send buffer: min, default, max", func(s *Sysctls) []int { return s.TcpWmem[:] }, false, 1),
+	intEntry("net.ipv4.tcp_moderate_rcvbuf", "receive buffers grow with what the application reads per RTT (autotuning)", func(s *Sysctls) *int { return &s.TcpModerateRcvbuf }, 0, 255),
+	intEntry("net.ipv4.tcp_app_win", "keep 1/2^n of the receive buffer out of the window, for the application (0: none)", func(s *Sysctls) *int { return &s.TcpAppWin }, 0, 31),
+	vecEntry("net.ipv4.ip_local_port_range", "ephemeral ports for bind(port 0) and connect()", func(s *Sysctls) []int { return s.IpLocalPortRange[:] }, true, 0),
 	intEntry("net.ipv4.ip_unprivileged_port_start", "ports below this need CAP_NET_BIND_SERVICE", func(s *Sysctls) *int { return &s.IpUnprivPortStart }, 0, 65535),
 	intEntry("net.ipv4.ip_nonlocal_bind", "allow bind() to addresses the host does not own", func(s *Sysctls) *int { return &s.IpNonlocalBind }, 0, 1),
 	intEntry("net.ipv4.ip_autobind_reuse", "let bind(port 0) reuse ports when the range is exhausted", func(s *Sysctls) *int { return &s.IpAutobindReuse }, 0, 1),

@@ -62,8 +62,11 @@ type TcpSock struct {
 	KeepaliveProbes           uint8
 	CongestionOps             string
 
-	// Socket options.
-	caSetsockopt bool // icsk_ca_setsockopt: the application chose the algorithm
+	// Socket options and receive-buffer autotuning (tcp_rcvbuf.go).
+	caSetsockopt    bool         // icsk_ca_setsockopt: the application chose the algorithm
+	rcvRttEst       tcpRcvRtt    // rcv_rtt_est: the receiver's RTT estimate
+	rcvRttLastTsecr uint32       // rcv_rtt_last_tsecr: the last echoed timestamp sampled
+	rcvqSpace       tcpRcvqSpace // rcvq_space: what the reader took per RTT
 }
 
 // tcpSk is tcp_sk: the tcp_sock a sock belongs to.

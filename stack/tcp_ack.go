@@ -122,12 +122,14 @@ func tcpMeasureRcvMss(tp *TcpSock, dlen, thlen uint32, flags uint8) {
 // tcpEventDataRecv is tcp_event_data_recv: data came, so an ACK is owed.
 // The first data starts quick-ack mode; after that the delayed-ACK
 // timeout (ato) follows the gaps between arrivals, within 40 ms and the
-// RTO.
+// RTO. The receiver's RTT estimate takes a sample when a window's worth
+// has arrived (tcp_rcv_rtt_measure).
 func (k *Kernel) tcpEventDataRecv(sk *sockets.Sock, dlen, thlen uint32, flags uint8) {
 	tp := tcpSk(sk)
 	a := &tp.ack
 	a.Pending |= ICSK_ACK_SCHED
 	tcpMeasureRcvMss(tp, dlen, thlen, flags)
+	k.tcpRcvRttMeasure(tp)
 	now := k.clock.Now()
 	rto := sockets.IcskOf(sk).IcskRto
 	if a.Ato == 0 {

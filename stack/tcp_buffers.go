@@ -33,14 +33,16 @@ func roundupPow2(x uint32) uint32 {
 	return 1 << bits.Len32(x-1)
 }
 
-// tcpInitBufferSpace is the send-buffer part of tcp_init_buffer_space,
-// run when a connection is established (tcp_init_transfer): unless the
-// application fixed SO_SNDBUF, the buffer grows to what the initial
-// window needs.
+// tcpInitBufferSpace is tcp_init_buffer_space, run when a connection is
+// established (tcp_init_transfer): unless the application fixed
+// SO_SNDBUF, the send buffer grows to what the initial window needs; the
+// receive side's window_clamp and rcv_ssthresh fit the receive buffer,
+// and autotuning starts (tcpInitRcvBufferSpace).
 func (k *Kernel) tcpInitBufferSpace(sk *sockets.Sock) {
 	if sk.SkUserlocks&sockets.SOCK_SNDBUF_LOCK == 0 {
 		k.tcpSndbufExpand(sk)
 	}
+	k.tcpInitRcvBufferSpace(sk)
 	k.tr.Point(fnTcpInitBufferSpace, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(sk.SkSndbuf)))
 }
 

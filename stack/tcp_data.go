@@ -313,7 +313,9 @@ func (k *Kernel) tcpDataSndCheck(sk *sockets.Sock) {
 
 // tcpRecvmsg is tcp_recvmsg -> tcp_recvmsg_locked: copy in-order bytes
 // from sk_receive_queue, advancing copied_seq; sleep in sk_wait_data while
-// nothing is there. End of file (0) once the peer's FIN is read.
+// nothing is there. End of file (0) once the peer's FIN is read. After
+// each skb's bytes, autotuning looks at how fast the reader reads
+// (tcp_rcv_space_adjust).
 func (k *Kernel) tcpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, sockets.RecvResult, error) {
 	tr := k.tr
 	tr.Enter3(fnTcpRecvmsg, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(len(buf))), tracing.Uint(uint64(flags)))
@@ -356,6 +358,7 @@ func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int,
 			if !peek {
 				tp.CopiedSeq = seq
 			}
+			k.tcpRcvSpaceAdjust(sk)
 			if off+uint32(n) < s.Len {
 				break
 			}
