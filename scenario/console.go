@@ -220,9 +220,9 @@ func formatResult(sc *stack.Syscall, ret int64, err error, pd *stack.Pending) st
 		if i := pd.Opt().TcpInfo; i != nil {
 			return fmt.Sprintf("= 0 [{tcpi_state=%s, tcpi_ca_state=%s, tcpi_options=%d, tcpi_rto=%d, tcpi_rtt=%d, "+
 				"tcpi_snd_mss=%d, tcpi_snd_cwnd=%d, tcpi_unacked=%d, tcpi_sacked=%d, tcpi_bytes_acked=%d, "+
-				"tcpi_bytes_received=%d, ...}]", sockets.State(i.TcpiState), sockets.CaStateName(i.TcpiCaState),
-				i.TcpiOptions, i.TcpiRto, i.TcpiRtt, i.TcpiSndMss, i.TcpiSndCwnd, i.TcpiUnacked, i.TcpiSacked,
-				i.TcpiBytesAcked, i.TcpiBytesReceived)
+				"tcpi_bytes_received=%d, tcpi_rcv_rtt=%d, tcpi_rcv_space=%d, ...}]", sockets.State(i.TcpiState),
+				sockets.CaStateName(i.TcpiCaState), i.TcpiOptions, i.TcpiRto, i.TcpiRtt, i.TcpiSndMss, i.TcpiSndCwnd,
+				i.TcpiUnacked, i.TcpiSacked, i.TcpiBytesAcked, i.TcpiBytesReceived, i.TcpiRcvRtt, i.TcpiRcvSpace)
 		}
 		if sc.Args[2] == sockets.SO_LINGER && sc.Args[1] == sockets.SOL_SOCKET {
 			o := pd.Opt()

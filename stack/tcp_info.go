@@ -9,13 +9,13 @@ import (
 // the sock, as getsockopt(TCP_INFO) and ss -ti report it. A listener only
 // reports its state, cwnd, reordering and accept queue (tcpi_unacked =
 // sk_ack_backlog, tcpi_sacked = sk_max_ack_backlog); a connection reports
-// the rest, in the kernel's units: rto, rtt, rttvar and min_rtt in
-// microseconds, the last_* times in milliseconds ago.
+// the rest, in the kernel's units: rto, rtt, rttvar, min_rtt and the
+// receiver's own RTT estimate (rcv_rtt) in microseconds, the last_* times
+// in milliseconds ago; rcv_space is what autotuning last counted the
+// reader taking in one RTT.
 //
 // What the model does not keep is reported as 0:
 //   - tcpi_fackets: FACK is gone from Linux too (it is always 0 in 6.x);
-//   - tcpi_rcv_rtt, tcpi_rcv_space: no receive-side RTT estimate and no
-//     receive-buffer autotuning (tcp_rcv_space_adjust);
 //   - tcpi_pacing_rate, tcpi_delivery_rate, tcpi_delivery_rate_app_limited,
 //     tcpi_busy_time, tcpi_rwnd_limited, tcpi_sndbuf_limited: no pacing,
 //     rate sampling or chrono statistics (tcpi_max_pacing_rate is ~0, "no
@@ -76,6 +76,8 @@ func (k *Kernel) tcpGetInfo(sk *sockets.Sock, info *sockets.TcpInfo) {
 
 	info.TcpiPmtu = tp.IcskPmtuCookie
 	info.TcpiRcvSsthresh = tp.RcvSsthresh
+	info.TcpiRcvRtt = tp.rcvRttEst.rttUs >> 3
+	info.TcpiRcvSpace = uint32(tp.rcvqSpace.space)
 	info.TcpiRtt = tp.Srtt >> 3
 	info.TcpiRttvar = tp.MdevUs >> 2
 	info.TcpiSndSsthresh = tp.SndSsthresh

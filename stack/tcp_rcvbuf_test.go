@@ -237,3 +237,32 @@ func TestAutotuningGrowsTheReceiveBuffer(t *testing.T) {
 		t.Errorf("tcp_rmem[2] 262144: sk_rcvbuf %d, want it capped there", r.rcvbuf)
 	}
 }
+
+// TestTcpInfoReportsTheReceiverSide: tcpi_rcv_rtt is the receiver's RTT
+// estimate in µs and tcpi_rcv_space the bytes autotuning counted in an
+// RTT: 10 segments when the connection starts, then what the reader took
+// (here on the connecting end).
+func TestTcpInfoReportsTheReceiverSide(t *testing.T) {
+	im := netdevImpairments{Delay: 25e6, Rate: 100e6, QueueBytes: 4 << 20}
+	f := newPairFix(t, PairConfig{Seed: 5, AB: im, BA: im})
+	lfd := f.listen(f.pa, addrA, 80, 8)
+	cfd, sfd := f.dial(lfd, 80)
+	info, err := f.pb.TCPInfo(cfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.TcpiRcvRtt != 0 || info.TcpiRcvSpace != 10*info.TcpiAdvmss {
+		t.Errorf("before any data: tcpi_rcv_rtt %d, tcpi_rcv_space %d (advmss %d), want 0 and 10 segments",
+			info.TcpiRcvRtt, info.TcpiRcvSpace, info.TcpiAdvmss)
+	}
+	f.transfer(f.pa, sfd, f.pb, cfd, pattern(2<<20, 9), 60*sec)
+	if info, err = f.pb.TCPInfo(cfd); err != nil {
+		t.Fatal(err)
+	}
+	want := onSock(t, f.pb, cfd, func(_ *Kernel, _ *sockets.Sock, tp *TcpSock) any {
+		return [2]uint32{tp.rcvRttEst.rttUs >> 3, uint32(tp.rcvqSpace.space)}
+	}).([2]uint32)
+	if got := [2]uint32{info.TcpiRcvRtt, info.TcpiRcvSpace}; got != want || got[0] < 50_000 || got[1] <= 10*info.TcpiAdvmss {
+		t.Errorf("tcpi_rcv_rtt, tcpi_rcv_space = %v; the socket has %v (a 50 ms path, a reader taking more than 10 segments an RTT)", got, want)
+	}
+}
