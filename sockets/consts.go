@@ -71,7 +71,11 @@ const (
 	TCP_KEEPIDLE  = 4
 	TCP_KEEPINTVL = 5
 	TCP_KEEPCNT   = 6
-	TCP_INFO      = 11 // struct tcp_info (TcpInfo)
+	TCP_SYNCNT    = 7 // SYN retransmissions before connect() gives up
+	// TCP_USER_TIMEOUT: ms that transmitted data may stay unacknowledged
+	// before the connection is given up (RFC 5482); 0 = the system's.
+	TCP_USER_TIMEOUT = 18
+	TCP_INFO         = 11 // struct tcp_info (TcpInfo)
 	// TCP_CONGESTION names the congestion control algorithm: a string of
 	// at most TCP_CA_NAME_MAX-1 characters ("cubic", "reno").
 	TCP_CONGESTION  = 13

@@ -50,15 +50,21 @@ type Sysctls struct {
 	// TcpInvalidRatelimit: the least time, in ms, between two duplicate
 	// or challenge ACKs for invalid segments (Linux's default 500).
 	TcpInvalidRatelimit int
-	TcpAbortOnOverflow  int
-	TcpMaxTwBuckets     int
-	TcpTimestamps       int
-	TcpSack             int
-	TcpWindowScaling    int
-	TcpKeepaliveTime    int
-	TcpKeepaliveIntvl   int
-	TcpKeepaliveProbes  int
-	TcpCongestion       string
+	// TcpSynLinearTimeouts: connect's first SYN retransmissions that keep
+	// the initial RTO instead of doubling it (Linux's default 4, since 6.5).
+	TcpSynLinearTimeouts int
+	// TcpOrphanRetries: retransmissions before an orphaned connection is
+	// given up; 0 (the default) means 8.
+	TcpOrphanRetries   int
+	TcpAbortOnOverflow int
+	TcpMaxTwBuckets    int
+	TcpTimestamps      int
+	TcpSack            int
+	TcpWindowScaling   int
+	TcpKeepaliveTime   int
+	TcpKeepaliveIntvl  int
+	TcpKeepaliveProbes int
+	TcpCongestion      string
 }
 
 // DefaultSysctls returns 6.x defaults for a machine whose ehash has
@@ -91,6 +97,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpFrto:               2,
 		TcpDsack:              1,
 		TcpInvalidRatelimit:   500,
+		TcpSynLinearTimeouts:  4,
 		TcpMaxTwBuckets:       max(ehashEntries/2, 1),
 		TcpTimestamps:         1,
 		TcpSack:               1,
@@ -185,6 +192,8 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_tw_reuse", "reuse TIME_WAIT for new connections: 0 no, 1 yes, 2 loopback only", func(s *Sysctls) *int { return &s.TcpTwReuse }, 0, 2),
 	intEntry("net.ipv4.tcp_early_retrans", "tail loss probes: 3 or 4 on, 0 off", func(s *Sysctls) *int { return &s.TcpEarlyRetrans }, 0, 4),
 	intEntry("net.ipv4.tcp_recovery", "loss detection: 1 RACK (RFC 8985), +2 fixed reordering window, +4 no duplicate-ACK shortcut; 0 the duplicate-ACK threshold only", func(s *Sysctls) *int { return &s.TcpRecovery }, 0, 7),
+	intEntry("net.ipv4.tcp_syn_linear_timeouts", "SYN retransmissions of connect() at the initial RTO before backoff starts", func(s *Sysctls) *int { return &s.TcpSynLinearTimeouts }, 0, 10),
+	intEntry("net.ipv4.tcp_orphan_retries", "retransmissions before an orphaned connection is dropped (0: 8)", func(s *Sysctls) *int { return &s.TcpOrphanRetries }, 0, 255),
 	intEntry("net.ipv4.tcp_invalid_ratelimit", "ms between duplicate or challenge ACKs answering invalid segments (RFC 5961, PAWS)", func(s *Sysctls) *int { return &s.TcpInvalidRatelimit }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_dsack", "report segments received twice with D-SACK blocks (RFC 2883)", func(s *Sysctls) *int { return &s.TcpDsack }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),

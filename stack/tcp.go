@@ -336,6 +336,16 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, opt sockets
 			return fail(tracing.EINVAL)
 		}
 		tp.KeepaliveProbes = uint8(val)
+	case sockets.TCP_SYNCNT:
+		if val < 1 || val > 127 { // MAX_TCP_SYNCNT
+			return fail(tracing.EINVAL)
+		}
+		tp.SynCnt = uint8(val)
+	case sockets.TCP_USER_TIMEOUT:
+		if val < 0 || val > 1<<31-1 {
+			return fail(tracing.EINVAL)
+		}
+		tp.IcskUserTimeout = uint32(val)
 	default:
 		return fail(tracing.ENOPROTOOPT)
 	}
@@ -387,6 +397,13 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname, optlen int) (so
 		if v == 0 {
 			v = int64(k.net.Sysctl.TcpKeepaliveProbes)
 		}
+	case sockets.TCP_SYNCNT:
+		v = int64(tp.SynCnt)
+		if v == 0 {
+			v = int64(k.net.Sysctl.TcpSynRetries)
+		}
+	case sockets.TCP_USER_TIMEOUT:
+		v = int64(tp.IcskUserTimeout)
 	case sockets.TCP_CONGESTION:
 		n := sockets.TCP_CA_NAME_MAX
 		if optlen > 0 {

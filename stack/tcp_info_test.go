@@ -184,9 +184,9 @@ func TestTCPInfoListenerReportsAcceptQueue(t *testing.T) {
 }
 
 // TestTCPInfoDuringSynRetransmits: an unanswered SYN, resent twice: the
-// RTO has doubled twice (4 s), both resends count as retransmits, as RTO
-// expiries of one recovery, and the SYN is the one segment in flight and
-// retransmitted.
+// RTO is still 1 s (tcp_syn_linear_timeouts), both resends count as
+// retransmits, as RTO expiries of one recovery, and the SYN is the one
+// segment in flight and retransmitted.
 func TestTCPInfoDuringSynRetransmits(t *testing.T) {
 	f := boot(t, Config{})
 	_, c := scriptDev(t, f, 1500)
@@ -201,16 +201,16 @@ func TestTCPInfoDuringSynRetransmits(t *testing.T) {
 		}
 	}
 	_ = c.Take()
-	if err := f.k.AdvanceTo(3500e6); err != nil { // half a second after the second resend
+	if err := f.k.AdvanceTo(2500e6); err != nil { // half a second after the second resend
 		t.Fatal(err)
 	}
 	i := f.tcpInfo(t, f.p, fd)
-	if i.TcpiState != uint8(sockets.TCP_SYN_SENT) || i.TcpiRetransmits != 2 || i.TcpiBackoff != 2 || i.TcpiRto != 4000000 {
-		t.Errorf("state %d retransmits %d backoff %d rto %d, want SYN_SENT 2 2 4000000", i.TcpiState, i.TcpiRetransmits,
+	if i.TcpiState != uint8(sockets.TCP_SYN_SENT) || i.TcpiRetransmits != 2 || i.TcpiBackoff != 0 || i.TcpiRto != 1000000 {
+		t.Errorf("state %d retransmits %d backoff %d rto %d, want SYN_SENT 2 0 1000000", i.TcpiState, i.TcpiRetransmits,
 			i.TcpiBackoff, i.TcpiRto)
 	}
-	if i.TcpiTotalRetrans != 2 || i.TcpiTotalRto != 2 || i.TcpiTotalRtoRecoveries != 1 || i.TcpiTotalRtoTime != 2500 {
-		t.Errorf("total_retrans %d total_rto %d recoveries %d rto_time %d ms, want 2 2 1 2500", i.TcpiTotalRetrans,
+	if i.TcpiTotalRetrans != 2 || i.TcpiTotalRto != 2 || i.TcpiTotalRtoRecoveries != 1 || i.TcpiTotalRtoTime != 1500 {
+		t.Errorf("total_retrans %d total_rto %d recoveries %d rto_time %d ms, want 2 2 1 1500", i.TcpiTotalRetrans,
 			i.TcpiTotalRto, i.TcpiTotalRtoRecoveries, i.TcpiTotalRtoTime)
 	}
 	if i.TcpiUnacked != 1 || i.TcpiRetrans != 1 || i.TcpiSegsOut != 3 || i.TcpiSegsIn != 0 || i.TcpiDataSegsOut != 0 {

@@ -232,12 +232,17 @@ func (k *Kernel) tcpSendSynack(sk *sockets.Sock) {
 }
 
 // tcpFinishConnect is tcp_finish_connect: ESTABLISHED, and
-// tcp_init_transfer sets the initial congestion window (10).
+// tcp_init_transfer sets the initial congestion window: 10, or 1 if the
+// SYN had to be sent more than twice (RFC 6298 5.7: the path may be
+// congested).
 func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpFinishConnect, tracing.Sock(uint64(sk.Addr())))
 	k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
 	tp := tcpSk(sk)
 	tp.SndCwnd = TCP_INIT_CWND
+	if tp.TotalRetrans > 1 && tp.undoMarker != 0 {
+		tp.SndCwnd = 1
+	}
 	tp.sndCwndStamp = k.clock.Now() // tcp_init_transfer
 	tcpInitializeRcvMss(tp)
 	k.tcpInitBufferSpace(sk)
@@ -557,7 +562,7 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 		k.tcpProcessTlpAck(sk, ackSeq, flag)
 	}
 	rexmit := REXMIT_NONE
-	if sk.SkcState != sockets.TCP_SYN_SENT && sk.SkcState != sockets.TCP_SYN_RECV && tcpAckIsDubious(tp, flag) {
+	if tcpAckIsDubious(tp, flag) {
 		numDupack := 0
 		if flag&(FLAG_SND_UNA_ADVANCED|FLAG_NOT_DUP|FLAG_DSACKING_ACK) == 0 {
 			numDupack = 1
@@ -641,7 +646,7 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 			flag |= FLAG_DATA_ACKED
 		} else {
 			flag |= FLAG_SYN_ACKED
-			tp.retransStamp = 0
+			tp.retransStamp, tp.retransStampSet = 0, false
 		}
 		_ = skb.SkbUnlinkLocked(s, &tp.rtxQueue)
 		tp.PacketsOut--

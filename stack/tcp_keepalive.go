@@ -100,7 +100,8 @@ func (k *Kernel) tcpKeepaliveTimer(sk *sockets.Sock) {
 		k.tcpResetKeepaliveTimer(sk, next-elapsed)
 		return
 	}
-	if int(tp.IcskProbesOut) >= k.keepaliveProbes(tp) {
+	if ut := int64(tp.IcskUserTimeout) * 1e6; (ut != 0 && elapsed >= ut && tp.IcskProbesOut > 0) ||
+		(ut == 0 && int(tp.IcskProbesOut) >= k.keepaliveProbes(tp)) {
 		// tcp_write_err: the peer is gone.
 		k.tcpSendActiveReset(sk)
 		sk.SkErr = tracing.ETIMEDOUT

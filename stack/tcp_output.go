@@ -332,7 +332,8 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 }
 
 // tcpConnect is tcp_connect: queue the SYN on the retransmit queue, send
-// it, and arm the retransmit timer (1 s, doubling, tcp_syn_retries times).
+// it, and arm the retransmit timer (1 s; see tcp_write_timeout.go for
+// how often the SYN is sent again).
 func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
 	tp := tcpSk(sk)
 	k.tr.Enter1(fnTcpConnect, tracing.Sock(uint64(sk.Addr())))

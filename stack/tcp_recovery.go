@@ -83,7 +83,7 @@ func (k *Kernel) tcpFastretransAlert(sk *sockets.Sock, priorSndUna uint32, numDu
 
 	// D. Leave a state once everything up to high_seq is acknowledged.
 	if tp.IcskCaState == sockets.TCP_CA_Open {
-		tp.retransStamp = 0
+		tp.retransStamp, tp.retransStampSet = 0, false
 	} else if !before(tp.SndUna, tp.HighSeq) {
 		switch tp.IcskCaState {
 		case sockets.TCP_CA_CWR:
@@ -297,6 +297,7 @@ func (k *Kernel) tcpCheckRenoReordering(sk *sockets.Sock, addend uint32) {
 func (k *Kernel) tcpEnterRecovery(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	k.tr.Enter2(fnTcpEnterRecovery, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.SndCwnd)))
+	tcpRetransStampCleanup(tp) // the clock starts with this fast retransmit
 	if tcpIsSack(tp) {
 		k.mib.inc(LINUX_MIB_TCPSACKRECOVERY)
 	} else {
@@ -380,6 +381,7 @@ func (k *Kernel) tcpTryUndoRecovery(sk *sockets.Sock) bool {
 		tp.rack.reoWndPersist--
 	}
 	if !tcpIsSack(tp) && tp.SndUna == tp.HighSeq && tp.IcskCaState == sockets.TCP_CA_Recovery {
+		tcpRetransStampCleanup(tp)
 		return true // tcp_is_non_sack_preventing_reopen
 	}
 	k.tcpSetCaState(tp, sockets.TCP_CA_Open)
@@ -404,9 +406,7 @@ func (k *Kernel) tcpTryKeepOpen(sk *sockets.Sock) {
 // (CWR stays).
 func (k *Kernel) tcpTryToOpen(sk *sockets.Sock) {
 	tp := tcpSk(sk)
-	if tp.RetransOut == 0 {
-		tp.retransStamp = 0
-	}
+	tcpRetransStampCleanup(tp)
 	if tp.IcskCaState != sockets.TCP_CA_CWR {
 		k.tcpTryKeepOpen(sk)
 	}

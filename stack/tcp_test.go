@@ -405,9 +405,11 @@ func TestTCPPassiveOpenOnTheWire(t *testing.T) {
 	}
 }
 
-// TestTCPSynRetransmitBackoff: an unanswered SYN is resent after 1, 2, 4,
-// 8, 16 and 32 s (tcp_syn_retries = 6), and connect() fails with
-// ETIMEDOUT at 127 s, when the seventh timeout expires.
+// TestTCPSynRetransmitBackoff: an unanswered SYN is resent at 1, 2, 3, 4
+// and 5 s (tcp_syn_linear_timeouts = 4 keep the 1 s RTO), then with
+// backoff at 7, 11, 19, 35 and 67 s: tcp_syn_retries (6) + 4 resends;
+// connect() fails with ETIMEDOUT at 131 s, when the eleventh timeout
+// expires.
 func TestTCPSynRetransmitBackoff(t *testing.T) {
 	f := boot(t, Config{})
 	_, c := scriptDev(t, f, 1500)
@@ -435,7 +437,9 @@ func TestTCPSynRetransmitBackoff(t *testing.T) {
 			break
 		}
 	}
-	want := []int64{1, 3, 7, 15, 31, 63}
+	// tcp_syn_linear_timeouts (4): the first retransmissions keep the 1 s
+	// RTO, then it doubles; tcp_syn_retries (6) + 4 retransmissions in all.
+	want := []int64{1, 2, 3, 4, 5, 7, 11, 19, 35, 67}
 	if len(sentAt) != len(want) {
 		t.Fatalf("SYN resent at %v s, want %v", sentAt, want)
 	}
@@ -445,10 +449,10 @@ func TestTCPSynRetransmitBackoff(t *testing.T) {
 		}
 	}
 	st := f.tcpState(t, fd)
-	if st.State != sockets.TCP_CLOSE || st.Err != tracing.ETIMEDOUT || f.k.clock.Now() != 127e9 {
+	if st.State != sockets.TCP_CLOSE || st.Err != tracing.ETIMEDOUT || f.k.clock.Now() != 131e9 {
 		t.Errorf("after the last timeout (%d ns): %v err %d", f.k.clock.Now(), st.State, st.Err)
 	}
-	if f.mib(t, TCP_MIB_RETRANSSEGS) != 6 || f.mib(t, LINUX_MIB_TCPABORTONTIMEOUT) != 1 || f.mib(t, TCP_MIB_ATTEMPTFAILS) != 1 {
+	if f.mib(t, TCP_MIB_RETRANSSEGS) != 10 || f.mib(t, LINUX_MIB_TCPABORTONTIMEOUT) != 1 || f.mib(t, TCP_MIB_ATTEMPTFAILS) != 1 {
 		t.Errorf("RetransSegs %d TCPAbortOnTimeout %d", f.mib(t, TCP_MIB_RETRANSSEGS), f.mib(t, LINUX_MIB_TCPABORTONTIMEOUT))
 	}
 }

@@ -32,10 +32,9 @@ func (k *Kernel) tcpWriteTimer(sk *sockets.Sock) {
 }
 
 // tcpRetransmitTimer is tcp_retransmit_timer: the oldest unacknowledged
-// segment goes again and the RTO doubles. After tcp_syn_retries attempts
-// for a SYN, or tcp_retries2 for data, the connection fails with
-// ETIMEDOUT (tcp_write_timeout; the kernel converts those counts into a
-// time budget, the model counts attempts).
+// segment goes again and the RTO doubles (a SYN's first
+// tcp_syn_linear_timeouts retransmissions keep 1 s). tcp_write_timeout
+// gives up first if the connection has tried long enough.
 func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpRetransmitTimer, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpRetransmitTimer, tracing.Arg{})
@@ -47,18 +46,10 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 		}
 		return
 	}
-	limit := k.net.Sysctl.TcpRetries2
-	if sk.SkcState == sockets.TCP_SYN_SENT || sk.SkcState == sockets.TCP_SYN_RECV {
-		limit = k.net.Sysctl.TcpSynRetries
-	}
-	if int(tp.IcskRetransmits) >= limit {
-		k.mib.inc(LINUX_MIB_TCPABORTONTIMEOUT)
-		sk.SkErr = tracing.ETIMEDOUT
-		sk.SkErrorReport(sk)
-		k.tcpDone(sk)
+	k.mib.inc(LINUX_MIB_TCPTIMEOUTS)
+	if k.tcpWriteTimeout(sk) {
 		return
 	}
-	k.mib.inc(LINUX_MIB_TCPTIMEOUTS)
 	if tp.IcskRetransmits == 0 {
 		// The first RTO of an episode ends a recovery that failed.
 		switch {
@@ -73,9 +64,11 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 	k.tcpEnterLoss(sk)
 	k.tcpUpdateRtoStats(sk)
 	k.tcpRetransmitSkb(sk, head)
-	tp.IcskBackoff++
-	tp.IcskRto = min(tp.IcskRto*2, TCP_RTO_MAX)
-	k.tcpResetXmitTimer(sk, tp.IcskRto)
+	if sk.SkcState != sockets.TCP_SYN_SENT || int(tp.TotalRto) > k.net.Sysctl.TcpSynLinearTimeouts {
+		tp.IcskBackoff++
+		tp.IcskRto = min(tp.IcskRto*2, TCP_RTO_MAX)
+	}
+	k.tcpResetXmitTimer(sk, k.tcpClampRtoToUserTimeout(sk))
 }
 
 // tcpRetransmitSkb is tcp_retransmit_skb: send a segment of the
@@ -101,6 +94,7 @@ func (k *Kernel) tcpRetransmitSkb(sk *sockets.Sock, s *skb.SkBuff) bool {
 func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff) bool {
 	tp := tcpSk(sk)
 	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
+	firstSent := cbMstampOf(s)
 	if k.tcpTransmitSkb(sk, s, true) != nil {
 		return false
 	}
@@ -108,8 +102,10 @@ func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff) bool {
 	k.mib.inc(TCP_MIB_RETRANSSEGS)
 	tp.TotalRetrans++
 	tp.BytesRetrans += uint64(s.Len)
-	if tp.retransStamp == 0 {
-		tp.retransStamp = cbMstampOf(s)
+	if !tp.retransStampSet {
+		// The episode is timed from the first transmission of the
+		// first segment that had to go again.
+		tp.retransStamp, tp.retransStampSet = firstSent, true
 	}
 	return true
 }

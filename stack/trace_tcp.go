@@ -23,7 +23,7 @@ var (
 	fnTcpFastretransAlert, fnTcpCwndRestart, fnTcpScheduleLossProbe, fnTcpSendLossProbe, fnCubictcpCongAvoid     tracing.FuncID
 	fnTcpKeepaliveTimer                                                                                          tracing.FuncID
 	fnTcpSacktagWriteQueue, fnTcpMarkSkbLost, fnTcpRackDetectLoss, fnTcpRackReoTimeout, fnTcpEnterRecovery       tracing.FuncID
-	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue                                                 tracing.FuncID
+	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue, fnTcpWriteErr                                  tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
@@ -189,6 +189,9 @@ func init() {
 	fnTcpCwndReduction = pt("tcp_cwnd_reduction", tcpInputC, (*Kernel).tcpCwndReduction, []string{"sk", "cwnd"},
 		"Proportional Rate Reduction (RFC 6937): in Recovery, each ACK lets out segments in proportion to what "+
 			"was delivered, ssthresh/prior_cwnd of it while above ssthresh.")
+	fnTcpWriteErr = pt("tcp_write_err", "net/ipv4/tcp_timer.c", (*Kernel).tcpWriteTimeout, []string{"sk", "retransmits"},
+		"The connection is given up: tcp_write_timeout found that it retransmitted long enough (tcp_retries2's "+
+			"time, tcp_syn_retries for a SYN, or TCP_USER_TIMEOUT). It fails with ETIMEDOUT.")
 	fnTcpEnterLoss = reg("tcp_enter_loss", tcpInputC, (*Kernel).tcpEnterLoss, []string{"sk"},
 		"The RTO fired: every segment not SACKed is taken for lost, ssthresh is set, cwnd falls to what is in "+
 			"flight plus one, and the Loss state lasts until snd_nxt is acknowledged. Returns lost_out.")
@@ -231,8 +234,9 @@ func init() {
 	fnTcpWriteTimer = reg("tcp_write_timer", tcpTimerC, (*Kernel).tcpWriteTimer, sk,
 		"The retransmit timer fired: if the socket is owned by a process the work is deferred, else tcp_retransmit_timer runs.")
 	fnTcpRetransmitTimer = reg("tcp_retransmit_timer", tcpTimerC, (*Kernel).tcpRetransmitTimer, sk,
-		"Resends the oldest unacknowledged segment and doubles the RTO (exponential backoff); after tcp_syn_retries "+
-			"(SYN) or tcp_retries2 attempts the connection fails with ETIMEDOUT.")
+		"The RTO fired: every unacknowledged segment is taken for lost (tcp_enter_loss), the oldest goes again and "+
+			"the RTO doubles (exponential backoff; a SYN's first 4 retransmissions keep 1 s). tcp_write_timeout gives up "+
+			"first, with ETIMEDOUT, after tcp_syn_retries (+4) SYNs, tcp_retries2's time for data, or TCP_USER_TIMEOUT.")
 	fnTcpRetransmitSkb = reg("__tcp_retransmit_skb", tcpOutputC, nil, skSkb,
 		"Sends a segment of the retransmit queue again (RetransSegs).")
 	fnTcpSendActiveReset = reg("tcp_send_active_reset", tcpOutputC, (*Kernel).tcpSendActiveReset, sk,

@@ -182,3 +182,72 @@ func TestWireFrtoSpuriousRTO(t *testing.T) {
 			info.TcpiCaState, info.TcpiSndCwnd, info.TcpiSndSsthresh, TCP_INIT_CWND)
 	}
 }
+
+// blackholeData drops every data segment B sends after the connection is
+// up, and returns when the first of them was sent.
+func blackholeData(f *pairFix) *int64 {
+	var first int64 = -1
+	f.p.Wire.Filter = func(dir int, frame []byte) bool {
+		tcp := tcpOfFrame(frame)
+		if dir != 1 || tcp == nil || len(tcp.Payload) == 0 {
+			return false
+		}
+		if first < 0 {
+			first = f.p.Now()
+		}
+		return true
+	}
+	return &first
+}
+
+// TestWireRetries2Time: data that never gets through. tcp_write_timeout
+// gives up when the time tcp_retries2 (15) backed-off RTOs from 200 ms
+// would take has passed since the data was first sent: 924.6 s (the
+// check runs when the timer fires, so a little later).
+func TestWireRetries2Time(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	cfd, _ := f.dial(lfd, 9)
+	first := blackholeData(f)
+	f.send(f.pb, cfd, pattern(1000, 1), sec)
+	_ = f.p.RunUntil(func() bool { return f.state(f.pb, cfd) == sockets.TCP_CLOSE }, 2000*sec)
+	if st := f.state(f.pb, cfd); st != sockets.TCP_CLOSE {
+		t.Fatalf("state %v, want CLOSE", st)
+	}
+	if _, err := f.call(f.pb, Syscall{Name: "recvfrom", Args: [4]int64{int64(cfd), 100}}, sec); errnoOf(err) != 110 {
+		t.Fatalf("recv after the timeout: %v, want ETIMEDOUT", err)
+	}
+	if d := f.p.Now() - *first; d < 924_600e6 || d > 924_600e6+TCP_RTO_MAX {
+		t.Errorf("given up %.1f s after the first send, want 924.6 s to one RTO_MAX later", float64(d)/1e9)
+	}
+	if got := f.mib(f.p.B, LINUX_MIB_TCPABORTONTIMEOUT); got != 1 {
+		t.Errorf("TCPAbortOnTimeout %d, want 1", got)
+	}
+}
+
+// TestWireUserTimeout: with TCP_USER_TIMEOUT 2000 ms the same connection
+// gives up 2 s after the data was first sent; the RTO is clamped so that
+// the timer fires right then rather than at its next backed-off time.
+func TestWireUserTimeout(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(5e6), BA: wireDelay(5e6)})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	cfd, _ := f.dial(lfd, 9)
+	if err := f.pb.Setsockopt(cfd, sockets.SOL_TCP, sockets.TCP_USER_TIMEOUT, sockets.Optval{Int: 2000}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := f.pb.Getsockopt(cfd, sockets.SOL_TCP, sockets.TCP_USER_TIMEOUT); err != nil || v.Int != 2000 {
+		t.Fatalf("getsockopt TCP_USER_TIMEOUT: %v, %v", v, err)
+	}
+	first := blackholeData(f)
+	f.send(f.pb, cfd, pattern(1000, 1), sec)
+	_ = f.p.RunUntil(func() bool { return f.state(f.pb, cfd) == sockets.TCP_CLOSE }, 60*sec)
+	if st := f.state(f.pb, cfd); st != sockets.TCP_CLOSE {
+		t.Fatalf("state %v, want CLOSE", st)
+	}
+	if _, err := f.call(f.pb, Syscall{Name: "recvfrom", Args: [4]int64{int64(cfd), 100}}, sec); errnoOf(err) != 110 {
+		t.Fatalf("recv after the timeout: %v, want ETIMEDOUT", err)
+	}
+	if d := f.p.Now() - *first; d < 2000e6 || d > 2002e6 {
+		t.Errorf("given up %.3f s after the first send, want 2 s", float64(d)/1e9)
+	}
+}

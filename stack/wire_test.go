@@ -365,8 +365,9 @@ func TestWireLostSYN(t *testing.T) {
 }
 
 // TestWireSYNRetriesExhausted: no SYN gets through; connect() gives up
-// with ETIMEDOUT after tcp_syn_retries (6) retransmissions with
-// exponential backoff: 1+2+4+8+16+32+64 = 127 s.
+// with ETIMEDOUT after tcp_syn_retries (6) + tcp_syn_linear_timeouts (4)
+// retransmissions: five at 1 s intervals, then 2, 4, 8, 16, 32 and a last
+// wait of 64 s: 131 s.
 func TestWireSYNRetriesExhausted(t *testing.T) {
 	f := newPairFix(t, PairConfig{})
 	f.p.Wire.Filter = func(dir int, frame []byte) bool { return dir == 1 }
@@ -378,11 +379,11 @@ func TestWireSYNRetriesExhausted(t *testing.T) {
 	for _, wf := range f.p.Frames() {
 		times = append(times, wf.At/1e9)
 	}
-	if want := []int64{0, 1, 3, 7, 15, 31, 63}; !slices.Equal(times, want) {
+	if want := []int64{0, 1, 2, 3, 4, 5, 7, 11, 19, 35, 67}; !slices.Equal(times, want) {
 		t.Errorf("SYNs sent at %v s, want %v", times, want)
 	}
-	if at := f.p.Now(); at != 127*sec {
-		t.Errorf("connect failed at %d ns, want 127 s", at)
+	if at := f.p.Now(); at != 131*sec {
+		t.Errorf("connect failed at %d ns, want 131 s", at)
 	}
 }
 
