@@ -106,6 +106,10 @@ type SkbSum struct {
 	Len    uint32 `json:"len"`
 	Seq    uint32 `json:"seq,omitempty"`
 	EndSeq uint32 `json:"end_seq,omitempty"`
+	// Sacked is TCP_SKB_CB(skb)->sacked on the retransmit queue, as the
+	// kernel's flag names joined by "|": SACKED_ACKED, SACKED_RETRANS,
+	// LOST, EVER_RETRANS.
+	Sacked string `json:"sacked,omitempty"`
 }
 
 // SockSnap is a struct sock with its inet, inet_connection_sock and TCP
@@ -206,6 +210,15 @@ type TcpSnap struct {
 	RcvMss       uint32    `json:"rcv_mss"`
 	Nonagle      uint8     `json:"nonagle"`
 	Reordering   uint32    `json:"reordering"`
+	CaState      string    `json:"icsk_ca_state"`
+	HighSeq      uint32    `json:"high_seq"`
+	SackedOut    uint32    `json:"sacked_out"`
+	LostOut      uint32    `json:"lost_out"`
+	PriorCwnd    uint32    `json:"prior_cwnd"`
+	PrrDelivered uint32    `json:"prr_delivered"`
+	PrrOut       uint32    `json:"prr_out"`
+	RackRttUs    uint32    `json:"rack_rtt_us"`
+	ReordSeen    uint32    `json:"reord_seen"`
 	Congestion   string    `json:"icsk_ca_ops"`
 	AckPending   uint8     `json:"icsk_ack_pending"`
 	AckQuick     uint8     `json:"icsk_ack_quick"`
@@ -466,6 +479,7 @@ func (k *Kernel) queueSnap(q *skb.SkBuffHead, tcp bool) QueueSnap {
 			sum := SkbSum{Len: s.Len}
 			if tcp {
 				sum.Seq, sum.EndSeq = cbSeqOf(s), cbEndSeqOf(s)
+				sum.Sacked = tcpcbSackedNames(s.Cb[cbSacked])
 			}
 			qs.Sums = append(qs.Sums, sum)
 		}
@@ -542,6 +556,9 @@ func (k *Kernel) sockSnap(sk *sockets.Sock, chainName map[*sockets.SockCommon]st
 			SndCwnd: tp.SndCwnd, SndSsthresh: tp.SndSsthresh, PacketsOut: tp.PacketsOut, RetransOut: tp.RetransOut,
 			TotalRetrans: tp.TotalRetrans, SrttUs: tp.Srtt, RttvarUs: tp.Rttvar, MssCache: tp.MssCache,
 			AdvMss: tp.AdvMss, RcvMss: tp.RcvMss, Nonagle: tp.Nonagle, Reordering: tp.Reordering,
+			CaState: sockets.CaStateName(tp.IcskCaState), HighSeq: tp.HighSeq, SackedOut: tp.sackedOut, LostOut: tp.lostOut,
+			PriorCwnd: tp.priorCwnd, PrrDelivered: tp.prrDelivered, PrrOut: tp.prrOut, RackRttUs: tp.rack.rttUs,
+			ReordSeen:  tp.reordSeen,
 			Congestion: tp.CongestionOps, AckPending: tp.ack.Pending, AckQuick: tp.ack.Quick,
 			AckPingpong: tp.ack.Pingpong, AckAtoNs: tp.ack.Ato,
 			RtxQueue: k.queueSnap(&tp.rtxQueue, true), OfoQueue: k.queueSnap(&tp.outOfOrderQueue, true)}

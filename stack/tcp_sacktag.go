@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"strings"
+
 	"github.com/stackscope/stackscope/skb"
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack/header"
@@ -296,4 +298,18 @@ func (k *Kernel) tcpMarkSkbLost(sk *sockets.Sock, s *skb.SkBuff) {
 	tp.lostOut++
 	s.Cb[cbSacked] |= TCPCB_LOST
 	tp.lost++
+}
+
+// tcpcbSackedNames names the tag bits of a sacked byte ("" for none).
+func tcpcbSackedNames(b uint8) string {
+	var names []string
+	for _, f := range []struct {
+		bit  uint8
+		name string
+	}{{TCPCB_SACKED_ACKED, "SACKED_ACKED"}, {TCPCB_SACKED_RETRANS, "SACKED_RETRANS"}, {TCPCB_LOST, "LOST"}, {TCPCB_EVER_RETRANS, "EVER_RETRANS"}} {
+		if b&f.bit != 0 {
+			names = append(names, f.name)
+		}
+	}
+	return strings.Join(names, "|")
 }

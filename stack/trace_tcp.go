@@ -169,7 +169,8 @@ func init() {
 		"The congestion state machine, run for an ACK that is a duplicate, carries SACK news, or arrives outside "+
 			"the Open state. It finds what is lost (RACK with SACK, NewReno's three duplicate ACKs without), enters "+
 			"Recovery when a loss is proven and leaves it once high_seq is acknowledged. Returns the state "+
-			"(0 Open, 1 Disorder, 2 CWR, 3 Recovery, 4 Loss).")
+			"(0 Open, 1 Disorder, 2 CWR, 3 Recovery, 4 Loss). Not modelled: Linux's undo of a recovery that "+
+			"D-SACKs or timestamps prove spurious (only F-RTO's undo of a spurious RTO is).")
 	fnTcpSacktagWriteQueue = reg("tcp_sacktag_write_queue", tcpInputC, (*Kernel).tcpSacktagWriteQueue, []string{"sk", "blocks"},
 		"Applies the ACK's SACK blocks to the retransmit queue: every segment a block covers is tagged "+
 			"SACKED_ACKED and counted in sacked_out; a first block below the ACK, or inside the second, is a "+

@@ -410,6 +410,9 @@ func (p *queuesPane) entry(c *Context, l qline) string {
 		if r.tcp {
 			e += fmt.Sprintf("  seq %d..%d", sum.Seq-r.isn, sum.EndSeq-r.isn)
 		}
+		if sum.Sacked != "" {
+			e += "  " + sum.Sacked // the scoreboard's tags (TCP_SKB_CB->sacked)
+		}
 		return e
 	case qlSyn:
 		r := p.sk.Icsk.AcceptQueue.SynQueue[l.i]
