@@ -19,7 +19,8 @@ func init() {
 	fnTcpRcvSpaceAdjust = reg("tcp_rcv_space_adjust", tcpInputC, (*Kernel).tcpRcvSpaceAdjust, []string{"sk", "sk_rcvbuf"},
 		"Receive-buffer autotuning, as the reader copies data: once per receiver RTT, the bytes read in that RTT; "+
 			"more than last time grows sk_rcvbuf (twice that much plus 16 segments, more in slow start) toward "+
-			"tcp_rmem[2], unless SO_RCVBUF fixed it, and window_clamp with it.")
+			"tcp_rmem[2], unless SO_RCVBUF fixed it, and window_clamp with it. The model takes half of a buffer as "+
+			"window, 6.x's starting guess; Linux refines that ratio from the skbs it receives (len/truesize).")
 	fnTcpGrowWindow = reg("tcp_grow_window", tcpInputC, (*Kernel).tcpGrowWindow, []string{"sk", "rcv_ssthresh"},
 		"A full-sized segment came: rcv_ssthresh, the most window we offer, grows by two segments (up to what the "+
 			"buffer and window_clamp allow), so the window opens as the sender speeds up.")
