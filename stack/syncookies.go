@@ -290,7 +290,7 @@ func (k *Kernel) cookieV4Check(sk *sockets.Sock, seg *tcpSegmentIn) (ret *socket
 		return nil
 	}
 	// Redo what the SYN-ACK chose, with the MSS from the cookie.
-	var clamp uint32
+	clamp := tcpRcvbufLockedClamp(sk, tcpSk(sk).WindowClamp)
 	req.RcvWnd, req.RcvWscale = k.tcpSelectInitialWindow(tcpFullSpace(sk), int(req.Mss), &clamp, req.WscaleOk)
 	req.WindowClamp = clamp
 	// The kernel's tcp_v4_syn_recv_sock takes advmss from the route and

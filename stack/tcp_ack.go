@@ -123,12 +123,15 @@ func tcpMeasureRcvMss(tp *TcpSock, dlen, thlen uint32, flags uint8) {
 // The first data starts quick-ack mode; after that the delayed-ACK
 // timeout (ato) follows the gaps between arrivals, within 40 ms and the
 // RTO. The receiver's RTT estimate takes a sample when a window's worth
-// has arrived (tcp_rcv_rtt_measure).
-func (k *Kernel) tcpEventDataRecv(sk *sockets.Sock, dlen, thlen uint32, flags uint8) {
+// has arrived (tcp_rcv_rtt_measure), and a segment of 128 bytes or more
+// lets the window grow (tcp_grow_window). It runs once the segment is
+// queued.
+func (k *Kernel) tcpEventDataRecv(sk *sockets.Sock, seg *tcpSegmentIn) {
 	tp := tcpSk(sk)
 	a := &tp.ack
 	a.Pending |= ICSK_ACK_SCHED
-	tcpMeasureRcvMss(tp, dlen, thlen, flags)
+	thlen := uint32(seg.th.DataOffset())
+	tcpMeasureRcvMss(tp, uint32(len(seg.th))-thlen, thlen, seg.flag)
 	k.tcpRcvRttMeasure(tp)
 	now := k.clock.Now()
 	rto := sockets.IcskOf(sk).IcskRto
@@ -148,6 +151,9 @@ func (k *Kernel) tcpEventDataRecv(sk *sockets.Sock, dlen, thlen uint32, flags ui
 	}
 	a.Lrcvtime = now
 	k.tr.Point(fnTcpEventDataRecv, tracing.Sock(uint64(sk.Addr())), tracing.Int(a.Ato/1000))
+	if seg.s.Len >= 128 {
+		k.tcpGrowWindow(sk, seg.s)
+	}
 }
 
 // tcpAckSndCheck is tcp_ack_snd_check -> __tcp_ack_snd_check: with an ACK

@@ -56,6 +56,9 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	}
 	switch sk.SkcState {
 	case sockets.TCP_SYN_RECV:
+		if tp.RxOpt.TstampOk {
+			tp.AdvMss -= TCPOLEN_TSTAMP_ALIGNED // before tcp_init_transfer sizes the buffers with it
+		}
 		tp.CopiedSeq = tp.RcvNxt
 		k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
 		tcpInitializeRcvMss(tp) // tcp_init_transfer
@@ -65,9 +68,6 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		tp.SndUna = seg.ack
 		tp.SndWnd = uint32(seg.th.Window()) << tp.RxOpt.SndWscale
 		tp.SndWl1 = seg.seq
-		if tp.RxOpt.TstampOk {
-			tp.AdvMss -= TCPOLEN_TSTAMP_ALIGNED
-		}
 	case sockets.TCP_FIN_WAIT1:
 		if tp.SndUna == tp.WriteSeq {
 			k.tcpSetState(sk, sockets.TCP_FIN_WAIT2)

@@ -328,7 +328,7 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if req.TstampOk {
 		tsLen = TCPOLEN_TSTAMP_ALIGNED
 	}
-	var clamp uint32
+	clamp := tcpRcvbufLockedClamp(sk, tcpSk(sk).WindowClamp)
 	req.RcvWnd, req.RcvWscale = k.tcpSelectInitialWindow(tcpFullSpace(sk), advmss-tsLen, &clamp, req.WscaleOk)
 	req.WindowClamp = clamp
 	if !wantCookie {

@@ -315,6 +315,7 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 		tsLen = TCPOLEN_TSTAMP_ALIGNED
 	}
 	tp.MssCache = uint32(tp.AdvMss) - uint32(tsLen)
+	tp.WindowClamp = tcpRcvbufLockedClamp(sk, tp.WindowClamp)
 	// A new connection has no ts_recent_stamp, so the window is quantised
 	// to the full advmss (64240 = 44 * 1460 on Ethernet); a SYN-ACK with
 	// timestamps uses advmss - 12 (65160 = 45 * 1448).

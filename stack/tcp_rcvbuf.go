@@ -75,7 +75,7 @@ func (k *Kernel) tcpRcvRttMeasure(tp *TcpSock) {
 // timestamp was ours, in µs (minDelta if less than a tick, -1 if absurd).
 func (k *Kernel) tcpRttTsoptUs(tp *TcpSock, minDelta uint32) int64 {
 	const usPerTick = 1000000 / tcpTsHz
-	delta := k.tcpClockTs() + tp.TsOffset - tp.RxOpt.RcvTsecr
+	delta := k.tcpClockTs() - tp.RxOpt.RcvTsecr // rcv_tsecr has had tsoffset taken off (tcp_validate_incoming)
 	if delta >= (1<<31-1)/usPerTick {
 		return -1
 	}
@@ -198,6 +198,19 @@ func (k *Kernel) tcpClampWindow(sk *sockets.Sock) {
 		tp.RcvSsthresh = min(tp.WindowClamp, 2*uint32(tp.AdvMss))
 	}
 	k.tr.Point(fnTcpClampWindow, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(sk.SkRcvbuf)))
+}
+
+// tcpRcvbufLockedClamp is the check tcp_connect_init,
+// tcp_openreq_init_rwin and cookie_v4_check make before choosing the
+// first window: a receive buffer the application fixed with SO_RCVBUF
+// limits window_clamp (and so the window scale) to what the buffer
+// holds.
+func tcpRcvbufLockedClamp(sk *sockets.Sock, clamp uint32) uint32 {
+	full := uint32(tcpFullSpace(sk))
+	if sk.SkUserlocks&sockets.SOCK_RCVBUF_LOCK != 0 && (clamp > full || clamp == 0) {
+		return full
+	}
+	return clamp
 }
 
 // tcpInitRcvBufferSpace is the receive part of tcp_init_buffer_space,

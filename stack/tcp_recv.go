@@ -25,6 +25,7 @@ func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_ACK_UNSENT_DATA)
 		return
 	}
+	k.tcpRcvRttMeasureTs(sk, seg.seq, seg.end)
 	k.tcpDataQueue(sk, seg)
 	if sk.SkcState != sockets.TCP_CLOSE {
 		k.tcpDataSndCheck(sk)
@@ -82,9 +83,6 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PROTO_MEM)
 		return
 	}
-	if dlen > 0 {
-		k.tcpEventDataRecv(sk, dlen, uint32(seg.th.DataOffset()), seg.flag)
-	}
 	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
 	if before(seg.seq, tp.RcvNxt) {
 		// Partly old: skip the bytes we have, and say so (D-SACK).
@@ -92,7 +90,11 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_, _ = skb.SkbPull(s, tp.RcvNxt-seg.seq)
 		setCbSeq(s, tp.RcvNxt)
 	}
+	queued := s.Len > 0 // tcp_queue_rcv frees an skb with no data left
 	fin = k.tcpQueueRcv(sk, s)
+	if queued {
+		k.tcpEventDataRecv(sk, seg)
+	}
 	if !skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
 		fin = k.tcpOfoQueue(sk) || fin
 		if skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
@@ -223,6 +225,11 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	}
 	tp.lastOfo = s
 	tp.ack.Pending |= ICSK_ACK_SCHED
+	if tp.RxOpt.SackOk {
+		// Without SACK the window stays, so that the sender sees
+		// duplicate ACKs and retransmits.
+		k.tcpGrowWindow(sk, s)
+	}
 }
 
 // tcpOfoQueue is tcp_ofo_queue: after rcv_nxt moved, the out-of-order
@@ -326,6 +333,12 @@ func (k *Kernel) tcpPruneQueue(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpPruneQueue, tracing.Sock(uint64(sk.Addr())))
 	before := sk.SkRmemAlloc
 	defer func() { k.tr.Exit(fnTcpPruneQueue, tracing.Int(int64(before-sk.SkRmemAlloc))) }()
+	if sk.SkRmemAlloc >= sk.SkRcvbuf {
+		k.tcpClampWindow(sk) // the buffer may grow instead
+	}
+	if sk.SkRmemAlloc <= sk.SkRcvbuf {
+		return
+	}
 	q := &sk.SkReceiveQueue
 	var fresh skb.SkBuffHead
 	skb.SkbQueueHeadInit(&fresh, nil, 0)
