@@ -2,8 +2,11 @@
 // addresses, MTU, flags and the statistics `ip -s link` shows. The
 // loopback device exists from boot (its packet path, loopback_xmit ->
 // netif_rx, is the kernel's); the drivers of the other kinds are here:
-// TUN (tun.go), the in-memory wire between two kernels with its
-// impairments (wire.go), and the capture driver of tests (driver.go).
+// TUN (tun.go), the in-memory wire between two kernels (wire.go), and the
+// capture driver of tests (driver.go). The impairments a link can have
+// (loss, delay, reorder, duplication, corruption, a rate limit) are one
+// model (impair.go) that the wire and the TUN driver's optional
+// impairment stage (tun_impair.go) share.
 package netdev
 
 import "net/netip"

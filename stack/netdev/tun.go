@@ -27,6 +27,9 @@ type TunConfig struct {
 	// RxRing bounds how many received frames wait for the kernel loop;
 	// more are dropped and counted as rx_dropped, as a NIC's ring would.
 	RxRing int
+	// Impair, if set, passes the frames of both directions through an
+	// impairment stage in the driver (tun_impair.go).
+	Impair *TunImpairments
 }
 
 // Tun is a TUN device driver: frames the host routes to the device are
@@ -39,6 +42,10 @@ type Tun struct {
 	nsCreated bool
 	closed    atomic.Bool
 	rxDropped atomic.Uint64
+	// rx and tx are the impairment stages (nil without Impair); rx is
+	// started by Run, which owns the ring it delivers into.
+	rx atomic.Pointer[tunStage]
+	tx *tunStage
 }
 
 // ErrNoPrivilege says live mode needs CAP_NET_ADMIN.
@@ -53,6 +60,11 @@ func OpenTun(cfg TunConfig) (*Tun, *Device, error) {
 	}
 	if cfg.RxRing == 0 {
 		cfg.RxRing = 1024
+	}
+	if cfg.Impair != nil {
+		if err := cfg.Impair.Validate(); err != nil {
+			return nil, nil, err
+		}
 	}
 	t := &Tun{cfg: cfg}
 	err := t.inNetns(func() error {
@@ -69,6 +81,13 @@ func OpenTun(cfg TunConfig) (*Tun, *Device, error) {
 	if err != nil {
 		t.Close()
 		return nil, nil, err
+	}
+	if cfg.Impair != nil {
+		t.tx = newTunStage(cfg.Impair.Seed, 1, cfg.Impair.Tx, func(frame []byte) {
+			if !t.closed.Load() {
+				_, _ = t.ifc.Write(frame) // a frame the host refuses is lost, as on a wire
+			}
+		})
 	}
 	t.dev = New(t.ifc.Name(), "tun", 0, cfg.MTU, cfg.StackAddr, t)
 	t.dev.Peer = cfg.HostAddr.Addr()
@@ -134,6 +153,10 @@ func (t *Tun) Xmit(frame []byte) error {
 	if t.closed.Load() {
 		return os.ErrClosed
 	}
+	if t.tx != nil {
+		t.tx.send(frame)
+		return nil
+	}
 	_, err := t.ifc.Write(frame)
 	return err
 }
@@ -142,29 +165,52 @@ func (t *Tun) Xmit(frame []byte) error {
 // batches of what has arrived; deliver's receiver calls done when it has
 // copied the batch, and the buffers are read into again (a NIC's RX ring
 // works the same way). When the kernel falls behind by more than the
-// ring, frames are dropped and counted.
+// ring, frames are dropped and counted. With impairments, each frame read
+// passes the host-to-stack stage first, which may hold it back, lose it,
+// repeat it or flip a bit of it.
 func (t *Tun) Run(deliver func(frames [][]byte, done func()) error) {
 	ring := make(chan []byte, t.cfg.RxRing)
 	free := make(chan []byte, t.cfg.RxRing+64)
 	size := t.cfg.MTU + 64
+	enqueue := func(b []byte) bool {
+		select {
+		case ring <- b:
+			return true
+		default:
+			t.rxDropped.Add(1)
+			return false
+		}
+	}
+	var rx *tunStage
+	if t.cfg.Impair != nil {
+		rx = newTunStage(t.cfg.Impair.Seed, 0, t.cfg.Impair.Rx, func(b []byte) { enqueue(b) })
+		t.rx.Store(rx)
+	}
 	go func() {
 		defer close(ring)
+		if rx != nil {
+			defer rx.stop() // before the ring closes: the stage delivers into it
+		}
+		var buf []byte
 		for {
-			var buf []byte
-			select {
-			case buf = <-free:
-				buf = buf[:size]
-			default:
-				buf = make([]byte, size)
+			if buf == nil {
+				select {
+				case buf = <-free:
+					buf = buf[:size]
+				default:
+					buf = make([]byte, size)
+				}
 			}
 			n, err := t.ifc.Read(buf)
 			if err != nil {
 				return
 			}
-			select {
-			case ring <- buf[:n]:
-			default:
-				t.rxDropped.Add(1)
+			if rx != nil {
+				rx.send(buf[:n]) // the stage copies: read into buf again
+				continue
+			}
+			if enqueue(buf[:n]) {
+				buf = nil
 			}
 		}
 	}()
@@ -184,6 +230,9 @@ func (t *Tun) Run(deliver func(frames [][]byte, done func()) error) {
 		}
 		done := func() {
 			for _, b := range batch {
+				if cap(b) < size {
+					continue // a copy the impairment stage made
+				}
 				select {
 				case free <- b:
 				default:
@@ -212,6 +261,9 @@ func (t *Tun) Name() string {
 func (t *Tun) Close() error {
 	if t.closed.Swap(true) {
 		return nil
+	}
+	if t.tx != nil {
+		t.tx.stop()
 	}
 	var err error
 	if t.ifc != nil {
