@@ -24,6 +24,7 @@ import (
 func newLiveCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	var kf kernelFlags
 	var rec recordFlags
+	var imp impairFlags
 	def := live.DefaultTun()
 	var (
 		headless          bool
@@ -53,10 +54,7 @@ machine's clock. The host's own tools talk to it:
 Built-in services run as processes of the model kernel:
 ` + strings.Join(svcDoc, "\n") + `
 
-TCP keeps segments that arrive out of order and recovers losses by
-retransmission on timeout; fast retransmit, the SACK scoreboard and CUBIC are
-not modelled yet, so expect slow recovery on a lossy path (a TUN link on one
-machine does not lose packets).
+` + impairHelp + `
 
 Creating the device needs CAP_NET_ADMIN. --netns NAME puts it in a network
 namespace (created if missing, and removed on exit if live created it), so
@@ -84,6 +82,9 @@ it and remove the device.`,
 			}
 			if mtu < 576 || mtu > 65535 {
 				return fmt.Errorf("--mtu %d: use 576 to 65535", mtu)
+			}
+			if cfg.Tun.Impair, err = imp.impairments(); err != nil {
+				return err
 			}
 			if services != "all" {
 				cfg.Services = []string{}
@@ -136,6 +137,9 @@ it and remove the device.`,
 			}
 			fmt.Fprintf(out, "stackscope live: %s%s, host %s, stack %s, MTU %d (Ctrl-C to stop)\n",
 				s.Tun.Name(), where, cfg.Tun.HostAddr, cfg.Tun.StackAddr.Addr(), cfg.Tun.MTU)
+			if im := cfg.Tun.Impair; im != nil {
+				fmt.Fprintf(out, "impairments, each way: %s (seed %d)\n", im.Tx, im.Seed)
+			}
 			out.Flush()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -156,6 +160,7 @@ it and remove the device.`,
 	}
 	kf.add(cmd)
 	rec.add(cmd)
+	imp.add(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&headless, "headless", false, "print a summary line per second instead of opening the inspector")
 	f.StringVar(&name, "name", def.Name, "name of the TUN device")
