@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"github.com/stackscope/stackscope/skb"
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack/header"
 )
@@ -74,7 +73,7 @@ func tcpAckSackBlocks(tp *TcpSock, max int) []header.SackBlock {
 		tp.dsack = false
 		max--
 	}
-	if !skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
+	if tp.numSacks > 0 {
 		blocks = append(blocks, tcpSackBlocks(tp, max)...)
 	}
 	return blocks

@@ -380,10 +380,10 @@ func tcpResetCheck(sk *sockets.Sock, seg *tcpSegmentIn) bool {
 // highest SACK block we sent (the peer may have reset after data we hold
 // out of order).
 func (k *Kernel) tcpRstAtMaxSack(tp *TcpSock, seq uint32) bool {
-	if !tcpIsSack(tp) || skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
+	if !tcpIsSack(tp) || tp.numSacks == 0 {
 		return false
 	}
-	blocks := tcpSackBlocks(tp, 4)
+	blocks := tcpSackBlocks(tp, TCP_NUM_SACKS)
 	maxSack := blocks[0].End
 	for _, b := range blocks[1:] {
 		if after(b.End, maxSack) {

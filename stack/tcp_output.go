@@ -239,7 +239,7 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 			w.Timestamp(tsval, tp.RxOpt.TsRecent)
 			maxSack = 3
 		}
-		if tp.RxOpt.SackOk && (tp.dsack || !skb.SkbQueueEmpty(&tp.outOfOrderQueue)) {
+		if tp.RxOpt.SackOk && (tp.dsack || tp.numSacks > 0) {
 			w.Sack(tcpAckSackBlocks(tp, maxSack))
 		}
 		seg.opts = w.Bytes()

@@ -102,6 +102,9 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 			tp.ack.Pending |= ICSK_ACK_NOW
 		}
 	}
+	if tp.numSacks > 0 {
+		tcpSackRemove(tp, skb.SkbQueueEmpty(&tp.outOfOrderQueue))
+	}
 	if fin {
 		k.tcpFin(sk)
 	}
@@ -199,6 +202,9 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 		// All of it is queued already.
 		k.mib.inc(LINUX_MIB_TCPOFOMERGE)
 		k.tcpDsackSet(sk, seq, end)
+		if tcpIsSack(tp) {
+			tcpSackNewOfoSkb(tp, seq, end)
+		}
 		tp.ack.Pending |= ICSK_ACK_SCHED
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFOMERGE)
 		return
@@ -225,6 +231,9 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	}
 	tp.lastOfo = s
 	tp.ack.Pending |= ICSK_ACK_SCHED
+	if tcpIsSack(tp) {
+		tcpSackNewOfoSkb(tp, seq, end)
+	}
 	if tp.RxOpt.SackOk {
 		// Without SACK the window stays, so that the sender sees
 		// duplicate ACKs and retransmits.
@@ -259,37 +268,6 @@ func (k *Kernel) tcpOfoQueue(sk *sockets.Sock) (fin bool) {
 		}
 	}
 	return fin
-}
-
-// tcpSackBlocks are the SACK blocks an ACK carries: the out-of-order
-// queue's contiguous ranges, the one holding the latest arrival first
-// (RFC 2018 section 4, as tcp_sack_new_ofo_skb keeps them), at most max.
-func tcpSackBlocks(tp *TcpSock, max int) []header.SackBlock {
-	q := &tp.outOfOrderQueue
-	var blocks []header.SackBlock
-	first := -1
-	for x := skb.SkbPeek(q); x != nil; x = skb.SkbPeekNext(x, q) {
-		seq, end := cbSeqOf(x), cbEndSeqOf(x)
-		if n := len(blocks); n > 0 && !after(seq, blocks[n-1].End) {
-			if after(end, blocks[n-1].End) {
-				blocks[n-1].End = end
-			}
-		} else {
-			blocks = append(blocks, header.SackBlock{Start: seq, End: end})
-		}
-		if x == tp.lastOfo {
-			first = len(blocks) - 1
-		}
-	}
-	if first > 0 {
-		b := blocks[first]
-		copy(blocks[1:first+1], blocks[:first])
-		blocks[0] = b
-	}
-	if len(blocks) > max {
-		blocks = blocks[:max]
-	}
-	return blocks
 }
 
 // tcpFin is tcp_fin: the peer has finished sending. Reads will see end of
@@ -407,6 +385,7 @@ func (k *Kernel) tcpPruneOfoQueue(sk *sockets.Sock, inSeq uint32) bool {
 		sockets.SkRmemUncharge(sk, s.Truesize)
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFO_QUEUE_PRUNE)
 		pruned = true
+		tp.numSacks = 0 // tcp_sack_reset: the blocks no longer hold
 		if goal <= 0 || skb.SkbQueueEmpty(q) {
 			if sk.SkRmemAlloc <= sk.SkRcvbuf {
 				break

@@ -53,8 +53,7 @@ type tcpConn struct {
 	TlpHighSeq                uint32 // snd_nxt when the tail loss probe went (0: none outstanding)
 
 	outOfOrderQueue skb.SkBuffHead // an rb-tree by seq in the kernel; a sorted list here
-	// lastOfo is the skb that last joined the out-of-order queue (ooo_last_skb):
-	// its SACK block goes first.
+	// lastOfo is the skb that last joined the out-of-order queue (ooo_last_skb).
 	lastOfo *skb.SkBuff
 	// rcvOoopack counts segments that went to the out-of-order queue.
 	rcvOoopack      uint32
@@ -76,32 +75,34 @@ type tcpConn struct {
 	rttMinStamp     int64
 
 	// The loss-recovery scoreboard (tcp_sacktag_write_queue, RACK, PRR).
-	lostOut         uint32           // lost_out: segments marked lost, not yet acknowledged
-	lost            uint32           // lost: segments ever marked lost
-	highestSack     uint32           // end_seq of the highest SACKed segment (tcp_highest_sack_seq); valid while sackedOut > 0
-	reordSeen       uint32           // reord_seen: reordering events observed
-	dsackDups       uint32           // dsack_dups: segments the peer reported twice
-	priorCwnd       uint32           // prior_cwnd: cwnd when the reduction began (PRR)
-	priorSsthresh   uint32           // prior_ssthresh: ssthresh to restore if the reduction is undone
-	prrDelivered    uint32           // prr_delivered: segments delivered since then
-	prrOut          uint32           // prr_out: segments sent since then
-	undoMarker      uint32           // undo_marker: snd_una when recovery began (0: no recovery to undo)
-	retransStamp    int64            // retrans_stamp: first send time of the first segment retransmitted in this episode
-	retransStampSet bool             // retrans_stamp is set (the kernel's 0 means unset; the model's clock starts at 0)
-	IcskUserTimeout uint32           // icsk_user_timeout: TCP_USER_TIMEOUT in ms (0: none)
-	SynCnt          uint8            // icsk_syn_retries: TCP_SYNCNT (0: the sysctl)
-	frto            bool             // frto: F-RTO (RFC 5682) is judging the current RTO
-	tlpRetrans      bool             // tlp_retrans: the loss probe was a retransmission
-	rack            tcpRack          // tp->rack
-	lastOowAckTime  uint32           // last_oow_ack_time: jiffies of the last rate-limited ACK (0: none)
-	dsack           bool             // rx_opt.dsack: the next ACK carries duplicateSack
-	duplicateSack   header.SackBlock // duplicate_sack[0]
-	txNum           uint64           // transmissions so far (orders sends at one instant, see tcp_cb.go)
-	isCwndLimited   bool             // is_cwnd_limited: cwnd was the limit in this round
-	maxPacketsOut   uint32           // max_packets_out: the most in flight in this round
-	cwndUsageSeq    uint32           // cwnd_usage_seq: the round ends when snd_una passes it
-	sndCwndUsed     uint32           // snd_cwnd_used: the most in flight while not cwnd-limited
-	sndCwndStamp    int64            // snd_cwnd_stamp: when cwnd last grew or was fully used
+	lostOut         uint32                          // lost_out: segments marked lost, not yet acknowledged
+	lost            uint32                          // lost: segments ever marked lost
+	highestSack     uint32                          // end_seq of the highest SACKed segment (tcp_highest_sack_seq); valid while sackedOut > 0
+	reordSeen       uint32                          // reord_seen: reordering events observed
+	dsackDups       uint32                          // dsack_dups: segments the peer reported twice
+	priorCwnd       uint32                          // prior_cwnd: cwnd when the reduction began (PRR)
+	priorSsthresh   uint32                          // prior_ssthresh: ssthresh to restore if the reduction is undone
+	prrDelivered    uint32                          // prr_delivered: segments delivered since then
+	prrOut          uint32                          // prr_out: segments sent since then
+	undoMarker      uint32                          // undo_marker: snd_una when recovery began (0: no recovery to undo)
+	retransStamp    int64                           // retrans_stamp: first send time of the first segment retransmitted in this episode
+	retransStampSet bool                            // retrans_stamp is set (the kernel's 0 means unset; the model's clock starts at 0)
+	IcskUserTimeout uint32                          // icsk_user_timeout: TCP_USER_TIMEOUT in ms (0: none)
+	SynCnt          uint8                           // icsk_syn_retries: TCP_SYNCNT (0: the sysctl)
+	frto            bool                            // frto: F-RTO (RFC 5682) is judging the current RTO
+	tlpRetrans      bool                            // tlp_retrans: the loss probe was a retransmission
+	rack            tcpRack                         // tp->rack
+	lastOowAckTime  uint32                          // last_oow_ack_time: jiffies of the last rate-limited ACK (0: none)
+	selectiveAcks   [TCP_NUM_SACKS]header.SackBlock // selective_acks: most recently changed first
+	numSacks        int                             // rx_opt.num_sacks
+	dsack           bool                            // rx_opt.dsack: the next ACK carries duplicateSack
+	duplicateSack   header.SackBlock                // duplicate_sack[0]
+	txNum           uint64                          // transmissions so far (orders sends at one instant, see tcp_cb.go)
+	isCwndLimited   bool                            // is_cwnd_limited: cwnd was the limit in this round
+	maxPacketsOut   uint32                          // max_packets_out: the most in flight in this round
+	cwndUsageSeq    uint32                          // cwnd_usage_seq: the round ends when snd_una passes it
+	sndCwndUsed     uint32                          // snd_cwnd_used: the most in flight while not cwnd-limited
+	sndCwndStamp    int64                           // snd_cwnd_stamp: when cwnd last grew or was fully used
 }
 
 // tcpParseOptions applies header.ParseTCPOptions the way tcp_parse_options
