@@ -116,6 +116,10 @@ const (
 	LINUX_MIB_TCPACKSKIPPEDCHALLENGE
 	LINUX_MIB_TCPCHALLENGEACK
 	LINUX_MIB_TCPSYNCHALLENGE
+	LINUX_MIB_TCPFULLUNDO
+	LINUX_MIB_TCPPARTIALUNDO
+	LINUX_MIB_TCPDSACKUNDO
+	LINUX_MIB_TCPLOSSUNDO
 	numMibs
 )
 
@@ -146,6 +150,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPRenoRecovery"}, {"TcpExt", "TCPSackRecovery"}, {"TcpExt", "TCPFastRetrans"}, {"TcpExt", "TCPLossProbes"}, {"TcpExt", "TCPHystartTrainDetect"}, {"TcpExt", "TCPHystartDelayDetect"}, {"TcpExt", "OfoPruned"}, {"TcpExt", "TCPKeepAlive"},
 	{"TcpExt", "TCPSlowStartRetrans"}, {"TcpExt", "TCPLostRetransmit"}, {"TcpExt", "TCPDSACKRecv"}, {"TcpExt", "TCPDSACKOfoRecv"}, {"TcpExt", "TCPDSACKRecvSegs"}, {"TcpExt", "TCPDSACKIgnoredDubious"}, {"TcpExt", "TCPSACKReorder"}, {"TcpExt", "TCPTSReorder"}, {"TcpExt", "TCPRenoReorder"}, {"TcpExt", "TCPSACKReneging"}, {"TcpExt", "TCPLossProbeRecovery"}, {"TcpExt", "TCPSpuriousRTOs"}, {"TcpExt", "TCPSackRecoveryFail"}, {"TcpExt", "TCPRenoRecoveryFail"}, {"TcpExt", "TCPLossFailures"}, {"TcpExt", "TCPDSACKOldSent"}, {"TcpExt", "TCPDSACKOfoSent"},
 	{"TcpExt", "PAWSEstab"}, {"TcpExt", "TCPACKSkippedPAWS"}, {"TcpExt", "TCPACKSkippedSeq"}, {"TcpExt", "TCPACKSkippedChallenge"}, {"TcpExt", "TCPChallengeACK"}, {"TcpExt", "TCPSYNChallenge"},
+	{"TcpExt", "TCPFullUndo"}, {"TcpExt", "TCPPartialUndo"}, {"TcpExt", "TCPDSACKUndo"}, {"TcpExt", "TCPLossUndo"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -14,10 +14,10 @@ import (
 // lost segments are retransmitted by tcp_xmit_retransmit_queue as the
 // window allows; in Recovery the window follows Proportional Rate
 // Reduction (RFC 6937, tcp_cwnd_reduction). After an RTO, F-RTO (RFC
-// 5682) sends new data first and undoes the reduction if the timeout
-// proves spurious. Linux's other undo paths (D-SACK undo, timestamp-based
-// undo of a fast recovery, tcp_try_undo_partial) are not modelled: a
-// recovery always ends with cwnd at ssthresh.
+// 5682) sends new data first. A recovery that proves needless is undone:
+// when D-SACKs cover every retransmission, or the echoed timestamps show
+// that the originals arrived (tcp_try_undo_dsack, _partial, _recovery,
+// _loss).
 
 // What tcp_xmit_recovery should send after an ACK.
 const (
@@ -111,11 +111,20 @@ func (k *Kernel) tcpFastretransAlert(sk *sockets.Sock, priorSndUna uint32, numDu
 			if !tcpIsSack(tp) {
 				k.tcpAddRenoSack(sk, numDupack)
 			}
-		} else {
-			// A partial ACK (tcp_try_undo_partial without undo).
-			doLost = tcpForceFastRetransmit(tp)
+		} else if k.tcpTryUndoPartial(sk, priorSndUna, &doLost) {
+			return REXMIT_NONE
+		}
+		if k.tcpTryUndoDsack(sk) {
+			k.tcpTryToOpen(sk)
 		}
 		k.tcpIdentifyPacketLoss(sk, ackFlag)
+		if tp.IcskCaState != sockets.TCP_CA_Recovery {
+			// Undone; a loss now evident starts a new recovery.
+			if !k.tcpTimeToRecover(sk) {
+				return REXMIT_NONE
+			}
+			k.tcpEnterRecovery(sk)
+		}
 	case sockets.TCP_CA_Loss:
 		rexmit = k.tcpProcessLoss(sk, flag, numDupack)
 		if tp.IcskCaState != sockets.TCP_CA_Loss {
@@ -154,6 +163,9 @@ func (k *Kernel) tcpOpenOrRecover(sk *sockets.Sock, numDupack int, ackFlag *int)
 			tp.sackedOut = 0 // tcp_reset_reno_sack
 		}
 		k.tcpAddRenoSack(sk, numDupack)
+	}
+	if tp.IcskCaState <= sockets.TCP_CA_Disorder {
+		k.tcpTryUndoDsack(sk)
 	}
 	k.tcpIdentifyPacketLoss(sk, ackFlag)
 	if !k.tcpTimeToRecover(sk) {
@@ -304,7 +316,7 @@ func (k *Kernel) tcpEnterRecovery(sk *sockets.Sock) {
 		k.mib.inc(LINUX_MIB_TCPRENORECOVERY)
 	}
 	tp.priorSsthresh = 0
-	tp.undoMarker = tp.SndUna // tcp_init_undo
+	tcpInitUndo(tp)
 	if !tcpInCwndReduction(tp) {
 		tp.priorSsthresh = tcpCurrentSsthresh(tp)
 		k.tcpInitCwndReduction(sk)
@@ -370,21 +382,126 @@ func (k *Kernel) tcpEndCwndReduction(sk *sockets.Sock) {
 	}
 }
 
-// tcpTryUndoRecovery is tcp_try_undo_recovery without the undo: high_seq
-// is acknowledged and Recovery or Loss ends, except that a connection
-// without SACK holds Recovery until something above high_seq is
-// acknowledged (RFC 6582), so late duplicate ACKs of the old window cannot
-// start a false fast retransmit. It reports whether the state was held.
+// tcpTryUndoRecovery is tcp_try_undo_recovery: high_seq is acknowledged.
+// If the recovery proves needless (every retransmission D-SACKed, or the
+// timestamps show the originals arrived), the reduction is undone
+// (TCPFullUndo, or TCPLossUndo after an RTO). Then Recovery or Loss ends,
+// except that a connection without SACK holds Recovery until something
+// above high_seq is acknowledged (RFC 6582), so late duplicate ACKs of the
+// old window cannot start a false fast retransmit. It reports whether the
+// state was held.
 func (k *Kernel) tcpTryUndoRecovery(sk *sockets.Sock) bool {
 	tp := tcpSk(sk)
-	if tp.rack.reoWndPersist > 0 {
+	if k.tcpMayUndo(sk) {
+		loss := tp.IcskCaState == sockets.TCP_CA_Loss
+		k.tcpUndoCwndReduction(sk, false)
+		if loss {
+			k.mib.inc(LINUX_MIB_TCPLOSSUNDO)
+		} else {
+			k.mib.inc(LINUX_MIB_TCPFULLUNDO)
+		}
+	} else if tp.rack.reoWndPersist > 0 {
 		tp.rack.reoWndPersist--
 	}
-	if !tcpIsSack(tp) && tp.SndUna == tp.HighSeq && tp.IcskCaState == sockets.TCP_CA_Recovery {
+	if !tcpIsSack(tp) && tp.SndUna == tp.HighSeq {
 		tcpRetransStampCleanup(tp)
 		return true // tcp_is_non_sack_preventing_reopen
 	}
 	k.tcpSetCaState(tp, sockets.TCP_CA_Open)
+	return false
+}
+
+// tcpInitUndo is tcp_init_undo: a recovery begins at snd_una; count the
+// retransmissions already in flight (a later D-SACK may clear them).
+func tcpInitUndo(tp *TcpSock) {
+	tp.undoMarker = tp.SndUna
+	tp.undoRetrans = int32(tp.RetransOut)
+	if tp.TlpHighSeq != 0 && tp.tlpRetrans {
+		tp.undoRetrans++
+	}
+	if tp.undoRetrans == 0 {
+		tp.undoRetrans = -1 // 0 would mean "may undo now"
+	}
+}
+
+// tcpPacketDelayed is tcp_packet_delayed: the ACK echoes a timestamp from
+// before the episode's first retransmission, so what it acknowledges is
+// an original that was only delayed (Eifel detection, RFC 3522).
+func (k *Kernel) tcpPacketDelayed(sk *sockets.Sock) bool {
+	tp := tcpSk(sk)
+	if tp.retransStampSet {
+		return tp.RxOpt.SawTstamp && tp.RxOpt.RcvTsecr != 0 &&
+			before(tp.RxOpt.RcvTsecr, uint32(tp.retransStamp/(1e9/tcpTsHz)))
+	}
+	if !tcpIsSack(tp) && !before(tp.SndUna, tp.HighSeq) {
+		return false
+	}
+	return sk.SkcState != sockets.TCP_SYN_SENT // nothing retransmitted yet
+}
+
+// tcpMayUndo is tcp_may_undo: a recovery is on record and either none of
+// its retransmissions was needed or the originals arrived.
+func (k *Kernel) tcpMayUndo(sk *sockets.Sock) bool {
+	tp := tcpSk(sk)
+	return tp.undoMarker != 0 && (tp.undoRetrans == 0 || k.tcpPacketDelayed(sk))
+}
+
+// tcpUndoCwndReduction is tcp_undo_cwnd_reduction: the loss was not real.
+// cwnd goes back (the algorithms' undo_cwnd: the larger of cwnd and
+// prior_cwnd) and ssthresh too; with unmarkLoss the lost marks go.
+func (k *Kernel) tcpUndoCwndReduction(sk *sockets.Sock, unmarkLoss bool) {
+	tp := tcpSk(sk)
+	k.tr.Point(fnTcpUndoCwndReduction, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.priorCwnd)))
+	if unmarkLoss {
+		for s := skb.SkbPeek(&tp.rtxQueue); s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
+			s.Cb[cbSacked] &^= TCPCB_LOST
+		}
+		tp.lostOut = 0
+	}
+	if tp.priorSsthresh != 0 {
+		tp.SndCwnd = max(tp.SndCwnd, tp.priorCwnd)
+		if tp.priorSsthresh > tp.SndSsthresh {
+			tp.SndSsthresh = tp.priorSsthresh
+		}
+	}
+	tp.sndCwndStamp = k.clock.Now()
+	tp.undoMarker = 0
+	tp.rack.advanced = true // RACK looks again
+}
+
+// tcpTryUndoDsack is tcp_try_undo_dsack: D-SACKs have covered every
+// retransmission of the recovery: undo it (TCPDSACKUndo), and keep RACK's
+// wider reordering window for longer.
+func (k *Kernel) tcpTryUndoDsack(sk *sockets.Sock) bool {
+	tp := tcpSk(sk)
+	if tp.undoMarker == 0 || tp.undoRetrans != 0 {
+		return false
+	}
+	tp.rack.reoWndPersist = min(tp.rack.reoWndPersist+1, TCP_RACK_RECOVERY_THRESH)
+	k.tcpUndoCwndReduction(sk, false)
+	k.mib.inc(LINUX_MIB_TCPDSACKUNDO)
+	return true
+}
+
+// tcpTryUndoPartial is tcp_try_undo_partial: a partial ACK in Recovery.
+// If the timestamps show the hole was filled by a delayed original, the
+// path reorders: undo, unless retransmissions are still out (then send
+// new data but retransmit no more; it reports true). Otherwise the next
+// hole may be retransmitted at once (doLost).
+func (k *Kernel) tcpTryUndoPartial(sk *sockets.Sock, priorSndUna uint32, doLost *bool) bool {
+	tp := tcpSk(sk)
+	if tp.undoMarker != 0 && k.tcpPacketDelayed(sk) {
+		k.tcpCheckSackReordering(sk, priorSndUna, true)
+		if tp.RetransOut > 0 {
+			return true
+		}
+		tcpRetransStampCleanup(tp)
+		k.tcpUndoCwndReduction(sk, true)
+		k.mib.inc(LINUX_MIB_TCPPARTIALUNDO)
+		k.tcpTryKeepOpen(sk)
+		return false
+	}
+	*doLost = tcpForceFastRetransmit(tp)
 	return false
 }
 
@@ -421,9 +538,11 @@ func (k *Kernel) tcpTryToOpen(sk *sockets.Sock) {
 func (k *Kernel) tcpProcessLoss(sk *sockets.Sock, flag, numDupack int) int {
 	tp := tcpSk(sk)
 	recovered := !before(tp.SndUna, tp.HighSeq)
+	if flag&FLAG_SND_UNA_ADVANCED != 0 && k.tcpTryUndoLoss(sk, false) {
+		return REXMIT_NONE
+	}
 	if tp.frto {
-		if flag&FLAG_ORIG_SACK_ACKED != 0 {
-			k.tcpTryUndoLoss(sk)
+		if flag&FLAG_ORIG_SACK_ACKED != 0 && k.tcpTryUndoLoss(sk, true) {
 			return REXMIT_NONE
 		}
 		if after(tp.SndNxt, tp.HighSeq) {
@@ -452,29 +571,30 @@ func (k *Kernel) tcpProcessLoss(sk *sockets.Sock, flag, numDupack int) int {
 	return REXMIT_LOST
 }
 
-// tcpTryUndoLoss is tcp_try_undo_loss for F-RTO: the RTO was spurious.
-// The lost marks are cleared, cwnd and ssthresh go back to what they were
-// (tcp_undo_cwnd_reduction, with Reno's and CUBIC's undo_cwnd: the larger
-// of cwnd and prior_cwnd), and the connection is Open.
-func (k *Kernel) tcpTryUndoLoss(sk *sockets.Sock) {
+// tcpTryUndoLoss is tcp_try_undo_loss: in Loss, the RTO proves spurious
+// (F-RTO saw never-retransmitted data arrive, or tcp_may_undo): the lost
+// marks go, cwnd and ssthresh go back (TCPLossUndo; TCPSpuriousRTOs for
+// F-RTO), and the connection is Open. It reports whether it undid.
+func (k *Kernel) tcpTryUndoLoss(sk *sockets.Sock, frtoUndo bool) bool {
 	tp := tcpSk(sk)
-	for s := skb.SkbPeek(&tp.rtxQueue); s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
-		s.Cb[cbSacked] &^= TCPCB_LOST
+	if !frtoUndo && !k.tcpMayUndo(sk) {
+		return false
 	}
-	tp.lostOut = 0
-	if tp.priorSsthresh != 0 {
-		tp.SndCwnd = max(tp.SndCwnd, tp.priorCwnd)
-		if tp.priorSsthresh > tp.SndSsthresh {
-			tp.SndSsthresh = tp.priorSsthresh
-		}
+	k.tcpUndoCwndReduction(sk, true)
+	k.mib.inc(LINUX_MIB_TCPLOSSUNDO)
+	if frtoUndo {
+		k.mib.inc(LINUX_MIB_TCPSPURIOUSRTOS)
 	}
-	tp.sndCwndStamp = k.clock.Now()
-	tp.undoMarker = 0
-	tp.rack.advanced = true
-	k.mib.inc(LINUX_MIB_TCPSPURIOUSRTOS)
 	tp.IcskRetransmits = 0
-	k.tcpSetCaState(tp, sockets.TCP_CA_Open)
-	k.tcpUpdateRtoTime(tp)
+	if !tcpIsSack(tp) && tp.SndUna == tp.HighSeq {
+		tcpRetransStampCleanup(tp)
+		return true // tcp_is_non_sack_preventing_reopen
+	}
+	if frtoUndo || tcpIsSack(tp) {
+		k.tcpSetCaState(tp, sockets.TCP_CA_Open)
+		k.tcpUpdateRtoTime(tp)
+	}
+	return true
 }
 
 // tcpEnterLoss is tcp_enter_loss: the RTO fired. Everything not SACKed
@@ -492,7 +612,7 @@ func (k *Kernel) tcpEnterLoss(sk *sockets.Sock) {
 		tp.priorSsthresh = tcpCurrentSsthresh(tp)
 		tp.priorCwnd = tp.SndCwnd
 		tp.SndSsthresh = tp.tcpSsthresh()
-		tp.undoMarker = tp.SndUna // tcp_init_undo
+		tcpInitUndo(tp)
 	}
 	tp.SndCwnd = tcpPacketsInFlight(tp) + 1
 	tp.sndCwndCnt = 0

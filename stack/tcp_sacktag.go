@@ -120,8 +120,14 @@ func (k *Kernel) tcpSacktagWriteQueue(sk *sockets.Sock, blocks []header.SackBloc
 // segment the peer SACKed.
 func (k *Kernel) tcpSacktagOne(sk *sockets.Sock, state *tcpSacktagState, sacked uint8, seq, end uint32, dup bool, xmit int64, txNum uint64) uint8 {
 	tp := tcpSk(sk)
-	if dup && sacked&TCPCB_RETRANS != 0 && sacked&TCPCB_SACKED_ACKED != 0 && before(seq, state.reord) {
-		state.reord = seq
+	if dup && sacked&TCPCB_RETRANS != 0 {
+		// A D-SACK of a retransmission: one fewer that was needed.
+		if tp.undoMarker != 0 && tp.undoRetrans > 0 && after(end, tp.undoMarker) {
+			tp.undoRetrans--
+		}
+		if sacked&TCPCB_SACKED_ACKED != 0 && before(seq, state.reord) {
+			state.reord = seq
+		}
 	}
 	if !after(end, tp.SndUna) {
 		return sacked
@@ -219,6 +225,10 @@ func (k *Kernel) tcpCheckDsack(sk *sockets.Sock, blocks []header.SackBlock, ackS
 		return false
 	}
 	k.mib.add(LINUX_MIB_TCPDSACKRECVSEGS, uint64(dups))
+	// A D-SACK for data already acknowledged and forgotten.
+	if tp.undoMarker != 0 && tp.undoRetrans > 0 && !after(b0.End, priorSndUna) && after(b0.End, tp.undoMarker) {
+		tp.undoRetrans = max(tp.undoRetrans-int32(dups), 0)
+	}
 	return true
 }
 

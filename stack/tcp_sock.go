@@ -85,7 +85,8 @@ type tcpConn struct {
 	prrDelivered    uint32                          // prr_delivered: segments delivered since then
 	prrOut          uint32                          // prr_out: segments sent since then
 	undoMarker      uint32                          // undo_marker: snd_una when recovery began (0: no recovery to undo)
-	retransStamp    int64                           // retrans_stamp: first send time of the first segment retransmitted in this episode
+	undoRetrans     int32                           // undo_retrans: retransmissions of the episode not yet proven needless (-1: none)
+	retransStamp    int64                           // retrans_stamp: when the episode's first retransmission went
 	retransStampSet bool                            // retrans_stamp is set (the kernel's 0 means unset; the model's clock starts at 0)
 	IcskUserTimeout uint32                          // icsk_user_timeout: TCP_USER_TIMEOUT in ms (0: none)
 	SynCnt          uint8                           // icsk_syn_retries: TCP_SYNCNT (0: the sysctl)

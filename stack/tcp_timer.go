@@ -76,25 +76,29 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 // retrans_out until it is acknowledged, SACKed or found lost). It reports
 // whether the segment went.
 func (k *Kernel) tcpRetransmitSkb(sk *sockets.Sock, s *skb.SkBuff) bool {
-	if !k.tcpRetransmitSkbOnce(sk, s) {
-		return false
-	}
 	tp := tcpSk(sk)
-	if s.Cb[cbSacked]&TCPCB_SACKED_RETRANS == 0 {
-		tp.RetransOut++
+	ok := k.tcpRetransmitSkbOnce(sk, s)
+	if ok {
+		if s.Cb[cbSacked]&TCPCB_SACKED_RETRANS == 0 {
+			tp.RetransOut++
+		}
+		s.Cb[cbSacked] |= TCPCB_RETRANS
 	}
-	s.Cb[cbSacked] |= TCPCB_RETRANS
-	return true
+	if !tp.retransStampSet {
+		// The episode is timed from its first (attempted)
+		// retransmission.
+		tp.retransStamp, tp.retransStampSet = cbMstampOf(s), true
+	}
+	tp.undoRetrans = max(tp.undoRetrans, 0) + 1 // retransmissions a D-SACK may prove needless
+	return ok
 }
 
 // tcpRetransmitSkbOnce is __tcp_retransmit_skb: the transmission itself (a
 // clone, or a copy if a clone is still out), tagged EVER_RETRANS and
-// counted (RetransSegs, total_retrans); the first retransmission of an
-// episode stamps retrans_stamp. The loss probe uses it directly.
+// counted (RetransSegs, total_retrans). The loss probe uses it directly.
 func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff) bool {
 	tp := tcpSk(sk)
 	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
-	firstSent := cbMstampOf(s)
 	if k.tcpTransmitSkb(sk, s, true) != nil {
 		return false
 	}
@@ -102,11 +106,6 @@ func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff) bool {
 	k.mib.inc(TCP_MIB_RETRANSSEGS)
 	tp.TotalRetrans++
 	tp.BytesRetrans += uint64(s.Len)
-	if !tp.retransStampSet {
-		// The episode is timed from the first transmission of the
-		// first segment that had to go again.
-		tp.retransStamp, tp.retransStampSet = firstSent, true
-	}
 	return true
 }
 

@@ -23,7 +23,7 @@ var (
 	fnTcpFastretransAlert, fnTcpCwndRestart, fnTcpScheduleLossProbe, fnTcpSendLossProbe, fnCubictcpCongAvoid     tracing.FuncID
 	fnTcpKeepaliveTimer                                                                                          tracing.FuncID
 	fnTcpSacktagWriteQueue, fnTcpMarkSkbLost, fnTcpRackDetectLoss, fnTcpRackReoTimeout, fnTcpEnterRecovery       tracing.FuncID
-	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue, fnTcpWriteErr                                  tracing.FuncID
+	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue, fnTcpWriteErr, fnTcpUndoCwndReduction          tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
@@ -169,8 +169,8 @@ func init() {
 		"The congestion state machine, run for an ACK that is a duplicate, carries SACK news, or arrives outside "+
 			"the Open state. It finds what is lost (RACK with SACK, NewReno's three duplicate ACKs without), enters "+
 			"Recovery when a loss is proven and leaves it once high_seq is acknowledged. Returns the state "+
-			"(0 Open, 1 Disorder, 2 CWR, 3 Recovery, 4 Loss). Not modelled: Linux's undo of a recovery that "+
-			"D-SACKs or timestamps prove spurious (only F-RTO's undo of a spurious RTO is).")
+			"(0 Open, 1 Disorder, 2 CWR, 3 Recovery, 4 Loss). A recovery that D-SACKs or timestamps prove needless "+
+			"is undone (tcp_undo_cwnd_reduction).")
 	fnTcpSacktagWriteQueue = reg("tcp_sacktag_write_queue", tcpInputC, (*Kernel).tcpSacktagWriteQueue, []string{"sk", "blocks"},
 		"Applies the ACK's SACK blocks to the retransmit queue: every segment a block covers is tagged "+
 			"SACKED_ACKED and counted in sacked_out; a first block below the ACK, or inside the second, is a "+
@@ -193,6 +193,9 @@ func init() {
 	fnTcpWriteErr = pt("tcp_write_err", "net/ipv4/tcp_timer.c", (*Kernel).tcpWriteTimeout, []string{"sk", "retransmits"},
 		"The connection is given up: tcp_write_timeout found that it retransmitted long enough (tcp_retries2's "+
 			"time, tcp_syn_retries for a SYN, or TCP_USER_TIMEOUT). It fails with ETIMEDOUT.")
+	fnTcpUndoCwndReduction = pt("tcp_undo_cwnd_reduction", tcpInputC, (*Kernel).tcpUndoCwndReduction, []string{"sk", "prior_cwnd"},
+		"The loss was not real: D-SACKs showed every retransmission arrived twice, or the echoed timestamps "+
+			"showed the originals arrived. cwnd and ssthresh go back to what they were before the reduction.")
 	fnTcpEnterLoss = reg("tcp_enter_loss", tcpInputC, (*Kernel).tcpEnterLoss, []string{"sk"},
 		"The RTO fired: every segment not SACKed is taken for lost, ssthresh is set, cwnd falls to what is in "+
 			"flight plus one, and the Loss state lasts until snd_nxt is acknowledged. Returns lost_out.")

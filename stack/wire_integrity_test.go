@@ -41,13 +41,17 @@ func TestWireIntegrity(t *testing.T) {
 			mid := f.p.Now()
 			f.transfer(f.pa, sfd, f.pb, cfd, down, 3600*sec)
 			end := f.p.Now()
+			undone := func(k *Kernel) uint64 {
+				return f.mib(k, LINUX_MIB_TCPFULLUNDO) + f.mib(k, LINUX_MIB_TCPPARTIALUNDO) + f.mib(k, LINUX_MIB_TCPDSACKUNDO) + f.mib(k, LINUX_MIB_TCPLOSSUNDO)
+			}
 			sum := func(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b))[:16] }
-			t.Logf("B->A %.1f s, A->B %.1f s (virtual); sha256 %s / %s; retransmitted B %d, A %d; fast retransmits %d+%d, timeouts %d+%d, loss probes %d+%d",
+			t.Logf("B->A %.1f s, A->B %.1f s (virtual); sha256 %s / %s; retransmitted B %d, A %d; fast retransmits %d+%d, timeouts %d+%d, loss probes %d+%d, undone recoveries %d+%d",
 				float64(mid-start)/1e9, float64(end-mid)/1e9, sum(up), sum(down),
 				f.mib(f.p.B, TCP_MIB_RETRANSSEGS), f.mib(f.p.A, TCP_MIB_RETRANSSEGS),
 				f.mib(f.p.B, LINUX_MIB_TCPFASTRETRANS), f.mib(f.p.A, LINUX_MIB_TCPFASTRETRANS),
 				f.mib(f.p.B, LINUX_MIB_TCPTIMEOUTS), f.mib(f.p.A, LINUX_MIB_TCPTIMEOUTS),
-				f.mib(f.p.B, LINUX_MIB_TCPLOSSPROBES), f.mib(f.p.A, LINUX_MIB_TCPLOSSPROBES))
+				f.mib(f.p.B, LINUX_MIB_TCPLOSSPROBES), f.mib(f.p.A, LINUX_MIB_TCPLOSSPROBES),
+				undone(f.p.B), undone(f.p.A))
 		})
 	}
 }
