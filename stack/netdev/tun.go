@@ -46,6 +46,9 @@ type Tun struct {
 	// started by Run, which owns the ring it delivers into.
 	rx atomic.Pointer[tunStage]
 	tx *tunStage
+	// ring is the transmit ring (tun_tx.go) frames go through when there
+	// is no impairment stage.
+	ring *tunTx
 }
 
 // ErrNoPrivilege says live mode needs CAP_NET_ADMIN.
@@ -88,6 +91,9 @@ func OpenTun(cfg TunConfig) (*Tun, *Device, error) {
 				_, _ = t.ifc.Write(frame) // a frame the host refuses is lost, as on a wire
 			}
 		})
+	} else {
+		ifc := t.ifc
+		t.ring = newTunTx(cfg.RxRing, cfg.MTU+64, func(b []byte) error { _, err := ifc.Write(b); return err })
 	}
 	t.dev = New(t.ifc.Name(), "tun", 0, cfg.MTU, cfg.StackAddr, t)
 	t.dev.Peer = cfg.HostAddr.Addr()
@@ -147,8 +153,9 @@ func (t *Tun) configure() error {
 	return nil
 }
 
-// Xmit writes one frame to the device (ndo_start_xmit of tun.c, seen
-// from the kernel we model: the host reads what we send).
+// Xmit queues one frame on the transmit ring, which a goroutine writes to
+// the device (ndo_start_xmit of tun.c, seen from the kernel we model: the
+// host reads what we send).
 func (t *Tun) Xmit(frame []byte) error {
 	if t.closed.Load() {
 		return os.ErrClosed
@@ -157,8 +164,8 @@ func (t *Tun) Xmit(frame []byte) error {
 		t.tx.send(frame)
 		return nil
 	}
-	_, err := t.ifc.Write(frame)
-	return err
+	t.ring.send(frame)
+	return nil
 }
 
 // Run reads frames until Close, delivering them through deliver in
@@ -264,6 +271,9 @@ func (t *Tun) Close() error {
 	}
 	if t.tx != nil {
 		t.tx.stop()
+	}
+	if t.ring != nil {
+		t.ring.stop()
 	}
 	var err error
 	if t.ifc != nil {
