@@ -149,6 +149,9 @@ type Conn struct {
 	// deadline, so a deadline set while a Read waits takes effect, as Go's
 	// own connections promise (net/http relies on it).
 	reading *Pending
+	// timeoSet says whether SO_RCVTIMEO and SO_SNDTIMEO hold a timeout
+	// now; with no deadline and none set, a call needs no setsockopt.
+	rcvTimeoSet, sndTimeoSet bool
 }
 
 // Read is recv(2). A read deadline becomes SO_RCVTIMEO for the call; a
@@ -161,7 +164,7 @@ func (c *Conn) Read(b []byte) (int, error) {
 		c.mu.Lock()
 		dl := c.rdl
 		c.mu.Unlock()
-		if err := c.applyDeadline(dl, sockets.SO_RCVTIMEO); err != nil {
+		if err := c.applyDeadline(dl, sockets.SO_RCVTIMEO, &c.rcvTimeoSet); err != nil {
 			return 0, opError("read", c.remote, err)
 		}
 		pd := c.p.Start(Syscall{Name: "recvfrom", Args: [4]int64{int64(c.fd), int64(len(b))}})
@@ -199,7 +202,7 @@ func (c *Conn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	dl := c.wdl
 	c.mu.Unlock()
-	if err := c.applyDeadline(dl, sockets.SO_SNDTIMEO); err != nil {
+	if err := c.applyDeadline(dl, sockets.SO_SNDTIMEO, &c.sndTimeoSet); err != nil {
 		return 0, opError("write", c.remote, err)
 	}
 	done := 0
@@ -216,17 +219,33 @@ func (c *Conn) Write(b []byte) (int, error) {
 	return done, nil
 }
 
-// applyDeadline turns a deadline into the socket timeout opt (zero: none).
-func (c *Conn) applyDeadline(dl time.Time, opt int) error {
+// applyDeadline turns a deadline into the socket timeout opt (zero:
+// none); set tracks whether the socket holds a timeout, so that the
+// common case, no deadline before or now, costs no system call (the
+// flag is under the lock: net.Conn allows concurrent calls).
+func (c *Conn) applyDeadline(dl time.Time, opt int, set *bool) error {
 	var tv sockets.Optval
-	if !dl.IsZero() {
+	if dl.IsZero() {
+		c.mu.Lock()
+		was := *set
+		c.mu.Unlock()
+		if !was {
+			return nil
+		}
+	} else {
 		left := time.Until(dl)
 		if left <= 0 {
 			return os.ErrDeadlineExceeded
 		}
 		tv = sockets.Optval{TvSec: int64(left / time.Second), TvUsec: max(int64(left%time.Second/time.Microsecond), 1)}
 	}
-	return c.p.Setsockopt(c.fd, sockets.SOL_SOCKET, opt, tv)
+	if err := c.p.Setsockopt(c.fd, sockets.SOL_SOCKET, opt, tv); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	*set = !dl.IsZero()
+	c.mu.Unlock()
+	return nil
 }
 
 // Fd returns the connection's file descriptor in its process.
