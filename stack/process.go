@@ -31,6 +31,12 @@ type Syscall struct {
 	Opt     sockets.Optval
 	// Data is what sendto sends.
 	Data []byte
+	// Into, for recvfrom, is the caller's buffer (at least Args[1] bytes):
+	// the kernel copies what it receives straight into it, as recv(2)
+	// copies into user memory, and Pending.Data is a slice of it. The
+	// caller must not touch it until the call returns. Without it the
+	// data is copied out into a new buffer.
+	Into []byte
 	// Fds is poll's array of struct pollfd; Args[0] is nfds, Args[1] the
 	// timeout in milliseconds.
 	Fds []PollFd
@@ -364,14 +370,23 @@ func (k *Kernel) dispatch(t *task, sc *Syscall) result {
 		// The user's buffer: the task's own, reused from call to call (a
 		// recv of 1 MB that returns one segment need not clear 1 MB), and
 		// what was received is copied out.
-		if int64(cap(t.rbuf)) < a[1] {
-			t.rbuf = make([]byte, a[1])
+		var buf []byte
+		if int64(len(sc.Into)) >= a[1] {
+			buf = sc.Into[:max(a[1], 0)]
+		} else {
+			if int64(cap(t.rbuf)) < a[1] {
+				t.rbuf = make([]byte, a[1])
+			}
+			buf = t.rbuf[:max(a[1], 0)]
 		}
-		buf := t.rbuf[:max(a[1], 0)]
 		n, rr, err := sockets.SysRecvfrom(net, p.Fdt, int(a[0]), buf, int(a[2]))
 		r = result{ret: int64(n), err: err, addr: rr.From, msgFlags: rr.MsgFlags}
 		if err == nil {
-			r.data = append([]byte(nil), buf[:min(n, len(buf))]...)
+			if sc.Into != nil && int64(len(sc.Into)) >= a[1] {
+				r.data = buf[:min(n, len(buf))]
+			} else {
+				r.data = append([]byte(nil), buf[:min(n, len(buf))]...)
+			}
 		}
 	case "poll":
 		if a[0] < 0 || a[0] > int64(len(sc.Fds)) {
