@@ -2,35 +2,47 @@ package header
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 )
 
 // Checksum adds b to the running one's-complement sum (csum_partial).
-// Start with 0; fold with Fold. Like the kernel's, it adds wide words
-// (two 32-bit big-endian words per step into a 64-bit accumulator, which
-// equals the sum of 16-bit words modulo 0xffff) and folds the carries
-// back in at the end; the result stays below 0x10000.
+// Start with 0; fold with Fold. Like the kernel's x86-64 csum_partial it
+// adds 64-bit words with the carry (four per step), reading them in the
+// machine's byte order: the one's-complement sum does not depend on byte
+// order (RFC 1071, 2.B), so the 16-bit result is swapped once at the end.
+// The result stays below 0x10000.
 func Checksum(b []byte, sum uint32) uint32 {
-	acc := uint64(sum)
+	var acc, c uint64
+	for len(b) >= 32 {
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b[8:]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b[16:]), c)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b[24:]), c)
+		b = b[32:]
+	}
 	for len(b) >= 8 {
-		acc += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(b), c)
 		b = b[8:]
 	}
-	if len(b) >= 4 {
-		acc += uint64(binary.BigEndian.Uint32(b))
-		b = b[4:]
+	if len(b) > 0 {
+		// The tail starts at an even offset, so its bytes keep their
+		// places in 16-bit words when padded with zeros.
+		var t [8]byte
+		copy(t[:], b)
+		acc, c = bits.Add64(acc, binary.LittleEndian.Uint64(t[:]), c)
 	}
-	if len(b) >= 2 {
-		acc += uint64(binary.BigEndian.Uint16(b))
-		b = b[2:]
+	acc, c = bits.Add64(acc, 0, c) // the end-around carry
+	acc += c
+	acc = acc&0xffffffff + acc>>32
+	acc = acc&0xffff + acc>>16
+	acc = acc&0xffff + acc>>16
+	acc = acc&0xffff + acc>>16
+	total := uint64(bits.ReverseBytes16(uint16(acc))) + uint64(sum)
+	for total>>16 != 0 {
+		total = total&0xffff + total>>16
 	}
-	if len(b) == 1 {
-		acc += uint64(b[0]) << 8
-	}
-	for acc>>16 != 0 {
-		acc = acc&0xffff + acc>>16
-	}
-	return uint32(acc)
+	return uint32(total)
 }
 
 // Fold folds a running sum to 16 bits and complements it (csum_fold).
