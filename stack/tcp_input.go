@@ -602,7 +602,7 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 	tp := tcpSk(sk)
 	k.tr.Enter1(fnTcpCleanRtxQueue, tracing.Sock(uint64(sk.Addr())))
 	flag := 0
-	var firstAckt int64
+	var firstAckt, lastAckt int64
 	haveAckt := false
 	reord := tp.SndNxt // lowest acked never-retransmitted, never-SACKed seq
 	pktsAcked := uint32(0)
@@ -623,6 +623,7 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 			if !haveAckt {
 				firstAckt, haveAckt = cbMstampOf(s), true
 			}
+			lastAckt = cbMstampOf(s)
 			if before(cbSeqOf(s), reord) {
 				reord = cbSeqOf(s)
 			}
@@ -634,10 +635,14 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 			tp.sackedOut--
 		} else if tcpIsSack(tp) {
 			tp.Delivered++
-			// (The kernel skips a retransmission its timestamps prove
-			// spurious, tcp_skb_spurious_retrans; the model has no
-			// timestamp-based undo.)
-			k.tcpRackAdvance(tp, sacked, cbEndSeqOf(s), cbMstampOf(s), cbTxNumOf(s))
+			// Not for a retransmission the echoed timestamp shows was
+			// needless (tcp_skb_spurious_retrans): the ACK is for the
+			// original, and the retransmission's time would mislead RACK.
+			spurious := sacked&TCPCB_RETRANS != 0 && tp.RxOpt.SawTstamp && tp.RxOpt.RcvTsecr != 0 &&
+				before(tp.RxOpt.RcvTsecr, uint32(cbMstampOf(s)/(1e9/tcpTsHz)))
+			if !spurious {
+				k.tcpRackAdvance(tp, sacked, cbEndSeqOf(s), cbMstampOf(s), cbTxNumOf(s))
+			}
 		}
 		if sacked&TCPCB_LOST != 0 {
 			tp.lostOut--
@@ -657,24 +662,32 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 	if tp.sackedOut == 0 {
 		tp.highestSack = tp.SndUna
 	}
-	var sample int64 = -1
+	// seq_rtt (the oldest acknowledged) feeds the estimator; ca_rtt (the
+	// newest) feeds min_rtt and the algorithm, as tcp_ack_update_rtt does.
+	var sample, caSample int64 = -1, -1
 	if haveAckt && flag&FLAG_RETRANS_DATA_ACKED == 0 {
-		sample = k.clock.Now() - firstAckt
-	} else if state.haveSackt {
-		sample = k.clock.Now() - state.firstSackt
-	} else if tp.RxOpt.SawTstamp && tp.RxOpt.RcvTsecr != 0 && flag&FLAG_ACKED != 0 {
+		sample, caSample = k.clock.Now()-firstAckt, k.clock.Now()-lastAckt
+	}
+	if state.haveSackt {
+		caSample = k.clock.Now() - state.lastSackt
+		if sample < 0 {
+			sample = k.clock.Now() - state.firstSackt
+		}
+	}
+	if sample < 0 && tp.RxOpt.SawTstamp && tp.RxOpt.RcvTsecr != 0 && flag&FLAG_ACKED != 0 {
 		// tcp_ack_update_rtt's RTTM rule: with no sample from the ACK's
 		// timing (Karn's rule forbids one when retransmitted data is
 		// acknowledged), the echoed timestamp gives one (tcp_rtt_tsopt_us).
 		if d := k.tcpClockTs() - tp.RxOpt.RcvTsecr; d < uint32(1<<31/(1000000/tcpTsHz)) {
 			sample = int64(max(d, 1)) * int64(1e9/tcpTsHz)
+			caSample = sample
 		}
 	}
 	if sample >= 0 {
-		us := max(sample/1000, 1)
-		k.tcpUpdateRttMin(tp, uint32(us))
+		us, caUs := max(sample/1000, 1), max(caSample/1000, 1)
+		k.tcpUpdateRttMin(tp, uint32(caUs))
 		k.tcpRttEstimator(tp, us)
-		k.tcpPktsAcked(tp, us) // the algorithm's pkts_acked (CUBIC's HyStart)
+		k.tcpPktsAcked(tp, caUs) // the algorithm's pkts_acked (CUBIC's HyStart)
 	}
 	if flag&FLAG_ACKED != 0 {
 		flag |= FLAG_SET_XMIT_TIMER

@@ -510,7 +510,7 @@ func (k *Kernel) tcpTryUndoPartial(sk *sockets.Sock, priorSndUna uint32, doLost 
 func (k *Kernel) tcpTryKeepOpen(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	state := uint8(sockets.TCP_CA_Open)
-	if tp.sackedOut+tp.lostOut > 0 || tp.RetransOut > 0 {
+	if tp.sackedOut+tp.lostOut > 0 || tcpAnyRetransDone(tp) {
 		state = sockets.TCP_CA_Disorder
 	}
 	if tp.IcskCaState != state {

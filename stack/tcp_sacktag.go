@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/stackscope/stackscope/skb"
@@ -83,7 +84,7 @@ func (k *Kernel) tcpSacktagWriteQueue(sk *sockets.Sock, blocks []header.SackBloc
 	tp := tcpSk(sk)
 	k.tr.Enter2(fnTcpSacktagWriteQueue, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(len(blocks))))
 	state.reord = tp.SndNxt
-	if len(blocks) == 0 || tp.PacketsOut == 0 {
+	if len(blocks) == 0 {
 		k.tr.Exit(fnTcpSacktagWriteQueue, tracing.Int(0))
 		return
 	}
@@ -91,8 +92,32 @@ func (k *Kernel) tcpSacktagWriteQueue(sk *sockets.Sock, blocks []header.SackBloc
 	if foundDup {
 		state.flag |= FLAG_DSACKING_ACK
 	}
+	if tp.PacketsOut == 0 {
+		k.tr.Exit(fnTcpSacktagWriteQueue, tracing.Int(0))
+		return
+	}
+	// Walk the blocks in sequence order, as the kernel sorts them, so
+	// that a lower block is not taken for reordering below a higher one
+	// that came first in the option.
+	type sblock struct {
+		b   header.SackBlock
+		dup bool
+	}
+	sorted := make([]sblock, len(blocks))
 	for i, b := range blocks {
-		dup := foundDup && i == 0
+		sorted[i] = sblock{b, foundDup && i == 0}
+	}
+	slices.SortStableFunc(sorted, func(x, y sblock) int {
+		if before(x.b.Start, y.b.Start) {
+			return -1
+		}
+		if after(x.b.Start, y.b.Start) {
+			return 1
+		}
+		return 0
+	})
+	for _, sb := range sorted {
+		b, dup := sb.b, sb.dup
 		if !tcpIsSackblockValid(tp, dup, b.Start, b.End) {
 			continue
 		}
@@ -110,7 +135,7 @@ func (k *Kernel) tcpSacktagWriteQueue(sk *sockets.Sock, blocks []header.SackBloc
 			s.Cb[cbSacked] = k.tcpSacktagOne(sk, state, s.Cb[cbSacked], seq, end, dup, cbMstampOf(s), cbTxNumOf(s))
 		}
 	}
-	if before(state.reord, tp.SndNxt) {
+	if before(state.reord, tp.SndNxt) && (tp.IcskCaState != sockets.TCP_CA_Loss || tp.undoMarker != 0) {
 		k.tcpCheckSackReordering(sk, state.reord, false)
 	}
 	k.tr.Exit(fnTcpSacktagWriteQueue, tracing.Int(int64(tp.sackedOut)))

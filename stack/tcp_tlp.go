@@ -110,6 +110,7 @@ func (k *Kernel) tcpSendLossProbe(sk *sockets.Sock) {
 	if sent {
 		k.mib.inc(LINUX_MIB_TCPLOSSPROBES)
 		tp.TlpHighSeq = tp.SndNxt
+		tp.icskPending = 0 // so that tcp_rearm_rto runs a full RTO from now
 	}
 	k.tcpRearmRto(sk)
 	k.tr.Exit(fnTcpSendLossProbe, tracing.Bool(sent))
