@@ -69,6 +69,9 @@ Lines look like:
   read(5, ..., 2000)                         # = 0 at end of file
   recv(5, ..., 100, MSG_PEEK)
   getsockopt(4, SOL_TCP, TCP_INFO, [...], [...])   # struct tcp_info
+  setsockopt(4, SOL_TCP, TCP_CONGESTION, "reno", 4)
+  setsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [2000], 4)
+  ioctl(4, SIOCINQ, [...])                   # bytes waiting to be read
   poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, 1000)
   shutdown(3, SHUT_RD)
   close(3) = 0
