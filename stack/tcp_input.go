@@ -270,7 +270,7 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 	rst, syn := seg.has(header.TCP_FLAG_RST), seg.has(header.TCP_FLAG_SYN)
 	tp.RxOpt.SawTstamp = false
 	if tp.RxOpt.TstampOk && seg.th.DataOffset() > header.TCPMinSize {
-		tcpParseOptions(seg.th.Options(), false, &tp.RxOpt) // tcp_fast_parse_options
+		tcpApplyOptions(*seg.options(), false, &tp.RxOpt) // tcp_fast_parse_options
 		tp.RxOpt.RcvTsecr -= tp.TsOffset
 	}
 	challenge := func() bool {
@@ -491,7 +491,7 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	}
 	var sacks []header.SackBlock
 	if tcpIsSack(tp) && seg.th.DataOffset() > header.TCPMinSize {
-		sacks = header.ParseTCPOptions(seg.th.Options()).Sacks
+		sacks = seg.options().Sacks
 	}
 	var state tcpSacktagState
 	flag := 0
@@ -651,7 +651,7 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 			flag |= FLAG_DATA_ACKED
 		} else {
 			flag |= FLAG_SYN_ACKED
-			tp.retransStamp, tp.retransStampSet = 0, false
+			tcpClearRetransStamp(tp)
 		}
 		_ = skb.SkbUnlinkLocked(s, &tp.rtxQueue)
 		tp.PacketsOut--

@@ -27,14 +27,24 @@ func (k *Kernel) secureTCPTsOff(saddr, daddr sockets.Be32) uint32 {
 
 // tcpSegmentIn is a received segment with its parsed header.
 type tcpSegmentIn struct {
-	s    *skb.SkBuff
-	th   header.TCP
-	iph  header.IPv4
-	seq  uint32
-	end  uint32 // end_seq: seq + data + SYN + FIN
-	ack  uint32
-	flag uint8
-	opts header.TCPOptions
+	s          *skb.SkBuff
+	th         header.TCP
+	iph        header.IPv4
+	seq        uint32
+	end        uint32 // end_seq: seq + data + SYN + FIN
+	ack        uint32
+	flag       uint8
+	opts       header.TCPOptions // parsed once, by options()
+	optsParsed bool
+}
+
+// options parses the segment's TCP options on first use (tcp_validate_incoming
+// wants the timestamp, tcp_ack the SACK blocks of the same segment).
+func (g *tcpSegmentIn) options() *header.TCPOptions {
+	if !g.optsParsed {
+		g.opts, g.optsParsed = header.ParseTCPOptions(g.th.Options()), true
+	}
+	return &g.opts
 }
 
 func (g *tcpSegmentIn) has(f uint8) bool { return g.flag&f != 0 }

@@ -83,7 +83,7 @@ func (k *Kernel) tcpFastretransAlert(sk *sockets.Sock, priorSndUna uint32, numDu
 
 	// D. Leave a state once everything up to high_seq is acknowledged.
 	if tp.IcskCaState == sockets.TCP_CA_Open {
-		tp.retransStamp, tp.retransStampSet = 0, false
+		tcpClearRetransStamp(tp)
 	} else if !before(tp.SndUna, tp.HighSeq) {
 		switch tp.IcskCaState {
 		case sockets.TCP_CA_CWR:

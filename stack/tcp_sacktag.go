@@ -103,9 +103,10 @@ func (k *Kernel) tcpSacktagWriteQueue(sk *sockets.Sock, blocks []header.SackBloc
 		b   header.SackBlock
 		dup bool
 	}
-	sorted := make([]sblock, len(blocks))
+	var buf [TCP_NUM_SACKS]sblock // an option holds at most four blocks
+	sorted := buf[:0]
 	for i, b := range blocks {
-		sorted[i] = sblock{b, foundDup && i == 0}
+		sorted = append(sorted, sblock{b, foundDup && i == 0})
 	}
 	slices.SortStableFunc(sorted, func(x, y sblock) int {
 		if before(x.b.Start, y.b.Start) {

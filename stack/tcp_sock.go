@@ -111,6 +111,13 @@ type tcpConn struct {
 // only on a SYN, timestamps whenever present.
 func tcpParseOptions(opts []byte, syn bool, rx *TcpOptionsReceived) header.TCPOptions {
 	o := header.ParseTCPOptions(opts)
+	tcpApplyOptions(o, syn, rx)
+	return o
+}
+
+// tcpApplyOptions is the second half of tcp_parse_options: already
+// parsed options into tcp_options_received.
+func tcpApplyOptions(o header.TCPOptions, syn bool, rx *TcpOptionsReceived) {
 	rx.SawTstamp = o.HasTS
 	if o.HasTS {
 		rx.RcvTsval, rx.RcvTsecr = o.TSval, o.TSecr
@@ -129,5 +136,4 @@ func tcpParseOptions(opts []byte, syn bool, rx *TcpOptionsReceived) header.TCPOp
 		}
 		rx.SackOk = o.SackOK
 	}
-	return o
 }

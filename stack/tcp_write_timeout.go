@@ -114,6 +114,9 @@ func tcpAnyRetransDone(tp *TcpSock) bool {
 // retransmitted outstanding, the next episode starts a new clock.
 func tcpRetransStampCleanup(tp *TcpSock) {
 	if !tcpAnyRetransDone(tp) {
-		tp.retransStamp, tp.retransStampSet = 0, false
+		tcpClearRetransStamp(tp)
 	}
 }
+
+// tcpClearRetransStamp is retrans_stamp = 0: no retransmission episode.
+func tcpClearRetransStamp(tp *TcpSock) { tp.retransStamp, tp.retransStampSet = 0, false }

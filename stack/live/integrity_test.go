@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
-
 	"github.com/stackscope/stackscope/stack"
 	"github.com/stackscope/stackscope/stack/netdev"
 )
@@ -120,26 +118,11 @@ const (
 )
 
 func runIntegrityCase(t *testing.T, sup qdiscSupport, c integrityCase) []string {
-	ns := fmt.Sprintf("stkint%d", os.Getpid()%100000)
 	plan := planLink(sup, DefaultTun().Name, c.im, 8)
-	cfg := Config{Tun: DefaultTun(), Seed: 1, Services: []string{}}
-	cfg.Tun.Netns = ns
-	if !plan.shim.Rx.IsZero() || !plan.shim.Tx.IsZero() {
-		cfg.Tun.Impair = &plan.shim
-	}
-	s, err := Start(cfg)
-	if errors.Is(err, netdev.ErrNoPrivilege) {
-		t.Skipf("TUN or namespaces not permitted here: %v", err)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-		if _, err := netns.GetFromName(ns); err == nil {
-			t.Errorf("namespace %s left behind", ns)
+	s, ns := startInNetnsWith(t, "stkint", func(cfg *Config) {
+		cfg.Services = []string{}
+		if !plan.shim.Rx.IsZero() || !plan.shim.Tx.IsZero() {
+			cfg.Tun.Impair = &plan.shim
 		}
 	})
 	if err := applyPlan(ns, plan); err != nil {

@@ -23,15 +23,25 @@ import (
 // the test where the machine does not allow TUN devices or namespaces.
 func startInNetns(t testing.TB) (*Session, string) {
 	t.Helper()
+	return startInNetnsWith(t, "stktest", nil)
+}
+
+// startInNetnsWith is startInNetns with the namespace's name prefix and
+// a change to the session's configuration (nil: none).
+func startInNetnsWith(t testing.TB, prefix string, adjust func(*Config)) (*Session, string) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("live mode needs root (CAP_NET_ADMIN) for TUN devices and network namespaces; skipped")
 	}
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		t.Skipf("no /dev/net/tun on this machine (%v); skipped", err)
 	}
-	ns := fmt.Sprintf("stktest%d", os.Getpid()%100000)
+	ns := fmt.Sprintf("%s%d", prefix, os.Getpid()%100000)
 	cfg := Config{Tun: DefaultTun(), Seed: 1}
 	cfg.Tun.Netns = ns
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	s, err := Start(cfg)
 	if errors.Is(err, netdev.ErrNoPrivilege) {
 		t.Skipf("TUN or namespaces not permitted here: %v", err)
