@@ -3,6 +3,7 @@ package stack
 import (
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/tracing"
 )
 
 // D-SACK, the receiver's side (RFC 2883): when a segment arrives that we
@@ -23,6 +24,7 @@ func (k *Kernel) tcpDsackSet(sk *sockets.Sock, seq, end uint32) {
 	} else {
 		k.mib.inc(LINUX_MIB_TCPDSACKOFOSENT)
 	}
+	k.tr.Point(fnTcpDsackSet, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
 	tp.dsack = true
 	tp.duplicateSack = header.SackBlock{Start: seq, End: end}
 }
@@ -51,6 +53,7 @@ func (k *Kernel) tcpDsackExtend(sk *sockets.Sock, seq, end uint32) {
 // and with a D-SACK of the old part.
 func (k *Kernel) tcpSendDupack(sk *sockets.Sock, seg *tcpSegmentIn) {
 	tp := tcpSk(sk)
+	k.tr.Point(fnTcpSendDupack, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(seg.seq)))
 	if seg.end != seg.seq && before(seg.seq, tp.RcvNxt) {
 		k.mib.inc(LINUX_MIB_DELAYEDACKLOST)
 		tcpEnterQuickackMode(tp, TCP_MAX_QUICKACKS)

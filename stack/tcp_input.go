@@ -355,11 +355,16 @@ func tcpPawsCheck(rx *TcpOptionsReceived, win int32, now int64) bool {
 // is a duplicate ACK within the replay window (tcp_disordered_ack: a pure
 // ACK at rcv_nxt acknowledging snd_una without a window update, whose
 // timestamp is at most 1.2 RTOs old).
-func (k *Kernel) tcpPawsDiscard(sk *sockets.Sock, seg *tcpSegmentIn) bool {
+func (k *Kernel) tcpPawsDiscard(sk *sockets.Sock, seg *tcpSegmentIn) (discard bool) {
 	tp := tcpSk(sk)
 	if tcpPawsCheck(&tp.RxOpt, TCP_PAWS_WINDOW, k.clock.Now()) {
 		return false
 	}
+	defer func() {
+		if discard {
+			k.tr.Point(fnTcpPawsDiscard, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.RxOpt.RcvTsval)))
+		}
+	}()
 	nwin := uint32(seg.th.Window()) << tp.RxOpt.SndWscale
 	disordered := seg.has(header.TCP_FLAG_ACK) && seg.seq == seg.end && seg.seq == tp.RcvNxt &&
 		seg.ack == tp.SndUna &&
@@ -426,6 +431,7 @@ func (k *Kernel) tcpSendChallengeAck(sk *sockets.Sock) {
 		return
 	}
 	k.mib.inc(LINUX_MIB_TCPCHALLENGEACK)
+	k.tr.Point(fnTcpSendChallengeAck, tracing.Sock(uint64(sk.Addr())), tracing.Bool(true))
 	k.tcpSendAck(sk)
 }
 

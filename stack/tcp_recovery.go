@@ -336,6 +336,7 @@ func (k *Kernel) tcpInitCwndReduction(sk *sockets.Sock) {
 	tp.prrDelivered = 0
 	tp.prrOut = 0
 	tp.SndSsthresh = tp.tcpSsthresh()
+	k.tr.Point(fnTcpInitCwndReduction, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.SndSsthresh)))
 }
 
 // tcpCwndReduction is tcp_cwnd_reduction, Proportional Rate Reduction
@@ -380,6 +381,7 @@ func (k *Kernel) tcpEndCwndReduction(sk *sockets.Sock) {
 		tp.SndCwnd = tp.SndSsthresh
 		tp.sndCwndStamp = k.clock.Now()
 	}
+	k.tr.Point(fnTcpEndCwndReduction, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.SndCwnd)))
 }
 
 // tcpTryUndoRecovery is tcp_try_undo_recovery: high_seq is acknowledged.

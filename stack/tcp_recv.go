@@ -203,6 +203,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 		k.mib.inc(LINUX_MIB_TCPOFOMERGE)
 		k.tcpDsackSet(sk, seq, end)
 		if tcpIsSack(tp) {
+			k.tr.Point(fnTcpSackNewOfoSkb, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
 			tcpSackNewOfoSkb(tp, seq, end)
 		}
 		tp.ack.Pending |= ICSK_ACK_SCHED
@@ -232,6 +233,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	tp.lastOfo = s
 	tp.ack.Pending |= ICSK_ACK_SCHED
 	if tcpIsSack(tp) {
+		k.tr.Point(fnTcpSackNewOfoSkb, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
 		tcpSackNewOfoSkb(tp, seq, end)
 	}
 	if tp.RxOpt.SackOk {

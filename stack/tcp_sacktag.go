@@ -302,6 +302,7 @@ func (k *Kernel) tcpCheckSackReordering(sk *sockets.Sock, lowSeq uint32, ts bool
 		tp.Reordering = min((metric+mss-1)/mss, uint32(tcpMaxReordering))
 	}
 	tp.reordSeen++
+	k.tr.Point(fnTcpCheckSackReordering, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.Reordering)))
 	if ts {
 		k.mib.inc(LINUX_MIB_TCPTSREORDER)
 	} else {

@@ -156,6 +156,7 @@ func (k *Kernel) tcpProcessTlpAck(sk *sockets.Sock, ack uint32, flag int) {
 	if before(ack, tp.TlpHighSeq) {
 		return
 	}
+	k.tr.Point(fnTcpProcessTlpAck, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(ack)))
 	switch {
 	case !tp.tlpRetrans:
 		tp.TlpHighSeq = 0

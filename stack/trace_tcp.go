@@ -24,6 +24,8 @@ var (
 	fnTcpKeepaliveTimer                                                                                          tracing.FuncID
 	fnTcpSacktagWriteQueue, fnTcpMarkSkbLost, fnTcpRackDetectLoss, fnTcpRackReoTimeout, fnTcpEnterRecovery       tracing.FuncID
 	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue, fnTcpWriteErr, fnTcpUndoCwndReduction          tracing.FuncID
+	fnTcpSendChallengeAck, fnTcpSendDupack, fnTcpDsackSet, fnTcpProcessTlpAck, fnTcpCheckSackReordering          tracing.FuncID
+	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 )
 
@@ -196,6 +198,28 @@ func init() {
 	fnTcpUndoCwndReduction = pt("tcp_undo_cwnd_reduction", tcpInputC, (*Kernel).tcpUndoCwndReduction, []string{"sk", "prior_cwnd"},
 		"The loss was not real: D-SACKs showed every retransmission arrived twice, or the echoed timestamps "+
 			"showed the originals arrived. cwnd and ssthresh go back to what they were before the reduction.")
+	fnTcpSendChallengeAck = pt("tcp_send_challenge_ack", tcpInputC, (*Kernel).tcpSendChallengeAck, []string{"sk", "sent"},
+		"RFC 5961: an RST not exactly at rcv_nxt, or a SYN on a synchronized connection, is answered with an ACK "+
+			"that shows where the connection really is, at most one per tcp_invalid_ratelimit.")
+	fnTcpSendDupack = pt("tcp_send_dupack", tcpInputC, (*Kernel).tcpSendDupack, []string{"sk", "seq"},
+		"A segment outside the receive window: an immediate duplicate ACK, with a D-SACK if it held data we have.")
+	fnTcpDsackSet = pt("tcp_dsack_set", tcpInputC, (*Kernel).tcpDsackSet, []string{"seq", "end_seq"},
+		"We got this range twice: the next ACK reports it first, as a D-SACK block (RFC 2883).")
+	fnTcpProcessTlpAck = pt("tcp_process_tlp_ack", tcpInputC, (*Kernel).tcpProcessTlpAck, []string{"sk", "ack"},
+		"The ACK that answers a tail loss probe: nothing was lost, or the tail was lost and repaired (cwnd is reduced once).")
+	fnTcpCheckSackReordering = pt("tcp_check_sack_reordering", tcpInputC, (*Kernel).tcpCheckSackReordering, []string{"sk", "reordering"},
+		"A hole was filled by its original transmission after higher data was SACKed: the path reorders, and "+
+			"tp->reordering grows to the distance seen.")
+	fnTcpSackNewOfoSkb = pt("tcp_sack_new_ofo_skb", tcpInputC, tcpSackNewOfoSkb, []string{"seq", "end_seq"},
+		"Out-of-order data arrived: its SACK block moves to the front of the ones our ACKs carry.")
+	fnTcpInitCwndReduction = pt("tcp_init_cwnd_reduction", tcpInputC, (*Kernel).tcpInitCwndReduction, []string{"sk", "ssthresh"},
+		"A reduction of cwnd begins (Recovery or CWR): high_seq is snd_nxt, prior_cwnd is kept for PRR, ssthresh comes "+
+			"from the congestion algorithm.")
+	fnTcpEndCwndReduction = pt("tcp_end_cwnd_reduction", tcpInputC, (*Kernel).tcpEndCwndReduction, []string{"sk", "cwnd"},
+		"The reduction is over: cwnd is set to ssthresh.")
+	fnTcpPawsDiscard = pt("tcp_paws_discard", tcpInputC, (*Kernel).tcpPawsDiscard, []string{"sk", "tsval"},
+		"PAWS (RFC 7323): the segment's timestamp is older than the newest accepted one, so it is an old duplicate "+
+			"and is dropped.")
 	fnTcpEnterLoss = reg("tcp_enter_loss", tcpInputC, (*Kernel).tcpEnterLoss, []string{"sk"},
 		"The RTO fired: every segment not SACKed is taken for lost, ssthresh is set, cwnd falls to what is in "+
 			"flight plus one, and the Loss state lasts until snd_nxt is acknowledged. Returns lost_out.")
