@@ -210,9 +210,16 @@ func serveEcho(c net.Conn) {
 	_, _ = io.Copy(c, c)
 }
 
+// serveDiscard reads 128 KiB at a time, as iperf3 does and as every
+// peer's discard service does, and throws it away.
 func serveDiscard(c net.Conn) {
 	defer c.Close()
-	_, _ = io.Copy(io.Discard, c)
+	buf := make([]byte, 128<<10)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 // serveChargen writes the RFC 864 pattern (72-character lines, each one

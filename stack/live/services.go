@@ -131,8 +131,22 @@ func serveUDP(pc net.PacketConn, echo bool) {
 	}
 }
 
-func serveEcho(c net.Conn)    { _, _ = io.Copy(c, c) }
-func serveDiscard(c net.Conn) { _, _ = io.Copy(io.Discard, c) }
+func serveEcho(c net.Conn) { _, _ = io.Copy(c, c) }
+
+// discardReadSize is how much the discard service asks for per read:
+// 128 KiB, as iperf3 reads by default. (io.Copy into io.Discard would read
+// 8 KiB at a time, which makes a bulk transfer mostly system calls.)
+const discardReadSize = 128 << 10
+
+// serveDiscard reads and throws away everything until the client closes.
+func serveDiscard(c net.Conn) {
+	buf := make([]byte, discardReadSize)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			return
+		}
+	}
+}
 
 // serveChargen writes the RFC 864 pattern: 72-character lines, each
 // starting one character further along the 95 printable ASCII characters.
