@@ -22,13 +22,6 @@ type InputRecorder interface {
 	Input(tracing.Input)
 }
 
-// InputAppender is an InputRecorder that lets the kernel encode an input's
-// payload straight into the recording (tracing.TraceWriter is one): a
-// received batch of frames is then copied once, not twice.
-type InputAppender interface {
-	InputAppend(op uint8, at int64, payload func([]byte) []byte)
-}
-
 // Input opcodes of a recording. Their numbers are part of the trace file
 // format: never renumber, only add.
 const (
@@ -110,15 +103,11 @@ func (k *Kernel) recBegin(op uint8, payload func(b []byte) []byte) bool {
 	if r == nil || r.depth > 0 {
 		return false
 	}
-	if a, ok := r.out.(InputAppender); ok && payload != nil {
-		a.InputAppend(op, k.clock.Now(), payload)
-	} else {
-		r.buf = r.buf[:0]
-		if payload != nil {
-			r.buf = payload(r.buf)
-		}
-		r.out.Input(tracing.Input{Op: op, Time: k.clock.Now(), Data: r.buf})
+	r.buf = r.buf[:0]
+	if payload != nil {
+		r.buf = payload(r.buf)
 	}
+	r.out.Input(tracing.Input{Op: op, Time: k.clock.Now(), Data: r.buf})
 	r.depth++
 	return true
 }

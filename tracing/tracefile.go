@@ -70,8 +70,7 @@ type TraceOptions struct {
 	// Compress compresses everything after the header frame with zstd.
 	Compress bool
 	// BufferSize is the size in bytes of the blocks handed to the writer
-	// goroutine (input payloads, and room for BufferSize/128 events); 0
-	// means 1 MiB. Values below 8 KiB are raised to 8 KiB.
+	// goroutine; 0 means 64 KiB. Values below 8 KiB are raised to 8 KiB.
 	BufferSize int
 	// Blocks is how many full blocks may wait for the writer goroutine;
 	// 0 means 8. When that many wait, the recording caller waits too:
@@ -80,7 +79,7 @@ type TraceOptions struct {
 }
 
 const (
-	defaultBlockSize = 1 << 20
+	defaultBlockSize = 64 << 10
 	minBlockSize     = 8 << 10
 	defaultBlocks    = 8
 	// zstdWindow is the compression window. A reader accepts up to
@@ -89,64 +88,43 @@ const (
 	maxZstdWindow = 1 << 20
 )
 
-// rawRec is one input or event as the recording goroutine left it: a copy
-// of the event, or the input's opcode, time and where its payload lies in
-// the block's data. Encoding waits for the writer goroutine.
-type rawRec struct {
-	ev       Event
-	input    bool
-	op       uint8
-	time     int64
-	off, end int
-}
-
-// rawBlock is what the recording goroutine fills and hands to the writer
-// goroutine: records in the order they happened and the inputs' payloads.
-// A sync block asks the goroutine to acknowledge it on ack once it and
-// everything before it is written; the last one carries the counts for
-// the end frame.
-type rawBlock struct {
-	recs   []rawRec
-	data   []byte
-	sync   bool
-	last   bool
-	inputs uint64
-	events uint64
+// traceBlock is a block of encoded frames on its way to the writer
+// goroutine. A sync block asks the goroutine to acknowledge it on ack
+// once it and everything before it is written.
+type traceBlock struct {
+	buf  []byte
+	sync bool
 }
 
 // TraceWriter records inputs and events into a trace file.
 //
-// Recording happens on the kernel loop, which is what limits how fast the
-// kernel runs, so it does as little as it can there: Input copies the
-// payload and Event copies the event into a block, with no allocation and
-// no encoding. Full blocks go to a writer goroutine over a bounded
-// channel; it encodes them (the delta encoding of events, the frames and
-// their checksums, zstd) and writes them out. The caller waits only when
-// that channel is full. Input, InputAppend, Event, Flush, Close and
-// Counts must be called from one goroutine at a time (the one that
-// records); Err may be called from any goroutine. Close must be called to
-// stop the writer goroutine.
+// Recording happens on the kernel loop: Input and Event append into an
+// in-memory block and cost no allocation; full blocks go to a writer
+// goroutine over a bounded channel, and the caller waits only when that
+// channel is full. Input, Event, Flush, Close and Counts must be called
+// from one goroutine at a time (the one that records); Err may be called
+// from any goroutine. Close must be called to stop the writer goroutine.
 type TraceWriter struct {
 	name string
 	file *os.File // closed by Close when CreateTrace opened it
 
 	// Owned by the recording goroutine.
-	raw       *rawBlock // the block being filled
-	blockSize int       // payload bytes a block holds before it is handed over
-	recCap    int       // records a block holds
-	nalloc    int       // blocks allocated so far
-	maxAlloc  int       // blocks that may exist at once
-	inputs    uint64    // inputs recorded
-	events    uint64    // events recorded
-	closed    bool      // Close was called
-	closeErr  error     // what Close returned
-	full      chan *rawBlock
-	free      chan *rawBlock
+	cur       []byte     // the block being filled
+	batch     int        // offset in cur of the open events frame, -1 if none
+	delta     deltaState // encoder state of the open events frame
+	blockSize int        // capacity of every block
+	nalloc    int        // blocks allocated so far
+	maxAlloc  int        // blocks that may exist at once
+	inputs    uint64     // inputs recorded
+	events    uint64     // events recorded
+	closed    bool       // Close was called
+	closeErr  error      // what Close returned
+	full      chan traceBlock
+	free      chan []byte
 	ack       chan error // answers sync blocks
 	done      chan error // the writer goroutine's last word
 
 	// Owned by the writer goroutine.
-	enc traceEncoder
 	out io.Writer
 	zw  *zstd.Encoder
 
@@ -217,19 +195,18 @@ func newTraceWriter(out io.Writer, file *os.File, name string, h TraceHeader, op
 	w := &TraceWriter{
 		name:      name,
 		file:      file,
+		batch:     -1,
 		blockSize: blockSize,
-		recCap:    blockSize / rawRecBytes,
 		nalloc:    1,
-		// blocks waiting, one being encoded, one being filled
+		// blocks waiting, one being written, one being filled
 		maxAlloc: blocks + 2,
-		full:     make(chan *rawBlock, blocks),
-		free:     make(chan *rawBlock, blocks+2),
+		full:     make(chan traceBlock, blocks),
+		free:     make(chan []byte, blocks+2),
 		ack:      make(chan error, 1),
 		done:     make(chan error, 1),
 		out:      out,
 	}
-	w.raw = w.newBlock()
-	w.enc = traceEncoder{w: w, batch: -1, cur: make([]byte, 0, blockSize)}
+	w.cur = make([]byte, 0, blockSize)
 	if opt.Compress {
 		w.zw, err = zstd.NewWriter(out,
 			zstd.WithEncoderConcurrency(1),
@@ -257,50 +234,99 @@ func registeredFuncNames() []string {
 	return names
 }
 
-// Input records an input. It copies in.Data. An input too large for a
-// frame (16 MiB) is a write error: it stops the recording.
+// Input appends an input frame. It copies in.Data. An input too large for
+// a frame (16 MiB) is a write error: it stops the recording.
 func (w *TraceWriter) Input(in Input) {
-	w.InputAppend(in.Op, in.Time, func(b []byte) []byte { return append(b, in.Data...) })
-}
-
-// InputAppend records an input whose payload payload appends to the
-// slice it is given, so that a caller that builds the payload from pieces
-// writes it straight into the recording, with no copy of its own. payload
-// must only append.
-func (w *TraceWriter) InputAppend(op uint8, at int64, payload func([]byte) []byte) {
 	if w.closed || w.failed.Load() {
 		return
 	}
-	if len(w.raw.recs) == w.recCap || len(w.raw.data) >= w.blockSize {
-		w.handOff(false)
+	if w.batch >= 0 {
+		w.closeBatch()
 	}
-	rb := w.raw
-	off := len(rb.data)
-	rb.data = payload(rb.data)
-	if n := len(rb.data) - off; 2+binary.MaxVarintLen64+n > maxFrameSize {
-		rb.data = rb.data[:off]
+	var head [1 + 1 + binary.MaxVarintLen64]byte // type, op, time
+	head[0] = frameInput
+	head[1] = in.Op
+	hn := 2 + binary.PutVarint(head[2:], in.Time)
+	size := hn + len(in.Data) // type + payload
+	if size > maxFrameSize {
 		w.fail(fmt.Errorf("write trace %s: input %d of %d bytes is larger than the %d MiB frame limit",
-			w.name, w.inputs+1, n, maxFrameSize>>20))
+			w.name, w.inputs+1, len(in.Data), maxFrameSize>>20))
 		return
 	}
-	rb.recs = append(rb.recs, rawRec{input: true, op: op, time: at, off: off, end: len(rb.data)})
+	total := 4 + size + frameSuffix
+	if cap(w.cur)-len(w.cur) < total && len(w.cur) > 0 && total <= w.blockSize {
+		w.handOff(false)
+	}
+	if cap(w.cur)-len(w.cur) >= total {
+		start := len(w.cur)
+		w.cur = binary.LittleEndian.AppendUint32(w.cur, uint32(size))
+		w.cur = append(w.cur, head[:hn]...)
+		w.cur = append(w.cur, in.Data...)
+		crc := crc32.Update(0, castagnoli, w.cur[start+4:])
+		w.cur = binary.LittleEndian.AppendUint32(w.cur, crc)
+	} else {
+		// Larger than a block: the frame spans blocks, which the stream
+		// does not mind.
+		crc := crc32.Update(0, castagnoli, head[:hn])
+		crc = crc32.Update(crc, castagnoli, in.Data)
+		var n [4]byte
+		binary.LittleEndian.PutUint32(n[:], uint32(size))
+		w.spill(n[:])
+		w.spill(head[:hn])
+		w.spill(in.Data)
+		binary.LittleEndian.PutUint32(n[:], crc)
+		w.spill(n[:])
+	}
 	w.inputs++
 }
 
-// Event records an event. It has the Subscriber signature, so a writer can
+// Event appends an event. It has the Subscriber signature, so a writer can
 // be passed to Tracer.Subscribe directly. It does not keep ev.
 func (w *TraceWriter) Event(ev *Event) {
 	if w.closed || w.failed.Load() {
 		return
 	}
-	if len(w.raw.recs) == w.recCap {
+	if w.batch < 0 {
+		w.openBatch()
+	}
+	w.cur = w.delta.appendEvent(w.cur, ev)
+	w.events++
+	if len(w.cur)-w.batch >= batchLimit {
+		w.closeBatch()
+	}
+}
+
+// openBatch starts an events frame in a block with room for all of it.
+func (w *TraceWriter) openBatch() {
+	if cap(w.cur)-len(w.cur) < framePrefix+batchLimit+maxEventSize+frameSuffix {
 		w.handOff(false)
 	}
-	n := len(w.raw.recs)
-	w.raw.recs = w.raw.recs[:n+1]
-	r := &w.raw.recs[n]
-	r.ev, r.input = *ev, false
-	w.events++
+	w.batch = len(w.cur)
+	w.cur = append(w.cur, 0, 0, 0, 0, frameEvents)
+	w.delta.reset()
+}
+
+// closeBatch completes the open events frame: its length and checksum.
+func (w *TraceWriter) closeBatch() {
+	b := w.batch
+	binary.LittleEndian.PutUint32(w.cur[b:], uint32(len(w.cur)-b-4))
+	crc := crc32.Update(0, castagnoli, w.cur[b+4:])
+	w.cur = binary.LittleEndian.AppendUint32(w.cur, crc)
+	w.batch = -1
+}
+
+// spill appends p, handing blocks over as they fill.
+func (w *TraceWriter) spill(p []byte) {
+	for len(p) > 0 {
+		room := cap(w.cur) - len(w.cur)
+		if room == 0 {
+			w.handOff(false)
+			continue
+		}
+		k := min(room, len(p))
+		w.cur = append(w.cur, p[:k]...)
+		p = p[k:]
+	}
 }
 
 // handOff gives the current block to the writer goroutine, waiting while
@@ -308,28 +334,18 @@ func (w *TraceWriter) Event(ev *Event) {
 // waits until the goroutine has written it, and returns the first write
 // error.
 func (w *TraceWriter) handOff(sync bool) error {
-	w.raw.sync = sync
-	w.full <- w.raw
+	w.full <- traceBlock{buf: w.cur, sync: sync}
 	var err error
 	if sync {
 		err = <-w.ack
 	}
-	w.raw = w.takeBlock()
+	w.cur = w.takeBlock()
 	return err
-}
-
-// rawRecBytes is about what one record costs in a block, which sets how
-// many records a block of blockSize bytes holds.
-const rawRecBytes = 128
-
-// newBlock allocates an empty block.
-func (w *TraceWriter) newBlock() *rawBlock {
-	return &rawBlock{recs: make([]rawRec, 0, max(w.recCap, 1)), data: make([]byte, 0, w.blockSize)}
 }
 
 // takeBlock returns an empty block: a recycled one, a new one while fewer
 // than maxAlloc exist, or else the next one the writer goroutine frees.
-func (w *TraceWriter) takeBlock() *rawBlock {
+func (w *TraceWriter) takeBlock() []byte {
 	select {
 	case b := <-w.free:
 		return b
@@ -337,26 +353,20 @@ func (w *TraceWriter) takeBlock() *rawBlock {
 	}
 	if w.nalloc < w.maxAlloc {
 		w.nalloc++
-		return w.newBlock()
+		return make([]byte, 0, w.blockSize)
 	}
 	return <-w.free
 }
 
-// run is the writer goroutine: it encodes and writes blocks in order,
-// recycles them, and at the end finishes the zstd stream and the file.
+// run is the writer goroutine: it writes blocks in order, recycles them,
+// and at the end finishes the zstd stream and the file.
 func (w *TraceWriter) run() {
-	for rb := range w.full {
-		if !w.failed.Load() {
-			w.enc.block(rb)
+	for blk := range w.full {
+		if len(blk.buf) > 0 && !w.failed.Load() {
+			w.write(blk.buf)
 		}
-		sync := rb.sync
-		rb.recs, rb.sync, rb.last = rb.recs[:0], false, false
-		if cap(rb.data) > 4*w.blockSize {
-			rb.data = make([]byte, 0, w.blockSize) // one huge input: do not keep its room
-		}
-		rb.data = rb.data[:0]
-		w.free <- rb
-		if sync {
+		w.free <- blk.buf[:0]
+		if blk.sync {
 			w.ack <- w.Err()
 		}
 	}
@@ -376,9 +386,8 @@ func (w *TraceWriter) run() {
 	w.done <- w.Err()
 }
 
-// write writes encoded frames. Compressed, it flushes the encoder after
-// them, so that what is in the file always decodes up to the last
-// complete write.
+// write writes one block. Compressed, it flushes the encoder after it, so
+// that what is in the file always decodes up to the last complete block.
 func (w *TraceWriter) write(p []byte) {
 	if w.zw == nil {
 		if _, err := w.out.Write(p); err != nil {
@@ -405,15 +414,18 @@ func (w *TraceWriter) fail(err error) {
 	}
 }
 
-// Flush hands what has been recorded to the writer goroutine and waits
-// until it is all written to the file (the file is not fsynced; Close
-// does that). It returns the first write error.
+// Flush hands the current partial block to the writer goroutine and waits
+// until everything handed over is written to the file (the file is not
+// fsynced; Close does that). It returns the first write error.
 func (w *TraceWriter) Flush() error {
 	if w.closed {
 		if w.closeErr != nil {
 			return w.closeErr
 		}
 		return fmt.Errorf("flush trace %s: the writer is closed", w.name)
+	}
+	if w.batch >= 0 {
+		w.closeBatch()
 	}
 	return w.handOff(true)
 }
@@ -427,139 +439,23 @@ func (w *TraceWriter) Close() error {
 		return w.closeErr
 	}
 	w.closed = true
-	w.raw.last, w.raw.inputs, w.raw.events = true, w.inputs, w.events
-	w.full <- w.raw
-	w.raw = nil
+	if !w.failed.Load() {
+		if w.batch >= 0 {
+			w.closeBatch()
+		}
+		var p [2 * binary.MaxVarintLen64]byte
+		n := binary.PutUvarint(p[:], w.inputs)
+		n += binary.PutUvarint(p[n:], w.events)
+		if cap(w.cur)-len(w.cur) < framePrefix+n+frameSuffix {
+			w.handOff(false)
+		}
+		w.cur = appendFrame(w.cur, frameEnd, p[:n])
+	}
+	w.full <- traceBlock{buf: w.cur}
+	w.cur = nil
 	close(w.full)
 	w.closeErr = <-w.done
 	return w.closeErr
-}
-
-// traceEncoder turns blocks of raw records into frames, on the writer
-// goroutine: inputs become input frames, runs of events become events
-// frames of up to batchLimit bytes, delta-encoded.
-type traceEncoder struct {
-	w     *TraceWriter
-	cur   []byte     // encoded frames not written yet
-	batch int        // offset in cur of the open events frame, -1 if none
-	delta deltaState // encoder state of the open events frame
-}
-
-// block encodes a block's records and writes them out, closing any open
-// events frame, so that the file ends with whole frames after every block.
-func (e *traceEncoder) block(rb *rawBlock) {
-	for i := range rb.recs {
-		r := &rb.recs[i]
-		if r.input {
-			e.input(r.op, r.time, rb.data[r.off:r.end])
-		} else {
-			e.event(&r.ev)
-		}
-	}
-	if e.batch >= 0 {
-		e.closeBatch()
-	}
-	if rb.last {
-		var p [2 * binary.MaxVarintLen64]byte
-		n := binary.PutUvarint(p[:], rb.inputs)
-		n += binary.PutUvarint(p[n:], rb.events)
-		if cap(e.cur)-len(e.cur) < framePrefix+n+frameSuffix {
-			e.writeOut()
-		}
-		e.cur = appendFrame(e.cur, frameEnd, p[:n])
-	}
-	e.writeOut()
-}
-
-// writeOut writes what is encoded and empties the buffer.
-func (e *traceEncoder) writeOut() {
-	if len(e.cur) > 0 && !e.w.failed.Load() {
-		e.w.write(e.cur)
-	}
-	e.cur = e.cur[:0]
-}
-
-// input appends an input frame.
-func (e *traceEncoder) input(op uint8, at int64, data []byte) {
-	if e.batch >= 0 {
-		e.closeBatch()
-	}
-	var head [1 + 1 + binary.MaxVarintLen64]byte // type, op, time
-	head[0] = frameInput
-	head[1] = op
-	hn := 2 + binary.PutVarint(head[2:], at)
-	size := hn + len(data) // type + payload
-	total := 4 + size + frameSuffix
-	if cap(e.cur)-len(e.cur) < total && len(e.cur) > 0 && total <= cap(e.cur) {
-		e.writeOut()
-	}
-	if cap(e.cur)-len(e.cur) >= total {
-		start := len(e.cur)
-		e.cur = binary.LittleEndian.AppendUint32(e.cur, uint32(size))
-		e.cur = append(e.cur, head[:hn]...)
-		e.cur = append(e.cur, data...)
-		crc := crc32.Update(0, castagnoli, e.cur[start+4:])
-		e.cur = binary.LittleEndian.AppendUint32(e.cur, crc)
-		return
-	}
-	// Larger than the buffer: the frame goes out in pieces, which the
-	// stream does not mind, and its payload is written from where it is.
-	crc := crc32.Update(0, castagnoli, head[:hn])
-	crc = crc32.Update(crc, castagnoli, data)
-	var n [4]byte
-	binary.LittleEndian.PutUint32(n[:], uint32(size))
-	e.spill(n[:])
-	e.spill(head[:hn])
-	e.writeOut()
-	if !e.w.failed.Load() {
-		e.w.write(data)
-	}
-	binary.LittleEndian.PutUint32(n[:], crc)
-	e.spill(n[:])
-}
-
-// event appends an event to the open events frame, opening one if none is.
-func (e *traceEncoder) event(ev *Event) {
-	if e.batch < 0 {
-		e.openBatch()
-	}
-	e.cur = e.delta.appendEvent(e.cur, ev)
-	if len(e.cur)-e.batch >= batchLimit {
-		e.closeBatch()
-	}
-}
-
-// openBatch starts an events frame in a buffer with room for all of it.
-func (e *traceEncoder) openBatch() {
-	if cap(e.cur)-len(e.cur) < framePrefix+batchLimit+maxEventSize+frameSuffix {
-		e.writeOut()
-	}
-	e.batch = len(e.cur)
-	e.cur = append(e.cur, 0, 0, 0, 0, frameEvents)
-	e.delta.reset()
-}
-
-// closeBatch completes the open events frame: its length and checksum.
-func (e *traceEncoder) closeBatch() {
-	b := e.batch
-	binary.LittleEndian.PutUint32(e.cur[b:], uint32(len(e.cur)-b-4))
-	crc := crc32.Update(0, castagnoli, e.cur[b+4:])
-	e.cur = binary.LittleEndian.AppendUint32(e.cur, crc)
-	e.batch = -1
-}
-
-// spill appends p, writing the buffer out whenever it fills.
-func (e *traceEncoder) spill(p []byte) {
-	for len(p) > 0 {
-		room := cap(e.cur) - len(e.cur)
-		if room == 0 {
-			e.writeOut()
-			continue
-		}
-		k := min(room, len(p))
-		e.cur = append(e.cur, p[:k]...)
-		p = p[k:]
-	}
 }
 
 // Counts returns how many inputs and events have been recorded.
