@@ -218,10 +218,28 @@ func (h *Hotdata) kfreeSkb(s *SkBuff) {
 // the data.
 func (h *Hotdata) skbReleaseAll(s *SkBuff) {
 	h.tr.Enter1(fnSkbReleaseAll, tracing.Skb(uint64(s.addr)))
+	skbReleaseHeadState(s)
 	if s.head != 0 {
 		h.skbReleaseData(s)
 	}
 	h.tr.Exit(fnSkbReleaseAll, tracing.Arg{})
+}
+
+// skbReleaseHeadState is skb_release_head_state: the destructor runs (and
+// is cleared, so it runs once).
+func skbReleaseHeadState(s *SkBuff) {
+	if d := s.Destructor; d != nil {
+		s.Destructor = nil
+		d(s)
+	}
+}
+
+// SkbOrphan is skb_orphan: the skb stops belonging to its socket; the
+// destructor gives back what it held (a packet turning round on lo, or
+// leaving through a device that keeps it).
+func SkbOrphan(s *SkBuff) {
+	skbReleaseHeadState(s)
+	s.Sk = nil
 }
 
 // skbDataUnref is skb_data_unref: drop this skb's reference to the data;

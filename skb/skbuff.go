@@ -38,6 +38,10 @@ type SkBuff struct {
 	// out of. They are opaque here because skb sits below both.
 	Sk  any
 	Dev any
+	// Destructor runs when the skb is freed or orphaned (skb->destructor):
+	// the owner's accounting, such as tcp_wfree giving back the bytes a
+	// sent packet held in sk_wmem_alloc. Clones do not inherit it.
+	Destructor func(*SkBuff)
 	// Protocol is the link-level protocol (ETH_P_IP = 0x0800).
 	Protocol uint16
 	// PktType is PACKET_HOST and friends.

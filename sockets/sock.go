@@ -99,6 +99,9 @@ type Sock struct {
 	SkErrorReport func(sk *Sock)
 	SkBacklogRcv  func(sk *Sock, s *skb.SkBuff) int
 	SkDestruct    func(sk *Sock)
+	// SkReleaseCb is sk_prot->release_cb: work deferred while a process
+	// owned the sock (TCP's tcp_release_cb), run by release_sock.
+	SkReleaseCb func(sk *Sock)
 
 	cache *slab.KmemCache // the cache the object came from (sk_prot_creator's slab)
 }

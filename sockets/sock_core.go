@@ -180,6 +180,9 @@ func ReleaseSock(sk *Sock) {
 		sk.SkBacklog.Len = 0
 		sk.SkBacklogRcv(sk, s)
 	}
+	if sk.SkReleaseCb != nil {
+		sk.SkReleaseCb(sk)
+	}
 	sk.SkLock.Owned = false
 	tr.Exit(fnReleaseSock, tracing.Arg{})
 }
@@ -195,9 +198,49 @@ func SockPut(sk *Sock) {
 	}
 }
 
-// skFree is sk_free -> __sk_destruct -> sk_prot_free: run the destructor,
-// purge the queues and return the object to its slab.
+// SkbSetOwnerW is skb_set_owner_w: s is charged to sk's sk_wmem_alloc
+// until destructor gives it back (tcp_wfree, sock_wfree): while a sent
+// packet waits in a device, its bytes still count against the sock.
+func SkbSetOwnerW(s *skb.SkBuff, sk *Sock, destructor func(*skb.SkBuff)) {
+	skb.SkbOrphan(s)
+	s.Sk, s.Destructor = sk, destructor
+	sk.SkWmemAlloc += int32(s.Truesize)
+}
+
+// SkWmemUncharge gives back what SkbSetOwnerW charged for s (the part of
+// sock_wfree and tcp_wfree they share), and frees the sock when it was
+// waiting only for this: sk_free leaves a sock whose packets are still in
+// a device alive until the last one is done.
+func SkWmemUncharge(s *skb.SkBuff) *Sock {
+	sk, ok := s.Sk.(*Sock)
+	if !ok {
+		return nil
+	}
+	sk.SkWmemAlloc -= int32(s.Truesize)
+	if sk.SkWmemAlloc == 0 {
+		skFreeNow(sk)
+	}
+	return sk
+}
+
+// SkFree is sk_free, for protocols that hold a reference on
+// sk_wmem_alloc of their own (tcp_wfree's, until TSQ's tasklet ran).
+func SkFree(sk *Sock) { skFree(sk) }
+
+// skFree is sk_free: drop the reference sk_wmem_alloc holds for the sock
+// itself, and free it (__sk_free) unless sent packets still hold bytes
+// of it, in which case the last of them does.
 func skFree(sk *Sock) {
+	sk.SkWmemAlloc--
+	if sk.SkWmemAlloc > 0 {
+		return
+	}
+	skFreeNow(sk)
+}
+
+// skFreeNow is __sk_free -> __sk_destruct -> sk_prot_free: run the
+// destructor, purge the queues and return the object to its slab.
+func skFreeNow(sk *Sock) {
 	net := sk.SkcNet
 	tr := net.Tracer
 	tr.Enter1(fnSkFree, tracing.Sock(uint64(sk.addr)))

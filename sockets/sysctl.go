@@ -31,6 +31,10 @@ type Sysctls struct {
 	TcpRetries2       int
 	TcpFinTimeout     int
 	TcpTwReuse        int
+	// TcpAutocorking holds back a small write while earlier packets of the
+	// socket still wait in a device (tcp_should_autocork); Linux's default
+	// is 1.
+	TcpAutocorking int
 	// TcpSlowStartAfterIdle restarts the congestion window after an idle
 	// period longer than the RTO (RFC 2861); Linux's default is 1.
 	TcpSlowStartAfterIdle int
@@ -92,6 +96,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpFinTimeout:         60,
 		TcpTwReuse:            2,
 		TcpSlowStartAfterIdle: 1,
+		TcpAutocorking:        1,
 		TcpEarlyRetrans:       3,
 		TcpRecovery:           1,
 		TcpFrto:               2,
@@ -197,6 +202,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_invalid_ratelimit", "ms between duplicate or challenge ACKs answering invalid segments (RFC 5961, PAWS)", func(s *Sysctls) *int { return &s.TcpInvalidRatelimit }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_dsack", "report segments received twice with D-SACK blocks (RFC 2883)", func(s *Sysctls) *int { return &s.TcpDsack }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
+	intEntry("net.ipv4.tcp_autocorking", "hold back a small write while the socket's earlier packets still wait in a device (they leave together when the device is done)", func(s *Sysctls) *int { return &s.TcpAutocorking }, 0, 1),
 	intEntry("net.ipv4.tcp_slow_start_after_idle", "restart the congestion window after an idle period longer than the RTO (RFC 2861)", func(s *Sysctls) *int { return &s.TcpSlowStartAfterIdle }, 0, 1),
 	intEntry("net.ipv4.tcp_abort_on_overflow", "reset instead of dropping the final ACK when the accept queue is full", func(s *Sysctls) *int { return &s.TcpAbortOnOverflow }, 0, 1),
 	intEntry("net.ipv4.tcp_max_tw_buckets", "the most TIME_WAIT sockets at once", func(s *Sysctls) *int { return &s.TcpMaxTwBuckets }, 0, 1<<31-1),

@@ -35,6 +35,9 @@ func (k *Kernel) AddDevice(d *netdev.Device) error {
 			defer k.recEnd()
 		}
 		k.devs = append(k.devs, d)
+		if d.TxAsync {
+			k.txQueueOf(d) // the driver learns where to report before it sends anything
+		}
 		return struct{}{}, nil
 	})
 	return err
@@ -137,7 +140,11 @@ func (k *Kernel) devQueueXmit(s *skb.SkBuff) {
 		if err := dev.Driver.Xmit(frame); err != nil {
 			dev.Stats.TxErrors++
 		}
-		_ = skb.ConsumeSkb(s)
+		if dev.TxAsync {
+			k.txHold(dev, s) // freed when the driver says the packet is gone
+		} else {
+			_ = skb.ConsumeSkb(s)
+		}
 		k.tr.Exit(fnNdoStartXmit, tracing.Errno(0))
 	}
 	k.tr.Exit(fnDevQueueXmit, tracing.Errno(0))
@@ -161,7 +168,7 @@ func (k *Kernel) linearize(s *skb.SkBuff) []byte {
 // on this CPU's backlog) and is received when softirqs run.
 func (k *Kernel) loopbackXmit(s *skb.SkBuff, dev *netdev.Device) {
 	k.tr.Enter1(fnLoopbackXmit, tracing.Skb(uint64(s.Addr())))
-	s.Sk = nil // skb_orphan
+	skb.SkbOrphan(s)
 	s.PktType, s.Iif = PACKET_HOST, int32(dev.Ifindex)
 	dev.Stats.RxPackets++
 	dev.Stats.RxBytes += uint64(s.Len)

@@ -107,6 +107,10 @@ type Kernel struct {
 	backlog    skb.SkBuffHead // softnet_data.input_pkt_queue of the one CPU
 	inSoftirq  int
 	txScratch  []byte
+	txqs       []*txQueue        // devices whose transmit completes later, in the order they first sent
+	txDoorbell chan struct{}     // rung by their drivers when packets are done
+	tsqQueue   []*sockets.Sock   // TCP Small Queues' tasklet list (tsq_tasklet.head)
+	tcpWfreeFn func(*skb.SkBuff) // k.tcpWfree, made once: every sent TCP packet carries it
 	ipIdents   [ipIdentsSize]uint32
 	frags      fragQueues
 	icmpRl     icmpRatelimit
@@ -146,8 +150,11 @@ func New(cfg Config) (*Kernel, error) {
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 		stops:   make(chan Stop, 1),
+		// txDoorbell holds one ring: drivers never wait for the loop.
+		txDoorbell: make(chan struct{}, 1),
 	}
 	k.tr = tracing.NewTracer(k.clock)
+	k.tcpWfreeFn = k.tcpWfree
 	if cfg.Record != nil {
 		k.rec = &recorder{out: cfg.Record}
 		if ev, ok := cfg.Record.(interface{ Event(*tracing.Event) }); ok {
@@ -327,6 +334,9 @@ func (k *Kernel) loop() {
 		case <-flushC:
 			k.flushRecording()
 			continue
+		case <-k.txDoorbell:
+			k.tick()
+			k.txDoorbellRang()
 		case <-timerC:
 			k.tick()
 			if k.rec != nil && k.recBegin(recTimers, nil) {

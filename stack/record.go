@@ -36,6 +36,7 @@ const (
 	recSysctl    uint8 = 9  // a sysctl was written
 	recAdvance   uint8 = 10 // a virtual clock was moved forward, firing timers
 	recShutdown  uint8 = 11 // the kernel stopped: sleeping system calls fail
+	recTxDone    uint8 = 12 // a device finished sending packets (TX completion)
 )
 
 // RecorderFunc makes the recorder for a kernel about to boot with cfg (a
@@ -81,6 +82,8 @@ func recOpName(op uint8) string {
 		return "advance clock"
 	case recShutdown:
 		return "shutdown"
+	case recTxDone:
+		return "transmit done"
 	}
 	return fmt.Sprintf("opcode %d", op)
 }
@@ -208,10 +211,11 @@ type deviceJSON struct {
 	Features uint64   `json:"features"`
 	Addrs    []string `json:"addrs,omitempty"`
 	Peer     string   `json:"peer,omitempty"`
+	TxAsync  bool     `json:"tx_async,omitempty"`
 }
 
 func describeDevice(d *netdev.Device) deviceJSON {
-	j := deviceJSON{Name: d.Name, Kind: d.Kind, Ifindex: d.Ifindex, MTU: d.MTU, Flags: d.Flags, Features: d.Features}
+	j := deviceJSON{Name: d.Name, Kind: d.Kind, Ifindex: d.Ifindex, MTU: d.MTU, Flags: d.Flags, Features: d.Features, TxAsync: d.TxAsync}
 	for _, a := range d.Addrs {
 		j.Addrs = append(j.Addrs, a.String())
 	}

@@ -403,6 +403,20 @@ func (rp *Replay) apply(k *Kernel, in tracing.Input) error {
 		k.advanceTo(t)
 	case recShutdown:
 		k.shutdown()
+	case recTxDone:
+		ifindex, n := d.uvarint(), d.uvarint()
+		dev := k.devByIndex(int(ifindex))
+		if d.err != nil {
+			return d.err
+		}
+		if dev == nil {
+			return fmt.Errorf("transmit done: no device with ifindex %d", ifindex)
+		}
+		q := k.txQueueOf(dev)
+		if n > uint64(len(q.pending)) {
+			return fmt.Errorf("transmit done: %d packets on %s, which holds %d", n, dev.Name, len(q.pending))
+		}
+		k.txCompletion(q, int(n))
 	default:
 		return fmt.Errorf("unknown input opcode %d (a newer stackscope wrote this trace?)", in.Op)
 	}
@@ -433,7 +447,7 @@ func (k *Kernel) devByIndex(ifindex int) *netdev.Device {
 // replay's peers are the recorded frames.
 func (j deviceJSON) device() (*netdev.Device, error) {
 	d := &netdev.Device{Name: j.Name, Kind: j.Kind, Ifindex: j.Ifindex, MTU: j.MTU, Flags: j.Flags, Features: j.Features,
-		Driver: &netdev.Discard{}}
+		TxAsync: j.TxAsync, Driver: &netdev.Discard{}}
 	for _, a := range j.Addrs {
 		p, err := netip.ParsePrefix(a)
 		if err != nil {
@@ -598,6 +612,13 @@ func describeInput(in tracing.Input, devName func(int) string) string {
 		s += fmt.Sprintf(" %s = %s", name, value)
 	case recAdvance:
 		s += " to " + fmtTime(d.varint())
+	case recTxDone:
+		ifindex, n := d.uvarint(), d.uvarint()
+		name := devName(int(ifindex))
+		if name == "" {
+			name = fmt.Sprintf("ifindex %d", ifindex)
+		}
+		s = fmt.Sprintf("transmit done on %s: %d packets", name, n)
 	}
 	return s
 }

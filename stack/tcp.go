@@ -126,6 +126,7 @@ func (k *Kernel) tcpV4InitSock(sk *sockets.Sock) error {
 	k.tcpInitSock(sk)
 	sockets.IcskOf(sk).IcskAfOps = &ipv4Specific
 	sk.SkBacklogRcv = k.tcpBacklogRcv
+	sk.SkReleaseCb = k.tcpReleaseCb
 	k.tr.Exit(fnTcpV4InitSock, tracing.Errno(0))
 	return nil
 }

@@ -77,7 +77,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 				// sk_stream_wait_memory: push what this call queued
 				// and wait for ACKs.
 				if copied > 0 {
-					k.tcpPush(sk, flags&^sockets.MSG_MORE, TCP_NAGLE_PUSH)
+					k.tcpPush(sk, flags&^sockets.MSG_MORE, TCP_NAGLE_PUSH, mss)
 				}
 				if timeo == 0 {
 					return fail(copied, sockets.Errno(tracing.EAGAIN))
@@ -127,7 +127,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		}
 	}
 	if copied > 0 {
-		k.tcpPush(sk, flags, tp.Nonagle)
+		k.tcpPush(sk, flags, tp.Nonagle, max(tp.MssCache, 1))
 	}
 	return copied, nil
 }
@@ -178,8 +178,10 @@ func tcpMarkPush(tp *TcpSock, s *skb.SkBuff) {
 
 // tcpPush is tcp_push at the end of a write: PSH on the last skb unless
 // the caller said more is coming (MSG_MORE) and not much has gone without
-// one, then push with the socket's Nagle mode, corked for MSG_MORE.
-func (k *Kernel) tcpPush(sk *sockets.Sock, flags int, nonagle uint8) {
+// one; autocorking may hold a short tail back until a packet of the
+// socket's leaves its device; else push with the socket's Nagle mode,
+// corked for MSG_MORE.
+func (k *Kernel) tcpPush(sk *sockets.Sock, flags int, nonagle uint8, sizeGoal uint32) {
 	tp := tcpSk(sk)
 	tail := skb.SkbPeekTail(&sk.SkWriteQueue)
 	if tail == nil {
@@ -187,6 +189,17 @@ func (k *Kernel) tcpPush(sk *sockets.Sock, flags int, nonagle uint8) {
 	}
 	if flags&sockets.MSG_MORE == 0 || tcpForcedPush(tp) {
 		tcpMarkPush(tp, tail)
+	}
+	if k.tcpShouldAutocork(sk, tail, sizeGoal) {
+		if tp.tsqFlags&TSQF_THROTTLED == 0 {
+			k.mib.inc(LINUX_MIB_TCPAUTOCORKING)
+			tp.tsqFlags |= TSQF_THROTTLED
+		}
+		// The completion may have come already (it cannot here, on one
+		// loop, but the kernel checks again after setting the flag).
+		if sk.SkWmemAlloc > int32(tail.Truesize) {
+			return
+		}
 	}
 	if flags&sockets.MSG_MORE != 0 {
 		nonagle = TCP_NAGLE_CORK

@@ -278,6 +278,7 @@ func (k *Kernel) skCloneLock(lsk *sockets.Sock) (*sockets.Sock, error) {
 	newsk.SkcBoundDevIf = lsk.SkcBoundDevIf
 	newsk.SkLingertime = lsk.SkLingertime
 	newsk.SkBacklogRcv = lsk.SkBacklogRcv
+	newsk.SkReleaseCb = lsk.SkReleaseCb
 	sockets.InetOf(newsk).UcTtl = -1
 	sockets.IcskOf(newsk).IcskAfOps = &ipv4Specific
 	k.tr.Exit(fnSkCloneLock, tracing.Sock(uint64(newsk.Addr())))

@@ -259,6 +259,9 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 		tp.BytesSent += uint64(out.Len)
 		tp.Lsndtime = k.clock.Now()
 	}
+	// The packet is the socket's until its device is done with it
+	// (skb_set_owner_w, with tcp_wfree or, for a pure ACK, __sock_wfree).
+	k.tcpSetOwnerW(sk, out, out.Truesize == 2)
 	err := k.tcpBuildAndSend(out, seg)
 	k.tr.Exit(fnTcpTransmitSkb, tracing.Errno(sockets.ErrnoOf(err).Ret()))
 	return err
@@ -269,22 +272,33 @@ func (k *Kernel) tcpSendAck(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	k.tr.Enter1(fnTcpSendAck, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpSendAck, tracing.Arg{})
-	k.tcpSendControl(sk, tp.SndNxt, header.TCP_FLAG_ACK)
+	if s := k.tcpControlSkb(tp.SndNxt, header.TCP_FLAG_ACK); s != nil {
+		s.Truesize = 2 // skb_set_tcp_pure_ack: a pure ACK barely counts in sk_wmem_alloc
+		_ = k.tcpTransmitSkb(sk, s, false)
+	}
 }
 
 // tcpSendControl sends a segment without data from its own header-only
 // skb (tcp_send_ack, tcp_send_active_reset and tcp_xmit_probe_skb all
 // build one): seq and flags as given, the ACK and window current.
 func (k *Kernel) tcpSendControl(sk *sockets.Sock, seq uint32, flags uint8) {
+	if s := k.tcpControlSkb(seq, flags); s != nil {
+		_ = k.tcpTransmitSkb(sk, s, false)
+	}
+}
+
+// tcpControlSkb allocates the header-only skb of a segment without data
+// (nil when memory ran out).
+func (k *Kernel) tcpControlSkb(seq uint32, flags uint8) *skb.SkBuff {
 	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
 	if err != nil {
-		return
+		return nil
 	}
 	_ = skb.SkbReserve(s, MaxTCPHeader)
 	setCbSeq(s, seq)
 	setCbEndSeq(s, seq)
 	setCbFlags(s, flags)
-	_ = k.tcpTransmitSkb(sk, s, false)
+	return s
 }
 
 // tcpMssClamp is tcp_mss_clamp: the MSS we advertise, the route's

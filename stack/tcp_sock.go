@@ -104,6 +104,7 @@ type tcpConn struct {
 	cwndUsageSeq    uint32                          // cwnd_usage_seq: the round ends when snd_una passes it
 	sndCwndUsed     uint32                          // snd_cwnd_used: the most in flight while not cwnd-limited
 	sndCwndStamp    int64                           // snd_cwnd_stamp: when cwnd last grew or was fully used
+	tsqFlags        uint32                          // sk_tsq_flags: TSQF_* and TCP_TSQ_DEFERRED
 }
 
 // tcpParseOptions applies header.ParseTCPOptions the way tcp_parse_options

@@ -27,6 +27,7 @@ var (
 	fnTcpSendChallengeAck, fnTcpSendDupack, fnTcpDsackSet, fnTcpProcessTlpAck, fnTcpCheckSackReordering          tracing.FuncID
 	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
+	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
 )
 
 func init() {
@@ -346,4 +347,14 @@ func init() {
 		[]string{"sk", "when"}, true, "Arms the retransmit timer (or the zero-window probe timer) to fire after when nanoseconds, at most 120 s.")
 	fnTcpClearXmitTimers = point("tcp_clear_xmit_timers", "include/net/tcp.h", (*Kernel).tcpClearXmitTimers, sk, true,
 		"Stops the retransmit and delayed-ACK timers.")
+	fnTcpTaskletFunc = reg("tcp_tasklet_func", tcpOutputC, (*Kernel).tcpTaskletFunc, nil,
+		"TCP Small Queues' tasklet, run after a device reported packets sent: each socket that held data back "+
+			"until one of its packets left the device (autocorking) gets to send now.")
+	fnTcpTsqHandler = reg("tcp_tsq_handler", tcpOutputC, (*Kernel).tcpTsqHandler, sk,
+		"Sends what the socket held back (tcp_tsq_write: lost segments first, then new data), or, if a process "+
+			"owns the socket, leaves it to release_sock (TCP_TSQ_DEFERRED).")
+	fnTcpShouldAutocork = reg("tcp_should_autocork", "net/ipv4/tcp.c", (*Kernel).tcpShouldAutocork, skSkb,
+		"Autocorking (tcp_autocorking): a write smaller than a full segment is held back while the socket has data in "+
+			"flight and a packet of its own still waits in a device; when that packet leaves, tcp_wfree lets the held "+
+			"data go, with whatever the program wrote meanwhile joined to it.")
 }

@@ -10,6 +10,13 @@ type Driver interface {
 	Xmit(frame []byte) error
 }
 
+// TxCompleter is a driver that finishes sending after Xmit returns (a
+// device with TxAsync set): it calls the function SetTxDone gave it, from
+// any goroutine, each time n more frames, oldest first, have left.
+type TxCompleter interface {
+	SetTxDone(done func(n int))
+}
+
 // Capture is a driver that keeps every frame sent through it, for tests
 // and the scenario runner's script device.
 type Capture struct {

@@ -85,6 +85,11 @@ type Device struct {
 	Driver Driver
 	// Kind says what the device is ("loopback", "tun", "wire", "script").
 	Kind string
+	// TxAsync says the driver reports transmit completion later (through
+	// TxCompleter) rather than when it takes a frame: the kernel keeps each
+	// sent skb until then, as Linux does while a packet waits in a NIC's
+	// ring or a tun device's queue.
+	TxAsync bool
 }
 
 // Up reports IFF_UP.

@@ -97,6 +97,9 @@ func OpenTun(cfg TunConfig) (*Tun, *Device, error) {
 	}
 	t.dev = New(t.ifc.Name(), "tun", 0, cfg.MTU, cfg.StackAddr, t)
 	t.dev.Peer = cfg.HostAddr.Addr()
+	// Through the ring, a sent packet is done when the writer has handed
+	// it to the host, as tun.c frees an skb when the reader takes it.
+	t.dev.TxAsync = t.ring != nil
 	return t, t.dev, nil
 }
 
@@ -166,6 +169,15 @@ func (t *Tun) Xmit(frame []byte) error {
 	}
 	t.ring.send(frame)
 	return nil
+}
+
+// SetTxDone takes the function the transmit ring reports completions to
+// (netdev.TxCompleter); without the ring (an impairment stage sends
+// instead) the device completes at once and never calls it.
+func (t *Tun) SetTxDone(done func(n int)) {
+	if t.ring != nil {
+		t.ring.onDone.Store(&done)
+	}
 }
 
 // Run reads frames until Close, delivering them through deliver in

@@ -20,13 +20,22 @@ type tunTx struct {
 	mu      sync.RWMutex // send holds it shared; stop takes it to close the queue
 	stopped atomic.Bool
 	errors  atomic.Uint64 // writes the host refused (tx_errors)
+	// onDone, once set, hears how many more frames have been written
+	// (or refused): the device's transmit completions.
+	onDone atomic.Pointer[func(n int)]
 }
+
+// txDoneBatch is how many written frames the writer reports at most in
+// one completion while more wait in the ring; an empty ring reports at
+// once.
+const txDoneBatch = 32
 
 // newTunTx starts the writer; write is the device's write (one frame).
 func newTunTx(depth, size int, write func([]byte) error) *tunTx {
 	x := &tunTx{queue: make(chan []byte, depth), free: make(chan []byte, depth), size: size, done: make(chan struct{})}
 	go func() {
 		defer close(x.done)
+		written := 0
 		for b := range x.queue {
 			if !x.stopped.Load() {
 				if err := write(b); err != nil {
@@ -36,6 +45,11 @@ func newTunTx(depth, size int, write func([]byte) error) *tunTx {
 			select {
 			case x.free <- b[:0]:
 			default: // an oversized buffer made for one frame
+			}
+			written++
+			if done := x.onDone.Load(); done != nil && (len(x.queue) == 0 || written >= txDoneBatch) {
+				(*done)(written)
+				written = 0
 			}
 		}
 	}()

@@ -1,0 +1,257 @@
+package stack
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/netdev"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// asyncCapture is a device driver that keeps every frame and reports
+// transmit completion only when the test says so (a NIC whose TX ring the
+// test drains).
+type asyncCapture struct {
+	netdev.Capture
+	mu   sync.Mutex
+	done func(n int)
+}
+
+func (a *asyncCapture) SetTxDone(done func(n int)) {
+	a.mu.Lock()
+	a.done = done
+	a.mu.Unlock()
+}
+
+// complete reports n frames sent, from the test's goroutine, as a driver
+// does from its own.
+func (a *asyncCapture) complete(n int) {
+	a.mu.Lock()
+	done := a.done
+	a.mu.Unlock()
+	done(n)
+}
+
+// autocorkRig is a stack with an established connection to a scripted
+// peer through a device with deferred transmit completion.
+type autocorkRig struct {
+	f       *fixture
+	dev     *netdev.Device
+	drv     *asyncCapture
+	fd      int
+	sent    int // frames the driver has taken
+	retired int // frames reported done
+	frames  [][]byte
+}
+
+func newAutocorkRig(t *testing.T, autocorking string) *autocorkRig {
+	t.Helper()
+	return newAutocorkRigWith(t, autocorking, Config{})
+}
+
+func newAutocorkRigWith(t *testing.T, autocorking string, cfg Config) *autocorkRig {
+	t.Helper()
+	f := boot(t, cfg)
+	drv := &asyncCapture{}
+	dev := netdev.New("nic0", "script", 0, 1500, netip.PrefixFrom(stackIP, 24), drv)
+	dev.Peer, dev.TxAsync = peerIP, true
+	if err := f.k.AddDevice(dev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.k.Sysctl("net.ipv4.tcp_autocorking", &autocorking); err != nil {
+		t.Fatal(err)
+	}
+	r := &autocorkRig{f: f, dev: dev, drv: drv}
+	lfd := f.socket(t)
+	if err := f.p.Bind(lfd, addr("0.0.0.0:80")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	synAck := tcpOf(t, r.deliver(t, peerTCP(t, 40000, 80, 1000, 0, "S", nil, nil))[0])
+	r.deliver(t, peerTCP(t, 40000, 80, 1001, synAck.Seq+1, "A", nil, nil))
+	fd, _, err := f.p.Accept4(lfd, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Setsockopt(fd, sockets.IPPROTO_TCP, sockets.TCP_NODELAY, sockets.Optval{Int: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r.fd = fd
+	r.drain(t) // the SYN-ACK leaves the device
+	return r
+}
+
+// deliver hands the stack frames from the peer and returns what it sent.
+func (r *autocorkRig) deliver(t *testing.T, frames ...[]byte) [][]byte {
+	t.Helper()
+	if err := r.f.k.Receive(r.dev, frames...); err != nil {
+		t.Fatal(err)
+	}
+	_ = r.f.k.Sync()
+	return r.take()
+}
+
+// take collects the frames sent since the last look.
+func (r *autocorkRig) take() [][]byte {
+	out := r.drv.Take()
+	r.sent += len(out)
+	r.frames = append(r.frames, out...)
+	return out
+}
+
+// write writes p and returns what the stack sent for it.
+func (r *autocorkRig) write(t *testing.T, p string) [][]byte {
+	t.Helper()
+	if n, err := r.f.p.Sendto(r.fd, []byte(p), 0, nil); err != nil || n != len(p) {
+		t.Fatalf("write %q: %d, %v", p, n, err)
+	}
+	return r.take()
+}
+
+// drain reports every frame taken so far as sent and waits until the
+// loop has handled the completions; it returns what the stack sent then.
+func (r *autocorkRig) drain(t *testing.T) [][]byte {
+	t.Helper()
+	n := r.sent - r.retired
+	if n == 0 {
+		return nil
+	}
+	v, err := r.f.k.Do("txq", func(k *Kernel) any { return k.txQueueOf(r.dev) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := v.(*txQueue)
+	r.drv.complete(n)
+	r.retired += n
+	// The loop takes the count and handles it in one go: once the count
+	// is taken, a round trip through the loop finds it handled.
+	deadline := time.Now().Add(5 * time.Second)
+	for q.done.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the loop did not take %d completions", n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	_ = r.f.k.Sync()
+	return r.take()
+}
+
+// mib reads a counter.
+func (r *autocorkRig) mib(t *testing.T, m Mib) uint64 {
+	t.Helper()
+	v, err := r.f.k.Mib(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// wmem reads the connection's sk_wmem_alloc.
+func (r *autocorkRig) wmem(t *testing.T) int32 {
+	t.Helper()
+	v, err := r.f.k.Do("wmem", func(k *Kernel) any { return r.f.p.Fdt.Get(r.fd).PrivateData.Sk.SkWmemAlloc })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.(int32)
+}
+
+// TestAutocorkHoldsSmallWritesUntilTheDeviceIsDone: with TCP_NODELAY,
+// three 1-byte writes in a row. The first goes at once; the second finds
+// the first still in the device (sk_wmem_alloc holds its bytes) and data
+// in flight, so tcp_push holds it back (TCPAutoCorking); the third joins
+// it. When the device reports the first packet sent, tcp_wfree queues the
+// socket for the TSQ tasklet, which sends "bc" as one segment. With
+// tcp_autocorking=0 each write is a segment of its own.
+func TestAutocorkHoldsSmallWritesUntilTheDeviceIsDone(t *testing.T) {
+	r := newAutocorkRig(t, "1")
+	if w := r.wmem(t); w != 1 {
+		t.Fatalf("sk_wmem_alloc with nothing in the device = %d, want 1", w)
+	}
+	if out := r.write(t, "a"); len(out) != 1 || string(tcpOf(t, out[0]).Payload) != "a" {
+		t.Fatalf("first write sent %d frames", len(out))
+	}
+	if w := r.wmem(t); w <= 1 {
+		t.Errorf("sk_wmem_alloc with a packet in the device = %d, want its truesize more than 1", w)
+	}
+	if out := r.write(t, "b"); len(out) != 0 {
+		t.Fatalf("the second write was not corked: %d frames", len(out))
+	}
+	if out := r.write(t, "c"); len(out) != 0 {
+		t.Fatalf("the third write was not corked: %d frames", len(out))
+	}
+	if n := r.mib(t, LINUX_MIB_TCPAUTOCORKING); n != 1 {
+		t.Errorf("TCPAutoCorking = %d, want 1 (set once while throttled)", n)
+	}
+	out := r.drain(t)
+	if len(out) != 1 {
+		t.Fatalf("after the device was done: %d frames, want 1", len(out))
+	}
+	seg := tcpOf(t, out[0])
+	if string(seg.Payload) != "bc" || !seg.PSH {
+		t.Errorf("the held segment: payload %q PSH %v, want \"bc\" with PSH", seg.Payload, seg.PSH)
+	}
+	r.drain(t)
+	if w := r.wmem(t); w != 1 {
+		t.Errorf("sk_wmem_alloc after every packet left = %d, want 1", w)
+	}
+
+	off := newAutocorkRig(t, "0")
+	for _, p := range []string{"a", "b", "c"} {
+		if out := off.write(t, p); len(out) != 1 || string(tcpOf(t, out[0]).Payload) != p {
+			t.Fatalf("tcp_autocorking=0: write %q sent %d frames", p, len(out))
+		}
+	}
+	if n := off.mib(t, LINUX_MIB_TCPAUTOCORKING); n != 0 {
+		t.Errorf("tcp_autocorking=0: TCPAutoCorking = %d", n)
+	}
+}
+
+// TestAutocorkReplays: the completions a device reports are inputs of
+// their own, so a recording of the corked writes replays to the same
+// events.
+func TestAutocorkReplays(t *testing.T) {
+	var buf bytes.Buffer
+	var w *tracing.TraceWriter
+	cfg, err := Config{Seed: 1}.WithRecorder(func(c Config) (InputRecorder, error) {
+		boot, err := json.Marshal(DescribeBoot(c))
+		if err != nil {
+			return nil, err
+		}
+		w, err = tracing.NewTraceWriter(&buf, tracing.TraceHeader{Mode: "test", Kernel: boot}, tracing.TraceOptions{})
+		return w, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newAutocorkRigWith(t, "1", cfg)
+	r.write(t, "a")
+	r.write(t, "b")
+	r.write(t, "c")
+	r.drain(t)
+	r.drain(t)
+	r.f.k.Stop()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := recordedEvents(t, buf.Bytes())
+	got, err := replayAll(t, buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("replay emitted %d events, the recording has %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("event %d: recorded %q, replayed %q", i, want[i], got[i])
+		}
+	}
+}
