@@ -35,6 +35,12 @@ func SkbClone(s *SkBuff) (*SkBuff, error) {
 	return n, nil
 }
 
+// SkbFcloneBusy is skb_fclone_busy: s is the first of an fclone pair
+// whose clone, sent for sk, is still alive (waiting in a device).
+func SkbFcloneBusy(s *SkBuff, sk any) bool {
+	return s.Fclone == SKB_FCLONE_ORIG && s.fc != nil && s.fc.fcloneRef > 1 && !s.fc.skb2.freed && s.fc.skb2.Sk == sk
+}
+
 // skbCloneInto is __skb_clone: n takes s's header fields and a reference
 // to its data.
 func skbCloneInto(n, s *SkBuff) {
@@ -240,9 +246,11 @@ func PskbExpandHead(s *SkBuff, nhead, ntail uint32) error {
 	s.HdrLen = 0
 	s.Nohdr = false
 	d.shinfo.dataref = 1
-	// The kernel changes truesize only for skbs not owned by a socket; the
-	// model has no socket owners yet, so it always does.
-	s.Truesize += size - osize
+	// Only an skb no socket owns grows its truesize: an owner's destructor
+	// must give back exactly what was charged.
+	if s.Sk == nil {
+		s.Truesize += size - osize
+	}
 	h.tr.Exit(fnPskbExpandHead, tracing.Errno(0))
 	return nil
 }

@@ -137,13 +137,14 @@ func (k *Kernel) devQueueXmit(s *skb.SkBuff) {
 	} else {
 		k.tr.Enter1(fnNdoStartXmit, tracing.Skb(uint64(s.Addr())))
 		frame := k.linearize(s)
-		if err := dev.Driver.Xmit(frame); err != nil {
+		err := dev.Driver.Xmit(frame)
+		if err != nil {
 			dev.Stats.TxErrors++
 		}
-		if dev.TxAsync {
+		if dev.TxAsync && err == nil {
 			k.txHold(dev, s) // freed when the driver says the packet is gone
 		} else {
-			_ = skb.ConsumeSkb(s)
+			_ = skb.ConsumeSkb(s) // sent, or refused: either way not the driver's to report
 		}
 		k.tr.Exit(fnNdoStartXmit, tracing.Errno(0))
 	}
@@ -182,6 +183,9 @@ func (k *Kernel) loopbackXmit(s *skb.SkBuff, dev *netdev.Device) {
 // NET_RX softirq (net_rx_action -> process_backlog) delivers what
 // loopback queued, in the context of whoever sent it.
 func (k *Kernel) doSoftirq() {
+	if len(k.tsqQueue) > 0 && !k.inTasklet {
+		k.tcpTaskletFunc() // TASKLET_SOFTIRQ: tcp_wfree queued a socket outside a device's completion
+	}
 	if skb.SkbQueueEmpty(&k.backlog) {
 		return
 	}

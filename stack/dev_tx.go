@@ -10,10 +10,12 @@ import (
 
 // txQueue holds what a device with deferred transmit completion
 // (netdev.Device.TxAsync) has been given and not yet reported done: a real
-// NIC frees a sent skb from its TX-completion interrupt, and the tun
-// driver when the program reading the device has taken the packet. Until
+// NIC frees a sent skb from its TX-completion interrupt (virtio-net with
+// its TX NAPI, the default, once the host has consumed the buffer). Until
 // then the skb stays alive, and a TCP skb keeps its bytes in its socket's
 // sk_wmem_alloc, which is what autocorking and TCP Small Queues look at.
+// (Linux's own tun.c does the opposite: it orphans an skb as it queues it,
+// because the reader may never come.)
 type txQueue struct {
 	dev     *netdev.Device
 	pending []*skb.SkBuff // oldest first

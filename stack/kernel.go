@@ -110,6 +110,7 @@ type Kernel struct {
 	txqs       []*txQueue        // devices whose transmit completes later, in the order they first sent
 	txDoorbell chan struct{}     // rung by their drivers when packets are done
 	tsqQueue   []*sockets.Sock   // TCP Small Queues' tasklet list (tsq_tasklet.head)
+	inTasklet  bool              // tcp_tasklet_func is running: what it sends does not run it again
 	tcpWfreeFn func(*skb.SkBuff) // k.tcpWfree, made once: every sent TCP packet carries it
 	ipIdents   [ipIdentsSize]uint32
 	frags      fragQueues

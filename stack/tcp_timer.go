@@ -99,6 +99,9 @@ func (k *Kernel) tcpRetransmitSkb(sk *sockets.Sock, s *skb.SkBuff) bool {
 func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff) bool {
 	tp := tcpSk(sk)
 	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
+	if k.tcpSkbStillInHostQueue(sk, s) {
+		return false // -EBUSY
+	}
 	if k.tcpTransmitSkb(sk, s, true) != nil {
 		return false
 	}

@@ -58,6 +58,8 @@ func (k *Kernel) tcpTaskletFunc() {
 		return
 	}
 	k.tr.Enter(fnTcpTaskletFunc)
+	k.inTasklet = true
+	defer func() { k.inTasklet = false }()
 	for len(k.tsqQueue) > 0 {
 		sk := k.tsqQueue[0]
 		k.tsqQueue[0] = nil
@@ -108,6 +110,19 @@ func (k *Kernel) tcpReleaseCb(sk *sockets.Sock) {
 	}
 	tp.tsqFlags &^= TCP_TSQ_DEFERRED
 	k.tcpTsqWrite(sk)
+}
+
+// tcpSkbStillInHostQueue is skb_still_in_host_queue: the last copy of s
+// sent has not left its device yet, so sending it again would put two
+// copies in the same queue. The socket is throttled instead, and
+// tcp_wfree wakes it when that copy is gone.
+func (k *Kernel) tcpSkbStillInHostQueue(sk *sockets.Sock, s *skb.SkBuff) bool {
+	if !skb.SkbFcloneBusy(s, sk) {
+		return false
+	}
+	tcpSk(sk).tsqFlags |= TSQF_THROTTLED
+	k.mib.inc(LINUX_MIB_TCPSPURIOUSRTXHOSTQUEUES)
+	return true
 }
 
 // tcpShouldAutocork is tcp_should_autocork: hold a small write back when

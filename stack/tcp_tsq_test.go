@@ -3,6 +3,7 @@ package stack
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"sync"
 	"testing"
@@ -253,5 +254,98 @@ func TestAutocorkReplays(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("event %d: recorded %q, replayed %q", i, want[i], got[i])
 		}
+	}
+}
+
+// refusingDriver refuses the next frame (a device gone), then sends as
+// the async capture does.
+type refusingDriver struct {
+	*asyncCapture
+	refuse bool
+}
+
+func (d *refusingDriver) Xmit(frame []byte) error {
+	if d.refuse {
+		d.refuse = false
+		return errors.New("device gone")
+	}
+	return d.asyncCapture.Xmit(frame)
+}
+
+// TestRetransmitWaitsForTheCopyInTheDevice: while the first copy of a
+// segment still waits in its device, the loss probe and the RTO send no
+// second copy (skb_still_in_host_queue: TCPSpuriousRtxHostQueues, the
+// socket throttled); once the device is done, tcp_wfree wakes the socket
+// and the TSQ tasklet retransmits what the RTOs marked lost.
+func TestRetransmitWaitsForTheCopyInTheDevice(t *testing.T) {
+	r := newAutocorkRig(t, "1")
+	if out := r.write(t, "a"); len(out) != 1 {
+		t.Fatalf("write sent %d frames", len(out))
+	}
+	now, _ := r.f.k.Now()
+	if err := r.f.k.AdvanceTo(now + 5e9); err != nil {
+		t.Fatal(err)
+	}
+	if out := r.take(); len(out) != 0 {
+		t.Fatalf("%d copies sent while the first was still in the device", len(out))
+	}
+	if n := r.mib(t, LINUX_MIB_TCPSPURIOUSRTXHOSTQUEUES); n == 0 {
+		t.Error("TCPSpuriousRtxHostQueues = 0")
+	}
+	// The RTOs marked "a" lost; when its copy leaves the device, the TSQ
+	// tasklet (tcp_tsq_write) retransmits it at once.
+	out := r.drain(t)
+	if len(out) != 1 || string(tcpOf(t, out[0]).Payload) != "a" {
+		t.Fatalf("no retransmission of \"a\" when the device was done (%d frames)", len(out))
+	}
+}
+
+// TestRefusedFrameIsNotHeld: a frame the driver refuses is freed at once,
+// not held for a completion that will never come.
+func TestRefusedFrameIsNotHeld(t *testing.T) {
+	r := newAutocorkRig(t, "0")
+	d := &refusingDriver{asyncCapture: r.drv, refuse: true}
+	if _, err := r.f.k.Do("swap", func(k *Kernel) any { r.dev.Driver = d; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	r.write(t, "a") // refused
+	r.write(t, "b")
+	r.drain(t)
+	v, err := r.f.k.Do("pending", func(k *Kernel) any { return len(k.txQueueOf(r.dev).pending) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.(int) != 0 || r.wmem(t) != 1 {
+		t.Errorf("after every frame taken was reported done: %d held, sk_wmem_alloc %d (want 0 and 1)", v.(int), r.wmem(t))
+	}
+}
+
+// TestSockFreedOnceAfterItsPacketsLeave: a socket closed and reset while
+// its packets still wait in the device lives on (sk_free waits for
+// sk_wmem_alloc) and is freed, once, when the device is done.
+func TestSockFreedOnceAfterItsPacketsLeave(t *testing.T) {
+	r := newAutocorkRig(t, "1")
+	socks := func() (int, uint64) {
+		v, err := r.f.k.Do("socks", func(k *Kernel) any { return len(k.net.Socks()) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(int), r.f.cacheInUse(t)["TCP"]
+	}
+	n0, slab0 := socks()
+	a := tcpOf(t, r.write(t, "a")[0])
+	r.write(t, "b") // held: "a" is in the device
+	if err := r.f.p.Close(r.fd); err != nil {
+		t.Fatal(err)
+	}
+	r.take()
+	r.deliver(t, peerTCP(t, 40000, 80, a.Ack, 0, "R", nil, nil))
+	if n, slab := socks(); n != n0 || slab != slab0 {
+		t.Errorf("reset with a packet in the device: socks %d -> %d, TCP slab %d -> %d (want the sock kept)", n0, n, slab0, slab)
+	}
+	r.drain(t)
+	r.drain(t)
+	if n, slab := socks(); n != n0-1 || slab != slab0-1 {
+		t.Errorf("after the device was done: socks %d -> %d, TCP slab %d -> %d (want one fewer)", n0, n, slab0, slab)
 	}
 }

@@ -13,10 +13,11 @@ import (
 )
 
 // TestAutocorkOverTun: a process of the stack writes 2000 10-byte chunks
-// with TCP_NODELAY to a reader on the host. The TUN device frees a sent
-// packet only when the host has taken it, as tun.c does, so while one
-// waits the next small writes are held back and leave together
-// (TCPAutoCorking): fewer segments than writes, every byte in order.
+// with TCP_NODELAY to a reader on the host. The model's device frees a
+// sent packet only when the host has taken it (a NIC's TX completion,
+// virtio-net's with the host as its backend), so while one waits the next
+// small writes are held back and leave together (TCPAutoCorking): fewer
+// segments than writes, every byte in order.
 func TestAutocorkOverTun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("live TUN test: not in -short mode")

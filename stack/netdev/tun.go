@@ -97,8 +97,10 @@ func OpenTun(cfg TunConfig) (*Tun, *Device, error) {
 	}
 	t.dev = New(t.ifc.Name(), "tun", 0, cfg.MTU, cfg.StackAddr, t)
 	t.dev.Peer = cfg.HostAddr.Addr()
-	// Through the ring, a sent packet is done when the writer has handed
-	// it to the host, as tun.c frees an skb when the reader takes it.
+	// The model kernel sits where a guest's NIC would, with the host's TUN
+	// device as its backend: through the ring, a sent packet is done when
+	// the writer has handed it to the host, as virtio-net (TX NAPI on)
+	// frees an skb once the host has consumed the buffer.
 	t.dev.TxAsync = t.ring != nil
 	return t, t.dev, nil
 }
@@ -157,8 +159,8 @@ func (t *Tun) configure() error {
 }
 
 // Xmit queues one frame on the transmit ring, which a goroutine writes to
-// the device (ndo_start_xmit of tun.c, seen from the kernel we model: the
-// host reads what we send).
+// the device (the model kernel's ndo_start_xmit: the host reads what it
+// sends). It fails once the device is closed.
 func (t *Tun) Xmit(frame []byte) error {
 	if t.closed.Load() {
 		return os.ErrClosed
@@ -167,8 +169,7 @@ func (t *Tun) Xmit(frame []byte) error {
 		t.tx.send(frame)
 		return nil
 	}
-	t.ring.send(frame)
-	return nil
+	return t.ring.send(frame)
 }
 
 // SetTxDone takes the function the transmit ring reports completions to

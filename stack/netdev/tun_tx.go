@@ -1,6 +1,7 @@
 package netdev
 
 import (
+	"os"
 	"sync"
 	"sync/atomic"
 )
@@ -57,12 +58,13 @@ func newTunTx(depth, size int, write func([]byte) error) *tunTx {
 }
 
 // send queues a copy of frame (the caller's buffer is the kernel's to
-// reuse at once).
-func (x *tunTx) send(frame []byte) {
+// reuse at once); once the ring is stopped it refuses the frame, which
+// will never be written or reported done.
+func (x *tunTx) send(frame []byte) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if x.stopped.Load() {
-		return
+		return os.ErrClosed
 	}
 	var b []byte
 	select {
@@ -74,6 +76,7 @@ func (x *tunTx) send(frame []byte) {
 		b = make([]byte, 0, len(frame))
 	}
 	x.queue <- append(b, frame...)
+	return nil
 }
 
 // stop discards what is still queued and waits for the writer to end.
