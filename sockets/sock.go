@@ -64,15 +64,23 @@ type SkBacklog struct {
 type Sock struct {
 	SockCommon
 
-	SkLock          SocketLock
-	SkReceiveQueue  skb.SkBuffHead
-	SkWriteQueue    skb.SkBuffHead
-	SkErrorQueue    skb.SkBuffHead
-	SkBacklog       SkBacklog
-	SkRcvbuf        int32
-	SkSndbuf        int32
-	SkRmemAlloc     int32 // sk_rmem_alloc
-	SkWmemAlloc     int32 // sk_wmem_alloc, 1 while the sock lives
+	SkLock         SocketLock
+	SkReceiveQueue skb.SkBuffHead
+	SkWriteQueue   skb.SkBuffHead
+	SkErrorQueue   skb.SkBuffHead
+	SkBacklog      SkBacklog
+	SkRcvbuf       int32
+	SkSndbuf       int32
+	SkRmemAlloc    int32 // sk_rmem_alloc
+	SkWmemAlloc    int32 // sk_wmem_alloc, 1 while the sock lives
+	// SkPacingRate is sk_pacing_rate in bytes per second (TCP sets it
+	// from cwnd and srtt; ~0 until then) and SkMaxPacingRate its cap
+	// (SO_MAX_PACING_RATE; ~0: none). SkPacingShift is sk_pacing_shift:
+	// TCP Small Queues allows 1/2^shift of a second at the pacing rate
+	// in the device.
+	SkPacingRate    uint64
+	SkMaxPacingRate uint64
+	SkPacingShift   uint8
 	SkWmemQueued    int32
 	SkForwardAlloc  int32
 	SkAckBacklog    uint32

@@ -94,6 +94,7 @@ func SockInitData(net *Net, sock *Socket, sk *Sock) {
 	skb.SkbQueueHeadInit(&sk.SkErrorQueue, tr, sk.addr+offErrorQueue)
 	sk.SkRcvbuf = int32(net.Sysctl.RmemDefault)
 	sk.SkSndbuf = int32(net.Sysctl.WmemDefault)
+	sk.SkMaxPacingRate, sk.SkPacingRate, sk.SkPacingShift = ^uint64(0), ^uint64(0), 10
 	sk.SkcState = TCP_CLOSE
 	sk.SkSocket = sock
 	sk.SockSetFlag(SOCK_ZAPPED)

@@ -35,6 +35,13 @@ type Sysctls struct {
 	// socket still wait in a device (tcp_should_autocork); Linux's default
 	// is 1.
 	TcpAutocorking int
+	// TcpLimitOutputBytes caps what TCP Small Queues lets one socket have
+	// in its device (tcp_limit_output_bytes, 1 MiB); TcpPacingSsRatio and
+	// TcpPacingCaRatio scale the pacing rate (percent of cwnd*mss/srtt) in
+	// slow start and after it (200 and 120).
+	TcpLimitOutputBytes int
+	TcpPacingSsRatio    int
+	TcpPacingCaRatio    int
 	// TcpSlowStartAfterIdle restarts the congestion window after an idle
 	// period longer than the RTO (RFC 2861); Linux's default is 1.
 	TcpSlowStartAfterIdle int
@@ -97,6 +104,9 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpTwReuse:            2,
 		TcpSlowStartAfterIdle: 1,
 		TcpAutocorking:        1,
+		TcpLimitOutputBytes:   16 * 65536,
+		TcpPacingSsRatio:      200,
+		TcpPacingCaRatio:      120,
 		TcpEarlyRetrans:       3,
 		TcpRecovery:           1,
 		TcpFrto:               2,
@@ -203,6 +213,9 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_dsack", "report segments received twice with D-SACK blocks (RFC 2883)", func(s *Sysctls) *int { return &s.TcpDsack }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
 	intEntry("net.ipv4.tcp_autocorking", "hold back a small write while the socket's earlier packets still wait in a device (they leave together when the device is done)", func(s *Sysctls) *int { return &s.TcpAutocorking }, 0, 1),
+	intEntry("net.ipv4.tcp_limit_output_bytes", "bytes of one TCP socket that may wait in its device before TCP Small Queues holds the rest back (the pacing rate may allow more, up to this)", func(s *Sysctls) *int { return &s.TcpLimitOutputBytes }, 0, 1<<30),
+	intEntry("net.ipv4.tcp_pacing_ss_ratio", "the pacing rate in slow start, in percent of cwnd*mss/srtt", func(s *Sysctls) *int { return &s.TcpPacingSsRatio }, 0, 1000),
+	intEntry("net.ipv4.tcp_pacing_ca_ratio", "the pacing rate after slow start, in percent of cwnd*mss/srtt", func(s *Sysctls) *int { return &s.TcpPacingCaRatio }, 0, 1000),
 	intEntry("net.ipv4.tcp_slow_start_after_idle", "restart the congestion window after an idle period longer than the RTO (RFC 2861)", func(s *Sysctls) *int { return &s.TcpSlowStartAfterIdle }, 0, 1),
 	intEntry("net.ipv4.tcp_abort_on_overflow", "reset instead of dropping the final ACK when the accept queue is full", func(s *Sysctls) *int { return &s.TcpAbortOnOverflow }, 0, 1),
 	intEntry("net.ipv4.tcp_max_tw_buckets", "the most TIME_WAIT sockets at once", func(s *Sysctls) *int { return &s.TcpMaxTwBuckets }, 0, 1<<31-1),

@@ -9,7 +9,7 @@ import "github.com/stackscope/stackscope/sockets"
 // estimate keeps it from being slower than Reno. ssthresh after a loss is
 // 717/1024 of cwnd. HyStart leaves slow start early when ACKs come back
 // in a train stretching over half the minimum RTT, or when the RTT grows
-// within a round. The model has no pacing rate, so HyStart's ACK-train
+// within a round. The model paces nothing, so HyStart's ACK-train
 // threshold has no pacing allowance.
 
 // CUBIC's parameters, the module's defaults.

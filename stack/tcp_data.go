@@ -265,6 +265,9 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 		if !tcpNagleTest(tp, s, mss, ng) {
 			break
 		}
+		if k.tcpSmallQueueCheck(sk, s, 0) {
+			break
+		}
 		_ = skb.SkbUnlinkLocked(s, &sk.SkWriteQueue)
 		_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s)
 		if k.tcpTransmitSkb(sk, s, true) != nil {

@@ -16,10 +16,11 @@ import (
 //
 // What the model does not keep is reported as 0:
 //   - tcpi_fackets: FACK is gone from Linux too (it is always 0 in 6.x);
-//   - tcpi_pacing_rate, tcpi_delivery_rate, tcpi_delivery_rate_app_limited,
-//     tcpi_busy_time, tcpi_rwnd_limited, tcpi_sndbuf_limited: no pacing,
-//     rate sampling or chrono statistics (tcpi_max_pacing_rate is ~0, "no
-//     limit", as for any socket without SO_MAX_PACING_RATE);
+//   - tcpi_delivery_rate, tcpi_delivery_rate_app_limited, tcpi_busy_time,
+//     tcpi_rwnd_limited, tcpi_sndbuf_limited: no rate sampling or chrono
+//     statistics (tcpi_pacing_rate is sk_pacing_rate, which TCP Small
+//     Queues uses; tcpi_max_pacing_rate is ~0, "no limit", as for any
+//     socket without SO_MAX_PACING_RATE);
 //   - tcpi_delivered_ce, TCPI_OPT_ECN*: no ECN;
 //   - tcpi_rehash, tcpi_fastopen_client_fail, TCPI_OPT_SYN_DATA,
 //     TCPI_OPT_USEC_TS: no PLB, no Fast Open, millisecond timestamps;
@@ -33,7 +34,8 @@ func (k *Kernel) tcpGetInfo(sk *sockets.Sock, info *sockets.TcpInfo) {
 	}
 	tp := tcpSk(sk)
 	info.TcpiState = uint8(sk.SkcState)
-	info.TcpiMaxPacingRate = ^uint64(0)
+	info.TcpiPacingRate = sk.SkPacingRate
+	info.TcpiMaxPacingRate = sk.SkMaxPacingRate
 	info.TcpiReordering = tp.Reordering
 	info.TcpiSndCwnd = tp.SndCwnd
 	if sk.SkcState == sockets.TCP_LISTEN {

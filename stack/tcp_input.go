@@ -68,6 +68,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		tp.SndUna = seg.ack
 		tp.SndWnd = uint32(seg.th.Window()) << tp.RxOpt.SndWscale
 		tp.SndWl1 = seg.seq
+		k.tcpUpdatePacingRate(sk)
 	case sockets.TCP_FIN_WAIT1:
 		if tp.SndUna == tp.WriteSeq {
 			k.tcpSetState(sk, sockets.TCP_FIN_WAIT2)

@@ -56,6 +56,7 @@ func (k *Kernel) tcpCongControl(sk *sockets.Sock, delivered, losses uint32, flag
 	} else if k.tcpMayRaiseCwnd(tp, flag) {
 		k.tcpCongAvoid(tp, delivered)
 	}
+	k.tcpUpdatePacingRate(sk)
 }
 
 // tcpCurrentSsthresh is tcp_current_ssthresh: in a reduction, ssthresh;
@@ -691,6 +692,9 @@ func (k *Kernel) tcpXmitRetransmitQueue(sk *sockets.Sock) {
 		sacked := s.Cb[cbSacked]
 		if sacked&TCPCB_LOST == 0 || sacked&(TCPCB_SACKED_ACKED|TCPCB_SACKED_RETRANS) != 0 {
 			continue
+		}
+		if k.tcpSmallQueueCheck(sk, s, 1) {
+			break
 		}
 		if !k.tcpRetransmitSkb(sk, s) {
 			break

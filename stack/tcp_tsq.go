@@ -125,6 +125,47 @@ func (k *Kernel) tcpSkbStillInHostQueue(sk *sockets.Sock, s *skb.SkBuff) bool {
 	return true
 }
 
+// tcpUpdatePacingRate is tcp_update_pacing_rate: sk_pacing_rate is
+// cwnd*mss/srtt, times tcp_pacing_ss_ratio (200%) while cwnd is below
+// half of ssthresh, else tcp_pacing_ca_ratio (120%). The model paces
+// nothing by it (no fq, no internal pacing); TCP Small Queues sizes its
+// limit with it.
+func (k *Kernel) tcpUpdatePacingRate(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	rate := uint64(tp.MssCache) * (uint64(1_000_000/100) << 3) // per second, over srtt<<3 in µs
+	if tp.SndCwnd < tp.SndSsthresh/2 {
+		rate *= uint64(k.net.Sysctl.TcpPacingSsRatio)
+	} else {
+		rate *= uint64(k.net.Sysctl.TcpPacingCaRatio)
+	}
+	rate *= uint64(max(tp.SndCwnd, tp.PacketsOut))
+	if tp.Srtt != 0 {
+		rate /= uint64(tp.Srtt)
+	}
+	sk.SkPacingRate = min(rate, sk.SkMaxPacingRate)
+}
+
+// tcpSmallQueueCheck is tcp_small_queue_check (TCP Small Queues): stop
+// sending while more of the socket's bytes than about a millisecond at
+// its pacing rate (at least two packets, at most tcp_limit_output_bytes;
+// twice that for retransmissions, factor 1) still wait in its device.
+// tcp_wfree sends the rest when they leave. A socket with at most one
+// packet in flight always sends.
+func (k *Kernel) tcpSmallQueueCheck(sk *sockets.Sock, s *skb.SkBuff, factor uint) bool {
+	tp := tcpSk(sk)
+	limit := max(2*uint64(s.Truesize), sk.SkPacingRate>>sk.SkPacingShift)
+	limit = min(limit, uint64(k.net.Sysctl.TcpLimitOutputBytes)) // sk_pacing_status is SK_PACING_NONE
+	limit <<= factor
+	if uint64(max(sk.SkWmemAlloc, 0)) <= limit {
+		return false
+	}
+	if skb.SkbQueueLen(&tp.rtxQueue) <= 1 { // tcp_rtx_queue_empty_or_single_skb
+		return false
+	}
+	tp.tsqFlags |= TSQF_THROTTLED
+	return true
+}
+
 // tcpShouldAutocork is tcp_should_autocork: hold a small write back when
 // the socket has data in flight and a packet of its own still waits in a
 // device. Its completion (tcp_wfree) sends the held data, joined by what

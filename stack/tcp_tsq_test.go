@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -347,5 +348,40 @@ func TestSockFreedOnceAfterItsPacketsLeave(t *testing.T) {
 	r.drain(t)
 	if n, slab := socks(); n != n0-1 || slab != slab0-1 {
 		t.Errorf("after the device was done: socks %d -> %d, TCP slab %d -> %d (want one fewer)", n0, n, slab0, slab)
+	}
+}
+
+// TestSmallQueuesHoldTheRestInTheWriteQueue: with tcp_limit_output_bytes
+// at 1000 (less than one packet's truesize), TCP Small Queues lets a
+// socket have one packet in its device (two while the retransmit queue
+// holds one skb); the rest of a 5000-byte
+// write (ten 536-byte segments: the peer gave no MSS) waits in the write
+// queue, and each completion lets the next segment go. With the default
+// limit (1 MiB) the whole write goes at once, as cwnd (10) allows.
+// Autocorking is off, so that it does not hold the short last segment.
+func TestSmallQueuesHoldTheRestInTheWriteQueue(t *testing.T) {
+	payload := string(bytes.Repeat([]byte("x"), 5000))
+	def := newAutocorkRig(t, "0")
+	if out := def.write(t, payload); len(out) != 10 {
+		t.Fatalf("default limit: %d segments at once, want 10", len(out))
+	}
+
+	r := newAutocorkRig(t, "0")
+	limit := "1000"
+	if _, err := r.f.k.Sysctl("net.ipv4.tcp_limit_output_bytes", &limit); err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	total := 0
+	out := r.write(t, payload)
+	for len(out) > 0 && len(got) < 20 {
+		got = append(got, len(out))
+		for _, f := range out {
+			total += len(tcpOf(t, f).Payload)
+		}
+		out = r.drain(t)
+	}
+	if want := "[2 1 1 1 1 1 1 1 1]"; fmt.Sprint(got) != want || total != len(payload) {
+		t.Errorf("segments per completion %v (%d bytes), want %s (%d bytes)", got, total, want, len(payload))
 	}
 }
