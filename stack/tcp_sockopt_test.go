@@ -194,3 +194,47 @@ func TestRecordedSyscallKeepsAStringOption(t *testing.T) {
 		t.Errorf("decoded %+v, recorded %+v", got, sc)
 	}
 }
+
+// TestUDPIoctl: on a UDP socket SIOCINQ is the length of the next
+// datagram, not the bytes queued (two datagrams of 5 and 300 bytes: 5,
+// then 300 once the first is read, then 0); SIOCOUTQ is 0 once sent
+// datagrams have left; another command is ENOTTY.
+func TestUDPIoctl(t *testing.T) {
+	f := boot(t, Config{})
+	rfd, err := f.p.Socket(sockets.AF_INET, sockets.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Bind(rfd, addr("127.0.0.1:7000")); err != nil {
+		t.Fatal(err)
+	}
+	sfd, err := f.p.Socket(sockets.AF_INET, sockets.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := addr("127.0.0.1:7000")
+	if v, e := ioctlOf(f.p, rfd, sockets.SIOCINQ); v != 0 || e != 0 {
+		t.Errorf("SIOCINQ with nothing queued: %d, errno %v", v, e)
+	}
+	for _, n := range []int{5, 300} {
+		if _, err := f.p.Sendto(sfd, make([]byte, n), 0, &to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []int{5, 300, 0} {
+		if v, e := ioctlOf(f.p, rfd, sockets.SIOCINQ); v != want || e != 0 {
+			t.Errorf("SIOCINQ: %d, errno %v; want %d", v, e, want)
+		}
+		if want > 0 {
+			if _, _, err := f.p.Recvfrom(rfd, 1000, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if v, e := ioctlOf(f.p, sfd, sockets.SIOCOUTQ); v != 0 || e != 0 {
+		t.Errorf("SIOCOUTQ after the datagrams left: %d, errno %v", v, e)
+	}
+	if _, e := ioctlOf(f.p, rfd, 0x5401); e != tracing.ENOTTY {
+		t.Errorf("ioctl(udp, TCGETS): errno %v, want ENOTTY", e)
+	}
+}

@@ -97,6 +97,7 @@ func init() {
 var (
 	fnUdpLibGetPort, fnUdpLibUnhash, fnInetAutobind, fnInetDgramConnect, fnIp4DatagramConnect tracing.FuncID
 	fnInetSendmsg, fnInetRecvmsg, fnUdpSendmsg, fnUdpSendSkb, fnUdpRecvmsg, fnUdpRcv          tracing.FuncID
+	fnUdpIoctl                                                                                tracing.FuncID
 	fnUdp4LibLookup, fnUdpQueueRcvSkb, fnUdpErr                                               tracing.FuncID
 )
 
@@ -122,6 +123,9 @@ func init() {
 		"Sends one datagram: checks the size (at most 65507 bytes), finds the route and builds the packet.")
 	fnUdpSendSkb = reg("udp_send_skb", udpC, nil, []string{"skb"},
 		"Fills in the UDP header and its checksum (over a pseudo-header of the addresses) and hands the packet to IP.")
+	fnUdpIoctl = reg("udp_ioctl", udpC, (*Kernel).udpIoctl, []string{"sk", "cmd"},
+		"UDP's ioctl: SIOCINQ (FIONREAD) returns the length of the next datagram to be read (0 if none), not the "+
+			"bytes queued; SIOCOUTQ the bytes of sent datagrams still in the device, sk_wmem_alloc - 1.")
 	fnUdpRecvmsg = reg("udp_recvmsg", udpC, (*Kernel).udpRecvmsg, []string{"sk", "len", "flags"},
 		"Takes the next datagram from the receive queue (sleeping for one unless non-blocking), copies what fits, "+
 			"and reports the sender. A datagram bigger than the buffer is truncated (MSG_TRUNC); the rest is lost.")

@@ -33,6 +33,7 @@ func (k *Kernel) newUDPProt() *sockets.Proto {
 		Disconnect: k.udpDisconnect,
 		Sendmsg:    k.udpSendmsg,
 		Recvmsg:    k.udpRecvmsg,
+		Ioctl:      k.udpIoctl,
 		Alloc: func(*sockets.Proto) *sockets.Sock {
 			u := &UdpSock{}
 			sockets.AttachOwner(&u.Sock, u)
@@ -355,6 +356,27 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 	}
 	tr.Exit(fnUdpSendmsg, tracing.Int(int64(len(data))))
 	return len(data), nil
+}
+
+// udpIoctl is udp_ioctl: SIOCINQ is the length of the first datagram
+// waiting (first_packet_length; 0 when none), SIOCOUTQ what sent
+// datagrams still hold of sk_wmem_alloc (sk_wmem_alloc_get).
+func (k *Kernel) udpIoctl(sk *sockets.Sock, cmd int) (int64, error) {
+	k.tr.Enter2(fnUdpIoctl, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(cmd)))
+	var answ int64
+	switch cmd {
+	case sockets.SIOCOUTQ:
+		answ = int64(max(sk.SkWmemAlloc-1, 0))
+	case sockets.SIOCINQ:
+		if s := skb.SkbPeek(&sk.SkReceiveQueue); s != nil {
+			answ = int64(s.Len)
+		}
+	default:
+		k.tr.Exit(fnUdpIoctl, tracing.Errno(-tracing.ENOIOCTLCMD))
+		return -1, sockets.Errno(tracing.ENOIOCTLCMD)
+	}
+	k.tr.Exit(fnUdpIoctl, tracing.Int(answ))
+	return answ, nil
 }
 
 // udpRecvmsg is udp_recvmsg: take the next datagram (sleeping for one
