@@ -46,6 +46,24 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 		}
 		return
 	}
+	if tp.SndWnd == 0 && !sk.SockFlagSet(sockets.SOCK_DEAD) &&
+		sk.SkcState != sockets.TCP_SYN_SENT && sk.SkcState != sockets.TCP_SYN_RECV {
+		// The peer shut its window on data in flight: the retransmissions
+		// are window probes, and the connection is not timed out by
+		// tcp_retries2 but by tcp_rtx_probe0_timed_out.
+		since := cbMstampOf(head)
+		if tp.retransStampSet {
+			since = tp.retransStamp
+		}
+		if k.tcpRtxProbe0TimedOut(sk, (k.clock.Now()-since)/1e6) {
+			k.tcpWriteErr(sk)
+			return
+		}
+		k.tcpEnterLoss(sk)
+		k.tcpRetransmitSkb(sk, head)
+		k.tcpRetransmitTimerBackoff(sk)
+		return
+	}
 	k.mib.inc(LINUX_MIB_TCPTIMEOUTS)
 	if k.tcpWriteTimeout(sk) {
 		return
@@ -64,6 +82,15 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 	k.tcpEnterLoss(sk)
 	k.tcpUpdateRtoStats(sk)
 	k.tcpRetransmitSkb(sk, head)
+	k.tcpRetransmitTimerBackoff(sk)
+}
+
+// tcpRetransmitTimerBackoff is the end of tcp_retransmit_timer
+// (out_reset_timer): the RTO doubles, up to TCP_RTO_MAX (a SYN's first
+// tcp_syn_linear_timeouts retransmissions keep theirs), and the timer is
+// armed again.
+func (k *Kernel) tcpRetransmitTimerBackoff(sk *sockets.Sock) {
+	tp := tcpSk(sk)
 	if sk.SkcState != sockets.TCP_SYN_SENT || int(tp.TotalRto) > k.net.Sysctl.TcpSynLinearTimeouts {
 		tp.IcskBackoff++
 		tp.IcskRto = min(tp.IcskRto*2, TCP_RTO_MAX)

@@ -78,12 +78,39 @@ func (k *Kernel) tcpWriteTimeout(sk *sockets.Sock) bool {
 	if !expired {
 		return false
 	}
-	k.tr.Point(fnTcpWriteErr, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(tp.IcskRetransmits)))
+	k.tcpWriteErr(sk)
+	return true
+}
+
+// tcpWriteErr is tcp_write_err: the connection is given up with
+// ETIMEDOUT.
+func (k *Kernel) tcpWriteErr(sk *sockets.Sock) {
+	k.tr.Point(fnTcpWriteErr, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(tcpSk(sk).IcskRetransmits)))
 	k.mib.inc(LINUX_MIB_TCPABORTONTIMEOUT)
 	sk.SkErr = tracing.ETIMEDOUT
 	sk.SkErrorReport(sk)
 	k.tcpDone(sk)
-	return true
+}
+
+// tcpRtxProbe0TimedOut is tcp_rtx_probe0_timed_out: a peer that shut its
+// window on data in flight is given up only when nothing has come from
+// it for twice TCP_RTO_MAX (240 s) and retransmitting has lasted as long
+// (or TCP_USER_TIMEOUT, if set, has passed). rtxDelta is how long the
+// retransmissions have lasted, in ms.
+func (k *Kernel) tcpRtxProbe0TimedOut(sk *sockets.Sock, rtxDelta int64) bool {
+	tp := tcpSk(sk)
+	timeout := 2 * TCP_RTO_MAX / 1e6 // ms
+	if u := int64(tp.IcskUserTimeout); u != 0 {
+		if rtxDelta > u {
+			return true
+		}
+		timeout = min(timeout, u)
+	}
+	rcvDelta := (tp.retransmitTimer.Expires() - tp.RcvTstamp) / 1e6 // icsk_timeout - rcv_tstamp
+	if rcvDelta <= timeout {
+		return false
+	}
+	return rtxDelta > timeout
 }
 
 // tcpClampRtoToUserTimeout is tcp_clamp_rto_to_user_timeout: with
