@@ -248,15 +248,13 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 			break // tcp_cwnd_test: a lone FIN goes even when the window is full
 		}
 		if wndEnd := tp.SndUna + tp.SndWnd; after(cbEndSeqOf(s), wndEnd) {
-			// tcp_snd_wnd_test failed: send the part that fits
-			// (tcp_mss_split_point + tso_fragment), or nothing at all if
-			// the window is shut, and let the probe timer ask again.
-			if !after(wndEnd, cbSeqOf(s)) || k.tcpFragment(sk, s, wndEnd-cbSeqOf(s)) != nil {
-				if tp.PacketsOut == 0 {
-					k.tcpResetXmitTimer(sk, tp.IcskRto) // the zero-window probe timer
-				}
-				break
+			// tcp_snd_wnd_test failed: a segment goes only whole (the
+			// sender's silly-window avoidance). With nothing in flight the
+			// probe timer comes, and tcp_write_wakeup sends what fits.
+			if tp.PacketsOut == 0 {
+				k.tcpResetXmitTimer(sk, tp.IcskRto) // the zero-window probe timer
 			}
+			break
 		}
 		ng := uint8(TCP_NAGLE_PUSH) // in the middle of the queue: it cannot grow
 		if s == skb.SkbPeekTail(&sk.SkWriteQueue) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack/netdev"
 	"github.com/stackscope/stackscope/tracing"
@@ -383,5 +385,40 @@ func TestSmallQueuesHoldTheRestInTheWriteQueue(t *testing.T) {
 	}
 	if want := "[2 1 1 1 1 1 1 1 1]"; fmt.Sprint(got) != want || total != len(payload) {
 		t.Errorf("segments per completion %v (%d bytes), want %s (%d bytes)", got, total, want, len(payload))
+	}
+}
+
+// TestWindowSmallerThanASegmentWaitsForTheProbe: a segment goes only
+// whole (tcp_snd_wnd_test). The peer's window is 500 bytes and the first
+// segment 536 (the peer gave no MSS), so tcp_write_xmit sends nothing;
+// the probe timer (tcp_write_wakeup) then sends the 500 bytes that fit.
+func TestWindowSmallerThanASegmentWaitsForTheProbe(t *testing.T) {
+	r := newAutocorkRig(t, "0")
+	// The peer sends two bytes, the second with a window of 500: a segment
+	// newer than the one that set snd_wl1, so tcp_ack_update_window takes
+	// the smaller window.
+	v, err := r.f.k.Do("snd_una", func(k *Kernel) any { return tcpSk(r.f.p.Fdt.Get(r.fd).PrivateData.Sk).SndUna })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []uint16{65535, 500} {
+		ip := v4(peerIP, stackIP, layers.IPProtocolTCP)
+		th := &layers.TCP{SrcPort: 40000, DstPort: 80, Seq: 1001 + uint32(i), Ack: v.(uint32), ACK: true, PSH: true, Window: w}
+		if err := th.SetNetworkLayerForChecksum(ip); err != nil {
+			t.Fatal(err)
+		}
+		r.deliver(t, buildPacket(t, ip, th, gopacket.Payload("z")))
+		r.drain(t) // the stack's ACK leaves the device
+	}
+	if out := r.write(t, string(bytes.Repeat([]byte("y"), 1000))); len(out) != 0 {
+		t.Fatalf("%d segments sent into a window smaller than the first one (first: %d bytes)", len(out), len(tcpOf(t, out[0]).Payload))
+	}
+	now, _ := r.f.k.Now()
+	if err := r.f.k.AdvanceTo(now + 1_500_000_000); err != nil {
+		t.Fatal(err)
+	}
+	out := r.take()
+	if len(out) != 1 || len(tcpOf(t, out[0]).Payload) != 500 {
+		t.Fatalf("the probe timer sent %d segments, want one of the 500 bytes that fit", len(out))
 	}
 }
