@@ -554,6 +554,9 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	tp.RcvTstamp = k.clock.Now()
 	if tp.PacketsOut == 0 {
 		// no_queue: nothing was outstanding.
+		if s := skb.SkbPeek(&sk.SkWriteQueue); s != nil && !after(cbEndSeqOf(s), tp.SndUna+tp.SndWnd) {
+			tp.IcskBackoff = 0 // tcp_ack_probe: the window opened for the waiting data
+		}
 		if flag&FLAG_DSACKING_ACK != 0 {
 			k.tcpFastretransAlert(sk, priorSndUna, 0, &flag)
 		}
@@ -584,8 +587,9 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	return k.tcpAckDone(sk, flag)
 }
 
-// tcpAckDone finishes tcp_ack: after new data is acknowledged the RTO
-// backoff is over and writers may have room.
+// tcpAckDone finishes tcp_ack: after new data is acknowledged writers may
+// have room. (The RTO backoff ends with a valid RTT sample, in
+// tcp_ack_update_rtt, or when a zero window opens, in tcp_ack_probe.)
 func (k *Kernel) tcpAckDone(sk *sockets.Sock, flag int) int {
 	tp := tcpSk(sk)
 	if flag&FLAG_SND_UNA_ADVANCED == 0 {
@@ -595,7 +599,6 @@ func (k *Kernel) tcpAckDone(sk *sockets.Sock, flag int) int {
 	if tp.IcskCaState != sockets.TCP_CA_Loss {
 		k.tcpUpdateRtoTime(tp)
 	}
-	tp.IcskBackoff = 0
 	sk.SkWriteSpace(sk)
 	k.tr.Exit(fnTcpAck, tracing.Int(1))
 	return 1
@@ -694,6 +697,7 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 		us, caUs := max(sample/1000, 1), max(caSample/1000, 1)
 		k.tcpUpdateRttMin(tp, uint32(caUs))
 		k.tcpRttEstimator(tp, us)
+		tp.IcskBackoff = 0 // RFC 6298: only a valid RTT sample ends the backoff
 		k.tcpPktsAcked(tp, caUs) // the algorithm's pkts_acked (CUBIC's HyStart)
 	}
 	if flag&FLAG_ACKED != 0 {
