@@ -697,7 +697,7 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 		us, caUs := max(sample/1000, 1), max(caSample/1000, 1)
 		k.tcpUpdateRttMin(tp, uint32(caUs))
 		k.tcpRttEstimator(tp, us)
-		tp.IcskBackoff = 0 // RFC 6298: only a valid RTT sample ends the backoff
+		tp.IcskBackoff = 0       // RFC 6298: only a valid RTT sample ends the backoff
 		k.tcpPktsAcked(tp, caUs) // the algorithm's pkts_acked (CUBIC's HyStart)
 	}
 	if flag&FLAG_ACKED != 0 {
