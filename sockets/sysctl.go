@@ -40,8 +40,15 @@ type Sysctls struct {
 	// TcpPacingCaRatio scale the pacing rate (percent of cwnd*mss/srtt) in
 	// slow start and after it (200 and 120).
 	TcpLimitOutputBytes int
-	TcpPacingSsRatio    int
-	TcpPacingCaRatio    int
+	// TcpCompSackDelayNs, TcpCompSackSlackNs and TcpCompSackNr compress
+	// the ACKs a receiver owes while data is out of order: after three
+	// immediate duplicate ACKs, one ACK per 5% of the RTT (at most 1 ms,
+	// plus up to 100 µs of slack) or per 44 held back.
+	TcpCompSackDelayNs int
+	TcpCompSackSlackNs int
+	TcpCompSackNr      int
+	TcpPacingSsRatio   int
+	TcpPacingCaRatio   int
 	// TcpSlowStartAfterIdle restarts the congestion window after an idle
 	// period longer than the RTO (RFC 2861); Linux's default is 1.
 	TcpSlowStartAfterIdle int
@@ -105,6 +112,9 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpSlowStartAfterIdle: 1,
 		TcpAutocorking:        1,
 		TcpLimitOutputBytes:   16 * 65536,
+		TcpCompSackDelayNs:    1000000,
+		TcpCompSackSlackNs:    100000,
+		TcpCompSackNr:         44,
 		TcpPacingSsRatio:      200,
 		TcpPacingCaRatio:      120,
 		TcpEarlyRetrans:       3,
@@ -213,6 +223,9 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_dsack", "report segments received twice with D-SACK blocks (RFC 2883)", func(s *Sysctls) *int { return &s.TcpDsack }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
 	intEntry("net.ipv4.tcp_autocorking", "hold back a small write while the socket's earlier packets still wait in a device (they leave together when the device is done)", func(s *Sysctls) *int { return &s.TcpAutocorking }, 0, 1),
+	intEntry("net.ipv4.tcp_comp_sack_delay_ns", "the longest an ACK owed while data is out of order is held back (SACK compression), in ns", func(s *Sysctls) *int { return &s.TcpCompSackDelayNs }, 0, 1<<30),
+	intEntry("net.ipv4.tcp_comp_sack_slack_ns", "how much later than tcp_comp_sack_delay_ns the held-back ACK may go, in ns (the model sends it on time)", func(s *Sysctls) *int { return &s.TcpCompSackSlackNs }, 0, 1<<30),
+	intEntry("net.ipv4.tcp_comp_sack_nr", "how many ACKs SACK compression may hold back before one goes (0: none are held)", func(s *Sysctls) *int { return &s.TcpCompSackNr }, 0, 255),
 	intEntry("net.ipv4.tcp_limit_output_bytes", "bytes of one TCP socket that may wait in its device before TCP Small Queues holds the rest back (the pacing rate may allow more, up to this)", func(s *Sysctls) *int { return &s.TcpLimitOutputBytes }, 0, 1<<30),
 	intEntry("net.ipv4.tcp_pacing_ss_ratio", "the pacing rate in slow start, in percent of cwnd*mss/srtt", func(s *Sysctls) *int { return &s.TcpPacingSsRatio }, 0, 1000),
 	intEntry("net.ipv4.tcp_pacing_ca_ratio", "the pacing rate after slow start, in percent of cwnd*mss/srtt", func(s *Sysctls) *int { return &s.TcpPacingCaRatio }, 0, 1000),

@@ -122,6 +122,7 @@ const (
 	LINUX_MIB_TCPLOSSUNDO
 	LINUX_MIB_TCPAUTOCORKING
 	LINUX_MIB_TCPSPURIOUSRTXHOSTQUEUES
+	LINUX_MIB_TCPACKCOMPRESSED
 	numMibs
 )
 
@@ -153,7 +154,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPSlowStartRetrans"}, {"TcpExt", "TCPLostRetransmit"}, {"TcpExt", "TCPDSACKRecv"}, {"TcpExt", "TCPDSACKOfoRecv"}, {"TcpExt", "TCPDSACKRecvSegs"}, {"TcpExt", "TCPDSACKIgnoredDubious"}, {"TcpExt", "TCPSACKReorder"}, {"TcpExt", "TCPTSReorder"}, {"TcpExt", "TCPRenoReorder"}, {"TcpExt", "TCPSACKReneging"}, {"TcpExt", "TCPLossProbeRecovery"}, {"TcpExt", "TCPSpuriousRTOs"}, {"TcpExt", "TCPSackRecoveryFail"}, {"TcpExt", "TCPRenoRecoveryFail"}, {"TcpExt", "TCPLossFailures"}, {"TcpExt", "TCPDSACKOldSent"}, {"TcpExt", "TCPDSACKOfoSent"},
 	{"TcpExt", "PAWSEstab"}, {"TcpExt", "TCPACKSkippedPAWS"}, {"TcpExt", "TCPACKSkippedSeq"}, {"TcpExt", "TCPACKSkippedChallenge"}, {"TcpExt", "TCPChallengeACK"}, {"TcpExt", "TCPSYNChallenge"},
 	{"TcpExt", "TCPFullUndo"}, {"TcpExt", "TCPPartialUndo"}, {"TcpExt", "TCPDSACKUndo"}, {"TcpExt", "TCPLossUndo"},
-	{"TcpExt", "TCPAutoCorking"}, {"TcpExt", "TCPSpuriousRtxHostQueues"},
+	{"TcpExt", "TCPAutoCorking"}, {"TcpExt", "TCPSpuriousRtxHostQueues"}, {"TcpExt", "TCPAckCompressed"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

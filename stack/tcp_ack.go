@@ -159,9 +159,12 @@ func (k *Kernel) tcpEventDataRecv(sk *sockets.Sock, seg *tcpSegmentIn) {
 // tcpAckSndCheck is tcp_ack_snd_check -> __tcp_ack_snd_check: with an ACK
 // owed, send it now if more than one full segment is unacknowledged and
 // the reader has caught up (or the window would grow), in quick-ack mode,
-// when asked to (ICSK_ACK_NOW), or while the out-of-order queue holds
-// data (the kernel compresses those after three; the model does not);
-// otherwise leave it to the delayed-ACK timer or the reader.
+// or when asked to (ICSK_ACK_NOW). With nothing out of order, leave it to
+// the delayed-ACK timer or the reader. While the out-of-order queue holds
+// data, the first three duplicate ACKs at one rcv_nxt go at once (the
+// sender's fast retransmit needs them); the next ones are compressed: one
+// ACK, with the newest SACK blocks, after 5% of the RTT (at most
+// tcp_comp_sack_delay_ns) or when tcp_comp_sack_nr are held.
 func (k *Kernel) tcpAckSndCheck(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	if !tp.ack.scheduled() {
@@ -171,12 +174,61 @@ func (k *Kernel) tcpAckSndCheck(sk *sockets.Sock) {
 	defer k.tr.Exit(fnTcpAckSndCheck, tracing.Arg{})
 	if (tp.RcvNxt-tp.RcvWup > tp.RcvMss &&
 		(tp.RcvNxt-tp.CopiedSeq < 1 || uint32(tcpSelectWindowCore(tp, sk)) >= tp.RcvWnd)) ||
-		tcpInQuickackMode(tp) || tp.ack.Pending&ICSK_ACK_NOW != 0 ||
-		skb.SkbQueueLen(&tp.outOfOrderQueue) > 0 {
+		tcpInQuickackMode(tp) || tp.ack.Pending&ICSK_ACK_NOW != 0 {
 		k.tcpSendAck(sk)
 		return
 	}
-	k.tcpSendDelayedAck(sk)
+	if skb.SkbQueueLen(&tp.outOfOrderQueue) == 0 {
+		k.tcpSendDelayedAck(sk)
+		return
+	}
+	if !tcpIsSack(tp) || tp.compressedAck >= uint32(k.net.Sysctl.TcpCompSackNr) {
+		k.tcpSendAck(sk)
+		return
+	}
+	if tp.compressedAckRcvNxt != tp.RcvNxt {
+		tp.compressedAckRcvNxt = tp.RcvNxt
+		tp.dupAckCounter = 0
+	}
+	if tp.dupAckCounter < TCP_FASTRETRANS_THRESH {
+		tp.dupAckCounter++
+		k.tcpSendAck(sk)
+		return
+	}
+	tp.compressedAck++
+	if tp.compressedAckTimer != nil && tp.compressedAckTimer.Pending() {
+		return
+	}
+	// 5% of the RTT (the receiver's estimate, or srtt if smaller; both
+	// are << 3 in µs), at most tcp_comp_sack_delay_ns.
+	rtt := int64(tp.rcvRttEst.rttUs)
+	if tp.Srtt != 0 && int64(tp.Srtt) < rtt {
+		rtt = int64(tp.Srtt)
+	}
+	delay := min(int64(k.net.Sysctl.TcpCompSackDelayNs), rtt*(1000>>3)/20)
+	if tp.compressedAckTimer == nil {
+		tp.compressedAckTimer = NewTimer("tcp_compressed_ack_kick", func() { k.tcpCompressedAckKick(sk) })
+	}
+	k.ModTimer(tp.compressedAckTimer, k.clock.Now()+delay)
+}
+
+// TCP_FASTRETRANS_THRESH is the duplicate ACKs a sender needs for fast
+// retransmit: SACK compression sends that many at once.
+const TCP_FASTRETRANS_THRESH = 3
+
+// tcpCompressedAckKick is tcp_compressed_ack_kick: the compressed ACK is
+// due (one of those held back goes). A process owning the socket
+// postpones it, as it does the delayed ACK.
+func (k *Kernel) tcpCompressedAckKick(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if sk.SkLock.Owned {
+		k.ModTimer(tp.compressedAckTimer, k.clock.Now()+TCP_DELACK_MIN)
+		return
+	}
+	if tp.compressedAck > 0 {
+		tp.compressedAck-- // the one sent now is not a compressed one
+		k.tcpSendAck(sk)
+	}
 }
 
 // tcpSendDelayedAck is tcp_send_delayed_ack: arm the delayed-ACK timer
@@ -256,6 +308,13 @@ func (k *Kernel) tcpDelackTimer(sk *sockets.Sock) {
 // pays what was owed: quick-ack credit is used up, the delayed ACK is
 // cancelled.
 func (k *Kernel) tcpEventAckSent(tp *TcpSock) {
+	if tp.compressedAck > 0 {
+		k.mib.add(LINUX_MIB_TCPACKCOMPRESSED, uint64(tp.compressedAck))
+		tp.compressedAck = 0
+		if tp.compressedAckTimer.Pending() {
+			k.DelTimer(tp.compressedAckTimer)
+		}
+	}
 	a := &tp.ack
 	if a.Pending != 0 || a.Quick != 0 {
 		k.tr.Point(fnTcpEventAckSent, tracing.Int(int64(a.Quick)), tracing.Uint(uint64(a.Pending)))

@@ -412,6 +412,9 @@ func (k *Kernel) tcpClearXmitTimers(sk *sockets.Sock) {
 	if tp.delackTimer != nil {
 		k.DelTimer(tp.delackTimer)
 	}
+	if tp.compressedAckTimer != nil {
+		k.DelTimer(tp.compressedAckTimer)
+	}
 	if tp.keepaliveTimer != nil {
 		k.DelTimer(tp.keepaliveTimer)
 	}

@@ -105,6 +105,12 @@ type tcpConn struct {
 	sndCwndUsed     uint32                          // snd_cwnd_used: the most in flight while not cwnd-limited
 	sndCwndStamp    int64                           // snd_cwnd_stamp: when cwnd last grew or was fully used
 	tsqFlags        uint32                          // sk_tsq_flags: TSQF_* and TCP_TSQ_DEFERRED
+	// SACK compression (tcp_comp_sack_*): ACKs owed while the
+	// out-of-order queue holds data, after the first three.
+	compressedAck       uint32 // compressed_ack: ACKs held back so far
+	compressedAckRcvNxt uint32 // compressed_ack_rcv_nxt: rcv_nxt when the count began
+	dupAckCounter       uint8  // dup_ack_counter: immediate duplicate ACKs at this rcv_nxt
+	compressedAckTimer  *Timer // compressed_ack_timer
 }
 
 // tcpParseOptions applies header.ParseTCPOptions the way tcp_parse_options

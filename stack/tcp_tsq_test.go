@@ -58,7 +58,7 @@ func newAutocorkRig(t *testing.T, autocorking string) *autocorkRig {
 	return newAutocorkRigWith(t, autocorking, Config{})
 }
 
-func newAutocorkRigWith(t *testing.T, autocorking string, cfg Config) *autocorkRig {
+func newAutocorkRigWith(t *testing.T, autocorking string, cfg Config, synOpts ...layers.TCPOption) *autocorkRig {
 	t.Helper()
 	f := boot(t, cfg)
 	drv := &asyncCapture{}
@@ -78,7 +78,7 @@ func newAutocorkRigWith(t *testing.T, autocorking string, cfg Config) *autocorkR
 	if err := f.p.Listen(lfd, 8); err != nil {
 		t.Fatal(err)
 	}
-	synAck := tcpOf(t, r.deliver(t, peerTCP(t, 40000, 80, 1000, 0, "S", nil, nil))[0])
+	synAck := tcpOf(t, r.deliver(t, peerTCP(t, 40000, 80, 1000, 0, "S", synOpts, nil))[0])
 	r.deliver(t, peerTCP(t, 40000, 80, 1001, synAck.Seq+1, "A", nil, nil))
 	fd, _, err := f.p.Accept4(lfd, 0)
 	if err != nil {
@@ -420,5 +420,47 @@ func TestWindowSmallerThanASegmentWaitsForTheProbe(t *testing.T) {
 	out := r.take()
 	if len(out) != 1 || len(tcpOf(t, out[0]).Payload) != 500 {
 		t.Fatalf("the probe timer sent %d segments, want one of the 500 bytes that fit", len(out))
+	}
+}
+
+// TestSackCompression: eight segments arrive after a hole. The first
+// three get an ACK each at once (the sender's fast retransmit needs
+// three duplicate ACKs); the other five are compressed into one ACK sent
+// when the compressed-ACK timer fires (5% of the RTT, at most 1 ms), with
+// a SACK block covering all eight. TCPAckCompressed counts the four ACKs
+// that were never sent.
+func TestSackCompression(t *testing.T) {
+	r := newAutocorkRigWith(t, "1", Config{}, layers.TCPOption{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2})
+	v, err := r.f.k.Do("snd_nxt", func(k *Kernel) any { return tcpSk(r.f.p.Fdt.Get(r.fd).PrivateData.Sk).SndNxt })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames [][]byte
+	for i := 1; i <= 8; i++ {
+		frames = append(frames, peerTCP(t, 40000, 80, 1001+uint32(i)*100, v.(uint32), "A", nil, bytes.Repeat([]byte{'o'}, 100)))
+	}
+	out := r.deliver(t, frames...)
+	if len(out) != 3 {
+		t.Fatalf("%d ACKs at once for 8 segments after a hole, want 3", len(out))
+	}
+	now, _ := r.f.k.Now()
+	if err := r.f.k.AdvanceTo(now + 2_000_000); err != nil {
+		t.Fatal(err)
+	}
+	out = r.take()
+	if len(out) != 1 {
+		t.Fatalf("%d ACKs when the compressed-ACK timer fired, want 1", len(out))
+	}
+	if n := r.mib(t, LINUX_MIB_TCPACKCOMPRESSED); n != 4 {
+		t.Errorf("TCPAckCompressed = %d, want 4", n)
+	}
+	var sackEnd uint32
+	for _, o := range tcpOf(t, out[0]).Options {
+		if o.OptionType == layers.TCPOptionKindSACK && len(o.OptionData) >= 8 {
+			sackEnd = uint32(o.OptionData[4])<<24 | uint32(o.OptionData[5])<<16 | uint32(o.OptionData[6])<<8 | uint32(o.OptionData[7])
+		}
+	}
+	if sackEnd != 1001+9*100 {
+		t.Errorf("the compressed ACK's SACK block ends at %d, want %d", sackEnd, 1001+9*100)
 	}
 }

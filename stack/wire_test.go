@@ -457,14 +457,16 @@ func TestWireImpairments(t *testing.T) {
 			cfd, sfd := f.dial(lfd, 9)
 			f.transfer(f.pb, cfd, f.pa, sfd, pattern(200_000, 9), 600*sec)
 			f.transfer(f.pa, sfd, f.pb, cfd, pattern(200_000, 10), 600*sec)
-			st := f.p.Wire.Stats(1)
-			if (c.im.Reorder > 0 && st.Reordered == 0) || (c.im.Duplicate > 0 && st.Duplicated == 0) || (c.im.Corrupt > 0 && st.Corrupted == 0) {
-				t.Errorf("the impairment did not happen: %+v", st)
+			st, back := f.p.Wire.Stats(0), f.p.Wire.Stats(1)
+			// Both directions carry data; the impairment must have hit one.
+			if (c.im.Reorder > 0 && st.Reordered+back.Reordered == 0) || (c.im.Duplicate > 0 && st.Duplicated+back.Duplicated == 0) ||
+				(c.im.Corrupt > 0 && st.Corrupted+back.Corrupted == 0) {
+				t.Errorf("the impairment did not happen: A->B %+v, B->A %+v", st, back)
 			}
 			if c.im.Corrupt > 0 && f.mib(f.p.A, TCP_MIB_CSUMERRORS)+f.mib(f.p.A, IPSTATS_MIB_INHDRERRORS)+f.mib(f.p.B, TCP_MIB_CSUMERRORS)+f.mib(f.p.B, IPSTATS_MIB_INHDRERRORS) == 0 {
 				t.Errorf("corrupted frames were not caught by a checksum")
 			}
-			t.Logf("%.2f s; B->A %+v; retransmitted %d+%d", float64(f.p.Now())/1e9, st, f.mib(f.p.A, TCP_MIB_RETRANSSEGS), f.mib(f.p.B, TCP_MIB_RETRANSSEGS))
+			t.Logf("%.2f s; A->B %+v; B->A %+v; retransmitted %d+%d", float64(f.p.Now())/1e9, st, back, f.mib(f.p.A, TCP_MIB_RETRANSSEGS), f.mib(f.p.B, TCP_MIB_RETRANSSEGS))
 		})
 	}
 }
