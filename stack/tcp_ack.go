@@ -212,6 +212,22 @@ func (k *Kernel) tcpAckSndCheck(sk *sockets.Sock) {
 	k.ModTimer(tp.compressedAckTimer, k.clock.Now()+delay)
 }
 
+// tcpSackCompressSendAck is tcp_sack_compress_send_ack: send the ACK
+// that SACK compression holds back now (the one sent does not count as
+// compressed).
+func (k *Kernel) tcpSackCompressSendAck(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if tp.compressedAck == 0 {
+		return
+	}
+	if tp.compressedAckTimer != nil && tp.compressedAckTimer.Pending() {
+		k.DelTimer(tp.compressedAckTimer)
+	}
+	k.mib.add(LINUX_MIB_TCPACKCOMPRESSED, uint64(tp.compressedAck-1))
+	tp.compressedAck = 0
+	k.tcpSendAck(sk)
+}
+
 // TCP_FASTRETRANS_THRESH is the duplicate ACKs a sender needs for fast
 // retransmit: SACK compression sends that many at once.
 const TCP_FASTRETRANS_THRESH = 3

@@ -212,14 +212,12 @@ func (k *Kernel) tcpPush(sk *sockets.Sock, flags int, nonagle uint8, sizeGoal ui
 // probe timer makes sure the held data goes out eventually
 // (tcp_check_probe_timer).
 func (k *Kernel) tcpPushPendingFrames(sk *sockets.Sock, nonagle uint8) {
-	tp := tcpSk(sk)
 	if sk.SkcState == sockets.TCP_CLOSE || skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 		return
 	}
 	k.tcpWriteXmit(sk, nonagle, false)
-	if tp.PacketsOut == 0 && !skb.SkbQueueEmpty(&sk.SkWriteQueue) &&
-		(tp.retransmitTimer == nil || !tp.retransmitTimer.Pending()) {
-		k.tcpResetXmitTimer(sk, max(tp.IcskRto, TCP_RTO_MIN)) // ICSK_TIME_PROBE0, tcp_probe0_base
+	if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
+		k.tcpCheckProbeTimer(sk)
 	}
 }
 
@@ -251,9 +249,7 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 			// tcp_snd_wnd_test failed: a segment goes only whole (the
 			// sender's silly-window avoidance). With nothing in flight the
 			// probe timer comes, and tcp_write_wakeup sends what fits.
-			if tp.PacketsOut == 0 {
-				k.tcpResetXmitTimer(sk, tp.IcskRto) // the zero-window probe timer
-			}
+			k.tcpCheckProbeTimer(sk)
 			break
 		}
 		ng := uint8(TCP_NAGLE_PUSH) // in the middle of the queue: it cannot grow

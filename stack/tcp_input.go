@@ -554,8 +554,8 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	tp.RcvTstamp = k.clock.Now()
 	if tp.PacketsOut == 0 {
 		// no_queue: nothing was outstanding.
-		if s := skb.SkbPeek(&sk.SkWriteQueue); s != nil && !after(cbEndSeqOf(s), tp.SndUna+tp.SndWnd) {
-			tp.IcskBackoff = 0 // tcp_ack_probe: the window opened for the waiting data
+		if s := skb.SkbPeek(&sk.SkWriteQueue); s != nil {
+			k.tcpAckProbe(sk, s)
 		}
 		if flag&FLAG_DSACKING_ACK != 0 {
 			k.tcpFastretransAlert(sk, priorSndUna, 0, &flag)

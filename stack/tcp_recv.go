@@ -204,7 +204,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 		k.tcpDsackSet(sk, seq, end)
 		if tcpIsSack(tp) {
 			k.tr.Point(fnTcpSackNewOfoSkb, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
-			tcpSackNewOfoSkb(tp, seq, end)
+			tcpSackNewOfoSkb(tp, seq, end, func() { k.tcpSackCompressSendAck(sk) })
 		}
 		tp.ack.Pending |= ICSK_ACK_SCHED
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFOMERGE)
@@ -234,7 +234,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	tp.ack.Pending |= ICSK_ACK_SCHED
 	if tcpIsSack(tp) {
 		k.tr.Point(fnTcpSackNewOfoSkb, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
-		tcpSackNewOfoSkb(tp, seq, end)
+		tcpSackNewOfoSkb(tp, seq, end, func() { k.tcpSackCompressSendAck(sk) })
 	}
 	if tp.RxOpt.SackOk {
 		// Without SACK the window stays, so that the sender sees

@@ -43,13 +43,22 @@ func tcpSackMaybeCoalesce(tp *TcpSock) {
 	tp.numSacks = n
 }
 
+// tcpSackBlocksExpected is TCP_SACK_BLOCKS_EXPECTED: the SACK blocks an
+// ACK can be counted on to carry (SACKs get lost, so 2 of the 3 or 4).
+const tcpSackBlocksExpected = 2
+
 // tcpSackNewOfoSkb is tcp_sack_new_ofo_skb: [seq, end) joined the
-// out-of-order queue.
-func tcpSackNewOfoSkb(tp *TcpSock, seq, end uint32) {
+// out-of-order queue. When the range lands in the third block or
+// beyond, an ACK held back by SACK compression goes first, with the
+// blocks as they were (flush, tcp_sack_compress_send_ack; nil: none).
+func tcpSackNewOfoSkb(tp *TcpSock, seq, end uint32, flush func()) {
 	sp := &tp.selectiveAcks
 	n := tp.numSacks
 	for i := 0; i < n; i++ {
 		if tcpSackExtend(&sp[i], seq, end) {
+			if i >= tcpSackBlocksExpected && flush != nil {
+				flush()
+			}
 			for ; i > 0; i-- { // rotate it to the front
 				sp[i], sp[i-1] = sp[i-1], sp[i]
 			}
@@ -58,6 +67,9 @@ func tcpSackNewOfoSkb(tp *TcpSock, seq, end uint32) {
 			}
 			return
 		}
+	}
+	if n >= tcpSackBlocksExpected && flush != nil {
+		flush()
 	}
 	if n >= TCP_NUM_SACKS {
 		n-- // forget the oldest

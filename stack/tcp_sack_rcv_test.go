@@ -17,21 +17,21 @@ func TestSackBlocksMostRecentFirst(t *testing.T) {
 	blocks := func() []header.SackBlock { return tcpSackBlocks(tp, TCP_NUM_SACKS) }
 	b := func(s, e uint32) header.SackBlock { return header.SackBlock{Start: s, End: e} }
 	for _, r := range [][2]uint32{{10, 20}, {30, 40}, {50, 60}} {
-		tcpSackNewOfoSkb(tp, r[0], r[1])
+		tcpSackNewOfoSkb(tp, r[0], r[1], nil)
 	}
 	if got, want := blocks(), []header.SackBlock{b(50, 60), b(30, 40), b(10, 20)}; !slices.Equal(got, want) {
 		t.Fatalf("after three ranges: %v, want %v", got, want)
 	}
-	tcpSackNewOfoSkb(tp, 40, 45) // extends 30..40, which moves to the front
+	tcpSackNewOfoSkb(tp, 40, 45, nil) // extends 30..40, which moves to the front
 	if got, want := blocks(), []header.SackBlock{b(30, 45), b(50, 60), b(10, 20)}; !slices.Equal(got, want) {
 		t.Fatalf("after extending the middle one: %v, want %v", got, want)
 	}
-	tcpSackNewOfoSkb(tp, 20, 30) // joins 10..20 and 30..45
+	tcpSackNewOfoSkb(tp, 20, 30, nil) // joins 10..20 and 30..45
 	if got, want := blocks(), []header.SackBlock{b(10, 45), b(50, 60)}; !slices.Equal(got, want) {
 		t.Fatalf("after filling between two: %v, want %v", got, want)
 	}
 	for _, r := range [][2]uint32{{70, 80}, {90, 100}, {110, 120}} {
-		tcpSackNewOfoSkb(tp, r[0], r[1])
+		tcpSackNewOfoSkb(tp, r[0], r[1], nil)
 	}
 	if got, want := blocks(), []header.SackBlock{b(110, 120), b(90, 100), b(70, 80), b(10, 45)}; !slices.Equal(got, want) {
 		t.Fatalf("with five ranges, the oldest forgotten: %v, want %v", got, want)

@@ -188,7 +188,40 @@ func (k *Kernel) tcpProbeTimer(sk *sockets.Sock) {
 	k.tcpSendControl(sk, tp.SndUna-1, header.TCP_FLAG_ACK)
 	tp.IcskProbesOut++
 	tp.IcskBackoff++
-	k.tcpResetXmitTimer(sk, min(tp.IcskRto<<min(tp.IcskBackoff, 10), TCP_RTO_MAX))
+	k.tcpResetXmitTimer(sk, tcpProbe0When(tp))
+}
+
+// tcpProbe0When is tcp_probe0_when: the window-probe interval,
+// tcp_probe0_base (the RTO, at least TCP_RTO_MIN) doubled per backoff, at
+// most TCP_RTO_MAX.
+func tcpProbe0When(tp *TcpSock) int64 {
+	base := max(tp.IcskRto, TCP_RTO_MIN)
+	return min(base<<min(tp.IcskBackoff, 10), TCP_RTO_MAX)
+}
+
+// tcpCheckProbeTimer is tcp_check_probe_timer: with nothing in flight and
+// no timer armed, the window-probe timer starts, one probe0 base from now.
+func (k *Kernel) tcpCheckProbeTimer(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if tp.PacketsOut == 0 && (tp.retransmitTimer == nil || !tp.retransmitTimer.Pending()) {
+		k.tcpResetXmitTimer(sk, max(tp.IcskRto, TCP_RTO_MIN)) // ICSK_TIME_PROBE0, tcp_probe0_base
+	}
+}
+
+// tcpAckProbe is tcp_ack_probe: an ACK came with nothing in flight and
+// data waiting. If the window now takes the first waiting segment, the
+// probe backoff is over and the timer stops (tcp_data_snd_check sends);
+// otherwise the probe timer starts again from now, backed off as it was.
+func (k *Kernel) tcpAckProbe(sk *sockets.Sock, head *skb.SkBuff) {
+	tp := tcpSk(sk)
+	if !after(cbEndSeqOf(head), tp.SndUna+tp.SndWnd) {
+		tp.IcskBackoff = 0
+		if tp.retransmitTimer != nil && tp.retransmitTimer.Pending() {
+			k.DelTimer(tp.retransmitTimer)
+		}
+		return
+	}
+	k.tcpResetXmitTimer(sk, tcpProbe0When(tp))
 }
 
 // tcpWriteWakeup is tcp_write_wakeup: if the peer's window has room for

@@ -464,3 +464,41 @@ func TestSackCompression(t *testing.T) {
 		t.Errorf("the compressed ACK's SACK block ends at %d, want %d", sackEnd, 1001+9*100)
 	}
 }
+
+// TestSackCompressionFlushesForAThirdBlock: with ACKs held back by SACK
+// compression, a segment that would need a third SACK block first sends
+// the held ACK, with the two blocks it had (tcp_sack_compress_send_ack):
+// an ACK can be counted on to carry only two.
+func TestSackCompressionFlushesForAThirdBlock(t *testing.T) {
+	r := newAutocorkRigWith(t, "1", Config{}, layers.TCPOption{OptionType: layers.TCPOptionKindSACKPermitted, OptionLength: 2})
+	v, err := r.f.k.Do("snd_nxt", func(k *Kernel) any { return tcpSk(r.f.p.Fdt.Get(r.fd).PrivateData.Sk).SndNxt })
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg := func(seq uint32) []byte {
+		return peerTCP(t, 40000, 80, seq, v.(uint32), "A", nil, bytes.Repeat([]byte{'o'}, 100))
+	}
+	var first [][]byte
+	for i := 1; i <= 4; i++ {
+		first = append(first, seg(1001+uint32(i)*100)) // 1101..1501 after a hole at 1001
+	}
+	if out := r.deliver(t, first...); len(out) != 3 {
+		t.Fatalf("%d ACKs for 4 segments after a hole, want 3", len(out))
+	}
+	if out := r.deliver(t, seg(1701)); len(out) != 0 { // a second block: held
+		t.Fatalf("%d ACKs for a second block, want 0 (compressed)", len(out))
+	}
+	out := r.deliver(t, seg(1901)) // a third block: the held ACK goes first
+	if len(out) != 1 {
+		t.Fatalf("%d ACKs for a third block, want 1 (the held one)", len(out))
+	}
+	blocks := 0
+	for _, o := range tcpOf(t, out[0]).Options {
+		if o.OptionType == layers.TCPOptionKindSACK {
+			blocks = len(o.OptionData) / 8
+		}
+	}
+	if blocks != 2 {
+		t.Errorf("the flushed ACK carries %d SACK blocks, want the 2 it had before the third", blocks)
+	}
+}
