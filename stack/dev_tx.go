@@ -84,6 +84,5 @@ func (k *Kernel) txCompletion(q *txQueue, n int) {
 	if len(q.pending) == 0 {
 		q.pending = q.pending[:0:0] // let the backing array go
 	}
-	k.tcpTaskletFunc()
-	k.doSoftirq()
+	k.doSoftirq() // TCP Small Queues' tasklet, then what loopback queued
 }

@@ -220,6 +220,8 @@ func (k *Kernel) tcpSackCompressSendAck(sk *sockets.Sock) {
 	if tp.compressedAck == 0 {
 		return
 	}
+	k.tr.Enter1(fnTcpSackCompressSendAck, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpSackCompressSendAck, tracing.Arg{})
 	if tp.compressedAckTimer != nil && tp.compressedAckTimer.Pending() {
 		k.DelTimer(tp.compressedAckTimer)
 	}
@@ -237,6 +239,8 @@ const TCP_FASTRETRANS_THRESH = 3
 // postpones it, as it does the delayed ACK.
 func (k *Kernel) tcpCompressedAckKick(sk *sockets.Sock) {
 	tp := tcpSk(sk)
+	k.tr.Enter1(fnTcpCompressedAckKick, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpCompressedAckKick, tracing.Arg{})
 	if sk.SkLock.Owned {
 		k.ModTimer(tp.compressedAckTimer, k.clock.Now()+TCP_DELACK_MIN)
 		return

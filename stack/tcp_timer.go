@@ -214,6 +214,8 @@ func (k *Kernel) tcpCheckProbeTimer(sk *sockets.Sock) {
 // otherwise the probe timer starts again from now, backed off as it was.
 func (k *Kernel) tcpAckProbe(sk *sockets.Sock, head *skb.SkBuff) {
 	tp := tcpSk(sk)
+	k.tr.Enter1(fnTcpAckProbe, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpAckProbe, tracing.Arg{})
 	if !after(cbEndSeqOf(head), tp.SndUna+tp.SndWnd) {
 		tp.IcskBackoff = 0
 		if tp.retransmitTimer != nil && tp.retransmitTimer.Pending() {

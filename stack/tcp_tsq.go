@@ -43,6 +43,7 @@ func (k *Kernel) tcpWfree(s *skb.SkBuff) {
 	}
 	tp := tcpSk(sk)
 	sk.SkWmemAlloc -= int32(s.Truesize) - 1 // keep one reference
+	k.tr.Point(fnTcpWfree, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(sk.SkWmemAlloc-1)))
 	if tp.tsqFlags&(TSQF_THROTTLED|TSQF_QUEUED) == TSQF_THROTTLED {
 		tp.tsqFlags = tp.tsqFlags&^TSQF_THROTTLED | TSQF_QUEUED
 		k.tsqQueue = append(k.tsqQueue, sk)
@@ -109,6 +110,7 @@ func (k *Kernel) tcpReleaseCb(sk *sockets.Sock) {
 		return
 	}
 	tp.tsqFlags &^= TCP_TSQ_DEFERRED
+	k.tr.Point(fnTcpReleaseCb, tracing.Sock(uint64(sk.Addr())), tracing.Arg{})
 	k.tcpTsqWrite(sk)
 }
 
@@ -122,6 +124,7 @@ func (k *Kernel) tcpSkbStillInHostQueue(sk *sockets.Sock, s *skb.SkBuff) bool {
 	}
 	tcpSk(sk).tsqFlags |= TSQF_THROTTLED
 	k.mib.inc(LINUX_MIB_TCPSPURIOUSRTXHOSTQUEUES)
+	k.tr.Point(fnSkbStillInHostQueue, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
 	return true
 }
 
@@ -143,6 +146,7 @@ func (k *Kernel) tcpUpdatePacingRate(sk *sockets.Sock) {
 		rate /= uint64(tp.Srtt)
 	}
 	sk.SkPacingRate = min(rate, sk.SkMaxPacingRate)
+	k.tr.Point(fnTcpUpdatePacingRate, tracing.Sock(uint64(sk.Addr())), tracing.Uint(sk.SkPacingRate))
 }
 
 // tcpSmallQueueCheck is tcp_small_queue_check (TCP Small Queues): stop
@@ -163,6 +167,7 @@ func (k *Kernel) tcpSmallQueueCheck(sk *sockets.Sock, s *skb.SkBuff, factor uint
 		return false
 	}
 	tp.tsqFlags |= TSQF_THROTTLED
+	k.tr.Point(fnTcpSmallQueueCheck, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(sk.SkWmemAlloc)))
 	return true
 }
 

@@ -97,8 +97,10 @@ func (k *Kernel) tcpWriteErr(sk *sockets.Sock) {
 // it for twice TCP_RTO_MAX (240 s) and retransmitting has lasted as long
 // (or TCP_USER_TIMEOUT, if set, has passed). rtxDelta is how long the
 // retransmissions have lasted, in ms.
-func (k *Kernel) tcpRtxProbe0TimedOut(sk *sockets.Sock, rtxDelta int64) bool {
+func (k *Kernel) tcpRtxProbe0TimedOut(sk *sockets.Sock, rtxDelta int64) (timedOut bool) {
 	tp := tcpSk(sk)
+	k.tr.Enter2(fnTcpRtxProbe0TimedOut, tracing.Sock(uint64(sk.Addr())), tracing.Int(rtxDelta))
+	defer func() { k.tr.Exit(fnTcpRtxProbe0TimedOut, tracing.Bool(timedOut)) }()
 	timeout := 2 * TCP_RTO_MAX / 1e6 // ms
 	if u := int64(tp.IcskUserTimeout); u != 0 {
 		if rtxDelta > u {

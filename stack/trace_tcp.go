@@ -28,6 +28,8 @@ var (
 	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
+	fnTcpWfree, fnTcpSmallQueueCheck, fnSkbStillInHostQueue, fnTcpUpdatePacingRate, fnTcpAckProbe                tracing.FuncID
+	fnTcpCompressedAckKick, fnTcpSackCompressSendAck, fnTcpRtxProbe0TimedOut, fnTcpReleaseCb                     tracing.FuncID
 )
 
 func init() {
@@ -193,9 +195,10 @@ func init() {
 	fnTcpCwndReduction = pt("tcp_cwnd_reduction", tcpInputC, (*Kernel).tcpCwndReduction, []string{"sk", "cwnd"},
 		"Proportional Rate Reduction (RFC 6937): in Recovery, each ACK lets out segments in proportion to what "+
 			"was delivered, ssthresh/prior_cwnd of it while above ssthresh.")
-	fnTcpWriteErr = pt("tcp_write_err", "net/ipv4/tcp_timer.c", (*Kernel).tcpWriteTimeout, []string{"sk", "retransmits"},
+	fnTcpWriteErr = pt("tcp_write_err", "net/ipv4/tcp_timer.c", (*Kernel).tcpWriteErr, []string{"sk", "retransmits"},
 		"The connection is given up: tcp_write_timeout found that it retransmitted long enough (tcp_retries2's "+
-			"time, tcp_syn_retries for a SYN, or TCP_USER_TIMEOUT). It fails with ETIMEDOUT.")
+			"time, tcp_syn_retries for a SYN, or TCP_USER_TIMEOUT), or tcp_rtx_probe0_timed_out that a peer with a "+
+			"zero window stayed silent too long. It fails with ETIMEDOUT.")
 	fnTcpUndoCwndReduction = pt("tcp_undo_cwnd_reduction", tcpInputC, (*Kernel).tcpUndoCwndReduction, []string{"sk", "prior_cwnd"},
 		"The loss was not real: D-SACKs showed every retransmission arrived twice, or the echoed timestamps "+
 			"showed the originals arrived. cwnd and ssthresh go back to what they were before the reduction.")
@@ -357,4 +360,29 @@ func init() {
 		"Autocorking (tcp_autocorking): a write smaller than a full segment is held back while the socket has data in "+
 			"flight and a packet of its own still waits in a device; when that packet leaves, tcp_wfree lets the held "+
 			"data go, with whatever the program wrote meanwhile joined to it.")
+	fnTcpWfree = point("tcp_wfree", tcpOutputC, (*Kernel).tcpWfree, []string{"sk", "wmem_alloc"}, false,
+		"A sent packet has left its device: its bytes go back to the socket's sk_wmem_alloc, and a socket that was "+
+			"throttled waiting for this goes on TCP Small Queues' tasklet list.")
+	fnTcpSmallQueueCheck = point("tcp_small_queue_check", tcpOutputC, (*Kernel).tcpSmallQueueCheck, []string{"sk", "wmem_alloc"}, false,
+		"TCP Small Queues holds the socket back: more than about 1 ms at its pacing rate (capped by "+
+			"tcp_limit_output_bytes) already waits in its device. tcp_wfree sends the rest when that leaves.")
+	fnSkbStillInHostQueue = point("skb_still_in_host_queue", tcpOutputC, (*Kernel).tcpSkbStillInHostQueue, skSkb, false,
+		"The last copy of this segment has not left its device yet, so it is not sent again "+
+			"(TCPSpuriousRtxHostQueues); the socket waits for tcp_wfree.")
+	fnTcpUpdatePacingRate = point("tcp_update_pacing_rate", tcpInputC, (*Kernel).tcpUpdatePacingRate, []string{"sk", "rate"}, false,
+		"sk_pacing_rate becomes cwnd*mss/srtt, times 200% in slow start or 120% after (bytes per second). The model "+
+			"paces nothing by it; TCP Small Queues sizes its limit with it.")
+	fnTcpAckProbe = reg("tcp_ack_probe", tcpInputC, (*Kernel).tcpAckProbe, sk,
+		"An ACK with nothing in flight and data waiting: if the window now takes the first waiting segment, the "+
+			"probe timer stops and its backoff ends; otherwise the probe timer starts again, backed off as it was.")
+	fnTcpCompressedAckKick = reg("tcp_compressed_ack_kick", tcpTimerC, (*Kernel).tcpCompressedAckKick, sk,
+		"SACK compression's timer: the ACK held back while data is out of order goes now.")
+	fnTcpSackCompressSendAck = reg("tcp_sack_compress_send_ack", tcpInputC, (*Kernel).tcpSackCompressSendAck, sk,
+		"A segment needs a third SACK block: the ACK held back by SACK compression goes first, with the two "+
+			"blocks it had.")
+	fnTcpRtxProbe0TimedOut = reg("tcp_rtx_probe0_timed_out", tcpTimerC, (*Kernel).tcpRtxProbe0TimedOut, []string{"sk", "rtx_delta_ms"},
+		"A peer that shut its window on data in flight is given up only after twice TCP_RTO_MAX (240 s) with "+
+			"nothing from it and as long retransmitting (or TCP_USER_TIMEOUT).")
+	fnTcpReleaseCb = point("tcp_release_cb", tcpOutputC, (*Kernel).tcpReleaseCb, sk, false,
+		"release_sock runs what TCP deferred while a process owned the socket: here, TCP Small Queues' write.")
 }

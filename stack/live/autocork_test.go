@@ -24,14 +24,7 @@ func TestAutocorkOverTun(t *testing.T) {
 	}
 	s, ns := startInNetns(t)
 	const writes, chunk = 2000, 10
-	var ln net.Listener
-	inNetns(t, ns, func() {
-		var err error
-		if ln, err = net.Listen("tcp4", "10.77.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-	})
-	defer ln.Close()
+	ln := hostListen(t, ns)
 	got := make(chan []byte, 1)
 	go func() {
 		c, err := ln.Accept()

@@ -64,14 +64,7 @@ func TestLiveRecordingReplays(t *testing.T) {
 			}
 		}
 	})
-	var ln net.Listener
-	inNetns(t, ns, func() {
-		var err error
-		if ln, err = net.Listen("tcp4", "10.77.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
-	})
-	defer ln.Close()
+	ln := hostListen(t, ns)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -103,16 +96,7 @@ func TestLiveRecordingReplays(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := tracing.NewTraceReader(f, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp, err := stack.NewReplay(r, stack.ReplayOptions{})
+	rp, err := stack.NewReplay(openTrace(t, path), stack.ReplayOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,15 +121,7 @@ func TestLiveRecordingReplays(t *testing.T) {
 // countInputs counts a recording's inputs with opcode op.
 func countInputs(t *testing.T, path string, op uint8) int {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := tracing.NewTraceReader(f, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openTrace(t, path)
 	n := 0
 	for {
 		rec, err := r.Next()
@@ -159,4 +135,38 @@ func countInputs(t *testing.T, path string, op uint8) int {
 			n++
 		}
 	}
+}
+
+// openTrace opens a recording for reading; the file closes when the test
+// ends.
+func openTrace(t *testing.T, path string) *tracing.TraceReader {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	r, err := tracing.NewTraceReader(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// hostListen listens on the host's end of the link, inside the
+// namespace, on a port the kernel picks; it closes when the test ends.
+func hostListen(t *testing.T, ns string) net.Listener {
+	t.Helper()
+	var ln net.Listener
+	inNetns(t, ns, func() {
+		var err error
+		if ln, err = net.Listen("tcp4", "10.77.0.1:0"); err != nil {
+			t.Error(err)
+		}
+	})
+	if ln == nil {
+		t.FailNow()
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
 }
