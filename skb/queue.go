@@ -79,6 +79,15 @@ func SkbPeekNext(s *SkBuff, list *SkBuffHead) *SkBuff {
 	return s.next
 }
 
+// SkbQueuePrev is skb_queue_prev: the skb before s on list, or nil when
+// s is the first (or not on list).
+func SkbQueuePrev(s *SkBuff, list *SkBuffHead) *SkBuff {
+	if s.list != list {
+		return nil
+	}
+	return s.prev
+}
+
 // SkbQueueWalk is skb_queue_walk: call fn for each skb from head to tail
 // until it returns false. fn must not change the queue.
 func SkbQueueWalk(list *SkBuffHead, fn func(*SkBuff) bool) {

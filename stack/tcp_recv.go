@@ -183,20 +183,23 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
 	q := &tp.outOfOrderQueue
 	seq, end := seg.seq, seg.end
-	// Find the first queued skb that does not start before this one.
-	var next *skb.SkBuff
-	for x := skb.SkbPeek(q); x != nil; x = skb.SkbPeekNext(x, q) {
-		if !before(cbSeqOf(x), seq) {
-			next = x
+	// It goes after the last queued skb that starts before it (prev) and
+	// before the one after that (next). New data usually lands at the
+	// tail, which the kernel finds at once through ooo_last_skb; the
+	// model's list is searched from the tail for the same reason, so a
+	// long queue costs one step per segment, not one per queued skb.
+	var prev *skb.SkBuff
+	for x := skb.SkbPeekTail(q); x != nil; x = skb.SkbQueuePrev(x, q) {
+		if before(cbSeqOf(x), seq) {
+			prev = x
 			break
 		}
 	}
-	prev := skb.SkbPeekTail(q)
-	if next != nil {
-		prev = nil
-		for x := skb.SkbPeek(q); x != nil && x != next; x = skb.SkbPeekNext(x, q) {
-			prev = x
-		}
+	var next *skb.SkBuff
+	if prev != nil {
+		next = skb.SkbPeekNext(prev, q)
+	} else {
+		next = skb.SkbPeek(q)
 	}
 	if prev != nil && !after(end, cbEndSeqOf(prev)) {
 		// All of it is queued already.
