@@ -46,13 +46,17 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
 		return false
 	}
-	acceptable := k.tcpAck(sk, seg) >= 0
-	if !acceptable {
+	if r := k.tcpAck(sk, seg, FLAG_SLOWPATH|FLAG_UPDATE_TS_RECENT|FLAG_NO_CHALLENGE_ACK); r <= 0 {
 		if sk.SkcState == sockets.TCP_SYN_RECV {
-			return true // a bad ACK of our SYN-ACK: reset
+			return true // an old or bad ACK of our SYN-ACK: reset
 		}
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_OLD_ACK)
-		return false
+		// An old ACK is accepted while closing; a bad one is
+		// answered with a challenge ACK.
+		if r < 0 {
+			k.tcpSendChallengeAck(sk)
+			_ = skb.KfreeSkbReason(seg.s, tcpAckDropReason(r))
+			return false
+		}
 	}
 	switch sk.SkcState {
 	case sockets.TCP_SYN_RECV:
@@ -142,7 +146,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		tp.RxOpt.WscaleOk = rx.WscaleOk && k.net.Sysctl.TcpWindowScaling != 0
 		tp.RxOpt.SackOk = rx.SackOk && k.net.Sysctl.TcpSack != 0
 		tp.SndWl1 = seg.seq
-		k.tcpAck(sk, seg)
+		k.tcpAck(sk, seg, FLAG_SLOWPATH)
 		tp.RcvNxt = seg.seq + 1
 		tp.RcvWup = seg.seq + 1
 		tp.RcvIsn = seg.seq
@@ -324,12 +328,17 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 	if syn && sk.SkcState != sockets.TCP_SYN_RECV {
 		return challenge()
 	}
-	// tcp_replace_ts_recent: the newest timestamp of a segment at or
-	// below the window's left edge becomes ts_recent.
-	if tp.RxOpt.SawTstamp && !after(seg.seq, tp.RcvWup) && tcpPawsCheck(&tp.RxOpt, 0, k.clock.Now()) {
+	return true
+}
+
+// tcpReplaceTsRecent is tcp_replace_ts_recent: the newest timestamp of a
+// segment at or below the window's left edge becomes ts_recent. tcp_ack
+// calls it once it knows the ACK is acceptable, so that a segment it
+// drops (an ACK of data never sent) leaves ts_recent as it was.
+func (k *Kernel) tcpReplaceTsRecent(tp *TcpSock, seq uint32) {
+	if tp.RxOpt.SawTstamp && !after(seq, tp.RcvWup) && tcpPawsCheck(&tp.RxOpt, 0, k.clock.Now()) {
 		tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = tp.RxOpt.RcvTsval, k.clock.Now()
 	}
-	return true
 }
 
 // TCP_PAWS_WINDOW is the replay window for timestamps: one tick.
@@ -478,33 +487,65 @@ func (k *Kernel) tcpDone(sk *sockets.Sock) {
 	k.tr.Exit(fnTcpDone, tracing.Arg{})
 }
 
-// tcpAck is tcp_ack: process an acknowledgment. It returns -1 for an ACK
-// of data never sent (which the caller drops), 0 for an old or duplicate
-// ACK, 1 when it acknowledged something new. The send window is updated,
+// tcp_ack's answers besides 0 (an old ACK, below snd_una) and 1 (any other
+// acceptable ACK): the caller drops the segment.
+const (
+	tcpAckUnsentData = -1 // it acknowledges data never sent (SKB_DROP_REASON_TCP_ACK_UNSENT_DATA)
+	tcpAckTooOld     = -2 // it is older than a window below snd_una (SKB_DROP_REASON_TCP_TOO_OLD_ACK)
+)
+
+// tcpAckDropReason is the drop reason of a negative tcp_ack answer.
+func tcpAckDropReason(ret int) skb.DropReason {
+	if ret == tcpAckTooOld {
+		return skb.SKB_DROP_REASON_TCP_TOO_OLD_ACK
+	}
+	return skb.SKB_DROP_REASON_TCP_ACK_UNSENT_DATA
+}
+
+// tcpAck is tcp_ack: process an acknowledgment, as flag (FLAG_SLOWPATH,
+// FLAG_UPDATE_TS_RECENT, FLAG_NO_CHALLENGE_ACK) asks. It returns
+// tcpAckUnsentData or tcpAckTooOld for an ACK the caller must drop (a too
+// old one is answered with a challenge ACK, RFC 5961 5.2, unless the
+// caller does that), 0 for an old ACK (below snd_una, which may still
+// carry SACK blocks), and 1 otherwise. The send window is updated,
 // SACK blocks tag the retransmit queue (tcp_sacktag_write_queue),
 // acknowledged segments leave it with an RTT sample
 // (tcp_clean_rtx_queue), a dubious ACK runs the congestion state machine
 // (tcp_fastretrans_alert), and the window grows or shrinks
 // (tcp_cong_control) before recovery sends what it decided.
-func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
+func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn, flag int) int {
 	tr := k.tr
 	tp := tcpSk(sk)
 	tr.Enter2(fnTcpAck, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(seg.ack)))
 	ackSeq := seg.ack
 	priorSndUna := tp.SndUna
-	if after(ackSeq, tp.SndNxt) {
-		tr.Exit(fnTcpAck, tracing.Int(-1))
-		return -1
+	if before(ackSeq, priorSndUna) {
+		// RFC 5961 5.2: an ACK more than a window below snd_una (or
+		// below the ISN, before anything was acknowledged) is blind
+		// injection, not a late ACK.
+		maxWindow := uint32(min(uint64(tp.MaxWindow), tp.BytesAcked))
+		if before(ackSeq, priorSndUna-maxWindow) {
+			if flag&FLAG_NO_CHALLENGE_ACK == 0 {
+				k.tcpSendChallengeAck(sk)
+			}
+			tr.Exit(fnTcpAck, tracing.Int(tcpAckTooOld))
+			return tcpAckTooOld
+		}
+	} else if after(ackSeq, tp.SndNxt) {
+		tr.Exit(fnTcpAck, tracing.Int(tcpAckUnsentData))
+		return tcpAckUnsentData
 	}
 	var sacks []header.SackBlock
 	if tcpIsSack(tp) && seg.th.DataOffset() > header.TCPMinSize {
 		sacks = seg.options().Sacks
 	}
 	var state tcpSacktagState
-	flag := 0
 	priorDelivered := tp.Delivered
 	if before(ackSeq, priorSndUna) {
-		// An old ACK may still carry SACK news.
+		// old_ack: an old ACK can carry new data, and SACK news.
+		if flag&FLAG_UPDATE_TS_RECENT != 0 {
+			k.tcpReplaceTsRecent(tp, seg.seq)
+		}
 		if len(sacks) > 0 {
 			k.tcpSacktagWriteQueue(sk, sacks, ackSeq, priorSndUna, &state)
 			flag |= state.flag
@@ -522,6 +563,10 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 	priorFack := tp.SndUna
 	if tcpIsSack(tp) {
 		priorFack = tcpHighestSackSeq(tp)
+	}
+	// Only now is the segment known to be acceptable.
+	if flag&FLAG_UPDATE_TS_RECENT != 0 {
+		k.tcpReplaceTsRecent(tp, seg.seq)
 	}
 	if seg.seq != seg.end {
 		flag |= FLAG_DATA
@@ -593,8 +638,8 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn) int {
 func (k *Kernel) tcpAckDone(sk *sockets.Sock, flag int) int {
 	tp := tcpSk(sk)
 	if flag&FLAG_SND_UNA_ADVANCED == 0 {
-		k.tr.Exit(fnTcpAck, tracing.Int(0))
-		return 0
+		k.tr.Exit(fnTcpAck, tracing.Int(1))
+		return 1
 	}
 	if tp.IcskCaState != sockets.TCP_CA_Loss {
 		k.tcpUpdateRtoTime(tp)

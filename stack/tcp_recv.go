@@ -21,8 +21,8 @@ func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
 		return
 	}
-	if k.tcpAck(sk, seg) < 0 {
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_ACK_UNSENT_DATA)
+	if r := k.tcpAck(sk, seg, FLAG_SLOWPATH|FLAG_UPDATE_TS_RECENT); r < 0 {
+		_ = skb.KfreeSkbReason(seg.s, tcpAckDropReason(r))
 		return
 	}
 	k.tcpRcvRttMeasureTs(sk, seg.seq, seg.end)

@@ -32,11 +32,14 @@ const (
 	FLAG_SYN_ACKED          = 0x10    // it acknowledged our SYN
 	FLAG_DATA_SACKED        = 0x20    // it SACKed new data
 	FLAG_LOST_RETRANS       = 0x80    // a retransmission was found lost
+	FLAG_SLOWPATH           = 0x100   // tcp_ack called from the slow path
 	FLAG_ORIG_SACK_ACKED    = 0x200   // never-retransmitted data was (S)ACKed
 	FLAG_SND_UNA_ADVANCED   = 0x400   // snd_una moved
 	FLAG_DSACKING_ACK       = 0x800   // it carried a D-SACK
 	FLAG_SET_XMIT_TIMER     = 0x1000  // the TLP or RTO timer must be set again
 	FLAG_SACK_RENEGING      = 0x2000  // the peer dropped data it had SACKed
+	FLAG_UPDATE_TS_RECENT   = 0x4000  // the caller asks for tcp_replace_ts_recent
+	FLAG_NO_CHALLENGE_ACK   = 0x8000  // the caller answers a too old ACK itself
 	FLAG_DSACK_TLP          = 0x20000 // the D-SACK is of the loss probe
 
 	FLAG_ACKED            = FLAG_DATA_ACKED | FLAG_SYN_ACKED
