@@ -82,6 +82,11 @@ func (k *Kernel) tcpFastretransAlert(sk *sockets.Sock, priorSndUna uint32, numDu
 		tp.sackedOut = 0
 	}
 
+	// B. A peer that dropped data it had SACKed.
+	if k.tcpCheckSackReneging(sk, ackFlag) {
+		return REXMIT_NONE
+	}
+
 	// D. Leave a state once everything up to high_seq is acknowledged.
 	if tp.IcskCaState == sockets.TCP_CA_Open {
 		tcpClearRetransStamp(tp)
@@ -628,6 +633,25 @@ func (k *Kernel) tcpEnterLoss(sk *sockets.Sock) {
 	tp.TlpHighSeq = 0
 	tp.frto = k.net.Sysctl.TcpFrto != 0 && (newRecovery || tp.IcskRetransmits > 0)
 	k.tr.Exit(fnTcpEnterLoss, tracing.Uint(uint64(tp.lostOut)))
+}
+
+// tcpCheckSackReneging is tcp_check_sack_reneging: an ACK that moved
+// snd_una up to data the peer had SACKed says the peer dropped that data
+// (reneged). The scoreboard cannot be trusted, so nothing is decided on
+// it: the retransmission timer fires after half an RTT (at least 10 ms)
+// unless an ACK clears things up, and the RTO then clears the SACK marks
+// (tcp_timeout_mark_lost).
+func (k *Kernel) tcpCheckSackReneging(sk *sockets.Sock, ackFlag *int) bool {
+	if *ackFlag&FLAG_SACK_RENEGING == 0 || *ackFlag&FLAG_SND_UNA_ADVANCED == 0 {
+		return false
+	}
+	tp := tcpSk(sk)
+	half := (int64(tp.Srtt>>4)*1000 + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy // usecs_to_jiffies rounds up
+	delay := max(half, 10*int64(1e6))
+	k.tr.Point(fnTcpCheckSackReneging, tracing.Sock(uint64(sk.Addr())), tracing.Int(delay))
+	k.inetCskResetXmitTimer(sk, ICSK_TIME_RETRANS, delay)
+	*ackFlag &^= FLAG_SET_XMIT_TIMER
+	return true
 }
 
 // tcpTimeoutMarkLost is tcp_timeout_mark_lost. If the head was SACKed,

@@ -26,6 +26,7 @@ var (
 	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue, fnTcpWriteErr, fnTcpUndoCwndReduction          tracing.FuncID
 	fnTcpSendChallengeAck, fnTcpSendDupack, fnTcpDsackSet, fnTcpProcessTlpAck, fnTcpCheckSackReordering          tracing.FuncID
 	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
+	fnTcpCheckSackReneging                                                                                       tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
 	fnTcpWfree, fnTcpSmallQueueCheck, fnSkbStillInHostQueue, fnTcpUpdatePacingRate, fnTcpAckProbe                tracing.FuncID
@@ -224,6 +225,9 @@ func init() {
 	fnTcpPawsDiscard = pt("tcp_paws_discard", tcpInputC, (*Kernel).tcpPawsDiscard, []string{"sk", "tsval"},
 		"PAWS (RFC 7323): the segment's timestamp is older than the newest accepted one, so it is an old duplicate "+
 			"and is dropped.")
+	fnTcpCheckSackReneging = pt("tcp_check_sack_reneging", tcpInputC, (*Kernel).tcpCheckSackReneging, []string{"sk", "delay_ns"},
+		"snd_una moved up to data the peer had SACKed: the peer dropped it (reneged). Nothing is decided on the "+
+			"scoreboard; the retransmission timer fires after half an RTT, at least 10 ms, unless an ACK clears things up.")
 	fnTcpEnterLoss = reg("tcp_enter_loss", tcpInputC, (*Kernel).tcpEnterLoss, []string{"sk"},
 		"The RTO fired: every segment not SACKed is taken for lost, ssthresh is set, cwnd falls to what is in "+
 			"flight plus one, and the Loss state lasts until snd_nxt is acknowledged. Returns lost_out.")
