@@ -116,3 +116,38 @@ func TestParseStringOptionValues(t *testing.T) {
 		t.Errorf("splitArgs split into %q", got)
 	}
 }
+
+// TestRcvlowatGrowsTheBuffer: SO_RCVLOWAT on TCP goes through
+// tcp_set_rcvlowat. The mark is capped at half of what the buffer may
+// become, and a buffer smaller than twice the mark (the window it needs;
+// the script's tcp_rmem is 4096 540000 15728640) grows to that, unless
+// SO_RCVBUF fixed it; -1 means INT_MAX and 0 means 1. A UDP
+// socket stores the value as given.
+func TestRcvlowatGrowsTheBuffer(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+   +0 getsockopt(4, SOL_SOCKET, SO_RCVBUF, [540000], [4]) = 0
+   +0 setsockopt(4, SOL_SOCKET, SO_RCVLOWAT, [100000], 4) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_RCVLOWAT, [100000], [4]) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_RCVBUF, [540000], [4]) = 0
+   +0 setsockopt(4, SOL_SOCKET, SO_RCVLOWAT, [300000], 4) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_RCVBUF, [600000], [4]) = 0
+   +0 setsockopt(4, SOL_SOCKET, SO_RCVLOWAT, [-1], 4) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_RCVLOWAT, [7864320], [4]) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_RCVBUF, [15728640], [4]) = 0
+
+   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
+   +0 setsockopt(5, SOL_SOCKET, SO_RCVBUF, [10000], 4) = 0
+   +0 setsockopt(5, SOL_SOCKET, SO_RCVLOWAT, [50000], 4) = 0
+   +0 getsockopt(5, SOL_SOCKET, SO_RCVLOWAT, [10000], [4]) = 0
+   +0 getsockopt(5, SOL_SOCKET, SO_RCVBUF, [20000], [4]) = 0
+   +0 setsockopt(5, SOL_SOCKET, SO_RCVLOWAT, [0], 4) = 0
+   +0 getsockopt(5, SOL_SOCKET, SO_RCVLOWAT, [1], [4]) = 0
+
+   +0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 6
+   +0 setsockopt(6, SOL_SOCKET, SO_RCVLOWAT, [100000], 4) = 0
+   +0 getsockopt(6, SOL_SOCKET, SO_RCVLOWAT, [100000], [4]) = 0
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}

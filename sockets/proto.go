@@ -53,6 +53,10 @@ type ProtoOps struct {
 	Shutdown   func(sock *Socket, how int) error
 	Setsockopt func(sock *Socket, level, optname int, val Optval) error
 	Getsockopt func(sock *Socket, level, optname, optlen int) (Optval, error)
+	// SetRcvlowat is the socket type's answer to SO_RCVLOWAT
+	// (tcp_set_rcvlowat), called with the socket locked; nil stores the
+	// value as it is.
+	SetRcvlowat func(sk *Sock, val int32) error
 	// Ioctl is the socket type's ioctl (inet_ioctl); nil answers
 	// ENOIOCTLCMD.
 	Ioctl func(sock *Socket, cmd int) (int64, error)

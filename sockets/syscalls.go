@@ -585,7 +585,14 @@ func SockSetsockopt(net *Net, sock *Socket, optname int, val Optval) error {
 				sk.SockSetFlag(SOCK_LINGER)
 			}
 		case SO_RCVLOWAT:
-			sk.SkRcvlowat = int32(max(min(v, 1<<31-1), 1))
+			val := int32(min(v, 1<<31-1))
+			if v < 0 {
+				val = 1<<31 - 1
+			}
+			if sock.Ops != nil && sock.Ops.SetRcvlowat != nil {
+				return 0, sock.Ops.SetRcvlowat(sk, val)
+			}
+			sk.SkRcvlowat = max(val, 1)
 		case SO_RCVTIMEO, SO_SNDTIMEO:
 			// sock_set_timeout: a negative time is EDOM... here EINVAL for a
 			// bad usec; zero means wait forever.

@@ -237,3 +237,35 @@ func (k *Kernel) tcpInitRcvBufferSpace(sk *sockets.Sock) {
 	tp.RcvSsthresh = min(tp.RcvSsthresh, tp.WindowClamp)
 	tp.rcvqSpace.space = int32(min(tp.RcvSsthresh, tp.RcvWnd, TCP_INIT_CWND*uint32(tp.AdvMss)))
 }
+
+// tcpSetRcvlowat is tcp_set_rcvlowat, SO_RCVLOWAT on a TCP socket. The
+// mark is capped at half of what the receive buffer may become (its fixed
+// size after SO_RCVBUF, else tcp_rmem[2]); readers are woken if enough is
+// queued already; and unless SO_RCVBUF fixed it, the buffer grows to what
+// a window of that many bytes needs, so that the peer can send enough to
+// reach the mark at all.
+func (k *Kernel) tcpSetRcvlowat(sk *sockets.Sock, val int32) error {
+	tp := tcpSk(sk)
+	locked := sk.SkUserlocks&sockets.SOCK_RCVBUF_LOCK != 0
+	capacity := int32(k.net.Sysctl.TcpRmem[2] >> 1)
+	if locked {
+		capacity = sk.SkRcvbuf >> 1
+	}
+	val = min(val, capacity)
+	sk.SkRcvlowat = max(val, 1)
+	k.tr.Point(fnTcpSetRcvlowat, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(sk.SkRcvlowat)))
+	// tcp_data_ready: the new mark may already be reached.
+	if tcpStreamIsReadable(sk, sk.SkRcvlowat) || sk.SockFlagSet(sockets.SOCK_DONE) {
+		sk.SkDataReady(sk)
+	}
+	if locked {
+		return nil
+	}
+	if space := tcpSpaceFromWin(int64(val)); space > int64(sk.SkRcvbuf) {
+		sk.SkRcvbuf = int32(min(space, 1<<31-1))
+		if tp.WindowClamp != 0 && tp.WindowClamp < uint32(val) {
+			tp.WindowClamp = uint32(val)
+		}
+	}
+	return nil
+}

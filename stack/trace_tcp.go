@@ -26,7 +26,7 @@ var (
 	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue, fnTcpWriteErr, fnTcpUndoCwndReduction          tracing.FuncID
 	fnTcpSendChallengeAck, fnTcpSendDupack, fnTcpDsackSet, fnTcpProcessTlpAck, fnTcpCheckSackReordering          tracing.FuncID
 	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
-	fnTcpCheckSackReneging                                                                                       tracing.FuncID
+	fnTcpCheckSackReneging, fnTcpSetRcvlowat                                                                     tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
 	fnTcpWfree, fnTcpSmallQueueCheck, fnSkbStillInHostQueue, fnTcpUpdatePacingRate, fnTcpAckProbe                tracing.FuncID
@@ -228,6 +228,9 @@ func init() {
 	fnTcpCheckSackReneging = pt("tcp_check_sack_reneging", tcpInputC, (*Kernel).tcpCheckSackReneging, []string{"sk", "delay_ns"},
 		"snd_una moved up to data the peer had SACKed: the peer dropped it (reneged). Nothing is decided on the "+
 			"scoreboard; the retransmission timer fires after half an RTT, at least 10 ms, unless an ACK clears things up.")
+	fnTcpSetRcvlowat = pt("tcp_set_rcvlowat", "net/ipv4/tcp.c", (*Kernel).tcpSetRcvlowat, []string{"sk", "rcvlowat"},
+		"SO_RCVLOWAT: the mark is capped at half of what the receive buffer may become, and the buffer grows to "+
+			"what a window of that size needs (unless SO_RCVBUF fixed it), so that the peer can fill it.")
 	fnTcpEnterLoss = reg("tcp_enter_loss", tcpInputC, (*Kernel).tcpEnterLoss, []string{"sk"},
 		"The RTO fired: every segment not SACKed is taken for lost, ssthresh is set, cwnd falls to what is in "+
 			"flight plus one, and the Loss state lasts until snd_nxt is acknowledged. Returns lost_out.")
