@@ -4,6 +4,7 @@ import (
 	"github.com/stackscope/stackscope/skb"
 	"github.com/stackscope/stackscope/slab"
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
 	"github.com/stackscope/stackscope/tracing"
 )
 
@@ -173,6 +174,11 @@ func (k *Kernel) tcpSetState(sk *sockets.Sock, state sockets.State) {
 	case state != sockets.TCP_ESTABLISHED && sk.SkcState == sockets.TCP_ESTABLISHED:
 		k.mib.dec(TCP_MIB_CURRESTAB)
 	}
+	// A connection that ends straight from ESTABLISHED or CLOSE_WAIT,
+	// without the FIN exchange, was reset (by either end) or aborted.
+	if state == sockets.TCP_CLOSE && (sk.SkcState == sockets.TCP_ESTABLISHED || sk.SkcState == sockets.TCP_CLOSE_WAIT) {
+		k.mib.inc(TCP_MIB_ESTABRESETS)
+	}
 	k.inetSkStateStore(sk, state)
 	k.tr.Exit(fnTcpSetState, tracing.Arg{})
 }
@@ -235,9 +241,9 @@ func (k *Kernel) tcpV4DestroySock(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpV4DestroySock, tracing.Sock(uint64(sk.Addr())))
 	k.tcpClearXmitTimers(sk)
 	tp := tcpSk(sk)
-	tp.PacketsOut = 0
-	_ = skb.SkbQueuePurge(&tp.rtxQueue) // tcp_write_queue_purge
+	k.tcpWriteQueuePurge(sk)
 	_ = skb.SkbQueuePurge(&tp.outOfOrderQueue)
+	tp.lastOfo = nil
 	if icsk := sockets.IcskOf(sk); icsk.IcskBindHash != nil {
 		sockets.InetPutPort(k.net, k.hash, sk)
 	}
@@ -245,28 +251,91 @@ func (k *Kernel) tcpV4DestroySock(sk *sockets.Sock) {
 	k.tr.Exit(fnTcpV4DestroySock, tracing.Arg{})
 }
 
-// tcpDisconnect is tcp_disconnect: abort whatever the sock was doing and
-// go back to CLOSE; a listener stops listening (inet_csk_listen_stop).
+// tcpDisconnect is tcp_disconnect (connect with AF_UNSPEC, or close with
+// a zero SO_LINGER): abort whatever the sock was doing (an RST where the
+// peer knows of the connection) and take it back to a fresh CLOSE sock:
+// queues purged, timers stopped, the RTT, congestion and loss-recovery
+// state and the counters reset. The next connect starts its sequence
+// numbers a window past the old ones (write_seq + max_window + 2) rather
+// than from a new ISN. A listener stops listening (inet_csk_listen_stop).
 func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 	k.tr.Enter2(fnTcpDisconnect, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(flags)))
+	tp := tcpSk(sk)
 	old := sk.SkcState
-	if tcpNeedReset(old) {
-		k.tcpSendActiveReset(sk)
-	}
 	if old != sockets.TCP_CLOSE {
 		k.tcpSetState(sk, sockets.TCP_CLOSE)
 	}
-	k.tcpClearXmitTimers(sk)
-	if old == sockets.TCP_LISTEN {
+	switch {
+	case old == sockets.TCP_LISTEN:
 		k.inetCskListenStop(sk)
+	case tcpNeedReset(old) || (tp.SndNxt != tp.WriteSeq && (old == sockets.TCP_CLOSING || old == sockets.TCP_LAST_ACK)):
+		k.tcpSendActiveReset(sk)
+		sk.SkErr = tracing.ECONNRESET
+	case old == sockets.TCP_SYN_SENT:
+		sk.SkErr = tracing.ECONNRESET
 	}
-	if sk.SkUserlocks&sockets.SOCK_BINDADDR_LOCK == 0 {
+	k.tcpClearXmitTimers(sk)
+	for s := skb.SkbDequeueLocked(&sk.SkReceiveQueue); s != nil; s = skb.SkbDequeueLocked(&sk.SkReceiveQueue) {
+		sockets.SkRmemUncharge(sk, s.Truesize)
+		_ = skb.KfreeSkb(s)
+	}
+	tp.CopiedSeq = tp.RcvNxt
+	k.tcpWriteQueuePurge(sk)
+	for s := skb.SkbDequeueLocked(&tp.outOfOrderQueue); s != nil; s = skb.SkbDequeueLocked(&tp.outOfOrderQueue) {
+		sockets.SkRmemUncharge(sk, s.Truesize)
+		_ = skb.KfreeSkb(s)
+	}
+	tp.lastOfo = nil
+	sk.SkcDport = 0
+	if sk.SkUserlocks&sockets.SOCK_BINDADDR_LOCK == 0 { // inet_bhash2_reset_saddr
 		sk.SkcRcvSaddr = 0
 		sockets.InetOf(sk).InetSaddr = 0
 	}
 	sk.SkShutdown = 0
-	sk.SkcDport = 0
-	sk.SkcDaddr = 0
+	sk.SockResetFlag(sockets.SOCK_DONE)
+	tp.Srtt = 0
+	tp.MdevUs = uint32(TCP_TIMEOUT_INIT / 1000)
+	tp.rcvRttLastTsecr = 0
+	tp.WriteSeq += tp.MaxWindow + 2
+	if tp.WriteSeq == 0 {
+		tp.WriteSeq = 1
+	}
+	tp.IcskBackoff = 0
+	tp.IcskProbesOut = 0
+	tp.IcskRto = TCP_TIMEOUT_INIT
+	tp.SndSsthresh = TCP_INFINITE_SSTHRESH
+	tp.SndCwnd = TCP_INIT_CWND
+	tp.sndCwndCnt = 0
+	tp.isCwndLimited = false
+	tp.maxPacketsOut = 0
+	tp.WindowClamp = 0
+	tp.Delivered = 0
+	tp.cubic = bictcp{} // icsk_ca_priv zeroed; the algorithm starts again at the next connection
+	k.tcpSetCaState(tp, sockets.TCP_CA_Open)
+	// tcp_clear_retrans
+	tp.RetransOut, tp.lostOut, tp.sackedOut = 0, 0, 0
+	tp.undoMarker, tp.undoRetrans = 0, -1
+	tcpClearRetransStamp(tp)
+	tp.TotalRetrans = 0
+	tp.ack = icskAck{} // inet_csk_delack_init
+	tp.RcvMss = TCP_MIN_MSS
+	tp.RxOpt = TcpOptionsReceived{} // TCP_MAXSEG's user_mss lives here and goes too
+	tp.compressedAck = 0
+	tp.SegsIn, tp.SegsOut = 0, 0
+	tp.BytesSent, tp.BytesAcked, tp.BytesReceived, tp.BytesRetrans = 0, 0, 0, 0
+	tp.DataSegsIn, tp.DataSegsOut = 0, 0
+	tp.duplicateSack = header.SackBlock{}
+	tp.dsackDups = 0
+	tp.reordSeen = 0
+	tp.TlpHighSeq = 0
+	tp.lastOowAckTime = 0
+	tp.rack = tcpRack{reoWndSteps: 1}
+	tp.dsack = false
+	tp.numSacks = 0
+	tp.rcvOoopack = 0
+	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
+		sk.SkErrorReport(sk)
+	}
 	k.tr.Exit(fnTcpDisconnect, tracing.Errno(0))
 	return nil
 }

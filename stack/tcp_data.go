@@ -52,12 +52,18 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 	copied := 0
 	for copied < len(data) {
 		mss := max(tp.MssCache, 1) // tcp_send_mss, again after any sleep
-		if err := sockError(sk); err != nil {
-			return fail(copied, err)
-		}
-		if sk.SkShutdown&sockets.SEND_SHUTDOWN != 0 ||
+		if sk.SkErr != 0 || sk.SkShutdown&sockets.SEND_SHUTDOWN != 0 ||
 			(sk.SkcState != sockets.TCP_ESTABLISHED && sk.SkcState != sockets.TCP_CLOSE_WAIT) {
-			return fail(copied, sockets.Errno(tracing.EPIPE))
+			// do_error: a write that copied something returns the count
+			// and leaves the error for the next call (sk_stream_error:
+			// the pending error, else EPIPE).
+			if copied > 0 {
+				return fail(copied, nil)
+			}
+			if err := sockError(sk); err != nil {
+				return fail(0, err)
+			}
+			return fail(0, sockets.Errno(tracing.EPIPE))
 		}
 		// The tail skb, not yet sent, takes more bytes while it is
 		// shorter than an MSS (tcp_sendmsg_locked copies into it).

@@ -447,26 +447,53 @@ func (k *Kernel) tcpSendChallengeAck(sk *sockets.Sock) {
 
 // tcpReset is tcp_reset: the peer reset the connection. The error the
 // user sees depends on the state: ECONNREFUSED while connecting, EPIPE
-// after our close, ECONNRESET otherwise.
+// after our close, ECONNRESET otherwise; a sock already closed ignores it.
 func (k *Kernel) tcpReset(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpReset, tracing.Sock(uint64(sk.Addr())))
+	defer k.tr.Exit(fnTcpReset, tracing.Arg{})
+	var err int32
 	switch sk.SkcState {
 	case sockets.TCP_SYN_SENT:
-		sk.SkErr = tracing.ECONNREFUSED
+		err = tracing.ECONNREFUSED
 	case sockets.TCP_CLOSE_WAIT:
-		sk.SkErr = tracing.EPIPE
+		err = tracing.EPIPE
 	case sockets.TCP_CLOSE:
+		return
 	default:
-		sk.SkErr = tracing.ECONNRESET
+		err = tracing.ECONNRESET
 	}
-	if sk.SkcState == sockets.TCP_ESTABLISHED || sk.SkcState == sockets.TCP_CLOSE_WAIT {
-		k.mib.inc(TCP_MIB_ESTABRESETS)
-	}
+	k.tcpDoneWithError(sk, err)
+}
+
+// tcpDoneWithError is tcp_done_with_error: the connection ends with an
+// error the user will see (a reset, a timeout). What was still queued to
+// send is thrown away (tcp_write_queue_purge), the sock closes
+// (tcp_done), and a process still holding it is told.
+func (k *Kernel) tcpDoneWithError(sk *sockets.Sock, err int32) {
+	sk.SkErr = err
+	k.tcpWriteQueuePurge(sk)
 	k.tcpDone(sk)
 	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		sk.SkErrorReport(sk)
 	}
-	k.tr.Exit(fnTcpReset, tracing.Arg{})
+}
+
+// tcpWriteQueuePurge is tcp_write_queue_purge: every skb not yet sent
+// (sk_write_queue) and every one sent but not acknowledged (the
+// retransmit queue) is freed, its memory given back; nothing is in
+// flight any more and the RTO backoff ends.
+func (k *Kernel) tcpWriteQueuePurge(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	free := func(q *skb.SkBuffHead) {
+		for s := skb.SkbDequeueLocked(q); s != nil; s = skb.SkbDequeueLocked(q) {
+			sk.SkWmemQueued -= int32(s.Truesize) // tcp_wmem_free_skb
+			_ = skb.ConsumeSkb(s)
+		}
+	}
+	free(&sk.SkWriteQueue)
+	free(&tp.rtxQueue) // tcp_rtx_queue_purge
+	tp.PacketsOut = 0
+	tp.IcskBackoff = 0
 }
 
 // tcpDone is tcp_done: CLOSE, timers stopped, both directions shut; an

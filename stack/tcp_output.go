@@ -336,14 +336,27 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	tp.RcvWnd, tp.RxOpt.RcvWscale = k.tcpSelectInitialWindow(tcpFullSpace(sk), int(tp.AdvMss), &tp.WindowClamp,
 		k.net.Sysctl.TcpWindowScaling != 0)
 	tp.RcvSsthresh = tp.RcvWnd
-	tp.RcvWup = 0
-	tp.RcvNxt = 0
-	tp.CopiedSeq = 0
+	// A socket connecting again after a disconnect or a failed attempt
+	// starts clean: no error left to report, nothing left to send.
+	sk.SkErr = 0
+	sk.SockResetFlag(sockets.SOCK_DONE)
+	tp.SndWnd = 0
+	tp.SndWl1 = 0 // tcp_init_wl
+	k.tcpWriteQueuePurge(sk)
 	tp.SndUna = tp.WriteSeq
+	tp.SndSml = tp.WriteSeq
+	tp.SndUp = tp.WriteSeq
 	tp.PushedSeq = tp.WriteSeq
 	tp.SndNxt = tp.WriteSeq
+	tp.RcvNxt = 0
+	tp.RcvWup = 0
+	tp.CopiedSeq = 0
 	tp.IcskRto = TCP_TIMEOUT_INIT
 	tp.IcskRetransmits = 0
+	// tcp_clear_retrans
+	tp.RetransOut, tp.lostOut, tp.sackedOut = 0, 0, 0
+	tp.undoMarker, tp.undoRetrans = 0, -1
+	tcpClearRetransStamp(tp)
 }
 
 // tcpConnect is tcp_connect: queue the SYN on the retransmit queue, send

@@ -86,10 +86,12 @@ func (k *Kernel) tcpWriteTimeout(sk *sockets.Sock) bool {
 // ETIMEDOUT.
 func (k *Kernel) tcpWriteErr(sk *sockets.Sock) {
 	k.tr.Point(fnTcpWriteErr, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(tcpSk(sk).IcskRetransmits)))
+	err := sk.SkErrSoft // an ICMP error seen meanwhile says more than a timeout
+	if err == 0 {
+		err = tracing.ETIMEDOUT
+	}
+	k.tcpDoneWithError(sk, err)
 	k.mib.inc(LINUX_MIB_TCPABORTONTIMEOUT)
-	sk.SkErr = tracing.ETIMEDOUT
-	sk.SkErrorReport(sk)
-	k.tcpDone(sk)
 }
 
 // tcpRtxProbe0TimedOut is tcp_rtx_probe0_timed_out: a peer that shut its
