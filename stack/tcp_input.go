@@ -325,7 +325,10 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_RESET)
 		return false
 	}
-	if syn && sk.SkcState != sockets.TCP_SYN_RECV {
+	// The one SYN that passes: in a simultaneous open, the peer's SYN-ACK
+	// (our crossed SYN acknowledged, its own SYN again, nothing else).
+	if syn && !(sk.SkcState == sockets.TCP_SYN_RECV && sk.SkSocket != nil && seg.has(header.TCP_FLAG_ACK) &&
+		seg.seq+1 == seg.end && seg.seq+1 == tp.RcvNxt && seg.ack == tp.SndNxt) {
 		return challenge()
 	}
 	return true
