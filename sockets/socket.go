@@ -27,6 +27,23 @@ type Socket struct {
 	net  *Net
 }
 
+// Bits of struct socket's flags.
+const (
+	// SOCK_NOSPACE: a writer found the send buffer full (it sleeps, got
+	// EAGAIN, or poll said not writable). Only then do ACKs that free
+	// space wake writers and grow the buffer (tcp_check_space).
+	SOCK_NOSPACE = 2
+)
+
+// TestFlag reports whether bit is set in the socket's flags (test_bit).
+func (s *Socket) TestFlag(bit uint) bool { return s.Flags&(1<<bit) != 0 }
+
+// SetFlag sets bit in the socket's flags (set_bit).
+func (s *Socket) SetFlag(bit uint) { s.Flags |= 1 << bit }
+
+// ClearFlag clears bit in the socket's flags (clear_bit).
+func (s *Socket) ClearFlag(bit uint) { s.Flags &^= 1 << bit }
+
 // Addr returns the kernel address of struct socket (in its socket_alloc).
 func (s *Socket) Addr() slab.Addr { return s.addr }
 

@@ -154,6 +154,7 @@ func (k *Kernel) tcpInitSock(sk *sockets.Sock) {
 	k.tcpAssignCongestionControl(tp) // the sysctl's choice: cubic by default
 	sk.SkSndbuf = int32(k.net.Sysctl.TcpWmem[1])
 	sk.SkRcvbuf = int32(k.net.Sysctl.TcpRmem[1])
+	sk.SkWriteSpace = k.skStreamWriteSpace
 	sk.SkcProt.Sockets++
 	k.tr.Exit(fnTcpInitSock, tracing.Arg{})
 }

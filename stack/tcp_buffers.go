@@ -54,16 +54,38 @@ func tcpShouldExpandSndbuf(sk *sockets.Sock) bool {
 	return sk.SkUserlocks&sockets.SOCK_SNDBUF_LOCK == 0 && tp.PacketsOut < tp.SndCwnd
 }
 
-// tcpNewSpace is tcp_new_space: ACKs made room in the send buffer; grow
-// it if the window grew, and wake a writer waiting for space once the
-// socket is writable again (sk_stream_write_space: at least a third of the
-// buffer free), not for every byte acknowledged.
+// tcpNewSpace is tcp_new_space: ACKs made room in the send buffer of a
+// writer that had run out of it; grow the buffer if the window is not
+// full, and wake the writer once the socket is writable again
+// (sk_write_space).
 func (k *Kernel) tcpNewSpace(sk *sockets.Sock) {
 	if tcpShouldExpandSndbuf(sk) {
 		k.tcpSndbufExpand(sk)
+		tcpSk(sk).sndCwndStamp = k.clock.Now()
 	}
 	k.tr.Point(fnTcpNewSpace, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(sk.SkSndbuf)))
-	if skStreamIsWriteable(sk, tcpSk(sk), 1) {
-		sk.SkWriteSpace(sk)
+	sk.SkWriteSpace(sk)
+}
+
+// tcpCheckSpace is tcp_check_space: only a writer that found the buffer
+// full (SOCK_NOSPACE) is of interest when ACKs free space; a socket whose
+// writer never waited neither wakes anybody nor grows its buffer.
+func (k *Kernel) tcpCheckSpace(sk *sockets.Sock) {
+	if sk.SkSocket != nil && sk.SkSocket.TestFlag(sockets.SOCK_NOSPACE) {
+		k.tcpNewSpace(sk)
+	}
+}
+
+// skStreamWriteSpace is sk_stream_write_space, TCP's sk_write_space:
+// once the socket is writable (at least a third of the buffer free, and
+// little enough unsent), SOCK_NOSPACE is cleared and writers and pollers
+// are woken; before that, nothing happens.
+func (k *Kernel) skStreamWriteSpace(sk *sockets.Sock) {
+	if sk.SkSocket == nil || !skStreamIsWriteable(sk, tcpSk(sk), 1) {
+		return
+	}
+	sk.SkSocket.ClearFlag(sockets.SOCK_NOSPACE)
+	if sk.SkWq != nil {
+		sk.SkWq.WakeUp(1)
 	}
 }

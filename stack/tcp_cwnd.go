@@ -45,12 +45,12 @@ func (k *Kernel) tcpCwndValidate(sk *sockets.Sock, isCwndLimited bool) {
 
 // tcpCwndApplicationLimited is tcp_cwnd_application_limited: in the Open
 // state, a window larger than what was used (at least the initial window)
-// comes down halfway toward it, ssthresh keeping what it had reached.
-// (The kernel skips this while a writer waits for send-buffer space,
-// SOCK_NOSPACE; the model does not track that flag.)
+// comes down halfway toward it, ssthresh keeping what it had reached;
+// not while a writer waits for send-buffer space (SOCK_NOSPACE): then the
+// buffer, not the application, is the limit.
 func (k *Kernel) tcpCwndApplicationLimited(sk *sockets.Sock) {
 	tp := tcpSk(sk)
-	if tp.IcskCaState == sockets.TCP_CA_Open {
+	if tp.IcskCaState == sockets.TCP_CA_Open && sk.SkSocket != nil && !sk.SkSocket.TestFlag(sockets.SOCK_NOSPACE) {
 		winUsed := max(tp.sndCwndUsed, TCP_INIT_CWND)
 		if winUsed < tp.SndCwnd {
 			tp.SndSsthresh = tcpCurrentSsthresh(tp)

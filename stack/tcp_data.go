@@ -82,6 +82,9 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 			if sk.SkWmemQueued >= sk.SkSndbuf {
 				// sk_stream_wait_memory: push what this call queued
 				// and wait for ACKs.
+				if sk.SkSocket != nil {
+					sk.SkSocket.SetFlag(sockets.SOCK_NOSPACE)
+				}
 				if copied > 0 {
 					k.tcpPush(sk, flags&^sockets.MSG_MORE, TCP_NAGLE_PUSH, mss)
 				}
@@ -322,9 +325,7 @@ func (k *Kernel) tcpDataSndCheck(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpDataSndCheck, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpDataSndCheck, tracing.Arg{})
 	k.tcpPushPendingFrames(sk, tcpSk(sk).Nonagle) // tcp_push_pending_frames
-	if sk.SkWmemQueued < sk.SkSndbuf && !sk.SockFlagSet(sockets.SOCK_DEAD) {
-		k.tcpNewSpace(sk) // tcp_check_space
-	}
+	k.tcpCheckSpace(sk)
 }
 
 // tcpRecvmsg is tcp_recvmsg -> tcp_recvmsg_locked: copy in-order bytes

@@ -662,8 +662,9 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn, flag int) int {
 	return k.tcpAckDone(sk, flag)
 }
 
-// tcpAckDone finishes tcp_ack: after new data is acknowledged writers may
-// have room. (The RTO backoff ends with a valid RTT sample, in
+// tcpAckDone finishes tcp_ack: the RTO timestamp of a connection not in
+// Loss. (Writers waiting for room are woken by tcp_check_space, after
+// tcp_ack. The RTO backoff ends with a valid RTT sample, in
 // tcp_ack_update_rtt, or when a zero window opens, in tcp_ack_probe.)
 func (k *Kernel) tcpAckDone(sk *sockets.Sock, flag int) int {
 	tp := tcpSk(sk)
@@ -674,7 +675,6 @@ func (k *Kernel) tcpAckDone(sk *sockets.Sock, flag int) int {
 	if tp.IcskCaState != sockets.TCP_CA_Loss {
 		k.tcpUpdateRtoTime(tp)
 	}
-	sk.SkWriteSpace(sk)
 	k.tr.Exit(fnTcpAck, tracing.Int(1))
 	return 1
 }

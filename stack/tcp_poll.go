@@ -48,6 +48,13 @@ func (k *Kernel) tcpPoll(file *sockets.File, sock *sockets.Socket, wait *sockets
 		}
 		if shutdown&sockets.SEND_SHUTDOWN != 0 || skStreamIsWriteable(sk, tp, 1) {
 			mask |= sockets.POLLOUT | sockets.POLLWRNORM
+		} else if sk.SkSocket != nil {
+			// Not writable: ask to be told when it is (SOCK_NOSPACE),
+			// then look again in case space came meanwhile.
+			sk.SkSocket.SetFlag(sockets.SOCK_NOSPACE)
+			if skStreamIsWriteable(sk, tp, 1) {
+				mask |= sockets.POLLOUT | sockets.POLLWRNORM
+			}
 		}
 	}
 	if sk.SkErr != 0 || !skb.SkbQueueEmpty(&sk.SkErrorQueue) {
