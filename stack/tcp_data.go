@@ -282,6 +282,7 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 		if tp.PacketsOut == 1 {
 			k.tcpResetXmitTimer(sk, tp.IcskRto)
 		}
+		k.tcpCheckSpace(sk) // tcp_event_new_data_sent
 		if s.Len < mss {
 			tp.SndSml = cbEndSeqOf(s) // tcp_minshall_update
 		}

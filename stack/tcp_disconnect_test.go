@@ -103,6 +103,12 @@ func TestDisconnectThenConnectAgain(t *testing.T) {
 	if after.cwnd != TCP_INIT_CWND || after.srtt != 0 {
 		t.Errorf("cwnd %d, srtt %d after the disconnect; want %d and 0", after.cwnd, after.srtt, TCP_INIT_CWND)
 	}
+	// The listener's next child offers a much smaller window: the new
+	// connection's max_window must come from it, not from the old one
+	// (tcp_connect_init clears it).
+	if err := f.pa.Setsockopt(lfd, sockets.SOL_SOCKET, sockets.SO_RCVBUF, sockets.Optval{Int: 4096}); err != nil {
+		t.Fatal(err)
+	}
 	nSyn := 0
 	for _, tcp := range f.tcpFrames(1) {
 		if tcp.SYN {
@@ -126,4 +132,10 @@ func TestDisconnectThenConnectAgain(t *testing.T) {
 	}
 	sfd2 := f.accept(f.pa, lfd, 5*sec)
 	f.transfer(f.pb, cfd, f.pa, sfd2, pattern(50_000, 5), 30*sec)
+	again := onSock(t, f.pb, cfd, func(_ *Kernel, _ *sockets.Sock, tp *TcpSock) any {
+		return seqs{tp.WriteSeq, tp.MaxWindow, tp.SndCwnd, tp.Srtt}
+	}).(seqs)
+	if again.maxWindow >= before.maxWindow || again.maxWindow > 16384 {
+		t.Errorf("max_window %d on the new connection (the old one's was %d); want the new peer's window, at most 16384", again.maxWindow, before.maxWindow)
+	}
 }

@@ -8,54 +8,62 @@ import (
 )
 
 // tcpRcvStateProcess is tcp_rcv_state_process (net/ipv4/tcp_input.c): the
-// RFC 793 "SEGMENT ARRIVES" rules for every state but ESTABLISHED. It
-// reports whether the caller should answer with a reset.
-func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset bool) {
+// RFC 793 "SEGMENT ARRIVES" rules for every state but ESTABLISHED. A
+// reason other than SKB_NOT_DROPPED_YET asks the caller to answer the
+// segment with a reset (tcp_v4_send_reset) and drop it for that reason.
+func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset skb.DropReason) {
 	tr := k.tr
 	tr.Enter3(fnTcpRcvStateProcess, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())), tracing.State(uint8(sk.SkcState)))
-	defer func() { tr.Exit(fnTcpRcvStateProcess, tracing.Bool(reset)) }()
+	defer func() { tr.Exit(fnTcpRcvStateProcess, tracing.Reason(uint64(reset))) }()
 	tp := tcpSk(sk)
 	switch sk.SkcState {
 	case sockets.TCP_CLOSE:
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_CLOSE)
-		return false
+		return 0
 	case sockets.TCP_LISTEN:
 		if seg.has(header.TCP_FLAG_ACK) {
-			return true
+			return skb.SKB_DROP_REASON_TCP_FLAGS
 		}
 		if seg.has(header.TCP_FLAG_RST) || !seg.has(header.TCP_FLAG_SYN) || seg.has(header.TCP_FLAG_FIN) {
 			_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
-			return false
+			return 0
 		}
 		sockets.IcskOf(sk).IcskAfOps = &ipv4Specific
 		k.tcpV4ConnRequest(sk, seg)
 		_ = skb.ConsumeSkb(seg.s)
-		return false
+		return 0
 	case sockets.TCP_SYN_SENT:
-		r := k.tcpRcvSynsentStateProcess(sk, seg)
-		if r > 0 {
-			return true
+		if r := k.tcpRcvSynsentStateProcess(sk, seg); r > 0 {
+			return skb.SKB_DROP_REASON_TCP_INVALID_ACK_SEQUENCE
 		}
-		return false
+		return 0
 	}
-	// The remaining states: check the sequence number and the flags.
+	// The remaining states: a segment with none of ACK, RST and SYN is
+	// dropped before anything else; then the sequence number and flags.
+	if !seg.has(header.TCP_FLAG_ACK) && !seg.has(header.TCP_FLAG_RST) && !seg.has(header.TCP_FLAG_SYN) {
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+		return 0
+	}
 	if !k.tcpValidateIncoming(sk, seg) {
-		return false
+		return 0
 	}
 	if !seg.has(header.TCP_FLAG_ACK) {
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
-		return false
+		return 0
 	}
 	if r := k.tcpAck(sk, seg, FLAG_SLOWPATH|FLAG_UPDATE_TS_RECENT|FLAG_NO_CHALLENGE_ACK); r <= 0 {
-		if sk.SkcState == sockets.TCP_SYN_RECV {
-			return true // an old or bad ACK of our SYN-ACK: reset
+		if sk.SkcState == sockets.TCP_SYN_RECV { // an old or bad ACK of our SYN-ACK: reset
+			if r == 0 {
+				return skb.SKB_DROP_REASON_TCP_OLD_ACK
+			}
+			return tcpAckDropReason(r)
 		}
 		// An old ACK is accepted while closing; a bad one is
 		// answered with a challenge ACK.
 		if r < 0 {
 			k.tcpSendChallengeAck(sk)
 			_ = skb.KfreeSkbReason(seg.s, tcpAckDropReason(r))
-			return false
+			return 0
 		}
 	}
 	switch sk.SkcState {
@@ -82,7 +90,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 				// a tw with substate FIN_WAIT2.
 				k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, int64(k.net.Sysctl.TcpFinTimeout)*1e9)
 				_ = skb.ConsumeSkb(seg.s)
-				return false
+				return 0
 			} else if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 				sk.SkStateChange(sk)
 			}
@@ -91,18 +99,33 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		if tp.SndUna == tp.WriteSeq {
 			k.tcpTimeWait(sk, sockets.TCP_TIME_WAIT, TCP_TIMEWAIT_LEN)
 			_ = skb.ConsumeSkb(seg.s)
-			return false
+			return 0
 		}
 	case sockets.TCP_LAST_ACK:
 		if tp.SndUna == tp.WriteSeq {
 			k.tcpDone(sk)
 			_ = skb.ConsumeSkb(seg.s)
-			return false
+			return 0
 		}
 	}
 	// Step 7: the segment's data (and FIN).
 	switch sk.SkcState {
-	case sockets.TCP_ESTABLISHED, sockets.TCP_FIN_WAIT1, sockets.TCP_FIN_WAIT2:
+	case sockets.TCP_FIN_WAIT1, sockets.TCP_FIN_WAIT2:
+		// New data after our close: RFC 793 would queue it, RFC 1122
+		// says reset (and so does Linux). The reset is the answer to
+		// this segment; a process still holding the socket (after
+		// shutdown) sees ECONNRESET.
+		fin := uint32(0)
+		if seg.has(header.TCP_FLAG_FIN) {
+			fin = 1
+		}
+		if sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 && seg.end != seg.seq && after(seg.end-fin, tp.RcvNxt) {
+			k.mib.inc(LINUX_MIB_TCPABORTONDATA)
+			k.tcpReset(sk)
+			return skb.SKB_DROP_REASON_TCP_ABORT_ON_DATA
+		}
+		k.tcpDataQueue(sk, seg)
+	case sockets.TCP_ESTABLISHED:
 		k.tcpDataQueue(sk, seg)
 	default:
 		_ = skb.ConsumeSkb(seg.s)
@@ -111,7 +134,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		k.tcpDataSndCheck(sk)
 		k.tcpAckSndCheck(sk)
 	}
-	return false
+	return 0
 }
 
 // tcpRcvSynsentStateProcess is tcp_rcv_synsent_state_process: the answer
@@ -279,6 +302,9 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 		tp.RxOpt.RcvTsecr -= tp.TsOffset
 	}
 	challenge := func() bool {
+		if sk.SkcState == sockets.TCP_ESTABLISHED { // syn_inerr: tcp_rcv_established asks for it
+			k.mib.inc(TCP_MIB_INERRS)
+		}
 		k.mib.inc(LINUX_MIB_TCPSYNCHALLENGE)
 		k.tcpSendChallengeAck(sk)
 		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SYN)
@@ -624,7 +650,9 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn, flag int) int {
 		flag |= state.flag
 		tp.Delivered += state.sackDelivered
 	}
-	// The peer is alive and answering.
+	// The peer is alive and answering: a soft error (an ICMP message
+	// seen meanwhile) is forgotten.
+	sk.SkErrSoft = 0
 	tp.IcskProbesOut = 0
 	tp.RcvTstamp = k.clock.Now()
 	if tp.PacketsOut == 0 {

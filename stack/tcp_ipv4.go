@@ -218,9 +218,9 @@ func (k *Kernel) tcpV4DoRcv(sk *sockets.Sock, seg *tcpSegmentIn) {
 			return
 		}
 	}
-	if reset := k.tcpRcvStateProcess(sk, seg); reset {
+	if reason := k.tcpRcvStateProcess(sk, seg); reason != skb.SKB_NOT_DROPPED_YET {
 		k.tcpV4SendReset(sk, seg)
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+		_ = skb.KfreeSkbReason(seg.s, reason)
 	}
 }
 

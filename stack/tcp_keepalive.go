@@ -102,11 +102,9 @@ func (k *Kernel) tcpKeepaliveTimer(sk *sockets.Sock) {
 	}
 	if ut := int64(tp.IcskUserTimeout) * 1e6; (ut != 0 && elapsed >= ut && tp.IcskProbesOut > 0) ||
 		(ut == 0 && int(tp.IcskProbesOut) >= k.keepaliveProbes(tp)) {
-		// tcp_write_err: the peer is gone.
+		// The peer is gone.
 		k.tcpSendActiveReset(sk)
-		sk.SkErr = tracing.ETIMEDOUT
-		k.tcpDone(sk)
-		sk.SkErrorReport(sk)
+		k.tcpWriteErr(sk)
 		return
 	}
 	// tcp_write_wakeup with nothing to send: tcp_xmit_probe_skb.

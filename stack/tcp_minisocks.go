@@ -322,9 +322,9 @@ func (k *Kernel) tcpChildProcess(parent, child *sockets.Sock, seg *tcpSegmentIn)
 	defer k.tr.Exit(fnTcpChildProcess, tracing.Arg{})
 	state := child.SkcState
 	tcpSegsIn(tcpSk(child), seg)
-	if reset := k.tcpRcvStateProcess(child, seg); reset {
+	if reason := k.tcpRcvStateProcess(child, seg); reason != skb.SKB_NOT_DROPPED_YET {
 		k.tcpV4SendReset(child, seg)
-		_ = skb.KfreeSkb(seg.s)
+		_ = skb.KfreeSkbReason(seg.s, reason)
 	}
 	if state == sockets.TCP_SYN_RECV && child.SkcState != state {
 		parent.SkDataReady(parent)

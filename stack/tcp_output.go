@@ -341,6 +341,7 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	sk.SkErr = 0
 	sk.SockResetFlag(sockets.SOCK_DONE)
 	tp.SndWnd = 0
+	tp.MaxWindow = 0
 	tp.SndWl1 = 0 // tcp_init_wl
 	k.tcpWriteQueuePurge(sk)
 	tp.SndUna = tp.WriteSeq

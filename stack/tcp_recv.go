@@ -14,6 +14,10 @@ import (
 func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpRcvEstablished, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer k.tr.Exit(fnTcpRcvEstablished, tracing.Arg{})
+	if !seg.has(header.TCP_FLAG_ACK) && !seg.has(header.TCP_FLAG_RST) && !seg.has(header.TCP_FLAG_SYN) {
+		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+		return
+	}
 	if !k.tcpValidateIncoming(sk, seg) {
 		return
 	}
@@ -58,18 +62,6 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		tcpEnterQuickackMode(tp, TCP_MAX_QUICKACKS)
 		tp.ack.Pending |= ICSK_ACK_SCHED
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OLD_DATA)
-		return
-	}
-	if dlen > 0 && sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 &&
-		(sk.SkcState == sockets.TCP_FIN_WAIT1 || sk.SkcState == sockets.TCP_FIN_WAIT2) {
-		// New data after we closed (RFC 1122 says reset; so does Linux,
-		// in tcp_rcv_state_process's FIN_WAIT cases). A connection only
-		// shut down for reading (SHUT_RD, still ESTABLISHED) takes the
-		// data as usual.
-		k.mib.inc(LINUX_MIB_TCPABORTONDATA)
-		k.tcpSendActiveReset(sk)
-		k.tcpDone(sk)
-		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_ZEROWINDOW)
 		return
 	}
 	if after(seg.seq, tp.RcvNxt) {
@@ -183,16 +175,39 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
 	q := &tp.outOfOrderQueue
 	seq, end := seg.seq, seg.end
-	// It goes after the last queued skb that starts before it (prev) and
-	// before the one after that (next). New data usually lands at the
-	// tail, which the kernel finds at once through ooo_last_skb; the
-	// model's list is searched from the tail for the same reason, so a
-	// long queue costs one step per segment, not one per queued skb.
+	// prev is the last queued skb that starts at or before it. New data
+	// usually lands at the tail, which the kernel finds at once through
+	// ooo_last_skb; the model's list is searched from the tail for the
+	// same reason, so a long queue costs one step per segment, not one
+	// per queued skb.
 	var prev *skb.SkBuff
 	for x := skb.SkbPeekTail(q); x != nil; x = skb.SkbQueuePrev(x, q) {
-		if before(cbSeqOf(x), seq) {
+		if !after(cbSeqOf(x), seq) {
 			prev = x
 			break
+		}
+	}
+	if prev != nil && before(seq, cbEndSeqOf(prev)) {
+		if !after(end, cbEndSeqOf(prev)) {
+			// All of it is queued already.
+			k.mib.inc(LINUX_MIB_TCPOFOMERGE)
+			k.tcpDsackSet(sk, seq, end)
+			if tcpIsSack(tp) {
+				k.tr.Point(fnTcpSackNewOfoSkb, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
+				tcpSackNewOfoSkb(tp, seq, end, func() { k.tcpSackCompressSendAck(sk) })
+			}
+			tp.ack.Pending |= ICSK_ACK_SCHED
+			_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFOMERGE)
+			return
+		}
+		if after(seq, cbSeqOf(prev)) {
+			k.tcpDsackSet(sk, seq, cbEndSeqOf(prev)) // a partial overlap
+		} else {
+			// The same start and more data: it takes prev's place.
+			old := prev
+			prev = skb.SkbQueuePrev(old, q)
+			k.tcpDsackExtend(sk, cbSeqOf(old), cbEndSeqOf(old))
+			k.tcpOfoDrop(sk, old)
 		}
 	}
 	var next *skb.SkBuff
@@ -201,39 +216,28 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	} else {
 		next = skb.SkbPeek(q)
 	}
-	if prev != nil && !after(end, cbEndSeqOf(prev)) {
-		// All of it is queued already.
-		k.mib.inc(LINUX_MIB_TCPOFOMERGE)
-		k.tcpDsackSet(sk, seq, end)
-		if tcpIsSack(tp) {
-			k.tr.Point(fnTcpSackNewOfoSkb, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
-			tcpSackNewOfoSkb(tp, seq, end, func() { k.tcpSackCompressSendAck(sk) })
+	// Drop the queued skbs after it that it covers; one it only overlaps
+	// ends the D-SACK block.
+	for next != nil && after(end, cbSeqOf(next)) {
+		if before(end, cbEndSeqOf(next)) {
+			k.tcpDsackExtend(sk, cbSeqOf(next), end)
+			break
 		}
-		tp.ack.Pending |= ICSK_ACK_SCHED
-		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFOMERGE)
-		return
-	}
-	if prev != nil && after(cbEndSeqOf(prev), seq) {
-		k.tcpDsackSet(sk, seq, cbEndSeqOf(prev)) // a partial overlap
-	}
-	// Drop the queued skbs this one covers.
-	for next != nil && !after(cbEndSeqOf(next), end) {
 		x := next
-		k.tcpDsackExtend(sk, cbSeqOf(x), cbEndSeqOf(x))
 		next = skb.SkbPeekNext(x, q)
-		_ = skb.SkbUnlinkLocked(x, q)
-		sockets.SkRmemUncharge(sk, x.Truesize)
-		k.mib.inc(LINUX_MIB_TCPOFOMERGE)
-		_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFOMERGE)
+		k.tcpDsackExtend(sk, cbSeqOf(x), cbEndSeqOf(x))
+		k.tcpOfoDrop(sk, x)
 	}
 	sockets.SkRmemCharge(sk, s.Truesize)
 	s.Sk = sk
-	if next != nil {
-		_ = skb.SkbQueueBeforeLocked(q, next, s)
+	if prev != nil {
+		_ = skb.SkbQueueAfterLocked(q, prev, s)
 	} else {
-		_ = skb.SkbQueueTailLocked(q, s)
+		_ = skb.SkbQueueHeadLocked(q, s)
 	}
-	tp.lastOfo = s
+	if skb.SkbPeekNext(s, q) == nil {
+		tp.lastOfo = s
+	}
 	tp.ack.Pending |= ICSK_ACK_SCHED
 	if tcpIsSack(tp) {
 		k.tr.Point(fnTcpSackNewOfoSkb, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
@@ -244,6 +248,19 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 		// duplicate ACKs and retransmits.
 		k.tcpGrowWindow(sk, s)
 	}
+}
+
+// tcpOfoDrop takes a queued skb that newer data made redundant off the
+// out-of-order queue and frees it (TCPOFOMerge).
+func (k *Kernel) tcpOfoDrop(sk *sockets.Sock, x *skb.SkBuff) {
+	tp := tcpSk(sk)
+	_ = skb.SkbUnlinkLocked(x, &tp.outOfOrderQueue)
+	if tp.lastOfo == x {
+		tp.lastOfo = nil
+	}
+	sockets.SkRmemUncharge(sk, x.Truesize)
+	k.mib.inc(LINUX_MIB_TCPOFOMERGE)
+	_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFOMERGE)
 }
 
 // tcpOfoQueue is tcp_ofo_queue: after rcv_nxt moved, the out-of-order

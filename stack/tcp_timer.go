@@ -260,5 +260,6 @@ func (k *Kernel) tcpSendNewSegment(sk *sockets.Sock, psh bool) bool {
 	if tp.PacketsOut == 1 {
 		k.tcpResetXmitTimer(sk, tp.IcskRto)
 	}
+	k.tcpCheckSpace(sk) // tcp_event_new_data_sent
 	return true
 }

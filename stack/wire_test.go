@@ -1112,4 +1112,8 @@ func TestWireKeepalive(t *testing.T) {
 	if sockets.ErrnoOf(err) != sockets.Errno(tracing.ETIMEDOUT) {
 		t.Errorf("a read after the keepalive gave up: %v, want ETIMEDOUT", err)
 	}
+	// It gave up through tcp_write_err, which counts the abort.
+	if got := f.mib(f.p.B, LINUX_MIB_TCPABORTONTIMEOUT); got != 1 {
+		t.Errorf("TCPAbortOnTimeout %d, want 1", got)
+	}
 }
