@@ -123,6 +123,7 @@ const (
 	LINUX_MIB_TCPAUTOCORKING
 	LINUX_MIB_TCPSPURIOUSRTXHOSTQUEUES
 	LINUX_MIB_TCPACKCOMPRESSED
+	LINUX_MIB_TCPZEROWINDOWDROP
 	numMibs
 )
 
@@ -155,6 +156,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "PAWSEstab"}, {"TcpExt", "TCPACKSkippedPAWS"}, {"TcpExt", "TCPACKSkippedSeq"}, {"TcpExt", "TCPACKSkippedChallenge"}, {"TcpExt", "TCPChallengeACK"}, {"TcpExt", "TCPSYNChallenge"},
 	{"TcpExt", "TCPFullUndo"}, {"TcpExt", "TCPPartialUndo"}, {"TcpExt", "TCPDSACKUndo"}, {"TcpExt", "TCPLossUndo"},
 	{"TcpExt", "TCPAutoCorking"}, {"TcpExt", "TCPSpuriousRtxHostQueues"}, {"TcpExt", "TCPAckCompressed"},
+	{"TcpExt", "TCPZeroWindowDrop"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -355,10 +355,15 @@ func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int,
 	}
 	timeo := sockRcvtimeo(sk, flags&sockets.MSG_DONTWAIT != 0)
 	peek := flags&sockets.MSG_PEEK != 0
+	// sock_rcvlowat: how much a blocking read waits for.
+	target := len(buf)
+	if flags&sockets.MSG_WAITALL == 0 {
+		target = int(sockRcvlowat(sk, int32(min(len(buf), 1<<31-1))))
+	}
 	seq := tp.CopiedSeq
 	copied := 0
-	for copied < len(buf) {
-		progressed := false
+	finFound := false
+	for copied < len(buf) && !finFound {
 		for s := skb.SkbPeek(&sk.SkReceiveQueue); s != nil && copied < len(buf); {
 			off := seq - cbSeqOf(s)
 			if off >= s.Len {
@@ -372,7 +377,6 @@ func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int,
 			n := copy(buf[copied:], s.Bytes()[off:])
 			copied += n
 			seq += uint32(n)
-			progressed = true
 			if !peek {
 				tp.CopiedSeq = seq
 			}
@@ -381,41 +385,69 @@ func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int,
 				break
 			}
 			next := skb.SkbPeekNext(s, &sk.SkReceiveQueue)
+			if cbFlagsOf(s)&header.TCP_FLAG_FIN != 0 {
+				// found_fin_ok: the read ends at the FIN, which it
+				// consumes (it takes a sequence number).
+				finFound = true
+				if !peek {
+					tp.CopiedSeq++
+					k.tcpEatSkb(sk, s)
+				}
+				break
+			}
 			if !peek {
 				k.tcpEatSkb(sk, s)
 			}
 			s = next
 		}
-		if copied > 0 {
-			break // SO_RCVLOWAT is 1: return what is there
-		}
-		_ = progressed
-		if sk.SkErr != 0 {
-			return -1, sockError(sk)
-		}
-		if sk.SockFlagSet(sockets.SOCK_DONE) || sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
-			// found_fin_ok: all data read, the FIN is consumed too (it
-			// takes a sequence number), so Recv-Q reads 0 afterwards.
-			if !peek && copied == 0 && tp.RcvNxt == tp.CopiedSeq+1 {
-				tp.CopiedSeq++
-			}
+		if finFound {
 			break
 		}
-		if sk.SkcState == sockets.TCP_CLOSE {
-			return -1, sockets.Errno(tracing.ENOTCONN)
+		if copied >= target {
+			break
 		}
-		if timeo == 0 {
-			return -1, sockets.Errno(tracing.EAGAIN)
+		if copied > 0 {
+			// Short of the target (SO_RCVLOWAT, MSG_WAITALL): wait for
+			// more unless nothing more can come or the caller cannot wait.
+			if timeo == 0 || sk.SkErr != 0 || sk.SkcState == sockets.TCP_CLOSE || sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
+				break
+			}
+		} else {
+			if sk.SockFlagSet(sockets.SOCK_DONE) || sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
+				// found_fin_ok: all data read, the FIN is consumed too (it
+				// takes a sequence number), so Recv-Q reads 0 afterwards.
+				// A reset after the FIN leaves its error for the next call.
+				if !peek && tp.RcvNxt == tp.CopiedSeq+1 {
+					tp.CopiedSeq++
+				}
+				if sk.SockFlagSet(sockets.SOCK_DONE) || sk.SkErr == 0 {
+					break
+				}
+			}
+			if sk.SkErr != 0 {
+				return -1, sockError(sk)
+			}
+			if sk.SkcState == sockets.TCP_CLOSE {
+				return -1, sockets.Errno(tracing.ENOTCONN)
+			}
+			if timeo == 0 {
+				return -1, sockets.Errno(tracing.EAGAIN)
+			}
 		}
-		// sk_wait_data: release_sock runs the backlog, which may bring data.
+		// sk_wait_data: release_sock runs the backlog, which may bring
+		// data; then sleep until an skb beyond the last one seen arrives.
+		last := skb.SkbPeekTail(&sk.SkReceiveQueue)
 		k.tcpCleanupRbuf(sk, copied)
 		sockets.ReleaseSock(sk)
 		var intr bool
-		if skb.SkbQueueEmpty(&sk.SkReceiveQueue) && sk.SkErr == 0 && sk.SkShutdown&sockets.RCV_SHUTDOWN == 0 {
+		if skb.SkbPeekTail(&sk.SkReceiveQueue) == last && sk.SkErr == 0 && sk.SkShutdown&sockets.RCV_SHUTDOWN == 0 {
 			timeo, intr = k.SleepOn(sk.SkWq, false, timeo)
 		}
 		sockets.LockSock(sk)
 		if intr {
+			if copied > 0 {
+				break
+			}
 			return -1, sockets.Errno(tracing.EINTR)
 		}
 	}

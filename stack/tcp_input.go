@@ -109,12 +109,21 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		}
 	}
 	// Step 7: the segment's data (and FIN).
+	queue := false
 	switch sk.SkcState {
+	case sockets.TCP_CLOSE_WAIT, sockets.TCP_CLOSING, sockets.TCP_LAST_ACK:
+		// The peer's FIN is in: only a segment from before rcv_nxt (a
+		// retransmission, perhaps of the FIN, whose ACK was lost) still
+		// goes to tcp_data_queue, to be ACKed at once.
+		if !before(seg.seq, tp.RcvNxt) {
+			break
+		}
+		fallthrough
 	case sockets.TCP_FIN_WAIT1, sockets.TCP_FIN_WAIT2:
-		// New data after our close: RFC 793 would queue it, RFC 1122
-		// says reset (and so does Linux). The reset is the answer to
-		// this segment; a process still holding the socket (after
-		// shutdown) sees ECONNRESET.
+		// New data after the receiving side is shut: RFC 793 would
+		// queue it, RFC 1122 says reset (and so does Linux). The reset
+		// is the answer to this segment; a process still holding the
+		// socket (after shutdown) sees ECONNRESET.
 		fin := uint32(0)
 		if seg.has(header.TCP_FLAG_FIN) {
 			fin = 1
@@ -124,10 +133,13 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 			k.tcpReset(sk)
 			return skb.SKB_DROP_REASON_TCP_ABORT_ON_DATA
 		}
-		k.tcpDataQueue(sk, seg)
+		queue = true
 	case sockets.TCP_ESTABLISHED:
+		queue = true
+	}
+	if queue {
 		k.tcpDataQueue(sk, seg)
-	default:
+	} else {
 		_ = skb.ConsumeSkb(seg.s)
 	}
 	if sk.SkcState != sockets.TCP_CLOSE {

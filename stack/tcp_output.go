@@ -75,6 +75,13 @@ func ilog2(v uint32) int {
 // tcpSelectWindow is tcp_select_window: the window field of a segment,
 // never shrinking what was offered, scaled down by our window scale.
 func tcpSelectWindow(tp *TcpSock) uint16 {
+	if tp.ack.Pending&ICSK_ACK_NOMEM != 0 {
+		// The last in-order segment was refused for lack of memory: the
+		// window is 0 until the reader makes room.
+		tp.RcvWnd = 0
+		tp.RcvWup = tp.RcvNxt
+		return 0
+	}
 	sk := &tp.Sock
 	oldWin := tp.RcvWnd
 	cur := int64(tp.RcvWup) + int64(tp.RcvWnd) - int64(tp.RcvNxt)

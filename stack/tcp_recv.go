@@ -41,54 +41,98 @@ func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 // overlaps it: the old bytes are trimmed) goes on sk_receive_queue and
 // may pull segments out of the out-of-order queue after it
 // (tcp_ofo_queue); one that starts later goes to the out-of-order queue
-// (tcp_data_queue_ofo); one with nothing new is dropped. Each makes an
-// ACK owed; tcp_ack_snd_check decides afterwards whether it goes at once.
+// (tcp_data_queue_ofo). One with nothing new, one beyond the window and
+// new data into a zero window are dropped and answered at once
+// (quick-ack mode). Each makes an ACK owed; tcp_ack_snd_check decides
+// afterwards whether it goes at once.
 func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpDataQueue, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer k.tr.Exit(fnTcpDataQueue, tracing.Arg{})
 	tp := tcpSk(sk)
 	s := seg.s
-	dlen := uint32(len(seg.th) - seg.th.DataOffset())
-	fin := seg.has(header.TCP_FLAG_FIN)
-	if dlen == 0 && !fin {
+	if seg.seq == seg.end {
 		_ = skb.ConsumeSkb(s) // a pure ACK: tcp_ack did all there was to do
 		return
 	}
-	if !after(seg.end, tp.RcvNxt) {
-		// A retransmission of what we have: our ACK was lost, so ACK at
-		// once (quick-ack mode).
-		k.mib.inc(LINUX_MIB_DELAYEDACKLOST)
-		k.tcpDsackSet(sk, seg.seq, seg.end)
+	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
+	tp.dsack = false
+	// outOfWindow drops the segment and asks for an ACK at once.
+	outOfWindow := func(reason skb.DropReason) {
 		tcpEnterQuickackMode(tp, TCP_MAX_QUICKACKS)
 		tp.ack.Pending |= ICSK_ACK_SCHED
-		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OLD_DATA)
-		return
+		sk.SkDrops++
+		_ = skb.KfreeSkbReason(s, reason)
 	}
-	if after(seg.seq, tp.RcvNxt) {
+	switch {
+	case seg.seq == tp.RcvNxt:
+		// A bare FIN is taken even into a zero window: some stacks send
+		// one in a loop, and it costs no memory.
+		if tcpReceiveWindow(tp) == 0 && !(s.Len == 0 && seg.has(header.TCP_FLAG_FIN)) {
+			k.mib.inc(LINUX_MIB_TCPZEROWINDOWDROP)
+			outOfWindow(skb.SKB_DROP_REASON_TCP_ZEROWINDOW)
+			return
+		}
+	case !after(seg.end, tp.RcvNxt):
+		// A retransmission of what we have: our ACK was lost, so ACK at
+		// once, with a D-SACK.
+		k.mib.inc(LINUX_MIB_DELAYEDACKLOST)
+		k.tcpDsackSet(sk, seg.seq, seg.end)
+		outOfWindow(skb.SKB_DROP_REASON_TCP_OLD_DATA)
+		return
+	case !before(seg.seq, tp.RcvNxt+tcpReceiveWindow(tp)):
+		// Beyond the window (a zero-window probe, for example).
+		outOfWindow(skb.SKB_DROP_REASON_TCP_OVERWINDOW)
+		return
+	case before(seg.seq, tp.RcvNxt):
+		// Partly old: say so (D-SACK), and take the rest if the window
+		// is open.
+		k.tcpDsackSet(sk, seg.seq, tp.RcvNxt)
+		if tcpReceiveWindow(tp) == 0 {
+			k.mib.inc(LINUX_MIB_TCPZEROWINDOWDROP)
+			outOfWindow(skb.SKB_DROP_REASON_TCP_ZEROWINDOW)
+			return
+		}
+	default:
 		k.tcpDataQueueOfo(sk, seg)
 		return
 	}
-	if dlen > 0 && !k.tcpTryRmemSchedule(sk, seg.seq) {
-		k.mib.inc(LINUX_MIB_TCPRCVQDROP)
-		sk.SkDrops++
+	// In sequence, in the window (queue_and_out).
+	if !k.tcpTryRmemSchedule(sk, seg.seq) {
 		tp.ack.Pending |= ICSK_ACK_NOMEM | ICSK_ACK_NOW | ICSK_ACK_SCHED
-		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PROTO_MEM)
-		return
+		if !sk.SockFlagSet(sockets.SOCK_DEAD) {
+			sk.SkDataReady(sk)
+		}
+		if !skb.SkbQueueEmpty(&sk.SkReceiveQueue) && s.Len > 0 {
+			k.mib.inc(LINUX_MIB_TCPRCVQDROP)
+			sk.SkDrops++
+			_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PROTO_MEM)
+			return
+		}
+		// Nothing queued to read yet, or only a FIN: it is taken anyway
+		// (sk_forced_mem_schedule), or the connection could stall.
 	}
-	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
 	if before(seg.seq, tp.RcvNxt) {
-		// Partly old: skip the bytes we have, and say so (D-SACK).
-		k.tcpDsackSet(sk, seg.seq, tp.RcvNxt)
-		_, _ = skb.SkbPull(s, tp.RcvNxt-seg.seq)
+		_, _ = skb.SkbPull(s, min(tp.RcvNxt-seg.seq, s.Len))
 		setCbSeq(s, tp.RcvNxt)
 	}
 	queued := s.Len > 0 // tcp_queue_rcv frees an skb with no data left
-	fin = k.tcpQueueRcv(sk, s)
+	fin := k.tcpQueueRcv(sk, s)
 	if queued {
 		k.tcpEventDataRecv(sk, seg)
 	}
+	if fin {
+		k.tcpFin(sk)
+		if sk.SkcState == sockets.TCP_CLOSE {
+			// tcp_fin acknowledged the FIN and handed the four-tuple to
+			// a TIME_WAIT sock; this sock is done.
+			return
+		}
+	}
 	if !skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
-		fin = k.tcpOfoQueue(sk) || fin
+		k.tcpOfoQueue(sk)
+		if sk.SkcState == sockets.TCP_CLOSE {
+			return
+		}
 		if skb.SkbQueueEmpty(&tp.outOfOrderQueue) {
 			// RFC 5681 4.2: ACK at once when a hole is filled.
 			tp.ack.Pending |= ICSK_ACK_NOW
@@ -96,14 +140,6 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	}
 	if tp.numSacks > 0 {
 		tcpSackRemove(tp, skb.SkbQueueEmpty(&tp.outOfOrderQueue))
-	}
-	if fin {
-		k.tcpFin(sk)
-	}
-	if sk.SkcState == sockets.TCP_CLOSE {
-		// tcp_fin acknowledged the FIN and handed the four-tuple to a
-		// TIME_WAIT sock; this sock is done.
-		return
 	}
 	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		sk.SkDataReady(sk)
@@ -172,7 +208,6 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	}
 	k.mib.inc(LINUX_MIB_TCPOFOQUEUE)
 	tp.rcvOoopack++
-	_, _ = skb.SkbPull(s, uint32(seg.th.DataOffset()))
 	q := &tp.outOfOrderQueue
 	seq, end := seg.seq, seg.end
 	// prev is the last queued skb that starts at or before it. New data
@@ -265,20 +300,26 @@ func (k *Kernel) tcpOfoDrop(sk *sockets.Sock, x *skb.SkBuff) {
 
 // tcpOfoQueue is tcp_ofo_queue: after rcv_nxt moved, the out-of-order
 // skbs it reached move to the receive queue (their old bytes trimmed);
-// those it passed entirely are dropped. It reports a FIN among them.
-func (k *Kernel) tcpOfoQueue(sk *sockets.Sock) (fin bool) {
+// those it passed entirely are dropped. Bytes that were already there
+// when it began are reported in a D-SACK block. An skb carrying the FIN
+// runs tcp_fin, which empties the queue, and ends the walk.
+func (k *Kernel) tcpOfoQueue(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	q := &tp.outOfOrderQueue
 	k.tr.Enter1(fnTcpOfoQueue, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpOfoQueue, tracing.Arg{})
+	dsackHigh := tp.RcvNxt
 	for x := skb.SkbPeek(q); x != nil && !after(cbSeqOf(x), tp.RcvNxt); x = skb.SkbPeek(q) {
+		if before(cbSeqOf(x), dsackHigh) {
+			k.tcpDsackExtend(sk, cbSeqOf(x), min32seq(cbEndSeqOf(x), dsackHigh))
+		}
 		_ = skb.SkbUnlinkLocked(x, q)
 		if tp.lastOfo == x {
 			tp.lastOfo = nil
 		}
 		if !after(cbEndSeqOf(x), tp.RcvNxt) {
 			sockets.SkRmemUncharge(sk, x.Truesize)
-			_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFOMERGE)
+			_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFO_DROP)
 			continue
 		}
 		if d := tp.RcvNxt - cbSeqOf(x); d > 0 {
@@ -286,10 +327,18 @@ func (k *Kernel) tcpOfoQueue(sk *sockets.Sock) (fin bool) {
 			setCbSeq(x, tp.RcvNxt)
 		}
 		if k.tcpQueueRcv(sk, x) {
-			fin = true
+			k.tcpFin(sk)
+			return
 		}
 	}
-	return fin
+}
+
+// min32seq is the earlier of two sequence numbers.
+func min32seq(a, b uint32) uint32 {
+	if before(a, b) {
+		return a
+	}
+	return b
 }
 
 // tcpFin is tcp_fin: the peer has finished sending. Reads will see end of
@@ -315,6 +364,16 @@ func (k *Kernel) tcpFin(sk *sockets.Sock) {
 		// Both FINs are acknowledged (ours was, theirs is about to be).
 		k.tcpSendAck(sk)
 		k.tcpTimeWait(sk, sockets.TCP_TIME_WAIT, TCP_TIMEWAIT_LEN)
+	}
+	// Data out of order beyond the FIN can never be read: drop it, and
+	// the SACK blocks that describe it.
+	for x := skb.SkbDequeueLocked(&tp.outOfOrderQueue); x != nil; x = skb.SkbDequeueLocked(&tp.outOfOrderQueue) {
+		sockets.SkRmemUncharge(sk, x.Truesize)
+		_ = skb.KfreeSkb(x)
+	}
+	tp.lastOfo = nil
+	if tcpIsSack(tp) {
+		tp.dsack, tp.numSacks = false, 0 // tcp_sack_reset
 	}
 	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		sk.SkStateChange(sk)

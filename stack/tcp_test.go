@@ -333,10 +333,24 @@ func TestTCPActiveOpenOnTheWire(t *testing.T) {
 			t.Errorf("SACK block %x, want %x", sack, want)
 		}
 	}
+	// The FIN ends the stream: tcp_fin drops the out-of-order data beyond
+	// it, and enters ping-pong mode, so its ACK is delayed (our FIN may
+	// soon carry it) and has no SACK block.
 	_ = f.k.Receive(dev, peerTCP(t, 80, uint16(syn.SrcPort), peerIsn+6, syn.Seq+1, "FA", nil, nil))
 	_ = f.k.Sync()
+	if out = c.Take(); len(out) != 0 {
+		t.Fatalf("%d frames at once after the FIN, want its ACK delayed", len(out))
+	}
+	if _, err := f.k.AdvanceToNextTimer(); err != nil {
+		t.Fatal(err)
+	}
 	if out = c.Take(); len(out) != 1 || tcpOf(t, out[0]).Ack != peerIsn+7 {
-		t.Fatalf("FIN not acknowledged: %d frames", len(out))
+		t.Fatalf("FIN not acknowledged by the delayed ACK: %d frames", len(out))
+	}
+	for _, o := range tcpOf(t, out[0]).Options {
+		if o.OptionType == layers.TCPOptionKindSACK {
+			t.Errorf("the FIN's ACK still carries a SACK block for the dropped data: %x", o.OptionData)
+		}
 	}
 	if st = f.tcpState(t, fd); st.State != sockets.TCP_CLOSE_WAIT {
 		t.Errorf("after FIN: %v", st.State)

@@ -1,0 +1,138 @@
+package scenario
+
+import "testing"
+
+// The receive path's edge cases as 6.12's tcp_data_queue, tcp_ofo_queue,
+// tcp_fin, tcp_rcv_state_process and tcp_recvmsg_locked handle them.
+
+// TestFinRetransmittedInCloseWaitIsAcked: our ACK of the peer's FIN was
+// lost and the FIN comes again. In CLOSE_WAIT a segment from before
+// rcv_nxt still goes to tcp_data_queue, which answers old data at once
+// with a D-SACK for it.
+func TestFinRetransmittedInCloseWaitIsAcked(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+ +.1 < F. 1:1(0) ack 1 win 257
+   +0 > . 1:1(0) ack 2
+ +.3 < F. 1:1(0) ack 1 win 257
+   +0 > . 1:1(0) ack 2 <nop,nop,sack 1:2>
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReadAfterFinThenResetReturnsEOF: the peer's FIN, then its RST. A
+// read finds the stream done (SOCK_DONE is checked before the error)
+// and returns 0; the reset's error is left for the next call that asks.
+func TestReadAfterFinThenResetReturnsEOF(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+ +.1 < F. 1:1(0) ack 1 win 257
+   +0 > . 1:1(0) ack 2
+ +.1 < R. 2:2(0) ack 1 win 257
+   +0 read(4, ..., 1000) = 0
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOfoQueueReportsOverlapInDsack: in-order data that reaches into an
+// out-of-order skb: tcp_ofo_queue reports the bytes that were already
+// there in a D-SACK block.
+func TestOfoQueueReportsOverlapInDsack(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+ +.1 < . 1001:2001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 1001:2001>
+ +.1 < . 1:1501(1500) ack 1 win 257
+   +0 > . 1:1(0) ack 2001 <nop,nop,sack 1001:1501>
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRcvlowatAndWaitallMakeReadsWait: a blocking read waits for
+// SO_RCVLOWAT bytes, and for the whole length with MSG_WAITALL
+// (sock_rcvlowat), instead of returning the first segment.
+func TestRcvlowatAndWaitallMakeReadsWait(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+   +0 setsockopt(4, SOL_SOCKET, SO_RCVLOWAT, [1500], 4) = 0
+ +.1 < . 1:1001(1000) ack 1 win 257
+ +0...0.1 read(4, ..., 3000) = 2000
+ +.1 < . 1001:2001(1000) ack 1 win 257
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = runScript(t, passiveOpen+`
+ +.1 < . 1:1001(1000) ack 1 win 257
+ +0...0.1 recv(4, ..., 2000, MSG_WAITALL) = 2000
+ +.1 < . 1001:2001(1000) ack 1 win 257
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSegmentAtTheWindowEdgeIsDropped: a segment that starts exactly at
+// the right edge of the window passes tcp_sequence, but tcp_data_queue
+// drops it (TCP_OVERWINDOW) and ACKs at once, with no SACK block.
+func TestSegmentAtTheWindowEdgeIsDropped(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+ +.1 < . 1:1001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1001 win 264
+ +.1 < . 68585:69585(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1001 win 264
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// smallRcvbuf is a server whose listener has a 4000-byte SO_RCVBUF, so
+// that three segments close the window.
+const smallRcvbuf = "`../common/defaults.sh`" + `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [4000], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+  +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 win 2920 <mss 1460,nop,nop,sackOK,nop,wscale 0>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+`
+
+// TestDataIntoAZeroWindowIsDropped: once the advertised window is 0, new
+// data at rcv_nxt is dropped (TCPZeroWindowDrop) and answered at once
+// with the same zero window; the application has not read anything.
+func TestDataIntoAZeroWindowIsDropped(t *testing.T) {
+	_, err := runScript(t, smallRcvbuf+`
+ +.1 < . 1:1001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1001 win 2000
+ +.1 < . 1001:2001(1000) ack 1 win 257
+  +.04 > . 1:1(0) ack 2001 win 1000
+ +.1 < . 2001:3001(1000) ack 1 win 257
+  +.08 > . 1:1(0) ack 3001 win 0
+ +.1 < . 3001:4001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 3001 win 0
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOfoDataBeyondTheFinIsDropped: out-of-order data the peer sent
+// beyond its FIN can never be read: tcp_fin drops it with the SACK
+// blocks, and the FIN's ACK covers the FIN only.
+func TestOfoDataBeyondTheFinIsDropped(t *testing.T) {
+	_, err := runScript(t, passiveOpen+`
+ +.1 < . 1002:2002(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 1002:2002>
+ +.1 < F. 1:1001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1002
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
