@@ -53,3 +53,25 @@ func TestSndbufGrowsOnlyForAWriterThatRanOut(t *testing.T) {
 		t.Errorf("SOCK_NOSPACE still set once the writer is done")
 	}
 }
+
+// TestSelectWindowEndsQuickAckWhenTheBufferFills: __tcp_select_window,
+// finding less than half the receive buffer free (a reader that does not
+// keep up), ends quick-ack mode; with more free it leaves it alone.
+func TestSelectWindowEndsQuickAckWhenTheBufferFills(t *testing.T) {
+	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
+	lfd := f.listen(f.pa, addrA, 9, 8)
+	_, sfd := f.dial(lfd, 9)
+	got := onSock(t, f.pa, sfd, func(_ *Kernel, sk *sockets.Sock, tp *TcpSock) any {
+		tp.ack.Quick = 8
+		tcpSelectWindowCore(tp, sk)
+		roomy := tp.ack.Quick
+		saved := sk.SkRmemAlloc
+		sk.SkRmemAlloc = sk.SkRcvbuf * 3 / 4 // a quarter free
+		tcpSelectWindowCore(tp, sk)
+		sk.SkRmemAlloc = saved
+		return [2]uint8{roomy, tp.ack.Quick}
+	}).([2]uint8)
+	if got != [2]uint8{8, 0} {
+		t.Errorf("quick-ack count %d with the buffer empty, %d with a quarter free; want 8 and 0", got[0], got[1])
+	}
+}

@@ -102,7 +102,8 @@ func alignUp(x, a uint32) uint32 { return (x + a - 1) &^ (a - 1) }
 
 // tcpSelectWindowCore is __tcp_select_window (without memory pressure):
 // what free buffer space allows, capped by rcv_ssthresh, rounded up to the
-// window scale's granularity.
+// window scale's granularity. With less than half the buffer free it
+// also ends quick-ack mode, as the kernel's does.
 func tcpSelectWindowCore(tp *TcpSock, sk *sockets.Sock) int {
 	free := tcpSpace(sk)
 	allowed := tcpFullSpace(sk)
@@ -115,6 +116,9 @@ func tcpSelectWindowCore(tp *TcpSock, sk *sockets.Sock) int {
 		}
 	}
 	if free < full>>1 {
+		// Less than half the buffer free: the reader is slow, so no
+		// more quick ACKs (they would only advertise a shrinking window).
+		tp.ack.Quick = 0
 		free = free &^ (1<<tp.RxOpt.RcvWscale - 1)
 		if free < allowed>>4 || free < mss {
 			return 0
@@ -129,6 +133,8 @@ func tcpSelectWindowCore(tp *TcpSock, sk *sockets.Sock) int {
 	w := int(tp.RcvWnd)
 	if w <= free-mss || w > free {
 		w = free / mss * mss
+	} else if mss == full && free > w+full>>1 {
+		w = free
 	}
 	return w
 }
