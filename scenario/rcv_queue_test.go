@@ -1,6 +1,10 @@
 package scenario
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stackscope/stackscope/stack"
+)
 
 // The receive path's edge cases as 6.12's tcp_data_queue, tcp_ofo_queue,
 // tcp_fin, tcp_rcv_state_process and tcp_recvmsg_locked handle them.
@@ -106,8 +110,11 @@ const smallRcvbuf = "`../common/defaults.sh`" + `
 // TestDataIntoAZeroWindowIsDropped: once the advertised window is 0, new
 // data at rcv_nxt is dropped (TCPZeroWindowDrop) and answered at once
 // with the same zero window; the application has not read anything.
+// When it reads, the window opens again. tcp_select_window counts the
+// window going to zero and coming back (TCPToZeroWindowAdv,
+// TCPFromZeroWindowAdv).
 func TestDataIntoAZeroWindowIsDropped(t *testing.T) {
-	_, err := runScript(t, smallRcvbuf+`
+	r, err := runScript(t, smallRcvbuf+`
  +.1 < . 1:1001(1000) ack 1 win 257
    +0 > . 1:1(0) ack 1001 win 2000
  +.1 < . 1001:2001(1000) ack 1 win 257
@@ -116,9 +123,19 @@ func TestDataIntoAZeroWindowIsDropped(t *testing.T) {
   +.08 > . 1:1(0) ack 3001 win 0
  +.1 < . 3001:4001(1000) ack 1 win 257
    +0 > . 1:1(0) ack 3001 win 0
+   +0 read(4, ..., 4000) = 3000
+   +0 > . 1:1(0) ack 3001
 `)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		m    stack.Mib
+		want uint64
+	}{{stack.LINUX_MIB_TCPZEROWINDOWDROP, 1}, {stack.LINUX_MIB_TCPTOZEROWINDOWADV, 1}, {stack.LINUX_MIB_TCPFROMZEROWINDOWADV, 1}} {
+		if got, err := r.Kernel().Mib(c.m); err != nil || got != c.want {
+			t.Errorf("%v = %d (%v), want %d", c.m, got, err, c.want)
+		}
 	}
 }
 

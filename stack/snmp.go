@@ -124,6 +124,9 @@ const (
 	LINUX_MIB_TCPSPURIOUSRTXHOSTQUEUES
 	LINUX_MIB_TCPACKCOMPRESSED
 	LINUX_MIB_TCPZEROWINDOWDROP
+	LINUX_MIB_TCPWANTZEROWINDOWADV
+	LINUX_MIB_TCPTOZEROWINDOWADV
+	LINUX_MIB_TCPFROMZEROWINDOWADV
 	numMibs
 )
 
@@ -156,7 +159,8 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "PAWSEstab"}, {"TcpExt", "TCPACKSkippedPAWS"}, {"TcpExt", "TCPACKSkippedSeq"}, {"TcpExt", "TCPACKSkippedChallenge"}, {"TcpExt", "TCPChallengeACK"}, {"TcpExt", "TCPSYNChallenge"},
 	{"TcpExt", "TCPFullUndo"}, {"TcpExt", "TCPPartialUndo"}, {"TcpExt", "TCPDSACKUndo"}, {"TcpExt", "TCPLossUndo"},
 	{"TcpExt", "TCPAutoCorking"}, {"TcpExt", "TCPSpuriousRtxHostQueues"}, {"TcpExt", "TCPAckCompressed"},
-	{"TcpExt", "TCPZeroWindowDrop"},
+	{"TcpExt", "TCPZeroWindowDrop"}, {"TcpExt", "TCPWantZeroWindowAdv"}, {"TcpExt", "TCPToZeroWindowAdv"},
+	{"TcpExt", "TCPFromZeroWindowAdv"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -349,10 +349,25 @@ func (k *Kernel) tcpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, socke
 }
 
 func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int, error) {
-	tp := tcpSk(sk)
 	if sk.SkcState == sockets.TCP_LISTEN {
 		return -1, sockets.Errno(tracing.ENOTCONN)
 	}
+	n, err := k.tcpRecvmsgCopy(sk, buf, flags)
+	// Whatever happened (a peek and an error too), an ACK the read makes
+	// due goes now (tcp_cleanup_rbuf); an error counts as nothing copied.
+	copied := n
+	if err != nil {
+		copied = -1
+	}
+	k.tcpCleanupRbuf(sk, copied)
+	return n, err
+}
+
+// tcpRecvmsgCopy is the loop of tcp_recvmsg_locked: copy from the receive
+// queue, waiting as the target (SO_RCVLOWAT, MSG_WAITALL) and the
+// timeout say.
+func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, error) {
+	tp := tcpSk(sk)
 	timeo := sockRcvtimeo(sk, flags&sockets.MSG_DONTWAIT != 0)
 	peek := flags&sockets.MSG_PEEK != 0
 	// sock_rcvlowat: how much a blocking read waits for.
@@ -450,9 +465,6 @@ func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int,
 			}
 			return -1, sockets.Errno(tracing.EINTR)
 		}
-	}
-	if !peek {
-		k.tcpCleanupRbuf(sk, copied)
 	}
 	return copied, nil
 }

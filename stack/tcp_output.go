@@ -74,7 +74,8 @@ func ilog2(v uint32) int {
 
 // tcpSelectWindow is tcp_select_window: the window field of a segment,
 // never shrinking what was offered, scaled down by our window scale.
-func tcpSelectWindow(tp *TcpSock) uint16 {
+// Offering a zero window, and opening one, are counted.
+func (k *Kernel) tcpSelectWindow(tp *TcpSock) uint16 {
 	if tp.ack.Pending&ICSK_ACK_NOMEM != 0 {
 		// The last in-order segment was refused for lack of memory: the
 		// window is 0 until the reader makes room.
@@ -88,13 +89,24 @@ func tcpSelectWindow(tp *TcpSock) uint16 {
 	cur = max(cur, 0)
 	newWin := uint32(tcpSelectWindowCore(tp, sk))
 	if int64(newWin) < cur {
+		// Never shrink what was offered, even when a zero window is
+		// what the buffer asks for.
+		if newWin == 0 {
+			k.mib.inc(LINUX_MIB_TCPWANTZEROWINDOWADV)
+		}
 		newWin = alignUp(uint32(cur), 1<<tp.RxOpt.RcvWscale)
 	}
 	tp.RcvWnd = newWin
 	tp.RcvWup = tp.RcvNxt
 	newWin = min(newWin, 65535<<tp.RxOpt.RcvWscale)
 	newWin >>= tp.RxOpt.RcvWscale
-	_ = oldWin
+	if newWin == 0 {
+		if oldWin != 0 {
+			k.mib.inc(LINUX_MIB_TCPTOZEROWINDOWADV)
+		}
+	} else if oldWin == 0 {
+		k.mib.inc(LINUX_MIB_TCPFROMZEROWINDOWADV)
+	}
 	return uint16(newWin)
 }
 
@@ -245,7 +257,7 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 		seg.opts = tcpSynOptions(tp.AdvMss, k.net.Sysctl.TcpSack != 0, k.net.Sysctl.TcpTimestamps != 0,
 			k.net.Sysctl.TcpWindowScaling != 0, tsval, 0, tp.RxOpt.RcvWscale)
 	} else {
-		seg.window = tcpSelectWindow(tp)
+		seg.window = k.tcpSelectWindow(tp)
 		w := &header.OptionWriter{}
 		maxSack := 4
 		if tp.RxOpt.TstampOk {

@@ -200,10 +200,14 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpDataQueueOfo, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
 	defer k.tr.Exit(fnTcpDataQueueOfo, tracing.Arg{})
 	if !k.tcpTryRmemSchedule(sk, seg.seq) {
+		// No room even after pruning: dropped without an ACK of its
+		// own; the reader is told there is data to make room with.
 		k.mib.inc(LINUX_MIB_TCPOFODROP)
 		sk.SkDrops++
-		tp.ack.Pending |= ICSK_ACK_SCHED
-		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFO_DROP)
+		if !sk.SockFlagSet(sockets.SOCK_DEAD) {
+			sk.SkDataReady(sk)
+		}
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PROTO_MEM)
 		return
 	}
 	k.mib.inc(LINUX_MIB_TCPOFOQUEUE)
@@ -454,7 +458,6 @@ func (k *Kernel) tcpPruneOfoQueue(sk *sockets.Sock, inSeq uint32) bool {
 	if skb.SkbQueueEmpty(q) {
 		return false
 	}
-	k.mib.inc(LINUX_MIB_OFOPRUNED)
 	goal := int64(sk.SkRcvbuf >> 3)
 	pruned := false
 	for s := skb.SkbPeekTail(q); s != nil; s = skb.SkbPeekTail(q) {
@@ -466,12 +469,17 @@ func (k *Kernel) tcpPruneOfoQueue(sk *sockets.Sock, inSeq uint32) bool {
 		sockets.SkRmemUncharge(sk, s.Truesize)
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFO_QUEUE_PRUNE)
 		pruned = true
-		tp.numSacks = 0 // tcp_sack_reset: the blocks no longer hold
 		if goal <= 0 || skb.SkbQueueEmpty(q) {
 			if sk.SkRmemAlloc <= sk.SkRcvbuf {
 				break
 			}
 			goal = int64(sk.SkRcvbuf >> 3)
+		}
+	}
+	if pruned {
+		k.mib.inc(LINUX_MIB_OFOPRUNED)
+		if tp.RxOpt.SackOk {
+			tp.dsack, tp.numSacks = false, 0 // tcp_sack_reset: the blocks no longer hold
 		}
 	}
 	return pruned
