@@ -200,12 +200,7 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 		k.tcpSetState(sk, sockets.TCP_CLOSE)
 		k.inetCskListenStop(sk)
 	} else {
-		unread := 0
-		for s := skb.SkbDequeueLocked(&sk.SkReceiveQueue); s != nil; s = skb.SkbDequeueLocked(&sk.SkReceiveQueue) {
-			unread += int(s.Len)
-			sockets.SkRmemUncharge(sk, s.Truesize)
-			_ = skb.KfreeSkb(s)
-		}
+		unread := tcpPurgeRcvQueue(sk, &sk.SkReceiveQueue)
 		switch {
 		case sk.SkcState == sockets.TCP_CLOSE:
 		case unread > 0 && tcpNeedReset(sk.SkcState):
@@ -276,17 +271,10 @@ func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 		sk.SkErr = tracing.ECONNRESET
 	}
 	k.tcpClearXmitTimers(sk)
-	for s := skb.SkbDequeueLocked(&sk.SkReceiveQueue); s != nil; s = skb.SkbDequeueLocked(&sk.SkReceiveQueue) {
-		sockets.SkRmemUncharge(sk, s.Truesize)
-		_ = skb.KfreeSkb(s)
-	}
+	tcpPurgeRcvQueue(sk, &sk.SkReceiveQueue)
 	tp.CopiedSeq = tp.RcvNxt
 	k.tcpWriteQueuePurge(sk)
-	for s := skb.SkbDequeueLocked(&tp.outOfOrderQueue); s != nil; s = skb.SkbDequeueLocked(&tp.outOfOrderQueue) {
-		sockets.SkRmemUncharge(sk, s.Truesize)
-		_ = skb.KfreeSkb(s)
-	}
-	tp.lastOfo = nil
+	tcpOfoPurge(sk)
 	sk.SkcDport = 0
 	if sk.SkUserlocks&sockets.SOCK_BINDADDR_LOCK == 0 { // inet_bhash2_reset_saddr
 		sk.SkcRcvSaddr = 0
@@ -313,10 +301,7 @@ func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 	tp.Delivered = 0
 	tp.cubic = bictcp{} // icsk_ca_priv zeroed; the algorithm starts again at the next connection
 	k.tcpSetCaState(tp, sockets.TCP_CA_Open)
-	// tcp_clear_retrans
-	tp.RetransOut, tp.lostOut, tp.sackedOut = 0, 0, 0
-	tp.undoMarker, tp.undoRetrans = 0, -1
-	tcpClearRetransStamp(tp)
+	tcpClearRetrans(tp)
 	tp.TotalRetrans = 0
 	tp.ack = icskAck{} // inet_csk_delack_init
 	tp.RcvMss = TCP_MIN_MSS

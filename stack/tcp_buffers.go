@@ -84,6 +84,7 @@ func (k *Kernel) skStreamWriteSpace(sk *sockets.Sock) {
 	if sk.SkSocket == nil || !skStreamIsWriteable(sk, tcpSk(sk), 1) {
 		return
 	}
+	k.tr.Point(fnSkStreamWriteSpace, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(sk.SkSndbuf-sk.SkWmemQueued)))
 	sk.SkSocket.ClearFlag(sockets.SOCK_NOSPACE)
 	if sk.SkWq != nil {
 		sk.SkWq.WakeUp(1)

@@ -511,6 +511,7 @@ func (k *Kernel) tcpReset(sk *sockets.Sock) {
 // send is thrown away (tcp_write_queue_purge), the sock closes
 // (tcp_done), and a process still holding it is told.
 func (k *Kernel) tcpDoneWithError(sk *sockets.Sock, err int32) {
+	k.tr.Point(fnTcpDoneWithError, tracing.Sock(uint64(sk.Addr())), tracing.Errno(-int64(err)))
 	sk.SkErr = err
 	k.tcpWriteQueuePurge(sk)
 	k.tcpDone(sk)
@@ -525,14 +526,17 @@ func (k *Kernel) tcpDoneWithError(sk *sockets.Sock, err int32) {
 // flight any more and the RTO backoff ends.
 func (k *Kernel) tcpWriteQueuePurge(sk *sockets.Sock) {
 	tp := tcpSk(sk)
+	n := 0
 	free := func(q *skb.SkBuffHead) {
 		for s := skb.SkbDequeueLocked(q); s != nil; s = skb.SkbDequeueLocked(q) {
 			sk.SkWmemQueued -= int32(s.Truesize) // tcp_wmem_free_skb
 			_ = skb.ConsumeSkb(s)
+			n++
 		}
 	}
 	free(&sk.SkWriteQueue)
 	free(&tp.rtxQueue) // tcp_rtx_queue_purge
+	k.tr.Point(fnTcpWriteQueuePurge, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(n)))
 	tp.PacketsOut = 0
 	tp.IcskBackoff = 0
 }

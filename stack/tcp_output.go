@@ -379,7 +379,12 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	tp.CopiedSeq = 0
 	tp.IcskRto = TCP_TIMEOUT_INIT
 	tp.IcskRetransmits = 0
-	// tcp_clear_retrans
+	tcpClearRetrans(tp)
+}
+
+// tcpClearRetrans is tcp_clear_retrans: no retransmission, loss or SACK
+// is counted any more, and there is no recovery to undo.
+func tcpClearRetrans(tp *TcpSock) {
 	tp.RetransOut, tp.lostOut, tp.sackedOut = 0, 0, 0
 	tp.undoMarker, tp.undoRetrans = 0, -1
 	tcpClearRetransStamp(tp)

@@ -289,6 +289,26 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	}
 }
 
+// tcpPurgeRcvQueue empties a queue of received skbs (the receive or the
+// out-of-order queue), giving their memory back, and returns the bytes
+// they held.
+func tcpPurgeRcvQueue(sk *sockets.Sock, q *skb.SkBuffHead) int {
+	n := 0
+	for s := skb.SkbDequeueLocked(q); s != nil; s = skb.SkbDequeueLocked(q) {
+		n += int(s.Len)
+		sockets.SkRmemUncharge(sk, s.Truesize)
+		_ = skb.KfreeSkb(s)
+	}
+	return n
+}
+
+// tcpOfoPurge is skb_rbtree_purge of the out-of-order queue.
+func tcpOfoPurge(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	tcpPurgeRcvQueue(sk, &tp.outOfOrderQueue)
+	tp.lastOfo = nil
+}
+
 // tcpOfoDrop takes a queued skb that newer data made redundant off the
 // out-of-order queue and frees it (TCPOFOMerge).
 func (k *Kernel) tcpOfoDrop(sk *sockets.Sock, x *skb.SkBuff) {
@@ -371,11 +391,7 @@ func (k *Kernel) tcpFin(sk *sockets.Sock) {
 	}
 	// Data out of order beyond the FIN can never be read: drop it, and
 	// the SACK blocks that describe it.
-	for x := skb.SkbDequeueLocked(&tp.outOfOrderQueue); x != nil; x = skb.SkbDequeueLocked(&tp.outOfOrderQueue) {
-		sockets.SkRmemUncharge(sk, x.Truesize)
-		_ = skb.KfreeSkb(x)
-	}
-	tp.lastOfo = nil
+	tcpOfoPurge(sk)
 	if tcpIsSack(tp) {
 		tp.dsack, tp.numSacks = false, 0 // tcp_sack_reset
 	}

@@ -26,6 +26,7 @@ var (
 	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue, fnTcpWriteErr, fnTcpUndoCwndReduction          tracing.FuncID
 	fnTcpSendChallengeAck, fnTcpSendDupack, fnTcpDsackSet, fnTcpProcessTlpAck, fnTcpCheckSackReordering          tracing.FuncID
 	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
+	fnTcpDoneWithError, fnTcpWriteQueuePurge, fnSkStreamWriteSpace                                               tracing.FuncID
 	fnTcpCheckSackReneging, fnTcpSetRcvlowat                                                                     tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
@@ -228,6 +229,14 @@ func init() {
 	fnTcpCheckSackReneging = pt("tcp_check_sack_reneging", tcpInputC, (*Kernel).tcpCheckSackReneging, []string{"sk", "delay_ns"},
 		"snd_una moved up to data the peer had SACKed: the peer dropped it (reneged). Nothing is decided on the "+
 			"scoreboard; the retransmission timer fires after half an RTT, at least 10 ms, unless an ACK clears things up.")
+	fnTcpDoneWithError = pt("tcp_done_with_error", tcpInputC, (*Kernel).tcpDoneWithError, []string{"sk", "err"},
+		"The connection ends with an error the user will see (a reset, a timeout): unsent data is thrown away, "+
+			"the sock closes, and a process still holding it is told.")
+	fnTcpWriteQueuePurge = pt("tcp_write_queue_purge", "net/ipv4/tcp.c", (*Kernel).tcpWriteQueuePurge, []string{"sk", "skbs"},
+		"Frees every skb not yet sent and every one sent but not acknowledged; nothing is in flight any more.")
+	fnSkStreamWriteSpace = pt("sk_stream_write_space", "net/core/stream.c", (*Kernel).skStreamWriteSpace, []string{"sk", "wspace"},
+		"TCP's sk_write_space: the socket is writable again (a third of the send buffer free), so SOCK_NOSPACE "+
+			"is cleared and waiting writers and pollers are woken.")
 	fnTcpSetRcvlowat = pt("tcp_set_rcvlowat", "net/ipv4/tcp.c", (*Kernel).tcpSetRcvlowat, []string{"sk", "rcvlowat"},
 		"SO_RCVLOWAT: the mark is capped at half of what the receive buffer may become, and the buffer grows to "+
 			"what a window of that size needs (unless SO_RCVBUF fixed it), so that the peer can fill it.")
