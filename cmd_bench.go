@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -181,6 +183,11 @@ func newBenchPeerCmd(serve func(benchrun.PeerConfig, io.Reader, io.Writer) error
 			if err != nil {
 				return err
 			}
+			stop, err := peerProfile(os.Getenv("STACKSCOPE_BENCH_CPUPROFILE"), cfg)
+			if err != nil {
+				return err
+			}
+			defer stop()
 			return serve(cfg, cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}
@@ -194,6 +201,29 @@ func newBenchPeerCmd(serve func(benchrun.PeerConfig, io.Reader, io.Writer) error
 	fl.IntVar(&holders, "holders", 1, "holder ports, from 5001 up, each keeping up to 1000 idle connections")
 	fl.StringVar(&traceVersion, "trace-version", version, "the version written into the trace's header")
 	return cmd
+}
+
+// peerProfile starts a CPU profile of a peer when dir is set (the
+// STACKSCOPE_BENCH_CPUPROFILE environment variable, which bench's children
+// inherit): a developer's aid, written to dir/peer-KIND-TUN-PID.pprof. The
+// returned function stops it.
+func peerProfile(dir string, cfg benchrun.PeerConfig) (func(), error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	name := filepath.Join(dir, fmt.Sprintf("peer-%s-%s-%d.pprof", cfg.Kind, cfg.Tun, os.Getpid()))
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("CPU profile %s: %w", name, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // peerConfig checks a peer's flags.
