@@ -96,6 +96,8 @@ type recorder struct {
 	depth   int
 	nextReq uint64 // the id the next recorded syscall gets
 	buf     []byte
+	parts   [][]byte // an input's payload in pieces (received frames)
+	ends    []int    // where each piece of buf ends
 }
 
 // recBegin records an input if the loop is at the top level (no recorded
@@ -124,7 +126,7 @@ func (k *Kernel) receiveFrames(dev *netdev.Device, frames [][]byte) {
 	if len(frames) == 0 {
 		return
 	}
-	if k.rec != nil && k.recBegin(recRx, func(b []byte) []byte { return appendRx(b, dev, frames) }) {
+	if k.rec != nil && k.recBeginRx(dev, frames) {
 		defer k.recEnd()
 	}
 	for _, f := range frames {
@@ -133,15 +135,36 @@ func (k *Kernel) receiveFrames(dev *netdev.Device, frames [][]byte) {
 	}
 }
 
-// appendRx encodes a batch: the device's ifindex, the frame count, and each
-// frame with its length.
-func appendRx(b []byte, dev *netdev.Device, frames [][]byte) []byte {
-	b = binary.AppendUvarint(b, uint64(dev.Ifindex))
-	b = binary.AppendUvarint(b, uint64(len(frames)))
-	for _, f := range frames {
-		b = appendBytes(b, f)
+// recBeginRx records a batch of received frames as recBegin records an
+// input: the device's ifindex, the frame count, and each frame with its
+// length (as appendBytes writes it). The frames go to the recorder as
+// pieces of the payload, so that each is copied once, into the trace.
+func (k *Kernel) recBeginRx(dev *netdev.Device, frames [][]byte) bool {
+	r := k.rec
+	if r.depth > 0 {
+		return false
 	}
-	return b
+	b := binary.AppendUvarint(r.buf[:0], uint64(dev.Ifindex))
+	b = binary.AppendUvarint(b, uint64(len(frames)))
+	r.ends = r.ends[:0]
+	for _, f := range frames {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		r.ends = append(r.ends, len(b))
+	}
+	r.buf = b
+	// The headers go between the frames: buf[0:ends[0]] is the batch's
+	// header and the first frame's length, then frame 0, then the next
+	// length, and so on.
+	r.parts = r.parts[:0]
+	at := 0
+	for i, f := range frames {
+		r.parts = append(r.parts, b[at:r.ends[i]], f)
+		at = r.ends[i]
+	}
+	r.out.Input(tracing.Input{Op: recRx, Time: k.clock.Now(), Parts: r.parts})
+	clear(r.parts) // do not keep the device's buffers alive
+	r.depth++
+	return true
 }
 
 // syscallExtra holds the rarely used parts of a system call, recorded as

@@ -54,7 +54,7 @@ type tee struct {
 func (t *tee) Input(in tracing.Input) {
 	t.inputs++
 	if s := t.spool; s != nil && !s.full {
-		s.size += int64(len(in.Data)) + 16
+		s.size += int64(in.Len()) + 16
 		if s.size > s.limit {
 			s.full = true
 			s.close()

@@ -63,6 +63,24 @@ type Input struct {
 	Op   uint8
 	Time int64
 	Data []byte
+	// Parts, when not nil, is the payload in pieces (Data is then
+	// ignored): the payload is their concatenation. A recorder copies
+	// the pieces once, into its own buffer, so that a caller with the
+	// payload scattered (received frames) need not gather it first. A
+	// reader always returns the payload whole, in Data.
+	Parts [][]byte
+}
+
+// Len returns the length of the payload.
+func (in *Input) Len() int {
+	if in.Parts == nil {
+		return len(in.Data)
+	}
+	n := 0
+	for _, p := range in.Parts {
+		n += len(p)
+	}
+	return n
 }
 
 // TraceOptions tunes a TraceWriter. The zero value is a sensible default.
@@ -127,6 +145,7 @@ type TraceWriter struct {
 	// Owned by the writer goroutine.
 	out io.Writer
 	zw  *zstd.Encoder
+	dw  *directWriter // out, when the file is written with O_DIRECT
 
 	failed atomic.Bool // err is set: checked on the recording fast path
 	mu     sync.Mutex  // guards err
@@ -138,21 +157,37 @@ type TraceWriter struct {
 // h.Funcs is nil it is filled from the function registry; h.Format and
 // h.Compressed are set by the writer.
 func CreateTrace(path string, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	var out io.Writer
+	dw, err := openDirect(path, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create trace: %w", err)
+	}
+	var f *os.File
+	if dw != nil {
+		f, out = dw.file(), dw
+	} else {
+		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create trace: %w", err)
+		}
+		out = f
 	}
 	// The mode given to OpenFile only applies to a new file, and the
 	// umask may have changed it: a trace can hold a whole session's
 	// traffic, so it is private whatever was there before.
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("create trace %s: %w", path, err)
-	}
-	w, err := newTraceWriter(f, f, path, h, opt)
-	if err != nil {
+	fail := func(err error) (*TraceWriter, error) {
+		if dw != nil {
+			dw.stop()
+		}
 		f.Close()
 		return nil, err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fail(fmt.Errorf("create trace %s: %w", path, err))
+	}
+	w, err := newTraceWriter(out, f, dw, path, h, opt)
+	if err != nil {
+		return fail(err)
 	}
 	return w, nil
 }
@@ -160,12 +195,13 @@ func CreateTrace(path string, h TraceHeader, opt TraceOptions) (*TraceWriter, er
 // NewTraceWriter starts recording onto any writer, as CreateTrace does onto
 // a file. Close flushes it but does not close it.
 func NewTraceWriter(w io.Writer, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
-	return newTraceWriter(w, nil, "trace", h, opt)
+	return newTraceWriter(w, nil, nil, "trace", h, opt)
 }
 
 // newTraceWriter writes the header onto out and starts the writer
-// goroutine; file, if not nil, is synced and closed by Close.
-func newTraceWriter(out io.Writer, file *os.File, name string, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
+// goroutine; file, if not nil, is synced and closed by Close; dw, if not
+// nil, is out, writing file with O_DIRECT.
+func newTraceWriter(out io.Writer, file *os.File, dw *directWriter, name string, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
 	h.Format = TraceFormatVersion
 	h.Compressed = opt.Compress
 	if h.Funcs == nil {
@@ -205,6 +241,7 @@ func newTraceWriter(out io.Writer, file *os.File, name string, h TraceHeader, op
 		ack:      make(chan error, 1),
 		done:     make(chan error, 1),
 		out:      out,
+		dw:       dw,
 	}
 	w.cur = make([]byte, 0, blockSize)
 	if opt.Compress {
@@ -234,8 +271,8 @@ func registeredFuncNames() []string {
 	return names
 }
 
-// Input appends an input frame. It copies in.Data. An input too large for
-// a frame (16 MiB) is a write error: it stops the recording.
+// Input appends an input frame. It copies the payload. An input too large
+// for a frame (16 MiB) is a write error: it stops the recording.
 func (w *TraceWriter) Input(in Input) {
 	if w.closed || w.failed.Load() {
 		return
@@ -243,14 +280,19 @@ func (w *TraceWriter) Input(in Input) {
 	if w.batch >= 0 {
 		w.closeBatch()
 	}
+	parts := in.Parts
+	if parts == nil {
+		parts = [][]byte{in.Data}
+	}
 	var head [1 + 1 + binary.MaxVarintLen64]byte // type, op, time
 	head[0] = frameInput
 	head[1] = in.Op
 	hn := 2 + binary.PutVarint(head[2:], in.Time)
-	size := hn + len(in.Data) // type + payload
+	plen := in.Len()
+	size := hn + plen // type + payload
 	if size > maxFrameSize {
 		w.fail(fmt.Errorf("write trace %s: input %d of %d bytes is larger than the %d MiB frame limit",
-			w.name, w.inputs+1, len(in.Data), maxFrameSize>>20))
+			w.name, w.inputs+1, plen, maxFrameSize>>20))
 		return
 	}
 	total := 4 + size + frameSuffix
@@ -261,19 +303,23 @@ func (w *TraceWriter) Input(in Input) {
 		start := len(w.cur)
 		w.cur = binary.LittleEndian.AppendUint32(w.cur, uint32(size))
 		w.cur = append(w.cur, head[:hn]...)
-		w.cur = append(w.cur, in.Data...)
+		for _, p := range parts {
+			w.cur = append(w.cur, p...)
+		}
 		crc := crc32.Update(0, castagnoli, w.cur[start+4:])
 		w.cur = binary.LittleEndian.AppendUint32(w.cur, crc)
 	} else {
 		// Larger than a block: the frame spans blocks, which the stream
 		// does not mind.
 		crc := crc32.Update(0, castagnoli, head[:hn])
-		crc = crc32.Update(crc, castagnoli, in.Data)
 		var n [4]byte
 		binary.LittleEndian.PutUint32(n[:], uint32(size))
 		w.spill(n[:])
 		w.spill(head[:hn])
-		w.spill(in.Data)
+		for _, p := range parts {
+			crc = crc32.Update(crc, castagnoli, p)
+			w.spill(p)
+		}
 		binary.LittleEndian.PutUint32(n[:], crc)
 		w.spill(n[:])
 	}
@@ -367,6 +413,7 @@ func (w *TraceWriter) run() {
 		}
 		w.free <- blk.buf[:0]
 		if blk.sync {
+			w.flushDirect()
 			w.ack <- w.Err()
 		}
 	}
@@ -374,6 +421,10 @@ func (w *TraceWriter) run() {
 		if err := w.zw.Close(); err != nil {
 			w.fail(fmt.Errorf("write trace %s: finish zstd stream: %w", w.name, err))
 		}
+	}
+	w.flushDirect()
+	if w.dw != nil {
+		w.dw.stop()
 	}
 	if w.file != nil {
 		if err := w.file.Sync(); err != nil {
@@ -401,6 +452,17 @@ func (w *TraceWriter) write(p []byte) {
 	}
 	if err := w.zw.Flush(); err != nil {
 		w.fail(fmt.Errorf("write trace %s: compress: %w", w.name, err))
+	}
+}
+
+// flushDirect writes what an O_DIRECT file holds back until its chunk
+// fills, so that the file has everything written so far.
+func (w *TraceWriter) flushDirect() {
+	if w.dw == nil || w.failed.Load() {
+		return
+	}
+	if err := w.dw.flushTail(); err != nil {
+		w.fail(fmt.Errorf("write trace %s: %w", w.name, err))
 	}
 }
 
