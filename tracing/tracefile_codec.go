@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"slices"
 )
 
 // This file holds the byte layout shared by the trace writer and reader:
@@ -129,21 +130,35 @@ func argCount(ev *Event) int {
 	return n
 }
 
-// appendEvent appends the encoding of ev to dst, which must have room for
-// maxEventSize more bytes (then it never reallocates), and advances s.
+// appendEvent appends the encoding of ev to dst and advances s. With
+// maxEventSize bytes of room in dst it never reallocates. It writes into
+// that room by index rather than appending field by field: this is the
+// recorder's per-event cost, paid on the kernel loop.
 func (s *deltaState) appendEvent(dst []byte, ev *Event) []byte {
 	at := len(dst)
-	dst = append(dst, 0)
-	n := argCount(ev)
-	flags := byte(n) << evArgShift
-	var ext byte
-	extended := ev.Kind < Entry || ev.Kind > Point || int(ev.NArg) != n
-	if ev.Time < s.time {
-		extended = true
-		ext |= extTimeAbs
+	if cap(dst)-at < maxEventSize {
+		dst = slices.Grow(dst, maxEventSize)
 	}
-	if extended {
-		dst = append(dst, byte(ev.Kind), ev.NArg, ext)
+	b := dst[at : at+maxEventSize]
+	n := int(ev.NArg)
+	if n > MaxArgs {
+		n = MaxArgs
+	}
+	for j := n; j < MaxArgs; j++ {
+		if ev.kinds[j] != ArgNone || ev.vals[j] != 0 {
+			n = j + 1
+		}
+	}
+	flags := byte(n) << evArgShift
+	i := 1
+	timeAbs := ev.Time < s.time
+	if ev.Kind < Entry || ev.Kind > Point || int(ev.NArg) != n || timeAbs {
+		var ext byte
+		if timeAbs {
+			ext = extTimeAbs
+		}
+		b[1], b[2], b[3] = byte(ev.Kind), ev.NArg, ext
+		i = 4
 	} else {
 		flags |= byte(ev.Kind)
 	}
@@ -151,51 +166,68 @@ func (s *deltaState) appendEvent(dst []byte, ev *Event) []byte {
 	if ev.Seq == s.seq+1 {
 		flags |= evSeqNext
 	} else {
-		dst = binary.AppendVarint(dst, int64(ev.Seq-s.seq))
+		i = putZigzag(b, i, int64(ev.Seq-s.seq))
 	}
 	s.seq = ev.Seq
 
 	switch {
 	case ev.Time == s.time:
 		flags |= evTimeSame
-	case ext&extTimeAbs != 0:
-		dst = binary.AppendVarint(dst, ev.Time)
+	case timeAbs:
+		i = putZigzag(b, i, ev.Time)
 	default:
 		// ev.Time > s.time, so the true difference fits in a uint64 and
 		// unsigned subtraction computes it without overflow.
-		dst = binary.AppendUvarint(dst, uint64(ev.Time)-uint64(s.time))
+		i = putUvarint(b, i, uint64(ev.Time)-uint64(s.time))
 	}
 	s.time = ev.Time
 
 	if ev.Task == s.task {
 		flags |= evTaskSame
 	} else {
-		dst = binary.AppendUvarint(dst, uint64(ev.Task))
+		i = putUvarint(b, i, uint64(ev.Task))
 		s.task = ev.Task
 	}
 
-	dst = binary.AppendUvarint(dst, uint64(ev.Func))
-	dst = binary.AppendUvarint(dst, uint64(ev.Depth))
-	for i := 0; i < n; i++ {
-		dst = s.appendArg(dst, ev.Arg(i))
+	i = putUvarint(b, i, uint64(ev.Func))
+	i = putUvarint(b, i, uint64(ev.Depth))
+	for j := 0; j < n; j++ {
+		i = s.putArg(b, i, ev.kinds[j], ev.vals[j])
 	}
-	if ret := ev.Ret(); ret != (Arg{}) {
+	if ev.kinds[MaxArgs] != ArgNone || ev.vals[MaxArgs] != 0 {
 		flags |= evHasRet
-		dst = s.appendArg(dst, ret)
+		i = s.putArg(b, i, ev.kinds[MaxArgs], ev.vals[MaxArgs])
 	}
-	dst[at] = flags
-	return dst
+	b[0] = flags
+	return dst[:at+i]
 }
 
-// appendArg appends an argument's kind and its value as a zigzag varint of
-// the difference from the previous value of the same kind: successive skb
+// putArg writes an argument's kind and its value as a zigzag varint of
+// the difference from the previous value of the same kind at b[i:]: successive skb
 // or sock addresses are close together, so the difference is short.
-func (s *deltaState) appendArg(dst []byte, a Arg) []byte {
-	slot := &s.vals[a.Kind&(argSlots-1)]
-	dst = append(dst, byte(a.Kind))
-	dst = binary.AppendVarint(dst, int64(a.Val-*slot))
-	*slot = a.Val
-	return dst
+func (s *deltaState) putArg(b []byte, i int, kind ArgKind, val uint64) int {
+	slot := &s.vals[kind&(argSlots-1)]
+	b[i] = byte(kind)
+	i = putZigzag(b, i+1, int64(val-*slot))
+	*slot = val
+	return i
+}
+
+// putUvarint writes v as binary.AppendUvarint would, at b[i:], and
+// returns the index after it.
+func putUvarint(b []byte, i int, v uint64) int {
+	for v >= 0x80 {
+		b[i] = byte(v) | 0x80
+		v >>= 7
+		i++
+	}
+	b[i] = byte(v)
+	return i + 1
+}
+
+// putZigzag writes v as binary.AppendVarint would.
+func putZigzag(b []byte, i int, v int64) int {
+	return putUvarint(b, i, uint64(v<<1)^uint64(v>>63))
 }
 
 // eventDecodeError describes an event that does not decode.

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"unsafe"
@@ -183,6 +184,29 @@ func BenchmarkTracePointIntoRing(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		tr.Enter2(testFn, Skb(uint64(i)), Int(int64(i)))
+	}
+}
+
+// BenchmarkTracePointIntoTrace measures a trace point recorded into a
+// trace (written to nowhere): an entry with two arguments and its exit
+// with a return value, the pair a traced kernel function costs, per event.
+func BenchmarkTracePointIntoTrace(b *testing.B) {
+	clk := &fakeClock{}
+	tr := NewTracer(clk)
+	w, err := NewTraceWriter(io.Discard, TraceHeader{Funcs: []string{}}, TraceOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr.Subscribe(w.Event)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i += 2 {
+		clk.now += 150
+		addr := 0xffff888004a3c000 + uint64(i&1023)*256
+		tr.Enter2(testFn, Skb(addr), Int(int64(i&63)))
+		tr.Exit(testFn, Errno(0))
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
 	}
 }
 
