@@ -45,7 +45,10 @@ The script device and its peer use packetdrill's defaults: the kernel is
 192.168.0.2/16 (gateway 192.168.0.1), the peer 192.0.2.1; "..." in bind is
 port 8080, in connect 192.0.2.1:8080; a peer that opens the connection comes
 from port 48879 with ISN 1000000. Sequence numbers in the script count from
-each side's ISN, as in packetdrill. The model has no TSO: when a line expects
+each side's ISN, as in packetdrill. An inbound ICMP error comes from the peer
+and names the kernel's segment it quotes, counted from the kernel's ISN:
+"< icmp unreachable frag_needed mtu 1200 [1:1461(1460)]". The model has no
+TSO: when a line expects
 a bigger segment than the kernel sent, back-to-back segments sent at the same
 moment are taken together as one TSO segment. Timing uses packetdrill's
 tolerance (4 ms, or 12.5% of the time since the line before; a script's

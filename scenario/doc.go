@@ -20,7 +20,8 @@
 // What the runner leaves out: no shell runs (the sysctls of packetdrill's
 // common/defaults.sh and sysctl lines are applied where the kernel has
 // them, the rest is reported); %{ }% blocks evaluate only asserts over
-// tcpi_ fields; inbound UDP and ICMP lines parse but are not injected;
+// tcpi_ fields; inbound UDP lines parse but are not injected, and an
+// inbound ICMP error must name the segment it quotes ([1:1461(1460)]);
 // sendmsg runs as sendto of its iovecs' total length; calls the console lacks fail as unsupported; TS vals
 // are not compared (packetdrill's default). The model has no TSO, so the
 // runner takes back-to-back segments sent at one moment as one TSO segment

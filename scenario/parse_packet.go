@@ -301,7 +301,34 @@ func (l *pktLexer) icmp() (*ICMPPacket, *SyntaxError) {
 		}
 		ic.MTU = int(v)
 	}
+	if !l.done() && l.text[l.pos] == '[' {
+		at = l.pos
+		end := strings.IndexByte(l.text[l.pos:], ']')
+		if end < 0 {
+			return nil, l.fail("the quoted segment has no closing ]")
+		}
+		inner := strings.TrimSpace(l.text[l.pos+1 : l.pos+end])
+		colon, paren := strings.IndexByte(inner, ':'), strings.IndexByte(inner, '(')
+		if colon < 0 || paren < colon || !strings.HasSuffix(inner, ")") {
+			return nil, l.fail("expected the quoted segment as [start:end(length)], such as [1:1461(1460)]")
+		}
+		seq, err1 := strconv.ParseUint(inner[:colon], 10, 32)
+		endSeq, err2 := strconv.ParseUint(inner[colon+1:paren], 10, 32)
+		n, err3 := strconv.ParseUint(inner[paren+1:len(inner)-1], 10, 16)
+		if err1 != nil || err2 != nil || err3 != nil || uint32(endSeq-seq) != uint32(n) {
+			l.pos = at
+			return nil, l.fail("bad quoted segment %q: use [start:end(length)] with end - start = length", inner)
+		}
+		ic.Echo = &ICMPEcho{Seq: uint32(seq), End: uint32(endSeq), Len: int(n)}
+		l.pos += end + 1
+	}
 	return ic, nil
+}
+
+// icmpTypeNums are the ICMP types by name; a code is its index in
+// icmpTypes' list.
+var icmpTypeNums = map[string]uint8{
+	"echo_reply": 0, "unreachable": 3, "source_quench": 4, "echo_request": 8, "time_exceeded": 11,
 }
 
 func containsString(list []string, s string) bool {

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -195,8 +196,11 @@ func flagLetters(f uint8) string {
 // as the script device's received frame.
 func (r *Runner) injectPacket(ev *Event) error {
 	pkt := ev.Packet
+	if pkt.ICMP != nil {
+		return r.injectICMP(ev)
+	}
 	if pkt.TCP == nil {
-		return r.fail(ev, "unsupported: the runner injects TCP packets only, not %s", pktKind(pkt))
+		return r.fail(ev, "unsupported: the runner injects TCP and ICMP packets only, not %s", pktKind(pkt))
 	}
 	t := pkt.TCP
 	if t.AnyOptions {
@@ -226,6 +230,45 @@ func (r *Runner) injectPacket(ev *Event) error {
 	c.ipID++
 	header.IPv4(frame).Encode(header.IPv4Fields{Total: len(frame), ID: c.ipID, FragOff: header.IP_DF, TTL: 64,
 		Protocol: header.IPPROTO_TCP, Src: RemoteAddr, Dst: LocalAddr})
+	if err := r.k.Receive(r.dev, frame); err != nil {
+		return err
+	}
+	return r.k.Sync()
+}
+
+// injectICMP builds an inbound ICMP error from the peer about a segment
+// of the kernel's connection: an IPv4 header and the first 8 bytes of the
+// TCP header (ports and sequence number), which is what the kernel reads
+// (RFC 792 asks no more of a router).
+func (r *Runner) injectICMP(ev *Event) error {
+	ic := ev.Packet.ICMP
+	c := &r.conn
+	if ic.Echo == nil {
+		return r.fail(ev, "an inbound ICMP line needs the segment it quotes, such as [1:1461(1460)]")
+	}
+	if !c.haveLocalISN {
+		return r.fail(ev, "the inbound ICMP quotes a segment of the kernel's, but the kernel has sent no SYN or SYN-ACK yet, so its ISN is unknown")
+	}
+	typ := icmpTypeNums[ic.Type]
+	var code uint8
+	for i, name := range icmpTypes[ic.Type] {
+		if name == ic.Code {
+			code = uint8(i)
+		}
+	}
+	const quoteTCP = 8
+	frame := make([]byte, header.IPv4MinSize+header.ICMPHeaderSize+header.IPv4MinSize+quoteTCP)
+	quoted := frame[header.IPv4MinSize+header.ICMPHeaderSize:]
+	header.IPv4(quoted).Encode(header.IPv4Fields{Total: header.IPv4MinSize + header.TCPMinSize + ic.Echo.Len,
+		FragOff: header.IP_DF, TTL: 64, Protocol: header.IPPROTO_TCP, Src: LocalAddr, Dst: RemoteAddr})
+	th := quoted[header.IPv4MinSize:]
+	binary.BigEndian.PutUint16(th[0:], c.localPort)
+	binary.BigEndian.PutUint16(th[2:], c.remotePort)
+	binary.BigEndian.PutUint32(th[4:], ic.Echo.Seq+c.localISN)
+	header.ICMP(frame[header.IPv4MinSize:]).Encode(typ, code, uint32(ic.MTU))
+	c.ipID++
+	header.IPv4(frame).Encode(header.IPv4Fields{Total: len(frame), ID: c.ipID, TTL: 64,
+		Protocol: header.IPPROTO_ICMP, Src: RemoteAddr, Dst: LocalAddr})
 	if err := r.k.Receive(r.dev, frame); err != nil {
 		return err
 	}

@@ -239,11 +239,21 @@ type UDPPacket struct {
 	Len int
 }
 
-// ICMPPacket is "icmp TYPE [CODE] [mtu N]", such as "icmp unreachable
-// frag_needed mtu 1200" or "icmp echo_reply".
+// ICMPPacket is "icmp TYPE [CODE] [mtu N] [[START:END(LEN)]]", such as
+// "icmp unreachable frag_needed mtu 1200 [1:1461(1460)]" or "icmp
+// echo_reply". The bracket is the segment of the kernel's that an
+// inbound error quotes, its sequence numbers counted from the kernel's
+// ISN as on an outbound line.
 type ICMPPacket struct {
 	Type, Code string
 	MTU        int
+	Echo       *ICMPEcho
+}
+
+// ICMPEcho is the quoted TCP segment of an ICMP error: start:end(length).
+type ICMPEcho struct {
+	Seq, End uint32
+	Len      int
 }
 
 // Shell is a backtick block. packetdrill runs it with a shell; the runner

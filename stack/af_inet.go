@@ -21,6 +21,7 @@ func (k *Kernel) inetInit() error {
 	k.inetProtos[header.IPPROTO_UDP] = k.udpRcv
 	k.inetProtos[header.IPPROTO_TCP] = k.tcpV4Rcv
 	k.icmpErrHandlers[header.IPPROTO_UDP] = k.udpErr
+	k.icmpErrHandlers[header.IPPROTO_TCP] = k.tcpV4Err
 	k.rawProt = newDgramProt("RAW", sizeofRawSock)
 	k.pingProt = newDgramProt("PING", sizeofPingSock)
 	k.pingProt.Init = k.pingInitSock

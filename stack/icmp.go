@@ -116,6 +116,15 @@ func (k *Kernel) icmpRcv(s *skb.SkBuff) {
 	case header.ICMP_DEST_UNREACH:
 		k.mib.inc(ICMP_MIB_INDESTUNREACHS)
 		k.icmpUnreach(s)
+	case header.ICMP_TIME_EXCEEDED:
+		k.mib.inc(ICMP_MIB_INTIMEEXCDS)
+		k.icmpUnreach(s)
+	case header.ICMP_PARAMETERPROB:
+		k.mib.inc(ICMP_MIB_INPARMPROBS)
+		k.icmpUnreach(s)
+	case header.ICMP_SOURCE_QUENCH:
+		k.mib.inc(ICMP_MIB_INSRCQUENCHS)
+		k.icmpUnreach(s)
 	}
 	_ = skb.ConsumeSkb(s)
 }
@@ -145,8 +154,10 @@ func (k *Kernel) icmpEcho(s *skb.SkBuff) {
 // packets.
 const skbMaxHeader = 128
 
-// icmpUnreach is icmp_unreach: hand the error to the protocol of the
+// icmpUnreach is icmp_unreach: hand an error (destination unreachable,
+// time exceeded, parameter problem, source quench) to the protocol of the
 // quoted packet (udp_err, tcp_v4_err), which reports it on the socket.
+// Only fragmentation needed carries information: the next hop's MTU.
 func (k *Kernel) icmpUnreach(s *skb.SkBuff) {
 	k.tr.Enter1(fnIcmpUnreach, tracing.Skb(uint64(s.Addr())))
 	defer k.tr.Exit(fnIcmpUnreach, tracing.Arg{})
@@ -159,8 +170,12 @@ func (k *Kernel) icmpUnreach(s *skb.SkBuff) {
 	if inner.IHL() < header.IPv4MinSize || len(inner) < inner.IHL()+8 {
 		return
 	}
+	var info uint16
+	if ic.Type() == header.ICMP_DEST_UNREACH && ic.Code()&15 == header.ICMP_FRAG_NEEDED {
+		info = ic.MTU()
+	}
 	if h := k.icmpErrHandlers[inner.Protocol()]; h != nil {
-		h(ic.Type(), ic.Code(), ic.MTU(), inner)
+		h(ic.Type(), ic.Code(), info, inner)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/stackscope/stackscope/skb"
@@ -118,6 +119,9 @@ type Kernel struct {
 	inetProtos [256]func(s *skb.SkBuff)
 	// icmpErrHandlers are the protocols' err_handler (udp_err, tcp_v4_err).
 	icmpErrHandlers [256]func(typ, code uint8, info uint16, quoted header.IPv4)
+	// pmtuExceptions are the path MTUs ICMP taught, per destination
+	// (looked up by key only).
+	pmtuExceptions  map[netip.Addr]pmtuException
 	isnSecret       uint32
 	syncookieSecret syncookieSecret
 	tablePerturb    []uint32

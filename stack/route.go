@@ -54,6 +54,74 @@ func (k *Kernel) ipRouteOutput(daddr netip.Addr) (*Rtable, error) {
 }
 
 func (k *Kernel) routeOutput(daddr netip.Addr) (*Rtable, error) {
+	rt, err := k.routeOutputDev(daddr)
+	if err != nil || rt.Type != sockets.RTN_UNICAST {
+		return rt, err
+	}
+	if e, ok := k.pmtuExceptions[daddr]; ok {
+		if k.clock.Now() < e.expires {
+			rt.MTU = min(rt.MTU, int(e.mtu))
+		} else {
+			delete(k.pmtuExceptions, daddr)
+		}
+	}
+	return rt, nil
+}
+
+// Path MTU (net/ipv4/route.c): what an ICMP fragmentation needed teaches
+// is kept per destination as a next-hop exception (struct
+// fib_nh_exception), and every route lookup for that destination sees the
+// lower MTU until it expires.
+const (
+	ipRtMinPmtu    = 512 + 20 + 20    // ip_rt_min_pmtu: 552
+	ipRtMtuExpires = int64(600 * 1e9) // ip_rt_mtu_expires: 10 minutes
+)
+
+// pmtuException is the part of a fib_nh_exception the model keeps.
+type pmtuException struct {
+	mtu     uint32
+	expires int64 // kernel time
+	locked  bool  // below ip_rt_min_pmtu: the MTU was raised to it
+}
+
+// ipRtUpdatePmtu is __ip_rt_update_pmtu (through ipv4_sk_update_pmtu):
+// the path to daddr takes only mtu bytes. A value above the route's MTU
+// is ignored; one below ip_rt_min_pmtu becomes that minimum, locked; the
+// exception is made, or renewed once it is half expired. It reports
+// whether there is a route to daddr.
+func (k *Kernel) ipRtUpdatePmtu(daddr netip.Addr, mtu uint32) bool {
+	k.tr.Enter2(fnIpRtUpdatePmtu, tracing.IPv4(uint32(sockets.Be32From(daddr))), tracing.Int(int64(mtu)))
+	rt, err := k.routeOutput(daddr)
+	if err != nil {
+		k.tr.Exit(fnIpRtUpdatePmtu, tracing.Errno(sockets.ErrnoOf(err).Ret()))
+		return false
+	}
+	defer k.tr.Exit(fnIpRtUpdatePmtu, tracing.Int(int64(rt.MTU)))
+	old := uint32(rt.MTU)
+	if e, ok := k.pmtuExceptions[daddr]; ok && e.locked { // ip_mtu_locked
+		return true
+	}
+	if rt.Type != sockets.RTN_UNICAST || old < mtu {
+		return true
+	}
+	lock := false
+	if mtu < ipRtMinPmtu {
+		lock = true
+		mtu = min(old, ipRtMinPmtu)
+	}
+	now := k.clock.Now()
+	if e, ok := k.pmtuExceptions[daddr]; ok && e.mtu == mtu && !lock && now < e.expires-ipRtMtuExpires/2 {
+		return true
+	}
+	if k.pmtuExceptions == nil {
+		k.pmtuExceptions = map[netip.Addr]pmtuException{}
+	}
+	k.pmtuExceptions[daddr] = pmtuException{mtu: mtu, expires: now + ipRtMtuExpires, locked: lock}
+	return true
+}
+
+// routeOutputDev is the route lookup without path MTU exceptions.
+func (k *Kernel) routeOutputDev(daddr netip.Addr) (*Rtable, error) {
 	if !daddr.Is4() {
 		return nil, sockets.Errno(tracing.EAFNOSUPPORT)
 	}

@@ -35,6 +35,9 @@ const (
 	ICMP_MIB_INERRORS
 	ICMP_MIB_CSUMERRORS
 	ICMP_MIB_INDESTUNREACHS
+	ICMP_MIB_INTIMEEXCDS
+	ICMP_MIB_INPARMPROBS
+	ICMP_MIB_INSRCQUENCHS
 	ICMP_MIB_INECHOS
 	ICMP_MIB_INECHOREPS
 	ICMP_MIB_OUTMSGS
@@ -127,6 +130,8 @@ const (
 	LINUX_MIB_TCPWANTZEROWINDOWADV
 	LINUX_MIB_TCPTOZEROWINDOWADV
 	LINUX_MIB_TCPFROMZEROWINDOWADV
+	LINUX_MIB_OUTOFWINDOWICMPS
+	LINUX_MIB_LOCKDROPPEDICMPS
 	numMibs
 )
 
@@ -137,7 +142,7 @@ var mibNames = [numMibs][2]string{
 	{"Ip", "OutNoRoutes"}, {"Ip", "ReasmTimeout"}, {"Ip", "ReasmReqds"}, {"Ip", "ReasmOKs"},
 	{"Ip", "ReasmFails"}, {"Ip", "FragOKs"}, {"Ip", "FragFails"}, {"Ip", "FragCreates"},
 	{"Ip", "OutTransmits"}, {"IpExt", "InTruncatedPkts"}, {"IpExt", "InCsumErrors"},
-	{"Icmp", "InMsgs"}, {"Icmp", "InErrors"}, {"Icmp", "InCsumErrors"}, {"Icmp", "InDestUnreachs"},
+	{"Icmp", "InMsgs"}, {"Icmp", "InErrors"}, {"Icmp", "InCsumErrors"}, {"Icmp", "InDestUnreachs"}, {"Icmp", "InTimeExcds"}, {"Icmp", "InParmProbs"}, {"Icmp", "InSrcQuenchs"},
 	{"Icmp", "InEchos"}, {"Icmp", "InEchoReps"}, {"Icmp", "OutMsgs"}, {"Icmp", "OutErrors"},
 	{"Icmp", "OutRateLimitGlobal"}, {"Icmp", "OutRateLimitHost"}, {"Icmp", "OutDestUnreachs"},
 	{"Icmp", "OutEchos"}, {"Icmp", "OutEchoReps"},
@@ -160,7 +165,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPFullUndo"}, {"TcpExt", "TCPPartialUndo"}, {"TcpExt", "TCPDSACKUndo"}, {"TcpExt", "TCPLossUndo"},
 	{"TcpExt", "TCPAutoCorking"}, {"TcpExt", "TCPSpuriousRtxHostQueues"}, {"TcpExt", "TCPAckCompressed"},
 	{"TcpExt", "TCPZeroWindowDrop"}, {"TcpExt", "TCPWantZeroWindowAdv"}, {"TcpExt", "TCPToZeroWindowAdv"},
-	{"TcpExt", "TCPFromZeroWindowAdv"},
+	{"TcpExt", "TCPFromZeroWindowAdv"}, {"TcpExt", "OutOfWindowIcmps"}, {"TcpExt", "LockDroppedIcmps"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -254,7 +254,11 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 		if tcpPacketsInFlight(tp) >= tp.SndCwnd && !(s.Len == 0 && cbFlagsOf(s)&header.TCP_FLAG_FIN != 0) {
 			break // tcp_cwnd_test: a lone FIN goes even when the window is full
 		}
-		if wndEnd := tp.SndUna + tp.SndWnd; after(cbEndSeqOf(s), wndEnd) {
+		end := cbEndSeqOf(s)
+		if s.Len > mss {
+			end = cbSeqOf(s) + mss // tcp_snd_wnd_test: the first MSS must fit
+		}
+		if wndEnd := tp.SndUna + tp.SndWnd; after(end, wndEnd) {
 			// tcp_snd_wnd_test failed: a segment goes only whole (the
 			// sender's silly-window avoidance). With nothing in flight the
 			// probe timer comes, and tcp_write_wakeup sends what fits.
@@ -267,6 +271,9 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 		}
 		if !tcpNagleTest(tp, s, mss, ng) {
 			break
+		}
+		if s.Len > mss && k.tcpFragment(sk, TCP_FRAG_IN_WRITE_QUEUE, s, mss) != nil {
+			break // tso_fragment: the MSS shrank since s was filled
 		}
 		if k.tcpSmallQueueCheck(sk, s, 0) {
 			break
@@ -507,13 +514,28 @@ func (k *Kernel) tcpCleanupRbuf(sk *sockets.Sock, copied int) {
 	}
 }
 
-// tcpFragment is tcp_fragment: split s (on sk_write_queue) after its
-// first n bytes; the rest becomes a new skb right behind it.
-func (k *Kernel) tcpFragment(sk *sockets.Sock, s *skb.SkBuff, n uint32) (err error) {
+// The queues tcp_fragment splits in (enum tcp_queue).
+const (
+	TCP_FRAG_IN_WRITE_QUEUE = iota
+	TCP_FRAG_IN_RTX_QUEUE
+)
+
+// tcpFragment is tcp_fragment: split s after its first n bytes; the rest
+// becomes a new skb right behind it, in the same queue. A sent skb (in
+// the retransmit queue) is first made private to the socket if a clone
+// of it is still out (skb_unclone), and the new one inherits its tags
+// and send time; it is one more packet in flight (and one more lost, if
+// s was).
+func (k *Kernel) tcpFragment(sk *sockets.Sock, queue int, s *skb.SkBuff, n uint32) (err error) {
 	k.tr.Enter3(fnTcpFragment, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())), tracing.Size(uint64(n)))
 	defer func() { k.tr.Exit(fnTcpFragment, tracing.Errno(sockets.ErrnoOf(err).Ret())) }()
 	if n == 0 || n >= s.Len {
 		return sockets.Errno(tracing.EINVAL)
+	}
+	if queue == TCP_FRAG_IN_RTX_QUEUE && skb.SkbCloned(s) {
+		if err := skb.PskbExpandHead(s, 0, 0); err != nil {
+			return sockets.Errno(tracing.ENOMEM)
+		}
 	}
 	rest := s.Len - n
 	buff, err := skb.AllocSkbFclone(k.skbs, MaxTCPHeader+rest)
@@ -525,6 +547,9 @@ func (k *Kernel) tcpFragment(sk *sockets.Sock, s *skb.SkBuff, n uint32) (err err
 	copy(b, s.Bytes()[n:])
 	_ = skb.SkbTrim(s, n)
 	seq := cbSeqOf(s)
+	if queue == TCP_FRAG_IN_RTX_QUEUE {
+		buff.Cb = s.Cb // sacked tags, send time, rate-sample state
+	}
 	setCbSeq(buff, seq+n)
 	setCbEndSeq(buff, cbEndSeqOf(s))
 	setCbEndSeq(s, seq+n)
@@ -532,5 +557,21 @@ func (k *Kernel) tcpFragment(sk *sockets.Sock, s *skb.SkBuff, n uint32) (err err
 	// FIN and PSH belong to the end of the data: they move to the second part.
 	setCbFlags(s, cbFlagsOf(s)&^(header.TCP_FLAG_PSH|header.TCP_FLAG_FIN))
 	sk.SkWmemQueued += int32(buff.Truesize)
-	return skb.SkbQueueAfterLocked(&sk.SkWriteQueue, s, buff)
+	if queue == TCP_FRAG_IN_WRITE_QUEUE {
+		return skb.SkbQueueAfterLocked(&sk.SkWriteQueue, s, buff)
+	}
+	// tcp_adjust_pcount: one skb became two packets.
+	tp := tcpSk(sk)
+	tp.PacketsOut++
+	sacked := s.Cb[cbSacked]
+	if sacked&TCPCB_SACKED_ACKED != 0 {
+		tp.sackedOut++
+	}
+	if sacked&TCPCB_SACKED_RETRANS != 0 {
+		tp.RetransOut++
+	}
+	if sacked&TCPCB_LOST != 0 {
+		tp.lostOut++
+	}
+	return skb.SkbQueueAfterLocked(&tp.rtxQueue, s, buff)
 }

@@ -195,7 +195,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 			tp.AdvMss -= TCPOLEN_TSTAMP_ALIGNED
 			tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = rx.RcvTsval, k.clock.Now()
 		}
-		k.tcpSyncMss(sk)
+		k.tcpSyncMss(sk, 0)
 		tp.CopiedSeq = tp.RcvNxt
 		k.tcpFinishConnect(sk)
 		if !sk.SockFlagSet(sockets.SOCK_DEAD) {
@@ -225,7 +225,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		tp.SndWnd = uint32(seg.th.Window())
 		tp.SndWl1 = seg.seq
 		tp.MaxWindow = tp.SndWnd
-		k.tcpSyncMss(sk)
+		k.tcpSyncMss(sk, 0)
 		k.tcpSendSynack(sk)
 		_ = skb.ConsumeSkb(seg.s)
 		ret = -1
@@ -235,13 +235,23 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 	return ret
 }
 
-// tcpSyncMss is tcp_sync_mss (simplified): the MSS to send with, from the
-// peer's MSS and the path MTU, less the timestamp option.
-func (k *Kernel) tcpSyncMss(sk *sockets.Sock) {
+// tcpSyncMss is tcp_sync_mss: the MSS to send with, from the peer's MSS
+// and the path MTU, less the timestamp option. At the handshake (pmtu 0)
+// the model derives it from advmss, which the route's MTU sized; after an
+// ICMP fragmentation needed it is tcp_mtu_to_mss of the new path MTU,
+// bounded to half the largest window the peer offered
+// (tcp_bound_to_half_wnd), and the path MTU is remembered
+// (icsk_pmtu_cookie).
+func (k *Kernel) tcpSyncMss(sk *sockets.Sock, pmtu uint32) {
 	defer func() {
 		k.tr.Point(fnTcpSyncMss, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tcpSk(sk).MssCache)))
 	}()
 	tp := tcpSk(sk)
+	if pmtu != 0 {
+		tp.IcskPmtuCookie = pmtu
+		tp.MssCache = tcpBoundToHalfWnd(tp, tcpMtuToMss(k, tp, pmtu))
+		return
+	}
 	mss := uint32(tp.AdvMss)
 	if tp.RxOpt.MssClamp != 0 {
 		mss = min(mss+ts12(tp), uint32(tp.RxOpt.MssClamp))
@@ -249,6 +259,36 @@ func (k *Kernel) tcpSyncMss(sk *sockets.Sock) {
 	}
 	tp.MssCache = mss
 	tp.RcvMss = min(uint32(tp.AdvMss), uint32(max(tp.RxOpt.MssClamp, 1)))
+}
+
+// tcpMtuToMss is tcp_mtu_to_mss: the MSS a path MTU leaves, without
+// options but the timestamp: less the IP and TCP headers, at most the
+// peer's MSS (mss_clamp), at least tcp_min_snd_mss (48).
+func tcpMtuToMss(k *Kernel, tp *TcpSock, pmtu uint32) uint32 {
+	mss := int64(pmtu) - header.IPv4MinSize - header.TCPMinSize
+	if tp.RxOpt.MssClamp != 0 && mss > int64(tp.RxOpt.MssClamp) {
+		mss = int64(tp.RxOpt.MssClamp)
+	}
+	mss = max(mss, tcpMinSndMss)
+	return uint32(mss) - ts12(tp)
+}
+
+// tcpMinSndMss is tcp_min_snd_mss's default: room for the TCP options
+// and 8 bytes of data.
+const tcpMinSndMss = 48
+
+// tcpBoundToHalfWnd is tcp_bound_to_half_wnd: a segment is at most half
+// the largest window the peer offered (all of a tiny one), and never
+// below 68 bytes of IP packet.
+func tcpBoundToHalfWnd(tp *TcpSock, pktsize uint32) uint32 {
+	cutoff := tp.MaxWindow
+	if cutoff > TCP_MSS_DEFAULT {
+		cutoff >>= 1
+	}
+	if cutoff != 0 && pktsize > cutoff {
+		return max(cutoff, 68-header.TCPMinSize-ts12(tp))
+	}
+	return pktsize
 }
 
 func ts12(tp *TcpSock) uint32 {

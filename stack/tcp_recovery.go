@@ -741,3 +741,46 @@ func (k *Kernel) tcpXmitRetransmitQueue(sk *sockets.Sock) {
 	}
 	k.tr.Exit(fnTcpXmitRetransmitQueue, tracing.Int(int64(sent)))
 }
+
+// tcpSimpleRetransmit is tcp_simple_retransmit: the path MTU dropped, so
+// every segment in flight bigger than the new MSS is lost; they go again
+// at once, in pieces that fit. cwnd and ssthresh keep their values: the
+// same data is in the network, only in more packets.
+func (k *Kernel) tcpSimpleRetransmit(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	k.tr.Enter1(fnTcpSimpleRetransmit, tracing.Sock(uint64(sk.Addr())))
+	defer func() { k.tr.Exit(fnTcpSimpleRetransmit, tracing.Uint(uint64(tp.lostOut))) }()
+	mss := max(tp.MssCache, 1) // tcp_current_mss
+	for s := skb.SkbPeek(&tp.rtxQueue); s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
+		if cbEndSeqOf(s)-cbSeqOf(s) > mss { // tcp_skb_seglen
+			k.tcpMarkSkbLost(sk, s)
+		}
+	}
+	if tp.lostOut == 0 {
+		return
+	}
+	if !tcpIsSack(tp) {
+		// tcp_limit_reno_sacked
+		holes := min(max(tp.lostOut, 1), tp.PacketsOut)
+		if tp.sackedOut+holes > tp.PacketsOut {
+			tp.sackedOut = tp.PacketsOut - holes
+		}
+	}
+	k.tcpNonCongestionLossRetransmit(sk)
+}
+
+// tcpNonCongestionLossRetransmit is tcp_non_congestion_loss_retransmit:
+// enter Loss without touching the congestion window (ssthresh keeps
+// what cwnd allows now, and nothing is to be undone), and retransmit
+// what is marked lost.
+func (k *Kernel) tcpNonCongestionLossRetransmit(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	if tp.IcskCaState != sockets.TCP_CA_Loss {
+		tp.HighSeq = tp.SndNxt
+		tp.SndSsthresh = tcpCurrentSsthresh(tp)
+		tp.priorSsthresh = 0
+		tp.undoMarker = 0
+		k.tcpSetCaState(tp, sockets.TCP_CA_Loss)
+	}
+	k.tcpXmitRetransmitQueue(sk)
+}

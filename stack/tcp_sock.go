@@ -105,6 +105,7 @@ type tcpConn struct {
 	sndCwndUsed     uint32                          // snd_cwnd_used: the most in flight while not cwnd-limited
 	sndCwndStamp    int64                           // snd_cwnd_stamp: when cwnd last grew or was fully used
 	tsqFlags        uint32                          // sk_tsq_flags: TSQF_* and TCP_TSQ_DEFERRED
+	mtuInfo         uint32                          // mtu_info: the MTU the last ICMP fragmentation needed gave
 	// SACK compression (tcp_comp_sack_*): ACKs owed while the
 	// out-of-order queue holds data, after the first three.
 	compressedAck       uint32 // compressed_ack: ACKs held back so far

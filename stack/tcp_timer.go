@@ -129,6 +129,13 @@ func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff) bool {
 	if k.tcpSkbStillInHostQueue(sk, s) {
 		return false // -EBUSY
 	}
+	if mss := max(tp.MssCache, 1); s.Len > mss {
+		// The MSS shrank since s was sent (path MTU): it goes again as
+		// a first piece that fits.
+		if k.tcpFragment(sk, TCP_FRAG_IN_RTX_QUEUE, s, mss) != nil {
+			return false
+		}
+	}
 	if k.tcpTransmitSkb(sk, s, true) != nil {
 		return false
 	}
@@ -243,7 +250,7 @@ func (k *Kernel) tcpSendNewSegment(sk *sockets.Sock, psh bool) bool {
 	}
 	size := min(wndEnd-cbSeqOf(s), max(tp.MssCache, 1))
 	if size < cbEndSeqOf(s)-cbSeqOf(s) && size < s.Len {
-		if k.tcpFragment(sk, s, size) != nil {
+		if k.tcpFragment(sk, TCP_FRAG_IN_WRITE_QUEUE, s, size) != nil {
 			return false
 		}
 	}

@@ -16,6 +16,10 @@ const (
 	// TCP_TSQ_DEFERRED: the tasklet found the socket owned by a process;
 	// release_sock runs the work (tcp_release_cb).
 	TCP_TSQ_DEFERRED uint32 = 1 << 2
+	// TCP_MTU_REDUCED_DEFERRED: an ICMP fragmentation needed came while a
+	// process owned the socket; release_sock lowers the MSS
+	// (tcp_v4_mtu_reduced).
+	TCP_MTU_REDUCED_DEFERRED uint32 = 1 << 3
 )
 
 // tcpSetOwnerW charges a packet about to be sent to its socket, with the
@@ -106,12 +110,18 @@ func (k *Kernel) tcpTsqWrite(sk *sockets.Sock) {
 // timers re-arm themselves instead).
 func (k *Kernel) tcpReleaseCb(sk *sockets.Sock) {
 	tp := tcpSk(sk)
-	if tp.tsqFlags&TCP_TSQ_DEFERRED == 0 {
+	flags := tp.tsqFlags & (TCP_TSQ_DEFERRED | TCP_MTU_REDUCED_DEFERRED)
+	if flags == 0 {
 		return
 	}
-	tp.tsqFlags &^= TCP_TSQ_DEFERRED
-	k.tr.Point(fnTcpReleaseCb, tracing.Sock(uint64(sk.Addr())), tracing.Arg{})
-	k.tcpTsqWrite(sk)
+	tp.tsqFlags &^= flags
+	k.tr.Point(fnTcpReleaseCb, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(flags)))
+	if flags&TCP_TSQ_DEFERRED != 0 {
+		k.tcpTsqWrite(sk)
+	}
+	if flags&TCP_MTU_REDUCED_DEFERRED != 0 {
+		k.tcpV4MtuReduced(sk)
+	}
 }
 
 // tcpSkbStillInHostQueue is skb_still_in_host_queue: the last copy of s

@@ -4,13 +4,18 @@ package header
 const (
 	ICMP_ECHOREPLY     = 0
 	ICMP_DEST_UNREACH  = 3
+	ICMP_SOURCE_QUENCH = 4
+	ICMP_REDIRECT      = 5
 	ICMP_ECHO          = 8
 	ICMP_TIME_EXCEEDED = 11
+	ICMP_PARAMETERPROB = 12
 	ICMP_NET_UNREACH   = 0
 	ICMP_HOST_UNREACH  = 1
 	ICMP_PROT_UNREACH  = 2
 	ICMP_PORT_UNREACH  = 3
 	ICMP_FRAG_NEEDED   = 4
+	ICMP_SR_FAILED     = 5
+	NR_ICMP_UNREACH    = 15 // the highest destination unreachable code
 	ICMPHeaderSize     = 8
 )
 
