@@ -1,6 +1,12 @@
 package scenario
 
-import "testing"
+import (
+	"slices"
+	"testing"
+
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/tracing"
+)
 
 // TestDataAfterShutdownIsAnsweredWithAReset: after shutdown(SHUT_RDWR)
 // the socket is in FIN_WAIT2 and reads nothing more. New data from the
@@ -34,5 +40,56 @@ func TestOutOfOrderDuplicateOfAQueuedStart(t *testing.T) {
 `)
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOldDuplicateDropReason: a segment that ends before rcv_wup (the
+// left edge of the window last advertised) is an old duplicate:
+// tcp_sequence drops it as TCP_OLD_SEQUENCE and a duplicate ACK answers,
+// with a D-SACK for it.
+// A segment starting beyond the window is TCP_INVALID_SEQUENCE.
+func TestOldDuplicateDropReason(t *testing.T) {
+	s, err := Parse("test.pkt", "`../common/defaults.sh`"+`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+   +0 < P. 1:1001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1001
+   +0 < P. 1:501(500) ack 1 win 257
+   +0 > . 1:1(0) ack 1001 <nop,nop,sack 1:501>
+   +0 < P. 900001:901001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1001
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRunner(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	kfree, ok := tracing.Lookup("kfree_skb_reason")
+	if !ok {
+		t.Fatal("kfree_skb_reason is not registered")
+	}
+	var reasons []string
+	if _, err := r.Kernel().Subscribe(func(ev *tracing.Event) {
+		if ev.Func == kfree.ID && ev.Kind == tracing.Entry {
+			reasons = append(reasons, skb.DropReason(ev.Arg(1).Val).String())
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"TCP_OLD_SEQUENCE", "TCP_INVALID_SEQUENCE"}
+	if !slices.Equal(reasons, want) {
+		t.Fatalf("drop reasons %v, want %v", reasons, want)
 	}
 }

@@ -235,6 +235,20 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 	return ret
 }
 
+// tcpSequence is tcp_sequence: is a segment acceptable by its sequence
+// numbers? Not if it ends before rcv_wup, the left edge of the window last
+// advertised (an old duplicate, TCP_OLD_SEQUENCE), or starts beyond the
+// window's right edge (TCP_INVALID_SEQUENCE).
+func tcpSequence(tp *TcpSock, seq, endSeq, rcvWnd uint32) skb.DropReason {
+	if before(endSeq, tp.RcvWup) {
+		return skb.SKB_DROP_REASON_TCP_OLD_SEQUENCE
+	}
+	if after(seq, tp.RcvNxt+rcvWnd) {
+		return skb.SKB_DROP_REASON_TCP_INVALID_SEQUENCE
+	}
+	return skb.SKB_NOT_DROPPED_YET
+}
+
 // tcpSyncMss is tcp_sync_mss: the MSS to send with, from the peer's MSS
 // and the path MTU, less the timestamp option. At the handshake (pmtu 0)
 // the model derives it from advmss, which the route's MTU sized; after an
@@ -377,7 +391,7 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 	if int32(rcvWnd) < 0 {
 		rcvWnd = 0
 	}
-	if before(seg.end, tp.RcvWup) || after(seg.seq, tp.RcvNxt+rcvWnd) { // tcp_sequence
+	if reason := tcpSequence(tp, seg.seq, seg.end, rcvWnd); reason != skb.SKB_NOT_DROPPED_YET {
 		if !rst {
 			if syn {
 				return challenge()
@@ -390,7 +404,7 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 			_ = skb.ConsumeSkb(seg.s)
 			return false
 		}
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SEQUENCE)
+		_ = skb.KfreeSkbReason(seg.s, reason)
 		return false
 	}
 	if rst {
