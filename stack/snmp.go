@@ -132,6 +132,9 @@ const (
 	LINUX_MIB_TCPFROMZEROWINDOWADV
 	LINUX_MIB_OUTOFWINDOWICMPS
 	LINUX_MIB_LOCKDROPPEDICMPS
+	LINUX_MIB_PRUNECALLED
+	LINUX_MIB_RCVPRUNED
+	LINUX_MIB_TCPRCVCOLLAPSED
 	numMibs
 )
 
@@ -166,6 +169,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPAutoCorking"}, {"TcpExt", "TCPSpuriousRtxHostQueues"}, {"TcpExt", "TCPAckCompressed"},
 	{"TcpExt", "TCPZeroWindowDrop"}, {"TcpExt", "TCPWantZeroWindowAdv"}, {"TcpExt", "TCPToZeroWindowAdv"},
 	{"TcpExt", "TCPFromZeroWindowAdv"}, {"TcpExt", "OutOfWindowIcmps"}, {"TcpExt", "LockDroppedIcmps"},
+	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

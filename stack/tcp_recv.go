@@ -156,11 +156,7 @@ func (k *Kernel) tcpTryRmemSchedule(sk *sockets.Sock, inSeq uint32) bool {
 	if sk.SkRmemAlloc <= sk.SkRcvbuf {
 		return true
 	}
-	k.tcpPruneQueue(sk)
-	if sk.SkRmemAlloc > sk.SkRcvbuf {
-		k.tcpPruneOfoQueue(sk, inSeq)
-	}
-	ok := sk.SkRmemAlloc <= sk.SkRcvbuf
+	ok := k.tcpPruneQueue(sk, inSeq)
 	k.tr.Point(fnTcpTryRmemSchedule, tracing.Sock(uint64(sk.Addr())), tracing.Bool(ok))
 	return ok
 }
@@ -404,63 +400,157 @@ func (k *Kernel) tcpFin(sk *sockets.Sock) {
 // skb_shared_info, the size tcp_collapse packs received bytes into.
 const skbMaxOrder0 = 4096 - 320
 
-// tcpPruneQueue is tcp_prune_queue -> tcp_collapse: the receive queue is
-// over sk_rcvbuf, often because skbs carry far more truesize than data
-// (a 64 KB loopback segment sits in a 128 KB buffer). Its bytes are copied
-// into page-sized skbs, and the bloated originals freed.
-func (k *Kernel) tcpPruneQueue(sk *sockets.Sock) {
+// tcpPruneQueue is tcp_prune_queue: the socket is over sk_rcvbuf. First
+// the window is clamped (the buffer may grow instead); then both queues
+// are collapsed: runs of skbs that carry far more truesize than data (a
+// segment of a few bytes sits in a whole skb) are copied into page-sized
+// skbs and the originals freed (tcp_collapse_ofo_queue, tcp_collapse);
+// only if that is not enough, out-of-order data is thrown away
+// (tcp_prune_ofo_queue). It reports whether the socket is within its
+// buffer again; if not, the incoming segment is dropped (RcvPruned).
+func (k *Kernel) tcpPruneQueue(sk *sockets.Sock, inSeq uint32) (ok bool) {
 	k.tr.Enter1(fnTcpPruneQueue, tracing.Sock(uint64(sk.Addr())))
 	before := sk.SkRmemAlloc
 	defer func() { k.tr.Exit(fnTcpPruneQueue, tracing.Int(int64(before-sk.SkRmemAlloc))) }()
+	tp := tcpSk(sk)
+	k.mib.inc(LINUX_MIB_PRUNECALLED)
 	if sk.SkRmemAlloc >= sk.SkRcvbuf {
-		k.tcpClampWindow(sk) // the buffer may grow instead
+		k.tcpClampWindow(sk)
 	}
 	if sk.SkRmemAlloc <= sk.SkRcvbuf {
-		return
+		return true
 	}
-	q := &sk.SkReceiveQueue
-	var fresh skb.SkBuffHead
-	skb.SkbQueueHeadInit(&fresh, nil, 0)
-	for s := skb.SkbDequeueLocked(q); s != nil; s = skb.SkbDequeueLocked(q) {
-		data := s.Bytes()
-		seq := cbSeqOf(s)
-		if s.Truesize <= uint32(len(data))+uint32(len(data))/4+1024 {
-			_ = skb.SkbQueueTailLocked(&fresh, s) // already compact
-			continue
-		}
-		ok := true
-		var parts []*skb.SkBuff
-		for off := 0; off < len(data); off += skbMaxOrder0 {
-			n := min(skbMaxOrder0, len(data)-off)
-			c, err := skb.AllocSkb(k.skbs, uint32(n))
-			if err != nil {
-				ok = false
+	k.tcpCollapseOfoQueue(sk)
+	if head := skb.SkbPeek(&sk.SkReceiveQueue); head != nil {
+		k.tcpCollapse(sk, &sk.SkReceiveQueue, head, nil, tp.CopiedSeq, tp.RcvNxt)
+	}
+	if sk.SkRmemAlloc <= sk.SkRcvbuf {
+		return true
+	}
+	// Collapsing did not help: destructive measures.
+	k.tcpPruneOfoQueue(sk, inSeq)
+	if sk.SkRmemAlloc <= sk.SkRcvbuf {
+		return true
+	}
+	k.mib.inc(LINUX_MIB_RCVPRUNED)
+	return false
+}
+
+// tcpCollapse is tcp_collapse: copy the data of the skbs from head up to
+// (not including) tail, sequence numbers start to end, into as few
+// page-sized skbs as it fits (SKB_MAX_ORDER(0, 0) bytes each), freeing the
+// originals. It begins at the first skb worth it: one whose truesize
+// would offer less window than it holds data, one partly read already,
+// or one followed by a gap. Skbs with SYN or FIN are left alone, and
+// stop the copying.
+func (k *Kernel) tcpCollapse(sk *sockets.Sock, q *skb.SkBuffHead, head, tail *skb.SkBuff, start, end uint32) {
+	s := head
+	synFin := func(s *skb.SkBuff) bool {
+		return cbFlagsOf(s)&(header.TCP_FLAG_SYN|header.TCP_FLAG_FIN) != 0
+	}
+restart:
+	endOfSkbs := true
+	for s != nil && s != tail {
+		n := skb.SkbPeekNext(s, q)
+		if !before(start, cbEndSeqOf(s)) { // nothing new in it (the ofo queue)
+			if s = k.tcpCollapseOne(sk, s, q); s == nil {
 				break
 			}
-			b, _ := skb.SkbPut(c, uint32(n))
-			copy(b, data[off:off+n])
-			setCbSeq(c, seq+uint32(off))
-			setCbEndSeq(c, seq+uint32(off+n))
-			c.Sk = sk
-			parts = append(parts, c)
+			goto restart
 		}
-		if !ok || len(parts) == 0 {
-			for _, c := range parts {
-				_ = skb.KfreeSkb(c)
-			}
-			_ = skb.SkbQueueTailLocked(&fresh, s)
-			continue
+		if !synFin(s) && (tcpWinFromSpace(int(s.Truesize)) > int(s.Len) || before(cbSeqOf(s), start)) {
+			endOfSkbs = false
+			break
 		}
-		setCbEndSeq(parts[len(parts)-1], cbEndSeqOf(s))
-		for _, c := range parts {
-			sockets.SkRmemCharge(sk, c.Truesize)
-			_ = skb.SkbQueueTailLocked(&fresh, c)
+		if n != nil && n != tail && cbEndSeqOf(s) != cbSeqOf(n) {
+			endOfSkbs = false
+			break
 		}
-		sockets.SkRmemUncharge(sk, s.Truesize)
-		_ = skb.ConsumeSkb(s)
+		start = cbEndSeqOf(s) // not worth it: skip
+		s = n
 	}
-	for s := skb.SkbDequeueLocked(&fresh); s != nil; s = skb.SkbDequeueLocked(&fresh) {
-		_ = skb.SkbQueueTailLocked(q, s)
+	if endOfSkbs || s == nil || synFin(s) {
+		return
+	}
+	k.tr.Enter2(fnTcpCollapse, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(start)))
+	defer k.tr.Exit(fnTcpCollapse, tracing.Uint(uint64(start)))
+	for before(start, end) {
+		room := min(uint32(skbMaxOrder0), end-start)
+		nskb, err := skb.AllocSkb(k.skbs, room)
+		if err != nil {
+			return
+		}
+		nskb.Cb = s.Cb
+		setCbSeq(nskb, start)
+		setCbEndSeq(nskb, start)
+		_ = skb.SkbQueueBeforeLocked(q, s, nskb)
+		sockets.SkRmemCharge(sk, nskb.Truesize) // skb_set_owner_r
+		nskb.Sk = sk
+		for room > 0 {
+			if size := cbEndSeqOf(s) - start; int32(size) > 0 {
+				size = min(room, size)
+				b, _ := skb.SkbPut(nskb, size)
+				off := start - cbSeqOf(s)
+				copy(b, s.Bytes()[off:off+size])
+				setCbEndSeq(nskb, cbEndSeqOf(nskb)+size)
+				room -= size
+				start += size
+			}
+			if !before(start, cbEndSeqOf(s)) {
+				s = k.tcpCollapseOne(sk, s, q)
+				if s == nil || s == tail || synFin(s) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// tcpCollapseOne is tcp_collapse_one: free an skb whose data tcp_collapse
+// has copied (TCPRcvCollapsed), and return the one after it.
+func (k *Kernel) tcpCollapseOne(sk *sockets.Sock, s *skb.SkBuff, q *skb.SkBuffHead) *skb.SkBuff {
+	next := skb.SkbPeekNext(s, q)
+	_ = skb.SkbUnlinkLocked(s, q)
+	sockets.SkRmemUncharge(sk, s.Truesize)
+	_ = skb.ConsumeSkb(s)
+	k.mib.inc(LINUX_MIB_TCPRCVCOLLAPSED)
+	return next
+}
+
+// tcpCollapseOfoQueue is tcp_collapse_ofo_queue: collapse each run of
+// contiguous out-of-order data. A run of one skb that is not larger than
+// a page's worth is tiny and left alone, until tiny runs add up to an
+// eighth of the buffer.
+func (k *Kernel) tcpCollapseOfoQueue(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	q := &tp.outOfOrderQueue
+	var sumTiny uint32
+	s := skb.SkbPeek(q)
+	for s != nil {
+		start, end := cbSeqOf(s), cbEndSeqOf(s)
+		rangeTruesize := s.Truesize
+		head := s
+		for {
+			s = skb.SkbPeekNext(s, q)
+			if s == nil || after(cbSeqOf(s), end) || before(cbEndSeqOf(s), start) {
+				break
+			}
+			rangeTruesize += s.Truesize
+			if before(cbSeqOf(s), start) {
+				start = cbSeqOf(s)
+			}
+			if after(cbEndSeqOf(s), end) {
+				end = cbEndSeqOf(s)
+			}
+		}
+		if rangeTruesize != head.Truesize || end-start >= skbMaxOrder0 {
+			k.tcpCollapse(sk, q, head, s, start, end)
+		} else {
+			sumTiny += rangeTruesize
+			if sumTiny > uint32(sk.SkRcvbuf>>3) {
+				return
+			}
+		}
 	}
 }
 

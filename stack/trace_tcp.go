@@ -12,7 +12,7 @@ var (
 	fnTcpRcvStateProcess, fnTcpRcvSynsentStateProcess, fnTcpFinishConnect, fnTcpReset, fnTcpDone    tracing.FuncID
 	fnTcpAck, fnTcpCleanRtxQueue, fnTcpRcvEstablished, fnTcpDataQueue, fnTcpFin, fnTcpWriteTimer    tracing.FuncID
 	fnTcpRetransmitTimer, fnTcpRetransmitSkb, fnTcpSendActiveReset                                  tracing.FuncID
-	fnTcpSendmsg, fnTcpWriteXmit, fnTcpRecvmsg, fnTcpSendProbe0, fnTcpPruneQueue,
+	fnTcpSendmsg, fnTcpWriteXmit, fnTcpRecvmsg, fnTcpSendProbe0, fnTcpPruneQueue, fnTcpCollapse,
 	fnTcpSendFin, fnTcpTimeWait, fnTwTimerHandler, fnTcpCloseState, fnTcpShutdown, fnTcpDataSndCheck, fnTcpCleanupRbuf,
 	fnTcpFragment, fnTcpSyncMss, fnTcpValidateIncoming, fnTcpConnectInit, fnTcpRttEstimator,
 	fnTcpTimewaitStateProcess, fnInetCheckEstablished, fnTcpRenoCongAvoid, fnTcpSendSynack, fnSecureTCPSeq,
@@ -301,8 +301,14 @@ func init() {
 	fnTcpSendProbe0 = tracing.Register(tracing.Spec{Name: "tcp_send_probe0", File: tcpOutputC, Args: []string{"sk", "snd_wnd"},
 		Explain: "The peer's receive window is zero while data waits: a probe with an old sequence number asks it for a window update."})
 	fnTcpPruneQueue = reg("tcp_prune_queue", tcpInputC, (*Kernel).tcpPruneQueue, sk,
-		"The receive queue uses more memory than sk_rcvbuf allows: its data is copied (tcp_collapse) into compact "+
-			"page-sized skbs so that truesize comes close to the bytes held.")
+		"The socket holds more memory than sk_rcvbuf allows (PruneCalled): first both queues are collapsed "+
+			"(tcp_collapse), their data copied into compact page-sized skbs so that truesize comes close to the bytes "+
+			"held; only if that is not enough is out-of-order data thrown away, and failing that the new segment "+
+			"(RcvPruned).")
+	fnTcpCollapse = reg("tcp_collapse", tcpInputC, (*Kernel).tcpCollapse, []string{"sk", "start"},
+		"Copies a run of received skbs, from the first one that wastes memory, into page-sized skbs "+
+			"(SKB_MAX_ORDER(0, 0): 3776 bytes of data each) and frees the originals (TCPRcvCollapsed each). "+
+			"A segment with FIN ends the run.")
 	fnTcpSendFin = reg("tcp_send_fin", tcpOutputC, (*Kernel).tcpSendFin, sk,
 		"Queues our FIN after any unsent data (it takes one sequence number) and pushes it out.")
 	fnTcpTimeWait = reg("tcp_time_wait", tcpMiniC, (*Kernel).tcpTimeWait, []string{"sk", "state"},
