@@ -186,3 +186,172 @@ func TestIcmpNeedsTheQuotedSegment(t *testing.T) {
 `)
 	wantRunError(t, err, 7, "needs the segment it quotes", "[1:1461(1460)]")
 }
+
+// TestPathMtuExpires: the learned path MTU lasts ip_rt_mtu_expires (10
+// minutes). The next write after that finds the route's MTU back at 1500
+// and tcp_current_mss syncs the MSS up again.
+func TestPathMtuExpires(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 write(4, ..., 1460) = 1460
+   +0 > P. 1:1461(1460) ack 1
+ +.01 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]
+   +0 > . 1:1161(1160) ack 1
+   +0 > P. 1161:1461(300) ack 1
+ +.05 < . 1:1(0) ack 1461 win 514
+   +0 %{ assert tcpi_snd_mss == 1160, tcpi_snd_mss }%
+ +601 write(4, ..., 2000) = 2000
+   +0 > . 1461:2921(1460) ack 1
+   +0 > P. 2921:3461(540) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSoErrorReportsTheSoftError: getsockopt(SO_ERROR) on an open
+// connection returns, and clears, the error ICMP left in sk_err_soft.
+func TestSoErrorReportsTheSoftError(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 write(4, ..., 1000) = 1000
+   +0 > P. 1:1001(1000) ack 1
+ +.01 < icmp unreachable host_unreachable [1:1001(1000)]
+   +0 getsockopt(4, SOL_SOCKET, SO_ERROR, [113], [4]) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLockedPathMtuIsNoError: an MTU below ip_rt_min_pmtu locks the path
+// MTU at 552; packets then go without DF (ip_dont_fragment is false), so
+// nothing is about to go wrong and no EMSGSIZE is remembered: the timeout
+// reports ETIMEDOUT.
+func TestLockedPathMtuIsNoError(t *testing.T) {
+	if _, err := runScript(t, ``+"`sysctl -q net.ipv4.tcp_retries2=2`"+`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 write(4, ..., 1000) = 1000
+   +0 > P. 1:1001(1000) ack 1
+ +.01 < icmp unreachable frag_needed mtu 300 [1:1001(1000)]
+   +0 > . 1:513(512) ack 1
+   +0 > P. 513:1001(488) ack 1
+   +0 %{ assert tcpi_pmtu == 552, tcpi_pmtu }%
+  +10 read(4, ..., 1000) = -1 ETIMEDOUT (Connection timed out)
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIcmpThatNoSocketSees: a fragment reassembly timeout (time
+// exceeded, code 1) is about our fragments, not a route: icmp_unreach
+// stops it, and a connect carries on.
+func TestIcmpThatNoSocketSees(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <...>
+ +.01 < icmp time_exceeded frag_reassembly_time_exceeded [0:0(0)]
+   +0 getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
+   +0 %{ assert tcpi_state == 2, tcpi_state }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIcmpErrnoTable: source route failed is EOPNOTSUPP in
+// icmp_err_convert (the model used to answer EHOSTUNREACH for every code
+// above fragmentation needed).
+func TestIcmpErrnoTable(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <...>
+ +.01 < icmp unreachable source_route_failed [0:0(0)]
+   +0 getsockopt(3, SOL_SOCKET, SO_ERROR, [95], [4]) = 0
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAdvertisedMssIgnoresThePathMtu: a later connection to a destination
+// with a learned path MTU still advertises the MSS of the device's MTU
+// (ipv4_default_advmss); only its own sending MSS follows the path.
+func TestAdvertisedMssIgnoresThePathMtu(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>
+ +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+   +0 > . 1:1(0) ack 1
+   +0 write(3, ..., 1460) = 1460
+   +0 > P. 1:1461(1460) ack 1
+ +.01 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]
+   +0 > . 1:1161(1160) ack 1
+   +0 > P. 1161:1461(300) ack 1
+ +.01 < . 1:1(0) ack 1461 win 514
+   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
+   +0 fcntl(5, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(5, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHandshakeMssHalfTheWindow: tcp_sync_mss at the handshake bounds
+// the MSS to half the window the SYN-ACK offered (tcp_bound_to_half_wnd).
+func TestHandshakeMssHalfTheWindow(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <...>
+ +.01 < S. 0:0(0) ack 1 win 2000 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+   +0 > . 1:1(0) ack 1
+   +0 %{ assert tcpi_snd_mss == 1000, tcpi_snd_mss }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSimpleRetransmitIgnoresTheFin: tcp_simple_retransmit compares the
+// data of a segment with the new MSS; a segment of exactly 1160 bytes
+// plus FIN still fits an MSS of 1160 and is not resent.
+func TestSimpleRetransmitIgnoresTheFin(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 setsockopt(4, SOL_TCP, TCP_CORK, [1], 4) = 0
+   +0 write(4, ..., 1160) = 1160
+   +0 shutdown(4, SHUT_WR) = 0
+   +0 > FP. 1:1161(1160) ack 1
+ +.01 < icmp unreachable frag_needed mtu 1200 [1:1161(1160)]
+   +0 %{ assert tcpi_snd_mss == 1160, tcpi_snd_mss; assert tcpi_total_retrans == 0, tcpi_total_retrans; assert tcpi_lost == 0, tcpi_lost }%
+ +.05 < . 1:1(0) ack 1162 win 514
+`); err != nil {
+		t.Fatal(err)
+	}
+}

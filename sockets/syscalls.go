@@ -646,8 +646,14 @@ func SockGetsockopt(net *Net, sock *Socket, optname int) (Optval, error) {
 		case SO_DOMAIN:
 			out.Int = int64(sk.SkcFamily)
 		case SO_ERROR:
+			// sock_error, or else the soft error (an ICMP error an
+			// open TCP connection only remembered); either is cleared.
 			out.Int = int64(sk.SkErr)
 			sk.SkErr = 0
+			if out.Int == 0 {
+				out.Int = int64(sk.SkErrSoft)
+				sk.SkErrSoft = 0
+			}
 		case SO_SNDBUF:
 			out.Int = int64(sk.SkSndbuf)
 		case SO_RCVBUF:

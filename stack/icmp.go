@@ -171,8 +171,17 @@ func (k *Kernel) icmpUnreach(s *skb.SkBuff) {
 		return
 	}
 	var info uint16
-	if ic.Type() == header.ICMP_DEST_UNREACH && ic.Code()&15 == header.ICMP_FRAG_NEEDED {
-		info = ic.MTU()
+	switch ic.Type() {
+	case header.ICMP_DEST_UNREACH:
+		if ic.Code()&15 == header.ICMP_FRAG_NEEDED {
+			info = ic.MTU()
+		} else if ic.Code() > header.NR_ICMP_UNREACH {
+			return
+		}
+	case header.ICMP_TIME_EXCEEDED:
+		if ic.Code() == header.ICMP_EXC_FRAGTIME {
+			return // our fragments timed out at the other end: nothing for a socket
+		}
 	}
 	if h := k.icmpErrHandlers[inner.Protocol()]; h != nil {
 		h(ic.Type(), ic.Code(), info, inner)

@@ -17,6 +17,10 @@ type Rtable struct {
 	Gateway netip.Addr       // rt_gw4: the next hop, if not the destination
 	Src     netip.Addr       // the preferred source address
 	MTU     int
+	// MTULocked says the path MTU is locked (ip_mtu_locked): ICMP asked
+	// for less than ip_rt_min_pmtu, so packets go without DF and may be
+	// fragmented (ip_dont_fragment is false).
+	MTULocked bool
 }
 
 // localAddr reports whether a belongs to this host, and the device that
@@ -61,6 +65,7 @@ func (k *Kernel) routeOutput(daddr netip.Addr) (*Rtable, error) {
 	if e, ok := k.pmtuExceptions[daddr]; ok {
 		if k.clock.Now() < e.expires {
 			rt.MTU = min(rt.MTU, int(e.mtu))
+			rt.MTULocked = e.locked
 		} else {
 			delete(k.pmtuExceptions, daddr)
 		}

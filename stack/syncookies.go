@@ -296,7 +296,7 @@ func (k *Kernel) cookieV4Check(sk *sockets.Sock, seg *tcpSegmentIn) (ret *socket
 	// The kernel's tcp_v4_syn_recv_sock takes advmss from the route and
 	// inet_ehash_insert hashes the child's 4-tuple; the model's child
 	// takes both from the request sock.
-	req.AdvMss = uint16(min(rt.MTU-40, 65535-40))
+	req.AdvMss = uint16(min(rt.Dev.MTU-40, 65535-40)) // ipv4_default_advmss
 	req.SkcHash = sockets.InetEhashfn(k.net, k.hash, req.SkcRcvSaddr, req.SkcNum, req.SkcDaddr, req.SkcDport)
 	child := k.tcpGetCookieSock(sk, seg, req)
 	if child == nil {

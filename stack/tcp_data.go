@@ -51,7 +51,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 	}
 	copied := 0
 	for copied < len(data) {
-		mss := max(tp.MssCache, 1) // tcp_send_mss, again after any sleep
+		mss := k.tcpCurrentMss(sk) // tcp_send_mss, again after any sleep
 		if sk.SkErr != 0 || sk.SkShutdown&sockets.SEND_SHUTDOWN != 0 ||
 			(sk.SkcState != sockets.TCP_ESTABLISHED && sk.SkcState != sockets.TCP_CLOSE_WAIT) {
 			// do_error: a write that copied something returns the count
@@ -136,7 +136,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		}
 	}
 	if copied > 0 {
-		k.tcpPush(sk, flags, tp.Nonagle, max(tp.MssCache, 1))
+		k.tcpPush(sk, flags, tp.Nonagle, k.tcpCurrentMss(sk))
 	}
 	return copied, nil
 }
@@ -243,7 +243,7 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int
 	tp := tcpSk(sk)
 	k.tr.Enter2(fnTcpWriteXmit, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(nonagle)))
 	sent := 0
-	mss := max(tp.MssCache, 1)
+	mss := k.tcpCurrentMss(sk)
 	if skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 		// tcp_push_pending_frames calls tcp_write_xmit only with
 		// something to send.

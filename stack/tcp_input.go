@@ -195,7 +195,8 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 			tp.AdvMss -= TCPOLEN_TSTAMP_ALIGNED
 			tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = rx.RcvTsval, k.clock.Now()
 		}
-		k.tcpSyncMss(sk, 0)
+		k.tcpSyncMss(sk, tp.IcskPmtuCookie)
+		tp.RcvMss = min(uint32(tp.AdvMss), uint32(max(tp.RxOpt.MssClamp, 1)))
 		tp.CopiedSeq = tp.RcvNxt
 		k.tcpFinishConnect(sk)
 		if !sk.SockFlagSet(sockets.SOCK_DEAD) {
@@ -225,7 +226,8 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		tp.SndWnd = uint32(seg.th.Window())
 		tp.SndWl1 = seg.seq
 		tp.MaxWindow = tp.SndWnd
-		k.tcpSyncMss(sk, 0)
+		k.tcpSyncMss(sk, tp.IcskPmtuCookie)
+		tp.RcvMss = min(uint32(tp.AdvMss), uint32(max(tp.RxOpt.MssClamp, 1)))
 		k.tcpSendSynack(sk)
 		_ = skb.ConsumeSkb(seg.s)
 		ret = -1
@@ -249,30 +251,30 @@ func tcpSequence(tp *TcpSock, seq, endSeq, rcvWnd uint32) skb.DropReason {
 	return skb.SKB_NOT_DROPPED_YET
 }
 
-// tcpSyncMss is tcp_sync_mss: the MSS to send with, from the peer's MSS
-// and the path MTU, less the timestamp option. At the handshake (pmtu 0)
-// the model derives it from advmss, which the route's MTU sized; after an
-// ICMP fragmentation needed it is tcp_mtu_to_mss of the new path MTU,
-// bounded to half the largest window the peer offered
-// (tcp_bound_to_half_wnd), and the path MTU is remembered
-// (icsk_pmtu_cookie).
+// tcpSyncMss is tcp_sync_mss: the MSS to send with, from the path MTU
+// (tcp_mtu_to_mss: less the headers and the timestamp option, at most the
+// peer's MSS), bounded to half the largest window the peer offered
+// (tcp_bound_to_half_wnd); the path MTU is remembered (icsk_pmtu_cookie)
+// so that tcp_current_mss sees when the route's changes.
 func (k *Kernel) tcpSyncMss(sk *sockets.Sock, pmtu uint32) {
-	defer func() {
-		k.tr.Point(fnTcpSyncMss, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tcpSk(sk).MssCache)))
-	}()
 	tp := tcpSk(sk)
-	if pmtu != 0 {
-		tp.IcskPmtuCookie = pmtu
-		tp.MssCache = tcpBoundToHalfWnd(tp, tcpMtuToMss(k, tp, pmtu))
-		return
+	tp.IcskPmtuCookie = pmtu
+	tp.MssCache = tcpBoundToHalfWnd(tp, tcpMtuToMss(k, tp, pmtu))
+	k.tr.Point(fnTcpSyncMss, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.MssCache)))
+}
+
+// tcpCurrentMss is tcp_current_mss: the MSS to send with now. When the
+// route's MTU is no longer the one the MSS was synced to (a path MTU was
+// learned, or expired, or another socket to the same host learned one),
+// tcp_sync_mss first.
+func (k *Kernel) tcpCurrentMss(sk *sockets.Sock) uint32 {
+	tp := tcpSk(sk)
+	if sk.SkcDaddr != 0 {
+		if rt, err := k.routeOutput(sk.SkcDaddr.Addr()); err == nil && uint32(rt.MTU) != tp.IcskPmtuCookie {
+			k.tcpSyncMss(sk, uint32(rt.MTU))
+		}
 	}
-	mss := uint32(tp.AdvMss)
-	if tp.RxOpt.MssClamp != 0 {
-		mss = min(mss+ts12(tp), uint32(tp.RxOpt.MssClamp))
-		mss -= ts12(tp)
-	}
-	tp.MssCache = mss
-	tp.RcvMss = min(uint32(tp.AdvMss), uint32(max(tp.RxOpt.MssClamp, 1)))
+	return max(tp.MssCache, 1)
 }
 
 // tcpMtuToMss is tcp_mtu_to_mss: the MSS a path MTU leaves, without

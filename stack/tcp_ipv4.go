@@ -332,7 +332,7 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 		req.SntIsn = k.secureTCPSeq(req.SkcRcvSaddr, req.SkcDaddr, req.SkcNum, seg.th.SrcPort())
 	}
 	// tcp_openreq_init_rwin
-	advmss := tcpMssClamp(tcpSk(sk), min(rt.MTU-40, 65535-40))
+	advmss := tcpMssClamp(tcpSk(sk), min(rt.Dev.MTU-40, 65535-40)) // ipv4_default_advmss
 	req.AdvMss = uint16(advmss)
 	tsLen := 0
 	if req.TstampOk {

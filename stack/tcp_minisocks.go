@@ -173,7 +173,7 @@ func (k *Kernel) tcpV4SynRecvSock(lsk *sockets.Sock, seg *tcpSegmentIn, req *soc
 	inet.InetId = uint16(k.GetRandomU32())
 	// inet_csk_route_child_sock, and tcp_sync_mss records the path MTU.
 	if rt, err := k.ipRouteOutput(newsk.SkcDaddr.Addr()); err == nil {
-		sockets.IcskOf(newsk).IcskPmtuCookie = uint32(rt.MTU)
+		k.tcpSyncMss(newsk, uint32(rt.MTU))
 	}
 	k.inetInheritPort(lsk, newsk)
 	// inet_ehash_nolisten(newsk, req): the child takes the request's place
@@ -240,6 +240,7 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	if req.TstampOk {
 		tp.MssCache -= TCPOLEN_TSTAMP_ALIGNED
 	}
+	tp.IcskPmtuCookie = 0 // tcp_v4_syn_recv_sock syncs it with the route
 	tp.IcskRto = TCP_TIMEOUT_INIT
 	tp.SndCwnd = TCP_INIT_CWND
 	tp.SndSsthresh = TCP_INFINITE_SSTHRESH

@@ -215,6 +215,9 @@ func (k *Kernel) ipQueueXmit(s *skb.SkBuff, p *ipPacket) error {
 		return err
 	}
 	s.Dev = rt.Dev
+	if rt.MTULocked {
+		p.df = false // ip_dont_fragment: the path MTU is locked at its minimum
+	}
 	if err := k.ipPushHeader(s, p); err != nil {
 		_ = skb.KfreeSkb(s)
 		k.tr.Exit(fnIpQueueXmit, tracing.Errno(-tracing.ENOBUFS))
@@ -343,7 +346,9 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	k.tr.Enter1(fnTcpConnectInit, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpConnectInit, tracing.Arg{})
 	tp := tcpSk(sk)
-	tp.AdvMss = uint16(tcpMssClamp(tp, min(rt.MTU-40, 65535-40)))
+	// ipv4_default_advmss: from the device's MTU (ip_dst_mtu_configured),
+	// not a path MTU learned since.
+	tp.AdvMss = uint16(tcpMssClamp(tp, min(rt.Dev.MTU-40, 65535-40)))
 	if tp.RxOpt.UserMss != 0 {
 		tp.RxOpt.MssClamp = tp.RxOpt.UserMss
 	}

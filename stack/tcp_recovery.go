@@ -750,9 +750,9 @@ func (k *Kernel) tcpSimpleRetransmit(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	k.tr.Enter1(fnTcpSimpleRetransmit, tracing.Sock(uint64(sk.Addr())))
 	defer func() { k.tr.Exit(fnTcpSimpleRetransmit, tracing.Uint(uint64(tp.lostOut))) }()
-	mss := max(tp.MssCache, 1) // tcp_current_mss
+	mss := k.tcpCurrentMss(sk)
 	for s := skb.SkbPeek(&tp.rtxQueue); s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
-		if cbEndSeqOf(s)-cbSeqOf(s) > mss { // tcp_skb_seglen
+		if s.Len > mss { // tcp_skb_seglen: the data, not the FIN
 			k.tcpMarkSkbLost(sk, s)
 		}
 	}

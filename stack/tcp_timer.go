@@ -129,7 +129,7 @@ func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff) bool {
 	if k.tcpSkbStillInHostQueue(sk, s) {
 		return false // -EBUSY
 	}
-	if mss := max(tp.MssCache, 1); s.Len > mss {
+	if mss := k.tcpCurrentMss(sk); s.Len > mss {
 		// The MSS shrank since s was sent (path MTU): it goes again as
 		// a first piece that fits.
 		if k.tcpFragment(sk, TCP_FRAG_IN_RTX_QUEUE, s, mss) != nil {
@@ -248,7 +248,7 @@ func (k *Kernel) tcpSendNewSegment(sk *sockets.Sock, psh bool) bool {
 	if s == nil || !before(cbSeqOf(s), wndEnd) {
 		return false
 	}
-	size := min(wndEnd-cbSeqOf(s), max(tp.MssCache, 1))
+	size := min(wndEnd-cbSeqOf(s), k.tcpCurrentMss(sk))
 	if size < cbEndSeqOf(s)-cbSeqOf(s) && size < s.Len {
 		if k.tcpFragment(sk, TCP_FRAG_IN_WRITE_QUEUE, s, size) != nil {
 			return false

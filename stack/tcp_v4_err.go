@@ -172,13 +172,15 @@ func (k *Kernel) tcpV4MtuReduced(sk *sockets.Sock) {
 	k.tr.Enter2(fnTcpV4MtuReduced, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(tp.mtuInfo)))
 	defer k.tr.Exit(fnTcpV4MtuReduced, tracing.Arg{})
 	mtu := tp.mtuInfo
-	dmtu, ok := k.inetCskUpdatePmtu(sk, mtu)
+	rt, ok := k.inetCskUpdatePmtu(sk, mtu)
 	if !ok {
 		return
 	}
+	dmtu := uint32(rt.MTU)
 	// Something is about to go wrong: remember a soft error in case the
-	// connection cannot recover (every socket sets DF: IP_PMTUDISC_WANT).
-	if mtu < dmtu {
+	// connection cannot recover. Every socket is IP_PMTUDISC_WANT, so DF
+	// is set (ip_dont_fragment) unless the route's MTU is locked.
+	if mtu < dmtu && !rt.MTULocked {
 		sk.SkErrSoft = tracing.EMSGSIZE
 	}
 	if tp.IcskPmtuCookie > dmtu {
@@ -189,15 +191,15 @@ func (k *Kernel) tcpV4MtuReduced(sk *sockets.Sock) {
 
 // inetCskUpdatePmtu is inet_csk_update_pmtu: tell the route to the
 // socket's peer that the path MTU is mtu (__ip_rt_update_pmtu), and
-// return the route's MTU after that.
-func (k *Kernel) inetCskUpdatePmtu(sk *sockets.Sock, mtu uint32) (uint32, bool) {
+// return the route after that.
+func (k *Kernel) inetCskUpdatePmtu(sk *sockets.Sock, mtu uint32) (*Rtable, bool) {
 	daddr := sk.SkcDaddr.Addr()
 	if !k.ipRtUpdatePmtu(daddr, mtu) {
-		return 0, false
+		return nil, false
 	}
 	rt, err := k.routeOutput(daddr)
 	if err != nil {
-		return 0, false
+		return nil, false
 	}
-	return uint32(rt.MTU), true
+	return rt, true
 }

@@ -563,8 +563,11 @@ func (k *Kernel) udpQueueRcvSkb(sk *sockets.Sock, s *skb.SkBuff) {
 }
 
 // udpErr is __udp4_lib_err: an ICMP error about a datagram we sent. A
-// connected socket gets it as sk_err (port unreachable becomes
-// ECONNREFUSED) and its next call reports it.
+// connected socket gets a hard error as sk_err (port unreachable becomes
+// ECONNREFUSED, a parameter problem EPROTO) and its next call reports it.
+// Fragmentation needed lowers the path MTU to the destination and is
+// reported as EMSGSIZE. Without IP_RECVERR, which the model lacks, soft
+// errors are not reported at all.
 func (k *Kernel) udpErr(typ, code uint8, info uint16, quoted header.IPv4) {
 	k.tr.Enter2(fnUdpErr, tracing.Int(int64(typ)), tracing.Int(int64(code)))
 	defer k.tr.Exit(fnUdpErr, tracing.Arg{})
@@ -573,7 +576,23 @@ func (k *Kernel) udpErr(typ, code uint8, info uint16, quoted header.IPv4) {
 	if sk == nil {
 		return
 	}
-	errno, hard := icmpErrConvert(typ, code)
+	var errno int
+	var hard bool
+	switch typ {
+	case header.ICMP_SOURCE_QUENCH, header.ICMP_REDIRECT:
+		return
+	case header.ICMP_PARAMETERPROB:
+		errno, hard = tracing.EPROTO, true
+	case header.ICMP_DEST_UNREACH:
+		if code == header.ICMP_FRAG_NEEDED {
+			k.ipRtUpdatePmtu(quoted.Dst(), uint32(info)) // ipv4_sk_update_pmtu
+			errno, hard = tracing.EMSGSIZE, true
+			break
+		}
+		errno, hard = icmpErrConvert(typ, code)
+	default:
+		errno = tracing.EHOSTUNREACH
+	}
 	if !hard || sk.SkcState != sockets.TCP_ESTABLISHED {
 		return
 	}
@@ -581,23 +600,36 @@ func (k *Kernel) udpErr(typ, code uint8, info uint16, quoted header.IPv4) {
 	sk.SkErrorReport(sk)
 }
 
-// icmpErrConvert is icmp_err_convert[]: the errno for a destination
-// unreachable code, and whether the error is hard.
+// icmpErrConvert is icmp_err_convert[]: the errno a destination
+// unreachable code stands for, and whether the error is fatal (hard).
+// Other ICMP errors are EHOSTUNREACH and soft.
 func icmpErrConvert(typ, code uint8) (int, bool) {
-	if typ != header.ICMP_DEST_UNREACH {
+	if typ != header.ICMP_DEST_UNREACH || code > header.NR_ICMP_UNREACH {
 		return tracing.EHOSTUNREACH, false
 	}
-	switch code {
-	case header.ICMP_NET_UNREACH:
-		return tracing.ENETUNREACH, false
-	case header.ICMP_HOST_UNREACH:
-		return tracing.EHOSTUNREACH, false
-	case header.ICMP_PROT_UNREACH:
-		return tracing.ENOPROTOOPT, true
-	case header.ICMP_PORT_UNREACH:
-		return tracing.ECONNREFUSED, true
-	case header.ICMP_FRAG_NEEDED:
-		return tracing.EMSGSIZE, false
-	}
-	return tracing.EHOSTUNREACH, true
+	e := icmpErrTable[code]
+	return e.errno, e.fatal
+}
+
+// icmpErrTable is icmp_err_convert, indexed by the unreachable code.
+var icmpErrTable = [header.NR_ICMP_UNREACH + 1]struct {
+	errno int
+	fatal bool
+}{
+	{tracing.ENETUNREACH, false},  // ICMP_NET_UNREACH
+	{tracing.EHOSTUNREACH, false}, // ICMP_HOST_UNREACH
+	{tracing.ENOPROTOOPT, true},   // ICMP_PROT_UNREACH
+	{tracing.ECONNREFUSED, true},  // ICMP_PORT_UNREACH
+	{tracing.EMSGSIZE, false},     // ICMP_FRAG_NEEDED
+	{tracing.EOPNOTSUPP, false},   // ICMP_SR_FAILED
+	{tracing.ENETUNREACH, true},   // ICMP_NET_UNKNOWN
+	{tracing.EHOSTDOWN, true},     // ICMP_HOST_UNKNOWN
+	{tracing.ENONET, true},        // ICMP_HOST_ISOLATED
+	{tracing.ENETUNREACH, true},   // ICMP_NET_ANO
+	{tracing.EHOSTUNREACH, true},  // ICMP_HOST_ANO
+	{tracing.ENETUNREACH, false},  // ICMP_NET_UNR_TOS
+	{tracing.EHOSTUNREACH, false}, // ICMP_HOST_UNR_TOS
+	{tracing.EHOSTUNREACH, true},  // ICMP_PKT_FILTERED
+	{tracing.EHOSTUNREACH, true},  // ICMP_PREC_VIOLATION
+	{tracing.EHOSTUNREACH, true},  // ICMP_PREC_CUTOFF
 }

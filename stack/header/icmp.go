@@ -16,6 +16,7 @@ const (
 	ICMP_FRAG_NEEDED   = 4
 	ICMP_SR_FAILED     = 5
 	NR_ICMP_UNREACH    = 15 // the highest destination unreachable code
+	ICMP_EXC_FRAGTIME  = 1  // time exceeded: fragment reassembly time exceeded
 	ICMPHeaderSize     = 8
 )
 

@@ -63,7 +63,7 @@ func TestHTTPPageShowsTCPInfo(t *testing.T) {
 		"tcpi_ca_state          TCP_CA_Open",
 		"tcpi_options           TIMESTAMPS|SACK|WSCALE",
 		"tcpi_snd_wscale/rcv    7 / 7",
-		"tcpi_snd_mss/rcv_mss   65483 /",
+		"tcpi_snd_mss/rcv_mss   32768 /", // half the client's window: tcp_bound_to_half_wnd
 		"tcpi_advmss/pmtu       65483 / 65536",
 		"tcpi_data_segs_out/in  0 / 1", // the request arrived; the page is being written
 	} {
