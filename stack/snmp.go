@@ -135,6 +135,7 @@ const (
 	LINUX_MIB_PRUNECALLED
 	LINUX_MIB_RCVPRUNED
 	LINUX_MIB_TCPRCVCOLLAPSED
+	LINUX_MIB_TCPWINPROBE
 	numMibs
 )
 
@@ -169,7 +170,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPAutoCorking"}, {"TcpExt", "TCPSpuriousRtxHostQueues"}, {"TcpExt", "TCPAckCompressed"},
 	{"TcpExt", "TCPZeroWindowDrop"}, {"TcpExt", "TCPWantZeroWindowAdv"}, {"TcpExt", "TCPToZeroWindowAdv"},
 	{"TcpExt", "TCPFromZeroWindowAdv"}, {"TcpExt", "OutOfWindowIcmps"}, {"TcpExt", "LockDroppedIcmps"},
-	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"},
+	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"}, {"TcpExt", "TCPWinProbe"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -106,6 +106,8 @@ type tcpConn struct {
 	sndCwndStamp    int64                           // snd_cwnd_stamp: when cwnd last grew or was fully used
 	tsqFlags        uint32                          // sk_tsq_flags: TSQF_* and TCP_TSQ_DEFERRED
 	mtuInfo         uint32                          // mtu_info: the MTU the last ICMP fragmentation needed gave
+	probesTstamp    int64                           // icsk_probes_tstamp: when the first unanswered zero-window probe was due
+	probesTstampSet bool                            // the kernel's probes_tstamp != 0
 	// SACK compression (tcp_comp_sack_*): ACKs owed while the
 	// out-of-order queue holds data, after the first three.
 	compressedAck       uint32 // compressed_ack: ACKs held back so far

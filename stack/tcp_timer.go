@@ -177,24 +177,59 @@ func (k *Kernel) tcpSendActiveReset(sk *sockets.Sock) {
 	k.tcpSendControl(sk, tcpSk(sk).SndNxt, header.TCP_FLAG_RST|header.TCP_FLAG_ACK)
 }
 
-// tcpProbeTimer is tcp_probe_timer -> tcp_send_probe0: data waits with
-// nothing in flight, because the peer's window is shut or because Nagle
-// or a cork holds it. tcp_write_wakeup sends what the window allows of
-// the first waiting segment, with PSH; if the window is shut, a segment
-// with an old sequence number (snd_una - 1, tcp_xmit_probe_skb) makes the
-// peer answer with its current window, and the probe interval backs off
-// like the RTO. (The kernel gives up after tcp_retries2 unanswered probes;
-// the model does not count them yet.)
+// tcpProbeTimer is tcp_probe_timer: data waits with nothing in flight,
+// because the peer's window is shut or because Nagle or a cork holds it.
+// RFC 1122 4.2.2.17 keeps the connection open as long as the peer answers
+// the probes (any ACK resets icsk_probes_out), but after tcp_retries2
+// unanswered probes (an orphan's tcp_orphan_retries), or TCP_USER_TIMEOUT
+// since the first, it gives up (tcp_write_err). Otherwise
+// tcp_send_probe0 probes again.
 func (k *Kernel) tcpProbeTimer(sk *sockets.Sock) {
-	k.tr.Point(fnTcpSendProbe0, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tcpSk(sk).SndWnd)))
 	tp := tcpSk(sk)
-	if k.tcpWriteWakeup(sk) {
-		tp.IcskProbesOut, tp.IcskBackoff = 0, 0
-		return // data went out; its retransmit timer runs now
+	if tp.PacketsOut != 0 || skb.SkbQueueEmpty(&sk.SkWriteQueue) {
+		tp.IcskProbesOut, tp.probesTstampSet = 0, false
+		return
 	}
-	k.tcpSendControl(sk, tp.SndUna-1, header.TCP_FLAG_ACK)
+	abort := false
+	if !tp.probesTstampSet {
+		tp.probesTstamp, tp.probesTstampSet = k.clock.Now(), true
+	} else if ut := int64(tp.IcskUserTimeout) * 1e6; ut != 0 && k.clock.Now()-tp.probesTstamp >= ut {
+		abort = true
+	}
+	maxProbes := k.net.Sysctl.TcpRetries2
+	if !abort && sk.SockFlagSet(sockets.SOCK_DEAD) {
+		alive := min(tp.IcskRto<<tp.IcskBackoff, TCP_RTO_MAX) < TCP_RTO_MAX // inet_csk_rto_backoff
+		maxProbes = k.tcpOrphanRetries(sk, alive)
+		abort = !alive && int(tp.IcskBackoff) >= maxProbes
+	}
+	if abort || int(tp.IcskProbesOut) >= maxProbes {
+		k.tcpWriteErr(sk)
+		return
+	}
+	k.tcpSendProbe0(sk)
+}
+
+// tcpSendProbe0 is tcp_send_probe0: tcp_write_wakeup sends what the window
+// allows of the first waiting segment, with PSH; if the window is shut, a
+// segment with an old sequence number (snd_una - 1, tcp_xmit_probe_skb)
+// makes the peer answer with its current window (TCPWinProbe). The probe
+// interval backs off like the RTO, at most tcp_retries2 doublings.
+func (k *Kernel) tcpSendProbe0(sk *sockets.Sock) {
+	tp := tcpSk(sk)
+	k.tr.Point(fnTcpSendProbe0, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.SndWnd)))
+	if !k.tcpWriteWakeup(sk) {
+		k.tcpSendControl(sk, tp.SndUna-1, header.TCP_FLAG_ACK)
+		k.mib.inc(LINUX_MIB_TCPWINPROBE)
+	}
+	if tp.PacketsOut != 0 || skb.SkbQueueEmpty(&sk.SkWriteQueue) {
+		// Data went out: its retransmit timer runs now.
+		tp.IcskProbesOut, tp.IcskBackoff, tp.probesTstampSet = 0, 0, false
+		return
+	}
 	tp.IcskProbesOut++
-	tp.IcskBackoff++
+	if int(tp.IcskBackoff) < k.net.Sysctl.TcpRetries2 {
+		tp.IcskBackoff++
+	}
 	k.tcpResetXmitTimer(sk, tcpProbe0When(tp))
 }
 
@@ -224,7 +259,7 @@ func (k *Kernel) tcpAckProbe(sk *sockets.Sock, head *skb.SkBuff) {
 	k.tr.Enter1(fnTcpAckProbe, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpAckProbe, tracing.Arg{})
 	if !after(cbEndSeqOf(head), tp.SndUna+tp.SndWnd) {
-		tp.IcskBackoff = 0
+		tp.IcskBackoff, tp.probesTstampSet = 0, false
 		if tp.retransmitTimer != nil && tp.retransmitTimer.Pending() {
 			k.DelTimer(tp.retransmitTimer)
 		}

@@ -46,6 +46,21 @@ func (k *Kernel) tcpRetransmitsTimedOut(sk *sockets.Sock, boundary int, timeout 
 	return elapsed-timeout/1e6 >= 0
 }
 
+// tcpOrphanRetries is tcp_orphan_retries: how many retries an orphaned
+// socket (closed by its process) gets: tcp_orphan_retries, or 8 when that
+// is 0 (the default) and the RTO has not reached its maximum; none left
+// after an ICMP error once it has.
+func (k *Kernel) tcpOrphanRetries(sk *sockets.Sock, alive bool) int {
+	retries := k.net.Sysctl.TcpOrphanRetries
+	if sk.SkErrSoft != 0 && !alive {
+		retries = 0
+	}
+	if retries == 0 && alive {
+		retries = 8
+	}
+	return retries
+}
+
 // tcpWriteTimeout is tcp_write_timeout: true if the connection was given
 // up (tcp_write_err: ETIMEDOUT, TCPAbortOnTimeout).
 func (k *Kernel) tcpWriteTimeout(sk *sockets.Sock) bool {
@@ -65,11 +80,7 @@ func (k *Kernel) tcpWriteTimeout(sk *sockets.Sock) bool {
 	} else {
 		retryUntil = k.net.Sysctl.TcpRetries2
 		if sk.SockFlagSet(sockets.SOCK_DEAD) {
-			// tcp_orphan_retries: an orphan gives up sooner (8 tries
-			// when tcp_orphan_retries is 0, the default).
-			if retryUntil = k.net.Sysctl.TcpOrphanRetries; retryUntil == 0 && tp.IcskRto < TCP_RTO_MAX {
-				retryUntil = 8
-			}
+			retryUntil = k.tcpOrphanRetries(sk, tp.IcskRto < TCP_RTO_MAX)
 		}
 	}
 	if !expired {
