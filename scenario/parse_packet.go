@@ -61,6 +61,30 @@ func parsePacket(p *parser, line, col int, text string) (*Packet, error) {
 		pkt.Dir = Outbound
 	}
 	l.pos = 1
+	l.skipSpace()
+	if l.pos < len(text) && text[l.pos] == '[' {
+		// packetdrill's older form: the quoted segment of an ICMP error
+		// before "icmp".
+		echo, err := l.icmpEcho()
+		if err != nil {
+			return nil, err
+		}
+		at := l.pos
+		if w := l.word(); w != "icmp" {
+			l.pos = at
+			l.skipSpace()
+			return nil, l.fail("expected icmp after the quoted segment, not %q", w)
+		}
+		ic, err := l.icmp(echo)
+		if err != nil {
+			return nil, err
+		}
+		pkt.ICMP = ic
+		if !l.done() {
+			return nil, l.fail("unexpected %q at the end of the packet", l.text[l.pos:])
+		}
+		return pkt, nil
+	}
 	start := l.pos
 	switch w := l.word(); w {
 	case "udp":
@@ -70,7 +94,7 @@ func parsePacket(p *parser, line, col int, text string) (*Packet, error) {
 		}
 		pkt.UDP = u
 	case "icmp":
-		ic, err := l.icmp()
+		ic, err := l.icmp(nil)
 		if err != nil {
 			return nil, err
 		}
@@ -266,35 +290,88 @@ func (l *pktLexer) udp() (*UDPPacket, *SyntaxError) {
 	return &UDPPacket{Len: int(n)}, nil
 }
 
-// icmpTypes are the ICMP types a script may name, with their codes.
-var icmpTypes = map[string][]string{
-	"echo_reply":    nil,
-	"echo_request":  nil,
-	"unreachable":   {"net_unreachable", "host_unreachable", "protocol_unreachable", "port_unreachable", "frag_needed", "source_route_failed"},
-	"time_exceeded": {"ttl_exceeded", "frag_reassembly_time_exceeded"},
-	"source_quench": nil,
+// icmpTypeNames are the ICMP types a script may name (packetdrill's
+// table), in type order; "type_N" names any other.
+var icmpTypeNames = []struct {
+	name string
+	typ  uint8
+}{
+	{"echo_reply", 0}, {"unreachable", 3}, {"source_quench", 4}, {"redirect", 5}, {"echo_request", 8},
+	{"time_exceeded", 11}, {"parameter_problem", 12}, {"timestamp_request", 13}, {"timestamp_reply", 14},
+	{"information_request", 15}, {"information_reply", 16}, {"address_mask_request", 17},
+	{"address_mask_reply", 18},
 }
 
-// icmp reads "TYPE [CODE] [mtu N]" after "icmp".
-func (l *pktLexer) icmp() (*ICMPPacket, *SyntaxError) {
-	at := l.pos
-	ic := &ICMPPacket{Type: l.word()}
-	codes, ok := icmpTypes[ic.Type]
-	if !ok {
-		l.pos = at
-		l.skipSpace()
-		return nil, l.fail("unknown ICMP type %q: use echo_reply, echo_request, unreachable, time_exceeded or source_quench", ic.Type)
+// icmpCodeNames are the codes a script may name, per type: a name's index
+// is its code. Destination unreachable has packetdrill's sixteen; the two
+// time exceeded names are stackscope's own. "code_N" names any code.
+var icmpCodeNames = map[uint8][]string{
+	3: {"net_unreachable", "host_unreachable", "protocol_unreachable", "port_unreachable", "frag_needed",
+		"source_route_failed", "net_unknown", "host_unknown", "source_host_isolated", "net_prohibited",
+		"host_prohibited", "net_unreachable_for_tos", "host_unreachable_for_tos", "packet_filtered",
+		"precedence_violation", "precedence_cutoff"},
+	11: {"ttl_exceeded", "frag_reassembly_time_exceeded"},
+}
+
+// icmpNumber reads "prefix_N" (type_3, code_4) as N, a byte.
+func icmpNumber(w, prefix string) (uint8, bool) {
+	if !strings.HasPrefix(w, prefix) {
+		return 0, false
 	}
-	if len(codes) > 0 && !l.done() && l.text[l.pos] != '[' {
-		at = l.pos
-		ic.Code = l.word()
-		if !containsString(codes, ic.Code) {
-			l.pos = at
-			return nil, l.fail("unknown code %q for ICMP %s: use %s", ic.Code, ic.Type, strings.Join(codes, ", "))
+	v, err := strconv.ParseUint(w[len(prefix):], 10, 8)
+	return uint8(v), err == nil
+}
+
+// icmp reads "TYPE [CODE] [mtu N] [[start:end(len)]]" after "icmp". The
+// quoted segment may also come before "icmp" (packetdrill's older form);
+// then echo is it, already read.
+func (l *pktLexer) icmp(echo *ICMPEcho) (*ICMPPacket, *SyntaxError) {
+	l.skipSpace()
+	at := l.pos
+	ic := &ICMPPacket{Type: l.word(), Echo: echo}
+	known := false
+	for _, t := range icmpTypeNames {
+		if t.name == ic.Type {
+			ic.TypeNum, known = t.typ, true
 		}
 	}
+	if !known {
+		if ic.TypeNum, known = icmpNumber(ic.Type, "type_"); !known {
+			l.pos = at
+			var names []string
+			for _, t := range icmpTypeNames {
+				names = append(names, t.name)
+			}
+			return nil, l.fail("unknown ICMP type %q: use %s, or type_N", ic.Type, strings.Join(names, ", "))
+		}
+	}
+	if !l.done() && l.text[l.pos] != '[' && !strings.HasPrefix(l.text[l.pos:], "mtu") {
+		at = l.pos
+		ic.Code = l.word()
+		code, ok := icmpNumber(ic.Code, "code_")
+		if !ok {
+			for i, name := range icmpCodeNames[ic.TypeNum] {
+				if name == ic.Code {
+					code, ok = uint8(i), true
+				}
+			}
+		}
+		if !ok {
+			l.pos = at
+			if names := icmpCodeNames[ic.TypeNum]; len(names) > 0 {
+				return nil, l.fail("unknown code %q for ICMP %s: use %s, or code_N", ic.Code, ic.Type, strings.Join(names, ", "))
+			}
+			return nil, l.fail("unknown code %q for ICMP %s: use code_N", ic.Code, ic.Type)
+		}
+		ic.CodeNum = code
+	}
 	if !l.done() && strings.HasPrefix(l.text[l.pos:], "mtu") {
+		at = l.pos
 		l.word()
+		if ic.TypeNum != 3 || ic.CodeNum != 4 {
+			l.pos = at
+			return nil, l.fail("an MTU belongs only to ICMP unreachable frag_needed")
+		}
 		v, err := l.number("an MTU", 16)
 		if err != nil {
 			return nil, err
@@ -302,33 +379,43 @@ func (l *pktLexer) icmp() (*ICMPPacket, *SyntaxError) {
 		ic.MTU = int(v)
 	}
 	if !l.done() && l.text[l.pos] == '[' {
-		at = l.pos
-		end := strings.IndexByte(l.text[l.pos:], ']')
-		if end < 0 {
-			return nil, l.fail("the quoted segment has no closing ]")
+		if ic.Echo != nil {
+			return nil, l.fail("the quoted segment is given twice")
 		}
-		inner := strings.TrimSpace(l.text[l.pos+1 : l.pos+end])
-		colon, paren := strings.IndexByte(inner, ':'), strings.IndexByte(inner, '(')
-		if colon < 0 || paren < colon || !strings.HasSuffix(inner, ")") {
-			return nil, l.fail("expected the quoted segment as [start:end(length)], such as [1:1461(1460)]")
+		e, err := l.icmpEcho()
+		if err != nil {
+			return nil, err
 		}
-		seq, err1 := strconv.ParseUint(inner[:colon], 10, 32)
-		endSeq, err2 := strconv.ParseUint(inner[colon+1:paren], 10, 32)
-		n, err3 := strconv.ParseUint(inner[paren+1:len(inner)-1], 10, 16)
-		if err1 != nil || err2 != nil || err3 != nil || uint32(endSeq-seq) != uint32(n) {
-			l.pos = at
-			return nil, l.fail("bad quoted segment %q: use [start:end(length)] with end - start = length", inner)
-		}
-		ic.Echo = &ICMPEcho{Seq: uint32(seq), End: uint32(endSeq), Len: int(n)}
-		l.pos += end + 1
+		ic.Echo = e
 	}
 	return ic, nil
 }
 
-// icmpTypeNums are the ICMP types by name; a code is its index in
-// icmpTypes' list.
-var icmpTypeNums = map[string]uint8{
-	"echo_reply": 0, "unreachable": 3, "source_quench": 4, "echo_request": 8, "time_exceeded": 11,
+// icmpEcho reads the quoted segment "[start:end(len)]" of an ICMP error.
+func (l *pktLexer) icmpEcho() (*ICMPEcho, *SyntaxError) {
+	l.skipSpace()
+	at := l.pos
+	end := strings.IndexByte(l.text[l.pos:], ']')
+	if end < 0 {
+		return nil, l.fail("the quoted segment has no closing ]")
+	}
+	inner := strings.TrimSpace(l.text[l.pos+1 : l.pos+end])
+	if strings.HasPrefix(inner, "udp") {
+		return nil, l.fail("unsupported: an ICMP error quoting a UDP datagram (%q); the runner quotes TCP segments", inner)
+	}
+	colon, paren := strings.IndexByte(inner, ':'), strings.IndexByte(inner, '(')
+	if colon < 0 || paren < colon || !strings.HasSuffix(inner, ")") {
+		return nil, l.fail("expected the quoted segment as [start:end(length)], such as [1:1461(1460)]")
+	}
+	seq, err1 := strconv.ParseUint(inner[:colon], 10, 32)
+	endSeq, err2 := strconv.ParseUint(inner[colon+1:paren], 10, 32)
+	n, err3 := strconv.ParseUint(inner[paren+1:len(inner)-1], 10, 16)
+	if err1 != nil || err2 != nil || err3 != nil || uint32(endSeq-seq) != uint32(n) {
+		l.pos = at
+		return nil, l.fail("bad quoted segment %q: use [start:end(length)] with end - start = length", inner)
+	}
+	l.pos += end + 1
+	return &ICMPEcho{Seq: uint32(seq), End: uint32(endSeq), Len: int(n)}, nil
 }
 
 func containsString(list []string, s string) bool {

@@ -150,6 +150,41 @@ func TestParseFlagCombinations(t *testing.T) {
 	}
 }
 
+// TestParseIcmpForms: the ICMP forms packetdrill writes, resolved to the
+// type and code on the wire: its sixteen unreachable code names, type_N
+// and code_N, a missing code (0), and the quoted segment before "icmp"
+// (its older grammar) or after.
+func TestParseIcmpForms(t *testing.T) {
+	for _, c := range []struct {
+		src       string
+		typ, code uint8
+		mtu       int
+		echo      uint32 // the quoted segment's start (0: none)
+	}{
+		{"+0 < icmp unreachable host_prohibited [5:5(0)]", 3, 10, 0, 5},
+		{"+0 < icmp unreachable precedence_cutoff [5:5(0)]", 3, 15, 0, 5},
+		{"+0 < icmp type_3 code_13 [7:7(0)]", 3, 13, 0, 7},
+		{"+0 < icmp parameter_problem [9:9(0)]", 12, 0, 0, 9},
+		{"+0 < [1:1461(1460)] icmp unreachable frag_needed mtu 1200", 3, 4, 1200, 1},
+		{"+0 < icmp unreachable frag_needed mtu 1200 [1:1461(1460)]", 3, 4, 1200, 1},
+		{"+0 > icmp echo_reply", 0, 0, 0, 0},
+	} {
+		s, err := Parse("icmp.pkt", c.src+"\n")
+		if err != nil {
+			t.Errorf("%q: %v", c.src, err)
+			continue
+		}
+		ic := s.Events[0].Packet.ICMP
+		if ic == nil || ic.TypeNum != c.typ || ic.CodeNum != c.code || ic.MTU != c.mtu {
+			t.Errorf("%q: parsed %+v, want type %d code %d mtu %d", c.src, ic, c.typ, c.code, c.mtu)
+			continue
+		}
+		if (c.echo == 0) != (ic.Echo == nil) || (ic.Echo != nil && ic.Echo.Seq != c.echo) {
+			t.Errorf("%q: quoted segment %+v, want one starting at %d", c.src, ic.Echo, c.echo)
+		}
+	}
+}
+
 // TestParseErrorsNameFileLineAndColumn: each malformed statement fails
 // where it goes wrong.
 func TestParseErrorsNameFileLineAndColumn(t *testing.T) {
@@ -170,6 +205,11 @@ func TestParseErrorsNameFileLineAndColumn(t *testing.T) {
 		{"+0 < . 1:1(0) urg 3\n", 1, 15, "unexpected \"urg\""},
 		{"+0 < udp 100\n", 1, 10, "payload length"},
 		{"+0 < icmp unreachable bogus\n", 1, 23, "unknown code"},
+		{"+0 < icmp bogus\n", 1, 11, "unknown ICMP type"},
+		{"+0 < icmp echo_request mtu 1200\n", 1, 24, "only to ICMP unreachable frag_needed"},
+		{"+0 < icmp unreachable [1:2]\n", 1, 23, "start:end(length)"},
+		{"+0 < [1:1(0)] tcp\n", 1, 15, "expected icmp after the quoted segment"},
+		{"+0 < icmp unreachable [udp (10)]\n", 1, 23, "UDP datagram"},
 		{"0 frobnicate(3\n", 1, 3, "unclosed '('"},
 		{"0 bind(3, nowhere) = 0\n", 1, 11, "expected an address"},
 		{"0 sendmsg(3, ...) junk\n", 1, 19, "unexpected"},

@@ -249,13 +249,7 @@ func (r *Runner) injectICMP(ev *Event) error {
 	if !c.haveLocalISN {
 		return r.fail(ev, "the inbound ICMP quotes a segment of the kernel's, but the kernel has sent no SYN or SYN-ACK yet, so its ISN is unknown")
 	}
-	typ := icmpTypeNums[ic.Type]
-	var code uint8
-	for i, name := range icmpTypes[ic.Type] {
-		if name == ic.Code {
-			code = uint8(i)
-		}
-	}
+	typ, code := ic.TypeNum, ic.CodeNum
 	const quoteTCP = 8
 	frame := make([]byte, header.IPv4MinSize+header.ICMPHeaderSize+header.IPv4MinSize+quoteTCP)
 	quoted := frame[header.IPv4MinSize+header.ICMPHeaderSize:]
@@ -457,6 +451,12 @@ func (r *Runner) matchPacket(ev *Event, w wire) error {
 	case pkt.ICMP != nil:
 		if w.proto != header.IPPROTO_ICMP {
 			return mismatch("ipv4_protocol", header.IPPROTO_ICMP, uint64(w.proto))
+		}
+		if w.icmpType != pkt.ICMP.TypeNum {
+			return mismatch("icmp_type", uint64(pkt.ICMP.TypeNum), uint64(w.icmpType))
+		}
+		if w.icmpCode != pkt.ICMP.CodeNum {
+			return mismatch("icmp_code", uint64(pkt.ICMP.CodeNum), uint64(w.icmpCode))
 		}
 		return nil
 	}

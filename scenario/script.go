@@ -239,15 +239,18 @@ type UDPPacket struct {
 	Len int
 }
 
-// ICMPPacket is "icmp TYPE [CODE] [mtu N] [[START:END(LEN)]]", such as
+// ICMPPacket is "icmp TYPE [CODE] [mtu N] [[START:END(LEN)]]" (or with the
+// bracket before "icmp", packetdrill's older form), such as
 // "icmp unreachable frag_needed mtu 1200 [1:1461(1460)]" or "icmp
 // echo_reply". The bracket is the segment of the kernel's that an
 // inbound error quotes, its sequence numbers counted from the kernel's
 // ISN as on an outbound line.
 type ICMPPacket struct {
-	Type, Code string
-	MTU        int
-	Echo       *ICMPEcho
+	Type, Code string // as written ("" for no code: 0)
+	// TypeNum and CodeNum are the type and code on the wire.
+	TypeNum, CodeNum uint8
+	MTU              int
+	Echo             *ICMPEcho
 }
 
 // ICMPEcho is the quoted TCP segment of an ICMP error: start:end(length).
