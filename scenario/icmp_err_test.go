@@ -238,9 +238,20 @@ func TestSoErrorReportsTheSoftError(t *testing.T) {
 // TestLockedPathMtuIsNoError: an MTU below ip_rt_min_pmtu locks the path
 // MTU at 552; packets then go without DF (ip_dont_fragment is false), so
 // nothing is about to go wrong and no EMSGSIZE is remembered: the timeout
-// reports ETIMEDOUT.
+// reports ETIMEDOUT. A packet tap checks DF: set on the first send, clear
+// on the retransmissions after the lock.
 func TestLockedPathMtuIsNoError(t *testing.T) {
-	if _, err := runScript(t, ``+"`sysctl -q net.ipv4.tcp_retries2=2`"+`
+	var df []bool
+	if _, err := runScriptTapped(t, func(p stack.PacketRecord) {
+		b := p.Skb.Bytes[p.Skb.Data:]
+		if p.Dir != stack.PacketOut || len(b) < 40 || b[9] != 6 { // TCP
+			return
+		}
+		ihl := int(b[0]&0xf) * 4
+		if int(p.Skb.Len) > ihl+int(b[ihl+12]>>4)*4 { // with data
+			df = append(df, b[6]&0x40 != 0)
+		}
+	}, ``+"`sysctl -q net.ipv4.tcp_retries2=2`"+`
     0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
    +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
    +0 bind(3, ..., ...) = 0
@@ -259,6 +270,27 @@ func TestLockedPathMtuIsNoError(t *testing.T) {
 `); err != nil {
 		t.Fatal(err)
 	}
+	if len(df) < 3 || !df[0] || df[1] || df[len(df)-1] {
+		t.Errorf("DF on the data segments sent: %v; want set on the first only", df)
+	}
+}
+
+// runScriptTapped is runScript with a packet tap on the kernel.
+func runScriptTapped(t *testing.T, tap stack.PacketTap, src string) (*Runner, error) {
+	t.Helper()
+	s, err := Parse("test.pkt", src)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	r, err := NewRunner(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if err := r.Kernel().SetPacketTap(tap); err != nil {
+		t.Fatal(err)
+	}
+	return r, r.Run()
 }
 
 // TestIcmpThatNoSocketSees: a fragment reassembly timeout (time
