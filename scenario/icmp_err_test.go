@@ -387,3 +387,51 @@ func TestSimpleRetransmitIgnoresTheFin(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMssGrowsWithTheWindow: the MSS bounded to half a small first window
+// (1000 of a 2000-byte SYN-ACK window) grows back when the peer offers a
+// window larger than any before: tcp_ack_update_window syncs it again.
+func TestMssGrowsWithTheWindow(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <...>
+ +.01 < S. 0:0(0) ack 1 win 2000 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+   +0 > . 1:1(0) ack 1
+   +0 %{ assert tcpi_snd_mss == 1000, tcpi_snd_mss }%
+ +.01 < . 1:1(0) ack 1 win 514
+   +0 fcntl(3, F_SETFL, O_RDWR) = 0
+   +0 write(3, ..., 2920) = 2920
+   +0 > . 1:1461(1460) ack 1
+   +0 > P. 1461:2921(1460) ack 1
+   +0 %{ assert tcpi_snd_mss == 1460, tcpi_snd_mss }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSackBlocksTakeTheirRoom: while the server owes the peer a SACK block
+// (it holds out-of-order data), its data segments carry it, and
+// tcp_current_mss takes the option's 12 bytes off the MSS so the segment
+// still fits the MTU: 1448 bytes, not 1460 (which, with DF, would not
+// have left at all).
+func TestSackBlocksTakeTheirRoom(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 < . 1001:2001(1000) ack 1 win 514
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 1001:2001>
+   +0 write(4, ..., 2896) = 2896
+   +0 > . 1:1449(1448) ack 1 <nop,nop,sack 1001:2001>
+   +0 > P. 1449:2897(1448) ack 1 <nop,nop,sack 1001:2001>
+`); err != nil {
+		t.Fatal(err)
+	}
+}

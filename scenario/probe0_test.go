@@ -50,3 +50,29 @@ func TestAnsweredProbesKeepTheConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUserTimeoutEndsProbingOnTime: with TCP_USER_TIMEOUT 1.5 s, the
+// probe timer is armed no later than 1.5 s after the first probe
+// (tcp_clamp_probe0_to_user_timeout): the connection is given up at
+// 1.9 s, not at the next backed-off probe (2.2 s).
+func TestUserTimeoutEndsProbingOnTime(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 0
+   +0 accept(3, ..., ...) = 4
+   +0 setsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [1500], 4) = 0
+   +0 write(4, ..., 1000) = 1000
+  +.3 > . 0:0(0) ack 1
+ +.01 < . 1:1(0) ack 1 win 0
+  +.59 > . 0:0(0) ack 1
+ +.01 < . 1:1(0) ack 1 win 0
+  +.95 %{ assert tcpi_state == 7, tcpi_state }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -239,7 +239,6 @@ func (k *Kernel) tcpV4DestroySock(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	k.tcpWriteQueuePurge(sk)
 	_ = skb.SkbQueuePurge(&tp.outOfOrderQueue)
-	tp.lastOfo = nil
 	if icsk := sockets.IcskOf(sk); icsk.IcskBindHash != nil {
 		sockets.InetPutPort(k.net, k.hash, sk)
 	}
@@ -291,6 +290,7 @@ func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 	}
 	tp.IcskBackoff = 0
 	tp.IcskProbesOut = 0
+	tp.probesTstampSet = false
 	tp.IcskRto = TCP_TIMEOUT_INIT
 	tp.SndSsthresh = TCP_INFINITE_SSTHRESH
 	tp.SndCwnd = TCP_INIT_CWND

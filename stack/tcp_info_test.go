@@ -89,13 +89,15 @@ func TestTCPInfoAfterTransfer(t *testing.T) {
 	c, s := f.tcpInfo(t, p, cfd), f.tcpInfo(t, p, afd)
 	// tcp_sync_mss bounds the MSS to half the largest window the peer
 	// offered (tcp_bound_to_half_wnd): the client saw the SYN-ACK's
-	// unscaled 65483, the server the ACK's 512 << 7; so 32741 and 32768,
-	// the "mss:32768" ss shows on a Linux loopback server.
+	// unscaled 65483 first (MSS 32741), then 512 << 7 in the server's
+	// ACKs, and tcp_ack_update_window synced it again; the server saw
+	// 512 << 7 in the handshake's ACK. Both 32768, the "mss:32768" ss
+	// shows on a Linux loopback connection.
 	for _, x := range []struct {
 		side string
 		info *sockets.TcpInfo
 		mss  uint32
-	}{{"client", c, 32741}, {"server", s, 32768}} {
+	}{{"client", c, 32768}, {"server", s, 32768}} {
 		i := x.info
 		const opts = sockets.TCPI_OPT_TIMESTAMPS | sockets.TCPI_OPT_SACK | sockets.TCPI_OPT_WSCALE
 		if i.TcpiState != uint8(sockets.TCP_ESTABLISHED) || i.TcpiCaState != sockets.TCP_CA_Open || i.TcpiOptions != opts ||

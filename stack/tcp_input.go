@@ -266,7 +266,8 @@ func (k *Kernel) tcpSyncMss(sk *sockets.Sock, pmtu uint32) {
 // tcpCurrentMss is tcp_current_mss: the MSS to send with now. When the
 // route's MTU is no longer the one the MSS was synced to (a path MTU was
 // learned, or expired, or another socket to the same host learned one),
-// tcp_sync_mss first.
+// tcp_sync_mss first. mss_cache allows for the usual options (the
+// timestamp); SACK blocks the next segment carries take their room too.
 func (k *Kernel) tcpCurrentMss(sk *sockets.Sock) uint32 {
 	tp := tcpSk(sk)
 	if sk.SkcDaddr != 0 {
@@ -274,7 +275,23 @@ func (k *Kernel) tcpCurrentMss(sk *sockets.Sock) uint32 {
 			k.tcpSyncMss(sk, uint32(rt.MTU))
 		}
 	}
-	return max(tp.MssCache, 1)
+	mss := tp.MssCache
+	if tp.RxOpt.SackOk && (tp.dsack || tp.numSacks > 0) {
+		// tcp_established_options: as many blocks as fit beside the
+		// timestamp, 4 bytes of kind and length (with two NOPs) and 8
+		// per block.
+		maxSack := 4
+		if tp.RxOpt.TstampOk {
+			maxSack = 3
+		}
+		n := tp.numSacks
+		if tp.dsack {
+			n++
+		}
+		n = min(n, maxSack)
+		mss -= uint32(TCPOLEN_SACK_BASE_ALIGNED + n*TCPOLEN_SACK_PERBLOCK)
+	}
+	return max(mss, 1)
 }
 
 // tcpMtuToMss is tcp_mtu_to_mss: the MSS a path MTU leaves, without
@@ -711,9 +728,14 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn, flag int) int {
 			if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 				k.tcpSlowStartAfterIdleCheck(sk)
 			}
+			if nwin > tp.MaxWindow {
+				// The largest window yet: the MSS, bounded to half
+				// of it, may grow (tcp_sync_mss).
+				tp.MaxWindow = nwin
+				k.tcpSyncMss(sk, tp.IcskPmtuCookie)
+			}
 		}
 		tp.SndWl1 = seg.seq
-		tp.MaxWindow = max(tp.MaxWindow, tp.SndWnd)
 	}
 	tp.BytesAcked += uint64(ackSeq - tp.SndUna)
 	tp.SndUna = ackSeq

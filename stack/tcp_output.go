@@ -10,11 +10,15 @@ import (
 // TCP output constants (include/net/tcp.h).
 const (
 	TCPOLEN_TSTAMP_ALIGNED = 12
-	tcpRmemToWinScale      = 8
-	tcpDefaultScalingRatio = 1 << (tcpRmemToWinScale - 1)
-	maxTCPWindow           = 32767
-	tcpMaxWscale           = 14
-	tcpTsHz                = 1000
+	// TCPOLEN_SACK_BASE_ALIGNED is two NOPs, kind and length before the
+	// SACK blocks, TCPOLEN_SACK_PERBLOCK a block.
+	TCPOLEN_SACK_BASE_ALIGNED = 4
+	TCPOLEN_SACK_PERBLOCK     = 8
+	tcpRmemToWinScale         = 8
+	tcpDefaultScalingRatio    = 1 << (tcpRmemToWinScale - 1)
+	maxTCPWindow              = 32767
+	tcpMaxWscale              = 14
+	tcpTsHz                   = 1000
 )
 
 // tcpClockTs is tcp_time_stamp_ts without the offset: milliseconds

@@ -270,9 +270,6 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	} else {
 		_ = skb.SkbQueueHeadLocked(q, s)
 	}
-	if skb.SkbPeekNext(s, q) == nil {
-		tp.lastOfo = s
-	}
 	tp.ack.Pending |= ICSK_ACK_SCHED
 	if tcpIsSack(tp) {
 		k.tr.Point(fnTcpSackNewOfoSkb, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
@@ -302,7 +299,6 @@ func tcpPurgeRcvQueue(sk *sockets.Sock, q *skb.SkBuffHead) int {
 func tcpOfoPurge(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	tcpPurgeRcvQueue(sk, &tp.outOfOrderQueue)
-	tp.lastOfo = nil
 }
 
 // tcpOfoDrop takes a queued skb that newer data made redundant off the
@@ -310,9 +306,6 @@ func tcpOfoPurge(sk *sockets.Sock) {
 func (k *Kernel) tcpOfoDrop(sk *sockets.Sock, x *skb.SkBuff) {
 	tp := tcpSk(sk)
 	_ = skb.SkbUnlinkLocked(x, &tp.outOfOrderQueue)
-	if tp.lastOfo == x {
-		tp.lastOfo = nil
-	}
 	sockets.SkRmemUncharge(sk, x.Truesize)
 	k.mib.inc(LINUX_MIB_TCPOFOMERGE)
 	_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFOMERGE)
@@ -334,9 +327,6 @@ func (k *Kernel) tcpOfoQueue(sk *sockets.Sock) {
 			k.tcpDsackExtend(sk, cbSeqOf(x), min32seq(cbEndSeqOf(x), dsackHigh))
 		}
 		_ = skb.SkbUnlinkLocked(x, q)
-		if tp.lastOfo == x {
-			tp.lastOfo = nil
-		}
 		if !after(cbEndSeqOf(x), tp.RcvNxt) {
 			sockets.SkRmemUncharge(sk, x.Truesize)
 			_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFO_DROP)

@@ -53,8 +53,6 @@ type tcpConn struct {
 	TlpHighSeq                uint32 // snd_nxt when the tail loss probe went (0: none outstanding)
 
 	outOfOrderQueue skb.SkBuffHead // an rb-tree by seq in the kernel; a sorted list here
-	// lastOfo is the skb that last joined the out-of-order queue (ooo_last_skb).
-	lastOfo *skb.SkBuff
 	// rcvOoopack counts segments that went to the out-of-order queue.
 	rcvOoopack      uint32
 	rtxQueue        skb.SkBuffHead    // tcp_rtx_queue: an rb-tree in the kernel; in seq order here

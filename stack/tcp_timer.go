@@ -230,7 +230,24 @@ func (k *Kernel) tcpSendProbe0(sk *sockets.Sock) {
 	if int(tp.IcskBackoff) < k.net.Sysctl.TcpRetries2 {
 		tp.IcskBackoff++
 	}
-	k.tcpResetXmitTimer(sk, tcpProbe0When(tp))
+	k.tcpResetXmitTimer(sk, k.tcpClampProbe0ToUserTimeout(tp, tcpProbe0When(tp)))
+}
+
+// tcpClampProbe0ToUserTimeout is tcp_clamp_probe0_to_user_timeout: with
+// TCP_USER_TIMEOUT, the next probe is due no later than the moment the
+// timeout runs out (counted from the first probe), so that the connection
+// is given up on time; at least TCP_TIMEOUT_MIN from now.
+func (k *Kernel) tcpClampProbe0ToUserTimeout(tp *TcpSock, when int64) int64 {
+	ut := int64(tp.IcskUserTimeout) * 1e6
+	if ut == 0 || !tp.probesTstampSet {
+		return when
+	}
+	elapsed := max(k.clock.Now()-tp.probesTstamp, 0)
+	remaining := ut - elapsed
+	if remaining < 0 {
+		return when // the kernel's unsigned remaining wraps: the plain interval
+	}
+	return min(max(remaining, TCP_TIMEOUT_MIN), when)
 }
 
 // tcpProbe0When is tcp_probe0_when: the window-probe interval,
@@ -265,7 +282,7 @@ func (k *Kernel) tcpAckProbe(sk *sockets.Sock, head *skb.SkBuff) {
 		}
 		return
 	}
-	k.tcpResetXmitTimer(sk, tcpProbe0When(tp))
+	k.tcpResetXmitTimer(sk, k.tcpClampProbe0ToUserTimeout(tp, tcpProbe0When(tp)))
 }
 
 // tcpWriteWakeup is tcp_write_wakeup: if the peer's window has room for

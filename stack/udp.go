@@ -574,6 +574,7 @@ func (k *Kernel) udpErr(typ, code uint8, info uint16, quoted header.IPv4) {
 	uh := header.UDP(quoted[quoted.IHL():])
 	sk := k.udp4LibLookup(quoted.Dst(), uh.DstPort(), quoted.Src(), uh.SrcPort())
 	if sk == nil {
+		k.mib.inc(ICMP_MIB_INERRORS)
 		return
 	}
 	var errno int

@@ -70,3 +70,31 @@ func TestUDPIcmpErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPIcmpErrorForNoSocket: an ICMP error quoting a datagram from a
+// port no socket has is counted as an ICMP input error (Icmp InErrors),
+// as __udp4_lib_err does.
+func TestUDPIcmpErrorForNoSocket(t *testing.T) {
+	f := boot(t, Config{})
+	dev, _ := scriptDev(t, f, 1500)
+	before, err := f.k.Mib(ICMP_MIB_INERRORS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]byte, header.IPv4MinSize+header.ICMPHeaderSize+header.IPv4MinSize+8)
+	q := frame[header.IPv4MinSize+header.ICMPHeaderSize:]
+	header.IPv4(q).Encode(header.IPv4Fields{Total: 28 + 4, TTL: 64, Protocol: header.IPPROTO_UDP, Src: stackIP, Dst: peerIP})
+	binary.BigEndian.PutUint16(q[20:], 5999) // nobody's port
+	binary.BigEndian.PutUint16(q[22:], 9)
+	header.ICMP(frame[header.IPv4MinSize:]).Encode(header.ICMP_DEST_UNREACH, header.ICMP_PORT_UNREACH, 0)
+	header.IPv4(frame).Encode(header.IPv4Fields{Total: len(frame), TTL: 64, Protocol: header.IPPROTO_ICMP, Src: peerIP, Dst: stackIP})
+	if err := f.k.Receive(dev, frame); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.k.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := f.k.Mib(ICMP_MIB_INERRORS); err != nil || after != before+1 {
+		t.Errorf("Icmp InErrors %d -> %d (%v), want one more", before, after, err)
+	}
+}
