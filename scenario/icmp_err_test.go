@@ -435,3 +435,22 @@ func TestSackBlocksTakeTheirRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSynSentMss: before the SYN-ACK, tcp_connect_init has synced the
+// MSS with mss_clamp still at TCP_MSS_DEFAULT: 536 less the timestamp the
+// SYN offers, 524; rcv_mss is tcp_initialize_rcv_mss's floor, TCP_MIN_MSS
+// (88), as no receive window is chosen yet. Both change at the SYN-ACK.
+func TestSynSentMss(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <...>
+   +0 %{ assert tcpi_snd_mss == 524, tcpi_snd_mss; assert tcpi_rcv_mss == 88, tcpi_rcv_mss }%
+ +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+   +0 > . 1:1(0) ack 1
+   +0 %{ assert tcpi_snd_mss == 1460, tcpi_snd_mss; assert tcpi_rcv_mss == 536, tcpi_rcv_mss }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}

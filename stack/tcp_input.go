@@ -196,7 +196,6 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 			tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = rx.RcvTsval, k.clock.Now()
 		}
 		k.tcpSyncMss(sk, tp.IcskPmtuCookie)
-		tp.RcvMss = min(uint32(tp.AdvMss), uint32(max(tp.RxOpt.MssClamp, 1)))
 		tp.CopiedSeq = tp.RcvNxt
 		k.tcpFinishConnect(sk)
 		if !sk.SockFlagSet(sockets.SOCK_DEAD) {
@@ -227,7 +226,6 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		tp.SndWl1 = seg.seq
 		tp.MaxWindow = tp.SndWnd
 		k.tcpSyncMss(sk, tp.IcskPmtuCookie)
-		tp.RcvMss = min(uint32(tp.AdvMss), uint32(max(tp.RxOpt.MssClamp, 1)))
 		k.tcpSendSynack(sk)
 		_ = skb.ConsumeSkb(seg.s)
 		ret = -1

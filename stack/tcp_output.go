@@ -356,13 +356,17 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	if tp.RxOpt.UserMss != 0 {
 		tp.RxOpt.MssClamp = tp.RxOpt.UserMss
 	}
-	tp.IcskPmtuCookie = uint32(rt.MTU)
-	tp.RcvMss = uint32(tp.AdvMss)
-	tsLen := 0
-	if k.net.Sysctl.TcpTimestamps != 0 {
-		tsLen = TCPOLEN_TSTAMP_ALIGNED
+	// tcp_sync_mss before the peer has said anything: mss_clamp is still
+	// TCP_MSS_DEFAULT (536), and tcp_header_len already counts the
+	// timestamp the SYN offers, so 524 until the SYN-ACK; rcv_mss is
+	// tcp_initialize_rcv_mss's guess (TCP_MIN_MSS on a new socket, whose
+	// receive window is not chosen yet).
+	tp.MaxWindow = 0
+	k.tcpSyncMss(sk, uint32(rt.MTU))
+	if k.net.Sysctl.TcpTimestamps != 0 && !tp.RxOpt.TstampOk {
+		tp.MssCache -= TCPOLEN_TSTAMP_ALIGNED
 	}
-	tp.MssCache = uint32(tp.AdvMss) - uint32(tsLen)
+	tcpInitializeRcvMss(tp)
 	tp.WindowClamp = tcpRcvbufLockedClamp(sk, tp.WindowClamp)
 	// A new connection has no ts_recent_stamp, so the window is quantised
 	// to the full advmss (64240 = 44 * 1460 on Ethernet); a SYN-ACK with
