@@ -47,7 +47,8 @@ func TestOutOfOrderDuplicateOfAQueuedStart(t *testing.T) {
 // left edge of the window last advertised) is an old duplicate:
 // tcp_sequence drops it as TCP_OLD_SEQUENCE and a duplicate ACK answers,
 // with a D-SACK for it.
-// A segment starting beyond the window is TCP_INVALID_SEQUENCE.
+// A segment starting beyond the window is TCP_INVALID_SEQUENCE. Both are
+// counted in the socket's sk_drops.
 func TestOldDuplicateDropReason(t *testing.T) {
 	s, err := Parse("test.pkt", "`../common/defaults.sh`"+`
     0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
@@ -91,5 +92,19 @@ func TestOldDuplicateDropReason(t *testing.T) {
 	want := []string{"TCP_OLD_SEQUENCE", "TCP_INVALID_SEQUENCE"}
 	if !slices.Equal(reasons, want) {
 		t.Fatalf("drop reasons %v, want %v", reasons, want)
+	}
+	// Both count in the socket's sk_drops (tcp_drop_reason).
+	snap, err := r.Kernel().Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var drops []uint32
+	for _, sk := range snap.Socks {
+		if sk.SockCommon.SkcState == "ESTABLISHED" {
+			drops = append(drops, sk.SkDrops)
+		}
+	}
+	if !slices.Equal(drops, []uint32{2}) {
+		t.Errorf("sk_drops of the established sockets %v, want [2]", drops)
 	}
 }

@@ -130,6 +130,7 @@ type SockSnap struct {
 	SkRmemAlloc     int32          `json:"sk_rmem_alloc"`
 	SkWmemAlloc     int32          `json:"sk_wmem_alloc"`
 	SkWmemQueued    int32          `json:"sk_wmem_queued"`
+	SkDrops         uint32         `json:"sk_drops"`
 	SkForwardAlloc  int32          `json:"sk_forward_alloc"`
 	SkAckBacklog    uint32         `json:"sk_ack_backlog"`
 	SkMaxAckBacklog uint32         `json:"sk_max_ack_backlog"`
@@ -500,7 +501,7 @@ func (k *Kernel) sockSnap(sk *sockets.Sock, chainName map[*sockets.SockCommon]st
 		},
 		SkType: sk.SkType, SkProtocol: sk.SkProtocol, SkFlags: sk.SockFlagNames(),
 		SkShutdown: sk.SkShutdown, SkUserlocks: sk.SkUserlocks, SkRcvbuf: sk.SkRcvbuf, SkSndbuf: sk.SkSndbuf,
-		SkRmemAlloc: sk.SkRmemAlloc, SkWmemAlloc: sk.SkWmemAlloc, SkWmemQueued: sk.SkWmemQueued,
+		SkRmemAlloc: sk.SkRmemAlloc, SkWmemAlloc: sk.SkWmemAlloc, SkWmemQueued: sk.SkWmemQueued, SkDrops: sk.SkDrops,
 		SkForwardAlloc: sk.SkForwardAlloc, SkAckBacklog: sk.SkAckBacklog, SkMaxAckBacklog: sk.SkMaxAckBacklog,
 		SkRcvtimeoNs: sk.SkRcvtimeo, SkLingertimeNs: sk.SkLingertime, SkErr: sk.SkErr, SkLockOwned: sk.SkLock.Owned,
 		SkReceiveQueue: k.queueSnap(&sk.SkReceiveQueue, sk.SkcProt == k.tcpProt),

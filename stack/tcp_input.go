@@ -18,14 +18,14 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	tp := tcpSk(sk)
 	switch sk.SkcState {
 	case sockets.TCP_CLOSE:
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_CLOSE)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_CLOSE)
 		return 0
 	case sockets.TCP_LISTEN:
 		if seg.has(header.TCP_FLAG_ACK) {
 			return skb.SKB_DROP_REASON_TCP_FLAGS
 		}
 		if seg.has(header.TCP_FLAG_RST) || !seg.has(header.TCP_FLAG_SYN) || seg.has(header.TCP_FLAG_FIN) {
-			_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+			tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
 			return 0
 		}
 		sockets.IcskOf(sk).IcskAfOps = &ipv4Specific
@@ -41,14 +41,14 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	// The remaining states: a segment with none of ACK, RST and SYN is
 	// dropped before anything else; then the sequence number and flags.
 	if !seg.has(header.TCP_FLAG_ACK) && !seg.has(header.TCP_FLAG_RST) && !seg.has(header.TCP_FLAG_SYN) {
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
 		return 0
 	}
 	if !k.tcpValidateIncoming(sk, seg) {
 		return 0
 	}
 	if !seg.has(header.TCP_FLAG_ACK) {
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
 		return 0
 	}
 	if r := k.tcpAck(sk, seg, FLAG_SLOWPATH|FLAG_UPDATE_TS_RECENT|FLAG_NO_CHALLENGE_ACK); r <= 0 {
@@ -62,7 +62,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		// answered with a challenge ACK.
 		if r < 0 {
 			k.tcpSendChallengeAck(sk)
-			_ = skb.KfreeSkbReason(seg.s, tcpAckDropReason(r))
+			tcpDropReason(sk, seg.s, tcpAckDropReason(r))
 			return 0
 		}
 	}
@@ -174,7 +174,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 			return ret
 		}
 		if !seg.has(header.TCP_FLAG_SYN) {
-			_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+			tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
 			return ret
 		}
 		tp.RxOpt = rx
@@ -207,7 +207,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		return ret
 	}
 	if seg.has(header.TCP_FLAG_RST) {
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_RESET)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_RESET)
 		return ret
 	}
 	if seg.has(header.TCP_FLAG_SYN) {
@@ -231,7 +231,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		ret = -1
 		return ret
 	}
-	_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+	tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
 	return ret
 }
 
@@ -390,7 +390,7 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 		}
 		k.mib.inc(LINUX_MIB_TCPSYNCHALLENGE)
 		k.tcpSendChallengeAck(sk)
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SYN)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_INVALID_SYN)
 		return false
 	}
 	if tp.RxOpt.SawTstamp && k.tcpPawsDiscard(sk, seg) && !rst {
@@ -401,7 +401,7 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 		if !k.tcpOowRateLimited(tp, seg, LINUX_MIB_TCPACKSKIPPEDPAWS) {
 			k.tcpSendDupack(sk, seg)
 		}
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_RFC7323_PAWS)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_RFC7323_PAWS)
 		return false
 	}
 	rcvWnd := tp.RcvWup + tp.RcvWnd - tp.RcvNxt
@@ -421,7 +421,7 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 			_ = skb.ConsumeSkb(seg.s)
 			return false
 		}
-		_ = skb.KfreeSkbReason(seg.s, reason)
+		tcpDropReason(sk, seg.s, reason)
 		return false
 	}
 	if rst {
@@ -431,7 +431,7 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 			return false
 		}
 		k.tcpSendChallengeAck(sk)
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_RESET)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_RESET)
 		return false
 	}
 	// The one SYN that passes: in a simultaneous open, the peer's SYN-ACK

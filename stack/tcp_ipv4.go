@@ -162,7 +162,7 @@ func (k *Kernel) tcpAddBacklog(sk *sockets.Sock, seg *tcpSegmentIn) {
 	limit := int(sk.SkRcvbuf) + int(sk.SkSndbuf) + 64*1024
 	if sk.SkBacklog.Len+int(seg.s.Truesize) > limit {
 		k.mib.inc(LINUX_MIB_TCPBACKLOGDROP)
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_SOCKET_BACKLOG)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_SOCKET_BACKLOG)
 		k.tr.Exit(fnTcpAddBacklog, tracing.Bool(true))
 		return
 	}

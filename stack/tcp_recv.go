@@ -15,18 +15,18 @@ func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpRcvEstablished, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer k.tr.Exit(fnTcpRcvEstablished, tracing.Arg{})
 	if !seg.has(header.TCP_FLAG_ACK) && !seg.has(header.TCP_FLAG_RST) && !seg.has(header.TCP_FLAG_SYN) {
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
 		return
 	}
 	if !k.tcpValidateIncoming(sk, seg) {
 		return
 	}
 	if !seg.has(header.TCP_FLAG_ACK) {
-		_ = skb.KfreeSkbReason(seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
+		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_TCP_FLAGS)
 		return
 	}
 	if r := k.tcpAck(sk, seg, FLAG_SLOWPATH|FLAG_UPDATE_TS_RECENT); r < 0 {
-		_ = skb.KfreeSkbReason(seg.s, tcpAckDropReason(r))
+		tcpDropReason(sk, seg.s, tcpAckDropReason(r))
 		return
 	}
 	k.tcpRcvRttMeasureTs(sk, seg.seq, seg.end)
@@ -60,8 +60,7 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	outOfWindow := func(reason skb.DropReason) {
 		tcpEnterQuickackMode(tp, TCP_MAX_QUICKACKS)
 		tp.ack.Pending |= ICSK_ACK_SCHED
-		sk.SkDrops++
-		_ = skb.KfreeSkbReason(s, reason)
+		tcpDropReason(sk, s, reason)
 	}
 	switch {
 	case seg.seq == tp.RcvNxt:
@@ -104,8 +103,7 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		}
 		if !skb.SkbQueueEmpty(&sk.SkReceiveQueue) && s.Len > 0 {
 			k.mib.inc(LINUX_MIB_TCPRCVQDROP)
-			sk.SkDrops++
-			_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PROTO_MEM)
+			tcpDropReason(sk, s, skb.SKB_DROP_REASON_PROTO_MEM)
 			return
 		}
 		// Nothing queued to read yet, or only a FIN: it is taken anyway
@@ -144,6 +142,13 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 		sk.SkDataReady(sk)
 	}
+}
+
+// tcpDropReason is tcp_drop_reason: a segment the socket drops counts in
+// sk_drops (ss -m's d, the queues pane) and is freed with its reason.
+func tcpDropReason(sk *sockets.Sock, s *skb.SkBuff, reason skb.DropReason) {
+	sk.SkDrops++
+	_ = skb.KfreeSkbReason(s, reason)
 }
 
 // tcpTryRmemSchedule is tcp_try_rmem_schedule: room for one more segment
@@ -199,11 +204,10 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 		// No room even after pruning: dropped without an ACK of its
 		// own; the reader is told there is data to make room with.
 		k.mib.inc(LINUX_MIB_TCPOFODROP)
-		sk.SkDrops++
 		if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 			sk.SkDataReady(sk)
 		}
-		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PROTO_MEM)
+		tcpDropReason(sk, s, skb.SKB_DROP_REASON_PROTO_MEM)
 		return
 	}
 	k.mib.inc(LINUX_MIB_TCPOFOQUEUE)
@@ -232,7 +236,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 				tcpSackNewOfoSkb(tp, seq, end, func() { k.tcpSackCompressSendAck(sk) })
 			}
 			tp.ack.Pending |= ICSK_ACK_SCHED
-			_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFOMERGE)
+			tcpDropReason(sk, s, skb.SKB_DROP_REASON_TCP_OFOMERGE)
 			return
 		}
 		if after(seq, cbSeqOf(prev)) {
@@ -308,7 +312,7 @@ func (k *Kernel) tcpOfoDrop(sk *sockets.Sock, x *skb.SkBuff) {
 	_ = skb.SkbUnlinkLocked(x, &tp.outOfOrderQueue)
 	sockets.SkRmemUncharge(sk, x.Truesize)
 	k.mib.inc(LINUX_MIB_TCPOFOMERGE)
-	_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFOMERGE)
+	tcpDropReason(sk, x, skb.SKB_DROP_REASON_TCP_OFOMERGE)
 }
 
 // tcpOfoQueue is tcp_ofo_queue: after rcv_nxt moved, the out-of-order
@@ -329,7 +333,7 @@ func (k *Kernel) tcpOfoQueue(sk *sockets.Sock) {
 		_ = skb.SkbUnlinkLocked(x, q)
 		if !after(cbEndSeqOf(x), tp.RcvNxt) {
 			sockets.SkRmemUncharge(sk, x.Truesize)
-			_ = skb.KfreeSkbReason(x, skb.SKB_DROP_REASON_TCP_OFO_DROP)
+			tcpDropReason(sk, x, skb.SKB_DROP_REASON_TCP_OFO_DROP)
 			continue
 		}
 		if d := tp.RcvNxt - cbSeqOf(x); d > 0 {
@@ -563,7 +567,7 @@ func (k *Kernel) tcpPruneOfoQueue(sk *sockets.Sock, inSeq uint32) bool {
 		_ = skb.SkbUnlinkLocked(s, q)
 		goal -= int64(s.Truesize)
 		sockets.SkRmemUncharge(sk, s.Truesize)
-		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_TCP_OFO_QUEUE_PRUNE)
+		tcpDropReason(sk, s, skb.SKB_DROP_REASON_TCP_OFO_QUEUE_PRUNE)
 		pruned = true
 		if goal <= 0 || skb.SkbQueueEmpty(q) {
 			if sk.SkRmemAlloc <= sk.SkRcvbuf {

@@ -214,8 +214,8 @@ func (p *queuesPane) listener(c *Context, sk, prev *stack.SockSnap) {
 func (p *queuesPane) connection(c *Context, sk, prev *stack.SockSnap) {
 	s := c.Styles
 	t := sk.Tcp
-	p.text(s.Dim.Render(fmt.Sprintf(" sk_rmem_alloc %d / sk_rcvbuf %d   sk_wmem_queued %d / sk_sndbuf %d   rcv_isn %d snd_isn %d",
-		sk.SkRmemAlloc, sk.SkRcvbuf, sk.SkWmemQueued, sk.SkSndbuf, t.RcvIsn, t.SndIsn)))
+	p.text(s.Dim.Render(fmt.Sprintf(" sk_rmem_alloc %d / sk_rcvbuf %d   sk_wmem_queued %d / sk_sndbuf %d   sk_drops %d   rcv_isn %d snd_isn %d",
+		sk.SkRmemAlloc, sk.SkRcvbuf, sk.SkWmemQueued, sk.SkSndbuf, sk.SkDrops, t.RcvIsn, t.SndIsn)))
 	var pr, pw, prtx, pofo *stack.QueueSnap
 	if prev != nil {
 		pr, pw = &prev.SkReceiveQueue, &prev.SkWriteQueue
@@ -236,7 +236,7 @@ func (p *queuesPane) connection(c *Context, sk, prev *stack.SockSnap) {
 
 // datagram lays out a UDP (or raw, ping) sock: its receive queue.
 func (p *queuesPane) datagram(c *Context, sk, prev *stack.SockSnap) {
-	p.text(c.Styles.Dim.Render(fmt.Sprintf(" sk_rmem_alloc %d / sk_rcvbuf %d", sk.SkRmemAlloc, sk.SkRcvbuf)))
+	p.text(c.Styles.Dim.Render(fmt.Sprintf(" sk_rmem_alloc %d / sk_rcvbuf %d   sk_drops %d", sk.SkRmemAlloc, sk.SkRcvbuf, sk.SkDrops)))
 	var pr *stack.QueueSnap
 	if prev != nil {
 		pr = &prev.SkReceiveQueue
