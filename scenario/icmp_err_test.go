@@ -454,3 +454,108 @@ func TestSynSentMss(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOneMssPerWrite: tcp_sendmsg works out the MSS once per call
+// (tcp_send_mss) and sizes every segment of the write with it. Here a
+// D-SACK and a SACK block are owed when the write starts (SACK
+// compression held the ACK back), so the MSS is 1428; the first segment
+// sends the D-SACK, but the rest of the write keeps 1428 (the previous
+// build went on with 1436 and ended with a 1420-byte segment).
+func TestOneMssPerWrite(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 100 ecr 1,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514 <nop,nop,TS val 2 ecr 100>
+   +0 accept(3, ..., ...) = 4
+   +0 setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0
+  +.1 < . 2001:3001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 150>
+   +0 > . 1:1(0) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:3001>
+   +0 < . 3001:4001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 300>
+   +0 > . 1:1(0) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:4001>
+   +0 < . 4001:5001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 300>
+   +0 > . 1:1(0) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:5001>
+   +0 < . 5001:6001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 300>
+   +0 < . 5001:6001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 300>
+   +0 write(4, ..., 4284) = 4284
+   +0 > . 1:1429(1428) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 5001:6001 2001:6001>
+   +0 > . 1429:2857(1428) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:6001>
+   +0 > P. 2857:4285(1428) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:6001>
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOneMssPerWriteUnderNagle: the same write with Nagle on and a small
+// segment unacknowledged. Every segment is a full 1428 of the call's MSS,
+// so Nagle holds nothing back; the previous build's 1420-byte tail was
+// "partial" against a later MSS of 1436 and waited a round trip.
+func TestOneMssPerWriteUnderNagle(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 100 ecr 1,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514 <nop,nop,TS val 2 ecr 100>
+   +0 accept(3, ..., ...) = 4
+   +0 write(4, ..., 100) = 100
+   +0 > P. 1:101(100) ack 1 <nop,nop,TS val 200 ecr 2>
+  +.1 < . 2001:3001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 150>
+   +0 > . 101:101(0) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:3001>
+   +0 < . 3001:4001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 300>
+   +0 > . 101:101(0) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:4001>
+   +0 < . 4001:5001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 300>
+   +0 > . 101:101(0) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:5001>
+   +0 < . 5001:6001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 300>
+   +0 < . 5001:6001(1000) ack 1 win 514 <nop,nop,TS val 3 ecr 300>
+   +0 write(4, ..., 4284) = 4284
+   +0 > . 101:1529(1428) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 5001:6001 2001:6001>
+   +0 > . 1529:2957(1428) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:6001>
+   +0 > P. 2957:4385(1428) ack 1 <nop,nop,TS val 300 ecr 2,nop,nop,sack 2001:6001>
+   +0 %{ assert tcpi_notsent_bytes == 0, tcpi_notsent_bytes }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPacingRateAtTheSynAck: the SYN-ACK's tcp_ack syncs the MSS with
+// tcp_header_len as tcp_connect_init left it (the timestamp the SYN
+// offered counted), and the pacing rate is set from that (1448 bytes);
+// only then does the handshake settle tcp_header_len (no timestamps here:
+// the MSS becomes 1460).
+func TestPacingRateAtTheSynAck(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <...>
+ +.01 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+   +0 > . 1:1(0) ack 1
+   +0 %{ assert tcpi_snd_mss == 1460, tcpi_snd_mss; assert tcpi_pacing_rate == 2896000, tcpi_pacing_rate }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPathMtuInSynSent: a fragmentation needed about the SYN (MTU 1200)
+// lowers nothing below the 524 the MSS already is before the peer
+// answers: tcp_sync_mss clamps to mss_clamp (536) less the timestamp the
+// SYN offers.
+func TestPathMtuInSynSent(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <...>
+   +0 %{ assert tcpi_snd_mss == 524, tcpi_snd_mss }%
+ +.01 < icmp unreachable frag_needed mtu 1200 [0:0(0)]
+   +0 %{ assert tcpi_snd_mss == 524, tcpi_snd_mss }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}

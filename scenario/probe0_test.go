@@ -76,3 +76,32 @@ func TestUserTimeoutEndsProbingOnTime(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUserTimeoutSetWhileProbing: TCP_USER_TIMEOUT lowered to 1 s while
+// the connection has been probing for almost 2 s: the next probe timer is
+// armed TCP_TIMEOUT_MIN ahead (the time left is below zero), and the
+// connection is given up at once instead of at the next backed-off probe.
+func TestUserTimeoutSetWhileProbing(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 0
+   +0 accept(3, ..., ...) = 4
+   +0 write(4, ..., 1000) = 1000
+  +.3 > . 0:0(0) ack 1
+ +.01 < . 1:1(0) ack 1 win 0
+  +.59 > . 0:0(0) ack 1
+ +.01 < . 1:1(0) ack 1 win 0
+ +1.19 > . 0:0(0) ack 1
+ +.01 < . 1:1(0) ack 1 win 0
+ +.09 setsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [1000], 4) = 0
+ +.01 < . 1:1(0) ack 1 win 0
+ +.01 %{ assert tcpi_state == 7, tcpi_state }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}

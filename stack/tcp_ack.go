@@ -60,12 +60,16 @@ func tcpInitializeRcvMss(tp *TcpSock) {
 }
 
 // tcpHeaderLen is tp->tcp_header_len: the TCP header of our segments,
-// with the timestamp option when it is in use.
-func (tp *TcpSock) tcpHeaderLen() uint32 {
-	if tp.RxOpt.TstampOk {
-		return 20 + TCPOLEN_TSTAMP_ALIGNED
+// with the timestamp option when it is in use. tcp_connect_init counts
+// the timestamp the SYN offers; the handshake sets what was agreed.
+func (tp *TcpSock) tcpHeaderLen() uint32 { return max(tp.headerLen, header.TCPMinSize) }
+
+// setTcpHeaderLen sets tcp_header_len for the options in use.
+func (tp *TcpSock) setTcpHeaderLen(timestamps bool) {
+	tp.headerLen = header.TCPMinSize
+	if timestamps {
+		tp.headerLen += TCPOLEN_TSTAMP_ALIGNED
 	}
-	return 20
 }
 
 // tcpIncrQuickack is tcp_incr_quickack: allow up to max immediate ACKs

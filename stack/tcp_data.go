@@ -50,8 +50,12 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		}
 	}
 	copied := 0
+	// tcp_send_mss: one MSS for the whole call (the segments and the
+	// pushes), worked out again only after a wait for memory. Pending
+	// SACK blocks shrink it, and the first segment sent may clear them,
+	// but the call keeps the size it started with.
+	mss := k.tcpCurrentMss(sk)
 	for copied < len(data) {
-		mss := k.tcpCurrentMss(sk) // tcp_send_mss, again after any sleep
 		if sk.SkErr != 0 || sk.SkShutdown&sockets.SEND_SHUTDOWN != 0 ||
 			(sk.SkcState != sockets.TCP_ESTABLISHED && sk.SkcState != sockets.TCP_CLOSE_WAIT) {
 			// do_error: a write that copied something returns the count
@@ -100,6 +104,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 				if intr {
 					return fail(copied, sockets.Errno(tracing.EINTR))
 				}
+				mss = k.tcpCurrentMss(sk)
 				continue
 			}
 			ns, err := skb.AllocSkbFclone(k.skbs, uint32(MaxTCPHeader+min(len(data)-copied, int(mss))))
@@ -130,13 +135,13 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		// A full segment: it may leave now, before the rest is copied.
 		if tcpForcedPush(tp) {
 			tcpMarkPush(tp, s)
-			k.tcpPushPendingFrames(sk, TCP_NAGLE_PUSH)
+			k.tcpPushPendingFramesMss(sk, mss, TCP_NAGLE_PUSH)
 		} else if s == skb.SkbPeek(&sk.SkWriteQueue) {
-			k.tcpWriteXmit(sk, TCP_NAGLE_PUSH, true) // tcp_push_one
+			k.tcpWriteXmit(sk, mss, TCP_NAGLE_PUSH, true) // tcp_push_one
 		}
 	}
 	if copied > 0 {
-		k.tcpPush(sk, flags, tp.Nonagle, k.tcpCurrentMss(sk))
+		k.tcpPush(sk, flags, tp.Nonagle, mss)
 	}
 	return copied, nil
 }
@@ -213,18 +218,27 @@ func (k *Kernel) tcpPush(sk *sockets.Sock, flags int, nonagle uint8, sizeGoal ui
 	if flags&sockets.MSG_MORE != 0 {
 		nonagle = TCP_NAGLE_CORK
 	}
-	k.tcpPushPendingFrames(sk, nonagle)
+	k.tcpPushPendingFramesMss(sk, sizeGoal, nonagle)
 }
 
-// tcpPushPendingFrames is __tcp_push_pending_frames: send what the windows
-// and Nagle allow; if that is nothing while nothing is in flight, the
-// probe timer makes sure the held data goes out eventually
-// (tcp_check_probe_timer).
+// tcpPushPendingFrames is tcp_push_pending_frames: __tcp_push_pending_frames
+// with the MSS as it is now (tcp_current_mss).
 func (k *Kernel) tcpPushPendingFrames(sk *sockets.Sock, nonagle uint8) {
 	if sk.SkcState == sockets.TCP_CLOSE || skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 		return
 	}
-	k.tcpWriteXmit(sk, nonagle, false)
+	k.tcpPushPendingFramesMss(sk, k.tcpCurrentMss(sk), nonagle)
+}
+
+// tcpPushPendingFramesMss is __tcp_push_pending_frames: send what the
+// windows and Nagle allow, in segments of mss; if that is nothing while
+// nothing is in flight, the probe timer makes sure the held data goes out
+// eventually (tcp_check_probe_timer).
+func (k *Kernel) tcpPushPendingFramesMss(sk *sockets.Sock, mss uint32, nonagle uint8) {
+	if sk.SkcState == sockets.TCP_CLOSE || skb.SkbQueueEmpty(&sk.SkWriteQueue) {
+		return
+	}
+	k.tcpWriteXmit(sk, mss, nonagle, false)
 	if !skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 		k.tcpCheckProbeTimer(sk)
 	}
@@ -239,11 +253,11 @@ func (k *Kernel) tcpPushPendingFrames(sk *sockets.Sock, nonagle uint8) {
 // unacknowledged (Minshall's variant), TCP_NAGLE_OFF or TCP_NAGLE_PUSH
 // send it. The first one in flight arms the retransmit timer. pushOne
 // sends one segment at most (tcp_push_one).
-func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, nonagle uint8, pushOne bool) int {
+func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, mss uint32, nonagle uint8, pushOne bool) int {
 	tp := tcpSk(sk)
 	k.tr.Enter2(fnTcpWriteXmit, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(nonagle)))
 	sent := 0
-	mss := k.tcpCurrentMss(sk)
+	mss = max(mss, 1)
 	if skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 		// tcp_push_pending_frames calls tcp_write_xmit only with
 		// something to send.

@@ -195,6 +195,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 			tp.AdvMss -= TCPOLEN_TSTAMP_ALIGNED
 			tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = rx.RcvTsval, k.clock.Now()
 		}
+		tp.setTcpHeaderLen(tp.RxOpt.TstampOk)
 		k.tcpSyncMss(sk, tp.IcskPmtuCookie)
 		tp.CopiedSeq = tp.RcvNxt
 		k.tcpFinishConnect(sk)
@@ -225,6 +226,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		tp.SndWnd = uint32(seg.th.Window())
 		tp.SndWl1 = seg.seq
 		tp.MaxWindow = tp.SndWnd
+		tp.setTcpHeaderLen(tp.RxOpt.TstampOk)
 		k.tcpSyncMss(sk, tp.IcskPmtuCookie)
 		k.tcpSendSynack(sk)
 		_ = skb.ConsumeSkb(seg.s)
@@ -322,12 +324,9 @@ func tcpBoundToHalfWnd(tp *TcpSock, pktsize uint32) uint32 {
 	return pktsize
 }
 
-func ts12(tp *TcpSock) uint32 {
-	if tp.RxOpt.TstampOk {
-		return TCPOLEN_TSTAMP_ALIGNED
-	}
-	return 0
-}
+// ts12 is tcp_header_len - sizeof(struct tcphdr): the room options take
+// in every segment (the timestamp, when it is used).
+func ts12(tp *TcpSock) uint32 { return tp.tcpHeaderLen() - header.TCPMinSize }
 
 // tcpSendSynack is tcp_send_synack: the SYN-ACK of a simultaneous open.
 func (k *Kernel) tcpSendSynack(sk *sockets.Sock) {

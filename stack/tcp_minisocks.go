@@ -240,6 +240,7 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	if req.TstampOk {
 		tp.MssCache -= TCPOLEN_TSTAMP_ALIGNED
 	}
+	tp.setTcpHeaderLen(req.TstampOk)
 	tp.IcskPmtuCookie = 0 // tcp_v4_syn_recv_sock syncs it with the route
 	tp.IcskRto = TCP_TIMEOUT_INIT
 	tp.SndCwnd = TCP_INIT_CWND

@@ -361,11 +361,9 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	// timestamp the SYN offers, so 524 until the SYN-ACK; rcv_mss is
 	// tcp_initialize_rcv_mss's guess (TCP_MIN_MSS on a new socket, whose
 	// receive window is not chosen yet).
+	tp.setTcpHeaderLen(k.net.Sysctl.TcpTimestamps != 0)
 	tp.MaxWindow = 0
 	k.tcpSyncMss(sk, uint32(rt.MTU))
-	if k.net.Sysctl.TcpTimestamps != 0 && !tp.RxOpt.TstampOk {
-		tp.MssCache -= TCPOLEN_TSTAMP_ALIGNED
-	}
 	tcpInitializeRcvMss(tp)
 	tp.WindowClamp = tcpRcvbufLockedClamp(sk, tp.WindowClamp)
 	// A new connection has no ts_recent_stamp, so the window is quantised

@@ -104,6 +104,7 @@ type tcpConn struct {
 	sndCwndStamp    int64                           // snd_cwnd_stamp: when cwnd last grew or was fully used
 	tsqFlags        uint32                          // sk_tsq_flags: TSQF_* and TCP_TSQ_DEFERRED
 	mtuInfo         uint32                          // mtu_info: the MTU the last ICMP fragmentation needed gave
+	headerLen       uint32                          // tcp_header_len (see tcpHeaderLen)
 	probesTstamp    int64                           // icsk_probes_tstamp: when the first unanswered zero-window probe was due
 	probesTstampSet bool                            // the kernel's probes_tstamp != 0
 	// SACK compression (tcp_comp_sack_*): ACKs owed while the

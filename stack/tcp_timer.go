@@ -243,11 +243,7 @@ func (k *Kernel) tcpClampProbe0ToUserTimeout(tp *TcpSock, when int64) int64 {
 		return when
 	}
 	elapsed := max(k.clock.Now()-tp.probesTstamp, 0)
-	remaining := ut - elapsed
-	if remaining < 0 {
-		return when // the kernel's unsigned remaining wraps: the plain interval
-	}
-	return min(max(remaining, TCP_TIMEOUT_MIN), when)
+	return min(max(ut-elapsed, TCP_TIMEOUT_MIN), when)
 }
 
 // tcpProbe0When is tcp_probe0_when: the window-probe interval,

@@ -102,7 +102,7 @@ func (k *Kernel) tcpTsqWrite(sk *sockets.Sock) {
 	if tp.lostOut > tp.RetransOut && tp.SndCwnd > tcpPacketsInFlight(tp) {
 		k.tcpXmitRetransmitQueue(sk)
 	}
-	k.tcpWriteXmit(sk, tp.Nonagle, false)
+	k.tcpWriteXmit(sk, k.tcpCurrentMss(sk), tp.Nonagle, false)
 }
 
 // tcpReleaseCb is tcp_release_cb: what was deferred while a process owned
