@@ -65,6 +65,9 @@ type Sysctls struct {
 	// TcpDsack: report duplicate segments with D-SACK (RFC 2883); Linux's
 	// default is 1.
 	TcpDsack int
+	// TcpRetransCollapse: a retransmission of a short segment takes the
+	// small segments after it along, up to an MSS (Linux's default 1).
+	TcpRetransCollapse int
 	// TcpInvalidRatelimit: the least time, in ms, between two duplicate
 	// or challenge ACKs for invalid segments (Linux's default 500).
 	TcpInvalidRatelimit int
@@ -120,6 +123,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpEarlyRetrans:       3,
 		TcpRecovery:           1,
 		TcpFrto:               2,
+		TcpRetransCollapse:    1,
 		TcpDsack:              1,
 		TcpInvalidRatelimit:   500,
 		TcpSynLinearTimeouts:  4,
@@ -221,6 +225,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_orphan_retries", "retransmissions before an orphaned connection is dropped (0: 8)", func(s *Sysctls) *int { return &s.TcpOrphanRetries }, 0, 255),
 	intEntry("net.ipv4.tcp_invalid_ratelimit", "ms between duplicate or challenge ACKs answering invalid segments (RFC 5961, PAWS)", func(s *Sysctls) *int { return &s.TcpInvalidRatelimit }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_dsack", "report segments received twice with D-SACK blocks (RFC 2883)", func(s *Sysctls) *int { return &s.TcpDsack }, 0, 1),
+	intEntry("net.ipv4.tcp_retrans_collapse", "a retransmission of a short segment takes the small segments after it along, up to an MSS; 0 off", func(s *Sysctls) *int { return &s.TcpRetransCollapse }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
 	intEntry("net.ipv4.tcp_autocorking", "hold back a small write while the socket's earlier packets still wait in a device (they leave together when the device is done)", func(s *Sysctls) *int { return &s.TcpAutocorking }, 0, 1),
 	intEntry("net.ipv4.tcp_comp_sack_delay_ns", "the longest an ACK owed while data is out of order is held back (SACK compression), in ns", func(s *Sysctls) *int { return &s.TcpCompSackDelayNs }, 0, 1<<30),

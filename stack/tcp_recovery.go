@@ -720,7 +720,7 @@ func (k *Kernel) tcpXmitRetransmitQueue(sk *sockets.Sock) {
 		if k.tcpSmallQueueCheck(sk, s, 1) {
 			break
 		}
-		if !k.tcpRetransmitSkb(sk, s) {
+		if !k.tcpRetransmitSkb(sk, s, int(int64(tp.SndCwnd)-int64(tcpPacketsInFlight(tp)))) {
 			break
 		}
 		sent++

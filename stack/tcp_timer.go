@@ -60,7 +60,7 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 			return
 		}
 		k.tcpEnterLoss(sk)
-		k.tcpRetransmitSkb(sk, head)
+		k.tcpRetransmitSkb(sk, head, 1)
 		k.tcpRetransmitTimerBackoff(sk)
 		return
 	}
@@ -81,7 +81,7 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 	}
 	k.tcpEnterLoss(sk)
 	k.tcpUpdateRtoStats(sk)
-	k.tcpRetransmitSkb(sk, head)
+	k.tcpRetransmitSkb(sk, head, 1)
 	k.tcpRetransmitTimerBackoff(sk)
 }
 
@@ -102,9 +102,9 @@ func (k *Kernel) tcpRetransmitTimerBackoff(sk *sockets.Sock) {
 // retransmit queue again and tag it SACKED_RETRANS (that copy counts in
 // retrans_out until it is acknowledged, SACKed or found lost). It reports
 // whether the segment went.
-func (k *Kernel) tcpRetransmitSkb(sk *sockets.Sock, s *skb.SkBuff) bool {
+func (k *Kernel) tcpRetransmitSkb(sk *sockets.Sock, s *skb.SkBuff, segs int) bool {
 	tp := tcpSk(sk)
-	ok := k.tcpRetransmitSkbOnce(sk, s)
+	ok := k.tcpRetransmitSkbOnce(sk, s, segs)
 	if ok {
 		if s.Cb[cbSacked]&TCPCB_SACKED_RETRANS == 0 {
 			tp.RetransOut++
@@ -122,19 +122,42 @@ func (k *Kernel) tcpRetransmitSkb(sk *sockets.Sock, s *skb.SkBuff) bool {
 
 // tcpRetransmitSkbOnce is __tcp_retransmit_skb: the transmission itself (a
 // clone, or a copy if a clone is still out), tagged EVER_RETRANS and
-// counted (RetransSegs, total_retrans). The loss probe uses it directly.
-func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff) bool {
+// counted (RetransSegs, total_retrans), of at most segs segments. It goes
+// only as far as the peer's window reaches (a segment wholly beyond a
+// shrunk window waits, unless it is the first unacknowledged one, which
+// goes as a probe); a longer skb is cut (tcp_fragment), a shorter one may
+// take small segments after it along (tcp_retrans_try_collapse). The loss
+// probe uses it directly.
+func (k *Kernel) tcpRetransmitSkbOnce(sk *sockets.Sock, s *skb.SkBuff, segs int) bool {
 	tp := tcpSk(sk)
 	k.tr.Point(fnTcpRetransmitSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())))
 	if k.tcpSkbStillInHostQueue(sk, s) {
 		return false // -EBUSY
 	}
-	if mss := k.tcpCurrentMss(sk); s.Len > mss {
-		// The MSS shrank since s was sent (path MTU): it goes again as
-		// a first piece that fits.
-		if k.tcpFragment(sk, TCP_FRAG_IN_RTX_QUEUE, s, mss) != nil {
-			return false
+	curMss := k.tcpCurrentMss(sk)
+	availWnd := int64(int32(tp.SndUna + tp.SndWnd - cbSeqOf(s))) // tcp_wnd_end - seq
+	if availWnd <= 0 {
+		if cbSeqOf(s) != tp.SndUna {
+			return false // -EAGAIN: beyond the shrunk window
 		}
+		availWnd = int64(curMss)
+	}
+	n := int64(curMss) * int64(max(segs, 1))
+	if n > availWnd {
+		if n = availWnd / int64(curMss) * int64(curMss); n == 0 {
+			n = availWnd
+		}
+	}
+	// Without GSO the model sends one segment per skb, so an skb longer
+	// than the MSS (it shrank since s was sent) is also cut at the MSS:
+	// on the wire the same segments as the kernel's GSO would make.
+	n = min(n, int64(curMss))
+	if int64(s.Len) > n {
+		if k.tcpFragment(sk, TCP_FRAG_IN_RTX_QUEUE, s, uint32(n)) != nil {
+			return false // -ENOMEM: later
+		}
+	} else if space := min(availWnd, int64(curMss)); int64(s.Len) < space {
+		k.tcpRetransTryCollapse(sk, s, space)
 	}
 	if k.tcpTransmitSkb(sk, s, true) != nil {
 		return false

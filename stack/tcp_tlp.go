@@ -102,7 +102,7 @@ func (k *Kernel) tcpSendLossProbe(sk *sockets.Sock) {
 			!after(cbSeqOf(s)+min(s.Len, max(tp.MssCache, 1)), tp.SndUna+tp.SndWnd) && k.tcpSendNewSegment(sk, false) {
 			sent = true // tcp_snd_wnd_test passed: new data is the probe
 			tp.tlpRetrans = false
-		} else if tail := skb.SkbPeekTail(&tp.rtxQueue); tail != nil && k.tcpRetransmitSkbOnce(sk, tail) {
+		} else if tail := skb.SkbPeekTail(&tp.rtxQueue); tail != nil && k.tcpRetransmitSkbOnce(sk, tail, 1) {
 			sent = true // __tcp_retransmit_skb: not counted in retrans_out
 			tp.tlpRetrans = true
 		}

@@ -4,6 +4,8 @@ import "github.com/stackscope/stackscope/tracing"
 
 var fnTcpV4Err, fnTcpReqErr, fnTcpLdRtoRevert, fnTcpV4MtuReduced, fnIpRtUpdatePmtu, fnTcpSimpleRetransmit tracing.FuncID
 
+var fnTcpCollapseRetrans tracing.FuncID
+
 func init() {
 	const (
 		tcpIpv4C  = "net/ipv4/tcp_ipv4.c"
@@ -28,6 +30,9 @@ func init() {
 	fnIpRtUpdatePmtu = reg("__ip_rt_update_pmtu", "net/ipv4/route.c", (*Kernel).ipRtUpdatePmtu, []string{"daddr", "mtu"},
 		"Records a path MTU for a destination as a next-hop exception that expires after ip_rt_mtu_expires "+
 			"(10 minutes). Below ip_rt_min_pmtu (552) the value is raised to it and locked.")
+	fnTcpCollapseRetrans = tracing.Register(tracing.Spec{Name: "tcp_collapse_retrans", File: "net/ipv4/tcp_output.c",
+		Go: (*Kernel).tcpCollapseRetrans, Args: []string{"skb", "next"}, Explain: "A retransmission takes the next small segment along (tcp_retrans_try_collapse): its data moves into this " +
+			"skb, which takes over its end and its PSH or FIN, and the emptied skb leaves the retransmit queue."})
 	fnTcpSimpleRetransmit = reg("tcp_simple_retransmit", tcpInputC, (*Kernel).tcpSimpleRetransmit, []string{"sk"},
 		"After the path MTU dropped: every segment in flight bigger than the new MSS is marked lost and sent again "+
 			"in pieces that fit. The congestion window is not cut: the same data is in the network, in more packets.")

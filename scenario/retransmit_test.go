@@ -1,0 +1,89 @@
+package scenario
+
+import "testing"
+
+// Retransmissions as __tcp_retransmit_skb sizes them.
+
+// TestRetransmitWithinAShrunkWindow: the peer shrinks its window to 1024
+// bytes (8 << 7) while a 1460-byte segment is unacknowledged. The loss
+// probe sends it again only as far as the window reaches: 1024 bytes,
+// cut off the skb by tcp_fragment (PSH stays with the rest), which stays
+// in flight as a second packet. The previous build sent all 1460.
+func TestRetransmitWithinAShrunkWindow(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 write(4, ..., 1460) = 1460
+   +0 > P. 1:1461(1460) ack 1
+ +.01 < P. 1:11(10) ack 1 win 514
+   +0 > . 1461:1461(0) ack 11
+ +.01 < . 11:11(0) ack 1 win 8
+ +.3 > . 1:1025(1024) ack 11
+   +0 %{ assert tcpi_unacked == 2, tcpi_unacked }%
+ +.01 < . 11:11(0) ack 1025 win 8
+   +0 %{ assert tcpi_unacked == 1, tcpi_unacked }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRetransmitCollapsesSmallSegments: three 100-byte writes with Nagle
+// off, all lost. The loss probe resends the last; at the RTO the first
+// goes again with the two after it merged in (tcp_retrans_try_collapse,
+// tcp_retrans_collapse 1): one 300-byte segment. The previous build sent
+// 1:101.
+func TestRetransmitCollapsesSmallSegments(t *testing.T) {
+	if _, err := runScript(t, `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0
+   +0 write(4, ..., 100) = 100
+   +0 > P. 1:101(100) ack 1
+   +0 write(4, ..., 100) = 100
+   +0 > P. 101:201(100) ack 1
+   +0 write(4, ..., 100) = 100
+   +0 > P. 201:301(100) ack 1
+ +.2 > P. 201:301(100) ack 1
+ +.3 > P. 1:301(300) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRetransmitCollapseCanBeTurnedOff: with tcp_retrans_collapse 0 the
+// RTO resends the first 100-byte segment alone.
+func TestRetransmitCollapseCanBeTurnedOff(t *testing.T) {
+	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_retrans_collapse=0`\n"+`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0
+   +0 write(4, ..., 100) = 100
+   +0 > P. 1:101(100) ack 1
+   +0 write(4, ..., 100) = 100
+   +0 > P. 101:201(100) ack 1
+   +0 write(4, ..., 100) = 100
+   +0 > P. 201:301(100) ack 1
+ +.2 > P. 201:301(100) ack 1
+ +.3 > P. 1:101(100) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
