@@ -53,12 +53,7 @@ func TestIcmpUnreachableFailsAConnect(t *testing.T) {
 func TestIcmpOnAnOpenConnectionIsSoft(t *testing.T) {
 	if _, err := runScript(t, `
 `+"`../common/defaults.sh\nsysctl -q net.ipv4.tcp_retries2=2`"+`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+`+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 write(4, ..., 1000) = 1000
@@ -81,12 +76,7 @@ func TestIcmpOnAnOpenConnectionIsSoft(t *testing.T) {
 func TestIcmpUnreachableRevertsOneBackoff(t *testing.T) {
 	if _, err := runScript(t, `
 `+"`../common/defaults.sh`"+`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+`+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 write(4, ..., 1000) = 1000
@@ -111,12 +101,7 @@ func TestIcmpUnreachableRevertsOneBackoff(t *testing.T) {
 func TestIcmpAboutASynAckDropsTheRequest(t *testing.T) {
 	r, err := runScript(t, `
 `+"`../common/defaults.sh`"+`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+`+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
  +.01 < icmp unreachable port_unreachable [0:0(0)]
  +.01 < icmp unreachable host_unreachable [5:5(0)]
  +.99 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
@@ -140,12 +125,7 @@ func TestIcmpAboutASynAckDropsTheRequest(t *testing.T) {
 func TestPathMtuDiscovery(t *testing.T) {
 	if _, err := runScript(t, `
 `+"`../common/defaults.sh`"+`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+`+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
   +.1 < . 1:1(0) ack 1 win 23
    +0 accept(3, ..., ...) = 4
    +0 write(4, ..., 4380) = 4380
@@ -191,12 +171,7 @@ func TestIcmpNeedsTheQuotedSegment(t *testing.T) {
 // minutes). The next write after that finds the route's MTU back at 1500
 // and tcp_current_mss syncs the MSS up again.
 func TestPathMtuExpires(t *testing.T) {
-	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+	if _, err := runScript(t, ``+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 write(4, ..., 1460) = 1460
@@ -217,12 +192,7 @@ func TestPathMtuExpires(t *testing.T) {
 // TestSoErrorReportsTheSoftError: getsockopt(SO_ERROR) on an open
 // connection returns, and clears, the error ICMP left in sk_err_soft.
 func TestSoErrorReportsTheSoftError(t *testing.T) {
-	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+	if _, err := runScript(t, ``+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 write(4, ..., 1000) = 1000
@@ -252,12 +222,7 @@ func TestLockedPathMtuIsNoError(t *testing.T) {
 			df = append(df, b[6]&0x40 != 0)
 		}
 	}, ``+"`sysctl -q net.ipv4.tcp_retries2=2`"+`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+`+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 write(4, ..., 1000) = 1000
@@ -278,15 +243,7 @@ func TestLockedPathMtuIsNoError(t *testing.T) {
 // runScriptTapped is runScript with a packet tap on the kernel.
 func runScriptTapped(t *testing.T, tap stack.PacketTap, src string) (*Runner, error) {
 	t.Helper()
-	s, err := Parse("test.pkt", src)
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	r, err := NewRunner(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.Close)
+	r := newScriptRunner(t, src)
 	if err := r.Kernel().SetPacketTap(tap); err != nil {
 		t.Fatal(err)
 	}
@@ -368,12 +325,7 @@ func TestHandshakeMssHalfTheWindow(t *testing.T) {
 // data of a segment with the new MSS; a segment of exactly 1160 bytes
 // plus FIN still fits an MSS of 1160 and is not resent.
 func TestSimpleRetransmitIgnoresTheFin(t *testing.T) {
-	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+	if _, err := runScript(t, ``+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 setsockopt(4, SOL_TCP, TCP_CORK, [1], 4) = 0
@@ -417,13 +369,7 @@ func TestMssGrowsWithTheWindow(t *testing.T) {
 // still fits the MTU: 1448 bytes, not 1460 (which, with DF, would not
 // have left at all).
 func TestSackBlocksTakeTheirRoom(t *testing.T) {
-	if _, err := runScript(t, `
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 < . 1001:2001(1000) ack 1 win 514

@@ -7,12 +7,7 @@ import "testing"
 // window at the handshake; the server's data waits in sk_write_queue and
 // a probe (snd_una - 1, no data) asks for the window every RTO, backed off.
 const probe0Opening = "`sysctl -q net.ipv4.tcp_retries2=2`" + `
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+` + listener + `   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 0
    +0 accept(3, ..., ...) = 4
    +0 write(4, ..., 1000) = 1000
@@ -56,13 +51,7 @@ func TestAnsweredProbesKeepTheConnection(t *testing.T) {
 // (tcp_clamp_probe0_to_user_timeout): the connection is given up at
 // 1.9 s, not at the next backed-off probe (2.2 s).
 func TestUserTimeoutEndsProbingOnTime(t *testing.T) {
-	if _, err := runScript(t, `
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 0
    +0 accept(3, ..., ...) = 4
    +0 setsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [1500], 4) = 0
@@ -82,13 +71,7 @@ func TestUserTimeoutEndsProbingOnTime(t *testing.T) {
 // armed TCP_TIMEOUT_MIN ahead (the time left is below zero), and the
 // connection is given up at once instead of at the next backed-off probe.
 func TestUserTimeoutSetWhileProbing(t *testing.T) {
-	if _, err := runScript(t, `
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 0
    +0 accept(3, ..., ...) = 4
    +0 write(4, ..., 1000) = 1000

@@ -10,13 +10,7 @@ import "testing"
 // cut off the skb by tcp_fragment (PSH stays with the rest), which stays
 // in flight as a second packet. The previous build sent all 1460.
 func TestRetransmitWithinAShrunkWindow(t *testing.T) {
-	if _, err := runScript(t, `
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 write(4, ..., 1460) = 1460
@@ -39,13 +33,7 @@ func TestRetransmitWithinAShrunkWindow(t *testing.T) {
 // tcp_retrans_collapse 1): one 300-byte segment. The previous build sent
 // 1:101.
 func TestRetransmitCollapsesSmallSegments(t *testing.T) {
-	if _, err := runScript(t, `
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0
@@ -66,12 +54,7 @@ func TestRetransmitCollapsesSmallSegments(t *testing.T) {
 // RTO resends the first 100-byte segment alone.
 func TestRetransmitCollapseCanBeTurnedOff(t *testing.T) {
 	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_retrans_collapse=0`\n"+`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+`+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0

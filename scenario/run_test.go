@@ -23,6 +23,14 @@ const passiveOpen = `// A server: the peer opens, the kernel answers.
 
 func runScript(t *testing.T, src string) (*Runner, error) {
 	t.Helper()
+	r := newScriptRunner(t, src)
+	return r, r.Run()
+}
+
+// newScriptRunner parses src and makes its runner (closed when the test
+// ends), not yet run.
+func newScriptRunner(t *testing.T, src string) *Runner {
+	t.Helper()
 	s, err := Parse("test.pkt", src)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
@@ -32,8 +40,18 @@ func runScript(t *testing.T, src string) (*Runner, error) {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	return r, r.Run()
+	return r
 }
+
+// listener is a server's socket, bind and listen, and the peer's SYN (MSS
+// 1460, SACK, window scale 7, no timestamps, no defaults.sh): the next
+// line is the kernel's SYN-ACK.
+const listener = `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+`
 
 // wantRunError checks that a script fails on line with a message holding
 // every one of parts.

@@ -18,16 +18,7 @@ import (
 // retransmitted six); every byte then reads back in order.
 func TestCollapseKeepsSmallSegments(t *testing.T) {
 	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
-	lfd := f.socket(f.pa)
-	if err := f.pa.Setsockopt(lfd, sockets.SOL_SOCKET, sockets.SO_RCVBUF, sockets.Optval{Int: 16384}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.pa.Bind(lfd, sa(addrA, 9)); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.pa.Listen(lfd, 8); err != nil {
-		t.Fatal(err)
-	}
+	lfd := f.listenRcvbuf(f.pa, addrA, 9, 16384)
 	cfd, sfd := f.dial(lfd, 9)
 	if err := f.pb.Setsockopt(cfd, sockets.SOL_TCP, sockets.TCP_NODELAY, sockets.Optval{Int: 1}); err != nil {
 		t.Fatal(err)

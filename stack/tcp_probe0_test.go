@@ -13,16 +13,7 @@ import (
 // connection was closed without sending a probe.
 func TestDisconnectForgetsTheProbes(t *testing.T) {
 	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
-	lfd := f.socket(f.pa)
-	if err := f.pa.Setsockopt(lfd, sockets.SOL_SOCKET, sockets.SO_RCVBUF, sockets.Optval{Int: 4096}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.pa.Bind(lfd, sa(addrA, 9)); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.pa.Listen(lfd, 8); err != nil {
-		t.Fatal(err)
-	}
+	lfd := f.listenRcvbuf(f.pa, addrA, 9, 4096)
 	cfd, _ := f.dial(lfd, 9)
 	if err := f.pb.Setsockopt(cfd, sockets.SOL_TCP, sockets.TCP_USER_TIMEOUT, sockets.Optval{Int: 5000}); err != nil {
 		t.Fatal(err)

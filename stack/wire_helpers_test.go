@@ -87,6 +87,23 @@ func (f *pairFix) listen(proc *Process, a netip.Addr, port uint16, backlog int) 
 	return fd
 }
 
+// listenRcvbuf makes a listener whose SO_RCVBUF (set before listen, so
+// that its children inherit it) is rcvbuf.
+func (f *pairFix) listenRcvbuf(proc *Process, a netip.Addr, port uint16, rcvbuf int64) int {
+	f.t.Helper()
+	fd := f.socket(proc)
+	if err := proc.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_RCVBUF, sockets.Optval{Int: rcvbuf}); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := proc.Bind(fd, sa(a, port)); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := proc.Listen(fd, 8); err != nil {
+		f.t.Fatal(err)
+	}
+	return fd
+}
+
 func (f *pairFix) connect(proc *Process, fd int, to sockets.SockaddrIn, limit int64) error {
 	f.t.Helper()
 	_, err := f.call(proc, Syscall{Name: "connect", Args: [4]int64{int64(fd), 16}, Addr: to}, limit)

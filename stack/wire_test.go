@@ -904,16 +904,7 @@ func TestWireFastRetransmit(t *testing.T) {
 // part, never in the middle of the data.
 func TestWireFinStaysOnTheLastSegment(t *testing.T) {
 	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
-	lfd := f.socket(f.pa)
-	if err := f.pa.Setsockopt(lfd, sockets.SOL_SOCKET, sockets.SO_RCVBUF, sockets.Optval{Int: 1024}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.pa.Bind(lfd, sa(addrA, 9)); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.pa.Listen(lfd, 8); err != nil {
-		t.Fatal(err)
-	}
+	lfd := f.listenRcvbuf(f.pa, addrA, 9, 1024)
 	cfd, sfd := f.dial(lfd, 9)
 	data := pattern(20_000, 4)
 	wr := f.pb.Start(Syscall{Name: "sendto", Args: [4]int64{int64(cfd)}, Data: data})
