@@ -27,13 +27,10 @@ func TestRetransmitWithinAShrunkWindow(t *testing.T) {
 	}
 }
 
-// TestRetransmitCollapsesSmallSegments: three 100-byte writes with Nagle
-// off, all lost. The loss probe resends the last; at the RTO the first
-// goes again with the two after it merged in (tcp_retrans_try_collapse,
-// tcp_retrans_collapse 1): one 300-byte segment. The previous build sent
-// 1:101.
-func TestRetransmitCollapsesSmallSegments(t *testing.T) {
-	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+// threeLostWrites: three 100-byte writes with Nagle off, none
+// acknowledged; the loss probe resends the last. The RTO's retransmission
+// comes next.
+const threeLostWrites = listener + `   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
    +0 setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0
@@ -44,7 +41,14 @@ func TestRetransmitCollapsesSmallSegments(t *testing.T) {
    +0 write(4, ..., 100) = 100
    +0 > P. 201:301(100) ack 1
  +.2 > P. 201:301(100) ack 1
- +.3 > P. 1:301(300) ack 1
+`
+
+// TestRetransmitCollapsesSmallSegments: at the RTO the first of three
+// lost 100-byte segments goes again with the two after it merged in
+// (tcp_retrans_try_collapse, tcp_retrans_collapse 1): one 300-byte
+// segment. The previous build sent 1:101.
+func TestRetransmitCollapsesSmallSegments(t *testing.T) {
+	if _, err := runScript(t, threeLostWrites+` +.3 > P. 1:301(300) ack 1
 `); err != nil {
 		t.Fatal(err)
 	}
@@ -53,19 +57,7 @@ func TestRetransmitCollapsesSmallSegments(t *testing.T) {
 // TestRetransmitCollapseCanBeTurnedOff: with tcp_retrans_collapse 0 the
 // RTO resends the first 100-byte segment alone.
 func TestRetransmitCollapseCanBeTurnedOff(t *testing.T) {
-	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_retrans_collapse=0`\n"+`
-`+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
-  +.1 < . 1:1(0) ack 1 win 514
-   +0 accept(3, ..., ...) = 4
-   +0 setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0
-   +0 write(4, ..., 100) = 100
-   +0 > P. 1:101(100) ack 1
-   +0 write(4, ..., 100) = 100
-   +0 > P. 101:201(100) ack 1
-   +0 write(4, ..., 100) = 100
-   +0 > P. 201:301(100) ack 1
- +.2 > P. 201:301(100) ack 1
- +.3 > P. 1:101(100) ack 1
+	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_retrans_collapse=0`\n"+threeLostWrites+` +.3 > P. 1:101(100) ack 1
 `); err != nil {
 		t.Fatal(err)
 	}

@@ -113,20 +113,20 @@ func (k *Kernel) icmpRcv(s *skb.SkBuff) {
 		k.icmpEcho(s)
 	case header.ICMP_ECHOREPLY:
 		k.mib.inc(ICMP_MIB_INECHOREPS)
-	case header.ICMP_DEST_UNREACH:
-		k.mib.inc(ICMP_MIB_INDESTUNREACHS)
-		k.icmpUnreach(s)
-	case header.ICMP_TIME_EXCEEDED:
-		k.mib.inc(ICMP_MIB_INTIMEEXCDS)
-		k.icmpUnreach(s)
-	case header.ICMP_PARAMETERPROB:
-		k.mib.inc(ICMP_MIB_INPARMPROBS)
-		k.icmpUnreach(s)
-	case header.ICMP_SOURCE_QUENCH:
-		k.mib.inc(ICMP_MIB_INSRCQUENCHS)
+	case header.ICMP_DEST_UNREACH, header.ICMP_SOURCE_QUENCH, header.ICMP_TIME_EXCEEDED, header.ICMP_PARAMETERPROB:
+		k.mib.inc(icmpErrorMibs[ic.Type()])
 		k.icmpUnreach(s)
 	}
 	_ = skb.ConsumeSkb(s)
+}
+
+// icmpErrorMibs are the input counters of the error types icmp_rcv hands
+// to icmp_unreach (icmp_pointers[]), by type.
+var icmpErrorMibs = [...]Mib{
+	header.ICMP_DEST_UNREACH:  ICMP_MIB_INDESTUNREACHS,
+	header.ICMP_SOURCE_QUENCH: ICMP_MIB_INSRCQUENCHS,
+	header.ICMP_TIME_EXCEEDED: ICMP_MIB_INTIMEEXCDS,
+	header.ICMP_PARAMETERPROB: ICMP_MIB_INPARMPROBS,
 }
 
 // icmpEcho is icmp_echo -> icmp_reply: answer with the same identifier,

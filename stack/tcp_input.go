@@ -291,7 +291,9 @@ func (k *Kernel) tcpCurrentMss(sk *sockets.Sock) uint32 {
 		n = min(n, maxSack)
 		mss -= uint32(TCPOLEN_SACK_BASE_ALIGNED + n*TCPOLEN_SACK_PERBLOCK)
 	}
-	return max(mss, 1)
+	mss = max(mss, 1)
+	k.tr.Point(fnTcpCurrentMss, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(mss)))
+	return mss
 }
 
 // tcpMtuToMss is tcp_mtu_to_mss: the MSS a path MTU leaves, without

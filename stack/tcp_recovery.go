@@ -775,6 +775,7 @@ func (k *Kernel) tcpSimpleRetransmit(sk *sockets.Sock) {
 // what is marked lost.
 func (k *Kernel) tcpNonCongestionLossRetransmit(sk *sockets.Sock) {
 	tp := tcpSk(sk)
+	k.tr.Point(fnTcpNonCongestionLossRetransmit, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(tp.lostOut)))
 	if tp.IcskCaState != sockets.TCP_CA_Loss {
 		tp.HighSeq = tp.SndNxt
 		tp.SndSsthresh = tcpCurrentSsthresh(tp)

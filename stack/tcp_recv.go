@@ -517,6 +517,7 @@ func (k *Kernel) tcpCollapseOne(sk *sockets.Sock, s *skb.SkBuff, q *skb.SkBuffHe
 // eighth of the buffer.
 func (k *Kernel) tcpCollapseOfoQueue(sk *sockets.Sock) {
 	tp := tcpSk(sk)
+	k.tr.Point(fnTcpCollapseOfoQueue, tracing.Sock(uint64(sk.Addr())), tracing.Arg{})
 	q := &tp.outOfOrderQueue
 	var sumTiny uint32
 	s := skb.SkbPeek(q)

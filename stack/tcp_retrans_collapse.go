@@ -17,6 +17,7 @@ func (k *Kernel) tcpRetransTryCollapse(sk *sockets.Sock, to *skb.SkBuff, space i
 	if k.net.Sysctl.TcpRetransCollapse == 0 || cbFlagsOf(to)&header.TCP_FLAG_SYN != 0 {
 		return
 	}
+	k.tr.Point(fnTcpRetransTryCollapse, tracing.Skb(uint64(to.Addr())), tracing.Int(space))
 	tp := tcpSk(sk)
 	first := true
 	for s := to; s != nil; {

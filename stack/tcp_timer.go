@@ -209,6 +209,7 @@ func (k *Kernel) tcpSendActiveReset(sk *sockets.Sock) {
 // tcp_send_probe0 probes again.
 func (k *Kernel) tcpProbeTimer(sk *sockets.Sock) {
 	tp := tcpSk(sk)
+	k.tr.Point(fnTcpProbeTimer, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(tp.IcskProbesOut)))
 	if tp.PacketsOut != 0 || skb.SkbQueueEmpty(&sk.SkWriteQueue) {
 		tp.IcskProbesOut, tp.probesTstampSet = 0, false
 		return

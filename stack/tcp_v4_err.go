@@ -193,6 +193,7 @@ func (k *Kernel) tcpV4MtuReduced(sk *sockets.Sock) {
 // socket's peer that the path MTU is mtu (__ip_rt_update_pmtu), and
 // return the route after that.
 func (k *Kernel) inetCskUpdatePmtu(sk *sockets.Sock, mtu uint32) (*Rtable, bool) {
+	k.tr.Point(fnInetCskUpdatePmtu, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(mtu)))
 	daddr := sk.SkcDaddr.Addr()
 	if !k.ipRtUpdatePmtu(daddr, mtu) {
 		return nil, false

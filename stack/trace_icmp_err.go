@@ -4,7 +4,7 @@ import "github.com/stackscope/stackscope/tracing"
 
 var fnTcpV4Err, fnTcpReqErr, fnTcpLdRtoRevert, fnTcpV4MtuReduced, fnIpRtUpdatePmtu, fnTcpSimpleRetransmit tracing.FuncID
 
-var fnTcpCollapseRetrans tracing.FuncID
+var fnTcpCollapseRetrans, fnTcpCollapseOfoQueue, fnInetCskUpdatePmtu tracing.FuncID
 
 func init() {
 	const (
@@ -33,6 +33,12 @@ func init() {
 	fnTcpCollapseRetrans = tracing.Register(tracing.Spec{Name: "tcp_collapse_retrans", File: "net/ipv4/tcp_output.c",
 		Go: (*Kernel).tcpCollapseRetrans, Args: []string{"skb", "next"}, Explain: "A retransmission takes the next small segment along (tcp_retrans_try_collapse): its data moves into this " +
 			"skb, which takes over its end and its PSH or FIN, and the emptied skb leaves the retransmit queue."})
+	fnTcpCollapseOfoQueue = tracing.Register(tracing.Spec{Name: "tcp_collapse_ofo_queue", File: tcpInputC,
+		Go: (*Kernel).tcpCollapseOfoQueue, Args: []string{"sk"}, Explain: "Collapses each run of contiguous " +
+			"out-of-order data into page-sized skbs (tcp_collapse); single small runs are left alone."})
+	fnInetCskUpdatePmtu = tracing.Register(tracing.Spec{Name: "inet_csk_update_pmtu", File: "net/ipv4/inet_connection_sock.c",
+		Go: (*Kernel).inetCskUpdatePmtu, Args: []string{"sk", "mtu"}, Explain: "Tells the route to the socket's peer the " +
+			"path MTU an ICMP error reported, and returns the route as it is then."})
 	fnTcpSimpleRetransmit = reg("tcp_simple_retransmit", tcpInputC, (*Kernel).tcpSimpleRetransmit, []string{"sk"},
 		"After the path MTU dropped: every segment in flight bigger than the new MSS is marked lost and sent again "+
 			"in pieces that fit. The congestion window is not cut: the same data is in the network, in more packets.")
