@@ -88,11 +88,13 @@ type TraceOptions struct {
 	// Compress compresses everything after the header frame with zstd.
 	Compress bool
 	// BufferSize is the size in bytes of the blocks handed to the writer
-	// goroutine; 0 means 64 KiB. Values below 8 KiB are raised to 8 KiB.
+	// goroutine; 0 means 64 KiB (1 MiB for a file written with O_DIRECT,
+	// whose blocks are rounded up to a multiple of 4 KiB). Values below
+	// 8 KiB are raised to 8 KiB.
 	BufferSize int
 	// Blocks is how many full blocks may wait for the writer goroutine;
-	// 0 means 8. When that many wait, the recording caller waits too:
-	// nothing is ever dropped.
+	// 0 means 8 (4 with O_DIRECT). When that many wait, the recording
+	// caller waits too: nothing is ever dropped.
 	Blocks int
 }
 
@@ -100,25 +102,31 @@ const (
 	defaultBlockSize = 64 << 10
 	minBlockSize     = 8 << 10
 	defaultBlocks    = 8
+	directBlocks     = 4
 	// zstdWindow is the compression window. A reader accepts up to
 	// maxZstdWindow, which bounds its memory whatever the file says.
 	zstdWindow    = 256 << 10
 	maxZstdWindow = 1 << 20
 )
 
-// traceBlock is a block of encoded frames on its way to the writer
-// goroutine. A sync block asks the goroutine to acknowledge it on ack
-// once it and everything before it is written.
+// traceBlock is a block of the stream on its way to the writer goroutine.
+// A sync block asks the goroutine to acknowledge it on ack once it and
+// everything before it is written. A tail block is the filled part of the
+// block the recording goroutine goes on filling (a file written with
+// O_DIRECT takes only whole blocks): it is written through the page cache
+// and not recycled.
 type traceBlock struct {
 	buf  []byte
 	sync bool
+	tail bool
 }
 
 // TraceWriter records inputs and events into a trace file.
 //
-// Recording happens on the kernel loop: Input and Event append into an
-// in-memory block and cost no allocation; full blocks go to a writer
-// goroutine over a bounded channel, and the caller waits only when that
+// Recording happens on the kernel loop: Input and Event append to an
+// in-memory block and cost no allocation; the stream fills every block to
+// its last byte (a frame may span blocks), and full blocks go to a writer
+// goroutine over a bounded channel; the caller waits only when that
 // channel is full. Input, Event, Flush, Close and Counts must be called
 // from one goroutine at a time (the one that records); Err may be called
 // from any goroutine. Close must be called to stop the writer goroutine.
@@ -128,7 +136,7 @@ type TraceWriter struct {
 
 	// Owned by the recording goroutine.
 	cur       []byte     // the block being filled
-	batch     int        // offset in cur of the open events frame, -1 if none
+	evf       []byte     // the open events frame, empty if none
 	delta     deltaState // encoder state of the open events frame
 	blockSize int        // capacity of every block
 	nalloc    int        // blocks allocated so far
@@ -145,7 +153,7 @@ type TraceWriter struct {
 	// Owned by the writer goroutine.
 	out io.Writer
 	zw  *zstd.Encoder
-	dw  *directWriter // out, when the file is written with O_DIRECT
+	dw  *directWriter // the file, when it is written with O_DIRECT
 
 	failed atomic.Bool // err is set: checked on the recording fast path
 	mu     sync.Mutex  // guards err
@@ -155,16 +163,20 @@ type TraceWriter struct {
 // CreateTrace creates (or truncates) the file at path with mode 0600 and
 // starts recording into it: it writes the magic and the header frame. If
 // h.Funcs is nil it is filled from the function registry; h.Format and
-// h.Compressed are set by the writer.
+// h.Compressed are set by the writer. An uncompressed trace is written
+// with O_DIRECT where the file system takes it (direct_linux.go).
 func CreateTrace(path string, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
 	var out io.Writer
-	dw, err := openDirect(path, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("create trace: %w", err)
+	var dw *directWriter
+	var err error
+	if !opt.Compress {
+		if dw, err = openDirect(path, 0o600); err != nil {
+			return nil, fmt.Errorf("create trace: %w", err)
+		}
 	}
 	var f *os.File
 	if dw != nil {
-		f, out = dw.file(), dw
+		f = dw.file()
 	} else {
 		f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
@@ -175,19 +187,14 @@ func CreateTrace(path string, h TraceHeader, opt TraceOptions) (*TraceWriter, er
 	// The mode given to OpenFile only applies to a new file, and the
 	// umask may have changed it: a trace can hold a whole session's
 	// traffic, so it is private whatever was there before.
-	fail := func(err error) (*TraceWriter, error) {
-		if dw != nil {
-			dw.stop()
-		}
-		f.Close()
-		return nil, err
-	}
 	if err := f.Chmod(0o600); err != nil {
-		return fail(fmt.Errorf("create trace %s: %w", path, err))
+		f.Close()
+		return nil, fmt.Errorf("create trace %s: %w", path, err)
 	}
 	w, err := newTraceWriter(out, f, dw, path, h, opt)
 	if err != nil {
-		return fail(err)
+		f.Close()
+		return nil, err
 	}
 	return w, nil
 }
@@ -198,9 +205,9 @@ func NewTraceWriter(w io.Writer, h TraceHeader, opt TraceOptions) (*TraceWriter,
 	return newTraceWriter(w, nil, nil, "trace", h, opt)
 }
 
-// newTraceWriter writes the header onto out and starts the writer
-// goroutine; file, if not nil, is synced and closed by Close; dw, if not
-// nil, is out, writing file with O_DIRECT.
+// newTraceWriter starts the writer goroutine and writes the header: onto
+// out, or with dw, whole aligned blocks onto the file opened with
+// O_DIRECT; file, if not nil, is synced and closed by Close.
 func newTraceWriter(out io.Writer, file *os.File, dw *directWriter, name string, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
 	h.Format = TraceFormatVersion
 	h.Compressed = opt.Compress
@@ -215,25 +222,28 @@ func newTraceWriter(out io.Writer, file *os.File, dw *directWriter, name string,
 		return nil, fmt.Errorf("write trace %s: the header is %d bytes, more than the %d MiB frame limit", name, len(js), maxFrameSize>>20)
 	}
 	head := appendFrame([]byte(TraceMagic), frameHeader, js)
-	if _, err := out.Write(head); err != nil {
-		return nil, fmt.Errorf("write trace %s: header: %w", name, err)
-	}
 
-	blockSize := opt.BufferSize
+	blockSize, blocks := opt.BufferSize, opt.Blocks
+	if dw != nil {
+		if blockSize <= 0 {
+			blockSize = directChunk
+		}
+		blockSize = (max(blockSize, minBlockSize) + directAlign - 1) &^ (directAlign - 1)
+		if blocks <= 0 {
+			blocks = directBlocks
+		}
+	}
 	if blockSize <= 0 {
 		blockSize = defaultBlockSize
 	}
 	blockSize = max(blockSize, minBlockSize)
-	blocks := opt.Blocks
 	if blocks <= 0 {
 		blocks = defaultBlocks
 	}
 	w := &TraceWriter{
 		name:      name,
 		file:      file,
-		batch:     -1,
 		blockSize: blockSize,
-		nalloc:    1,
 		// blocks waiting, one being written, one being filled
 		maxAlloc: blocks + 2,
 		full:     make(chan traceBlock, blocks),
@@ -243,8 +253,13 @@ func newTraceWriter(out io.Writer, file *os.File, dw *directWriter, name string,
 		out:      out,
 		dw:       dw,
 	}
-	w.cur = make([]byte, 0, blockSize)
+	w.evf = make([]byte, 0, framePrefix+batchLimit+maxEventSize+frameSuffix)
+	w.cur = w.newBlock()
 	if opt.Compress {
+		// The header stays outside the zstd stream.
+		if _, err := out.Write(head); err != nil {
+			return nil, fmt.Errorf("write trace %s: header: %w", name, err)
+		}
 		w.zw, err = zstd.NewWriter(out,
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithWindowSize(zstdWindow),
@@ -252,8 +267,17 @@ func newTraceWriter(out io.Writer, file *os.File, dw *directWriter, name string,
 		if err != nil {
 			return nil, fmt.Errorf("write trace %s: start zstd: %w", name, err)
 		}
+		go w.run()
+		return w, nil
 	}
 	go w.run()
+	// The header starts the first block, and is written at once, so that
+	// a file that cannot be written fails here.
+	w.put(head)
+	if err := w.handOff(true); err != nil {
+		w.Close()
+		return nil, err
+	}
 	return w, nil
 }
 
@@ -277,52 +301,37 @@ func (w *TraceWriter) Input(in Input) {
 	if w.closed || w.failed.Load() {
 		return
 	}
-	if w.batch >= 0 {
+	if len(w.evf) > 0 {
 		w.closeBatch()
 	}
-	parts := in.Parts
-	if parts == nil {
-		parts = [][]byte{in.Data}
+	var head [4 + 1 + 1 + binary.MaxVarintLen64]byte // length, type, op, time
+	head[4] = frameInput
+	head[5] = in.Op
+	hn := 6 + binary.PutVarint(head[6:], in.Time)
+	plen := len(in.Data)
+	if in.Parts != nil {
+		plen = in.Len()
 	}
-	var head [1 + 1 + binary.MaxVarintLen64]byte // type, op, time
-	head[0] = frameInput
-	head[1] = in.Op
-	hn := 2 + binary.PutVarint(head[2:], in.Time)
-	plen := in.Len()
-	size := hn + plen // type + payload
+	size := hn - 4 + plen // type + payload
 	if size > maxFrameSize {
 		w.fail(fmt.Errorf("write trace %s: input %d of %d bytes is larger than the %d MiB frame limit",
 			w.name, w.inputs+1, plen, maxFrameSize>>20))
 		return
 	}
-	total := 4 + size + frameSuffix
-	if cap(w.cur)-len(w.cur) < total && len(w.cur) > 0 && total <= w.blockSize {
-		w.handOff(false)
+	binary.LittleEndian.PutUint32(head[:], uint32(size))
+	w.put(head[:hn])
+	crc := crc32.Update(0, castagnoli, head[4:hn])
+	if in.Parts == nil {
+		w.put(in.Data)
+		crc = crc32.Update(crc, castagnoli, in.Data)
 	}
-	if cap(w.cur)-len(w.cur) >= total {
-		start := len(w.cur)
-		w.cur = binary.LittleEndian.AppendUint32(w.cur, uint32(size))
-		w.cur = append(w.cur, head[:hn]...)
-		for _, p := range parts {
-			w.cur = append(w.cur, p...)
-		}
-		crc := crc32.Update(0, castagnoli, w.cur[start+4:])
-		w.cur = binary.LittleEndian.AppendUint32(w.cur, crc)
-	} else {
-		// Larger than a block: the frame spans blocks, which the stream
-		// does not mind.
-		crc := crc32.Update(0, castagnoli, head[:hn])
-		var n [4]byte
-		binary.LittleEndian.PutUint32(n[:], uint32(size))
-		w.spill(n[:])
-		w.spill(head[:hn])
-		for _, p := range parts {
-			crc = crc32.Update(crc, castagnoli, p)
-			w.spill(p)
-		}
-		binary.LittleEndian.PutUint32(n[:], crc)
-		w.spill(n[:])
+	for _, p := range in.Parts {
+		w.put(p)
+		crc = crc32.Update(crc, castagnoli, p)
 	}
+	var sum [4]byte
+	binary.LittleEndian.PutUint32(sum[:], crc)
+	w.put(sum[:])
 	w.inputs++
 }
 
@@ -332,54 +341,53 @@ func (w *TraceWriter) Event(ev *Event) {
 	if w.closed || w.failed.Load() {
 		return
 	}
-	if w.batch < 0 {
-		w.openBatch()
+	if len(w.evf) == 0 {
+		w.evf = append(w.evf, 0, 0, 0, 0, frameEvents)
+		w.delta.reset()
 	}
-	w.cur = w.delta.appendEvent(w.cur, ev)
+	w.evf = w.delta.appendEvent(w.evf, ev)
 	w.events++
-	if len(w.cur)-w.batch >= batchLimit {
+	if len(w.evf)-framePrefix >= batchLimit {
 		w.closeBatch()
 	}
 }
 
-// openBatch starts an events frame in a block with room for all of it.
-func (w *TraceWriter) openBatch() {
-	if cap(w.cur)-len(w.cur) < framePrefix+batchLimit+maxEventSize+frameSuffix {
-		w.handOff(false)
-	}
-	w.batch = len(w.cur)
-	w.cur = append(w.cur, 0, 0, 0, 0, frameEvents)
-	w.delta.reset()
-}
-
-// closeBatch completes the open events frame: its length and checksum.
+// closeBatch completes the open events frame (its length and checksum)
+// and appends it to the stream.
 func (w *TraceWriter) closeBatch() {
-	b := w.batch
-	binary.LittleEndian.PutUint32(w.cur[b:], uint32(len(w.cur)-b-4))
-	crc := crc32.Update(0, castagnoli, w.cur[b+4:])
-	w.cur = binary.LittleEndian.AppendUint32(w.cur, crc)
-	w.batch = -1
+	f := w.evf
+	binary.LittleEndian.PutUint32(f, uint32(len(f)-4))
+	f = binary.LittleEndian.AppendUint32(f, crc32.Update(0, castagnoli, f[4:]))
+	w.put(f)
+	w.evf = f[:0]
 }
 
-// spill appends p, handing blocks over as they fill.
-func (w *TraceWriter) spill(p []byte) {
-	for len(p) > 0 {
-		room := cap(w.cur) - len(w.cur)
-		if room == 0 {
-			w.handOff(false)
-			continue
-		}
-		k := min(room, len(p))
-		w.cur = append(w.cur, p[:k]...)
+// put appends p to the stream, handing each block over as it fills.
+func (w *TraceWriter) put(p []byte) {
+	for {
+		k := copy(w.cur[len(w.cur):cap(w.cur)], p)
+		w.cur = w.cur[:len(w.cur)+k]
 		p = p[k:]
+		if len(w.cur) < cap(w.cur) {
+			return
+		}
+		w.handOff(false)
+		if len(p) == 0 {
+			return
+		}
 	}
 }
 
 // handOff gives the current block to the writer goroutine, waiting while
 // Blocks blocks already wait, and takes a fresh one. With sync it also
 // waits until the goroutine has written it, and returns the first write
-// error.
+// error; a block that is not full then stays the current block where the
+// file takes only whole ones (O_DIRECT).
 func (w *TraceWriter) handOff(sync bool) error {
+	if sync && w.dw != nil && len(w.cur) < cap(w.cur) {
+		w.full <- traceBlock{buf: w.cur, sync: true, tail: true}
+		return <-w.ack
+	}
 	w.full <- traceBlock{buf: w.cur, sync: sync}
 	var err error
 	if sync {
@@ -398,10 +406,18 @@ func (w *TraceWriter) takeBlock() []byte {
 	default:
 	}
 	if w.nalloc < w.maxAlloc {
-		w.nalloc++
-		return make([]byte, 0, w.blockSize)
+		return w.newBlock()
 	}
 	return <-w.free
+}
+
+// newBlock allocates a block, aligned for O_DIRECT where it is used.
+func (w *TraceWriter) newBlock() []byte {
+	w.nalloc++
+	if w.dw != nil {
+		return alignedBlock(w.blockSize)
+	}
+	return make([]byte, 0, w.blockSize)
 }
 
 // run is the writer goroutine: it writes blocks in order, recycles them,
@@ -409,11 +425,12 @@ func (w *TraceWriter) takeBlock() []byte {
 func (w *TraceWriter) run() {
 	for blk := range w.full {
 		if len(blk.buf) > 0 && !w.failed.Load() {
-			w.write(blk.buf)
+			w.write(blk)
 		}
-		w.free <- blk.buf[:0]
+		if !blk.tail {
+			w.free <- blk.buf[:0]
+		}
 		if blk.sync {
-			w.flushDirect()
 			w.ack <- w.Err()
 		}
 	}
@@ -421,10 +438,6 @@ func (w *TraceWriter) run() {
 		if err := w.zw.Close(); err != nil {
 			w.fail(fmt.Errorf("write trace %s: finish zstd stream: %w", w.name, err))
 		}
-	}
-	w.flushDirect()
-	if w.dw != nil {
-		w.dw.stop()
 	}
 	if w.file != nil {
 		if err := w.file.Sync(); err != nil {
@@ -439,30 +452,33 @@ func (w *TraceWriter) run() {
 
 // write writes one block. Compressed, it flushes the encoder after it, so
 // that what is in the file always decodes up to the last complete block.
-func (w *TraceWriter) write(p []byte) {
-	if w.zw == nil {
+// With O_DIRECT a full block is one aligned write, and a part of one (a
+// flush, the end of the recording) goes through the page cache.
+func (w *TraceWriter) write(blk traceBlock) {
+	p := blk.buf
+	switch {
+	case w.dw != nil:
+		var err error
+		if len(p) == cap(p) && !blk.tail {
+			err = w.dw.writeChunk(p)
+		} else {
+			err = w.dw.writeTail(p)
+		}
+		if err != nil {
+			w.fail(fmt.Errorf("write trace %s: %w", w.name, err))
+		}
+	case w.zw != nil:
+		if _, err := w.zw.Write(p); err != nil {
+			w.fail(fmt.Errorf("write trace %s: compress: %w", w.name, err))
+			return
+		}
+		if err := w.zw.Flush(); err != nil {
+			w.fail(fmt.Errorf("write trace %s: compress: %w", w.name, err))
+		}
+	default:
 		if _, err := w.out.Write(p); err != nil {
 			w.fail(fmt.Errorf("write trace %s: %w", w.name, err))
 		}
-		return
-	}
-	if _, err := w.zw.Write(p); err != nil {
-		w.fail(fmt.Errorf("write trace %s: compress: %w", w.name, err))
-		return
-	}
-	if err := w.zw.Flush(); err != nil {
-		w.fail(fmt.Errorf("write trace %s: compress: %w", w.name, err))
-	}
-}
-
-// flushDirect writes what an O_DIRECT file holds back until its chunk
-// fills, so that the file has everything written so far.
-func (w *TraceWriter) flushDirect() {
-	if w.dw == nil || w.failed.Load() {
-		return
-	}
-	if err := w.dw.flushTail(); err != nil {
-		w.fail(fmt.Errorf("write trace %s: %w", w.name, err))
 	}
 }
 
@@ -476,9 +492,9 @@ func (w *TraceWriter) fail(err error) {
 	}
 }
 
-// Flush hands the current partial block to the writer goroutine and waits
-// until everything handed over is written to the file (the file is not
-// fsynced; Close does that). It returns the first write error.
+// Flush hands the stream recorded so far to the writer goroutine and waits
+// until it is written to the file (the file is not fsynced; Close does
+// that). It returns the first write error.
 func (w *TraceWriter) Flush() error {
 	if w.closed {
 		if w.closeErr != nil {
@@ -486,7 +502,7 @@ func (w *TraceWriter) Flush() error {
 		}
 		return fmt.Errorf("flush trace %s: the writer is closed", w.name)
 	}
-	if w.batch >= 0 {
+	if len(w.evf) > 0 {
 		w.closeBatch()
 	}
 	return w.handOff(true)
@@ -502,18 +518,16 @@ func (w *TraceWriter) Close() error {
 	}
 	w.closed = true
 	if !w.failed.Load() {
-		if w.batch >= 0 {
+		if len(w.evf) > 0 {
 			w.closeBatch()
 		}
 		var p [2 * binary.MaxVarintLen64]byte
 		n := binary.PutUvarint(p[:], w.inputs)
 		n += binary.PutUvarint(p[n:], w.events)
-		if cap(w.cur)-len(w.cur) < framePrefix+n+frameSuffix {
-			w.handOff(false)
-		}
-		w.cur = appendFrame(w.cur, frameEnd, p[:n])
+		w.put(appendFrame(nil, frameEnd, p[:n]))
 	}
-	w.full <- traceBlock{buf: w.cur}
+	// The last block, full or not, is the end of the stream.
+	w.full <- traceBlock{buf: w.cur, tail: w.dw != nil}
 	w.cur = nil
 	close(w.full)
 	w.closeErr = <-w.done
