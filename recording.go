@@ -58,8 +58,10 @@ func (f *recordFlags) finish(err error, say func(string)) error {
 	cerr := f.w.Close()
 	if in, _ := f.w.Counts(); err != nil && in == 0 {
 		// The session failed before the kernel handled anything: no
-		// recording to keep.
-		_ = os.Remove(f.path)
+		// recording to keep (a device or a pipe is not ours to remove).
+		if st, serr := os.Lstat(f.path); serr == nil && st.Mode().IsRegular() {
+			_ = os.Remove(f.path)
+		}
 		f.w = nil
 		return err
 	}
@@ -67,11 +69,11 @@ func (f *recordFlags) finish(err error, say func(string)) error {
 		cerr = fmt.Errorf("recording %s: %w", f.path, cerr)
 	} else if say != nil {
 		in, ev := f.w.Counts()
-		size := int64(0)
-		if st, serr := os.Stat(f.path); serr == nil {
-			size = st.Size()
+		msg := fmt.Sprintf("recorded %d inputs and %d events to %s", in, ev, f.path)
+		if st, serr := os.Stat(f.path); serr == nil && st.Mode().IsRegular() {
+			msg += fmt.Sprintf(" (%d bytes)", st.Size())
 		}
-		say(fmt.Sprintf("recorded %d inputs and %d events to %s (%d bytes)", in, ev, f.path, size))
+		say(msg)
 	}
 	f.w = nil
 	return errors.Join(err, cerr)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -199,5 +200,73 @@ func TestDirectWriteFallsBackWhenRefused(t *testing.T) {
 	}
 	if want := append(append([]byte{}, misaligned...), block[:10]...); !bytes.Equal(got, want) {
 		t.Fatalf("the file holds %d bytes, want %d; equal %v", len(got), len(want), bytes.Equal(got, want))
+	}
+}
+
+// TestCreateTraceOntoDeviceOrPipe checks that a trace recorded onto a path
+// that is not a regular file (a FIFO read by another goroutine, a copy of
+// /dev/null made with mknod) is written as a stream: the bytes are those
+// of a recording onto memory, and the node's mode is left as it was
+// (recording as root onto /dev/null once made it 0600).
+func TestCreateTraceOntoDeviceOrPipe(t *testing.T) {
+	var want bytes.Buffer
+	mw, err := NewTraceWriter(&want, TraceHeader{Mode: "test"}, TraceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordMixed(t, mw, false)
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatalf("mkfifo: %v", err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, err := os.ReadFile(fifo)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- b
+	}()
+	w, err := CreateTrace(fifo, TraceHeader{Mode: "test"}, TraceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordMixed(t, w, true)
+	if err := w.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if b := <-got; !bytes.Equal(b, want.Bytes()) {
+		t.Fatalf("the FIFO carried %d bytes, memory holds %d", len(b), want.Len())
+	}
+	if st, err := os.Stat(fifo); err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("the FIFO's mode is %v (%v), want 0644", st.Mode().Perm(), err)
+	}
+
+	null := filepath.Join(dir, "null")
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Logf("no device node (mknod: %v): the FIFO is the only check", err)
+		return
+	}
+	if err := os.Chmod(null, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	w, err = CreateTrace(null, TraceHeader{Mode: "test"}, TraceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recordMixed(t, w, true)
+	if err := w.Close(); err != nil {
+		t.Fatalf("close onto a null device: %v", err)
+	}
+	if st, err := os.Stat(null); err != nil || st.Mode().Perm() != 0o666 {
+		t.Fatalf("the device's mode is %v (%v), want 0666", st.Mode().Perm(), err)
+	}
+	if _, err := CreateTrace(dir, TraceHeader{Mode: "test"}, TraceOptions{}); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("a directory: %v", err)
 	}
 }

@@ -132,7 +132,10 @@ type traceBlock struct {
 // from any goroutine. Close must be called to stop the writer goroutine.
 type TraceWriter struct {
 	name string
-	file *os.File // closed by Close when CreateTrace opened it
+	file *os.File // synced and closed by Close when CreateTrace opened it
+	// stream is what CreateTrace opened when the path is not a regular
+	// file: closed by Close, not synced.
+	stream *os.File
 
 	// Owned by the recording goroutine.
 	cur       []byte     // the block being filled
@@ -164,8 +167,27 @@ type TraceWriter struct {
 // starts recording into it: it writes the magic and the header frame. If
 // h.Funcs is nil it is filled from the function registry; h.Format and
 // h.Compressed are set by the writer. An uncompressed trace is written
-// with O_DIRECT where the file system takes it (direct_linux.go).
+// with O_DIRECT where the file system takes it (direct_linux.go). A path
+// that names something other than a regular file (/dev/null, a FIFO, a
+// terminal) is written as a stream: opened as it is, its mode left alone,
+// never synced.
 func CreateTrace(path string, h TraceHeader, opt TraceOptions) (*TraceWriter, error) {
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		if st.IsDir() {
+			return nil, fmt.Errorf("create trace: %s is a directory", path)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("create trace: %w", err)
+		}
+		w, err := newTraceWriter(f, nil, nil, path, h, opt)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		w.stream = f
+		return w, nil
+	}
 	var out io.Writer
 	var dw *directWriter
 	var err error
@@ -531,6 +553,11 @@ func (w *TraceWriter) Close() error {
 	w.cur = nil
 	close(w.full)
 	w.closeErr = <-w.done
+	if w.stream != nil {
+		if err := w.stream.Close(); err != nil && w.closeErr == nil {
+			w.closeErr = fmt.Errorf("write trace %s: close: %w", w.name, err)
+		}
+	}
 	return w.closeErr
 }
 
