@@ -62,7 +62,10 @@ when the whole trace has been exported; on any problem (not a trace, a
 damaged or cut trace, a replay that diverges, a write error) the temporary
 file is removed, OUT is left as it was, and the exit status is 1. Without
 --format, an OUT ending in .pcapng, .json or .md chooses it. Like the trace, OUT
-is created with mode 0600: it holds the session's traffic.`,
+is created with mode 0600: it holds the session's traffic. "-o -" writes to
+standard output (the summary line goes to standard error), and a device or a
+FIFO is written as it is:
+    stackscope export s.trace --format pcapng -o - | tshark -r -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -72,17 +75,22 @@ is created with mode 0600: it holds the session's traffic.`,
 			if err != nil {
 				return err
 			}
-			n, err := exportTrace(args[0], f, out)
+			n, err := exportTrace(args[0], f, out, stdout)
 			if err != nil {
 				return err
 			}
 			what := map[string]string{"pcapng": "packets", "chrome": "events", "markdown": "bookmarks"}[f]
+			if out == "-" {
+				// stdout carries the export: the summary goes beside it.
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d %s to standard output\n", n, what)
+				return nil
+			}
 			fmt.Fprintf(stdout, "wrote %d %s to %s\n", n, what, out)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", "pcapng, chrome (or json) or markdown (or md); default: from OUT's extension (.pcapng, .json, .md)")
-	cmd.Flags().StringVarP(&out, "output", "o", "", "the file to write (replaced only when the export succeeds)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "the file to write (replaced only when the export succeeds; - is standard output)")
 	return cmd
 }
 
@@ -109,10 +117,37 @@ func exportFormat(format, out string) (string, error) {
 	return "", fmt.Errorf("export: unknown format %q: the formats are %s (json is chrome, md markdown)", format, strings.Join(exportFormats, ", "))
 }
 
-// exportTrace exports the trace at path in format to out through a
-// temporary file beside it, and returns how many packets or events it
-// wrote. Every error names the trace and fits on one line.
-func exportTrace(path, format, out string) (n uint64, err error) {
+// exportTrace exports the trace at path in format to out, and returns how
+// many packets or events it wrote. A regular file (or a new one) is written
+// through a temporary file beside it, renamed over it only when the whole
+// trace has been exported; "-" is stdout, and a device or a FIFO
+// (/dev/null, a pipe to tshark) is written as it is. Every error names the
+// trace and fits on one line.
+func exportTrace(path, format, out string, stdout io.Writer) (n uint64, err error) {
+	if out == "-" {
+		n, err = exportTo(path, format, stdout)
+		if err != nil {
+			return 0, exportError(path, err)
+		}
+		return n, nil
+	}
+	if st, serr := os.Stat(out); serr == nil && !st.Mode().IsRegular() {
+		if st.IsDir() {
+			return 0, fmt.Errorf("export %s: %s is a directory; name a file with -o", path, out)
+		}
+		f, oerr := os.OpenFile(out, os.O_WRONLY, 0)
+		if oerr != nil {
+			return 0, exportError(path, oerr)
+		}
+		n, err = exportTo(path, format, f)
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("write %s: %w", out, cerr)
+		}
+		if err != nil {
+			return 0, exportError(path, err)
+		}
+		return n, nil
+	}
 	if same(path, out) {
 		return 0, fmt.Errorf("export %s: the output is the trace itself; choose another -o", path)
 	}
@@ -127,19 +162,7 @@ func exportTrace(path, format, out string) (n uint64, err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	switch format {
-	case "pcapng":
-		n, err = exportPcapng(path, tmp)
-	case "markdown":
-		var k int
-		k, err = writeMarkdown(path, tmp)
-		n = uint64(k)
-		if err != nil {
-			err = fmt.Errorf("export %s: %w", path, err)
-		}
-	default:
-		n, err = exportChrome(path, tmp)
-	}
+	n, err = exportTo(path, format, tmp)
 	if err == nil {
 		if serr := tmp.Sync(); serr != nil {
 			err = fmt.Errorf("write %s: %w", out, serr)
@@ -158,6 +181,21 @@ func exportTrace(path, format, out string) (n uint64, err error) {
 	}
 	done = true
 	return n, nil
+}
+
+// exportTo writes the trace at path in format onto w.
+func exportTo(path, format string, w io.Writer) (uint64, error) {
+	switch format {
+	case "pcapng":
+		return exportPcapng(path, w)
+	case "markdown":
+		k, err := writeMarkdown(path, w)
+		if err != nil {
+			err = fmt.Errorf("export %s: %w", path, err)
+		}
+		return uint64(k), err
+	}
+	return exportChrome(path, w)
 }
 
 // same reports whether two paths name the same existing file.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stackscope/stackscope/tracing"
@@ -343,5 +344,57 @@ func TestExportFlags(t *testing.T) {
 		if !strings.Contains(help, w) {
 			t.Errorf("--help lacks %q", w)
 		}
+	}
+}
+
+// TestExportToStdoutAndDevices checks the outputs that are not regular
+// files: "-o -" puts the export on stdout and the summary on stderr, a
+// device node is written as it is (its mode and kind unchanged; before,
+// the temporary file was renamed over it, so -o /dev/null as root would
+// have replaced /dev/null), and a directory is refused by name.
+func TestExportToStdoutAndDevices(t *testing.T) {
+	dir := t.TempDir()
+	trace := recordHandshake(t, dir)
+	file := filepath.Join(dir, "x.pcapng")
+	if _, err := runCLI(t, "export", trace, "-o", file); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errOut bytes.Buffer
+	cmd := newRootCmd(strings.NewReader(""), &out, &errOut)
+	cmd.SetArgs([]string{"export", trace, "--format", "pcapng", "-o", "-"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("-o - wrote %d bytes to stdout, the file has %d", out.Len(), len(want))
+	}
+	if !strings.Contains(errOut.String(), "wrote 5 packets to standard output") {
+		t.Errorf("stderr: %q", errOut.String())
+	}
+
+	null := filepath.Join(dir, "null")
+	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Logf("no device node (mknod: %v): stdout is the only check", err)
+	} else {
+		if err := os.Chmod(null, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := runCLI(t, "export", trace, "--format", "pcapng", "-o", null); err != nil {
+			t.Fatalf("export onto a null device: %v", err)
+		}
+		if st, err := os.Stat(null); err != nil || st.Mode()&os.ModeCharDevice == 0 || st.Mode().Perm() != 0o666 {
+			t.Fatalf("the device is now %v (%v)", st.Mode(), err)
+		}
+		if names := dirNames(t, dir); len(names) != 3 {
+			t.Errorf("the directory holds %q, want the trace, the pcapng and the device", names)
+		}
+	}
+	if _, err := runCLI(t, "export", trace, "--format", "pcapng", "-o", dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("-o DIR: %v", err)
 	}
 }
