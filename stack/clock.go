@@ -15,6 +15,10 @@ type VirtualClock struct{ now int64 }
 // Now returns the current virtual time.
 func (c *VirtualClock) Now() int64 { return c.now }
 
+// NowWord is where the time is kept, for the tracer to read
+// (tracing.WordClock).
+func (c *VirtualClock) NowWord() *int64 { return &c.now }
+
 // Virtual is true.
 func (c *VirtualClock) Virtual() bool { return true }
 
@@ -44,6 +48,10 @@ func NewRealClock() *RealClock { return &RealClock{boot: time.Now()} }
 // the boot instant, until the loop first ticks): a recording replays
 // with exactly the times the kernel saw.
 func (c *RealClock) Now() int64 { return c.now }
+
+// NowWord is where the time is kept, for the tracer to read
+// (tracing.WordClock).
+func (c *RealClock) NowWord() *int64 { return &c.now }
 
 // tick reads the machine's clock; the kernel loop calls it before each
 // input and timer run.

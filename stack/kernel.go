@@ -162,7 +162,9 @@ func New(cfg Config) (*Kernel, error) {
 	k.tcpWfreeFn = k.tcpWfree
 	if cfg.Record != nil {
 		k.rec = &recorder{out: cfg.Record}
-		if ev, ok := cfg.Record.(interface{ Event(*tracing.Event) }); ok {
+		if w, ok := cfg.Record.(*tracing.TraceWriter); ok {
+			k.tr.SubscribeTrace(w)
+		} else if ev, ok := cfg.Record.(interface{ Event(*tracing.Event) }); ok {
 			k.tr.Subscribe(ev.Event)
 		}
 	}

@@ -175,11 +175,15 @@ func (k *Kernel) StartRecording(path string, opt tracing.TraceOptions) error {
 		}
 		if err := sp.copyInputs(w); err != nil {
 			_ = w.Close()
-			_ = os.Remove(path)
+			// Only a file this call made is removed: not a device or
+			// a FIFO the recording was pointed at.
+			if st, serr := os.Lstat(path); serr == nil && st.Mode().IsRegular() {
+				_ = os.Remove(path)
+			}
 			return struct{}{}, err
 		}
 		t.rec, t.path, t.owned = w, path, true
-		t.subID = k.tr.Subscribe(w.Event)
+		t.subID = k.tr.SubscribeTrace(w)
 		return struct{}{}, nil
 	})
 	return err

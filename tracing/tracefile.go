@@ -364,14 +364,35 @@ func (w *TraceWriter) Event(ev *Event) {
 		return
 	}
 	if len(w.evf) == 0 {
-		w.evf = append(w.evf, 0, 0, 0, 0, frameEvents)
-		w.delta.reset()
+		w.openBatch()
 	}
 	w.evf = w.delta.appendEvent(w.evf, ev)
 	w.events++
 	if len(w.evf)-framePrefix >= batchLimit {
 		w.closeBatch()
 	}
+}
+
+// record is Event for an event a Tracer built, whose argument slots past
+// NArg are empty (Tracer.SubscribeTrace): the encoder need not look.
+func (w *TraceWriter) record(ev *Event) {
+	if w.closed || w.failed.Load() {
+		return
+	}
+	if len(w.evf) == 0 {
+		w.openBatch()
+	}
+	w.evf = w.delta.appendEventN(w.evf, ev, int(min(ev.NArg, MaxArgs)))
+	w.events++
+	if len(w.evf)-framePrefix >= batchLimit {
+		w.closeBatch()
+	}
+}
+
+// openBatch starts an events frame.
+func (w *TraceWriter) openBatch() {
+	w.evf = append(w.evf, 0, 0, 0, 0, frameEvents)
+	w.delta.reset()
 }
 
 // closeBatch completes the open events frame (its length and checksum)

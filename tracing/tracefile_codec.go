@@ -135,20 +135,17 @@ func argCount(ev *Event) int {
 // that room by index rather than appending field by field: this is the
 // recorder's per-event cost, paid on the kernel loop.
 func (s *deltaState) appendEvent(dst []byte, ev *Event) []byte {
+	return s.appendEventN(dst, ev, argCount(ev))
+}
+
+// appendEventN is appendEvent for an event whose argument slots from n on
+// are empty (n is argCount(ev)).
+func (s *deltaState) appendEventN(dst []byte, ev *Event, n int) []byte {
 	at := len(dst)
 	if cap(dst)-at < maxEventSize {
 		dst = slices.Grow(dst, maxEventSize)
 	}
 	b := dst[at : at+maxEventSize]
-	n := int(ev.NArg)
-	if n > MaxArgs {
-		n = MaxArgs
-	}
-	for j := n; j < MaxArgs; j++ {
-		if ev.kinds[j] != ArgNone || ev.vals[j] != 0 {
-			n = j + 1
-		}
-	}
 	flags := byte(n) << evArgShift
 	i := 1
 	timeAbs := ev.Time < s.time

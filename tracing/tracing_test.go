@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"bytes"
 	"io"
 	"strings"
 	"testing"
@@ -22,6 +23,11 @@ func init() {
 type fakeClock struct{ now int64 }
 
 func (c *fakeClock) Now() int64 { return c.now }
+
+// wordClock is a fakeClock the tracer reads as a word (WordClock).
+type wordClock struct{ fakeClock }
+
+func (c *wordClock) NowWord() *int64 { return &c.now }
 
 func TestRegistryKnowsNameFileAndGoLocation(t *testing.T) {
 	f, ok := Lookup("tracing_test_fn")
@@ -191,13 +197,13 @@ func BenchmarkTracePointIntoRing(b *testing.B) {
 // trace (written to nowhere): an entry with two arguments and its exit
 // with a return value, the pair a traced kernel function costs, per event.
 func BenchmarkTracePointIntoTrace(b *testing.B) {
-	clk := &fakeClock{}
+	clk := &wordClock{}
 	tr := NewTracer(clk)
 	w, err := NewTraceWriter(io.Discard, TraceHeader{Funcs: []string{}}, TraceOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr.Subscribe(w.Event)
+	tr.SubscribeTrace(w)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i += 2 {
 		clk.now += 150
@@ -257,5 +263,88 @@ func TestEventIsOneCacheLine(t *testing.T) {
 	e := Event{}.WithArgs(Int(-5), Skb(0xffff888004000000), Size(128))
 	if e.NArg != 2 || e.Arg(0) != Skb(0xffff888004000000) || e.Arg(1) != Size(128) || e.Arg(2).Kind != ArgNone || e.Ret() != Int(-5) {
 		t.Errorf("WithArgs: %+v", e)
+	}
+}
+
+// TestSubscribeTraceMatchesSubscribe checks the recorder's direct path: a
+// trace writer subscribed with SubscribeTrace, alone and read through a
+// WordClock, writes the same bytes as one subscribed with Subscribe(w.Event)
+// under a clock that is called, for every kind of trace point; with a ring
+// or a second listener attached on the way, it still gets every event.
+func TestSubscribeTraceMatchesSubscribe(t *testing.T) {
+	record := func(direct bool) ([]byte, int) {
+		var buf bytes.Buffer
+		w, err := NewTraceWriter(&buf, TraceHeader{Funcs: []string{}}, TraceOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var clk Clock = &fakeClock{}
+		set := func(v int64) { clk.(*fakeClock).now = v }
+		if direct {
+			wc := &wordClock{}
+			clk, set = wc, func(v int64) { wc.now = v }
+		}
+		tr := NewTracer(clk)
+		if direct {
+			tr.SubscribeTrace(w)
+		} else {
+			tr.Subscribe(w.Event)
+		}
+		seen, second := 0, 0
+		for i := range 3000 {
+			set(int64(i/7) * 1000)
+			tr.SetTask(uint32(i / 500))
+			switch i % 500 {
+			case 100:
+				tr.SetRing(NewRing(64))
+			case 200:
+				tr.SetRing(nil)
+			case 300:
+				second = tr.Subscribe(func(*Event) { seen++ })
+			case 400:
+				tr.Unsubscribe(second)
+			}
+			addr := 0xffff888004a3c000 + uint64(i%97)*256
+			tr.Enter(testFn)
+			tr.Enter1(testFn, Skb(addr))
+			tr.Enter2(testFn, Sock(addr), Int(int64(i)))
+			tr.Enter3(testFn, Skb(addr), Size(uint64(i)), Bool(i%2 == 0))
+			tr.Point(testFn, Reason(uint64(i%5)), Arg{})
+			tr.Point(testFn, Arg{}, Int(-int64(i)))
+			tr.Point(testFn, Arg{}, Arg{})
+			tr.Exit(testFn, Errno(-int64(i%3)))
+			tr.Exit(testFn, Arg{})
+			tr.Exit(testFn, Skb(addr))
+			tr.Exit(testFn, Int(0))
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes(), seen
+	}
+	via, seenVia := record(false)
+	direct, seenDirect := record(true)
+	if !bytes.Equal(via, direct) {
+		t.Fatalf("SubscribeTrace wrote %d bytes, Subscribe(w.Event) %d; equal %v", len(direct), len(via), bytes.Equal(via, direct))
+	}
+	if seenVia != seenDirect || seenVia == 0 {
+		t.Fatalf("the second listener saw %d and %d events", seenVia, seenDirect)
+	}
+	r, err := NewTraceReader(bytes.NewReader(direct), "direct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := 0
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		if rec.Kind == RecordEvent {
+			events++
+		}
+	}
+	if events != 3000*11 {
+		t.Fatalf("the trace reads back %d events, want %d", events, 3000*11)
 	}
 }
