@@ -81,7 +81,7 @@ func newBenchCmd(stdout, stderr io.Writer) *cobra.Command {
 		rowDoc = append(rowDoc, wrapHelp(fmt.Sprintf("  %-8s ", r.Name), r.Doc, 78))
 	}
 	for _, p := range benchrun.Peers {
-		peerDoc = append(peerDoc, wrapHelp(fmt.Sprintf("  %-10s ", p.Name), p.Doc, 78))
+		peerDoc = append(peerDoc, wrapHelp(fmt.Sprintf("  %-13s ", p.Name), p.Doc, 78))
 	}
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -98,13 +98,20 @@ The host's own Linux TCP, inside the namespace, is the client of every row.
 Each peer runs as a child process on a link of its own and serves echo (7),
 discard (9) and chargen (19), as live mode does, and a holder that keeps idle
 connections. All peers run at once and take turns row by row, so that a row's
-figures are taken close together even on a machine whose load changes:
+figures are taken close together even on a machine whose load changes
+(--peers picks some, by these names; all by default):
 
 ` + strings.Join(peerDoc, "\n") + `
 
 Rows (--rows picks some, by these names):
 
 ` + strings.Join(rowDoc, "\n") + `
+
+The two recorders split what recording costs throughput: recorder-null does all
+of the recorder's own work (encoding every event, copying every frame, the
+checksums, the writer goroutine, the write system calls) and throws the trace
+away, so the recorder's cost beyond it is the disk's. The table gives both
+costs next to each other.
 
 The gVisor peer is bench/gvisor, a Go module of its own (stackscope's module
 does not depend on gVisor). bench builds it with go build into a temporary
@@ -118,6 +125,7 @@ as error[n] with its message, and bench then exits 1.
 
   sudo stackscope bench
   sudo stackscope bench --duration 5s --rounds 3 --peers stackscope,gvisor
+  sudo stackscope bench --peers stackscope,recorder,recorder-null --rows h2s,s2h,h2s-max,s2h-max
   sudo stackscope bench --rows rtt,mem --conns 5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

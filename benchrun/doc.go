@@ -2,8 +2,8 @@
 // and the host kernel talking to itself, for `stackscope bench`.
 //
 // Every peer runs as a child process inside a network namespace the bench
-// creates: stackscope's live mode (with and without a trace recorder) and
-// gVisor's netstack (bench/gvisor, a module of its own) each on a TUN
+// creates: stackscope's live mode (alone, recording to a trace file, and
+// recording to /dev/null) and gVisor's netstack (bench/gvisor, a module of its own) each on a TUN
 // device, and the host kernel on the far end of a veth pair in a second
 // namespace. The host's Linux TCP, in the first namespace, is the client
 // of every row. Each child says "ready" on stdout when it serves, and

@@ -8,16 +8,19 @@ import (
 
 // Peer names: what the host's Linux talks to in a column of the table.
 const (
-	PeerStackscope = "stackscope" // live mode on a TUN device
-	PeerRecorder   = "recorder"   // the same, with a trace recorder on every input and event
-	PeerGvisor     = "gvisor"     // gVisor's netstack on a TUN device (bench/gvisor)
-	PeerVeth       = "veth"       // the host kernel in a second namespace, over a veth pair
+	PeerStackscope   = "stackscope"    // live mode on a TUN device
+	PeerRecorder     = "recorder"      // the same, with a trace recorder on every input and event
+	PeerRecorderNull = "recorder-null" // the same recorder writing to /dev/null (throughput rows only)
+	PeerGvisor       = "gvisor"        // gVisor's netstack on a TUN device (bench/gvisor)
+	PeerVeth         = "veth"          // the host kernel in a second namespace, over a veth pair
 )
 
 // Peers lists the peers in the table's column order.
 var Peers = []struct{ Name, Column, Doc string }{
 	{PeerStackscope, "stackscope", "stackscope's live mode on a TUN device (the built-in echo, discard and chargen services)"},
 	{PeerRecorder, "+recorder", "the same, recording every input and every event to a trace file, as live --record does"},
+	{PeerRecorderNull, "+rec→null", "the same recorder writing to /dev/null: what recording costs apart from the disk " +
+		"(the throughput rows only)"},
 	{PeerGvisor, "gVisor", "gVisor's netstack on a TUN device, serving the same services (bench/gvisor, built with go build)"},
 	{PeerVeth, "veth", "the host kernel talking to itself: the services on Linux sockets in a second namespace, over a veth pair"},
 }
@@ -68,6 +71,29 @@ var Lines = []Line{
 	{ID: "rtt-p50", Row: RowRTT, Label: "1-byte round trip, median", Unit: "µs"},
 	{ID: "rtt-p99", Row: RowRTT, Label: "1-byte round trip, p99", Unit: "µs"},
 	{ID: RowMem, Row: RowMem, Label: "memory per idle connection", Unit: "KiB"},
+}
+
+// notApplicable says why a row has no figure for a peer, or "" when it
+// has one: the host kernel's memory is no process's heap, and the
+// /dev/null recorder is there to split the recorder's throughput cost.
+func notApplicable(peer, row string) string {
+	switch {
+	case peer == PeerVeth && row == RowMem:
+		return "kernel memory is no process's heap"
+	case peer == PeerRecorderNull && !throughputRow(row):
+		return "measured on the throughput rows only"
+	}
+	return ""
+}
+
+// throughputRow reports whether a row's lines are throughput lines.
+func throughputRow(row string) bool {
+	for _, l := range Lines {
+		if l.Row == row {
+			return l.Tput
+		}
+	}
+	return false
 }
 
 // ParseRows reads --rows: "all" or a comma-separated list of row names.

@@ -42,10 +42,11 @@ type link struct {
 
 // links are the peers' networks: stackscope's is live mode's default.
 var links = map[string]link{
-	PeerStackscope: {netip.MustParsePrefix("10.77.0.1/24"), netip.MustParsePrefix("10.77.0.2/24"), "stkb0"},
-	PeerVeth:       {netip.MustParsePrefix("10.78.0.1/24"), netip.MustParsePrefix("10.78.0.2/24"), "stkbv0"},
-	PeerRecorder:   {netip.MustParsePrefix("10.79.0.1/24"), netip.MustParsePrefix("10.79.0.2/24"), "stkr0"},
-	PeerGvisor:     {netip.MustParsePrefix("10.80.0.1/24"), netip.MustParsePrefix("10.80.0.2/24"), "gvb0"},
+	PeerStackscope:   {netip.MustParsePrefix("10.77.0.1/24"), netip.MustParsePrefix("10.77.0.2/24"), "stkb0"},
+	PeerVeth:         {netip.MustParsePrefix("10.78.0.1/24"), netip.MustParsePrefix("10.78.0.2/24"), "stkbv0"},
+	PeerRecorder:     {netip.MustParsePrefix("10.79.0.1/24"), netip.MustParsePrefix("10.79.0.2/24"), "stkr0"},
+	PeerGvisor:       {netip.MustParsePrefix("10.80.0.1/24"), netip.MustParsePrefix("10.80.0.2/24"), "gvb0"},
+	PeerRecorderNull: {netip.MustParsePrefix("10.81.0.1/24"), netip.MustParsePrefix("10.81.0.2/24"), "stkn0"},
 }
 
 // vethPeerName is the veth pair's end in the second namespace.
@@ -73,7 +74,7 @@ func Run(ctx context.Context, o Options) (res *Results, err error) {
 	}
 	o.Rounds = max(1, o.Rounds)
 	b := &bench{o: o, res: &Results{Machine: Machine(), Duration: o.Duration, Rounds: o.Rounds, Conns: o.Conns, Peers: o.Peers, Rows: o.Rows}}
-	if b.needs(PeerStackscope, PeerRecorder, PeerGvisor) {
+	if b.needs(PeerStackscope, PeerRecorder, PeerRecorderNull, PeerGvisor) {
 		if _, err := os.Stat("/dev/net/tun"); err != nil {
 			return nil, fmt.Errorf("no TUN driver (/dev/net/tun: %v): the stackscope and gVisor rows need it; try --peers veth", err)
 		}

@@ -57,14 +57,11 @@ func (b *bench) runStage(ctx context.Context, st stage) {
 		b.removeTrace(st)
 	}()
 	var peers []string
+	rowsOf := map[string][]string{} // the stage's rows each running peer is measured on
 	for _, peer := range b.o.Peers {
-		rows := st.rows
-		if peer == PeerVeth && slices.Contains(rows, RowMem) {
-			b.res.NotApplicable(RowMem, peer, "kernel memory is no process's heap")
-			rows = slices.DeleteFunc(slices.Clone(rows), func(r string) bool { return r == RowMem })
-		}
+		rows := b.peerRows(peer, st.rows)
 		if len(rows) == 0 {
-			continue
+			continue // nothing to measure here: not started
 		}
 		p, err := b.startPeer(ctx, peer, st.mtu)
 		if err != nil {
@@ -73,6 +70,7 @@ func (b *bench) runStage(ctx context.Context, st stage) {
 			continue
 		}
 		running[peer] = p
+		rowsOf[peer] = rows
 		peers = append(peers, peer)
 	}
 	rounds := b.o.Rounds
@@ -88,7 +86,7 @@ func (b *bench) runStage(ctx context.Context, st stage) {
 				if ctx.Err() != nil {
 					return
 				}
-				if row == RowMem && peer == PeerVeth {
+				if !slices.Contains(rowsOf[peer], row) {
 					continue
 				}
 				for _, m := range b.measure(ctx, peer, running[peer], row, round) {
@@ -148,6 +146,25 @@ func (b *bench) failRows(peer string, rows []string, err error) {
 	}
 }
 
+// peerRows returns the rows peer is measured on, of a stage's rows, and
+// marks the lines of the others not applicable to it.
+func (b *bench) peerRows(peer string, rows []string) []string {
+	var out []string
+	for _, r := range rows {
+		why := notApplicable(peer, r)
+		if why == "" {
+			out = append(out, r)
+			continue
+		}
+		for _, l := range Lines {
+			if l.Row == r {
+				b.res.NotApplicable(l.ID, peer, why)
+			}
+		}
+	}
+	return out
+}
+
 // figure is one measured value of a line, or why there is none.
 type figure struct {
 	line string
@@ -187,10 +204,10 @@ func (b *bench) measure(ctx context.Context, peer string, p *peerProc, row strin
 	for _, f := range out {
 		l := lineByID(f.line)
 		if f.err != nil {
-			b.progress("%-10s %-28s error: %v%s", peer, l.Label, f.err, tag)
+			b.progress("%-13s %-28s error: %v%s", peer, l.Label, f.err, tag)
 			continue
 		}
-		b.progress("%-10s %-28s %s %s%s", peer, l.Label, formatValue(l, f.v), l.Unit, tag)
+		b.progress("%-13s %-28s %s %s%s", peer, l.Label, formatValue(l, f.v), l.Unit, tag)
 	}
 	return out
 }
@@ -204,7 +221,8 @@ func lineByID(id string) Line {
 	return Line{ID: id, Label: id}
 }
 
-// tracePath is where the recorder peer of the current stage records.
+// tracePath is where the recorder peer of the current stage records (the
+// /dev/null recorder has no file: nothing to report or remove).
 func (b *bench) tracePath() string {
 	dir := b.o.TraceDir
 	if dir == "" {
@@ -218,7 +236,7 @@ func (b *bench) tracePath() string {
 func (b *bench) removeTrace(st stage) {
 	trace := b.tracePath()
 	if fi, err := os.Stat(trace); err == nil {
-		b.progress("%-10s the trace of the MTU %d stage: %d MiB", PeerRecorder, st.mtu, fi.Size()>>20)
+		b.progress("%-13s the trace of the MTU %d stage: %d MiB", PeerRecorder, st.mtu, fi.Size()>>20)
 	}
 	_ = os.Remove(trace)
 }

@@ -3,6 +3,7 @@ package benchrun
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 )
@@ -17,11 +18,16 @@ func (b *bench) startPeer(ctx context.Context, peer string, mtu int) (*peerProc,
 	var p *peerProc
 	var err error
 	switch peer {
-	case PeerStackscope, PeerRecorder:
+	case PeerStackscope, PeerRecorder, PeerRecorderNull:
 		cfg := PeerConfig{Kind: KindStackscope, Tun: l.dev, MTU: mtu, Host: l.host, Addr: l.peer,
 			Holders: holdPorts(b.o.Conns), Version: b.o.Version}
-		if peer == PeerRecorder {
+		switch peer {
+		case PeerRecorder:
 			cfg.Record = b.tracePath()
+		case PeerRecorderNull:
+			// The trace's every byte thrown away: CreateTrace writes a
+			// device as a stream, and leaves its mode alone.
+			cfg.Record = os.DevNull
 		}
 		p, err = startPeer(b.client, peer, b.o.Self, PeerArgs(cfg), peerStart)
 	case PeerGvisor:

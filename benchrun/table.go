@@ -13,7 +13,7 @@ import (
 type Cell struct {
 	Value float64
 	Err   string // set when the measurement failed
-	NA    string // set when the figure does not apply (the veth memory row)
+	NA    string // set when the figure does not apply (veth's memory row, the /dev/null recorder off the throughput rows)
 }
 
 // Results is everything the table shows.
@@ -126,6 +126,10 @@ func Format(w io.Writer, r *Results) {
 	if withCost {
 		head = append(head, "recorder cost")
 	}
+	withNullCost := r.has(PeerStackscope) && r.has(PeerRecorderNull)
+	if withNullCost {
+		head = append(head, nullCostColumn)
+	}
 	table := [][]string{head}
 	for _, l := range r.lines() {
 		row := []string{l.Label, l.Unit}
@@ -146,7 +150,10 @@ func Format(w io.Writer, r *Results) {
 			row = append(row, r.ratio(l, p))
 		}
 		if withCost {
-			row = append(row, r.recorderCost(l))
+			row = append(row, r.recorderCost(l, PeerRecorder))
+		}
+		if withNullCost {
+			row = append(row, r.recorderCost(l, PeerRecorderNull))
 		}
 		table = append(table, row)
 	}
@@ -159,6 +166,9 @@ func Format(w io.Writer, r *Results) {
 	if withCost {
 		fmt.Fprintln(w, "recorder cost: how much worse stackscope's figure is with the recorder on (negative: better, which is noise).")
 	}
+	if withNullCost {
+		fmt.Fprintln(w, nullCostColumn+": the same with the recorder writing to /dev/null: what recording costs apart from the disk.")
+	}
 	fmt.Fprintln(w, "\ntargets (issue 8):")
 	for _, t := range r.targets() {
 		fmt.Fprintf(w, "  %s\n", t)
@@ -166,7 +176,7 @@ func Format(w io.Writer, r *Results) {
 	fmt.Fprintln(w, "\nmethod:")
 	for _, p := range Peers {
 		if r.has(p.Name) {
-			fmt.Fprintf(w, "  %-10s  %s\n", peerColumn(p.Name), p.Doc)
+			writeWrapped(w, fmt.Sprintf("%-10s  ", p.Column), p.Doc, 100)
 		}
 	}
 	for _, row := range Rows {
@@ -210,18 +220,25 @@ func (r *Results) ratio(l Line, peer string) string {
 	return fmt.Sprintf("%.2f", s/o)
 }
 
-// recorderCost is how much worse the recorder makes a figure, in percent.
-func (r *Results) recorderCost(l Line) string {
-	c, ok := r.costOf(l)
+// nullCostColumn heads the cost of the /dev/null recorder: the recorder's
+// cost without the disk's.
+const nullCostColumn = "cost w/o disk"
+
+// recorderCost is how much worse a recording peer (the recorder, or the
+// one writing to /dev/null) makes a figure, in percent.
+func (r *Results) recorderCost(l Line, peer string) string {
+	c, ok := r.costOf(l, peer)
 	if !ok {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f%%", c*100)
 }
 
-func (r *Results) costOf(l Line) (float64, bool) {
+// costOf is how much worse peer's figure is than stackscope's, as a
+// fraction of stackscope's.
+func (r *Results) costOf(l Line, peer string) (float64, bool) {
 	s, ok1 := r.Get(l.ID, PeerStackscope)
-	rec, ok2 := r.Get(l.ID, PeerRecorder)
+	rec, ok2 := r.Get(l.ID, peer)
 	if !ok1 || !ok2 || s == 0 {
 		return 0, false
 	}
@@ -274,15 +291,7 @@ func (r *Results) targets() []string {
 	} else {
 		out = append(out, fmt.Sprintf("memory per idle connection under %d KiB: not measured", MemTargetKiB))
 	}
-	worst, worstLine, n := 0.0, "", 0
-	for _, l := range r.lines() {
-		if c, ok := r.costOf(l); ok && l.Tput {
-			n++
-			if worstLine == "" || c > worst {
-				worst, worstLine = c, l.Label
-			}
-		}
-	}
+	worst, worstLine, n := r.worstCost(PeerRecorder)
 	switch {
 	case n == 0:
 		out = append(out, "recorder costs under 30% of throughput: not measured")
@@ -291,7 +300,30 @@ func (r *Results) targets() []string {
 	default:
 		out = append(out, fmt.Sprintf("recorder costs under 30%% of throughput: NOT MET (worst %.0f%%, %s)", worst*100, worstLine))
 	}
+	// Not a target: how much of the above is the recorder's own work.
+	if r.has(PeerRecorderNull) {
+		const what = "  of which the recorder's own work (recording to /dev/null)"
+		if worst, worstLine, n := r.worstCost(PeerRecorderNull); n == 0 {
+			out = append(out, what+": not measured")
+		} else {
+			out = append(out, fmt.Sprintf("%s: worst %.0f%% (%s)", what, worst*100, worstLine))
+		}
+	}
 	return out
+}
+
+// worstCost is the largest cost of a recording peer on the throughput
+// lines, the line it is on, and on how many lines it was measured.
+func (r *Results) worstCost(peer string) (worst float64, line string, n int) {
+	for _, l := range r.lines() {
+		if c, ok := r.costOf(l, peer); ok && l.Tput {
+			n++
+			if line == "" || c > worst {
+				worst, line = c, l.Label
+			}
+		}
+	}
+	return worst, line, n
 }
 
 // writeAligned writes rows of cells in columns: the first left-aligned,

@@ -12,7 +12,7 @@ import (
 // sampleResults is a full table with round figures.
 func sampleResults() *Results {
 	r := &Results{Machine: "Test CPU, 2 cores, Linux 6.12, go1.26", Duration: 3 * time.Second, Rounds: 3, MaxMTU: 65535, Conns: 1000,
-		Peers: []string{PeerStackscope, PeerRecorder, PeerGvisor, PeerVeth},
+		Peers: []string{PeerStackscope, PeerRecorder, PeerRecorderNull, PeerGvisor, PeerVeth},
 		Rows:  []string{RowH2S, RowS2H, RowH2SMax, RowS2HMax, RowCPS, RowRTT, RowMem}}
 	for _, f := range []struct {
 		line            string
@@ -35,21 +35,34 @@ func sampleResults() *Results {
 	r.Set(RowMem, PeerRecorder, 2.5)
 	r.Set(RowMem, PeerGvisor, 4)
 	r.NotApplicable(RowMem, PeerVeth, "kernel memory")
+	// The /dev/null recorder: the throughput lines only, its worst cost
+	// (30%) on another line than the recorder's (50%).
+	for _, f := range []struct {
+		line string
+		v    float64
+	}{{RowH2S, 900}, {RowS2H, 1000}, {RowH2SMax, 2800}, {RowS2HMax, 3000}} {
+		r.Set(f.line, PeerRecorderNull, f.v)
+	}
+	for _, line := range []string{RowCPS, "rtt-p50", "rtt-p99", RowMem} {
+		r.NotApplicable(line, PeerRecorderNull, "throughput rows only")
+	}
 	return r
 }
 
-func TestTableShowsFiguresRatiosAndRecorderCost(t *testing.T) {
+func TestTableShowsFiguresRatiosAndRecorderCosts(t *testing.T) {
 	var b strings.Builder
 	Format(&b, sampleResults())
 	out := b.String()
 	for _, want := range []string{
 		"stackscope bench: Test CPU, 2 cores, Linux 6.12, go1.26\n",
 		"3s per row and peer, peers taking turns row by row, median of 3 rounds; largest TUN MTU 65535; 1000 idle connections for the memory row\n",
-		"                              unit  stackscope  +recorder  gVisor   veth  stk/gVisor  stk/veth  recorder cost\n",
-		"host->stack bulk, MTU 1500  Mbit/s        1000        800     500  10000        2.00      0.10            20%\n",
-		"stack->host bulk, MTU max   Mbit/s        4000       2000    3000  20000        1.33      0.20            50%\n",
-		"1-byte round trip, median       µs        40.0       50.0    80.0   20.0        0.50      2.00            25%\n",
-		"memory per idle connection     KiB         2.0        2.5     4.0    n/a        0.50         -            25%\n",
+		"                              unit  stackscope  +recorder  +rec→null  gVisor   veth  stk/gVisor  stk/veth  recorder cost  cost w/o disk\n",
+		"host->stack bulk, MTU 1500  Mbit/s        1000        800        900     500  10000        2.00      0.10            20%            10%\n",
+		"host->stack bulk, MTU max   Mbit/s        4000       3000       2800    4000  20000        1.00      0.20            25%            30%\n",
+		"stack->host bulk, MTU max   Mbit/s        4000       2000       3000    3000  20000        1.33      0.20            50%            25%\n",
+		"1-byte round trip, median       µs        40.0       50.0        n/a    80.0   20.0        0.50      2.00            25%              -\n",
+		"memory per idle connection     KiB         2.0        2.5        n/a     4.0    n/a        0.50         -            25%              -\n",
+		"cost w/o disk: the same with the recorder writing to /dev/null: what recording costs apart from the disk.\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
@@ -65,11 +78,97 @@ func TestTargetsSayWhichAreMet(t *testing.T) {
 		// s2h (0.50) is below gVisor; rtt-p99 is not a target line.
 		"stackscope >= gVisor on throughput, conn/s and median latency: NOT MET on 1 of 6 lines (stk/gVisor: stack->host bulk, MTU 1500 0.50)",
 		"memory per idle connection under 16 KiB: met (2.0 KiB)",
-		"recorder costs under 30% of throughput: NOT MET (worst 50%, stack->host bulk, MTU max)",
+		"recorder costs under 30% of throughput: NOT MET (worst 50%, stack->host bulk, MTU max)\n" +
+			"    of which the recorder's own work (recording to /dev/null): worst 30% (host->stack bulk, MTU max)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
+	}
+}
+
+// The /dev/null recorder's line is information under the recorder's
+// target, never a verdict of its own, and says so when it has no figure.
+func TestRecorderNullLineIsNoTarget(t *testing.T) {
+	r := &Results{Peers: []string{PeerStackscope, PeerRecorder, PeerRecorderNull}, Rows: []string{RowH2S, RowRTT}}
+	r.Set(RowH2S, PeerStackscope, 1000)
+	r.Set(RowH2S, PeerRecorder, 900)
+	r.Set(RowH2S, PeerRecorderNull, 960)
+	r.Set("rtt-p50", PeerStackscope, 40)
+	r.Set("rtt-p50", PeerRecorder, 80) // a 100% cost, but not a throughput line
+	r.NotApplicable("rtt-p50", PeerRecorderNull, "throughput rows only")
+	var b strings.Builder
+	Format(&b, r)
+	out := b.String()
+	want := "  recorder costs under 30% of throughput: met (worst 10%, host->stack bulk, MTU 1500)\n" +
+		"    of which the recorder's own work (recording to /dev/null): worst 4% (host->stack bulk, MTU 1500)\n\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("missing %q in:\n%s", want, out)
+	}
+	if !strings.Contains(out, "1-byte round trip, median       µs        40.0       80.0        n/a           100%              -\n") {
+		t.Errorf("the round trip's cells:\n%s", out)
+	}
+
+	r = &Results{Peers: []string{PeerStackscope, PeerRecorderNull}, Rows: []string{RowH2S}}
+	r.Set(RowH2S, PeerStackscope, 1000)
+	r.Fail(RowH2S, PeerRecorderNull, errors.New("did not start"))
+	b.Reset()
+	Format(&b, r)
+	out = b.String()
+	for _, want := range []string{
+		"                            unit  stackscope  +rec→null  cost w/o disk\n",
+		"host->stack bulk, MTU 1500  Mbit/s        1000   error[1]              -\n",
+		"  recorder costs under 30% of throughput: not measured\n" +
+			"    of which the recorder's own work (recording to /dev/null): not measured\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "recorder cost:") {
+		t.Errorf("a recorder cost column without the recorder:\n%s", out)
+	}
+}
+
+// The /dev/null recorder is started and measured on the throughput rows
+// only; on the others its cells are not applicable, and a stage with
+// none of its rows (the memory row's) does not start it.
+func TestRecorderNullRunsOnThroughputRowsOnly(t *testing.T) {
+	b := &bench{res: &Results{Peers: []string{PeerStackscope, PeerRecorderNull, PeerVeth}, Rows: []string{RowH2S, RowCPS, RowRTT, RowMem}}}
+	for _, c := range []struct {
+		peer string
+		rows []string
+		want string
+	}{
+		{PeerRecorderNull, []string{RowH2S, RowCPS, RowRTT}, "h2s"},
+		{PeerRecorderNull, []string{RowH2SMax, RowS2HMax}, "h2s-max,s2h-max"},
+		{PeerRecorderNull, []string{RowMem}, ""},
+		{PeerStackscope, []string{RowH2S, RowCPS, RowRTT}, "h2s,cps,rtt"},
+		{PeerStackscope, []string{RowMem}, "mem"},
+		{PeerVeth, []string{RowMem}, ""},
+	} {
+		if got := strings.Join(b.peerRows(c.peer, c.rows), ","); got != c.want {
+			t.Errorf("%s on %v: measured on %q, want %q", c.peer, c.rows, got, c.want)
+		}
+	}
+	for _, line := range []string{RowCPS, "rtt-p50", "rtt-p99", RowMem} {
+		if c, ok := b.res.cell(line, PeerRecorderNull); !ok || c.NA == "" {
+			t.Errorf("%s: the /dev/null recorder's cell is %+v, want not applicable", line, c)
+		}
+	}
+	if _, ok := b.res.cell(RowH2S, PeerRecorderNull); ok {
+		t.Error("h2s: a cell set before it was measured")
+	}
+	if c, _ := b.res.cell(RowMem, PeerVeth); c.NA == "" {
+		t.Errorf("veth's memory cell is %+v, want not applicable", c)
+	}
+	if _, ok := b.res.cell(RowMem, PeerStackscope); ok {
+		t.Error("stackscope's memory cell set before it was measured")
+	}
+	var out strings.Builder
+	Format(&out, b.res)
+	if !strings.Contains(out.String(), "connect+close               conn/s           -        n/a     -         -              -\n") {
+		t.Errorf("the not applicable cells do not print as n/a:\n%s", out.String())
 	}
 }
 
@@ -93,8 +192,9 @@ func TestTargetsMetAndUnmeasured(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "recorder cost\n") || strings.Contains(out, "stk/veth") {
-		t.Errorf("columns for peers not measured:\n%s", out)
+	if strings.Contains(out, "recorder cost:") || strings.Contains(out, "stk/veth") || strings.Contains(out, "w/o disk") ||
+		strings.Contains(out, "of which") {
+		t.Errorf("columns or lines for peers not measured:\n%s", out)
 	}
 }
 
@@ -149,6 +249,13 @@ func TestParseRowsAndPeers(t *testing.T) {
 	}
 	peers, err := ParsePeers("veth,stackscope")
 	if err != nil || strings.Join(peers, ",") != "stackscope,veth" {
+		t.Errorf("ParsePeers: %v %v", peers, err)
+	}
+	// --peers' default, all, takes the /dev/null recorder beside the recorder.
+	if peers, _ := ParsePeers("all"); strings.Join(peers, ",") != "stackscope,recorder,recorder-null,gvisor,veth" {
+		t.Errorf("all peers: %v", peers)
+	}
+	if peers, err := ParsePeers("recorder-null,recorder"); err != nil || strings.Join(peers, ",") != "recorder,recorder-null" {
 		t.Errorf("ParsePeers: %v %v", peers, err)
 	}
 }
