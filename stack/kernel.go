@@ -369,11 +369,7 @@ func (k *Kernel) tick() {
 func (k *Kernel) handle(in input) {
 	switch {
 	case in.sys != nil:
-		if k.rec != nil && k.recBegin(recSyscall, func(b []byte) []byte {
-			k.rec.nextReq++
-			in.sys.id = k.rec.nextReq
-			return appendSyscall(b, in.sys.id, in.sys.proc.Pid, &in.sys.sc)
-		}) {
+		if k.rec != nil && k.recBeginSyscall(in.sys) {
 			k.startSyscall(in.sys)
 			k.recEnd()
 			break

@@ -167,6 +167,25 @@ func (k *Kernel) recBeginRx(dev *netdev.Device, frames [][]byte) bool {
 	return true
 }
 
+// recBeginSyscall records a system call as recBegin records an input.
+// Its data (what a write sends) goes to the recorder as a piece of the
+// payload, so that it is copied once, into the trace.
+func (k *Kernel) recBeginSyscall(req *syscallReq) bool {
+	r := k.rec
+	if r.depth > 0 {
+		return false
+	}
+	r.nextReq++
+	req.id = r.nextReq
+	b, at := appendSyscall(r.buf[:0], req.id, req.proc.Pid, &req.sc)
+	r.buf = b
+	r.parts = append(r.parts[:0], b[:at], req.sc.Data, b[at:])
+	r.out.Input(tracing.Input{Op: recSyscall, Time: k.clock.Now(), Parts: r.parts})
+	clear(r.parts) // do not keep the process's buffer alive
+	r.depth++
+	return true
+}
+
 // syscallExtra holds the rarely used parts of a system call, recorded as
 // JSON when any is set.
 type syscallExtra struct {
@@ -192,15 +211,17 @@ type optJSON struct {
 }
 
 // appendSyscall encodes a system call request: request id, pid, name, the
-// four arguments, the data, and the rest as JSON (empty when unused).
-func appendSyscall(b []byte, id uint64, pid uint32, sc *Syscall) []byte {
+// four arguments, the data, and the rest as JSON (empty when unused). It
+// leaves the data's bytes out, after their length: at is where they go.
+func appendSyscall(b []byte, id uint64, pid uint32, sc *Syscall) (_ []byte, at int) {
 	b = binary.AppendUvarint(b, id)
 	b = binary.AppendUvarint(b, uint64(pid))
 	b = appendBytes(b, []byte(sc.Name))
 	for _, a := range sc.Args {
 		b = binary.AppendVarint(b, a)
 	}
-	b = appendBytes(b, sc.Data)
+	b = binary.AppendUvarint(b, uint64(len(sc.Data)))
+	at = len(b)
 	var x syscallExtra
 	if sc.HasAddr || sc.Addr.Addr.IsValid() || sc.Addr.Port != 0 || sc.Addr.Family != 0 {
 		x.Addr = &sockaddrJSON{Family: sc.Addr.Family, Port: sc.Addr.Port}
@@ -214,13 +235,13 @@ func appendSyscall(b []byte, id uint64, pid uint32, sc *Syscall) []byte {
 	}
 	x.Fds = sc.Fds
 	if x.Addr == nil && x.Opt == nil && len(x.Fds) == 0 {
-		return appendBytes(b, nil)
+		return appendBytes(b, nil), at
 	}
 	j, err := json.Marshal(x)
 	if err != nil { // plain data: cannot fail
 		panic(fmt.Sprintf("stack: encoding a syscall for the recording: %v", err))
 	}
-	return appendBytes(b, j)
+	return appendBytes(b, j), at
 }
 
 // deviceJSON is a device as a recording describes it: everything but its

@@ -182,7 +182,8 @@ func TestIoctlQueueSizes(t *testing.T) {
 // setsockopt(TCP_CONGESTION), so that a replay chooses the same algorithm.
 func TestRecordedSyscallKeepsAStringOption(t *testing.T) {
 	sc := Syscall{Name: "setsockopt", Args: [4]int64{3, sockets.SOL_TCP, sockets.TCP_CONGESTION}, Opt: congestion("reno\x00")}
-	d := &recDecoder{b: appendSyscall(nil, 7, 1, &sc)}
+	b, at := appendSyscall(nil, 7, 1, &sc)
+	d := &recDecoder{b: append(append(b[:at:at], sc.Data...), b[at:]...)}
 	if id, pid := d.uvarint(), d.uvarint(); id != 7 || pid != 1 {
 		t.Fatalf("id %d pid %d", id, pid)
 	}
