@@ -62,3 +62,37 @@ func TestRetransmitCollapseCanBeTurnedOff(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLossProbeTestsTheWindowAtTheCurrentMSS: tcp_send_loss_probe asks
+// whether new data fits the window at tcp_current_mss, which a pending
+// SACK block shortens (1000 - 12 bytes here). Ten segments fill the
+// initial cwnd; the eleventh waits. Out-of-order data from the peer makes
+// the client owe a SACK block. At the probe timer the window ends at
+// 10996: 988 bytes from 10001 fit, 1000 would not, so the probe is new
+// data, 988 bytes cut off the queued skb, sent past the full cwnd as a
+// probe may. The previous build tested the window at mss_cache (1000)
+// and resent the last segment sent instead (9001:9989).
+func TestLossProbeTestsTheWindowAtTheCurrentMSS(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0...0.05 connect(3, ..., ...) = 0
+   +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>
+ +.05 < S. 0:0(0) ack 1 win 10995 <mss 1000,sackOK>
+   +0 > . 1:1(0) ack 1
+   +0 write(3, ..., 11000) = 11000
+   +0 > . 1:1001(1000) ack 1
+   +0 > . 1001:2001(1000) ack 1
+   +0 > . 2001:3001(1000) ack 1
+   +0 > . 3001:4001(1000) ack 1
+   +0 > . 4001:5001(1000) ack 1
+   +0 > P. 5001:6001(1000) ack 1
+   +0 > . 6001:7001(1000) ack 1
+   +0 > . 7001:8001(1000) ack 1
+   +0 > . 8001:9001(1000) ack 1
+   +0 > . 9001:10001(1000) ack 1
+ +.01 < P. 1001:1101(100) ack 1 win 10995
+   +0 > . 10001:10001(0) ack 1 <nop,nop,sack 1001:1101>
+ +.09 > . 10001:10989(988) ack 1 <nop,nop,sack 1001:1101>
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -96,10 +96,11 @@ func (k *Kernel) tcpScheduleLossProbe(sk *sockets.Sock, advancingRto bool) bool 
 func (k *Kernel) tcpSendLossProbe(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	k.tr.Enter1(fnTcpSendLossProbe, tracing.Sock(uint64(sk.Addr())))
+	mss := k.tcpCurrentMss(sk) // what the window test counts, as the send would
 	sent := false
 	if tp.TlpHighSeq == 0 { // at most one probe outstanding
 		if s := skb.SkbPeek(&sk.SkWriteQueue); s != nil &&
-			!after(cbSeqOf(s)+min(s.Len, max(tp.MssCache, 1)), tp.SndUna+tp.SndWnd) && k.tcpSendNewSegment(sk, false) {
+			!after(cbSeqOf(s)+min(s.Len, mss), tp.SndUna+tp.SndWnd) && k.tcpSendNewSegment(sk, false) {
 			sent = true // tcp_snd_wnd_test passed: new data is the probe
 			tp.tlpRetrans = false
 		} else if tail := skb.SkbPeekTail(&tp.rtxQueue); tail != nil && k.tcpRetransmitSkbOnce(sk, tail, 1) {
