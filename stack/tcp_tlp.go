@@ -99,10 +99,12 @@ func (k *Kernel) tcpSendLossProbe(sk *sockets.Sock) {
 	mss := k.tcpCurrentMss(sk) // what the window test counts, as the send would
 	sent := false
 	if tp.TlpHighSeq == 0 { // at most one probe outstanding
+		tp.tlpRetrans = false
 		if s := skb.SkbPeek(&sk.SkWriteQueue); s != nil &&
-			!after(cbSeqOf(s)+min(s.Len, mss), tp.SndUna+tp.SndWnd) && k.tcpSendNewSegment(sk, false) {
-			sent = true // tcp_snd_wnd_test passed: new data is the probe
-			tp.tlpRetrans = false
+			!after(cbSeqOf(s)+min(s.Len, mss), tp.SndUna+tp.SndWnd) {
+			// tcp_snd_wnd_test passed: new data is the probe, or
+			// (the send failing) there is none this time.
+			sent = k.tcpSendNewSegment(sk, false)
 		} else if tail := skb.SkbPeekTail(&tp.rtxQueue); tail != nil && k.tcpRetransmitSkbOnce(sk, tail, 1) {
 			sent = true // __tcp_retransmit_skb: not counted in retrans_out
 			tp.tlpRetrans = true
