@@ -3,6 +3,7 @@ package tracing
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -268,5 +269,79 @@ func TestCreateTraceOntoDeviceOrPipe(t *testing.T) {
 	}
 	if _, err := CreateTrace(dir, TraceHeader{Mode: "test"}, TraceOptions{}); err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Fatalf("a directory: %v", err)
+	}
+}
+
+// TestOversizeInputKeepsWhatCameBefore: an input larger than a frame may
+// be stops the recording with an error, and what was recorded before it
+// is still written (a frame of exactly the limit, here). The file then
+// ends without an end frame, as a recording cut off does. Before, the
+// refusal also stopped the writer goroutine, and the blocks still queued
+// were thrown away.
+func TestOversizeInputKeepsWhatCameBefore(t *testing.T) {
+	d := make([]byte, maxFrameSize-3) // type, op and a one-byte time: the limit
+	for i := range d {
+		d[i] = byte(i * 13)
+	}
+	for _, opt := range []TraceOptions{{}, {BufferSize: 1, Blocks: 1}} {
+		path := filepath.Join(t.TempDir(), "x.trace")
+		w, err := CreateTrace(path, TraceHeader{Mode: "test"}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Input(Input{Op: 1, Data: d})
+		w.Input(Input{Op: 1, Parts: [][]byte{d[:5], d[5:], {1}}})
+		if err := w.Flush(); err == nil || !strings.Contains(err.Error(), "frame limit") {
+			t.Fatalf("%+v: an input one byte over the limit: flush says %v", opt, err)
+		}
+		if err := w.Close(); err == nil {
+			t.Fatalf("%+v: close says nothing of the refused input", opt)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := NewTraceReader(f, "x.trace")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs := 0
+		for {
+			rec, err := r.Next()
+			if err != nil {
+				if !strings.Contains(err.Error(), "without an end frame") {
+					t.Errorf("%+v: the file ends with %v", opt, err)
+				}
+				break
+			}
+			if rec.Kind == RecordInput {
+				inputs++
+				if !bytes.Equal(rec.Input.Data, d) {
+					t.Errorf("%+v: the input read back differs", opt)
+				}
+			}
+		}
+		f.Close()
+		if inputs != 1 {
+			t.Errorf("%+v: %d inputs read back, want the one recorded before the refused one", opt, inputs)
+		}
+	}
+}
+
+// TestInputDoesNotAllocate: recording an input, whole or in pieces, costs
+// no allocation on the kernel loop.
+func TestInputDoesNotAllocate(t *testing.T) {
+	w, err := NewTraceWriter(io.Discard, TraceHeader{Mode: "test"}, TraceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	d := make([]byte, 1500)
+	parts := [][]byte{d[:40], d[40:]}
+	if n := testing.AllocsPerRun(1000, func() { w.Input(Input{Op: 1, Time: 5, Parts: parts}) }); n != 0 {
+		t.Errorf("an input in pieces: %v allocations", n)
+	}
+	if n := testing.AllocsPerRun(1000, func() { w.Input(Input{Op: 1, Time: 5, Data: d}) }); n != 0 {
+		t.Errorf("a whole input: %v allocations", n)
 	}
 }

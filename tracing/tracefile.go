@@ -138,16 +138,17 @@ type TraceWriter struct {
 	stream *os.File
 
 	// Owned by the recording goroutine.
-	cur       []byte     // the block being filled
-	evf       []byte     // the open events frame, empty if none
-	delta     deltaState // encoder state of the open events frame
-	blockSize int        // capacity of every block
-	nalloc    int        // blocks allocated so far
-	maxAlloc  int        // blocks that may exist at once
-	inputs    uint64     // inputs recorded
-	events    uint64     // events recorded
-	closed    bool       // Close was called
-	closeErr  error      // what Close returned
+	cur       []byte                                      // the block being filled
+	evf       []byte                                      // the open events frame, empty if none
+	delta     deltaState                                  // encoder state of the open events frame
+	blockSize int                                         // capacity of every block
+	nalloc    int                                         // blocks allocated so far
+	maxAlloc  int                                         // blocks that may exist at once
+	inputs    uint64                                      // inputs recorded
+	events    uint64                                      // events recorded
+	closed    bool                                        // Close was called
+	closeErr  error                                       // what Close returned
+	ihead     [4 + 1 + 1 + binary.MaxVarintLen64 + 4]byte // an input frame's head, and its checksum
 	full      chan traceBlock
 	free      chan []byte
 	ack       chan error // answers sync blocks
@@ -159,8 +160,10 @@ type TraceWriter struct {
 	dw  *directWriter // the file, when it is written with O_DIRECT
 
 	failed atomic.Bool // err is set: checked on the recording fast path
-	mu     sync.Mutex  // guards err
-	err    error
+	// wfailed is a write error: the writer goroutine writes nothing more.
+	wfailed atomic.Bool
+	mu      sync.Mutex // guards err
+	err     error
 }
 
 // CreateTrace creates (or truncates) the file at path with mode 0600 and
@@ -326,7 +329,7 @@ func (w *TraceWriter) Input(in Input) {
 	if len(w.evf) > 0 {
 		w.closeBatch()
 	}
-	var head [4 + 1 + 1 + binary.MaxVarintLen64]byte // length, type, op, time
+	head := w.ihead[:] // length, type, op, time
 	head[4] = frameInput
 	head[5] = in.Op
 	hn := 6 + binary.PutVarint(head[6:], in.Time)
@@ -336,8 +339,15 @@ func (w *TraceWriter) Input(in Input) {
 	}
 	size := hn - 4 + plen // type + payload
 	if size > maxFrameSize {
-		w.fail(fmt.Errorf("write trace %s: input %d of %d bytes is larger than the %d MiB frame limit",
-			w.name, w.inputs+1, plen, maxFrameSize>>20))
+		// Refused here, not a write error: what was recorded before it
+		// is still written.
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = fmt.Errorf("write trace %s: input %d of %d bytes is larger than the %d MiB frame limit",
+				w.name, w.inputs+1, plen, maxFrameSize>>20)
+			w.failed.Store(true)
+		}
+		w.mu.Unlock()
 		return
 	}
 	binary.LittleEndian.PutUint32(head[:], uint32(size))
@@ -351,9 +361,9 @@ func (w *TraceWriter) Input(in Input) {
 		w.put(p)
 		crc = crc32.Update(crc, castagnoli, p)
 	}
-	var sum [4]byte
-	binary.LittleEndian.PutUint32(sum[:], crc)
-	w.put(sum[:])
+	sum := w.ihead[len(w.ihead)-4:]
+	binary.LittleEndian.PutUint32(sum, crc)
+	w.put(sum)
 	w.inputs++
 }
 
@@ -467,7 +477,7 @@ func (w *TraceWriter) newBlock() []byte {
 // and at the end finishes the zstd stream and the file.
 func (w *TraceWriter) run() {
 	for blk := range w.full {
-		if len(blk.buf) > 0 && !w.failed.Load() {
+		if len(blk.buf) > 0 && !w.wfailed.Load() {
 			w.write(blk)
 		}
 		if !blk.tail {
@@ -533,6 +543,7 @@ func (w *TraceWriter) fail(err error) {
 		w.err = err
 		w.failed.Store(true)
 	}
+	w.wfailed.Store(true)
 }
 
 // Flush hands the stream recorded so far to the writer goroutine and waits

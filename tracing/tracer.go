@@ -201,6 +201,13 @@ func (t *Tracer) Exit(fn FuncID, ret Arg) {
 // with up to two arguments; pass Arg{} for unused ones.
 func (t *Tracer) Point(fn FuncID, a, b Arg) {
 	if t.on {
+		// An argument of no kind is no argument, whatever its value.
+		if a.Kind == ArgNone {
+			a = Arg{}
+		}
+		if b.Kind == ArgNone {
+			b = Arg{}
+		}
 		n := uint8(0)
 		if a.Kind != ArgNone {
 			n = 1

@@ -312,6 +312,10 @@ func TestSubscribeTraceMatchesSubscribe(t *testing.T) {
 			tr.Point(testFn, Reason(uint64(i%5)), Arg{})
 			tr.Point(testFn, Arg{}, Int(-int64(i)))
 			tr.Point(testFn, Arg{}, Arg{})
+			// An argument of no kind is no argument, whatever its
+			// value: both paths drop it.
+			tr.Point(testFn, Arg{Val: 5}, Arg{})
+			tr.Point(testFn, Int(1), Arg{Val: 9})
 			tr.Exit(testFn, Errno(-int64(i%3)))
 			tr.Exit(testFn, Arg{})
 			tr.Exit(testFn, Skb(addr))
@@ -344,7 +348,7 @@ func TestSubscribeTraceMatchesSubscribe(t *testing.T) {
 			events++
 		}
 	}
-	if events != 3000*11 {
-		t.Fatalf("the trace reads back %d events, want %d", events, 3000*11)
+	if events != 3000*13 {
+		t.Fatalf("the trace reads back %d events, want %d", events, 3000*13)
 	}
 }
