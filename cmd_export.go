@@ -62,9 +62,10 @@ when the whole trace has been exported; on any problem (not a trace, a
 damaged or cut trace, a replay that diverges, a write error) the temporary
 file is removed, OUT is left as it was, and the exit status is 1. Without
 --format, an OUT ending in .pcapng, .json or .md chooses it. Like the trace, OUT
-is created with mode 0600: it holds the session's traffic. "-o -" writes to
-standard output (the summary line goes to standard error), and a device or a
-FIFO is written as it is:
+is created with mode 0600: it holds the session's traffic; through a symbolic
+link, the file it names is replaced. "-o -" (or /dev/stdout) writes to standard
+output, the summary line going to standard error, and a device or a FIFO is
+written as it is; there a problem halfway leaves what was written so far:
     stackscope export s.trace --format pcapng -o - | tshark -r -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -74,6 +75,9 @@ FIFO is written as it is:
 			f, err := exportFormat(format, out)
 			if err != nil {
 				return err
+			}
+			if standardStream(out) == "standard output" {
+				out = "-" // /dev/stdout, or the file stdout goes to
 			}
 			n, err := exportTrace(args[0], f, out, stdout)
 			if err != nil {
@@ -150,6 +154,16 @@ func exportTrace(path, format, out string, stdout io.Writer) (n uint64, err erro
 	}
 	if same(path, out) {
 		return 0, fmt.Errorf("export %s: the output is the trace itself; choose another -o", path)
+	}
+	// Through a symbolic link, the file it names is replaced, not the
+	// link.
+	if real, lerr := filepath.EvalSymlinks(out); lerr == nil {
+		out = real
+	} else if dest, rerr := os.Readlink(out); rerr == nil { // a link to a file not made yet
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(out), dest)
+		}
+		out = dest
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
 	if err != nil {

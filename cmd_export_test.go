@@ -398,3 +398,80 @@ func TestExportToStdoutAndDevices(t *testing.T) {
 		t.Errorf("-o DIR: %v", err)
 	}
 }
+
+// TestOutputsThatAreStdoutOrLinks: a path that is this process's standard
+// output (/dev/stdout, the file stdout is redirected to) is written as -o -
+// is, with the summary on stderr, not replaced by a renamed file (which
+// replaced /dev/stdout itself, or put the summary into the export); and
+// --record refuses it, since the command's messages go there too (a
+// recording onto stdout read back as "not a stackscope trace"). Through a
+// symbolic link, export replaces the file the link names, not the link,
+// even when that file does not exist yet.
+func TestOutputsThatAreStdoutOrLinks(t *testing.T) {
+	dir := t.TempDir()
+	trace := recordHandshake(t, dir)
+	want, err := runCLI(t, "export", trace, "--format", "chrome", "-o", filepath.Join(dir, "want.json"))
+	if err != nil {
+		t.Fatal(err, want)
+	}
+	wantJSON, err := os.ReadFile(filepath.Join(dir, "want.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	redirected := filepath.Join(dir, "stdout.txt")
+	f, err := os.Create(redirected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdout
+	os.Stdout = f // as if the shell had redirected stdout to the file
+	defer func() { os.Stdout = saved }()
+
+	var out, errOut bytes.Buffer
+	cmd := newRootCmd(strings.NewReader(""), &out, &errOut)
+	cmd.SetArgs([]string{"export", trace, "--format", "chrome", "-o", redirected})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), wantJSON) || !strings.Contains(errOut.String(), "to standard output") {
+		t.Errorf("-o STDOUT-FILE: %d bytes on stdout (want %d), stderr %q", out.Len(), len(wantJSON), errOut.String())
+	}
+	if st, err := os.Stat(redirected); err != nil || !os.SameFile(st, mustStat(t, f)) {
+		t.Errorf("the file stdout goes to was replaced (%v)", err)
+	}
+
+	msg, err := runCLI(t, "run", "handshake", "--check", "--record", redirected)
+	if err == nil || !strings.Contains(msg+err.Error(), "is this command's standard output") {
+		t.Errorf("--record onto stdout's file: %v %q", err, msg)
+	}
+	if b, _ := os.ReadFile(redirected); len(b) != 0 {
+		t.Errorf("--record onto stdout's file wrote %d bytes into it", len(b))
+	}
+
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink("target.json", link); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the target made, then replaced
+		if _, err := runCLI(t, "export", trace, "--format", "chrome", "-o", link); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("the link is now %v (%v)", st.Mode(), err)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "target.json")); err != nil || !bytes.Equal(b, wantJSON) {
+			t.Fatalf("the link's target holds %d bytes (%v), want %d", len(b), err, len(wantJSON))
+		}
+	}
+}
+
+func mustStat(t *testing.T, f *os.File) os.FileInfo {
+	t.Helper()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

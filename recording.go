@@ -34,6 +34,9 @@ func (f *recordFlags) recorder(mode string, src *tracing.TraceSource) stack.Reco
 		return nil
 	}
 	return func(cfg stack.Config) (stack.InputRecorder, error) {
+		if name := standardStream(f.path); name != "" {
+			return nil, fmt.Errorf("--record %s: that is this command's %s, which its own messages go to as well; record to a file", f.path, name)
+		}
 		boot, err := json.Marshal(stack.DescribeBoot(cfg))
 		if err != nil {
 			return nil, err
@@ -46,6 +49,24 @@ func (f *recordFlags) recorder(mode string, src *tracing.TraceSource) stack.Reco
 		f.w = w
 		return w, nil
 	}
+}
+
+// standardStream names the process's standard stream that path is the
+// same file as ("standard output", "standard error"), or returns "".
+func standardStream(path string) string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	for _, s := range []struct {
+		f    *os.File
+		name string
+	}{{os.Stdout, "standard output"}, {os.Stderr, "standard error"}} {
+		if fs, err := s.f.Stat(); err == nil && os.SameFile(st, fs) {
+			return s.name
+		}
+	}
+	return ""
 }
 
 // finish closes the recording once the kernel has stopped, and says what
