@@ -139,7 +139,7 @@ func exportTrace(path, format, out string, stdout io.Writer) (n uint64, err erro
 		if st.IsDir() {
 			return 0, fmt.Errorf("export %s: %s is a directory; name a file with -o", path, out)
 		}
-		f, oerr := os.OpenFile(out, os.O_WRONLY, 0)
+		f, oerr := tracing.OpenStream(out)
 		if oerr != nil {
 			return 0, exportError(path, oerr)
 		}
@@ -204,9 +204,6 @@ func exportTo(path, format string, w io.Writer) (uint64, error) {
 		return exportPcapng(path, w)
 	case "markdown":
 		k, err := writeMarkdown(path, w)
-		if err != nil {
-			err = fmt.Errorf("export %s: %w", path, err)
-		}
 		return uint64(k), err
 	}
 	return exportChrome(path, w)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // recordMixed records the same mixture of inputs (whole and in pieces,
@@ -225,18 +226,26 @@ func TestCreateTraceOntoDeviceOrPipe(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatalf("mkfifo: %v", err)
 	}
+	// The reader is there first (CreateTrace refuses a FIFO nobody
+	// reads); it reads once the writer has opened, until the writer
+	// closes.
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w, err := CreateTrace(fifo, TraceHeader{Mode: "test"}, TraceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := make(chan []byte, 1)
 	go func() {
-		b, err := os.ReadFile(fifo)
+		b, err := io.ReadAll(r)
 		if err != nil {
 			t.Error(err)
 		}
 		got <- b
 	}()
-	w, err := CreateTrace(fifo, TraceHeader{Mode: "test"}, TraceOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	recordMixed(t, w, true)
 	if err := w.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -343,5 +352,35 @@ func TestInputDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(1000, func() { w.Input(Input{Op: 1, Time: 5, Data: d}) }); n != 0 {
 		t.Errorf("a whole input: %v allocations", n)
+	}
+}
+
+// TestCreateTraceOntoAFIFONobodyReads: a FIFO with no reader is refused at
+// once, with a message that says so, instead of open(2) waiting for a
+// reader with nothing said.
+func TestCreateTraceOntoAFIFONobodyReads(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatalf("mkfifo: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		w, err := CreateTrace(fifo, TraceHeader{Mode: "test"}, TraceOptions{})
+		if err == nil {
+			w.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "no process reads") {
+			t.Fatalf("CreateTrace onto a FIFO nobody reads: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		// Unblock the open so that the goroutine ends with the test.
+		if r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			defer r.Close()
+		}
+		t.Fatal("CreateTrace waited for a reader")
 	}
 }

@@ -179,7 +179,7 @@ func CreateTrace(path string, h TraceHeader, opt TraceOptions) (*TraceWriter, er
 		if st.IsDir() {
 			return nil, fmt.Errorf("create trace: %s is a directory", path)
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		f, err := OpenStream(path)
 		if err != nil {
 			return nil, fmt.Errorf("create trace: %w", err)
 		}
