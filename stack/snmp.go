@@ -136,6 +136,7 @@ const (
 	LINUX_MIB_RCVPRUNED
 	LINUX_MIB_TCPRCVCOLLAPSED
 	LINUX_MIB_TCPWINPROBE
+	LINUX_MIB_TCPACKSKIPPEDFINWAIT2
 	numMibs
 )
 
@@ -171,6 +172,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPZeroWindowDrop"}, {"TcpExt", "TCPWantZeroWindowAdv"}, {"TcpExt", "TCPToZeroWindowAdv"},
 	{"TcpExt", "TCPFromZeroWindowAdv"}, {"TcpExt", "OutOfWindowIcmps"}, {"TcpExt", "LockDroppedIcmps"},
 	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"}, {"TcpExt", "TCPWinProbe"},
+	{"TcpExt", "TCPACKSkippedFinWait2"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -531,16 +531,23 @@ func (k *Kernel) tcpOowRateLimited(tp *TcpSock, seg *tcpSegmentIn, m Mib) bool {
 	return k.tcpOowRateLimitedAt(tp, m)
 }
 
-// tcpOowRateLimitedAt is __tcp_oow_rate_limited.
+// tcpOowRateLimitedAt is __tcp_oow_rate_limited for a full socket.
 func (k *Kernel) tcpOowRateLimitedAt(tp *TcpSock, m Mib) bool {
+	return k.oowRateLimited(&tp.lastOowAckTime, m)
+}
+
+// oowRateLimited is __tcp_oow_rate_limited: true (counting m) when the
+// last such ACK, at *last (jiffies), was less than tcp_invalid_ratelimit
+// ago; else the ACK may go, and *last is now.
+func (k *Kernel) oowRateLimited(last *uint32, m Mib) bool {
 	now := k.jiffies32()
-	if tp.lastOowAckTime != 0 {
-		if elapsed := int32(now - tp.lastOowAckTime); elapsed >= 0 && int64(elapsed) < int64(k.net.Sysctl.TcpInvalidRatelimit) {
+	if *last != 0 {
+		if elapsed := int32(now - *last); elapsed >= 0 && int64(elapsed) < int64(k.net.Sysctl.TcpInvalidRatelimit) {
 			k.mib.inc(m)
 			return true
 		}
 	}
-	tp.lastOowAckTime = now
+	*last = now
 	return false
 }
 

@@ -17,15 +17,11 @@ const (
 	TCP_TW_SYN                        // a new connection may take the four-tuple
 )
 
-// tcpInvalidRatelimit is sysctl_tcp_invalid_ratelimit (500 ms): the least
-// time between two ACKs for out-of-window segments.
-const tcpInvalidRatelimit = int64(500e6)
-
 // twState is what the model keeps beside a tw: its timer and the time of
 // its last out-of-window ACK (tw_last_oow_ack_time).
 type twState struct {
 	timer      *Timer
-	lastOowAck int64
+	lastOowAck uint32 // tw_last_oow_ack_time: jiffies (0: none yet)
 }
 
 // tcpTimeWait is tcp_time_wait: the connection is over on our side, but
@@ -101,7 +97,8 @@ func (k *Kernel) inetTwskFree(tw *sockets.InetTimewaitSock) {
 // RST. In TIME_WAIT: a retransmitted FIN or any other stray segment is
 // acknowledged again (and restarts the 60 s), a RST kills it (tcp_rfc1337
 // = 0), and a SYN with a higher sequence number may reuse the four-tuple.
-// Timestamps are not checked (no PAWS in the model yet).
+// A segment whose timestamp is older than the last one accepted is
+// rejected (PAWS), and acknowledged.
 func (k *Kernel) tcpTimewaitStateProcess(tw *sockets.InetTimewaitSock, seg *tcpSegmentIn) (tcpTwStatus, uint32) {
 	k.tr.Enter2(fnTcpTimewaitStateProcess, tracing.Ptr(uint64(tw.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	status, isn := k.tcpTimewaitVerdict(tw, seg)
@@ -113,11 +110,18 @@ func (k *Kernel) tcpTimewaitVerdict(tw *sockets.InetTimewaitSock, seg *tcpSegmen
 	rcvNxt := tw.TwRcvNxt
 	rst, syn, ack, fin := seg.has(header.TCP_FLAG_RST), seg.has(header.TCP_FLAG_SYN), seg.has(header.TCP_FLAG_ACK), seg.has(header.TCP_FLAG_FIN)
 	var rx TcpOptionsReceived
-	tcpParseOptions(seg.th.Options(), false, &rx)
+	pawsReject := false
+	if tw.TwTsRecentStamp != 0 {
+		tcpParseOptions(seg.th.Options(), false, &rx)
+		if rx.SawTstamp {
+			rx.TsRecent, rx.TsRecentStamp = tw.TwTsRecent, tw.TwTsRecentStamp
+			pawsReject = tcpPawsReject(&rx, rst, k.clock.Now())
+		}
+	}
 	if tw.TwSubstate == sockets.TCP_FIN_WAIT2 {
 		switch {
-		case !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+tw.TwRcvWnd):
-			return k.tcpTimewaitCheckOowRateLimit(tw), 0
+		case pawsReject || !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+tw.TwRcvWnd):
+			return k.tcpTimewaitCheckOowRateLimit(tw, seg, LINUX_MIB_TCPACKSKIPPEDFINWAIT2), 0
 		case rst:
 			k.inetTwskDeschedulePut(tw)
 			return TCP_TW_SUCCESS, 0
@@ -131,50 +135,71 @@ func (k *Kernel) tcpTimewaitVerdict(tw *sockets.InetTimewaitSock, seg *tcpSegmen
 		// The FIN: now truly TIME_WAIT.
 		tw.TwSubstate = sockets.TCP_TIME_WAIT
 		tw.TwRcvNxt = seg.end
-		if rx.SawTstamp && tw.TwTsRecentStamp != 0 {
+		if rx.SawTstamp {
 			tw.TwTsRecent, tw.TwTsRecentStamp = rx.RcvTsval, max(k.clock.Now(), 1)
 		}
 		k.inetTwskReschedule(tw, TCP_TIMEWAIT_LEN)
 		return TCP_TW_ACK, 0
 	}
-	if seg.seq == rcvNxt && (seg.seq == seg.end || rst) {
-		if rst {
+	if !pawsReject && seg.seq == rcvNxt && (seg.seq == seg.end || rst) {
+		if rst { // tcp_rfc1337 = 0: the RST ends TIME_WAIT
 			k.inetTwskDeschedulePut(tw)
 			return TCP_TW_SUCCESS, 0
 		}
 		k.inetTwskReschedule(tw, TCP_TIMEWAIT_LEN)
+		if rx.SawTstamp {
+			tw.TwTsRecent, tw.TwTsRecentStamp = rx.RcvTsval, max(k.clock.Now(), 1)
+		}
 		return TCP_TW_SUCCESS, 0
 	}
-	if syn && !rst && !ack && (after(seg.seq, rcvNxt) ||
-		(rx.SawTstamp && tw.TwTsRecentStamp != 0 && int32(tw.TwTsRecent-rx.RcvTsval) < 0)) {
+	if syn && !rst && !ack && !pawsReject && (after(seg.seq, rcvNxt) ||
+		(rx.SawTstamp && int32(tw.TwTsRecent-rx.RcvTsval) < 0)) {
 		isn := tw.TwSndNxt + 65535 + 2
 		if isn == 0 {
 			isn++
 		}
 		return TCP_TW_SYN, isn
 	}
+	if pawsReject {
+		k.mib.inc(LINUX_MIB_PAWSESTABREJECTED)
+	}
 	if !rst {
-		if ack {
+		if pawsReject || ack {
 			k.inetTwskReschedule(tw, TCP_TIMEWAIT_LEN)
 		}
-		return k.tcpTimewaitCheckOowRateLimit(tw), 0
+		return k.tcpTimewaitCheckOowRateLimit(tw, seg, LINUX_MIB_TCPACKSKIPPEDTIMEWAIT), 0
 	}
 	return TCP_TW_SUCCESS, 0
 }
 
+// tcpPawsReject is tcp_paws_reject: the segment's timestamp is older than
+// the last one the connection accepted, and neither has the connection
+// been idle past TCP_PAWS_WRAP nor is it a RST arriving more than
+// TCP_PAWS_MSL (60 s) after that timestamp (a RST then is let through).
+func tcpPawsReject(rx *TcpOptionsReceived, rst bool, now int64) bool {
+	if tcpPawsCheck(rx, 0, now) {
+		return false
+	}
+	return !rst || now < rx.TsRecentStamp+tcpPawsMsl
+}
+
+// tcpPawsMsl is TCP_PAWS_MSL: 60 s.
+const tcpPawsMsl = int64(60e9)
+
 // tcpTimewaitCheckOowRateLimit is tcp_timewait_check_oow_rate_limit: ACK
-// an out-of-window segment, but not more often than
-// tcp_invalid_ratelimit.
-func (k *Kernel) tcpTimewaitCheckOowRateLimit(tw *sockets.InetTimewaitSock) tcpTwStatus {
-	st := k.twSocks[tw]
-	now := k.clock.Now()
-	if st.lastOowAck != 0 && now-st.lastOowAck < tcpInvalidRatelimit {
-		k.mib.inc(LINUX_MIB_TCPACKSKIPPEDTIMEWAIT)
-		k.tr.Point(fnTcpTwOowRateLimit, tracing.Ptr(uint64(tw.Addr())), tracing.Bool(false))
+// the segment, unless it is one of a run of ACK-only (or SYN) segments
+// arriving faster than tcp_invalid_ratelimit allows; segments with data
+// or a FIN are always acknowledged (tcp_oow_rate_limited). m counts what
+// is skipped (TCPACKSkippedTimeWait, or TCPACKSkippedFinWait2).
+func (k *Kernel) tcpTimewaitCheckOowRateLimit(tw *sockets.InetTimewaitSock, seg *tcpSegmentIn, m Mib) tcpTwStatus {
+	limited := false
+	if seg.seq == seg.end || seg.has(header.TCP_FLAG_SYN) {
+		limited = k.oowRateLimited(&k.twSocks[tw].lastOowAck, m)
+	}
+	k.tr.Point(fnTcpTwOowRateLimit, tracing.Ptr(uint64(tw.Addr())), tracing.Bool(!limited))
+	if limited {
 		return TCP_TW_SUCCESS
 	}
-	st.lastOowAck = max(now, 1)
-	k.tr.Point(fnTcpTwOowRateLimit, tracing.Ptr(uint64(tw.Addr())), tracing.Bool(true))
 	return TCP_TW_ACK
 }
 
