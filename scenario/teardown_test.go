@@ -97,4 +97,94 @@ func TestTimeWaitRejectsAnOldTimestamp(t *testing.T) {
 		t.Fatal(err)
 	}
 	mibIs(t, r, stack.LINUX_MIB_PAWSESTABREJECTED, 1)
+	// The tw is counted when it is scheduled (__inet_twsk_schedule), so
+	// the one the new SYN took over counts too; the previous build
+	// counted a tw only when its 60 s ran out.
+	mibIs(t, r, stack.LINUX_MIB_TIMEWAITED, 1)
+}
+
+// TestOrphanGivenDataAfterItsFinIsReset: after close() the orphan's FIN
+// is acknowledged by a segment that also brings 100 new bytes. No one
+// will read them: tcp_rcv_state_process ends the socket (TCPAbortOnData)
+// and the segment is answered with a RST. The previous build went to
+// FIN_WAIT2 and dropped the data silently.
+func TestOrphanGivenDataAfterItsFinIsReset(t *testing.T) {
+	r, err := runScript(t, accepted+` +.1 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+ +.1 < P. 1:101(100) ack 2 win 512
+   +0 > R 2:2(0)
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.LINUX_MIB_TCPABORTONDATA, 1)
+}
+
+// TestCloseWithUnreadDataResetsInLastAck: the peer's data and FIN arrive
+// unread; shutdown(SHUT_WR) takes the socket to LAST_ACK; close() finds
+// the unread bytes and resets, as __tcp_close does in any state
+// (TCPAbortOnClose). The previous build only did so where tcp_need_reset
+// says, not in LAST_ACK or CLOSING, and retransmitted its FIN instead.
+func TestCloseWithUnreadDataResetsInLastAck(t *testing.T) {
+	r, err := runScript(t, accepted+` +.1 < P. 1:101(100) ack 1 win 512
+   +0 > . 1:1(0) ack 101
+   +0 < F. 101:101(0) ack 1 win 512
+ +.04 > . 1:1(0) ack 102
+ +.1 shutdown(4, SHUT_WR) = 0
+   +0 > F. 1:1(0) ack 102
+   +0 %{ assert tcpi_state == 9, tcpi_state }%
+ +.1 close(4) = 0
+   +0 > R. 2:2(0) ack 102
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.LINUX_MIB_TCPABORTONCLOSE, 1)
+}
+
+// TestResetCarriesAnAcceptableSequence: 3000 bytes are out when the peer
+// acknowledges 1000 and shuts its window. An abort (SO_LINGER 0) sends
+// the RST at tcp_acceptable_seq: the window's end (1001), since snd_nxt
+// (3001) lies beyond it and the peer would drop a RST there. The previous
+// build sent it at 3001.
+func TestResetCarriesAnAcceptableSequence(t *testing.T) {
+	if _, err := runScript(t, accepted+` +.1 write(4, ..., 3000) = 3000
+   +0 > . 1:1461(1460) ack 1
+   +0 > . 1461:2921(1460) ack 1
+   +0 > P. 2921:3001(80) ack 1
+ +.1 < . 1:1(0) ack 1001 win 0
+   +0 setsockopt(4, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0
+   +0 close(4) = 0
+   +0 > R. 1001:1001(0) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFinWait2WaitsAtLeastThreeAndAHalfRtos: with tcp_fin_timeout 1 s and
+// round trips of about a second (RTO above 2 s), the orphan's FIN_WAIT2
+// lasts 3.5 RTOs, not 1 s (tcp_fin_time, tcp_time_wait): two seconds in,
+// a duplicate ACK still finds it and is dropped without a RST, and the
+// peer's FIN is then acknowledged from TIME_WAIT; a tw scheduled for 4 s
+// or less counts as TWKilled, not TW. The previous build answered the
+// duplicate ACK with a RST (the tw was gone after 1 s).
+func TestFinWait2WaitsAtLeastThreeAndAHalfRtos(t *testing.T) {
+	r, err := runScript(t, "`sysctl -q net.ipv4.tcp_fin_timeout=1`\n"+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.9 < . 1:1(0) ack 1 win 512
+   +0 accept(3, ..., ...) = 4
+   +0 %{ assert tcpi_rto >= 2000000, tcpi_rto }%
+ +.1 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+  +.9 < . 1:1(0) ack 2 win 512
+   +2 < . 1:1(0) ack 2 win 512
+ +.1 < F. 1:1(0) ack 2 win 512
+   +0 > . 2:2(0) ack 2
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Counted once, when the FIN_WAIT2 tw was scheduled for more
+	// than 4 s; the FIN only re-arms it.
+	mibIs(t, r, stack.LINUX_MIB_TIMEWAITED, 1)
+	mibIs(t, r, stack.LINUX_MIB_TIMEWAITKILLED, 0)
 }

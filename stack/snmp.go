@@ -137,6 +137,7 @@ const (
 	LINUX_MIB_TCPRCVCOLLAPSED
 	LINUX_MIB_TCPWINPROBE
 	LINUX_MIB_TCPACKSKIPPEDFINWAIT2
+	LINUX_MIB_TIMEWAITKILLED
 	numMibs
 )
 
@@ -172,7 +173,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPZeroWindowDrop"}, {"TcpExt", "TCPWantZeroWindowAdv"}, {"TcpExt", "TCPToZeroWindowAdv"},
 	{"TcpExt", "TCPFromZeroWindowAdv"}, {"TcpExt", "OutOfWindowIcmps"}, {"TcpExt", "LockDroppedIcmps"},
 	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"}, {"TcpExt", "TCPWinProbe"},
-	{"TcpExt", "TCPACKSkippedFinWait2"},
+	{"TcpExt", "TCPACKSkippedFinWait2"}, {"TcpExt", "TWKilled"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -203,7 +203,7 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 		unread := tcpPurgeRcvQueue(sk, &sk.SkReceiveQueue)
 		switch {
 		case sk.SkcState == sockets.TCP_CLOSE:
-		case unread > 0 && tcpNeedReset(sk.SkcState):
+		case unread > 0: // in any state: the data is lost, the peer must know
 			k.mib.inc(LINUX_MIB_TCPABORTONCLOSE)
 			k.tcpSetState(sk, sockets.TCP_CLOSE)
 			k.tcpSendActiveReset(sk)
@@ -220,7 +220,7 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 	sockets.SockHold(sk)
 	sockets.SockOrphan(sk)
 	if sk.SkcState == sockets.TCP_FIN_WAIT2 {
-		k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, int64(k.net.Sysctl.TcpFinTimeout)*1e9)
+		k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, k.tcpFinTime(sk))
 	}
 	if sk.SkcState == sockets.TCP_CLOSE {
 		k.inetCskDestroySock(sk)
@@ -229,6 +229,22 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 	sockets.ReleaseSock(sk)
 	sockets.SockPut(sk)
 	tr.Exit(fnTcpClose, tracing.Arg{})
+}
+
+// tcpFinTime is tcp_fin_time: how long an orphan waits in FIN_WAIT2 for
+// the peer's FIN: tcp_fin_timeout, but at least 3.5 RTOs (time for two
+// retransmissions of the peer's FIN). Above 60 s, 6.12 keeps the full
+// socket on the keepalive timer for the time past 60 s; the model keeps
+// the timewait sock for all of it.
+func (k *Kernel) tcpFinTime(sk *sockets.Sock) int64 {
+	return max(int64(k.net.Sysctl.TcpFinTimeout)*1e9, rtoTimes3_5(tcpSk(sk)))
+}
+
+// rtoTimes3_5 is (icsk_rto << 2) - (icsk_rto >> 1), in jiffies as the
+// kernel counts it.
+func rtoTimes3_5(tp *TcpSock) int64 {
+	rto := tp.IcskRto / NsecPerJiffy
+	return ((rto << 2) - (rto >> 1)) * NsecPerJiffy
 }
 
 // tcpV4DestroySock is tcp_v4_destroy_sock: the TCP state is dropped and a

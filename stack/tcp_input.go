@@ -85,14 +85,25 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		if tp.SndUna == tp.WriteSeq {
 			k.tcpSetState(sk, sockets.TCP_FIN_WAIT2)
 			sk.SkShutdown |= sockets.SEND_SHUTDOWN
-			if sk.SockFlagSet(sockets.SOCK_DEAD) && !seg.has(header.TCP_FLAG_FIN) {
-				// An orphan waits tcp_fin_timeout for the peer's FIN, as
+			fin := uint32(0)
+			if seg.has(header.TCP_FLAG_FIN) {
+				fin = 1
+			}
+			switch {
+			case !sk.SockFlagSet(sockets.SOCK_DEAD):
+				sk.SkStateChange(sk)
+			case seg.end != seg.seq && after(seg.end-fin, tp.RcvNxt):
+				// New data for an orphan nobody will read: abort
+				// (the caller answers with a RST).
+				k.tcpDone(sk)
+				k.mib.inc(LINUX_MIB_TCPABORTONDATA)
+				return skb.SKB_DROP_REASON_TCP_ABORT_ON_DATA
+			case !seg.has(header.TCP_FLAG_FIN):
+				// An orphan waits tcp_fin_time for the peer's FIN, as
 				// a tw with substate FIN_WAIT2.
-				k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, int64(k.net.Sysctl.TcpFinTimeout)*1e9)
+				k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, k.tcpFinTime(sk))
 				_ = skb.ConsumeSkb(seg.s)
 				return 0
-			} else if !sk.SockFlagSet(sockets.SOCK_DEAD) {
-				sk.SkStateChange(sk)
 			}
 		}
 	case sockets.TCP_CLOSING:

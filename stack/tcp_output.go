@@ -304,7 +304,7 @@ func (k *Kernel) tcpSendAck(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	k.tr.Enter1(fnTcpSendAck, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpSendAck, tracing.Arg{})
-	if s := k.tcpControlSkb(tp.SndNxt, header.TCP_FLAG_ACK); s != nil {
+	if s := k.tcpControlSkb(tcpAcceptableSeq(tp), header.TCP_FLAG_ACK); s != nil {
 		s.Truesize = 2 // skb_set_tcp_pure_ack: a pure ACK barely counts in sk_wmem_alloc
 		_ = k.tcpTransmitSkb(sk, s, false)
 	}

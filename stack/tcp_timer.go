@@ -192,12 +192,24 @@ func (k *Kernel) tcpUpdateRtoTime(tp *TcpSock) {
 }
 
 // tcpSendActiveReset is tcp_send_active_reset: abort the connection with a
-// RST carrying our next sequence number. It is sent once and never
-// retransmitted.
+// RST carrying a sequence number the peer accepts (tcp_acceptable_seq).
+// It is sent once and never retransmitted.
 func (k *Kernel) tcpSendActiveReset(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpSendActiveReset, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpSendActiveReset, tracing.Arg{})
-	k.tcpSendControl(sk, tcpSk(sk).SndNxt, header.TCP_FLAG_RST|header.TCP_FLAG_ACK)
+	k.tcpSendControl(sk, tcpAcceptableSeq(tcpSk(sk)), header.TCP_FLAG_RST|header.TCP_FLAG_ACK)
+}
+
+// tcpAcceptableSeq is tcp_acceptable_seq: the sequence number for a
+// segment without data: snd_nxt, unless that is beyond the peer's window
+// (by at least one unit of our window scale), when it is the window's
+// end, where the peer's check will still take it.
+func tcpAcceptableSeq(tp *TcpSock) uint32 {
+	end := tp.SndUna + tp.SndWnd // tcp_wnd_end
+	if !before(end, tp.SndNxt) || (tp.RxOpt.WscaleOk && tp.SndNxt-end < 1<<tp.RxOpt.RcvWscale) {
+		return tp.SndNxt
+	}
+	return end
 }
 
 // tcpProbeTimer is tcp_probe_timer: data waits with nothing in flight,

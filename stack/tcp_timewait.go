@@ -50,10 +50,22 @@ func (k *Kernel) tcpTimeWait(sk *sockets.Sock, state sockets.State, timeo int64)
 		tw.TwTsRecent, tw.TwTsOffset = tp.RxOpt.TsRecent, tp.TsOffset
 		tw.TwTsRecentStamp = max(tp.RxOpt.TsRecentStamp, 1)
 	}
+	// At least 3.5 RTOs; TIME_WAIT itself is always TCP_TIMEWAIT_LEN.
+	timeo = max(timeo, rtoTimes3_5(tp))
+	if state == sockets.TCP_TIME_WAIT {
+		timeo = TCP_TIMEWAIT_LEN
+	}
 	sockets.InetTwskHashdanceSchedule(k.net, k.hash, tw, sk)
 	st := &twState{}
 	st.timer = NewTimer("tw_timer_handler", func() { k.twTimerHandler(tw) })
 	k.twSocks[tw] = st
+	// __inet_twsk_schedule counts the tw when it is first scheduled: a
+	// short one (4 s or less) as killed early.
+	if timeo <= 4*1e9 {
+		k.mib.inc(LINUX_MIB_TIMEWAITKILLED)
+	} else {
+		k.mib.inc(LINUX_MIB_TIMEWAITED)
+	}
 	k.inetTwskReschedule(tw, timeo)
 	k.tcpDone(sk)
 }
@@ -71,7 +83,6 @@ func (k *Kernel) inetTwskReschedule(tw *sockets.InetTimewaitSock, timeo int64) {
 func (k *Kernel) twTimerHandler(tw *sockets.InetTimewaitSock) {
 	k.tr.Enter1(fnTwTimerHandler, tracing.Ptr(uint64(tw.Addr())))
 	defer k.tr.Exit(fnTwTimerHandler, tracing.Arg{})
-	k.mib.inc(LINUX_MIB_TIMEWAITED)
 	k.inetTwskFree(tw)
 }
 
