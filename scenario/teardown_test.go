@@ -188,3 +188,27 @@ func TestFinWait2WaitsAtLeastThreeAndAHalfRtos(t *testing.T) {
 	mibIs(t, r, stack.LINUX_MIB_TIMEWAITED, 1)
 	mibIs(t, r, stack.LINUX_MIB_TIMEWAITKILLED, 0)
 }
+
+// TestShutdownInSynRecvWaitsForTheHandshake: in a simultaneous open,
+// shutdown(SHUT_WR) while the socket is in SYN_RECV sends nothing yet
+// (tcp_shutdown acts in ESTABLISHED, SYN_SENT and CLOSE_WAIT only); the
+// shutdown is remembered, and the FIN goes once the peer's SYN-ACK
+// completes the handshake, straight into FIN_WAIT1. The previous build
+// sent the FIN from SYN_RECV at once.
+func TestShutdownInSynRecvWaitsForTheHandshake(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <...>
+ +.01 < S 0:0(0) win 65535 <mss 1000,sackOK,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <...>
+   +0 %{ assert tcpi_state == 3, tcpi_state }%
+ +.01 shutdown(3, SHUT_WR) = 0
+   +0 %{ assert tcpi_state == 3, tcpi_state }%
+ +.01 < S. 0:0(0) ack 1 win 65535 <mss 1000,sackOK,nop,wscale 7>
+   +0 > F. 1:1(0) ack 1
+   +0 %{ assert tcpi_state == 4, tcpi_state }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -65,7 +65,9 @@ func (k *Kernel) tcpShutdown(sk *sockets.Sock, how int) {
 		return
 	}
 	switch sk.SkcState {
-	case sockets.TCP_ESTABLISHED, sockets.TCP_SYN_SENT, sockets.TCP_SYN_RECV, sockets.TCP_CLOSE_WAIT:
+	// Not in SYN_RECV (a simultaneous open): the FIN goes once the
+	// handshake completes (tcp_rcv_state_process calls back here).
+	case sockets.TCP_ESTABLISHED, sockets.TCP_SYN_SENT, sockets.TCP_CLOSE_WAIT:
 		if k.tcpCloseState(sk) {
 			k.tcpSendFin(sk)
 		}

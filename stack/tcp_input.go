@@ -81,6 +81,9 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		tp.SndWnd = uint32(seg.th.Window()) << tp.RxOpt.SndWscale
 		tp.SndWl1 = seg.seq
 		k.tcpUpdatePacingRate(sk)
+		if sk.SkShutdown&sockets.SEND_SHUTDOWN != 0 { // shut down while in SYN_RECV
+			k.tcpShutdown(sk, sockets.SEND_SHUTDOWN)
+		}
 	case sockets.TCP_FIN_WAIT1:
 		if tp.SndUna == tp.WriteSeq {
 			k.tcpSetState(sk, sockets.TCP_FIN_WAIT2)
