@@ -212,3 +212,58 @@ func TestShutdownInSynRecvWaitsForTheHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFinTimeoutBeyondSixtySeconds: with tcp_fin_timeout 100 s, the
+// orphan in FIN_WAIT2 stays a full socket on the keepalive timer for the
+// 40 s past TCP_TIMEWAIT_LEN, then tcp_keepalive_timer hands it to a
+// timewait sock for the remaining 40 s (tcp_time_wait): duplicate ACKs
+// at 50 s and 70 s find it and get nothing back, one at 90 s finds no
+// socket and gets a RST. The previous build kept one tw for all 100 s.
+func TestFinTimeoutBeyondSixtySeconds(t *testing.T) {
+	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_fin_timeout=100`\n"+accepted+` +.1 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+ +.1 < . 1:1(0) ack 2 win 512
+  +50 < . 1:1(0) ack 2 win 512
+  +20 < . 1:1(0) ack 2 win 512
+  +20 < . 1:1(0) ack 2 win 512
+   +0 > R 2:2(0)
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLinger2: TCP_LINGER2 sets how long this socket's orphan waits in
+// FIN_WAIT2 (getsockopt shows the sysctl for 0, at most 120 s); -1 means
+// not at all. With -1, the ACK of the orphan's FIN ends it with a RST
+// (TCPAbortOnData); a close() in FIN_WAIT2 resets at once
+// (TCPAbortOnLinger). The previous build refused the option
+// (ENOPROTOOPT).
+func TestLinger2(t *testing.T) {
+	r, err := runScript(t, accepted+`   +0 getsockopt(4, SOL_TCP, TCP_LINGER2, [60], [4]) = 0
+   +0 setsockopt(4, SOL_TCP, TCP_LINGER2, [500], 4) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_LINGER2, [120], [4]) = 0
+   +0 setsockopt(4, SOL_TCP, TCP_LINGER2, [-1], 4) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_LINGER2, [-1], [4]) = 0
+ +.1 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+ +.1 < . 1:1(0) ack 2 win 512
+   +0 > R 2:2(0)
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.LINUX_MIB_TCPABORTONDATA, 1)
+
+	r, err = runScript(t, accepted+`   +0 setsockopt(4, SOL_TCP, TCP_LINGER2, [-1], 4) = 0
+ +.1 shutdown(4, SHUT_WR) = 0
+   +0 > F. 1:1(0) ack 1
+ +.1 < . 1:1(0) ack 2 win 512
+   +0 %{ assert tcpi_state == 5, tcpi_state }%
+ +.1 close(4) = 0
+   +0 > R. 2:2(0) ack 1
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.LINUX_MIB_TCPABORTONLINGER, 1)
+}

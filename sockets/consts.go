@@ -72,6 +72,9 @@ const (
 	TCP_KEEPINTVL = 5
 	TCP_KEEPCNT   = 6
 	TCP_SYNCNT    = 7 // SYN retransmissions before connect() gives up
+	// TCP_LINGER2: seconds an orphan waits in FIN_WAIT2 (0: the sysctl
+	// tcp_fin_timeout; negative: none, a RST instead).
+	TCP_LINGER2 = 8
 	// TCP_USER_TIMEOUT: ms that transmitted data may stay unacknowledged
 	// before the connection is given up (RFC 5482); 0 = the system's.
 	TCP_USER_TIMEOUT = 18

@@ -138,6 +138,7 @@ const (
 	LINUX_MIB_TCPWINPROBE
 	LINUX_MIB_TCPACKSKIPPEDFINWAIT2
 	LINUX_MIB_TIMEWAITKILLED
+	LINUX_MIB_TCPABORTONLINGER
 	numMibs
 )
 
@@ -174,6 +175,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPFromZeroWindowAdv"}, {"TcpExt", "OutOfWindowIcmps"}, {"TcpExt", "LockDroppedIcmps"},
 	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"}, {"TcpExt", "TCPWinProbe"},
 	{"TcpExt", "TCPACKSkippedFinWait2"}, {"TcpExt", "TWKilled"},
+	{"TcpExt", "TCPAbortOnLinger"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

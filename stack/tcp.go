@@ -220,7 +220,13 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 	sockets.SockHold(sk)
 	sockets.SockOrphan(sk)
 	if sk.SkcState == sockets.TCP_FIN_WAIT2 {
-		k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, k.tcpFinTime(sk))
+		if tcpSk(sk).Linger2 < 0 { // TCP_LINGER2 -1: no waiting for the peer's FIN
+			k.tcpSetState(sk, sockets.TCP_CLOSE)
+			k.tcpSendActiveReset(sk)
+			k.mib.inc(LINUX_MIB_TCPABORTONLINGER)
+		} else {
+			k.tcpFinWait2Orphan(sk, false)
+		}
 	}
 	if sk.SkcState == sockets.TCP_CLOSE {
 		k.inetCskDestroySock(sk)
@@ -232,12 +238,39 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 }
 
 // tcpFinTime is tcp_fin_time: how long an orphan waits in FIN_WAIT2 for
-// the peer's FIN: tcp_fin_timeout, but at least 3.5 RTOs (time for two
-// retransmissions of the peer's FIN). Above 60 s, 6.12 keeps the full
-// socket on the keepalive timer for the time past 60 s; the model keeps
-// the timewait sock for all of it.
+// the peer's FIN: TCP_LINGER2, or else tcp_fin_timeout, but at least 3.5
+// RTOs (time for two retransmissions of the peer's FIN).
 func (k *Kernel) tcpFinTime(sk *sockets.Sock) int64 {
-	return max(int64(k.net.Sysctl.TcpFinTimeout)*1e9, rtoTimes3_5(tcpSk(sk)))
+	tmo := tcpSk(sk).Linger2
+	if tmo == 0 {
+		tmo = int64(k.net.Sysctl.TcpFinTimeout) * 1e9
+	}
+	return max(tmo, rtoTimes3_5(tcpSk(sk)))
+}
+
+// tcpFinTimeoutMax is TCP_FIN_TIMEOUT_MAX: TCP_LINGER2 is at most 120 s.
+const tcpFinTimeoutMax = int64(120e9)
+
+// tcpFinWait2Orphan is what __tcp_close and tcp_rcv_state_process do with
+// an orphan that reaches FIN_WAIT2: wait tcp_fin_time for the peer's FIN.
+// Up to 60 s, and with no FIN in hand, as a timewait sock (substate
+// FIN_WAIT2; it reports whether the full socket is gone); beyond 60 s the
+// full socket waits on the keepalive timer for the time past 60 s, and
+// tcp_keepalive_timer then makes the tw for the rest. With finIn (the
+// segment that completed FIN_WAIT1 carries the peer's FIN too), the full
+// socket stays for tcp_fin to take to TIME_WAIT.
+func (k *Kernel) tcpFinWait2Orphan(sk *sockets.Sock, finIn bool) bool {
+	tmo := k.tcpFinTime(sk)
+	switch {
+	case tmo > TCP_TIMEWAIT_LEN:
+		k.tcpResetKeepaliveTimer(sk, tmo-TCP_TIMEWAIT_LEN)
+	case finIn:
+		k.tcpResetKeepaliveTimer(sk, tmo)
+	default:
+		k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, tmo)
+		return true
+	}
+	return false
 }
 
 // rtoTimes3_5 is (icsk_rto << 2) - (icsk_rto >> 1), in jiffies as the
@@ -418,6 +451,15 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, opt sockets
 			return fail(tracing.EINVAL)
 		}
 		tp.IcskUserTimeout = uint32(val)
+	case sockets.TCP_LINGER2:
+		switch {
+		case val < 0:
+			tp.Linger2 = -1
+		case val > tcpFinTimeoutMax/1e9:
+			tp.Linger2 = tcpFinTimeoutMax
+		default:
+			tp.Linger2 = val * 1e9
+		}
 	default:
 		return fail(tracing.ENOPROTOOPT)
 	}
@@ -453,6 +495,14 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname, optlen int) (so
 		v = int64(tp.MssCache)
 		if tp.RxOpt.UserMss != 0 && (sk.SkcState == sockets.TCP_CLOSE || sk.SkcState == sockets.TCP_LISTEN) {
 			v = int64(tp.RxOpt.UserMss)
+		}
+	case sockets.TCP_LINGER2:
+		v = -1
+		if tp.Linger2 >= 0 {
+			v = tp.Linger2 / 1e9
+			if v == 0 {
+				v = int64(k.net.Sysctl.TcpFinTimeout)
+			}
 		}
 	case sockets.TCP_KEEPIDLE:
 		v = tp.KeepaliveTime / 1e9

@@ -95,16 +95,14 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 			switch {
 			case !sk.SockFlagSet(sockets.SOCK_DEAD):
 				sk.SkStateChange(sk)
-			case seg.end != seg.seq && after(seg.end-fin, tp.RcvNxt):
-				// New data for an orphan nobody will read: abort
-				// (the caller answers with a RST).
+			case tp.Linger2 < 0 || (seg.end != seg.seq && after(seg.end-fin, tp.RcvNxt)):
+				// An orphan that may not wait in FIN_WAIT2
+				// (TCP_LINGER2 -1), or new data nobody will read:
+				// abort (the caller answers with a RST).
 				k.tcpDone(sk)
 				k.mib.inc(LINUX_MIB_TCPABORTONDATA)
 				return skb.SKB_DROP_REASON_TCP_ABORT_ON_DATA
-			case !seg.has(header.TCP_FLAG_FIN):
-				// An orphan waits tcp_fin_time for the peer's FIN, as
-				// a tw with substate FIN_WAIT2.
-				k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, k.tcpFinTime(sk))
+			case k.tcpFinWait2Orphan(sk, seg.has(header.TCP_FLAG_FIN)):
 				_ = skb.ConsumeSkb(seg.s)
 				return 0
 			}

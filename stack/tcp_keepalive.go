@@ -85,6 +85,19 @@ func (k *Kernel) tcpKeepaliveTimer(sk *sockets.Sock) {
 		k.tcpResetKeepaliveTimer(sk, HZ/20*NsecPerJiffy) // try again in 50 ms
 		return
 	}
+	if sk.SkcState == sockets.TCP_FIN_WAIT2 && sk.SockFlagSet(sockets.SOCK_DEAD) {
+		// An orphan whose tcp_fin_time is beyond 60 s has waited the
+		// part past 60 s as a full socket; a tw waits the rest.
+		if tp.Linger2 >= 0 {
+			if tmo := k.tcpFinTime(sk) - TCP_TIMEWAIT_LEN; tmo > 0 {
+				k.tcpTimeWait(sk, sockets.TCP_FIN_WAIT2, tmo)
+				return
+			}
+		}
+		k.tcpSendActiveReset(sk)
+		k.tcpDone(sk)
+		return
+	}
 	if !sk.SockFlagSet(sockets.SOCK_KEEPOPEN) || sk.SkcState == sockets.TCP_CLOSE ||
 		sk.SkcState == sockets.TCP_SYN_SENT || sk.SkcState == sockets.TCP_LISTEN {
 		return

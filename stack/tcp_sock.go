@@ -87,6 +87,7 @@ type tcpConn struct {
 	retransStamp    int64                           // retrans_stamp: when the episode's first retransmission went
 	retransStampSet bool                            // retrans_stamp is set (the kernel's 0 means unset; the model's clock starts at 0)
 	IcskUserTimeout uint32                          // icsk_user_timeout: TCP_USER_TIMEOUT in ms (0: none)
+	Linger2         int64                           // linger2: TCP_LINGER2 in ns (0: tcp_fin_timeout; -1: reset in FIN_WAIT2)
 	SynCnt          uint8                           // icsk_syn_retries: TCP_SYNCNT (0: the sysctl)
 	frto            bool                            // frto: F-RTO (RFC 5682) is judging the current RTO
 	tlpRetrans      bool                            // tlp_retrans: the loss probe was a retransmission
