@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stackscope/stackscope/stack"
@@ -266,4 +267,55 @@ func TestLinger2(t *testing.T) {
 		t.Fatal(err)
 	}
 	mibIs(t, r, stack.LINUX_MIB_TCPABORTONLINGER, 1)
+}
+
+// TestCloseLingers: with SO_LINGER {1, 1 s}, close() sleeps in
+// sk_stream_wait_close until the peer acknowledges the FIN (it returns at
+// 0.7 s here) or the linger time runs out (at 1.2 s, the FIN retransmitted
+// meanwhile). A blocking call's time range only bounds its return, so the
+// runner's log says when it returned. The previous build returned at once
+// (0.2 s).
+func TestCloseLingers(t *testing.T) {
+	const lingering = accepted + `   +0 setsockopt(4, SOL_SOCKET, SO_LINGER, {onoff=1, linger=1}, 8) = 0
+`
+	for _, c := range []struct{ script, returns string }{
+		{lingering + ` +.1...0.7 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+ +.5 < . 1:1(0) ack 2 win 512
+`, "0.700000 (line 10 returns)"},
+		{lingering + ` +.1...1.2 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+ +.3 > F. 1:1(0) ack 1
+ +1 < . 1:1(0) ack 2 win 512
+`, "1.200000 (line 10 returns)"},
+	} {
+		s, err := Parse("test.pkt", c.script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var log strings.Builder
+		r, err := NewRunner(s, WithOutput(&log))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = r.Run()
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(log.String(), c.returns) {
+			t.Errorf("close() did not return as %q; the log:\n%s", c.returns, grepLines(log.String(), "close(4)"))
+		}
+	}
+}
+
+// grepLines returns the lines of s that hold sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

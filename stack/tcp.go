@@ -215,6 +215,7 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 				k.tcpSendFin(sk)
 			}
 		}
+		k.skStreamWaitClose(sk, timeout)
 	}
 	// adjudge_to_death
 	sockets.SockHold(sk)
@@ -235,6 +236,37 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 	sockets.ReleaseSock(sk)
 	sockets.SockPut(sk)
 	tr.Exit(fnTcpClose, tracing.Arg{})
+}
+
+// skStreamWaitClose is sk_stream_wait_close: with a linger time, close()
+// sleeps until the FIN is acknowledged (the socket leaves FIN_WAIT1,
+// CLOSING and LAST_ACK), the time runs out or a signal comes, with the
+// socket's lock released meanwhile.
+func (k *Kernel) skStreamWaitClose(sk *sockets.Sock, timeout int64) {
+	if timeout <= 0 || k.current == nil {
+		return // no linger, or not a process's close (it cannot sleep)
+	}
+	k.tr.Enter2(fnSkStreamWaitClose, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout))
+	defer k.tr.Exit(fnSkStreamWaitClose, tracing.Int(timeout))
+	for timeout > 0 && skCloseState(sk) {
+		sockets.ReleaseSock(sk)
+		var intr bool
+		timeout, intr = k.SleepOn(sk.SkWq, false, timeout)
+		sockets.LockSock(sk)
+		if intr {
+			return
+		}
+	}
+}
+
+// skCloseState is sk_close_state: our FIN is out and not yet
+// acknowledged.
+func skCloseState(sk *sockets.Sock) bool {
+	switch sk.SkcState {
+	case sockets.TCP_FIN_WAIT1, sockets.TCP_CLOSING, sockets.TCP_LAST_ACK:
+		return true
+	}
+	return false
 }
 
 // tcpFinTime is tcp_fin_time: how long an orphan waits in FIN_WAIT2 for

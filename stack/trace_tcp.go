@@ -26,7 +26,7 @@ var (
 	fnTcpCwndReduction, fnTcpEnterLoss, fnTcpXmitRetransmitQueue, fnTcpWriteErr, fnTcpUndoCwndReduction          tracing.FuncID
 	fnTcpSendChallengeAck, fnTcpSendDupack, fnTcpDsackSet, fnTcpProcessTlpAck, fnTcpCheckSackReordering          tracing.FuncID
 	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
-	fnTcpDoneWithError, fnTcpWriteQueuePurge, fnSkStreamWriteSpace                                               tracing.FuncID
+	fnTcpDoneWithError, fnTcpWriteQueuePurge, fnSkStreamWriteSpace, fnSkStreamWaitClose                          tracing.FuncID
 	fnTcpCheckSackReneging, fnTcpSetRcvlowat                                                                     tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
@@ -234,6 +234,9 @@ func init() {
 			"the sock closes, and a process still holding it is told.")
 	fnTcpWriteQueuePurge = pt("tcp_write_queue_purge", "net/ipv4/tcp.c", (*Kernel).tcpWriteQueuePurge, []string{"sk", "skbs"},
 		"Frees every skb not yet sent and every one sent but not acknowledged; nothing is in flight any more.")
+	fnSkStreamWaitClose = reg("sk_stream_wait_close", "net/core/stream.c", (*Kernel).skStreamWaitClose, []string{"sk", "timeout"},
+		"close() with SO_LINGER set: the caller waits, at most the linger time, until the peer has acknowledged "+
+			"our FIN (the socket leaves FIN_WAIT1, CLOSING and LAST_ACK); a signal ends the wait early.")
 	fnSkStreamWriteSpace = pt("sk_stream_write_space", "net/core/stream.c", (*Kernel).skStreamWriteSpace, []string{"sk", "wspace"},
 		"TCP's sk_write_space: the socket is writable again (a third of the send buffer free), so SOCK_NOSPACE "+
 			"is cleared and waiting writers and pollers are woken.")
