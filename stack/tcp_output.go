@@ -89,8 +89,7 @@ func (k *Kernel) tcpSelectWindow(tp *TcpSock) uint16 {
 	}
 	sk := &tp.Sock
 	oldWin := tp.RcvWnd
-	cur := int64(tp.RcvWup) + int64(tp.RcvWnd) - int64(tp.RcvNxt)
-	cur = max(cur, 0)
+	cur := int64(max(int32(tp.RcvWup+tp.RcvWnd-tp.RcvNxt), 0)) // tcp_receive_window, across the wrap
 	newWin := uint32(tcpSelectWindowCore(tp, sk))
 	if int64(newWin) < cur {
 		// Never shrink what was offered, even when a zero window is

@@ -1,0 +1,55 @@
+package scenario
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// slowPeer is a server's connection with a 600 ms round trip, then the
+// first 16 segments of 100 bytes, each acknowledged at once (the quick-ACK
+// allowance of a new connection): after them, ACKs are delayed. setup
+// goes between accept and the first segment.
+func slowPeer(setup string) string {
+	var b strings.Builder
+	b.WriteString(listener + `   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.6 < . 1:1(0) ack 1 win 512
+   +0 accept(3, ..., ...) = 4
+` + setup)
+	for i := range 16 {
+		fmt.Fprintf(&b, "   +0 < P. %d:%d(100) ack 1 win 512\n   +0 > . 1:1(0) ack %d\n", 1+i*100, 101+i*100, 101+i*100)
+	}
+	return b.String()
+}
+
+// TestDelayedAckTimeoutStopsAt200ms: each time the delayed-ACK timer
+// fires for a connection not in interactive mode, the ACK timeout (ato)
+// doubles, but never past the RTO nor TCP_DELACK_MAX (200 ms). With an
+// RTO over 1 s, three timer ACKs take it 40 -> 80 -> 160 -> 200 ms. The
+// previous build let it reach 320 ms.
+func TestDelayedAckTimeoutStopsAt200ms(t *testing.T) {
+	if _, err := runScript(t, slowPeer("")+`   +0 < P. 1601:1701(100) ack 1 win 512
+ +.04 > . 1:1(0) ack 1701
+  +.1 < P. 1701:1801(100) ack 1 win 512
+ +.08 > . 1:1(0) ack 1801
+  +.2 < P. 1801:1901(100) ack 1 win 512
+ +.16 > . 1:1(0) ack 1901
+   +0 %{ assert tcpi_ato == 200000, tcpi_ato }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRcvlowatMakesTheAckImmediate: __tcp_ack_snd_check sends an ACK at
+// once when more than one full segment has arrived unacknowledged and
+// fewer bytes are queued than SO_RCVLOWAT asks for (the reader is still
+// waiting, so the sender should not be held back). The previous build
+// compared with 1 byte, not sk_rcvlowat, and delayed this ACK by 40 ms.
+func TestRcvlowatMakesTheAckImmediate(t *testing.T) {
+	if _, err := runScript(t, slowPeer("   +0 setsockopt(4, SOL_SOCKET, SO_RCVLOWAT, [50000], 4) = 0\n")+`   +0 < . 1601:1701(100) ack 1 win 512
++.001 < . 1701:1801(100) ack 1 win 512
+   +0 > . 1:1(0) ack 1801
+`); err != nil {
+		t.Fatal(err)
+	}
+}
