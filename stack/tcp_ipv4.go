@@ -159,8 +159,12 @@ func (k *Kernel) tcpNoSocket(seg *tcpSegmentIn) {
 // segment waits on sk_backlog until release_sock.
 func (k *Kernel) tcpAddBacklog(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpAddBacklog, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
-	limit := int(sk.SkRcvbuf) + int(sk.SkSndbuf) + 64*1024
-	if sk.SkBacklog.Len+int(seg.s.Truesize) > limit {
+	// Twice the receive buffer (backlog and receive queue can each
+	// reach it), half the send buffer, and 64 KB of headroom; full when
+	// the backlog and the receive queue together pass it
+	// (sk_rcvqueues_full).
+	limit := min(2*int64(sk.SkRcvbuf)+int64(sk.SkSndbuf)/2+64*1024, 1<<32-1)
+	if int64(sk.SkBacklog.Len)+int64(sk.SkRmemAlloc) > limit {
 		k.mib.inc(LINUX_MIB_TCPBACKLOGDROP)
 		tcpDropReason(sk, seg.s, skb.SKB_DROP_REASON_SOCKET_BACKLOG)
 		k.tr.Exit(fnTcpAddBacklog, tracing.Bool(true))
