@@ -9,16 +9,19 @@ import "github.com/stackscope/stackscope/slab"
 // ir_num = SkcNum, ir_rmt_port = SkcDport).
 type RequestSock struct {
 	SockCommon
-	DlNext      *RequestSock // the next request in the accept queue
-	Mss         uint16
-	NumRetrans  uint8
-	NumTimeout  uint8
-	Syncookie   bool
-	Acked       bool  // the final ACK came but the accept queue was full
-	Timeout     int64 // nanoseconds until the next SYN-ACK retransmit
-	SntSynack   int64 // when the last SYN-ACK went out (snt_synack), 0 for a cookie
-	RskListener *Sock // the listener this request belongs to
-	Sk          *Sock // the child socket, once created
+	DlNext     *RequestSock // the next request in the accept queue
+	Mss        uint16
+	NumRetrans uint8
+	NumTimeout uint8
+	Syncookie  bool
+	Acked      bool  // the final ACK came but the accept queue was full
+	Timeout    int64 // nanoseconds until the next SYN-ACK retransmit
+	// LastOowAckTime is last_oow_ack_time: jiffies of the last ACK or
+	// SYN-ACK sent for an out-of-window or repeated segment (0: none).
+	LastOowAckTime uint32
+	SntSynack      int64 // when the last SYN-ACK went out (snt_synack), 0 for a cookie
+	RskListener    *Sock // the listener this request belongs to
+	Sk             *Sock // the child socket, once created
 
 	// inet_request_sock / tcp_request_sock fields.
 	SndWscale, RcvWscale uint8

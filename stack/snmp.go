@@ -139,6 +139,8 @@ const (
 	LINUX_MIB_TCPACKSKIPPEDFINWAIT2
 	LINUX_MIB_TIMEWAITKILLED
 	LINUX_MIB_TCPABORTONLINGER
+	LINUX_MIB_TCPACKSKIPPEDSYNRECV
+	LINUX_MIB_TCPSYNRETRANS
 	numMibs
 )
 
@@ -175,7 +177,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPFromZeroWindowAdv"}, {"TcpExt", "OutOfWindowIcmps"}, {"TcpExt", "LockDroppedIcmps"},
 	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"}, {"TcpExt", "TCPWinProbe"},
 	{"TcpExt", "TCPACKSkippedFinWait2"}, {"TcpExt", "TWKilled"},
-	{"TcpExt", "TCPAbortOnLinger"},
+	{"TcpExt", "TCPAbortOnLinger"}, {"TcpExt", "TCPACKSkippedSynRecv"}, {"TcpExt", "TCPSynRetrans"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -420,14 +420,34 @@ func (k *Kernel) tcpV4SendSynack(lsk *sockets.Sock, req *sockets.RequestSock) {
 }
 
 // reqskTimerHandler is reqsk_timer_handler: no final ACK yet, so the
-// SYN-ACK goes again, with the timeout doubling, up to tcp_synack_retries
-// times; then the request sock is dropped from ehash and the SYN queue.
+// SYN-ACK goes again, with the timeout doubling, up to the listener's
+// TCP_SYNCNT or else tcp_synack_retries times; then the request sock is
+// dropped from ehash and the SYN queue. While more than half the queue
+// (of max(8, backlog)) is waiting, old requests get fewer retries (down to
+// 2), keeping room for young ones.
 func (k *Kernel) reqskTimerHandler(req *sockets.RequestSock) {
 	k.tr.Enter1(fnReqskTimerHandler, tracing.Ptr(uint64(req.Addr())))
 	defer k.tr.Exit(fnReqskTimerHandler, tracing.Arg{})
 	lsk := req.RskListener
 	q := &sockets.IcskOf(lsk).IcskAcceptQueue
-	if lsk.SkcState != sockets.TCP_LISTEN || int(req.NumTimeout) >= k.net.Sysctl.TcpSynackRetries {
+	drop := lsk.SkcState != sockets.TCP_LISTEN
+	if !drop {
+		maxRetries := int(tcpSk(lsk).SynCnt)
+		if maxRetries == 0 {
+			maxRetries = k.net.Sysctl.TcpSynackRetries
+		}
+		qlen := int(q.Qlen)
+		if qlen<<1 > max(8, int(lsk.SkMaxAckBacklog)) {
+			young := int(q.Young) << 1
+			for maxRetries > 2 && qlen >= young {
+				maxRetries--
+				young <<= 1
+			}
+		}
+		k.mib.inc(LINUX_MIB_TCPTIMEOUTS)         // tcp_syn_ack_timeout
+		drop = int(req.NumTimeout) >= maxRetries // syn_ack_recalc
+	}
+	if drop {
 		delete(k.reqTimers, req) // we are the timer: __inet_csk_reqsk_queue_drop(from_timer)
 		if req.Hashed() {
 			sockets.UnhashCommon(&req.SockCommon)
@@ -437,14 +457,12 @@ func (k *Kernel) reqskTimerHandler(req *sockets.RequestSock) {
 		k.reqskPut(req) // the timer's reference
 		return
 	}
+	k.inetRtxSynAck(lsk, req)
 	if req.NumTimeout == 0 && q.Young > 0 {
 		q.Young-- // the request is no longer young
 	}
 	req.NumTimeout++
-	req.NumRetrans++
-	k.mib.inc(TCP_MIB_RETRANSSEGS)
-	k.tcpV4SendSynack(lsk, req)
-	k.ModTimer(k.reqTimers[req], k.clock.Now()+min(TCP_TIMEOUT_INIT<<req.NumTimeout, TCP_RTO_MAX))
+	k.ModTimer(k.reqTimers[req], k.clock.Now()+reqskTimeout(req))
 }
 
 // inetCskReqskQueueDrop is inet_csk_reqsk_queue_drop: stop the request

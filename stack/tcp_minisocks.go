@@ -34,11 +34,14 @@ func (k *Kernel) tcpRcvRequest(req *sockets.RequestSock, seg *tcpSegmentIn) {
 
 // tcpCheckReq is tcp_check_req (net/ipv4/tcp_minisocks.c): RFC 793's
 // SYN-RECEIVED rules for a request sock. A retransmitted SYN gets the
-// SYN-ACK again; an ACK for the wrong sequence goes to the listener (which
-// resets); out of window gets an ACK; RST or SYN kills the request; a good
-// ACK creates the child (syn_recv_sock) and moves it to the accept queue
-// (inet_csk_complete_hashdance). If the accept queue is full, the ACK is
-// dropped (req->acked) unless tcp_abort_on_overflow asks for a reset.
+// SYN-ACK again (at most one per tcp_invalid_ratelimit, and the SYN-ACK
+// timer starts over); an ACK for the wrong sequence goes to the listener
+// (which resets); out of window, or an old timestamp (PAWS), gets an ACK;
+// a RST not exactly at rcv_nxt gets a challenge ACK; a RST or SYN kills
+// the request; a good ACK creates the child (syn_recv_sock) and moves it
+// to the accept queue (inet_csk_complete_hashdance). If the accept queue
+// is full, the ACK is dropped (req->acked) unless tcp_abort_on_overflow
+// asks for a reset.
 func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.RequestSock) (child *sockets.Sock, toListener bool) {
 	tr := k.tr
 	tr.Enter2(fnTcpCheckReq, tracing.Sock(uint64(lsk.Addr())), tracing.Ptr(uint64(req.Addr())))
@@ -49,36 +52,59 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 		}
 		tr.Exit(fnTcpCheckReq, tracing.Sock(a))
 	}()
+	flg := seg.flag & (header.TCP_FLAG_SYN | header.TCP_FLAG_ACK | header.TCP_FLAG_RST)
+	rst := flg&header.TCP_FLAG_RST != 0
 	var rx TcpOptionsReceived
-	tcpParseOptions(seg.th.Options(), false, &rx)
-	flg := seg.flag & (header.TCP_FLAG_SYN | header.TCP_FLAG_ACK | header.TCP_FLAG_RST | header.TCP_FLAG_FIN)
+	pawsReject := false
+	if len(seg.th.Options()) > 0 {
+		tcpParseOptions(seg.th.Options(), false, &rx)
+		if rx.SawTstamp {
+			// A request is as old as its SYN-ACK timeout says.
+			now := k.clock.Now()
+			rx.TsRecent, rx.TsRecentStamp = req.TsRecent, now-reqskTimeout(req)
+			pawsReject = tcpPawsReject(&rx, rst, now)
+		}
+	}
 	rcvNxt := req.RcvIsn + 1
-	if seg.seq == req.RcvIsn && flg == header.TCP_FLAG_SYN {
-		// A retransmitted SYN: send the SYN-ACK again (inet_rtx_syn_ack).
-		req.NumRetrans++
-		k.mib.inc(TCP_MIB_RETRANSSEGS)
-		k.tcpV4SendSynack(lsk, req)
-		return nil, false
-	}
-	if flg&header.TCP_FLAG_ACK != 0 && seg.ack != req.SntIsn+1 {
-		return nil, true
-	}
-	win := min(req.RcvWnd, 65535)
-	if !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+win) {
-		if flg&header.TCP_FLAG_RST == 0 {
-			k.tcpV4ReqskSendAck(req)
+	if seg.seq == req.RcvIsn && flg == header.TCP_FLAG_SYN && !pawsReject {
+		// A retransmitted SYN: send the SYN-ACK again (inet_rtx_syn_ack)
+		// and give the peer a full timeout to answer it.
+		if !k.oowRateLimited(&req.LastOowAckTime, LINUX_MIB_TCPACKSKIPPEDSYNRECV) {
+			k.inetRtxSynAck(lsk, req)
+			if t := k.reqTimers[req]; t != nil && t.Pending() { // mod_timer_pending
+				k.ModTimer(t, k.clock.Now()+reqskTimeout(req))
+			}
 		}
 		return nil, false
 	}
-	if rx.SawTstamp && !after(seg.seq, rcvNxt) {
-		req.TsRecent = rx.RcvTsval
+	if flg&header.TCP_FLAG_ACK != 0 && !rst && seg.ack != req.SntIsn+1 {
+		return nil, true
+	}
+	win := min(req.RcvWnd, 65535<<req.RcvWscale) // tcp_synack_window
+	if pawsReject || !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+win) {
+		if !rst && !k.oowRateLimited(&req.LastOowAckTime, LINUX_MIB_TCPACKSKIPPEDSYNRECV) {
+			k.tcpV4ReqskSendAck(req)
+		}
+		if pawsReject {
+			k.mib.inc(LINUX_MIB_PAWSESTABREJECTED)
+		}
+		return nil, false
 	}
 	if seg.seq == req.RcvIsn {
 		flg &^= header.TCP_FLAG_SYN
 	}
+	if rst && seg.seq != rcvNxt {
+		// tcp_reqsk_send_challenge_ack: a RST in the window but not
+		// at rcv_nxt may be forged (RFC 5961).
+		if !k.oowRateLimited(&req.LastOowAckTime, LINUX_MIB_TCPACKSKIPPEDCHALLENGE) {
+			k.mib.inc(LINUX_MIB_TCPCHALLENGEACK)
+			k.tcpV4ReqskSendAck(req)
+		}
+		return nil, false
+	}
 	if flg&(header.TCP_FLAG_RST|header.TCP_FLAG_SYN) != 0 {
 		k.mib.inc(TCP_MIB_ATTEMPTFAILS)
-		if flg&header.TCP_FLAG_RST == 0 {
+		if !rst {
 			k.tcpV4SendReset(nil, seg)
 		}
 		if k.inetCskReqskQueueDrop(lsk, req) {
@@ -103,8 +129,27 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 		}
 		return nil, false
 	}
+	if rx.SawTstamp && !after(seg.seq, rcvNxt) {
+		tcpSk(child).RxOpt.TsRecent = rx.RcvTsval // the request's own ts_recent stays the SYN's
+	}
 	k.tcpSynackRttMeas(child, req)
 	return k.inetCskCompleteHashdance(lsk, child, req), false
+}
+
+// reqskTimeout is reqsk_timeout(req, TCP_RTO_MAX): the SYN-ACK timeout,
+// doubled for each time it ran out, at most TCP_RTO_MAX.
+func reqskTimeout(req *sockets.RequestSock) int64 {
+	return min(TCP_TIMEOUT_INIT<<req.NumTimeout, TCP_RTO_MAX)
+}
+
+// inetRtxSynAck is inet_rtx_syn_ack -> tcp_rtx_synack: the SYN-ACK again,
+// counted in RetransSegs and TCPSynRetrans, and in the request's
+// num_retrans.
+func (k *Kernel) inetRtxSynAck(lsk *sockets.Sock, req *sockets.RequestSock) {
+	k.tcpV4SendSynack(lsk, req)
+	k.mib.inc(TCP_MIB_RETRANSSEGS)
+	k.mib.inc(LINUX_MIB_TCPSYNRETRANS)
+	req.NumRetrans++
 }
 
 // tcpSynackRttMeas is tcp_synack_rtt_meas: the time from our SYN-ACK to
