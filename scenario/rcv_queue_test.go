@@ -80,13 +80,16 @@ func TestRcvlowatAndWaitallMakeReadsWait(t *testing.T) {
 
 // TestSegmentAtTheWindowEdgeIsDropped: a segment that starts exactly at
 // the right edge of the window passes tcp_sequence, but tcp_data_queue
-// drops it (TCP_OVERWINDOW) and ACKs at once, with no SACK block.
+// drops it (TCP_OVERWINDOW) and ACKs at once, with no SACK block. The
+// window is 1049 << 8: with defaults.sh's tcp_rmem[1] of 540000, the
+// initial window is half of it, not capped at 65535 (only the SYN-ACK's
+// unscaled field is).
 func TestSegmentAtTheWindowEdgeIsDropped(t *testing.T) {
 	_, err := runScript(t, passiveOpen+`
  +.1 < . 1:1001(1000) ack 1 win 257
-   +0 > . 1:1(0) ack 1001 win 264
- +.1 < . 68585:69585(1000) ack 1 win 257
-   +0 > . 1:1(0) ack 1001 win 264
+   +0 > . 1:1(0) ack 1001 win 1049
+ +.1 < . 269545:270545(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1001 win 1049
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -141,13 +144,17 @@ func TestDataIntoAZeroWindowIsDropped(t *testing.T) {
 
 // TestOfoDataBeyondTheFinIsDropped: out-of-order data the peer sent
 // beyond its FIN can never be read: tcp_fin drops it with the SACK
-// blocks, and the FIN's ACK covers the FIN only.
+// blocks, and the FIN's ACK covers the FIN only. The queue is empty by
+// then, so no ACK is due at once for filling it, tcp_fin has entered
+// interactive mode, and the window (tcp_rmem[1] 540000 offers about
+// 268 KB from the start) has not grown past what was offered: the ACK is
+// delayed.
 func TestOfoDataBeyondTheFinIsDropped(t *testing.T) {
 	_, err := runScript(t, passiveOpen+`
  +.1 < . 1002:2002(1000) ack 1 win 257
    +0 > . 1:1(0) ack 1 <nop,nop,sack 1002:2002>
  +.1 < F. 1:1001(1000) ack 1 win 257
-   +0 > . 1:1(0) ack 1002
+ +.04 > . 1:1(0) ack 1002
 `)
 	if err != nil {
 		t.Fatal(err)

@@ -43,8 +43,10 @@ func tcpSpace(sk *sockets.Sock) int {
 }
 
 // tcpSelectInitialWindow is tcp_select_initial_window: the first window we
-// offer (a multiple of the MSS, at most 65535) and the window scale, chosen
-// for the largest buffer the socket could grow to (tcp_rmem[2]).
+// offer (a multiple of the MSS; the SYN's unscaled field carries at most
+// 65535 of it, the rest is offered once scaling is on) and the window
+// scale, chosen for the largest buffer the socket could grow to
+// (tcp_rmem[2]).
 func (k *Kernel) tcpSelectInitialWindow(space, mss int, windowClamp *uint32, wscaleOk bool) (rcvWnd uint32, rcvWscale uint8) {
 	defer func() {
 		k.tr.Point(fnTcpSelectInitialWindow, tracing.Uint(uint64(rcvWnd)), tracing.Uint(uint64(rcvWscale)))
@@ -56,7 +58,7 @@ func (k *Kernel) tcpSelectInitialWindow(space, mss int, windowClamp *uint32, wsc
 	if space > mss {
 		space = space / mss * mss
 	}
-	rcvWnd = uint32(min(space, 65535))
+	rcvWnd = uint32(space) // a SYN's window field shows at most 65535 of it
 	if wscaleOk {
 		sp := max(space, k.net.Sysctl.TcpRmem[2], k.net.Sysctl.RmemMax)
 		sp = min(sp, int(*windowClamp))
