@@ -141,6 +141,7 @@ const (
 	LINUX_MIB_TCPABORTONLINGER
 	LINUX_MIB_TCPACKSKIPPEDSYNRECV
 	LINUX_MIB_TCPSYNRETRANS
+	LINUX_MIB_PAWSACTIVEREJECTED
 	numMibs
 )
 
@@ -178,6 +179,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"}, {"TcpExt", "TCPWinProbe"},
 	{"TcpExt", "TCPACKSkippedFinWait2"}, {"TcpExt", "TWKilled"},
 	{"TcpExt", "TCPAbortOnLinger"}, {"TcpExt", "TCPACKSkippedSynRecv"}, {"TcpExt", "TCPSynRetrans"},
+	{"TcpExt", "PAWSActiveRejected"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

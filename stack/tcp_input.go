@@ -68,9 +68,21 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	}
 	switch sk.SkcState {
 	case sockets.TCP_SYN_RECV:
+		if tp.Srtt == 0 {
+			// The SYN-ACK was retransmitted, so its timing gave no
+			// sample; the echoed timestamp may (tcp_synack_rtt_meas).
+			if us := k.tcpRttTsSample(tp); us > 0 {
+				k.tcpUpdateRttMin(tp, uint32(us))
+				k.tcpRttEstimator(tp, us)
+				tp.IcskBackoff = 0
+			}
+		}
 		if tp.RxOpt.TstampOk {
 			tp.AdvMss -= TCPOLEN_TSTAMP_ALIGNED // before tcp_init_transfer sizes the buffers with it
 		}
+		tcpTryUndoSpuriousSyn(tp)
+		tcpClearRetransStamp(tp)
+		k.tcpInitTransferCwnd(tp)
 		tp.CopiedSeq = tp.RcvNxt
 		k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
 		tcpInitializeRcvMss(tp) // tcp_init_transfer
@@ -175,8 +187,23 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 	defer func() { tr.Exit(fnTcpRcvSynsentStateProcess, tracing.Int(int64(ret))) }()
 	rx := tp.RxOpt
 	tcpParseOptions(seg.th.Options(), seg.has(header.TCP_FLAG_SYN), &rx)
+	if rx.SawTstamp && rx.RcvTsecr != 0 {
+		rx.RcvTsecr -= tp.TsOffset
+	}
 	if seg.has(header.TCP_FLAG_ACK) {
 		if !after(seg.ack, tp.SndUna) || after(seg.ack, tp.SndNxt) {
+			// Answered with a RST; and since a previous RST of ours
+			// may have been lost, the SYN goes again soon.
+			if tp.IcskRetransmits == 0 {
+				k.tcpResetXmitTimer(sk, TCP_TIMEOUT_MIN)
+			}
+			ret = 1
+			return ret
+		}
+		if rx.SawTstamp && rx.RcvTsecr != 0 && tp.retransStampSet &&
+			!between(rx.RcvTsecr, uint32(tp.retransStamp/(1e9/tcpTsHz)), k.tcpClockTs()) {
+			// The SYN-ACK echoes a timestamp we never sent (PAWS).
+			k.mib.inc(LINUX_MIB_PAWSACTIVEREJECTED)
 			ret = 1
 			return ret
 		}
@@ -193,6 +220,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		tp.RxOpt.WscaleOk = rx.WscaleOk && k.net.Sysctl.TcpWindowScaling != 0
 		tp.RxOpt.SackOk = rx.SackOk && k.net.Sysctl.TcpSack != 0
 		tp.SndWl1 = seg.seq
+		tcpTryUndoSpuriousSyn(tp)
 		k.tcpAck(sk, seg, FLAG_SLOWPATH)
 		tp.RcvNxt = seg.seq + 1
 		tp.RcvWup = seg.seq + 1
@@ -363,10 +391,7 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpFinishConnect, tracing.Sock(uint64(sk.Addr())))
 	k.tcpSetState(sk, sockets.TCP_ESTABLISHED)
 	tp := tcpSk(sk)
-	tp.SndCwnd = TCP_INIT_CWND
-	if tp.TotalRetrans > 1 && tp.undoMarker != 0 {
-		tp.SndCwnd = 1
-	}
+	k.tcpInitTransferCwnd(tp)
 	tp.sndCwndStamp = k.clock.Now() // tcp_init_transfer
 	tcpInitializeRcvMss(tp)
 	k.tcpInitBufferSpace(sk)
@@ -378,6 +403,39 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	}
 	k.tr.Exit(fnTcpFinishConnect, tracing.Arg{})
 }
+
+// tcpTryUndoSpuriousSyn is tcp_try_undo_spurious_syn: the SYN (or
+// SYN-ACK) timed out, but the answer echoes the first one's timestamp, so
+// it was not lost and the smaller start is undone.
+func tcpTryUndoSpuriousSyn(tp *TcpSock) {
+	if tp.undoMarker != 0 && tp.retransStampSet && tp.RxOpt.SawTstamp &&
+		uint32(tp.retransStamp/(1e9/tcpTsHz)) == tp.RxOpt.RcvTsecr {
+		tp.undoMarker = 0
+	}
+}
+
+// tcpInitTransferCwnd is the part of tcp_init_transfer that starts the
+// transfer: tcp_init_metrics (no metrics are cached: ssthresh starts
+// infinite, and without an RTT sample from the handshake the RTO falls
+// back to TCP_TIMEOUT_FALLBACK, 3 s, per RFC 6298 5.7), then the
+// congestion window: 1 if the SYN or SYN-ACK was retransmitted more than
+// once and not proved spurious, else the initial window.
+func (k *Kernel) tcpInitTransferCwnd(tp *TcpSock) {
+	tp.SndSsthresh = TCP_INFINITE_SSTHRESH
+	if tp.Srtt == 0 {
+		tp.Rttvar = uint32(TCP_TIMEOUT_FALLBACK / 1000)
+		tp.MdevUs, tp.mdevMaxUs = tp.Rttvar, tp.Rttvar
+		tp.IcskRto = TCP_TIMEOUT_FALLBACK
+	}
+	tp.SndCwnd = TCP_INIT_CWND
+	if tp.TotalRetrans > 1 && tp.undoMarker != 0 {
+		tp.SndCwnd = 1
+	}
+}
+
+// TCP_TIMEOUT_FALLBACK is the RTO after a handshake that gave no RTT
+// sample: 3 s.
+const TCP_TIMEOUT_FALLBACK = int64(3e9)
 
 // tcpValidateIncoming is tcp_validate_incoming: the checks every segment
 // on a synchronized connection passes before its ACK and data count.
@@ -899,13 +957,12 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 			sample = k.clock.Now() - state.firstSackt
 		}
 	}
-	if sample < 0 && tp.RxOpt.SawTstamp && tp.RxOpt.RcvTsecr != 0 && flag&FLAG_ACKED != 0 {
+	if sample < 0 && flag&FLAG_ACKED != 0 {
 		// tcp_ack_update_rtt's RTTM rule: with no sample from the ACK's
 		// timing (Karn's rule forbids one when retransmitted data is
-		// acknowledged), the echoed timestamp gives one (tcp_rtt_tsopt_us).
-		if d := k.tcpClockTs() - tp.RxOpt.RcvTsecr; d < uint32(1<<31/(1000000/tcpTsHz)) {
-			sample = int64(max(d, 1)) * int64(1e9/tcpTsHz)
-			caSample = sample
+		// acknowledged), the echoed timestamp gives one.
+		if us := k.tcpRttTsSample(tp); us > 0 {
+			sample, caSample = us*1000, us*1000
 		}
 	}
 	if sample >= 0 {
@@ -932,6 +989,20 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 	}
 	k.tr.Exit(fnTcpCleanRtxQueue, tracing.Int(int64(pktsAcked)))
 	return flag
+}
+
+// tcpRttTsSample is tcp_ack_update_rtt's timestamp sample: the time
+// since the echoed timestamp was ours, in microseconds, at least one tick;
+// -1 without an echo, or one too old to trust.
+func (k *Kernel) tcpRttTsSample(tp *TcpSock) int64 {
+	if !tp.RxOpt.SawTstamp || tp.RxOpt.RcvTsecr == 0 {
+		return -1
+	}
+	d := k.tcpClockTs() - tp.RxOpt.RcvTsecr
+	if d >= uint32(1<<31/(1000000/tcpTsHz)) {
+		return -1
+	}
+	return int64(max(d, 1)) * (1000000 / tcpTsHz)
 }
 
 // tcpRttEstimator is tcp_rtt_estimator + tcp_set_rto: Jacobson's smoothed

@@ -413,8 +413,10 @@ func (k *Kernel) tcpV4SendSynack(lsk *sockets.Sock, req *sockets.RequestSock) {
 	seg := &tcpSegment{src: req.SkcRcvSaddr, dst: req.SkcDaddr, sport: req.SkcNum, dport: req.SkcDport.Ntohs(),
 		seq: req.SntIsn, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_SYN | header.TCP_FLAG_ACK,
 		window: uint16(min(req.RcvWnd, 65535)), opts: opts}
-	if !req.Syncookie {
-		req.SntSynack = max(k.clock.Now(), 1) // 0 means "no SYN-ACK time" (a cookie); a virtual clock starts at 0
+	if !req.Syncookie && req.SntSynack == 0 {
+		// The first SYN-ACK's time (0 means none: a cookie; a virtual
+		// clock starts at 0).
+		req.SntSynack = max(k.clock.Now(), 1)
 	}
 	_ = k.tcpBuildAndSend(s, seg)
 }

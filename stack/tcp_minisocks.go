@@ -290,6 +290,16 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	tp.IcskRto = TCP_TIMEOUT_INIT
 	tp.SndCwnd = TCP_INIT_CWND
 	tp.SndSsthresh = TCP_INFINITE_SSTHRESH
+	tp.TotalRetrans = uint32(req.NumRetrans)
+	if req.NumTimeout != 0 {
+		// The SYN-ACK timed out: an RTO recovery, whose undo the
+		// final ACK's timestamp may prove (tcp_try_undo_spurious_syn).
+		tp.TotalRto = uint16(req.NumTimeout)
+		tp.undoMarker = req.SntIsn
+		tp.retransStamp, tp.retransStampSet = req.SntSynack, true
+		tp.TotalRtoTime = uint32((k.clock.Now() - req.SntSynack) / 1e6)
+		tp.TotalRtoRecoveries = 1
+	}
 	tp.SegsIn = 1 // the SYN
 	tp.ack.Lrcvtime, tp.Lsndtime = k.clock.Now(), k.clock.Now()
 	tp.Nonagle = ltp.Nonagle

@@ -420,6 +420,9 @@ func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
 	setCbFlags(s, header.TCP_FLAG_SYN)
 	tp.WriteSeq++
 	tp.SndNxt = tp.WriteSeq
+	// The SYN's send time: the connect's timeout and the SYN-ACK's
+	// timestamp echo are checked against it.
+	tp.retransStamp, tp.retransStampSet = k.clock.Now(), true
 	_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s) // tcp_connect_queue_skb
 	sk.SkWmemQueued += int32(s.Truesize)
 	tp.PacketsOut++
