@@ -281,7 +281,9 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 		k.mib.inc(LINUX_MIB_LISTENDROPS)
 	}
 	wantCookie := false
-	if k.net.Sysctl.TcpSyncookies == 2 || sockets.InetCskReqskQueueIsFull(sk) {
+	// A SYN that takes over a TIME_WAIT four-tuple (tcp_tw_isn) skips the
+	// SYN queue's limits and the cookie decision.
+	if k.tcpTwIsn == 0 && (k.net.Sysctl.TcpSyncookies == 2 || sockets.InetCskReqskQueueIsFull(sk)) {
 		if wantCookie = k.tcpSynFloodAction(sk); !wantCookie {
 			drop()
 			return
@@ -327,6 +329,15 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	}
 	if req.TstampOk {
 		req.TsOff = k.secureTCPTsOff(req.SkcRcvSaddr, req.SkcDaddr)
+	}
+	if maxSyn := k.net.Sysctl.TcpMaxSynBacklog; !wantCookie && k.tcpTwIsn == 0 && k.net.Sysctl.TcpSyncookies == 0 &&
+		maxSyn-int(sockets.IcskOf(sk).IcskAcceptQueue.Qlen) < maxSyn>>2 {
+		// Without syncookies, the last quarter of tcp_max_syn_backlog
+		// is kept for peers proven alive (none are: the model keeps no
+		// TCP metrics), so this SYN is dropped.
+		k.reqskFreeNow(req)
+		drop()
+		return
 	}
 	if wantCookie {
 		req.SntIsn = k.cookieInitSequence(sk, seg, &req.Mss)
