@@ -115,3 +115,26 @@ func TestSynAckChecks(t *testing.T) {
 	}
 	mibIs(t, r, stack.LINUX_MIB_PAWSACTIVEREJECTED, 1)
 }
+
+// TestWriterWaitingForConnectSavesAnAck: a blocking write() on a socket
+// still connecting waits (sk_write_pending); when the SYN-ACK comes,
+// tcp_rcv_synsent_state_process does not send the handshake's ACK but
+// arms the delayed-ACK timer, and the data the writer sends at once
+// carries the ACK: two segments out in all (OutSegs), not three. The
+// previous build sent a bare ACK first (which the runner's matching of
+// back-to-back segments hides in the script itself).
+func TestWriterWaitingForConnectSavesAnAck(t *testing.T) {
+	r, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>
+   +0 fcntl(3, F_SETFL, O_RDWR) = 0
+  +0...0.100 write(3, ..., 100) = 100
+ +.1 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+   +0 > P. 1:101(100) ack 1
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.TCP_MIB_OUTSEGS, 2)
+}

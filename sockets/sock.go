@@ -82,6 +82,7 @@ type Sock struct {
 	SkMaxPacingRate uint64
 	SkPacingShift   uint8
 	SkWmemQueued    int32
+	SkWritePending  int32 // sk_write_pending: writers waiting for the handshake
 	SkForwardAlloc  int32
 	SkAckBacklog    uint32
 	SkMaxAckBacklog uint32

@@ -284,6 +284,15 @@ func (k *Kernel) tcpSendDelayedAck(sk *sockets.Sock) {
 		timeout = min(timeout, a.Timeout)
 	}
 	k.tr.Point(fnTcpSendDelayedAck, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout-now))
+	k.armDelackTimer(sk, timeout)
+}
+
+// armDelackTimer is inet_csk_reset_xmit_timer(ICSK_TIME_DACK): an ACK is
+// owed, and the delayed-ACK timer sends it at timeout unless data of ours
+// carries it first.
+func (k *Kernel) armDelackTimer(sk *sockets.Sock, timeout int64) {
+	tp := tcpSk(sk)
+	a := &tp.ack
 	a.Pending |= ICSK_ACK_SCHED | ICSK_ACK_TIMER
 	a.Timeout = timeout
 	if tp.delackTimer == nil {

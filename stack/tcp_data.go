@@ -42,7 +42,9 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		sockets.ReleaseSock(sk)
 		var intr bool
 		if sk.SkcState == sockets.TCP_SYN_SENT || sk.SkcState == sockets.TCP_SYN_RECV {
+			sk.SkWritePending++ // the SYN-ACK's ACK can wait for our data
 			timeo, intr = k.SleepOn(sk.SkWq, false, timeo)
+			sk.SkWritePending--
 		}
 		sockets.LockSock(sk)
 		if intr {

@@ -242,7 +242,15 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		if !sk.SockFlagSet(sockets.SOCK_DEAD) {
 			sk.SkStateChange(sk)
 		}
-		k.tcpSendAck(sk)
+		if sk.SkWritePending > 0 || tp.ack.inPingpong() {
+			// A writer waits for the connection: its data, sent in a
+			// moment, carries the ACK (save one ACK; at most
+			// TCP_DELACK_MAX later, the timer sends it anyway).
+			tcpEnterQuickackMode(tp, TCP_MAX_QUICKACKS)
+			k.armDelackTimer(sk, k.clock.Now()+TCP_DELACK_MAX)
+		} else {
+			k.tcpSendAck(sk)
+		}
 		_ = skb.ConsumeSkb(seg.s)
 		ret = -1
 		return ret
