@@ -95,3 +95,58 @@ func TestRequestKeepsTheSynTimestamp(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRequestSockWindowAndAcks: the window a request sock checks and
+// offers is tcp_synack_window, what its SYN-ACK's unscaled field could
+// carry (at most 65535), not the whole initial window (about 268 KB with
+// defaults.sh's tcp_rmem): data at 70001 is outside it, answered with
+// the request's ACK (65535 >> 8 = 255) and dropped, twice (a segment with
+// data is never rate-limited). The previous build took the first as in
+// the window and made the child.
+func TestRequestSockWindowAndAcks(t *testing.T) {
+	r, err := runScript(t, "`../common/defaults.sh`"+`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+  +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+  +.1 < . 70001:71001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1 win 255
+  +.1 < . 70001:71001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1 win 255
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.LINUX_MIB_TCPACKSKIPPEDSYNRECV, 0)
+}
+
+// TestTimestampsOffIgnoresTheOption: with net.ipv4.tcp_timestamps 0, a
+// segment that meets no established connection has its timestamp option
+// ignored (tcp_parse_options with estab 0): no PAWS for a request sock
+// (the ACK with an older TSval completes the handshake) and none for a
+// SYN-ACK in SYN_SENT (one echoing a value never sent is accepted). The
+// previous build rejected both.
+func TestTimestampsOffIgnoresTheOption(t *testing.T) {
+	r, err := runScript(t, "`sysctl -q net.ipv4.tcp_timestamps=0`\n"+server+` +.1 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1000 ecr 0,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+ +.1 < . 1:1(0) ack 1 win 512 <nop,nop,TS val 500 ecr 0>
+   +0 accept(3, ..., ...) = 4
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.LINUX_MIB_PAWSESTABREJECTED, 0)
+	r, err = runScript(t, "`sysctl -q net.ipv4.tcp_timestamps=0`\n"+`    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 7>
+ +.1 < S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 700 ecr 5000000,nop,wscale 7>
+   +0 > . 1:1(0) ack 1
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.LINUX_MIB_PAWSACTIVEREJECTED, 0)
+}

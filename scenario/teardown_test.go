@@ -319,3 +319,17 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestNegativeLingerWaitsWithoutLimit: SO_LINGER's l_linger is read as
+// unsigned, so -1 is no limit (MAX_SCHEDULE_TIMEOUT): close() sends the
+// FIN and waits for its ACK. The previous build took -1 as 0 and reset
+// the connection.
+func TestNegativeLingerWaitsWithoutLimit(t *testing.T) {
+	if _, err := runScript(t, accepted+`   +0 setsockopt(4, SOL_SOCKET, SO_LINGER, {onoff=1, linger=-1}, 8) = 0
+ +.1...0.7 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+ +.5 < . 1:1(0) ack 2 win 512
+`); err != nil {
+		t.Fatal(err)
+	}
+}

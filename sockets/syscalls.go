@@ -581,7 +581,13 @@ func SockSetsockopt(net *Net, sock *Socket, optname int, val Optval) error {
 			if !val.LingerOnoff {
 				sk.SockResetFlag(SOCK_LINGER)
 			} else {
-				sk.SkLingertime = int64(max(val.LingerSecs, 0)) * 1e9
+				// l_linger is read as unsigned: a negative one is
+				// "no limit" (MAX_SCHEDULE_TIMEOUT), as is anything past it.
+				if val.LingerSecs < 0 {
+					sk.SkLingertime = MaxScheduleTimeout
+				} else {
+					sk.SkLingertime = int64(val.LingerSecs) * 1e9
+				}
 				sk.SockSetFlag(SOCK_LINGER)
 			}
 		case SO_RCVLOWAT:
@@ -671,6 +677,12 @@ func SockGetsockopt(net *Net, sock *Socket, optname int) (Optval, error) {
 		case SO_LINGER:
 			out.LingerOnoff = sk.SockFlagSet(SOCK_LINGER)
 			out.LingerSecs = int32(sk.SkLingertime / 1e9)
+			if sk.SkLingertime == MaxScheduleTimeout {
+				// sk_lingertime / HZ (1000) cut to an int, as the
+				// kernel gives it back.
+				ticks := uint64(MaxScheduleTimeout / 1000)
+				out.LingerSecs = int32(uint32(ticks))
+			}
 			out.Int = b(out.LingerOnoff)
 		case SO_ACCEPTCONN:
 			out.Int = b(sk.SkcState == TCP_LISTEN)

@@ -325,7 +325,7 @@ func (k *Kernel) cookieTcpCheck(sk *sockets.Sock, seg *tcpSegmentIn) (req *socke
 	}
 	k.mib.inc(LINUX_MIB_SYNCOOKIESRECV)
 	var rx TcpOptionsReceived
-	tcpParseOptions(seg.th.Options(), false, &rx)
+	k.tcpParseOptionsUnestab(seg.th.Options(), false, &rx)
 	var tsoff uint32
 	if rx.SawTstamp && rx.RcvTsecr != 0 {
 		tsoff = k.secureTCPTsOff(sockets.Be32From(seg.iph.Dst()), sockets.Be32From(seg.iph.Src()))

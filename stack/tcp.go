@@ -218,6 +218,7 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 		k.skStreamWaitClose(sk, timeout)
 	}
 	// adjudge_to_death
+	closed := false
 	sockets.SockHold(sk)
 	sockets.SockOrphan(sk)
 	if sk.SkcState == sockets.TCP_FIN_WAIT2 {
@@ -225,11 +226,12 @@ func (k *Kernel) tcpClose(sk *sockets.Sock, timeout int64) {
 			k.tcpSetState(sk, sockets.TCP_CLOSE)
 			k.tcpSendActiveReset(sk)
 			k.mib.inc(LINUX_MIB_TCPABORTONLINGER)
-		} else {
-			k.tcpFinWait2Orphan(sk, false)
+		} else if k.tcpFinWait2Orphan(sk, false) {
+			// The tw has taken its place, and tcp_done has destroyed it.
+			closed = true
 		}
 	}
-	if sk.SkcState == sockets.TCP_CLOSE {
+	if sk.SkcState == sockets.TCP_CLOSE && !closed {
 		k.inetCskDestroySock(sk)
 	}
 	tr.Exit(fnTcpCloseCore, tracing.Arg{})

@@ -33,7 +33,9 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		_ = skb.ConsumeSkb(seg.s)
 		return 0
 	case sockets.TCP_SYN_SENT:
-		if r := k.tcpRcvSynsentStateProcess(sk, seg); r > 0 {
+		if r := k.tcpRcvSynsentStateProcess(sk, seg); r == synsentPawsReject {
+			return skb.SKB_DROP_REASON_TCP_RFC7323_PAWS
+		} else if r > 0 {
 			return skb.SKB_DROP_REASON_TCP_INVALID_ACK_SEQUENCE
 		}
 		return 0
@@ -186,7 +188,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 	ret := 0
 	defer func() { tr.Exit(fnTcpRcvSynsentStateProcess, tracing.Int(int64(ret))) }()
 	rx := tp.RxOpt
-	tcpParseOptions(seg.th.Options(), seg.has(header.TCP_FLAG_SYN), &rx)
+	k.tcpParseOptionsUnestab(seg.th.Options(), seg.has(header.TCP_FLAG_SYN), &rx)
 	if rx.SawTstamp && rx.RcvTsecr != 0 {
 		rx.RcvTsecr -= tp.TsOffset
 	}
@@ -204,7 +206,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 			!between(rx.RcvTsecr, uint32(tp.retransStamp/(1e9/tcpTsHz)), k.tcpClockTs()) {
 			// The SYN-ACK echoes a timestamp we never sent (PAWS).
 			k.mib.inc(LINUX_MIB_PAWSACTIVEREJECTED)
-			ret = 1
+			ret = synsentPawsReject
 			return ret
 		}
 		if seg.has(header.TCP_FLAG_RST) {
@@ -411,6 +413,10 @@ func (k *Kernel) tcpFinishConnect(sk *sockets.Sock) {
 	}
 	k.tr.Exit(fnTcpFinishConnect, tracing.Arg{})
 }
+
+// synsentPawsReject is what tcpRcvSynsentStateProcess returns for a
+// SYN-ACK that PAWS rejects: reset, with TCP_RFC7323_PAWS as the reason.
+const synsentPawsReject = 2
 
 // tcpTryUndoSpuriousSyn is tcp_try_undo_spurious_syn: the SYN (or
 // SYN-ACK) timed out, but the answer echoes the first one's timestamp, so

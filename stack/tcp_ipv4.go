@@ -302,7 +302,7 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	var rx TcpOptionsReceived
 	rx.MssClamp = 536
 	rx.UserMss = tcpSk(sk).RxOpt.UserMss // TCP_MAXSEG on the listener caps the peer's MSS
-	o := tcpParseOptions(seg.th.Options(), true, &rx)
+	o := k.tcpParseOptionsUnestab(seg.th.Options(), true, &rx)
 	_ = o
 	if wantCookie && (!rx.SawTstamp || k.net.Sysctl.TcpTimestamps == 0) {
 		tcpClearOptions(&rx) // without a timestamp, a cookie cannot carry options

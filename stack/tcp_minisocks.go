@@ -57,7 +57,7 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 	var rx TcpOptionsReceived
 	pawsReject := false
 	if len(seg.th.Options()) > 0 {
-		tcpParseOptions(seg.th.Options(), false, &rx)
+		k.tcpParseOptionsUnestab(seg.th.Options(), false, &rx)
 		if rx.SawTstamp {
 			// A request is as old as its SYN-ACK timeout says.
 			now := k.clock.Now()
@@ -80,9 +80,10 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 	if flg&header.TCP_FLAG_ACK != 0 && !rst && seg.ack != req.SntIsn+1 {
 		return nil, true
 	}
-	win := min(req.RcvWnd, 65535<<req.RcvWscale) // tcp_synack_window
-	if pawsReject || !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+win) {
-		if !rst && !k.oowRateLimited(&req.LastOowAckTime, LINUX_MIB_TCPACKSKIPPEDSYNRECV) {
+	if pawsReject || !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+tcpSynackWindow(req)) {
+		// tcp_oow_rate_limited: segments with data are always answered.
+		if !rst && (seg.seq != seg.end && flg&header.TCP_FLAG_SYN == 0 ||
+			!k.oowRateLimited(&req.LastOowAckTime, LINUX_MIB_TCPACKSKIPPEDSYNRECV)) {
 			k.tcpV4ReqskSendAck(req)
 		}
 		if pawsReject {
@@ -136,6 +137,10 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 	return k.inetCskCompleteHashdance(lsk, child, req), false
 }
 
+// tcpSynackWindow is tcp_synack_window: the window a request sock
+// offered, as its SYN-ACK's unscaled field could carry it.
+func tcpSynackWindow(req *sockets.RequestSock) uint32 { return min(req.RcvWnd, 65535) }
+
 // reqskTimeout is reqsk_timeout(req, TCP_RTO_MAX): the SYN-ACK timeout,
 // doubled for each time it ran out, at most TCP_RTO_MAX.
 func reqskTimeout(req *sockets.RequestSock) int64 {
@@ -188,7 +193,7 @@ func (k *Kernel) tcpV4ReqskSendAck(req *sockets.RequestSock) {
 	}
 	_ = skb.SkbReserve(s, MaxTCPHeader)
 	seg := &tcpSegment{src: req.SkcRcvSaddr, dst: req.SkcDaddr, sport: req.SkcNum, dport: req.SkcDport.Ntohs(),
-		seq: req.SntIsn + 1, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_ACK, window: uint16(min(req.RcvWnd>>req.RcvWscale, 65535))}
+		seq: req.SntIsn + 1, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_ACK, window: uint16(tcpSynackWindow(req) >> req.RcvWscale)}
 	if req.TstampOk {
 		seg.opts = (&header.OptionWriter{}).Timestamp(k.tcpClockTs()+req.TsOff, req.TsRecent).Bytes()
 	}

@@ -125,6 +125,18 @@ func tcpParseOptions(opts []byte, syn bool, rx *TcpOptionsReceived) header.TCPOp
 	return o
 }
 
+// tcpParseOptionsUnestab is tcp_parse_options for a segment that meets no
+// established connection (estab = 0: a listener, a request sock, a
+// socket in SYN_SENT, a timewait sock): with net.ipv4.tcp_timestamps off,
+// the timestamp option is not read at all.
+func (k *Kernel) tcpParseOptionsUnestab(opts []byte, syn bool, rx *TcpOptionsReceived) header.TCPOptions {
+	o := tcpParseOptions(opts, syn, rx)
+	if k.net.Sysctl.TcpTimestamps == 0 {
+		rx.SawTstamp, rx.RcvTsval, rx.RcvTsecr = false, 0, 0
+	}
+	return o
+}
+
 // tcpApplyOptions is the second half of tcp_parse_options: already
 // parsed options into tcp_options_received.
 func tcpApplyOptions(o header.TCPOptions, syn bool, rx *TcpOptionsReceived) {

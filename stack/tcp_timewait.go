@@ -123,7 +123,7 @@ func (k *Kernel) tcpTimewaitVerdict(tw *sockets.InetTimewaitSock, seg *tcpSegmen
 	var rx TcpOptionsReceived
 	pawsReject := false
 	if tw.TwTsRecentStamp != 0 {
-		tcpParseOptions(seg.th.Options(), false, &rx)
+		k.tcpParseOptionsUnestab(seg.th.Options(), false, &rx)
 		if rx.SawTstamp {
 			rx.TsRecent, rx.TsRecentStamp = tw.TwTsRecent, tw.TwTsRecentStamp
 			pawsReject = tcpPawsReject(&rx, rst, k.clock.Now())
