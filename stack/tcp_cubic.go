@@ -1,6 +1,10 @@
 package stack
 
-import "github.com/stackscope/stackscope/sockets"
+import (
+	"math/bits"
+
+	"github.com/stackscope/stackscope/sockets"
+)
 
 // CUBIC (net/ipv4/tcp_cubic.c), Linux's default congestion control: after
 // a loss the window grows along a cubic curve in time, flat near the
@@ -9,8 +13,9 @@ import "github.com/stackscope/stackscope/sockets"
 // estimate keeps it from being slower than Reno. ssthresh after a loss is
 // 717/1024 of cwnd. HyStart leaves slow start early when ACKs come back
 // in a train stretching over half the minimum RTT, or when the RTT grows
-// within a round. The model paces nothing, so HyStart's ACK-train
-// threshold has no pacing allowance.
+// within a round. The ACK-train test allows for ACKs held back by GSO
+// batching (hystart_ack_delay, from sk_pacing_rate, which TCP always sets)
+// and, as nothing paces (no fq qdisc), halves the result.
 
 // CUBIC's parameters, the module's defaults.
 const (
@@ -82,19 +87,33 @@ func cubictcpInit(k *Kernel, tp *TcpSock) {
 	bictcpHystartReset(k, tp)
 }
 
-// cubicRoot is the cube root of a, rounded down (the kernel approximates
-// it with a table and one Newton step; the model computes it exactly).
+// cubicRoot is cubic_root: the cube root of a as the kernel approximates
+// it, a table of the cube roots of 6-bit values scaled by 64 for a first
+// guess, then one Newton-Raphson step; off from the exact root by about
+// 0.2% on average, and the curve follows that, not the exact root.
 func cubicRoot(a uint64) uint32 {
-	var lo, hi uint64 = 0, 1 << 22 // (2^22)^3 > 2^64
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if mid*mid*mid <= a && mid <= 2642245 { // 2642245^3 < 2^64
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
+	b := uint32(bits.Len64(a)) // fls64
+	if b < 7 {
+		return (uint32(cubicRootTable[a]) + 35) >> 6
 	}
-	return uint32(lo)
+	b = ((b * 84) >> 8) - 1
+	shift := a >> (b * 3)
+	x := ((uint32(cubicRootTable[shift]) + 10) << b) >> 6
+	x = 2*x + uint32(a/(uint64(x)*uint64(x-1)))
+	return (x * 341) >> 10
+}
+
+// cubicRootTable holds, for x in 0..63, cbrt(x << 18) - 1 as the kernel
+// has it (computed, then adjusted by hand by its author).
+var cubicRootTable = [64]uint8{
+	0, 54, 54, 54, 118, 118, 118, 118,
+	123, 129, 134, 138, 143, 147, 151, 156,
+	157, 161, 164, 168, 170, 173, 176, 179,
+	181, 185, 187, 190, 192, 194, 197, 199,
+	200, 202, 204, 206, 209, 211, 213, 215,
+	217, 219, 221, 222, 224, 225, 227, 229,
+	231, 232, 234, 236, 237, 239, 240, 242,
+	244, 245, 246, 248, 250, 251, 252, 254,
 }
 
 // bictcpUpdate is bictcp_update: where the cubic curve (and the Reno
@@ -225,6 +244,21 @@ func cubictcpAcked(k *Kernel, tp *TcpSock, rttUs int64) {
 	}
 }
 
+// hystartAckDelay is hystart_ack_delay: how long ACKs may be held back
+// by GSO batching, the time four 64 KB GSO packets take at sk_pacing_rate,
+// at most 1 ms (µs; 0 before any pacing rate is set).
+func hystartAckDelay(tp *TcpSock) uint32 {
+	rate := tp.Sock.SkPacingRate
+	if rate == 0 {
+		return 0
+	}
+	return uint32(min(1000, uint64(gsoMaxSize)*4*1_000_000/rate))
+}
+
+// gsoMaxSize is sk_gso_max_size: sk_setup_caps gives every TCP socket
+// software GSO, and a device's default IPv4 GSO limit is 64 KB.
+const gsoMaxSize = 65536
+
 // hystartUpdate is hystart_update: leave slow start (ssthresh = cwnd) when
 // a round's ACKs stretch over half the minimum RTT (ACK train), or when
 // the round's smallest RTT has grown by an eighth of the minimum (4 to
@@ -240,7 +274,7 @@ func hystartUpdate(k *Kernel, tp *TcpSock, delay uint32) {
 	now := k.mstampUs()
 	if int32(now-ca.lastAck) <= hystartAckDeltaUs {
 		ca.lastAck = now
-		if threshold := ca.delayMin >> 1; int32(now-ca.roundStart) > int32(threshold) {
+		if threshold := (ca.delayMin + hystartAckDelay(tp)) >> 1; int32(now-ca.roundStart) > int32(threshold) {
 			ca.found = true
 			k.mib.inc(LINUX_MIB_TCPHYSTARTTRAINDETECT)
 			tp.SndSsthresh = tp.SndCwnd

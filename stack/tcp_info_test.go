@@ -110,9 +110,10 @@ func TestTCPInfoAfterTransfer(t *testing.T) {
 		}
 		// Loopback in virtual time: every RTT sample is 1 µs, so srtt is
 		// 1 µs, and the RTO is srtt + rttvar, where rttvar is at least
-		// TCP_RTO_MIN: 200001 µs.
-		if i.TcpiRtt != 1 || i.TcpiMinRtt != 1 || i.TcpiRto != 200001 {
-			t.Errorf("%s: rtt %d min_rtt %d rto %d, want 1 1 200001", x.side, i.TcpiRtt, i.TcpiMinRtt, i.TcpiRto)
+		// TCP_RTO_MIN: 200001 µs, rounded up to whole jiffies (201 ms,
+		// the "rto:201" of ss -i on a real loopback connection).
+		if i.TcpiRtt != 1 || i.TcpiMinRtt != 1 || i.TcpiRto != 201000 {
+			t.Errorf("%s: rtt %d min_rtt %d rto %d, want 1 1 201000", x.side, i.TcpiRtt, i.TcpiMinRtt, i.TcpiRto)
 		}
 		if i.TcpiUnacked != 0 || i.TcpiRetrans != 0 || i.TcpiTotalRetrans != 0 || i.TcpiNotsentBytes != 0 ||
 			i.TcpiRetransmits != 0 || i.TcpiBackoff != 0 {

@@ -1060,7 +1060,9 @@ func (k *Kernel) tcpRttEstimator(tp *TcpSock, mUs int64) {
 		tp.rttSeq = tp.SndNxt
 	}
 	tp.Srtt = uint32(max(srtt, 1))
-	rto := (int64(tp.Srtt>>3) + int64(tp.Rttvar)) * 1000
+	// __tcp_set_rto: usecs_to_jiffies rounds up to whole jiffies.
+	rtoUs := int64(tp.Srtt>>3) + int64(tp.Rttvar)
+	rto := (rtoUs*1000 + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy
 	tp.IcskRto = min(max(rto, TCP_RTO_MIN), TCP_RTO_MAX)
 	k.tr.Point(fnTcpRttEstimator, tracing.Int(mUs), tracing.Int(tp.IcskRto))
 }

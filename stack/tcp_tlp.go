@@ -40,8 +40,8 @@ func (k *Kernel) tcpCwndRestart(sk *sockets.Sock, delta int64) {
 		cwnd >>= 1
 	}
 	tp.SndCwnd = max(cwnd, restart)
-	tp.sndCwndCnt = 0
 	tp.sndCwndStamp = k.clock.Now()
+	tp.sndCwndUsed = 0 // snd_cwnd_cnt carries on
 	k.tr.Exit(fnTcpCwndRestart, tracing.Int(int64(tp.SndCwnd)))
 }
 
