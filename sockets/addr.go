@@ -16,6 +16,9 @@ type Be16 uint16
 
 // Be32From converts an IPv4 address.
 func Be32From(a netip.Addr) Be32 {
+	if !a.Is4() {
+		return 0 // not an IPv4 address (the callers refuse it with EAFNOSUPPORT)
+	}
 	b := a.As4()
 	return Be32(binary.LittleEndian.Uint32(b[:]))
 }

@@ -47,6 +47,7 @@ const (
 // Option levels and options (include/uapi/asm-generic/socket.h, linux/tcp.h).
 const (
 	SOL_SOCKET = 1
+	SOL_IP     = 0 // IP-level options (ip_setsockopt, ip_getsockopt)
 	SOL_TCP    = IPPROTO_TCP
 
 	SO_DEBUG      = 1

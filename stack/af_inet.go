@@ -385,6 +385,16 @@ func (k *Kernel) inetShutdown(sock *sockets.Socket, how int) error {
 		return sockets.Errno(tracing.EINVAL)
 	}
 	sockets.LockSock(sk)
+	if sock.State == sockets.SS_CONNECTING {
+		// A connect in progress is over as far as the socket is
+		// concerned: a later connect() says EINVAL or EISCONN.
+		switch sk.SkcState {
+		case sockets.TCP_SYN_SENT, sockets.TCP_SYN_RECV, sockets.TCP_CLOSE:
+			sock.State = sockets.SS_DISCONNECTING
+		default:
+			sock.State = sockets.SS_CONNECTED
+		}
+	}
 	var err error
 	switch sk.SkcState {
 	case sockets.TCP_LISTEN:
@@ -432,7 +442,12 @@ func (k *Kernel) sockCommonSetsockopt(sock *sockets.Socket, level, optname int, 
 func (k *Kernel) sockCommonGetsockopt(sock *sockets.Socket, level, optname, optlen int) (sockets.Optval, error) {
 	sk := sock.Sk
 	if sk.SkcProt.Getsockopt == nil {
-		return sockets.Optval{}, sockets.Errno(tracing.ENOPROTOOPT)
+		// The protocol's own level and SOL_IP know no such option;
+		// ip_getsockopt answers any other level with EOPNOTSUPP.
+		if level == sockets.SOL_IP || level == int(sk.SkProtocol) {
+			return sockets.Optval{}, sockets.Errno(tracing.ENOPROTOOPT)
+		}
+		return sockets.Optval{}, sockets.Errno(tracing.EOPNOTSUPP)
 	}
 	return sk.SkcProt.Getsockopt(sk, level, optname, optlen)
 }

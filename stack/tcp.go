@@ -509,10 +509,15 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname, optlen int) (so
 	tr := k.tr
 	tr.Enter2(fnTcpGetsockopt, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(optname)))
 	if level != sockets.SOL_TCP {
-		// The kernel passes other levels to ip_getsockopt; the model
-		// has no IP-level options.
-		tr.Exit(fnTcpGetsockopt, tracing.Errno(-tracing.ENOPROTOOPT))
-		return sockets.Optval{}, sockets.Errno(tracing.ENOPROTOOPT)
+		// The kernel passes other levels to ip_getsockopt, which knows
+		// only SOL_IP (the model has no IP-level options) and answers
+		// any other level with EOPNOTSUPP.
+		errno := tracing.EOPNOTSUPP
+		if level == sockets.SOL_IP {
+			errno = tracing.ENOPROTOOPT
+		}
+		tr.Exit(fnTcpGetsockopt, tracing.Errno(-int64(errno)))
+		return sockets.Optval{}, sockets.Errno(errno)
 	}
 	tp := tcpSk(sk)
 	var v int64

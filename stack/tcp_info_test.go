@@ -230,15 +230,16 @@ func TestTCPInfoDuringSynRetransmits(t *testing.T) {
 	}
 }
 
-// TestTCPInfoNotForUDP: TCP_INFO is a TCP option; a UDP socket has no
-// SOL_TCP options (ENOPROTOOPT).
+// TestTCPInfoNotForUDP: TCP_INFO is a TCP option; udp_getsockopt hands
+// any level but SOL_UDP to ip_getsockopt, which refuses a level other than
+// SOL_IP with EOPNOTSUPP.
 func TestTCPInfoNotForUDP(t *testing.T) {
 	f := boot(t, Config{})
 	fd, err := f.p.Socket(sockets.AF_INET, sockets.SOCK_DGRAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.p.TCPInfo(fd); errnoOf(err) != tracing.ENOPROTOOPT {
-		t.Errorf("TCP_INFO on UDP: %v, want ENOPROTOOPT", err)
+	if _, err := f.p.TCPInfo(fd); errnoOf(err) != tracing.EOPNOTSUPP {
+		t.Errorf("TCP_INFO on UDP: %v, want EOPNOTSUPP", err)
 	}
 }

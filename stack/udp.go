@@ -394,6 +394,10 @@ func (k *Kernel) udpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, socke
 	if err != nil {
 		return fail(err)
 	}
+	if s == nil { // shut down for reading: 0 bytes
+		tr.Exit(fnUdpRecvmsg, tracing.Int(0))
+		return 0, res, nil
+	}
 	data := s.Bytes()
 	n := copy(buf, data)
 	if n < len(data) {
@@ -430,11 +434,14 @@ func (k *Kernel) skbRecvUDP(sk *sockets.Sock, flags int) (*skb.SkBuff, error) {
 			}
 			return skb.SkbDequeue(q), nil
 		}
-		if sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
-			return nil, sockets.Errno(tracing.EAGAIN)
-		}
 		if timeo == 0 {
 			return nil, sockets.Errno(tracing.EAGAIN)
+		}
+		if sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
+			// A reader that would wait is told "end" (0 bytes), as
+			// __skb_wait_for_more_packets does: shutdown(SHUT_RD)
+			// is how another thread wakes it.
+			return nil, nil
 		}
 		var intr bool
 		timeo, intr = k.SleepOn(sk.SkWq, true, timeo)

@@ -1,0 +1,62 @@
+package scenario
+
+import "testing"
+
+// Socket system calls' results as 6.12 gives them.
+
+// TestShutdownEndsAConnectInProgress: inet_shutdown settles the state of
+// a socket whose non-blocking connect() was in progress: connected if the
+// handshake completed (a later connect() says EISCONN), disconnecting if
+// it failed (EINVAL). The previous build left it "connecting": the
+// second connect() returned 0, and after a refusal ECONNREFUSED.
+func TestShutdownEndsAConnectInProgress(t *testing.T) {
+	const connecting = `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <mss 1460,sackOK,TS val 100 ecr 0,nop,wscale 7>
+`
+	if _, err := runScript(t, connecting+` +.1 < S. 0:0(0) ack 1 win 65535 <mss 1460,nop,wscale 7>
+   +0 > . 1:1(0) ack 1
+   +0 shutdown(3, SHUT_WR) = 0
+   +0 > F. 1:1(0) ack 1
+   +0 connect(3, ..., ...) = -1 EISCONN (Transport endpoint is already connected)
+`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runScript(t, connecting+` +.1 < R. 0:0(0) ack 1 win 0
+   +0 shutdown(3, SHUT_RDWR) = -1 ENOTCONN (Transport endpoint is not connected)
+   +0 connect(3, ..., ...) = -1 EINVAL (Invalid argument)
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBlockingUdpRecvAfterShutRd: a blocking recv on a UDP socket shut
+// down for reading returns 0 (__skb_wait_for_more_packets), which is how
+// one thread wakes another blocked in recv; a non-blocking one still says
+// EAGAIN. The previous build said EAGAIN to both.
+func TestBlockingUdpRecvAfterShutRd(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3
+   +0 bind(3, ..., ...) = 0
+   +0 shutdown(3, SHUT_RD) = -1 ENOTCONN (Transport endpoint is not connected)
+   +0 recv(3, ..., 100, MSG_DONTWAIT) = -1 EAGAIN (Resource temporarily unavailable)
+   +0 recv(3, ..., 100, 0) = 0
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGetsockoptAtAnUnknownLevel: getsockopt at a level neither the
+// protocol nor IP knows is EOPNOTSUPP (ip_getsockopt), for TCP and UDP
+// alike; setsockopt there is ENOPROTOOPT. The previous build said
+// ENOPROTOOPT to both.
+func TestGetsockoptAtAnUnknownLevel(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 getsockopt(3, 99, 1, [0], [4]) = -1 EOPNOTSUPP (Operation not supported)
+   +0 setsockopt(3, 99, 1, [1], 4) = -1 ENOPROTOOPT (Protocol not available)
+   +0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 4
+   +0 getsockopt(4, 99, 1, [0], [4]) = -1 EOPNOTSUPP (Operation not supported)
+`); err != nil {
+		t.Fatal(err)
+	}
+}
