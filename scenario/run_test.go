@@ -9,7 +9,13 @@ import (
 )
 
 // passiveOpen is the start of a script whose peer opens the connection.
-const passiveOpen = `// A server: the peer opens, the kernel answers.
+const passiveOpen = passiveSynAck + `  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+`
+
+// passiveSynAck is passiveOpen up to the kernel's SYN-ACK: a request sock
+// waits for the final ACK.
+const passiveSynAck = `// A server: the peer opens, the kernel answers.
 ` + "`../common/defaults.sh`" + `
     0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
    +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
@@ -17,8 +23,6 @@ const passiveOpen = `// A server: the peer opens, the kernel answers.
    +0 listen(3, 1) = 0
   +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
    +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
-  +.1 < . 1:1(0) ack 1 win 257
-   +0 accept(3, ..., ...) = 4
 `
 
 func runScript(t *testing.T, src string) (*Runner, error) {
@@ -29,13 +33,13 @@ func runScript(t *testing.T, src string) (*Runner, error) {
 
 // newScriptRunner parses src and makes its runner (closed when the test
 // ends), not yet run.
-func newScriptRunner(t *testing.T, src string) *Runner {
+func newScriptRunner(t *testing.T, src string, opts ...RunOption) *Runner {
 	t.Helper()
 	s, err := Parse("test.pkt", src)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
-	r, err := NewRunner(s)
+	r, err := NewRunner(s, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

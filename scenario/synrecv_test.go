@@ -104,14 +104,7 @@ func TestRequestKeepsTheSynTimestamp(t *testing.T) {
 // data is never rate-limited). The previous build took the first as in
 // the window and made the child.
 func TestRequestSockWindowAndAcks(t *testing.T) {
-	r, err := runScript(t, "`../common/defaults.sh`"+`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-  +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
-  +.1 < . 70001:71001(1000) ack 1 win 257
+	r, err := runScript(t, passiveSynAck+`  +.1 < . 70001:71001(1000) ack 1 win 257
    +0 > . 1:1(0) ack 1 win 255
   +.1 < . 70001:71001(1000) ack 1 win 257
    +0 > . 1:1(0) ack 1 win 255

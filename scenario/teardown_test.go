@@ -289,18 +289,8 @@ func TestCloseLingers(t *testing.T) {
  +1 < . 1:1(0) ack 2 win 512
 `, "1.200000 (line 10 returns)"},
 	} {
-		s, err := Parse("test.pkt", c.script)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var log strings.Builder
-		r, err := NewRunner(s, WithOutput(&log))
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = r.Run()
-		r.Close()
-		if err != nil {
+		if err := newScriptRunner(t, c.script, WithOutput(&log)).Run(); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(log.String(), c.returns) {

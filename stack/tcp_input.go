@@ -82,7 +82,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 		if tp.RxOpt.TstampOk {
 			tp.AdvMss -= TCPOLEN_TSTAMP_ALIGNED // before tcp_init_transfer sizes the buffers with it
 		}
-		tcpTryUndoSpuriousSyn(tp)
+		k.tcpTryUndoSpuriousSyn(tp)
 		tcpClearRetransStamp(tp)
 		k.tcpInitTransferCwnd(tp)
 		tp.CopiedSeq = tp.RcvNxt
@@ -222,7 +222,7 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 		tp.RxOpt.WscaleOk = rx.WscaleOk && k.net.Sysctl.TcpWindowScaling != 0
 		tp.RxOpt.SackOk = rx.SackOk && k.net.Sysctl.TcpSack != 0
 		tp.SndWl1 = seg.seq
-		tcpTryUndoSpuriousSyn(tp)
+		k.tcpTryUndoSpuriousSyn(tp)
 		k.tcpAck(sk, seg, FLAG_SLOWPATH)
 		tp.RcvNxt = seg.seq + 1
 		tp.RcvWup = seg.seq + 1
@@ -421,10 +421,11 @@ const synsentPawsReject = 2
 // tcpTryUndoSpuriousSyn is tcp_try_undo_spurious_syn: the SYN (or
 // SYN-ACK) timed out, but the answer echoes the first one's timestamp, so
 // it was not lost and the smaller start is undone.
-func tcpTryUndoSpuriousSyn(tp *TcpSock) {
+func (k *Kernel) tcpTryUndoSpuriousSyn(tp *TcpSock) {
 	if tp.undoMarker != 0 && tp.retransStampSet && tp.RxOpt.SawTstamp &&
 		uint32(tp.retransStamp/(1e9/tcpTsHz)) == tp.RxOpt.RcvTsecr {
 		tp.undoMarker = 0
+		k.tr.Point(fnTcpTryUndoSpuriousSyn, tracing.Sock(uint64(tp.Sock.Addr())), tracing.Bool(true))
 	}
 }
 
@@ -435,16 +436,24 @@ func tcpTryUndoSpuriousSyn(tp *TcpSock) {
 // congestion window: 1 if the SYN or SYN-ACK was retransmitted more than
 // once and not proved spurious, else the initial window.
 func (k *Kernel) tcpInitTransferCwnd(tp *TcpSock) {
+	k.tcpInitMetrics(tp)
+	tp.SndCwnd = TCP_INIT_CWND
+	if tp.TotalRetrans > 1 && tp.undoMarker != 0 {
+		tp.SndCwnd = 1
+	}
+}
+
+// tcpInitMetrics is tcp_init_metrics with no metrics cached: ssthresh
+// starts infinite, and a handshake that gave no RTT sample leaves the RTO
+// at TCP_TIMEOUT_FALLBACK.
+func (k *Kernel) tcpInitMetrics(tp *TcpSock) {
 	tp.SndSsthresh = TCP_INFINITE_SSTHRESH
 	if tp.Srtt == 0 {
 		tp.Rttvar = uint32(TCP_TIMEOUT_FALLBACK / 1000)
 		tp.MdevUs, tp.mdevMaxUs = tp.Rttvar, tp.Rttvar
 		tp.IcskRto = TCP_TIMEOUT_FALLBACK
 	}
-	tp.SndCwnd = TCP_INIT_CWND
-	if tp.TotalRetrans > 1 && tp.undoMarker != 0 {
-		tp.SndCwnd = 1
-	}
+	k.tr.Point(fnTcpInitMetrics, tracing.Sock(uint64(tp.Sock.Addr())), tracing.Int(tp.IcskRto))
 }
 
 // TCP_TIMEOUT_FALLBACK is the RTO after a handshake that gave no RTT
@@ -609,10 +618,17 @@ func (k *Kernel) tcpRstAtMaxSack(tp *TcpSock, seq uint32) bool {
 // for out-of-window segments per tcp_invalid_ratelimit (500 ms); segments
 // with data are never limited (they are not part of an ACK loop).
 func (k *Kernel) tcpOowRateLimited(tp *TcpSock, seg *tcpSegmentIn, m Mib) bool {
+	return k.segOowRateLimited(&tp.lastOowAckTime, seg, m)
+}
+
+// segOowRateLimited is tcp_oow_rate_limited for any holder of a
+// last_oow_ack_time (a socket, a request sock, a timewait sock): a
+// segment with data (and no SYN) is never limited.
+func (k *Kernel) segOowRateLimited(last *uint32, seg *tcpSegmentIn, m Mib) bool {
 	if seg.seq != seg.end && !seg.has(header.TCP_FLAG_SYN) {
 		return false
 	}
-	return k.tcpOowRateLimitedAt(tp, m)
+	return k.oowRateLimited(last, m)
 }
 
 // tcpOowRateLimitedAt is __tcp_oow_rate_limited for a full socket.

@@ -69,7 +69,7 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 	if seg.seq == req.RcvIsn && flg == header.TCP_FLAG_SYN && !pawsReject {
 		// A retransmitted SYN: send the SYN-ACK again (inet_rtx_syn_ack)
 		// and give the peer a full timeout to answer it.
-		if !k.oowRateLimited(&req.LastOowAckTime, LINUX_MIB_TCPACKSKIPPEDSYNRECV) {
+		if !k.segOowRateLimited(&req.LastOowAckTime, seg, LINUX_MIB_TCPACKSKIPPEDSYNRECV) {
 			k.inetRtxSynAck(lsk, req)
 			if t := k.reqTimers[req]; t != nil && t.Pending() { // mod_timer_pending
 				k.ModTimer(t, k.clock.Now()+reqskTimeout(req))
@@ -81,9 +81,7 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 		return nil, true
 	}
 	if pawsReject || !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+tcpSynackWindow(req)) {
-		// tcp_oow_rate_limited: segments with data are always answered.
-		if !rst && (seg.seq != seg.end && flg&header.TCP_FLAG_SYN == 0 ||
-			!k.oowRateLimited(&req.LastOowAckTime, LINUX_MIB_TCPACKSKIPPEDSYNRECV)) {
+		if !rst && !k.segOowRateLimited(&req.LastOowAckTime, seg, LINUX_MIB_TCPACKSKIPPEDSYNRECV) {
 			k.tcpV4ReqskSendAck(req)
 		}
 		if pawsReject {
@@ -151,6 +149,7 @@ func reqskTimeout(req *sockets.RequestSock) int64 {
 // counted in RetransSegs and TCPSynRetrans, and in the request's
 // num_retrans.
 func (k *Kernel) inetRtxSynAck(lsk *sockets.Sock, req *sockets.RequestSock) {
+	k.tr.Point(fnInetRtxSynAck, tracing.Ptr(uint64(req.Addr())), tracing.Int(int64(req.NumRetrans)+1))
 	k.tcpV4SendSynack(lsk, req)
 	k.mib.inc(TCP_MIB_RETRANSSEGS)
 	k.mib.inc(LINUX_MIB_TCPSYNRETRANS)

@@ -203,10 +203,7 @@ const tcpPawsMsl = int64(60e9)
 // or a FIN are always acknowledged (tcp_oow_rate_limited). m counts what
 // is skipped (TCPACKSkippedTimeWait, or TCPACKSkippedFinWait2).
 func (k *Kernel) tcpTimewaitCheckOowRateLimit(tw *sockets.InetTimewaitSock, seg *tcpSegmentIn, m Mib) tcpTwStatus {
-	limited := false
-	if seg.seq == seg.end || seg.has(header.TCP_FLAG_SYN) {
-		limited = k.oowRateLimited(&k.twSocks[tw].lastOowAck, m)
-	}
+	limited := k.segOowRateLimited(&k.twSocks[tw].lastOowAck, seg, m)
 	k.tr.Point(fnTcpTwOowRateLimit, tracing.Ptr(uint64(tw.Addr())), tracing.Bool(!limited))
 	if limited {
 		return TCP_TW_SUCCESS

@@ -27,6 +27,7 @@ var (
 	fnTcpSendChallengeAck, fnTcpSendDupack, fnTcpDsackSet, fnTcpProcessTlpAck, fnTcpCheckSackReordering          tracing.FuncID
 	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
 	fnTcpDoneWithError, fnTcpWriteQueuePurge, fnSkStreamWriteSpace, fnSkStreamWaitClose                          tracing.FuncID
+	fnTcpTryUndoSpuriousSyn, fnTcpInitMetrics, fnInetRtxSynAck                                                   tracing.FuncID
 	fnTcpCheckSackReneging, fnTcpSetRcvlowat                                                                     tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
@@ -234,6 +235,15 @@ func init() {
 			"the sock closes, and a process still holding it is told.")
 	fnTcpWriteQueuePurge = pt("tcp_write_queue_purge", "net/ipv4/tcp.c", (*Kernel).tcpWriteQueuePurge, []string{"sk", "skbs"},
 		"Frees every skb not yet sent and every one sent but not acknowledged; nothing is in flight any more.")
+	fnTcpTryUndoSpuriousSyn = pt("tcp_try_undo_spurious_syn", tcpInputC, (*Kernel).tcpTryUndoSpuriousSyn, []string{"sk", "undone"},
+		"The SYN or SYN-ACK timed out, but the answer echoes the first one's timestamp: it was not lost, so the "+
+			"connection does not start with the smaller window.")
+	fnTcpInitMetrics = pt("tcp_init_metrics", "net/ipv4/tcp_metrics.c", (*Kernel).tcpInitMetrics, []string{"sk", "rto_ns"},
+		"The connection starts: ssthresh unlimited and, if the handshake gave no RTT sample (a retransmission), "+
+			"an RTO of 3 s rather than 1 s (RFC 6298 5.7). No metrics of earlier connections are kept.")
+	fnInetRtxSynAck = pt("inet_rtx_syn_ack", icskC, (*Kernel).inetRtxSynAck, []string{"req", "num_retrans"},
+		"The SYN-ACK goes again (its timer ran out, or the peer sent its SYN again): counted in RetransSegs and "+
+			"TCPSynRetrans.")
 	fnSkStreamWaitClose = reg("sk_stream_wait_close", "net/core/stream.c", (*Kernel).skStreamWaitClose, []string{"sk", "timeout"},
 		"close() with SO_LINGER set: the caller waits, at most the linger time, until the peer has acknowledged "+
 			"our FIN (the socket leaves FIN_WAIT1, CLOSING and LAST_ACK); a signal ends the wait early.")

@@ -369,30 +369,21 @@ func (w *TraceWriter) Input(in Input) {
 
 // Event appends an event. It has the Subscriber signature, so a writer can
 // be passed to Tracer.Subscribe directly. It does not keep ev.
-func (w *TraceWriter) Event(ev *Event) {
-	if w.closed || w.failed.Load() {
-		return
-	}
-	if len(w.evf) == 0 {
-		w.openBatch()
-	}
-	w.evf = w.delta.appendEvent(w.evf, ev)
-	w.events++
-	if len(w.evf)-framePrefix >= batchLimit {
-		w.closeBatch()
-	}
-}
+func (w *TraceWriter) Event(ev *Event) { w.eventN(ev, argCount(ev)) }
 
 // record is Event for an event a Tracer built, whose argument slots past
 // NArg are empty (Tracer.SubscribeTrace): the encoder need not look.
-func (w *TraceWriter) record(ev *Event) {
+func (w *TraceWriter) record(ev *Event) { w.eventN(ev, int(min(ev.NArg, MaxArgs))) }
+
+// eventN appends ev, whose argument slots from n on are empty.
+func (w *TraceWriter) eventN(ev *Event, n int) {
 	if w.closed || w.failed.Load() {
 		return
 	}
 	if len(w.evf) == 0 {
 		w.openBatch()
 	}
-	w.evf = w.delta.appendEventN(w.evf, ev, int(min(ev.NArg, MaxArgs)))
+	w.evf = w.delta.appendEventN(w.evf, ev, n)
 	w.events++
 	if len(w.evf)-framePrefix >= batchLimit {
 		w.closeBatch()
