@@ -2,6 +2,7 @@ package benchrun
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,6 +204,10 @@ func serveChargen(c net.Conn) {
 		}
 		lines = append(lines, '\r', '\n')
 	}
+	// As many whole cycles as fit in 128 KiB per write, as iperf3 writes
+	// and as every peer's chargen does; the pattern runs on unbroken
+	// from one write to the next.
+	lines = bytes.Repeat(lines, (128<<10)/len(lines))
 	go func() { _, _ = io.Copy(io.Discard, c) }()
 	for {
 		if _, err := c.Write(lines); err != nil {

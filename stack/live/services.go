@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -148,19 +149,33 @@ func serveDiscard(c net.Conn) {
 	}
 }
 
-// serveChargen writes the RFC 864 pattern: 72-character lines, each
-// starting one character further along the 95 printable ASCII characters.
-func serveChargen(c net.Conn) {
-	var lines []byte
+// chargenWrite is the most the chargen service writes per call: 128 KiB,
+// as iperf3 writes by default (one 7030-byte cycle per call made a bulk
+// transfer mostly system calls).
+const chargenWrite = 128 << 10
+
+// chargenBlock is what the chargen service writes per call: the RFC 864
+// pattern (72-character lines, each starting one character further along
+// the 95 printable ASCII characters, ending in CRLF) in as many whole
+// 95-line cycles as fit in chargenWrite, so that it runs on unbroken from
+// one write to the next.
+func chargenBlock() []byte {
+	var cycle []byte
 	for i := 0; i < 95; i++ {
 		for j := 0; j < 72; j++ {
-			lines = append(lines, byte(' '+(i+j)%95))
+			cycle = append(cycle, byte(' '+(i+j)%95))
 		}
-		lines = append(lines, '\r', '\n')
+		cycle = append(cycle, '\r', '\n')
 	}
+	return bytes.Repeat(cycle, chargenWrite/len(cycle))
+}
+
+// serveChargen writes the RFC 864 pattern until the client goes away.
+func serveChargen(c net.Conn) {
+	block := chargenBlock()
 	go func() { _, _ = io.Copy(io.Discard, c) }() // the client's bytes are ignored
 	for {
-		if _, err := c.Write(lines); err != nil {
+		if _, err := c.Write(block); err != nil {
 			return
 		}
 	}
