@@ -53,3 +53,35 @@ func TestRcvlowatMakesTheAckImmediate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestQuickackSendsTheScheduledAck: setsockopt(TCP_QUICKACK, 0) puts the
+// connection in pingpong mode, where reading a small pushed segment does
+// not send its ACK (it waits to ride on a reply, or for the delayed-ACK
+// timer); TCP_QUICKACK 1 then leaves pingpong mode and sends the ACK that
+// waits at once, as __tcp_sock_set_quickack does through tcp_cleanup_rbuf.
+// getsockopt reads the mode back. The previous build answered ENOPROTOOPT.
+func TestQuickackSendsTheScheduledAck(t *testing.T) {
+	if _, err := runScript(t, slowPeer("")+`   +0 setsockopt(4, SOL_TCP, TCP_QUICKACK, [0], 4) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_QUICKACK, [0], [4]) = 0
+   +0 < P. 1601:1701(100) ack 1 win 512
+   +0 read(4, ..., 1700) = 1700
+ +.01 setsockopt(4, SOL_TCP, TCP_QUICKACK, [1], 4) = 0
+   +0 > . 1:1(0) ack 1701
+   +0 getsockopt(4, SOL_TCP, TCP_QUICKACK, [1], [4]) = 0
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPingpongReadWaitsForTheTimer is the same without TCP_QUICKACK 1:
+// in pingpong mode the read sends nothing, and the ACK comes when the
+// delayed-ACK timer fires, 40 ms (TCP_ATO_MIN) after the segment.
+func TestPingpongReadWaitsForTheTimer(t *testing.T) {
+	if _, err := runScript(t, slowPeer("")+`   +0 setsockopt(4, SOL_TCP, TCP_QUICKACK, [0], 4) = 0
+   +0 < P. 1601:1701(100) ack 1 win 512
+   +0 read(4, ..., 1700) = 1700
+ +.04 > . 1:1(0) ack 1701
+`); err != nil {
+		t.Fatal(err)
+	}
+}

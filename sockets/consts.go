@@ -80,6 +80,9 @@ const (
 	// before the connection is given up (RFC 5482); 0 = the system's.
 	TCP_USER_TIMEOUT = 18
 	TCP_INFO         = 11 // struct tcp_info (TcpInfo)
+	// TCP_QUICKACK: 1 leaves delayed-ACK pingpong mode (and sends an ACK
+	// that waits), 0 enters it; reading it says whether quick-ack is on.
+	TCP_QUICKACK = 12
 	// TCP_CONGESTION names the congestion control algorithm: a string of
 	// at most TCP_CA_NAME_MAX-1 characters ("cubic", "reno").
 	TCP_CONGESTION  = 13

@@ -485,6 +485,8 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, opt sockets
 			return fail(tracing.EINVAL)
 		}
 		tp.IcskUserTimeout = uint32(val)
+	case sockets.TCP_QUICKACK:
+		k.tcpSockSetQuickack(sk, val)
 	case sockets.TCP_LINGER2:
 		switch {
 		case val < 0:
@@ -499,6 +501,29 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, opt sockets
 	}
 	tr.Exit(fnTcpSetsockopt, tracing.Errno(0))
 	return nil
+}
+
+// tcpSockSetQuickack is __tcp_sock_set_quickack (setsockopt TCP_QUICKACK):
+// 0 puts the sock in pingpong mode, where ACKs wait to ride on data; any
+// other value takes it out and, on an established connection with an ACK
+// scheduled, sends that ACK now (as a read would, tcp_cleanup_rbuf); an
+// even value other than 0 then goes back to pingpong.
+func (k *Kernel) tcpSockSetQuickack(sk *sockets.Sock, val int64) {
+	k.tr.Enter2(fnTcpSockSetQuickack, tracing.Sock(uint64(sk.Addr())), tracing.Int(val))
+	defer k.tr.Exit(fnTcpSockSetQuickack, tracing.Arg{})
+	a := &tcpSk(sk).ack
+	if val == 0 {
+		a.Pingpong = TCP_PINGPONG_THRESH // inet_csk_enter_pingpong_mode
+		return
+	}
+	a.Pingpong = 0 // inet_csk_exit_pingpong_mode
+	if (sk.SkcState == sockets.TCP_ESTABLISHED || sk.SkcState == sockets.TCP_CLOSE_WAIT) && a.scheduled() {
+		a.Pending |= ICSK_ACK_PUSHED
+		k.tcpCleanupRbuf(sk, 1)
+		if val&1 == 0 {
+			a.Pingpong = TCP_PINGPONG_THRESH
+		}
+	}
 }
 
 // tcpGetsockopt is tcp_getsockopt for SOL_TCP (do_tcp_getsockopt).
@@ -565,6 +590,10 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname, optlen int) (so
 		}
 	case sockets.TCP_USER_TIMEOUT:
 		v = int64(tp.IcskUserTimeout)
+	case sockets.TCP_QUICKACK:
+		if !tp.ack.inPingpong() {
+			v = 1
+		}
 	case sockets.TCP_CONGESTION:
 		n := sockets.TCP_CA_NAME_MAX
 		if optlen > 0 {

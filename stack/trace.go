@@ -3,17 +3,17 @@ package stack
 import "github.com/stackscope/stackscope/tracing"
 
 var (
-	fnCallTimerFn, fnModTimer, fnDelTimer, fnGetRandomU32, fnGetRandomU32Below             tracing.FuncID
-	fnScheduleTimeout, fnTryToWakeUp                                                       tracing.FuncID
-	fnInetInit, fnProtoRegister, fnTcpInit, fnInetCreate, fnSkCommonRelease, fnInetRelease tracing.FuncID
-	fnInetBind, fnInetBindSk, fnInetBindCore, fnInetListen, fnInetListenSk                 tracing.FuncID
-	fnInetAccept, fnInetAcceptCore, fnInetGetname, fnInetShutdown                          tracing.FuncID
-	fnInetCskBindConflict, fnInetCskFindOpenPort, fnInetCskGetPort, fnReqskQueueAlloc      tracing.FuncID
-	fnInetCskListenStart, fnInetSkStateStore, fnInetCskAccept, fnInetCskWaitForConnect     tracing.FuncID
-	fnReqskQueueRemove, fnReqskFree, fnInetCskListenStop, fnInetChildForget                tracing.FuncID
-	fnInetCskDestroySock, fnTcpV4InitSock, fnTcpInitSock, fnTcpSetState, fnTcpClose        tracing.FuncID
-	fnTcpCloseCore, fnTcpV4DestroySock, fnTcpDisconnect, fnTcpSetsockopt, fnTcpGetsockopt  tracing.FuncID
-	fnPingInitSock, fnTcpGetInfo                                                           tracing.FuncID
+	fnCallTimerFn, fnModTimer, fnDelTimer, fnGetRandomU32, fnGetRandomU32Below                                  tracing.FuncID
+	fnScheduleTimeout, fnTryToWakeUp                                                                            tracing.FuncID
+	fnInetInit, fnProtoRegister, fnTcpInit, fnInetCreate, fnSkCommonRelease, fnInetRelease                      tracing.FuncID
+	fnInetBind, fnInetBindSk, fnInetBindCore, fnInetListen, fnInetListenSk                                      tracing.FuncID
+	fnInetAccept, fnInetAcceptCore, fnInetGetname, fnInetShutdown                                               tracing.FuncID
+	fnInetCskBindConflict, fnInetCskFindOpenPort, fnInetCskGetPort, fnReqskQueueAlloc                           tracing.FuncID
+	fnInetCskListenStart, fnInetSkStateStore, fnInetCskAccept, fnInetCskWaitForConnect                          tracing.FuncID
+	fnReqskQueueRemove, fnReqskFree, fnInetCskListenStop, fnInetChildForget                                     tracing.FuncID
+	fnInetCskDestroySock, fnTcpV4InitSock, fnTcpInitSock, fnTcpSetState, fnTcpClose                             tracing.FuncID
+	fnTcpCloseCore, fnTcpV4DestroySock, fnTcpDisconnect, fnTcpSetsockopt, fnTcpGetsockopt, fnTcpSockSetQuickack tracing.FuncID
+	fnPingInitSock, fnTcpGetInfo                                                                                tracing.FuncID
 )
 
 const (
@@ -135,6 +135,10 @@ func init() {
 			"TCP_KEEPIDLE/KEEPINTVL/KEEPCNT tune keepalive.")
 	fnTcpGetsockopt = reg("tcp_getsockopt", tcpC, (*Kernel).tcpGetsockopt, []string{"sk", "optname"},
 		"Reads TCP-level options back.")
+	fnTcpSockSetQuickack = reg("__tcp_sock_set_quickack", tcpC, (*Kernel).tcpSockSetQuickack, []string{"sk", "val"},
+		"TCP_QUICKACK: 0 enters pingpong mode (ACKs wait to ride on our data); 1 leaves it and sends an ACK that is "+
+			"scheduled now, as a read would. Linux does not keep the setting: the next delayed-ACK decision may enter "+
+			"pingpong again.")
 	fnTcpGetInfo = reg("tcp_get_info", tcpC, (*Kernel).tcpGetInfo, sk,
 		"Fills struct tcp_info (getsockopt TCP_INFO, ss -ti): state, negotiated options, RTO, RTT and its variance, "+
 			"MSS, windows, congestion window and ssthresh, segments and bytes in and out, retransmissions. "+
