@@ -60,3 +60,32 @@ func TestGetsockoptAtAnUnknownLevel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestZeroLengthCallsCheckTheSocket: a send or a recv of 0 bytes on a TCP
+// socket goes through the same checks as a longer one. A send on a socket
+// that is not connected, or shut down for writing, is EPIPE; a recv on
+// one never connected is ENOTCONN; a recv of nothing on a connection with
+// nothing queued says EAGAIN without waiting and, blocking, waits until
+// data comes and returns 0 without taking it (tcp_recvmsg_locked's loop
+// runs once with a target of 1). The previous build returned 0 to all of
+// them at once.
+func TestZeroLengthCallsCheckTheSocket(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 send(3, ..., 0, 0) = -1 EPIPE (Broken pipe)
+   +0 recv(3, ..., 0, 0) = -1 ENOTCONN (Transport endpoint is not connected)
+`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runScript(t, passiveOpen+`   +0 send(4, ..., 0, 0) = 0
+   +0 recv(4, ..., 0, MSG_DONTWAIT) = -1 EAGAIN (Resource temporarily unavailable)
+   +0...0.1 recv(4, ..., 0, 0) = 0
+  +.1 < P. 1:101(100) ack 1 win 257
+   +0 > . 1:1(0) ack 101
+   +0 read(4, ..., 1000) = 100
+   +0 shutdown(4, SHUT_WR) = 0
+   +0 > F. 1:1(0) ack 101
+   +0 send(4, ..., 0, 0) = -1 EPIPE (Broken pipe)
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -57,7 +57,9 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 	// SACK blocks shrink it, and the first segment sent may clear them,
 	// but the call keeps the size it started with.
 	mss := k.tcpCurrentMss(sk)
-	for copied < len(data) {
+	// The checks run once even for a write of nothing, which fails as a
+	// longer one would (tcp_sendmsg_locked checks before its copy loop).
+	for first := true; first || copied < len(data); first = false {
 		if sk.SkErr != 0 || sk.SkShutdown&sockets.SEND_SHUTDOWN != 0 ||
 			(sk.SkcState != sockets.TCP_ESTABLISHED && sk.SkcState != sockets.TCP_CLOSE_WAIT) {
 			// do_error: a write that copied something returns the count
@@ -70,6 +72,9 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 				return fail(0, err)
 			}
 			return fail(0, sockets.Errno(tracing.EPIPE))
+		}
+		if len(data) == 0 {
+			break
 		}
 		// The tail skb, not yet sent, takes more bytes while it is
 		// shorter than an MSS (tcp_sendmsg_locked copies into it).
@@ -393,16 +398,20 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 	tp := tcpSk(sk)
 	timeo := sockRcvtimeo(sk, flags&sockets.MSG_DONTWAIT != 0)
 	peek := flags&sockets.MSG_PEEK != 0
-	// sock_rcvlowat: how much a blocking read waits for.
-	target := len(buf)
+	// sock_rcvlowat: how much a blocking read waits for (at least 1 byte).
+	target := max(len(buf), 1)
 	if flags&sockets.MSG_WAITALL == 0 {
 		target = int(sockRcvlowat(sk, int32(min(len(buf), 1<<31-1))))
 	}
 	seq := tp.CopiedSeq
 	copied := 0
 	finFound := false
-	for copied < len(buf) && !finFound {
-		for s := skb.SkbPeek(&sk.SkReceiveQueue); s != nil && copied < len(buf); {
+	// A read of nothing waits, as one of a byte would, until there is
+	// something to read, and then returns 0 (the loop of
+	// tcp_recvmsg_locked runs at least once, with a target of 1).
+	zero := len(buf) == 0
+	for (copied < len(buf) || zero) && !finFound {
+		for s := skb.SkbPeek(&sk.SkReceiveQueue); s != nil && (copied < len(buf) || zero); {
 			off := seq - cbSeqOf(s)
 			if off >= s.Len {
 				next := skb.SkbPeekNext(s, &sk.SkReceiveQueue)
@@ -411,6 +420,10 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 				}
 				s = next
 				continue
+			}
+			if zero {
+				k.tcpRcvSpaceAdjust(sk)
+				return 0, nil
 			}
 			n := copy(buf[copied:], s.Bytes()[off:])
 			copied += n
