@@ -78,6 +78,7 @@ var symbols = map[string]int64{
 	"IPPROTO_IP": sockets.IPPROTO_IP, "IPPROTO_TCP": sockets.IPPROTO_TCP, "IPPROTO_UDP": sockets.IPPROTO_UDP,
 	"IPPROTO_ICMP": sockets.IPPROTO_ICMP, "IPPROTO_RAW": sockets.IPPROTO_RAW,
 	"SOL_SOCKET": sockets.SOL_SOCKET, "SOL_TCP": sockets.SOL_TCP,
+	"SO_DEBUG": sockets.SO_DEBUG, "SO_BROADCAST": sockets.SO_BROADCAST, "SO_OOBINLINE": sockets.SO_OOBINLINE, "SO_PRIORITY": sockets.SO_PRIORITY,
 	"SO_REUSEADDR": sockets.SO_REUSEADDR, "SO_REUSEPORT": sockets.SO_REUSEPORT, "SO_TYPE": sockets.SO_TYPE,
 	"SO_ERROR": sockets.SO_ERROR, "SO_SNDBUF": sockets.SO_SNDBUF, "SO_RCVBUF": sockets.SO_RCVBUF,
 	"SO_KEEPALIVE": sockets.SO_KEEPALIVE, "SO_LINGER": sockets.SO_LINGER, "SO_RCVLOWAT": sockets.SO_RCVLOWAT,

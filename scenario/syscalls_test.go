@@ -89,3 +89,28 @@ func TestZeroLengthCallsCheckTheSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSocketFlagOptions: SO_DEBUG, SO_BROADCAST and SO_OOBINLINE set and
+// clear a sock flag (sock_valbool_flag), any non-zero value meaning on,
+// and SO_PRIORITY sets sk_priority (any value: every process of the model
+// has CAP_NET_ADMIN); getsockopt reads them back. The previous build
+// refused all four with ENOPROTOOPT.
+func TestSocketFlagOptions(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3
+   +0 getsockopt(3, SOL_SOCKET, SO_BROADCAST, [0], [4]) = 0
+   +0 setsockopt(3, SOL_SOCKET, SO_BROADCAST, [5], 4) = 0
+   +0 getsockopt(3, SOL_SOCKET, SO_BROADCAST, [1], [4]) = 0
+   +0 setsockopt(3, SOL_SOCKET, SO_BROADCAST, [0], 4) = 0
+   +0 getsockopt(3, SOL_SOCKET, SO_BROADCAST, [0], [4]) = 0
+   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+   +0 setsockopt(4, SOL_SOCKET, SO_OOBINLINE, [1], 4) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_OOBINLINE, [1], [4]) = 0
+   +0 setsockopt(4, SOL_SOCKET, SO_DEBUG, [1], 4) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_DEBUG, [1], [4]) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_PRIORITY, [0], [4]) = 0
+   +0 setsockopt(4, SOL_SOCKET, SO_PRIORITY, [7], 4) = 0
+   +0 getsockopt(4, SOL_SOCKET, SO_PRIORITY, [7], [4]) = 0
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -95,11 +95,14 @@ type Sock struct {
 	SkRcvtimeo      int64 // nanoseconds; MaxScheduleTimeout: forever
 	SkSndtimeo      int64
 	SkRcvlowat      int32
-	SkErr           int32
-	SkErrSoft       int32
-	SkDrops         uint32
-	SkSocket        *Socket
-	SkWq            *WaitQueue // the socket's wait queue (sk->sk_wq)
+	// SkPriority is SO_PRIORITY, the priority Linux gives the socket's
+	// packets for queueing disciplines (the model has none to read it).
+	SkPriority uint32
+	SkErr      int32
+	SkErrSoft  int32
+	SkDrops    uint32
+	SkSocket   *Socket
+	SkWq       *WaitQueue // the socket's wait queue (sk->sk_wq)
 
 	// Callbacks set by sock_init_data and the protocol.
 	SkStateChange func(sk *Sock)

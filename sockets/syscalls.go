@@ -559,6 +559,25 @@ func SockSetsockopt(net *Net, sock *Socket, optname int, val Optval) error {
 			}
 		case SO_REUSEPORT:
 			return -1, Errno(tracing.ENOPROTOOPT)
+		case SO_DEBUG, SO_BROADCAST, SO_OOBINLINE:
+			// sock_valbool_flag. SO_DEBUG needs CAP_NET_ADMIN to turn on,
+			// which every process of the model has (task.go).
+			f := SOCK_DBG
+			switch optname {
+			case SO_BROADCAST:
+				f = SOCK_BROADCAST
+			case SO_OOBINLINE:
+				f = SOCK_URGINLINE
+			}
+			if v != 0 {
+				sk.SockSetFlag(f)
+			} else {
+				sk.SockResetFlag(f)
+			}
+		case SO_PRIORITY:
+			// Above TC_PRIO_INTERACTIVE needs CAP_NET_RAW or CAP_NET_ADMIN,
+			// which every process of the model has.
+			sk.SkPriority = uint32(v)
 		case SO_KEEPALIVE:
 			if sk.SkcProt != nil && sk.SkcProt.Keepalive != nil {
 				sk.SkcProt.Keepalive(sk, v != 0)
@@ -645,6 +664,14 @@ func SockGetsockopt(net *Net, sock *Socket, optname int) (Optval, error) {
 			out.Int = int64(sk.SkcReuse)
 		case SO_KEEPALIVE:
 			out.Int = b(sk.SockFlagSet(SOCK_KEEPOPEN))
+		case SO_DEBUG:
+			out.Int = b(sk.SockFlagSet(SOCK_DBG))
+		case SO_BROADCAST:
+			out.Int = b(sk.SockFlagSet(SOCK_BROADCAST))
+		case SO_OOBINLINE:
+			out.Int = b(sk.SockFlagSet(SOCK_URGINLINE))
+		case SO_PRIORITY:
+			out.Int = int64(sk.SkPriority)
 		case SO_TYPE:
 			out.Int = int64(sk.SkType)
 		case SO_PROTOCOL:
