@@ -113,6 +113,15 @@ checksums, the writer goroutine, the write system calls) and throws the trace
 away, so the recorder's cost beyond it is the disk's. The table gives both
 costs next to each other.
 
+disk-load measures the disk's share alone, apart from anything the recorder
+does: it is plain stackscope, and while it is measured on a throughput row,
+bench itself writes 1 MiB blocks of zeros with O_DIRECT to a file where the
+recorder's traces go (--trace-dir), as fast as the disk takes them, starting
+the file again every 1 GiB. With recorder-null it splits the recorder's cost
+in two: the recorder's own work and the disk's share. The writer copies and
+encodes nothing, so its cost is a floor for any recorder that keeps every byte
+on that disk. The table gives that cost and the rate the writer reached.
+
 The gVisor peer is bench/gvisor, a Go module of its own (stackscope's module
 does not depend on gVisor). bench builds it with go build into a temporary
 directory, finding bench/gvisor from the current directory upwards; or give a
@@ -126,6 +135,7 @@ as error[n] with its message, and bench then exits 1.
   sudo stackscope bench
   sudo stackscope bench --duration 5s --rounds 3 --peers stackscope,gvisor
   sudo stackscope bench --peers stackscope,recorder,recorder-null --rows h2s,s2h,h2s-max,s2h-max
+  sudo stackscope bench --peers stackscope,recorder,recorder-null,disk-load --rows h2s-max,s2h-max
   sudo stackscope bench --rows rtt,mem --conns 5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -169,7 +179,7 @@ as error[n] with its message, and bench then exits 1.
 	fl.IntVar(&f.mtuMax, "mtu-max", 0, "MTU of the *-max rows (0: the largest the TUN device takes)")
 	fl.StringVar(&f.gvisorBin, "gvisor-bin", "", "a built gVisor peer (cd bench/gvisor && go build); default: build it")
 	fl.StringVar(&f.gvisorSrc, "gvisor-src", "", "the gVisor peer's module (default: bench/gvisor, here or above)")
-	fl.StringVar(&f.traceDir, "trace-dir", "", "where the recorder writes its traces (removed after each run)")
+	fl.StringVar(&f.traceDir, "trace-dir", "", "where the recorder's traces and disk-load's file go (removed afterwards)")
 	cmd.AddCommand(newBenchPeerCmd(benchrun.ServePeer))
 	return cmd
 }

@@ -27,7 +27,7 @@ func TestBenchRejectsBadArgumentsBeforeCreatingAnything(t *testing.T) {
 		{[]string{"--rounds", "0"}, "--rounds 0: use 1 to 20"},
 		{[]string{"--mtu-max", "1400"}, "--mtu-max 1400: use 1500 to 65535, or 0"},
 		{[]string{"--rows", "h2s,latency"}, `--rows: unknown name "latency" (known: h2s, s2h, h2s-max, s2h-max, cps, rtt, mem, or all)`},
-		{[]string{"--peers", "linux"}, `--peers: unknown name "linux" (known: stackscope, recorder, recorder-null, gvisor, veth, or all)`},
+		{[]string{"--peers", "linux"}, `--peers: unknown name "linux" (known: stackscope, recorder, recorder-null, disk-load, gvisor, veth, or all)`},
 		{[]string{"--peers", ""}, "--peers: empty"},
 		{[]string{"--gvisor-bin", "/nonexistent/gvisor-peer"}, "--gvisor-bin /nonexistent/gvisor-peer: not a file"},
 		{[]string{"--gvisor-bin", notDir, "--gvisor-src", "bench/gvisor"}, "--gvisor-bin and --gvisor-src: give one"},
@@ -67,7 +67,8 @@ func TestBenchHelpExplainsEveryRowAndPeer(t *testing.T) {
 			t.Errorf("--help does not explain peer %s", p.Name)
 		}
 	}
-	for _, want := range []string{"needs root", "bench/gvisor", "--gvisor-bin", "Ctrl-C", "memory per idle established connection"} {
+	for _, want := range []string{"needs root", "bench/gvisor", "--gvisor-bin", "Ctrl-C", "memory per idle established connection",
+		"O_DIRECT", "a floor for any recorder"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help does not mention %q", want)
 		}

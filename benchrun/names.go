@@ -11,6 +11,7 @@ const (
 	PeerStackscope   = "stackscope"    // live mode on a TUN device
 	PeerRecorder     = "recorder"      // the same, with a trace recorder on every input and event
 	PeerRecorderNull = "recorder-null" // the same recorder writing to /dev/null (throughput rows only)
+	PeerDiskLoad     = "disk-load"     // plain stackscope beside a disk writer in the bench (throughput rows only)
 	PeerGvisor       = "gvisor"        // gVisor's netstack on a TUN device (bench/gvisor)
 	PeerVeth         = "veth"          // the host kernel in a second namespace, over a veth pair
 )
@@ -20,6 +21,9 @@ var Peers = []struct{ Name, Column, Doc string }{
 	{PeerStackscope, "stackscope", "stackscope's live mode on a TUN device (the built-in echo, discard and chargen services)"},
 	{PeerRecorder, "+recorder", "the same, recording every input and every event to a trace file, as live --record does"},
 	{PeerRecorderNull, "+rec→null", "the same recorder writing to /dev/null: what recording costs apart from the disk " +
+		"(the throughput rows only)"},
+	{PeerDiskLoad, "+disk load", "plain stackscope (no recorder), while the bench itself writes 1 MiB blocks of zeros " +
+		"with O_DIRECT to a file beside the recorder's traces, as fast as the disk takes them: what the disk alone costs " +
 		"(the throughput rows only)"},
 	{PeerGvisor, "gVisor", "gVisor's netstack on a TUN device, serving the same services (bench/gvisor, built with go build)"},
 	{PeerVeth, "veth", "the host kernel talking to itself: the services on Linux sockets in a second namespace, over a veth pair"},
@@ -75,12 +79,13 @@ var Lines = []Line{
 
 // notApplicable says why a row has no figure for a peer, or "" when it
 // has one: the host kernel's memory is no process's heap, and the
-// /dev/null recorder is there to split the recorder's throughput cost.
+// /dev/null recorder and the disk load are there to split the recorder's
+// throughput cost.
 func notApplicable(peer, row string) string {
 	switch {
 	case peer == PeerVeth && row == RowMem:
 		return "kernel memory is no process's heap"
-	case peer == PeerRecorderNull && !throughputRow(row):
+	case (peer == PeerRecorderNull || peer == PeerDiskLoad) && !throughputRow(row):
 		return "measured on the throughput rows only"
 	}
 	return ""

@@ -26,7 +26,7 @@ type Options struct {
 	Self      string        // the stackscope binary, started as `bench peer`
 	GvisorBin string        // a built gVisor peer; "" builds GvisorSrc
 	GvisorSrc string        // bench/gvisor, when GvisorBin is ""
-	TraceDir  string        // where the recorder's traces go ("": a temporary directory)
+	TraceDir  string        // where the recorder's traces and the disk load's file go ("": a temporary directory)
 	Version   string        // stackscope's version, for trace headers
 	Progress  io.Writer     // a line per figure as it is measured
 }
@@ -47,6 +47,7 @@ var links = map[string]link{
 	PeerRecorder:     {netip.MustParsePrefix("10.79.0.1/24"), netip.MustParsePrefix("10.79.0.2/24"), "stkr0"},
 	PeerGvisor:       {netip.MustParsePrefix("10.80.0.1/24"), netip.MustParsePrefix("10.80.0.2/24"), "gvb0"},
 	PeerRecorderNull: {netip.MustParsePrefix("10.81.0.1/24"), netip.MustParsePrefix("10.81.0.2/24"), "stkn0"},
+	PeerDiskLoad:     {netip.MustParsePrefix("10.82.0.1/24"), netip.MustParsePrefix("10.82.0.2/24"), "stkd0"},
 }
 
 // vethPeerName is the veth pair's end in the second namespace.
@@ -74,7 +75,7 @@ func Run(ctx context.Context, o Options) (res *Results, err error) {
 	}
 	o.Rounds = max(1, o.Rounds)
 	b := &bench{o: o, res: &Results{Machine: Machine(), Duration: o.Duration, Rounds: o.Rounds, Conns: o.Conns, Peers: o.Peers, Rows: o.Rows}}
-	if b.needs(PeerStackscope, PeerRecorder, PeerRecorderNull, PeerGvisor) {
+	if b.needs(PeerStackscope, PeerRecorder, PeerRecorderNull, PeerDiskLoad, PeerGvisor) {
 		if _, err := os.Stat("/dev/net/tun"); err != nil {
 			return nil, fmt.Errorf("no TUN driver (/dev/net/tun: %v): the stackscope and gVisor rows need it; try --peers veth", err)
 		}

@@ -55,6 +55,7 @@ func (b *bench) runStage(ctx context.Context, st stage) {
 			}
 		}
 		b.removeTrace(st)
+		b.removeDiskLoad()
 	}()
 	var peers []string
 	rowsOf := map[string][]string{} // the stage's rows each running peer is measured on
@@ -78,6 +79,7 @@ func (b *bench) runStage(ctx context.Context, st stage) {
 		rounds = 1 // a holder keeps what it took: one round
 	}
 	samples := map[string]map[string][]float64{} // line -> peer -> one per round
+	diskRates := map[string][]float64{}          // line -> the disk load's writer rate, one per round
 	failed := map[string]map[string]bool{}
 	for round := 0; round < rounds; round++ {
 		for _, row := range st.rows {
@@ -100,6 +102,11 @@ func (b *bench) runStage(ctx context.Context, st stage) {
 					}
 					samples[m.line] = appendIn(samples[m.line], peer, m.v)
 					b.res.Set(m.line, peer, median(samples[m.line][peer]))
+					if m.disk != nil {
+						diskRates[m.line] = append(diskRates[m.line], m.disk.MBps())
+						b.res.SetDiskRate(m.line, median(diskRates[m.line]))
+						b.res.DiskBuffered = b.res.DiskBuffered || !m.disk.direct
+					}
 				}
 			}
 		}
@@ -170,33 +177,77 @@ type figure struct {
 	line string
 	v    float64
 	err  error
+	disk *diskRun // what the disk load's writer did meanwhile (the disk-load peer only)
 }
 
-// measure runs one row for one peer and returns its lines' figures.
+// measure runs one row for one peer and returns its lines' figures. For
+// the disk-load peer, the disk writer runs from just before the row's
+// client starts until just after it stops.
 func (b *bench) measure(ctx context.Context, peer string, p *peerProc, row string, round int) []figure {
+	var disk *diskWriter
+	if peer == PeerDiskLoad {
+		var err error
+		if disk, err = startDiskWriter(b.diskLoadPath(), diskWrap); err != nil {
+			return b.reportFigures(peer, row, round, rowFailed(row, err))
+		}
+	}
+	out := b.runRow(ctx, peer, p, row)
+	if disk != nil {
+		run, err := disk.Stop()
+		for i := range out {
+			if out[i].err == nil {
+				out[i].err = err
+			}
+			if out[i].err == nil {
+				out[i].disk = &run
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return nil // interrupted: not a failure of the row
+	}
+	return b.reportFigures(peer, row, round, out)
+}
+
+// rowFailed is a figure with err for each of row's lines.
+func rowFailed(row string, err error) []figure {
+	var out []figure
+	for _, l := range Lines {
+		if l.Row == row {
+			out = append(out, figure{line: l.ID, err: err})
+		}
+	}
+	return out
+}
+
+// runRow runs one row's client against a peer.
+func (b *bench) runRow(ctx context.Context, peer string, p *peerProc, row string) []figure {
 	addr := links[peer].peer.Addr()
 	d := b.o.Duration
 	var out []figure
 	switch row {
 	case RowH2S, RowH2SMax:
 		v, err := measureH2S(ctx, b.client, addr, d)
-		out = []figure{{row, v, err}}
+		out = []figure{{line: row, v: v, err: err}}
 	case RowS2H, RowS2HMax:
 		v, err := measureS2H(ctx, b.client, addr, d)
-		out = []figure{{row, v, err}}
+		out = []figure{{line: row, v: v, err: err}}
 	case RowCPS:
 		v, err := measureCPS(ctx, b.client, addr, d)
-		out = []figure{{row, v, err}}
+		out = []figure{{line: row, v: v, err: err}}
 	case RowRTT:
 		p50, p99, err := measureRTT(ctx, b.client, addr, d)
-		out = []figure{{"rtt-p50", p50, err}, {"rtt-p99", p99, err}}
+		out = []figure{{line: "rtt-p50", v: p50, err: err}, {line: "rtt-p99", v: p99, err: err}}
 	case RowMem:
 		v, err := measureMem(ctx, b.client, addr, p, b.o.Conns)
-		out = []figure{{RowMem, v, err}}
+		out = []figure{{line: RowMem, v: v, err: err}}
 	}
-	if ctx.Err() != nil {
-		return nil // interrupted: not a failure of the row
-	}
+	return out
+}
+
+// reportFigures says each figure of a row on the progress stream and
+// returns them.
+func (b *bench) reportFigures(peer, row string, round int, out []figure) []figure {
 	tag := ""
 	if b.o.Rounds > 1 && row != RowMem {
 		tag = fmt.Sprintf(" (round %d)", round+1)
@@ -208,6 +259,13 @@ func (b *bench) measure(ctx context.Context, peer string, p *peerProc, row strin
 			continue
 		}
 		b.progress("%-13s %-28s %s %s%s", peer, l.Label, formatValue(l, f.v), l.Unit, tag)
+		if f.disk != nil {
+			how := "O_DIRECT"
+			if !f.disk.direct {
+				how = "buffered: the file system refused O_DIRECT"
+			}
+			b.progress("%-13s %-28s %.0f MB/s (%s)%s", peer, "the disk writer meanwhile", f.disk.MBps(), how, tag)
+		}
 	}
 	return out
 }
@@ -221,14 +279,30 @@ func lineByID(id string) Line {
 	return Line{ID: id, Label: id}
 }
 
+// traceDir is where the recorder's traces and the disk load's file go.
+func (b *bench) traceDir() string {
+	if b.o.TraceDir != "" {
+		return b.o.TraceDir
+	}
+	return b.tmp
+}
+
 // tracePath is where the recorder peer of the current stage records (the
 // /dev/null recorder has no file: nothing to report or remove).
 func (b *bench) tracePath() string {
-	dir := b.o.TraceDir
-	if dir == "" {
-		dir = b.tmp
-	}
-	return filepath.Join(dir, fmt.Sprintf("%s%d-%d.sst", filePrefix, os.Getpid(), b.stageNo))
+	return filepath.Join(b.traceDir(), fmt.Sprintf("%s%d-%d.sst", filePrefix, os.Getpid(), b.stageNo))
+}
+
+// diskLoadPath is the disk load's file, beside the recorder's traces. Its
+// name carries the bench's process id, as theirs do, so that removeStale
+// finds it after a bench killed outright.
+func (b *bench) diskLoadPath() string {
+	return filepath.Join(b.traceDir(), fmt.Sprintf("%s%d-disk-load", filePrefix, os.Getpid()))
+}
+
+// removeDiskLoad removes the disk load's file, if a measurement left one.
+func (b *bench) removeDiskLoad() {
+	_ = os.Remove(b.diskLoadPath())
 }
 
 // removeTrace removes the recorder's trace of the stage, saying how large

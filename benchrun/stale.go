@@ -16,12 +16,12 @@ import (
 // namespaces and temporary files carry its process id, so the next bench
 // removes what belongs to a process that is gone.
 
-// filePrefix starts the name of the bench's temporary directory and of
-// the recorder's traces; "<pid>-" follows.
+// filePrefix starts the name of the bench's temporary directory, of the
+// recorder's traces and of the disk load's file; "<pid>-" follows.
 const filePrefix = "stackscope-bench-"
 
-// removeStale deletes the namespaces, temporary directories and traces
-// (in traceDir, if set) of benches whose process is gone.
+// removeStale deletes the namespaces, temporary directories, traces and
+// disk load files (in traceDir, if set) of benches whose process is gone.
 func removeStale(traceDir string) {
 	if entries, err := os.ReadDir("/var/run/netns"); err == nil {
 		for _, e := range entries {
@@ -30,18 +30,23 @@ func removeStale(traceDir string) {
 			}
 		}
 	}
-	for _, dir := range []string{os.TempDir(), traceDir} {
-		if dir == "" {
-			continue
-		}
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
-			if pid, ok := stalePid(e.Name(), filePrefix); ok && !alive(pid) {
-				_ = os.RemoveAll(filepath.Join(dir, e.Name()))
-			}
+	removeStaleFiles(os.TempDir())
+	if traceDir != "" {
+		removeStaleFiles(traceDir)
+	}
+}
+
+// removeStaleFiles deletes the files and directories in dir whose names
+// carry the process id of a bench that is gone: its temporary directory,
+// the recorder's traces and the disk load's file.
+func removeStaleFiles(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if pid, ok := stalePid(e.Name(), filePrefix); ok && !alive(pid) {
+			_ = os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
 }

@@ -18,7 +18,7 @@ func (b *bench) startPeer(ctx context.Context, peer string, mtu int) (*peerProc,
 	var p *peerProc
 	var err error
 	switch peer {
-	case PeerStackscope, PeerRecorder, PeerRecorderNull:
+	case PeerStackscope, PeerRecorder, PeerRecorderNull, PeerDiskLoad:
 		cfg := PeerConfig{Kind: KindStackscope, Tun: l.dev, MTU: mtu, Host: l.host, Addr: l.peer,
 			Holders: holdPorts(b.o.Conns), Version: b.o.Version}
 		switch peer {
@@ -28,6 +28,9 @@ func (b *bench) startPeer(ctx context.Context, peer string, mtu int) (*peerProc,
 			// The trace's every byte thrown away: CreateTrace writes a
 			// device as a stream, and leaves its mode alone.
 			cfg.Record = os.DevNull
+		case PeerDiskLoad:
+			// No recorder: the disk load is the bench's own writer,
+			// running while this peer is measured (see measure).
 		}
 		p, err = startPeer(b.client, peer, b.o.Self, PeerArgs(cfg), peerStart)
 	case PeerGvisor:

@@ -13,7 +13,7 @@ import (
 type Cell struct {
 	Value float64
 	Err   string // set when the measurement failed
-	NA    string // set when the figure does not apply (veth's memory row, the /dev/null recorder off the throughput rows)
+	NA    string // set when the figure does not apply (veth's memory row, the /dev/null recorder and the disk load off the throughput rows)
 }
 
 // Results is everything the table shows.
@@ -25,7 +25,26 @@ type Results struct {
 	Conns    int           // idle connections of the memory row
 	Peers    []string      // peers measured, in column order
 	Rows     []string      // rows measured
-	cells    map[string]map[string]Cell
+	// DiskBuffered says the disk load's writer went through the page
+	// cache at least once: the file system refused O_DIRECT.
+	DiskBuffered bool
+	cells        map[string]map[string]Cell
+	diskRates    map[string]float64 // line -> the disk load's writer rate, MB/s
+}
+
+// SetDiskRate records the rate (MB/s) the disk load's writer reached
+// while the disk-load peer's figure of line was measured.
+func (r *Results) SetDiskRate(line string, mbps float64) {
+	if r.diskRates == nil {
+		r.diskRates = map[string]float64{}
+	}
+	r.diskRates[line] = mbps
+}
+
+// DiskRate returns the disk load's writer rate on line, if it has one.
+func (r *Results) DiskRate(line string) (float64, bool) {
+	v, ok := r.diskRates[line]
+	return v, ok
 }
 
 // Set records a figure: line is a Line's ID, peer a peer name.
@@ -130,6 +149,10 @@ func Format(w io.Writer, r *Results) {
 	if withNullCost {
 		head = append(head, nullCostColumn)
 	}
+	withDiskCost := r.has(PeerStackscope) && r.has(PeerDiskLoad)
+	if withDiskCost {
+		head = append(head, diskCostColumn)
+	}
 	table := [][]string{head}
 	for _, l := range r.lines() {
 		row := []string{l.Label, l.Unit}
@@ -155,6 +178,9 @@ func Format(w io.Writer, r *Results) {
 		if withNullCost {
 			row = append(row, r.recorderCost(l, PeerRecorderNull))
 		}
+		if withDiskCost {
+			row = append(row, r.recorderCost(l, PeerDiskLoad))
+		}
 		table = append(table, row)
 	}
 	writeAligned(w, table)
@@ -168,6 +194,9 @@ func Format(w io.Writer, r *Results) {
 	}
 	if withNullCost {
 		fmt.Fprintln(w, nullCostColumn+": the same with the recorder writing to /dev/null: what recording costs apart from the disk.")
+	}
+	if withDiskCost {
+		fmt.Fprintln(w, diskCostColumn+": the same for stackscope with no recorder beside a plain disk writer: what the disk alone costs.")
 	}
 	fmt.Fprintln(w, "\ntargets (issue 8):")
 	for _, t := range r.targets() {
@@ -224,8 +253,12 @@ func (r *Results) ratio(l Line, peer string) string {
 // cost without the disk's.
 const nullCostColumn = "cost w/o disk"
 
+// diskCostColumn heads the cost of the disk load: the disk's share of the
+// recorder's cost, with no recorder.
+const diskCostColumn = "disk-load cost"
+
 // recorderCost is how much worse a recording peer (the recorder, or the
-// one writing to /dev/null) makes a figure, in percent.
+// one writing to /dev/null) or the disk load makes a figure, in percent.
 func (r *Results) recorderCost(l Line, peer string) string {
 	c, ok := r.costOf(l, peer)
 	if !ok {
@@ -296,30 +329,54 @@ func (r *Results) targets() []string {
 	case n == 0:
 		out = append(out, "recorder costs under 30% of throughput: not measured")
 	case worst < RecorderTarget:
-		out = append(out, fmt.Sprintf("recorder costs under 30%% of throughput: met (worst %.0f%%, %s)", worst*100, worstLine))
+		out = append(out, fmt.Sprintf("recorder costs under 30%% of throughput: met (worst %.0f%%, %s)", worst*100, worstLine.Label))
 	default:
-		out = append(out, fmt.Sprintf("recorder costs under 30%% of throughput: NOT MET (worst %.0f%%, %s)", worst*100, worstLine))
+		out = append(out, fmt.Sprintf("recorder costs under 30%% of throughput: NOT MET (worst %.0f%%, %s)", worst*100, worstLine.Label))
 	}
-	// Not a target: how much of the above is the recorder's own work.
+	// Not targets: how much of the above is the recorder's own work, and
+	// what the disk alone costs.
 	if r.has(PeerRecorderNull) {
 		const what = "  of which the recorder's own work (recording to /dev/null)"
 		if worst, worstLine, n := r.worstCost(PeerRecorderNull); n == 0 {
 			out = append(out, what+": not measured")
 		} else {
-			out = append(out, fmt.Sprintf("%s: worst %.0f%% (%s)", what, worst*100, worstLine))
+			out = append(out, fmt.Sprintf("%s: worst %.0f%% (%s)", what, worst*100, worstLine.Label))
 		}
+	}
+	if r.has(PeerDiskLoad) {
+		out = append(out, r.diskLoadLine())
 	}
 	return out
 }
 
-// worstCost is the largest cost of a recording peer on the throughput
-// lines, the line it is on, and on how many lines it was measured.
-func (r *Results) worstCost(peer string) (worst float64, line string, n int) {
+// diskLoadLine is the information line on the disk load: its worst cost
+// on the throughput lines and the rate its writer reached on that line.
+func (r *Results) diskLoadLine() string {
+	what := "  the disk alone (stackscope beside a plain O_DIRECT writer filling the trace's file system)"
+	if r.DiskBuffered {
+		what = "  the disk alone (stackscope beside a plain writer filling the trace's file system, " +
+			"through the page cache: it refused O_DIRECT)"
+	}
+	worst, l, n := r.worstCost(PeerDiskLoad)
+	if n == 0 {
+		return what + ": not measured"
+	}
+	s := fmt.Sprintf("%s: worst %.0f%% (%s)", what, worst*100, l.Label)
+	if rate, ok := r.DiskRate(l.ID); ok {
+		s += fmt.Sprintf("; the writer reached %.0f MB/s there", rate)
+	}
+	return s
+}
+
+// worstCost is the largest cost of a recording peer (or the disk load) on
+// the throughput lines, the line it is on, and on how many lines it was
+// measured.
+func (r *Results) worstCost(peer string) (worst float64, line Line, n int) {
 	for _, l := range r.lines() {
 		if c, ok := r.costOf(l, peer); ok && l.Tput {
 			n++
-			if line == "" || c > worst {
-				worst, line = c, l.Label
+			if n == 1 || c > worst {
+				worst, line = c, l
 			}
 		}
 	}

@@ -12,7 +12,7 @@ import (
 // sampleResults is a full table with round figures.
 func sampleResults() *Results {
 	r := &Results{Machine: "Test CPU, 2 cores, Linux 6.12, go1.26", Duration: 3 * time.Second, Rounds: 3, MaxMTU: 65535, Conns: 1000,
-		Peers: []string{PeerStackscope, PeerRecorder, PeerRecorderNull, PeerGvisor, PeerVeth},
+		Peers: []string{PeerStackscope, PeerRecorder, PeerRecorderNull, PeerDiskLoad, PeerGvisor, PeerVeth},
 		Rows:  []string{RowH2S, RowS2H, RowH2SMax, RowS2HMax, RowCPS, RowRTT, RowMem}}
 	for _, f := range []struct {
 		line            string
@@ -43,8 +43,18 @@ func sampleResults() *Results {
 	}{{RowH2S, 900}, {RowS2H, 1000}, {RowH2SMax, 2800}, {RowS2HMax, 3000}} {
 		r.Set(f.line, PeerRecorderNull, f.v)
 	}
+	// The disk load: the throughput lines only, its worst cost (37%) where
+	// its writer was slowest (1050 MB/s).
+	for _, f := range []struct {
+		line       string
+		v, writeMB float64
+	}{{RowH2S, 950, 1900}, {RowS2H, 1000, 2000}, {RowH2SMax, 2520, 1050}, {RowS2HMax, 3000, 1300}} {
+		r.Set(f.line, PeerDiskLoad, f.v)
+		r.SetDiskRate(f.line, f.writeMB)
+	}
 	for _, line := range []string{RowCPS, "rtt-p50", "rtt-p99", RowMem} {
 		r.NotApplicable(line, PeerRecorderNull, "throughput rows only")
+		r.NotApplicable(line, PeerDiskLoad, "throughput rows only")
 	}
 	return r
 }
@@ -56,13 +66,14 @@ func TestTableShowsFiguresRatiosAndRecorderCosts(t *testing.T) {
 	for _, want := range []string{
 		"stackscope bench: Test CPU, 2 cores, Linux 6.12, go1.26\n",
 		"3s per row and peer, peers taking turns row by row, median of 3 rounds; largest TUN MTU 65535; 1000 idle connections for the memory row\n",
-		"                              unit  stackscope  +recorder  +rec→null  gVisor   veth  stk/gVisor  stk/veth  recorder cost  cost w/o disk\n",
-		"host->stack bulk, MTU 1500  Mbit/s        1000        800        900     500  10000        2.00      0.10            20%            10%\n",
-		"host->stack bulk, MTU max   Mbit/s        4000       3000       2800    4000  20000        1.00      0.20            25%            30%\n",
-		"stack->host bulk, MTU max   Mbit/s        4000       2000       3000    3000  20000        1.33      0.20            50%            25%\n",
-		"1-byte round trip, median       µs        40.0       50.0        n/a    80.0   20.0        0.50      2.00            25%              -\n",
-		"memory per idle connection     KiB         2.0        2.5        n/a     4.0    n/a        0.50         -            25%              -\n",
+		"                              unit  stackscope  +recorder  +rec→null  +disk load  gVisor   veth  stk/gVisor  stk/veth  recorder cost  cost w/o disk  disk-load cost\n",
+		"host->stack bulk, MTU 1500  Mbit/s        1000        800        900         950     500  10000        2.00      0.10            20%            10%              5%\n",
+		"host->stack bulk, MTU max   Mbit/s        4000       3000       2800        2520    4000  20000        1.00      0.20            25%            30%             37%\n",
+		"stack->host bulk, MTU max   Mbit/s        4000       2000       3000        3000    3000  20000        1.33      0.20            50%            25%             25%\n",
+		"1-byte round trip, median       µs        40.0       50.0        n/a         n/a    80.0   20.0        0.50      2.00            25%              -               -\n",
+		"memory per idle connection     KiB         2.0        2.5        n/a         n/a     4.0    n/a        0.50         -            25%              -               -\n",
 		"cost w/o disk: the same with the recorder writing to /dev/null: what recording costs apart from the disk.\n",
+		"disk-load cost: the same for stackscope with no recorder beside a plain disk writer: what the disk alone costs.\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
@@ -79,7 +90,9 @@ func TestTargetsSayWhichAreMet(t *testing.T) {
 		"stackscope >= gVisor on throughput, conn/s and median latency: NOT MET on 1 of 6 lines (stk/gVisor: stack->host bulk, MTU 1500 0.50)",
 		"memory per idle connection under 16 KiB: met (2.0 KiB)",
 		"recorder costs under 30% of throughput: NOT MET (worst 50%, stack->host bulk, MTU max)\n" +
-			"    of which the recorder's own work (recording to /dev/null): worst 30% (host->stack bulk, MTU max)\n",
+			"    of which the recorder's own work (recording to /dev/null): worst 30% (host->stack bulk, MTU max)\n" +
+			"    the disk alone (stackscope beside a plain O_DIRECT writer filling the trace's file system): " +
+			"worst 37% (host->stack bulk, MTU max); the writer reached 1050 MB/s there\n\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
@@ -172,6 +185,106 @@ func TestRecorderNullRunsOnThroughputRowsOnly(t *testing.T) {
 	}
 }
 
+// The disk load's line is information under the recorder's target, as
+// the /dev/null recorder's is: its worst cost on the throughput lines and
+// the rate its writer reached on that line, "not measured" when it has no
+// figure, and a word on the page cache when O_DIRECT was refused.
+func TestDiskLoadLineIsNoTarget(t *testing.T) {
+	r := &Results{Peers: []string{PeerStackscope, PeerRecorder, PeerDiskLoad}, Rows: []string{RowH2S, RowS2H, RowRTT}}
+	r.Set(RowH2S, PeerStackscope, 1000)
+	r.Set(RowH2S, PeerRecorder, 900)
+	r.Set(RowH2S, PeerDiskLoad, 880)
+	r.SetDiskRate(RowH2S, 1400)
+	r.Set(RowS2H, PeerStackscope, 2000)
+	r.Set(RowS2H, PeerRecorder, 1000)
+	r.Set(RowS2H, PeerDiskLoad, 1900)
+	r.SetDiskRate(RowS2H, 900) // the slowest writer, but not the worst cost
+	r.Set("rtt-p50", PeerStackscope, 40)
+	r.Set("rtt-p50", PeerRecorder, 80)
+	r.NotApplicable("rtt-p50", PeerDiskLoad, "throughput rows only")
+	var b strings.Builder
+	Format(&b, r)
+	out := b.String()
+	for _, want := range []string{
+		"                              unit  stackscope  +recorder  +disk load  recorder cost  disk-load cost\n",
+		"host->stack bulk, MTU 1500  Mbit/s        1000        900         880            10%             12%\n",
+		"stack->host bulk, MTU 1500  Mbit/s        2000       1000        1900            50%              5%\n",
+		"1-byte round trip, median       µs        40.0       80.0         n/a           100%               -\n",
+		"  recorder costs under 30% of throughput: NOT MET (worst 50%, stack->host bulk, MTU 1500)\n" +
+			"    the disk alone (stackscope beside a plain O_DIRECT writer filling the trace's file system): " +
+			"worst 12% (host->stack bulk, MTU 1500); the writer reached 1400 MB/s there\n\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "of which") || strings.Contains(out, "w/o disk") {
+		t.Errorf("the /dev/null recorder's column or line without it:\n%s", out)
+	}
+
+	r.DiskBuffered = true
+	b.Reset()
+	Format(&b, r)
+	if want := "    the disk alone (stackscope beside a plain writer filling the trace's file system, through the page cache: " +
+		"it refused O_DIRECT): worst 12%"; !strings.Contains(b.String(), want) {
+		t.Errorf("missing %q in:\n%s", want, b.String())
+	}
+
+	r = &Results{Peers: []string{PeerStackscope, PeerRecorder, PeerRecorderNull, PeerDiskLoad}, Rows: []string{RowH2S}}
+	r.Set(RowH2S, PeerStackscope, 1000)
+	r.Set(RowH2S, PeerRecorder, 900)
+	r.Set(RowH2S, PeerRecorderNull, 950)
+	r.Fail(RowH2S, PeerDiskLoad, errors.New("disk writer, at offset 0: no space left on device"))
+	b.Reset()
+	Format(&b, r)
+	out = b.String()
+	for _, want := range []string{
+		"host->stack bulk, MTU 1500  Mbit/s        1000        900        950    error[1]            10%             5%               -\n",
+		"  recorder costs under 30% of throughput: met (worst 10%, host->stack bulk, MTU 1500)\n" +
+			"    of which the recorder's own work (recording to /dev/null): worst 5% (host->stack bulk, MTU 1500)\n" +
+			"    the disk alone (stackscope beside a plain O_DIRECT writer filling the trace's file system): not measured\n",
+		"  [1] +disk load, host->stack bulk, MTU 1500: disk writer, at offset 0: no space left on device\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+// The disk load is started and measured on the throughput rows only, as
+// the /dev/null recorder is: n/a elsewhere, and not started for a stage
+// without them (the memory row's).
+func TestDiskLoadRunsOnThroughputRowsOnly(t *testing.T) {
+	b := &bench{res: &Results{Peers: []string{PeerStackscope, PeerDiskLoad}, Rows: []string{RowH2S, RowS2H, RowCPS, RowRTT, RowMem}}}
+	for _, c := range []struct {
+		rows []string
+		want string
+	}{
+		{[]string{RowH2S, RowS2H, RowCPS, RowRTT}, "h2s,s2h"},
+		{[]string{RowH2SMax, RowS2HMax}, "h2s-max,s2h-max"},
+		{[]string{RowMem}, ""},
+	} {
+		if got := strings.Join(b.peerRows(PeerDiskLoad, c.rows), ","); got != c.want {
+			t.Errorf("disk-load on %v: measured on %q, want %q", c.rows, got, c.want)
+		}
+	}
+	for _, line := range []string{RowCPS, "rtt-p50", "rtt-p99", RowMem} {
+		if c, ok := b.res.cell(line, PeerDiskLoad); !ok || c.NA == "" {
+			t.Errorf("%s: the disk load's cell is %+v, want not applicable", line, c)
+		}
+	}
+	for _, line := range []string{RowH2S, RowS2H} {
+		if _, ok := b.res.cell(line, PeerDiskLoad); ok {
+			t.Errorf("%s: a cell set before it was measured", line)
+		}
+	}
+	var out strings.Builder
+	Format(&out, b.res)
+	if !strings.Contains(out.String(), "connect+close               conn/s           -         n/a               -\n") {
+		t.Errorf("the not applicable cells do not print as n/a:\n%s", out.String())
+	}
+}
+
 func TestTargetsMetAndUnmeasured(t *testing.T) {
 	r := &Results{Peers: []string{PeerStackscope, PeerGvisor}, Rows: []string{RowH2S, RowRTT, RowMem}}
 	r.Set(RowH2S, PeerStackscope, 900)
@@ -193,7 +306,7 @@ func TestTargetsMetAndUnmeasured(t *testing.T) {
 		}
 	}
 	if strings.Contains(out, "recorder cost:") || strings.Contains(out, "stk/veth") || strings.Contains(out, "w/o disk") ||
-		strings.Contains(out, "of which") {
+		strings.Contains(out, "of which") || strings.Contains(out, "disk-load cost") || strings.Contains(out, "the disk alone") {
 		t.Errorf("columns or lines for peers not measured:\n%s", out)
 	}
 }
@@ -251,11 +364,13 @@ func TestParseRowsAndPeers(t *testing.T) {
 	if err != nil || strings.Join(peers, ",") != "stackscope,veth" {
 		t.Errorf("ParsePeers: %v %v", peers, err)
 	}
-	// --peers' default, all, takes the /dev/null recorder beside the recorder.
-	if peers, _ := ParsePeers("all"); strings.Join(peers, ",") != "stackscope,recorder,recorder-null,gvisor,veth" {
+	// --peers' default, all, takes the /dev/null recorder and the disk
+	// load beside the recorder.
+	if peers, _ := ParsePeers("all"); strings.Join(peers, ",") != "stackscope,recorder,recorder-null,disk-load,gvisor,veth" {
 		t.Errorf("all peers: %v", peers)
 	}
-	if peers, err := ParsePeers("recorder-null,recorder"); err != nil || strings.Join(peers, ",") != "recorder,recorder-null" {
+	if peers, err := ParsePeers("disk-load,recorder-null,recorder"); err != nil ||
+		strings.Join(peers, ",") != "recorder,recorder-null,disk-load" {
 		t.Errorf("ParsePeers: %v %v", peers, err)
 	}
 }
@@ -307,6 +422,7 @@ func TestStalePidReadsOnlyOurNames(t *testing.T) {
 		{"stkbench", nsPrefix, 0, false},
 		{"stackscope-bench-77-123456", filePrefix, 77, true},
 		{"stackscope-bench-77-3.sst", filePrefix, 77, true},
+		{"stackscope-bench-77-disk-load", filePrefix, 77, true},
 		{"stackscope-bench-x", filePrefix, 0, false},
 		{fmt.Sprintf("stkbench%d", os.Getpid()), nsPrefix, 0, false},
 	} {
