@@ -116,11 +116,14 @@ costs next to each other.
 disk-load measures the disk's share alone, apart from anything the recorder
 does: it is plain stackscope, and while it is measured on a throughput row,
 bench itself writes 1 MiB blocks of zeros with O_DIRECT to a file where the
-recorder's traces go (--trace-dir), as fast as the disk takes them, starting
-the file again every 1 GiB. With recorder-null it splits the recorder's cost
-in two: the recorder's own work and the disk's share. The writer copies and
-encodes nothing, so its cost is a floor for any recorder that keeps every byte
-on that disk. The table gives that cost and the rate the writer reached.
+recorder's traces go (--trace-dir), as many bytes as the row's transfer has
+moved so far (never ahead of it), starting the file again every 1 GiB. With
+recorder-null it splits the recorder's cost in two: the recorder's own work
+and the disk's share. The writer copies and encodes nothing, and where the disk
+is slower than the transfer it falls behind instead of slowing the stack down,
+so its cost is a floor for any recorder that keeps every byte on that disk.
+The table gives that cost, the rate the writer reached and the share of the
+transfer's bytes it managed to write.
 
 The gVisor peer is bench/gvisor, a Go module of its own (stackscope's module
 does not depend on gVisor). bench builds it with go build into a temporary

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,8 +34,9 @@ func dial(ns *nsThread, addr netip.Addr, port int) (*net.TCPConn, error) {
 }
 
 // measureH2S writes to the discard service for d, half-closes, and waits
-// for the server's close; it returns Mbit/s of what arrived.
-func measureH2S(ctx context.Context, ns *nsThread, addr netip.Addr, d time.Duration) (float64, error) {
+// for the server's close; it returns Mbit/s of what arrived. moved, if not
+// nil, counts the bytes written as they go.
+func measureH2S(ctx context.Context, ns *nsThread, addr netip.Addr, d time.Duration, moved *atomic.Int64) (float64, error) {
 	c, err := dial(ns, addr, 9)
 	if err != nil {
 		return 0, fmt.Errorf("connect to discard: %w", err)
@@ -48,6 +50,9 @@ func measureH2S(ctx context.Context, ns *nsThread, addr netip.Addr, d time.Durat
 	for time.Now().Before(end) && ctx.Err() == nil {
 		n, err := c.Write(buf)
 		sent += int64(n)
+		if moved != nil {
+			moved.Add(int64(n))
+		}
 		if err != nil {
 			return 0, fmt.Errorf("write to discard after %d bytes: %w", sent, err)
 		}
@@ -67,7 +72,8 @@ func measureH2S(ctx context.Context, ns *nsThread, addr netip.Addr, d time.Durat
 }
 
 // measureS2H reads from the chargen service for d and returns Mbit/s.
-func measureS2H(ctx context.Context, ns *nsThread, addr netip.Addr, d time.Duration) (float64, error) {
+// moved, if not nil, counts the bytes read as they come.
+func measureS2H(ctx context.Context, ns *nsThread, addr netip.Addr, d time.Duration, moved *atomic.Int64) (float64, error) {
 	c, err := dial(ns, addr, 19)
 	if err != nil {
 		return 0, fmt.Errorf("connect to chargen: %w", err)
@@ -81,6 +87,9 @@ func measureS2H(ctx context.Context, ns *nsThread, addr netip.Addr, d time.Durat
 	for time.Now().Before(end) && ctx.Err() == nil {
 		n, err := c.Read(buf)
 		got += int64(n)
+		if moved != nil {
+			moved.Add(int64(n))
+		}
 		if err != nil {
 			return 0, fmt.Errorf("read from chargen after %d bytes: %w", got, err)
 		}

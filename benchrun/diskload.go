@@ -4,18 +4,23 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
 )
 
 // The disk-load peer's writer: while plain stackscope serves a throughput
-// row, the bench writes to the file system the recorder's traces go to,
-// as fast as it can, and nothing else. The cost it puts on stackscope is
-// the disk's alone: the guest kernel's work for the writes and the device's
-// on the same cores, with no recorder in the stack's process. It writes
-// zeros from one buffer, with no copying of its own, so what it costs is a
-// floor for any recorder that keeps every byte on that disk.
+// row, the bench writes to the file system the recorder's traces go to
+// as many bytes as the row's transfer has moved so far, a block at a time,
+// and nothing else: what a recorder keeping every byte must write at the
+// least. The cost it puts on stackscope is the disk's alone: the guest
+// kernel's work for the writes and the device's on the same cores, with no
+// recorder in the stack's process. It writes zeros from one buffer, with no
+// copying of its own, and when the disk is slower than the transfer it
+// falls behind instead of holding the stack back as a recorder would, so
+// what it costs is a floor for any recorder that keeps every byte on that
+// disk.
 
 // diskBlock is one write: 1 MiB, as the trace writer's O_DIRECT chunks.
 const diskBlock = 1 << 20
@@ -24,6 +29,11 @@ const diskBlock = 1 << 20
 // page size, a multiple of every logical block size.
 const diskAlign = 4096
 
+// paceWait is how long a paced writer that has caught up with the
+// transfer waits before it looks again: at 20 Gbit/s a block's worth of
+// bytes moves in 0.4 ms.
+const paceWait = 100 * time.Microsecond
+
 // diskWrap is how large the writer lets its file grow before it truncates
 // it and starts again at offset 0.
 const diskWrap = 1 << 30
@@ -31,6 +41,7 @@ const diskWrap = 1 << 30
 // diskRun is what one run of the writer did.
 type diskRun struct {
 	bytes   int64         // written
+	moved   int64         // what the transfer moved meanwhile (0 when it did not pace by one)
 	elapsed time.Duration // from the start to the stop
 	direct  bool          // every write went with O_DIRECT
 	maxSize int64         // the largest the file grew
@@ -44,10 +55,22 @@ func (r diskRun) MBps() float64 {
 	return float64(r.bytes) / 1e6 / r.elapsed.Seconds()
 }
 
+// kept is the share of the transfer's bytes the writer wrote (0 when it
+// did not follow a transfer).
+func (r diskRun) kept() float64 {
+	if r.moved <= 0 {
+		return 0
+	}
+	return float64(r.bytes) / float64(r.moved)
+}
+
 // diskWriter writes blocks of zeros to a file, appending one after the
 // other from offset 0 and truncating the file to nothing each time it
 // would grow past wrap, until stopped. One goroutine writes; Stop ends it.
+// With a pace, it writes a block only once the transfer has moved that
+// many bytes; without one, as fast as it can.
 type diskWriter struct {
+	pace *atomic.Int64 // bytes the transfer has moved (nil: no pacing)
 	stop chan struct{}
 	done chan struct{}
 	run  diskRun
@@ -56,8 +79,10 @@ type diskWriter struct {
 
 // startDiskWriter creates (or truncates) path and starts writing to it
 // with O_DIRECT, or through the page cache where the file system refuses
-// O_DIRECT. wrap is the largest the file may grow, at least one block.
-func startDiskWriter(path string, wrap int64) (*diskWriter, error) {
+// O_DIRECT. wrap is the largest the file may grow, at least one block;
+// pace, if not nil, is the count of bytes the transfer has moved, which
+// the writer never gets ahead of.
+func startDiskWriter(path string, wrap int64, pace *atomic.Int64) (*diskWriter, error) {
 	if wrap < diskBlock {
 		return nil, fmt.Errorf("disk writer: wrap size %d is less than one block (%d)", wrap, diskBlock)
 	}
@@ -65,7 +90,7 @@ func startDiskWriter(path string, wrap int64) (*diskWriter, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &diskWriter{stop: make(chan struct{}), done: make(chan struct{})}
+	w := &diskWriter{pace: pace, stop: make(chan struct{}), done: make(chan struct{})}
 	w.run.direct = direct
 	go w.loop(f, path, wrap)
 	return w, nil
@@ -99,6 +124,9 @@ func (w *diskWriter) loop(f *os.File, path string, wrap int64) {
 	var off int64
 	defer func() {
 		w.run.elapsed = time.Since(start)
+		if w.pace != nil {
+			w.run.moved = w.pace.Load()
+		}
 		if err := f.Close(); err != nil && w.err == nil {
 			w.err = fmt.Errorf("disk writer: %w", err)
 		}
@@ -108,6 +136,10 @@ func (w *diskWriter) loop(f *os.File, path string, wrap int64) {
 		case <-w.stop:
 			return
 		default:
+		}
+		if w.pace != nil && w.run.bytes+diskBlock > w.pace.Load() {
+			time.Sleep(paceWait) // caught up with the transfer
+			continue
 		}
 		if off+diskBlock > wrap {
 			if err := f.Truncate(0); err != nil {

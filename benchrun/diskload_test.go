@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func stopWithin(t *testing.T, w *diskWriter, limit time.Duration) (diskRun, erro
 func TestDiskWriterWrapsAtItsSize(t *testing.T) {
 	const wrap = 4 * diskBlock
 	path := filepath.Join(t.TempDir(), "disk-load")
-	w, err := startDiskWriter(path, wrap)
+	w, err := startDiskWriter(path, wrap, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestDiskWriterWrapsAtItsSize(t *testing.T) {
 
 func TestDiskWriterWantsAWrapOfABlockAtLeast(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "disk-load")
-	if _, err := startDiskWriter(path, diskBlock-1); err == nil {
+	if _, err := startDiskWriter(path, diskBlock-1, nil); err == nil {
 		t.Fatal("a wrap size under one block was taken")
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
@@ -90,7 +91,7 @@ func TestDiskWriterWantsAWrapOfABlockAtLeast(t *testing.T) {
 // A write that fails ends the writer, and Stop returns the error, for the
 // row's cell. /dev/full refuses every write with ENOSPC.
 func TestDiskWriterReportsAWriteError(t *testing.T) {
-	w, err := startDiskWriter("/dev/full", 4*diskBlock)
+	w, err := startDiskWriter("/dev/full", 4*diskBlock, nil)
 	if err != nil {
 		t.Skipf("cannot open /dev/full: %v", err)
 	}
@@ -117,7 +118,7 @@ func TestDiskLoadFileIsCleanedUp(t *testing.T) {
 	if filepath.Dir(path) != filepath.Dir(b.tracePath()) || filepath.Dir(path) != dir {
 		t.Fatalf("the disk load's file %s is not beside the traces in %s", path, dir)
 	}
-	w, err := startDiskWriter(path, 2*diskBlock)
+	w, err := startDiskWriter(path, 2*diskBlock, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +148,37 @@ func TestDiskLoadFileIsCleanedUp(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("this bench's own file was removed: %v", err)
+	}
+}
+
+// A paced writer follows the transfer's byte count and never gets ahead
+// of it: with 3.5 blocks' worth moved it writes three blocks and waits for
+// the fourth, and its run says what share of the moved bytes it wrote.
+func TestDiskWriterFollowsTheTransfer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "disk-load")
+	moved := new(atomic.Int64)
+	w, err := startDiskWriter(path, 16*diskBlock, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved.Add(3*diskBlock + diskBlock/2)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := os.Stat(path)
+		if err == nil && st.Size() >= 3*diskBlock || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // time enough for a fourth block, were it allowed
+	run, err := stopWithin(t, w, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.bytes != 3*diskBlock {
+		t.Errorf("wrote %d bytes with %d moved, want %d", run.bytes, moved.Load(), 3*diskBlock)
+	}
+	if want := 3.0 / 3.5; run.kept() != want {
+		t.Errorf("kept %.4f of the transfer, want %.4f", run.kept(), want)
 	}
 }

@@ -23,7 +23,7 @@ var Peers = []struct{ Name, Column, Doc string }{
 	{PeerRecorderNull, "+rec→null", "the same recorder writing to /dev/null: what recording costs apart from the disk " +
 		"(the throughput rows only)"},
 	{PeerDiskLoad, "+disk load", "plain stackscope (no recorder), while the bench itself writes 1 MiB blocks of zeros " +
-		"with O_DIRECT to a file beside the recorder's traces, as fast as the disk takes them: what the disk alone costs " +
+		"with O_DIRECT to a file beside the recorder's traces, as many as the transfer moves: what the disk alone costs " +
 		"(the throughput rows only)"},
 	{PeerGvisor, "gVisor", "gVisor's netstack on a TUN device, serving the same services (bench/gvisor, built with go build)"},
 	{PeerVeth, "veth", "the host kernel talking to itself: the services on Linux sockets in a second namespace, over a veth pair"},

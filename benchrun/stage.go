@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 )
 
 // stage is a set of rows measured against one start of every peer, at
@@ -80,6 +81,7 @@ func (b *bench) runStage(ctx context.Context, st stage) {
 	}
 	samples := map[string]map[string][]float64{} // line -> peer -> one per round
 	diskRates := map[string][]float64{}          // line -> the disk load's writer rate, one per round
+	diskKept := map[string][]float64{}           // line -> the share of the transfer's bytes it wrote, one per round
 	failed := map[string]map[string]bool{}
 	for round := 0; round < rounds; round++ {
 		for _, row := range st.rows {
@@ -104,7 +106,8 @@ func (b *bench) runStage(ctx context.Context, st stage) {
 					b.res.Set(m.line, peer, median(samples[m.line][peer]))
 					if m.disk != nil {
 						diskRates[m.line] = append(diskRates[m.line], m.disk.MBps())
-						b.res.SetDiskRate(m.line, median(diskRates[m.line]))
+						diskKept[m.line] = append(diskKept[m.line], m.disk.kept())
+						b.res.SetDiskRate(m.line, median(diskRates[m.line]), median(diskKept[m.line]))
 						b.res.DiskBuffered = b.res.DiskBuffered || !m.disk.direct
 					}
 				}
@@ -185,13 +188,15 @@ type figure struct {
 // client starts until just after it stops.
 func (b *bench) measure(ctx context.Context, peer string, p *peerProc, row string, round int) []figure {
 	var disk *diskWriter
+	var moved *atomic.Int64 // the transfer's bytes, which the disk writer follows
 	if peer == PeerDiskLoad {
+		moved = new(atomic.Int64)
 		var err error
-		if disk, err = startDiskWriter(b.diskLoadPath(), diskWrap); err != nil {
+		if disk, err = startDiskWriter(b.diskLoadPath(), diskWrap, moved); err != nil {
 			return b.reportFigures(peer, row, round, rowFailed(row, err))
 		}
 	}
-	out := b.runRow(ctx, peer, p, row)
+	out := b.runRow(ctx, peer, p, row, moved)
 	if disk != nil {
 		run, err := disk.Stop()
 		for i := range out {
@@ -220,17 +225,18 @@ func rowFailed(row string, err error) []figure {
 	return out
 }
 
-// runRow runs one row's client against a peer.
-func (b *bench) runRow(ctx context.Context, peer string, p *peerProc, row string) []figure {
+// runRow runs one row's client against a peer; a throughput row counts
+// the bytes it moves in moved, if not nil.
+func (b *bench) runRow(ctx context.Context, peer string, p *peerProc, row string, moved *atomic.Int64) []figure {
 	addr := links[peer].peer.Addr()
 	d := b.o.Duration
 	var out []figure
 	switch row {
 	case RowH2S, RowH2SMax:
-		v, err := measureH2S(ctx, b.client, addr, d)
+		v, err := measureH2S(ctx, b.client, addr, d, moved)
 		out = []figure{{line: row, v: v, err: err}}
 	case RowS2H, RowS2HMax:
-		v, err := measureS2H(ctx, b.client, addr, d)
+		v, err := measureS2H(ctx, b.client, addr, d, moved)
 		out = []figure{{line: row, v: v, err: err}}
 	case RowCPS:
 		v, err := measureCPS(ctx, b.client, addr, d)
@@ -264,7 +270,8 @@ func (b *bench) reportFigures(peer, row string, round int, out []figure) []figur
 			if !f.disk.direct {
 				how = "buffered: the file system refused O_DIRECT"
 			}
-			b.progress("%-13s %-28s %.0f MB/s (%s)%s", peer, "the disk writer meanwhile", f.disk.MBps(), how, tag)
+			b.progress("%-13s %-28s %.0f MB/s, %.0f%% of the transfer's bytes (%s)%s", peer, "the disk writer meanwhile",
+				f.disk.MBps(), f.disk.kept()*100, how, tag)
 		}
 	}
 	return out

@@ -30,15 +30,19 @@ type Results struct {
 	DiskBuffered bool
 	cells        map[string]map[string]Cell
 	diskRates    map[string]float64 // line -> the disk load's writer rate, MB/s
+	diskKept     map[string]float64 // line -> the share of the transfer's bytes it wrote (0: not paced)
 }
 
 // SetDiskRate records the rate (MB/s) the disk load's writer reached
-// while the disk-load peer's figure of line was measured.
-func (r *Results) SetDiskRate(line string, mbps float64) {
+// while the disk-load peer's figure of line was measured, and the share
+// of the bytes the transfer moved that it wrote meanwhile (0 when it did
+// not follow the transfer).
+func (r *Results) SetDiskRate(line string, mbps, kept float64) {
 	if r.diskRates == nil {
-		r.diskRates = map[string]float64{}
+		r.diskRates, r.diskKept = map[string]float64{}, map[string]float64{}
 	}
 	r.diskRates[line] = mbps
+	r.diskKept[line] = kept
 }
 
 // DiskRate returns the disk load's writer rate on line, if it has one.
@@ -352,9 +356,9 @@ func (r *Results) targets() []string {
 // diskLoadLine is the information line on the disk load: its worst cost
 // on the throughput lines and the rate its writer reached on that line.
 func (r *Results) diskLoadLine() string {
-	what := "  the disk alone (stackscope beside a plain O_DIRECT writer filling the trace's file system)"
+	what := "  the disk alone (stackscope beside a plain O_DIRECT writer writing the transfer's bytes to the trace's file system)"
 	if r.DiskBuffered {
-		what = "  the disk alone (stackscope beside a plain writer filling the trace's file system, " +
+		what = "  the disk alone (stackscope beside a plain writer writing the transfer's bytes to the trace's file system, " +
 			"through the page cache: it refused O_DIRECT)"
 	}
 	worst, l, n := r.worstCost(PeerDiskLoad)
@@ -364,6 +368,9 @@ func (r *Results) diskLoadLine() string {
 	s := fmt.Sprintf("%s: worst %.0f%% (%s)", what, worst*100, l.Label)
 	if rate, ok := r.DiskRate(l.ID); ok {
 		s += fmt.Sprintf("; the writer reached %.0f MB/s there", rate)
+		if kept := r.diskKept[l.ID]; kept > 0 {
+			s += fmt.Sprintf(", %.0f%% of what the transfer moved", kept*100)
+		}
 	}
 	return s
 }

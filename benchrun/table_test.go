@@ -50,7 +50,7 @@ func sampleResults() *Results {
 		v, writeMB float64
 	}{{RowH2S, 950, 1900}, {RowS2H, 1000, 2000}, {RowH2SMax, 2520, 1050}, {RowS2HMax, 3000, 1300}} {
 		r.Set(f.line, PeerDiskLoad, f.v)
-		r.SetDiskRate(f.line, f.writeMB)
+		r.SetDiskRate(f.line, f.writeMB, 0)
 	}
 	for _, line := range []string{RowCPS, "rtt-p50", "rtt-p99", RowMem} {
 		r.NotApplicable(line, PeerRecorderNull, "throughput rows only")
@@ -91,7 +91,7 @@ func TestTargetsSayWhichAreMet(t *testing.T) {
 		"memory per idle connection under 16 KiB: met (2.0 KiB)",
 		"recorder costs under 30% of throughput: NOT MET (worst 50%, stack->host bulk, MTU max)\n" +
 			"    of which the recorder's own work (recording to /dev/null): worst 30% (host->stack bulk, MTU max)\n" +
-			"    the disk alone (stackscope beside a plain O_DIRECT writer filling the trace's file system): " +
+			"    the disk alone (stackscope beside a plain O_DIRECT writer writing the transfer's bytes to the trace's file system): " +
 			"worst 37% (host->stack bulk, MTU max); the writer reached 1050 MB/s there\n\n",
 	} {
 		if !strings.Contains(out, want) {
@@ -194,11 +194,11 @@ func TestDiskLoadLineIsNoTarget(t *testing.T) {
 	r.Set(RowH2S, PeerStackscope, 1000)
 	r.Set(RowH2S, PeerRecorder, 900)
 	r.Set(RowH2S, PeerDiskLoad, 880)
-	r.SetDiskRate(RowH2S, 1400)
+	r.SetDiskRate(RowH2S, 1400, 0.97)
 	r.Set(RowS2H, PeerStackscope, 2000)
 	r.Set(RowS2H, PeerRecorder, 1000)
 	r.Set(RowS2H, PeerDiskLoad, 1900)
-	r.SetDiskRate(RowS2H, 900) // the slowest writer, but not the worst cost
+	r.SetDiskRate(RowS2H, 900, 0) // the slowest writer, but not the worst cost
 	r.Set("rtt-p50", PeerStackscope, 40)
 	r.Set("rtt-p50", PeerRecorder, 80)
 	r.NotApplicable("rtt-p50", PeerDiskLoad, "throughput rows only")
@@ -211,8 +211,8 @@ func TestDiskLoadLineIsNoTarget(t *testing.T) {
 		"stack->host bulk, MTU 1500  Mbit/s        2000       1000        1900            50%              5%\n",
 		"1-byte round trip, median       µs        40.0       80.0         n/a           100%               -\n",
 		"  recorder costs under 30% of throughput: NOT MET (worst 50%, stack->host bulk, MTU 1500)\n" +
-			"    the disk alone (stackscope beside a plain O_DIRECT writer filling the trace's file system): " +
-			"worst 12% (host->stack bulk, MTU 1500); the writer reached 1400 MB/s there\n\n",
+			"    the disk alone (stackscope beside a plain O_DIRECT writer writing the transfer's bytes to the trace's file system): " +
+			"worst 12% (host->stack bulk, MTU 1500); the writer reached 1400 MB/s there, 97% of what the transfer moved\n\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
@@ -225,7 +225,7 @@ func TestDiskLoadLineIsNoTarget(t *testing.T) {
 	r.DiskBuffered = true
 	b.Reset()
 	Format(&b, r)
-	if want := "    the disk alone (stackscope beside a plain writer filling the trace's file system, through the page cache: " +
+	if want := "    the disk alone (stackscope beside a plain writer writing the transfer's bytes to the trace's file system, through the page cache: " +
 		"it refused O_DIRECT): worst 12%"; !strings.Contains(b.String(), want) {
 		t.Errorf("missing %q in:\n%s", want, b.String())
 	}
@@ -242,7 +242,7 @@ func TestDiskLoadLineIsNoTarget(t *testing.T) {
 		"host->stack bulk, MTU 1500  Mbit/s        1000        900        950    error[1]            10%             5%               -\n",
 		"  recorder costs under 30% of throughput: met (worst 10%, host->stack bulk, MTU 1500)\n" +
 			"    of which the recorder's own work (recording to /dev/null): worst 5% (host->stack bulk, MTU 1500)\n" +
-			"    the disk alone (stackscope beside a plain O_DIRECT writer filling the trace's file system): not measured\n",
+			"    the disk alone (stackscope beside a plain O_DIRECT writer writing the transfer's bytes to the trace's file system): not measured\n",
 		"  [1] +disk load, host->stack bulk, MTU 1500: disk writer, at offset 0: no space left on device\n",
 	} {
 		if !strings.Contains(out, want) {
