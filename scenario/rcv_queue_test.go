@@ -57,13 +57,18 @@ func TestOfoQueueReportsOverlapInDsack(t *testing.T) {
 
 // TestRcvlowatAndWaitallMakeReadsWait: a blocking read waits for
 // SO_RCVLOWAT bytes, and for the whole length with MSG_WAITALL
-// (sock_rcvlowat), instead of returning the first segment.
+// (sock_rcvlowat), instead of returning the first segment. With
+// SO_RCVLOWAT the sleeper is woken only once the bytes not yet read reach
+// the mark (tcp_data_ready), counted from what the read already took: it
+// took the first 1000 bytes, so the next 1000 leave it asleep and the
+// 1000 after them wake it, and it returns all 3000.
 func TestRcvlowatAndWaitallMakeReadsWait(t *testing.T) {
 	_, err := runScript(t, passiveOpen+`
    +0 setsockopt(4, SOL_SOCKET, SO_RCVLOWAT, [1500], 4) = 0
  +.1 < . 1:1001(1000) ack 1 win 257
- +0...0.1 read(4, ..., 3000) = 2000
+ +0...0.2 read(4, ..., 3000) = 3000
  +.1 < . 1001:2001(1000) ack 1 win 257
+ +.1 < . 2001:3001(1000) ack 1 win 257
 `)
 	if err != nil {
 		t.Fatal(err)

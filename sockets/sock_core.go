@@ -155,9 +155,11 @@ func sockDefWriteSpace(sk *Sock) {
 	}
 }
 
+// sockDefErrorReport is sock_def_error_report: wake the sleepers (all
+// that poll, read or write, and one that waits exclusively, in accept).
 func sockDefErrorReport(sk *Sock) {
 	if sk.SkWq != nil {
-		sk.SkWq.WakeUp(int(^uint(0) >> 1))
+		sk.SkWq.WakeUp(1)
 	}
 }
 

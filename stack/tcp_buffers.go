@@ -48,10 +48,11 @@ func (k *Kernel) tcpInitBufferSpace(sk *sockets.Sock) {
 
 // tcpShouldExpandSndbuf is tcp_should_expand_sndbuf: grow the send
 // buffer after ACKs freed some of it, unless the application fixed its
-// size or the congestion window is already full.
+// size or the packets in flight (not those SACKed or lost) already fill
+// the congestion window.
 func tcpShouldExpandSndbuf(sk *sockets.Sock) bool {
 	tp := tcpSk(sk)
-	return sk.SkUserlocks&sockets.SOCK_SNDBUF_LOCK == 0 && tp.PacketsOut < tp.SndCwnd
+	return sk.SkUserlocks&sockets.SOCK_SNDBUF_LOCK == 0 && tcpPacketsInFlight(tp) < tp.SndCwnd
 }
 
 // tcpNewSpace is tcp_new_space: ACKs made room in the send buffer of a

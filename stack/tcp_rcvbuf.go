@@ -254,10 +254,7 @@ func (k *Kernel) tcpSetRcvlowat(sk *sockets.Sock, val int32) error {
 	val = min(val, capacity)
 	sk.SkRcvlowat = max(val, 1)
 	k.tr.Point(fnTcpSetRcvlowat, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(sk.SkRcvlowat)))
-	// tcp_data_ready: the new mark may already be reached.
-	if tcpStreamIsReadable(sk, sk.SkRcvlowat) || sk.SockFlagSet(sockets.SOCK_DONE) {
-		sk.SkDataReady(sk)
-	}
+	tcpDataReady(sk) // the new mark may already be reached
 	if locked {
 		return nil
 	}

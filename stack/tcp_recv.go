@@ -140,6 +140,15 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		tcpSackRemove(tp, skb.SkbQueueEmpty(&tp.outOfOrderQueue))
 	}
 	if !sk.SockFlagSet(sockets.SOCK_DEAD) {
+		tcpDataReady(sk)
+	}
+}
+
+// tcpDataReady is tcp_data_ready: wake the reader (sk_data_ready) only
+// once what is queued reaches SO_RCVLOWAT (tcp_epollin_ready) or the
+// peer's FIN has come; less than the mark wakes nobody.
+func tcpDataReady(sk *sockets.Sock) {
+	if tcpStreamIsReadable(sk, sk.SkRcvlowat) || sk.SockFlagSet(sockets.SOCK_DONE) {
 		sk.SkDataReady(sk)
 	}
 }
