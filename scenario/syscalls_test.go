@@ -114,3 +114,35 @@ func TestSocketFlagOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNotsentLowat: with TCP_NOTSENT_LOWAT (or the sysctl
+// tcp_notsent_lowat) a socket polls writable only while twice its unsent
+// bytes are under the mark (tcp_stream_memory_free with wake 1), and a
+// write that needs a new segment waits while the unsent bytes reach it
+// (sk_stream_memory_free). The peer's window is shut, so nothing leaves:
+// 1000 bytes take POLLOUT away under a mark of 1500; 1000 more fill the
+// first segment and start a second (1460 unsent, under the mark); the
+// next write fills the second segment (920 bytes) and stops. The previous
+// build had neither the option nor the sysctl.
+func TestNotsentLowat(t *testing.T) {
+	const shut = `   +0 < . 1:1(0) ack 1 win 0
+   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+`
+	if _, err := runScript(t, accepted+shut+`   +0 getsockopt(4, SOL_TCP, TCP_NOTSENT_LOWAT, [0], [4]) = 0
+   +0 write(4, ..., 1000) = 1000
+   +0 poll([{fd=4, events=POLLOUT}], 1, 0) = 1
+   +0 setsockopt(4, SOL_TCP, TCP_NOTSENT_LOWAT, [1500], 4) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_NOTSENT_LOWAT, [1500], [4]) = 0
+   +0 poll([{fd=4, events=POLLOUT}], 1, 0) = 0
+   +0 write(4, ..., 1000) = 1000
+   +0 write(4, ..., 1000) = 920
+   +0 write(4, ..., 1000) = -1 EAGAIN (Resource temporarily unavailable)
+`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_notsent_lowat=1500`\n"+accepted+shut+`   +0 write(4, ..., 1000) = 1000
+   +0 poll([{fd=4, events=POLLOUT}], 1, 0) = 0
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -86,6 +86,9 @@ const (
 	// TCP_QUICKACK: 1 leaves delayed-ACK pingpong mode (and sends an ACK
 	// that waits), 0 enters it; reading it says whether quick-ack is on.
 	TCP_QUICKACK = 12
+	// TCP_NOTSENT_LOWAT: bytes written but not yet sent the socket may
+	// hold and still be writable (0: the sysctl tcp_notsent_lowat).
+	TCP_NOTSENT_LOWAT = 25
 	// TCP_CONGESTION names the congestion control algorithm: a string of
 	// at most TCP_CA_NAME_MAX-1 characters ("cubic", "reno").
 	TCP_CONGESTION  = 13

@@ -31,6 +31,11 @@ type Sysctls struct {
 	TcpRetries2       int
 	TcpFinTimeout     int
 	TcpTwReuse        int
+	// TcpNotsentLowat is how many bytes written but not yet sent a socket
+	// may hold and still poll writable (tcp_notsent_lowat, unless the
+	// socket's TCP_NOTSENT_LOWAT says otherwise); Linux's default,
+	// UINT_MAX, leaves it all to the send buffer.
+	TcpNotsentLowat int
 	// TcpAutocorking holds back a small write while earlier packets of the
 	// socket still wait in a device (tcp_should_autocork); Linux's default
 	// is 1.
@@ -112,6 +117,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpRetries2:           15,
 		TcpFinTimeout:         60,
 		TcpTwReuse:            2,
+		TcpNotsentLowat:       1<<32 - 1,
 		TcpSlowStartAfterIdle: 1,
 		TcpAutocorking:        1,
 		TcpLimitOutputBytes:   16 * 65536,
@@ -227,6 +233,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_dsack", "report segments received twice with D-SACK blocks (RFC 2883)", func(s *Sysctls) *int { return &s.TcpDsack }, 0, 1),
 	intEntry("net.ipv4.tcp_retrans_collapse", "a retransmission of a short segment takes the small segments after it along, up to an MSS; 0 off", func(s *Sysctls) *int { return &s.TcpRetransCollapse }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
+	intEntry("net.ipv4.tcp_notsent_lowat", "bytes written but not yet sent a socket may hold and still poll writable (a write past it waits)", func(s *Sysctls) *int { return &s.TcpNotsentLowat }, 0, 1<<32-1),
 	intEntry("net.ipv4.tcp_autocorking", "hold back a small write while the socket's earlier packets still wait in a device (they leave together when the device is done)", func(s *Sysctls) *int { return &s.TcpAutocorking }, 0, 1),
 	intEntry("net.ipv4.tcp_comp_sack_delay_ns", "the longest an ACK owed while data is out of order is held back (SACK compression), in ns", func(s *Sysctls) *int { return &s.TcpCompSackDelayNs }, 0, 1<<30),
 	intEntry("net.ipv4.tcp_comp_sack_slack_ns", "how much later than tcp_comp_sack_delay_ns the held-back ACK may go, in ns (the model sends it on time)", func(s *Sysctls) *int { return &s.TcpCompSackSlackNs }, 0, 1<<30),

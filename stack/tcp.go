@@ -487,6 +487,9 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, opt sockets
 		tp.IcskUserTimeout = uint32(val)
 	case sockets.TCP_QUICKACK:
 		k.tcpSockSetQuickack(sk, val)
+	case sockets.TCP_NOTSENT_LOWAT:
+		tp.NotsentLowat = uint32(val)
+		sk.SkWriteSpace(sk) // the socket may be writable now
 	case sockets.TCP_LINGER2:
 		switch {
 		case val < 0:
@@ -594,6 +597,8 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname, optlen int) (so
 		if !tp.ack.inPingpong() {
 			v = 1
 		}
+	case sockets.TCP_NOTSENT_LOWAT:
+		v = int64(int32(tp.NotsentLowat)) // read back as the int it was set as
 	case sockets.TCP_CONGESTION:
 		n := sockets.TCP_CA_NAME_MAX
 		if optlen > 0 {

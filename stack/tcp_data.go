@@ -90,7 +90,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 			s = grown
 		}
 		if s == nil {
-			if sk.SkWmemQueued >= sk.SkSndbuf {
+			if !skStreamMemoryFree(sk, tp) {
 				// sk_stream_wait_memory: push what this call queued
 				// and wait for ACKs.
 				if sk.SkSocket != nil {
@@ -104,7 +104,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 				}
 				sockets.ReleaseSock(sk)
 				var intr bool
-				if sk.SkWmemQueued >= sk.SkSndbuf && sk.SkErr == 0 {
+				if !skStreamMemoryFree(sk, tp) && sk.SkErr == 0 {
 					timeo, intr = k.SleepOn(sk.SkWq, false, timeo)
 				}
 				sockets.LockSock(sk)

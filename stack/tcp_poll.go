@@ -6,9 +6,29 @@ import (
 	"github.com/stackscope/stackscope/tracing"
 )
 
-// tcpNotsentLowat is net.ipv4.tcp_notsent_lowat: by default UINT_MAX, so
-// unsent bytes never make a socket unwritable by themselves.
-const tcpNotsentLowat = ^uint32(0)
+// tcpNotsentLowat is tcp_notsent_lowat: the socket's TCP_NOTSENT_LOWAT,
+// or else the sysctl (by default UINT_MAX, so that unsent bytes never make
+// a socket unwritable by themselves).
+func tcpNotsentLowat(sk *sockets.Sock, tp *TcpSock) uint32 {
+	if tp.NotsentLowat != 0 {
+		return tp.NotsentLowat
+	}
+	return uint32(sk.SkcNet.Sysctl.TcpNotsentLowat)
+}
+
+// tcpStreamMemoryFree is tcp_stream_memory_free: the bytes written but not
+// yet sent, doubled when wake is 1 (a sleeper is woken only once they are
+// under half the mark), are under tcp_notsent_lowat.
+func tcpStreamMemoryFree(sk *sockets.Sock, tp *TcpSock, wake uint) bool {
+	notsent := uint64(max(int32(tp.WriteSeq-tp.SndNxt), 0))
+	return notsent<<wake < uint64(tcpNotsentLowat(sk, tp))
+}
+
+// skStreamMemoryFree is sk_stream_memory_free: the send buffer has room
+// and tcp_stream_memory_free agrees; a write that finds neither waits.
+func skStreamMemoryFree(sk *sockets.Sock, tp *TcpSock) bool {
+	return sk.SkWmemQueued < sk.SkSndbuf && tcpStreamMemoryFree(sk, tp, 0)
+}
 
 // tcpPoll is tcp_poll (net/ipv4/tcp.c), the poll of inet_stream_ops. The
 // socket is not locked: it reads the state as it is.
@@ -112,6 +132,5 @@ func skStreamIsWriteable(sk *sockets.Sock, tp *TcpSock, wake uint) bool {
 	if wspace < sk.SkWmemQueued>>1 || sk.SkWmemQueued >= sk.SkSndbuf {
 		return false
 	}
-	notsent := uint64(max(int32(tp.WriteSeq-tp.SndNxt), 0))
-	return notsent<<wake < uint64(tcpNotsentLowat)
+	return tcpStreamMemoryFree(sk, tp, wake)
 }

@@ -88,6 +88,7 @@ type tcpConn struct {
 	retransStampSet bool                            // retrans_stamp is set (the kernel's 0 means unset; the model's clock starts at 0)
 	IcskUserTimeout uint32                          // icsk_user_timeout: TCP_USER_TIMEOUT in ms (0: none)
 	Linger2         int64                           // linger2: TCP_LINGER2 in ns (0: tcp_fin_timeout; -1: reset in FIN_WAIT2)
+	NotsentLowat    uint32                          // notsent_lowat: TCP_NOTSENT_LOWAT (0: the sysctl)
 	SynCnt          uint8                           // icsk_syn_retries: TCP_SYNCNT (0: the sysctl)
 	frto            bool                            // frto: F-RTO (RFC 5682) is judging the current RTO
 	tlpRetrans      bool                            // tlp_retrans: the loss probe was a retransmission
