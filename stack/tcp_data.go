@@ -272,8 +272,8 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, mss uint32, nonagle uint8, pushO
 		return 0
 	}
 	for s := skb.SkbPeek(&sk.SkWriteQueue); s != nil; s = skb.SkbPeek(&sk.SkWriteQueue) {
-		if tcpPacketsInFlight(tp) >= tp.SndCwnd && !(s.Len == 0 && cbFlagsOf(s)&header.TCP_FLAG_FIN != 0) {
-			break // tcp_cwnd_test: a lone FIN goes even when the window is full
+		if tcpPacketsInFlight(tp) >= tp.SndCwnd {
+			break // tcp_cwnd_test (a FIN too: 6.x has no exception for it)
 		}
 		end := cbEndSeqOf(s)
 		if s.Len > mss {
@@ -558,7 +558,9 @@ const (
 func (k *Kernel) tcpFragment(sk *sockets.Sock, queue int, s *skb.SkBuff, n uint32) (err error) {
 	k.tr.Enter3(fnTcpFragment, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())), tracing.Size(uint64(n)))
 	defer func() { k.tr.Exit(fnTcpFragment, tracing.Errno(sockets.ErrnoOf(err).Ret())) }()
-	if n == 0 || n >= s.Len {
+	// n may be the whole length: the second part is then empty and holds
+	// only the FIN (tcp_write_wakeup leaves a FIN outside the window so).
+	if n == 0 || n > s.Len {
 		return sockets.Errno(tracing.EINVAL)
 	}
 	if queue == TCP_FRAG_IN_RTX_QUEUE && skb.SkbCloned(s) {

@@ -185,6 +185,9 @@ type tcpSegment struct {
 	window       uint16
 	opts         []byte
 	sk           *sockets.Sock
+	// rexmit says the segment carries only data sent before: it counts
+	// in RetransSegs, not OutSegs (__tcp_transmit_skb).
+	rexmit bool
 }
 
 // tcpBuildAndSend pushes a TCP header in front of s's data, and sends the
@@ -201,7 +204,9 @@ func (k *Kernel) tcpBuildAndSend(s *skb.SkBuff, seg *tcpSegment) error {
 	header.TCP(s.Bytes()).Encode(header.TCPFields{SrcPort: seg.sport, DstPort: seg.dport, Seq: seg.seq, Ack: seg.ack,
 		Flags: seg.flags, Window: seg.window, Options: seg.opts}, src, dst)
 	_ = b
-	k.mib.inc(TCP_MIB_OUTSEGS)
+	if !seg.rexmit {
+		k.mib.inc(TCP_MIB_OUTSEGS)
+	}
 	if seg.flags&header.TCP_FLAG_RST != 0 {
 		k.mib.inc(TCP_MIB_OUTRSTS)
 	}
@@ -257,7 +262,8 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 	setCbTxNum(s, tp.txNum)
 	flags := cbFlagsOf(s)
 	seg := &tcpSegment{src: sk.SkcRcvSaddr, dst: sk.SkcDaddr, sport: sockets.InetOf(sk).InetSport.Ntohs(), dport: sk.SkcDport.Ntohs(),
-		seq: cbSeqOf(s), flags: flags, sk: sk}
+		seq: cbSeqOf(s), flags: flags, sk: sk,
+		rexmit: !after(cbEndSeqOf(s), tp.SndNxt) && cbSeqOf(s) != cbEndSeqOf(s)}
 	tsval := k.tcpClockTs() + tp.TsOffset
 	if flags&header.TCP_FLAG_SYN != 0 {
 		// A SYN carries the unscaled window and every option we offer.
@@ -284,7 +290,7 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 	tp.SegsOut++
 	if out.Len > 0 {
 		// tcp_event_data_sent
-		if tp.PacketsOut == 0 {
+		if tcpPacketsInFlight(tp) == 0 {
 			k.tcpCaEvent(tp, CA_EVENT_TX_START) // before lsndtime moves: the idle time counts
 		}
 		tp.DataSegsOut++
@@ -419,7 +425,6 @@ func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
 	setCbEndSeq(s, tp.WriteSeq+1)
 	setCbFlags(s, header.TCP_FLAG_SYN)
 	tp.WriteSeq++
-	tp.SndNxt = tp.WriteSeq
 	// The SYN's send time: the connect's timeout and the SYN-ACK's
 	// timestamp echo are checked against it.
 	tp.retransStamp, tp.retransStampSet = k.clock.Now(), true
@@ -428,6 +433,8 @@ func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
 	tp.PacketsOut++
 	tp.RcvTstamp = k.clock.Now()
 	_ = k.tcpTransmitSkb(sk, s, true)
+	// snd_nxt moves after the SYN went, so that it counts in OutSegs.
+	tp.SndNxt = tp.WriteSeq
 	k.mib.inc(TCP_MIB_ACTIVEOPENS)
 	k.tcpResetXmitTimer(sk, tp.IcskRto)
 	k.tr.Exit(fnTcpConnect, tracing.Errno(0))

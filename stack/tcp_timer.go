@@ -320,12 +320,35 @@ func (k *Kernel) tcpAckProbe(sk *sockets.Sock, head *skb.SkBuff) {
 // tcpWriteWakeup is tcp_write_wakeup: if the peer's window has room for
 // the start of the first waiting segment, send that much of it (at most
 // an MSS) with PSH, whatever Nagle or a cork say; report whether it did.
-func (k *Kernel) tcpWriteWakeup(sk *sockets.Sock) bool { return k.tcpSendNewSegment(sk, true) }
+// A segment cut to the window is split first, with PSH already on it, so
+// the rest keeps PSH (and a FIN that does not fit waits in it); what goes
+// counts as pushed (pushed_seq), as tcp_push's forced push sees it.
+func (k *Kernel) tcpWriteWakeup(sk *sockets.Sock) bool {
+	tp := tcpSk(sk)
+	s := skb.SkbPeek(&sk.SkWriteQueue)
+	wndEnd := tp.SndUna + tp.SndWnd
+	if s == nil || !before(cbSeqOf(s), wndEnd) {
+		return false
+	}
+	mss := k.tcpCurrentMss(sk)
+	size := wndEnd - cbSeqOf(s)
+	if before(tp.PushedSeq, cbEndSeqOf(s)) {
+		tp.PushedSeq = cbEndSeqOf(s)
+	}
+	if size < cbEndSeqOf(s)-cbSeqOf(s) || s.Len > mss {
+		setCbFlags(s, cbFlagsOf(s)|header.TCP_FLAG_PSH)
+		if k.tcpFragment(sk, TCP_FRAG_IN_WRITE_QUEUE, s, min(size, mss)) != nil {
+			return false
+		}
+	}
+	setCbFlags(s, cbFlagsOf(s)|header.TCP_FLAG_PSH)
+	return k.tcpSendHead(sk, s)
+}
 
 // tcpSendNewSegment sends what the peer's window allows of the first
-// waiting segment (at most an MSS) regardless of cwnd, Nagle or a cork,
-// with PSH if asked: the probes' way of sending new data.
-func (k *Kernel) tcpSendNewSegment(sk *sockets.Sock, psh bool) bool {
+// waiting segment (at most an MSS) regardless of cwnd, Nagle or a cork:
+// the loss probe's way of sending new data.
+func (k *Kernel) tcpSendNewSegment(sk *sockets.Sock) bool {
 	tp := tcpSk(sk)
 	s := skb.SkbPeek(&sk.SkWriteQueue)
 	wndEnd := tp.SndUna + tp.SndWnd
@@ -338,9 +361,13 @@ func (k *Kernel) tcpSendNewSegment(sk *sockets.Sock, psh bool) bool {
 			return false
 		}
 	}
-	if psh {
-		setCbFlags(s, cbFlagsOf(s)|header.TCP_FLAG_PSH)
-	}
+	return k.tcpSendHead(sk, s)
+}
+
+// tcpSendHead sends s, the first waiting segment, and moves it to the
+// retransmit queue (tcp_transmit_skb, then tcp_event_new_data_sent).
+func (k *Kernel) tcpSendHead(sk *sockets.Sock, s *skb.SkBuff) bool {
+	tp := tcpSk(sk)
 	_ = skb.SkbUnlinkLocked(s, &sk.SkWriteQueue)
 	_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s)
 	if k.tcpTransmitSkb(sk, s, true) != nil {

@@ -104,7 +104,7 @@ func (k *Kernel) tcpSendLossProbe(sk *sockets.Sock) {
 			!after(cbSeqOf(s)+min(s.Len, mss), tp.SndUna+tp.SndWnd) {
 			// tcp_snd_wnd_test passed: new data is the probe, or
 			// (the send failing) there is none this time.
-			sent = k.tcpSendNewSegment(sk, false)
+			sent = k.tcpSendNewSegment(sk)
 		} else if tail := skb.SkbPeekTail(&tp.rtxQueue); tail != nil && k.tcpRetransmitSkbOnce(sk, tail, 1) {
 			sent = true // __tcp_retransmit_skb: not counted in retrans_out
 			tp.tlpRetrans = true

@@ -1,0 +1,139 @@
+package scenario
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stackscope/stackscope/stack"
+)
+
+// The transmit path as 6.12 runs it without TSO (found by a review of
+// tcp_write_xmit, tcp_write_wakeup and __tcp_transmit_skb; each test
+// fails on the build before its fix).
+
+// openServer is the listener's connection with a 100 ms round trip and
+// a peer window of win (scaled by 128).
+func openServer(win int) string {
+	return listener + fmt.Sprintf(`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win %d
+   +0 accept(3, ..., ...) = 4
+`, win)
+}
+
+// tenSegments is the initial window (10) of full segments, the last with PSH.
+func tenSegments() string {
+	var b strings.Builder
+	b.WriteString("   +0 write(4, ..., 14600) = 14600\n")
+	for i := range 10 {
+		f := "."
+		if i == 9 {
+			f = "P."
+		}
+		fmt.Fprintf(&b, "   +0 > %s %d:%d(1460) ack 1\n", f, 1+i*1460, 1+(i+1)*1460)
+	}
+	return b.String()
+}
+
+// TestLoneFinWaitsForCwnd: 6.12's tcp_cwnd_test
+// (net/ipv4/tcp_output.c:2088-2101) has no exception for a FIN: with the
+// congestion window full (10 segments in flight), the FIN queued by
+// shutdown (tcp_send_fin, a new skb as the write queue is empty) waits
+// in tcp_write_xmit (in_flight >= cwnd returns 0 at tcp_output.c:2093-2094,
+// and tcp_write_xmit breaks at 2793-2799) until an ACK makes
+// room, then goes with tcp_data_snd_check.
+func TestLoneFinWaitsForCwnd(t *testing.T) {
+	if _, err := runScript(t, openServer(1000)+tenSegments()+`   +0 shutdown(4, SHUT_WR) = 0
+  +.1 < . 1:1(0) ack 14601 win 1000
+   +0 > F. 14601:14601(0) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProbeRemainderKeepsPsh: tcp_write_wakeup
+// (net/ipv4/tcp_output.c:4368-4374) sets PSH on the head skb before
+// tcp_fragment splits it to the window, and tcp_fragment gives the
+// second part the flags the skb had (PSH and FIN included); the first
+// part then gets PSH again (4378). The remainder, sent when the window
+// opens, so carries PSH. Here the head skb (written with MSG_MORE, so no
+// PSH of its own, and carrying the FIN of shutdown) is split by the
+// window probe at the 1024 bytes the peer's window allows.
+func TestProbeRemainderKeepsPsh(t *testing.T) {
+	if _, err := runScript(t, openServer(1000)+`   +0 write(4, ..., 1460) = 1460
+   +0 > P. 1:1461(1460) ack 1
+  +.1 < . 1:1(0) ack 1461 win 8
+   +0 send(4, ..., 1460, MSG_MORE) = 1460
+   +0 shutdown(4, SHUT_WR) = 0
+  +.3 > P. 1461:2485(1024) ack 1
+  +.1 < . 1:1(0) ack 2485 win 1000
+   +0 > FP. 2485:2921(436) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRetransmitIsNotAnOutSeg: __tcp_transmit_skb counts
+// TCP_MIB_OUTSEGS only for a segment that sends new sequence space or
+// none at all (net/ipv4/tcp_output.c:1455-1457: after(end_seq, snd_nxt)
+// || seq == end_seq); a retransmission is counted in RETRANSSEGS
+// (tcp_output.c:3414) and not in OutSegs. Here: the SYN-ACK (counted in
+// tcp_make_synack, tcp_output.c:3848) and the first transmission of the
+// data are OutSegs, its retransmission is not.
+func TestRetransmitIsNotAnOutSeg(t *testing.T) {
+	r, err := runScript(t, accepted+`   +0 write(4, ..., 1000) = 1000
+   +0 > P. 1:1001(1000) ack 1
+  +.3 > P. 1:1001(1000) ack 1
+  +.1 < . 1:1(0) ack 1001 win 512
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.TCP_MIB_RETRANSSEGS, 1)
+	mibIs(t, r, stack.TCP_MIB_OUTSEGS, 2)
+}
+
+// TestProbeMovesPushedSeq: tcp_write_wakeup moves pushed_seq up
+// to the end of the skb it sends (net/ipv4/tcp_output.c:4361-4362), so
+// forced_push (tcp.c:671-674: write_seq after pushed_seq + max_window/2)
+// counts from there. The peer's largest window is 2048 bytes (half:
+// 1024, which also bounds the MSS to 1024: tcp_bound_to_half_wnd). A 1000-byte MSG_MORE write waits corked and goes with the
+// window probe; after it pushed_seq is 2461, and a 100-byte MSG_MORE
+// write (write_seq 2561) is not forced: no PSH (tcp_push, tcp.c:728-729).
+// The model leaves pushed_seq at 1461 and marks PSH.
+func TestProbeMovesPushedSeq(t *testing.T) {
+	if _, err := runScript(t, openServer(16)+`   +0 write(4, ..., 1460) = 1460
+   +0 > . 1:1025(1024) ack 1
+   +0 > P. 1025:1461(436) ack 1
+  +.1 < . 1:1(0) ack 1461 win 8
+   +0 send(4, ..., 1000, MSG_MORE) = 1000
+  +.3 > P. 1461:2461(1000) ack 1
+ +.01 send(4, ..., 100, MSG_MORE) = 100
+ +.09 < . 1:1(0) ack 2461 win 8
+   +0 > . 2461:2561(100) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestProbeLeavesFinOutsideWindow: tcp_write_wakeup splits the head
+// skb when the window room is less than its sequence space, FIN included
+// (net/ipv4/tcp_output.c:4368: seg_size < end_seq - seq), so 1024 bytes
+// + FIN in a 1024-byte window become 1024 bytes with PSH (sent by the
+// probe) and a FIN-only skb (tcp_fragment gives the FIN to the second
+// part), which waits until the window takes its sequence number. The
+// model compares the room with the payload length only and sends the FIN
+// past the window's right edge.
+func TestProbeLeavesFinOutsideWindow(t *testing.T) {
+	if _, err := runScript(t, openServer(1000)+`   +0 write(4, ..., 1460) = 1460
+   +0 > P. 1:1461(1460) ack 1
+  +.1 < . 1:1(0) ack 1461 win 8
+   +0 send(4, ..., 1024, MSG_MORE) = 1024
+   +0 shutdown(4, SHUT_WR) = 0
+  +.3 > P. 1461:2485(1024) ack 1
+  +.1 < . 1:1(0) ack 2485 win 8
+   +0 > FP. 2485:2485(0) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
