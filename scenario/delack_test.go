@@ -85,3 +85,22 @@ func TestPingpongReadWaitsForTheTimer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPingpongCountsJiffies: tcp_event_data_sent
+// (net/ipv4/tcp_output.c:167,177) compares tcp_jiffies32 - lrcvtime with
+// ato, all in jiffies (lrcvtime is tcp_jiffies32 at the last data
+// received, tcp_input.c:866). With HZ=1000, data received at 0.6005 s is
+// jiffy 600, a reply written at 0.6403 s is jiffy 640: 40 is not below
+// ato (40 jiffies), so the reply does not count towards pingpong and
+// TCP_QUICKACK still reads 1 (!inet_csk_in_pingpong_mode). The previous
+// build compared nanoseconds (39.8 ms < 40 ms) and entered pingpong mode.
+func TestPingpongCountsJiffies(t *testing.T) {
+	if _, err := runScript(t, slowPeer("")+`+.0005 < P. 1601:1701(100) ack 1 win 512
+ +.0398 write(4, ..., 100) = 100
+   +0 > P. 1:101(100) ack 1701
+   +0 %{ assert tcpi_ato == 40000, tcpi_ato }%
+   +0 getsockopt(4, SOL_TCP, TCP_QUICKACK, [1], [4]) = 0
+`); err != nil {
+		t.Fatal(err)
+	}
+}

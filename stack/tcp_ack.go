@@ -143,12 +143,14 @@ func (k *Kernel) tcpEventDataRecv(sk *sockets.Sock, seg *tcpSegmentIn) {
 		tcpIncrQuickack(tp, TCP_MAX_QUICKACKS)
 		a.Ato = TCP_ATO_MIN
 	} else {
-		m := now - a.Lrcvtime
+		// Linux counts all of it in whole jiffies (tcp_jiffies32): the
+		// gap, the ato and its halving.
+		m := (now/NsecPerJiffy - a.Lrcvtime/NsecPerJiffy) * NsecPerJiffy
 		switch {
 		case m <= TCP_ATO_MIN/2:
-			a.Ato = a.Ato>>1 + TCP_ATO_MIN/2
+			a.Ato = halfJiffies(a.Ato) + TCP_ATO_MIN/2
 		case m < a.Ato:
-			a.Ato = min(a.Ato>>1+m, rto, TCP_DELACK_MAX)
+			a.Ato = min(halfJiffies(a.Ato)+m, rto, TCP_DELACK_MAX)
 		case m > rto:
 			tcpIncrQuickack(tp, TCP_MAX_QUICKACKS)
 		}
@@ -377,7 +379,13 @@ func (k *Kernel) tcpEventDataSent(tp *TcpSock) {
 	if tp.ack.Lrcvtime == 0 {
 		return
 	}
-	if k.clock.Now()-tp.ack.Lrcvtime < tp.ack.Ato && tp.ack.Pingpong < 255 {
+	// In whole jiffies, as tcp_jiffies32 - lrcvtime.
+	since := (k.clock.Now()/NsecPerJiffy - tp.ack.Lrcvtime/NsecPerJiffy) * NsecPerJiffy
+	if since < tp.ack.Ato && tp.ack.Pingpong < 255 {
 		tp.ack.Pingpong++
 	}
 }
+
+// halfJiffies is ato >> 1 as Linux computes it on jiffies: half of a whole
+// number of jiffies, rounded down.
+func halfJiffies(ato int64) int64 { return ato / NsecPerJiffy >> 1 * NsecPerJiffy }
