@@ -97,10 +97,10 @@ func TestRetransmitIsNotAnOutSeg(t *testing.T) {
 // to the end of the skb it sends (net/ipv4/tcp_output.c:4361-4362), so
 // forced_push (tcp.c:671-674: write_seq after pushed_seq + max_window/2)
 // counts from there. The peer's largest window is 2048 bytes (half:
-// 1024, which also bounds the MSS to 1024: tcp_bound_to_half_wnd). A 1000-byte MSG_MORE write waits corked and goes with the
-// window probe; after it pushed_seq is 2461, and a 100-byte MSG_MORE
+// 1024, which also bounds the MSS to 1024: tcp_bound_to_half_wnd). A
+// 1000-byte MSG_MORE write waits corked and goes with the window probe; after it pushed_seq is 2461, and a 100-byte MSG_MORE
 // write (write_seq 2561) is not forced: no PSH (tcp_push, tcp.c:728-729).
-// The model leaves pushed_seq at 1461 and marks PSH.
+// The previous build left pushed_seq at 1461 and marked PSH.
 func TestProbeMovesPushedSeq(t *testing.T) {
 	if _, err := runScript(t, openServer(16)+`   +0 write(4, ..., 1460) = 1460
    +0 > . 1:1025(1024) ack 1
@@ -122,8 +122,8 @@ func TestProbeMovesPushedSeq(t *testing.T) {
 // + FIN in a 1024-byte window become 1024 bytes with PSH (sent by the
 // probe) and a FIN-only skb (tcp_fragment gives the FIN to the second
 // part), which waits until the window takes its sequence number. The
-// model compares the room with the payload length only and sends the FIN
-// past the window's right edge.
+// previous build compared the room with the payload length only and sent
+// the FIN past the window's right edge.
 func TestProbeLeavesFinOutsideWindow(t *testing.T) {
 	if _, err := runScript(t, openServer(1000)+`   +0 write(4, ..., 1460) = 1460
    +0 > P. 1:1461(1460) ack 1
@@ -133,6 +133,30 @@ func TestProbeLeavesFinOutsideWindow(t *testing.T) {
   +.3 > P. 1461:2485(1024) ack 1
   +.1 < . 1:1(0) ack 2485 win 8
    +0 > FP. 2485:2485(0) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestShortHeadGrowsFromNext: 6.12's tcp_write_xmit calls
+// tcp_grow_skb (net/ipv4/tcp_output.c:2801-2804, 2713-2735) before it
+// sends the head skb: a head shorter than cwnd_quota * mss (one MSS
+// without GSO, sk_gso_max_segs being 1) takes bytes from the skb after
+// it, eating that one (and its flags) if it empties. Here the window
+// probe left a 436-byte head (the rest of a 1460-byte skb split to the
+// 1024-byte window) before a 1460 and an 80-byte skb. When the window
+// opens, 6.12 sends 1460 + 516 (the 80-byte skb eaten by the second);
+// the previous build sent the 436-byte piece, then 1460, and held the
+// last 80 bytes (Minshall: the 436 was an unacknowledged small segment).
+func TestShortHeadGrowsFromNext(t *testing.T) {
+	if _, err := runScript(t, openServer(1000)+`   +0 write(4, ..., 1460) = 1460
+   +0 > P. 1:1461(1460) ack 1
+  +.1 < . 1:1(0) ack 1461 win 8
+   +0 write(4, ..., 3000) = 3000
+  +.3 > P. 1461:2485(1024) ack 1
+  +.1 < . 1:1(0) ack 2485 win 1000
+   +0 > P. 2485:3945(1460) ack 1
+   +0 > P. 3945:4461(516) ack 1
 `); err != nil {
 		t.Fatal(err)
 	}

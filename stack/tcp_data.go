@@ -175,6 +175,42 @@ func (k *Kernel) tcpGrowTail(sk *sockets.Sock, s *skb.SkBuff, extra int) (*skb.S
 	return ns, nil
 }
 
+// tcpGrowSkb is tcp_grow_skb: s, the first waiting skb, is shorter than
+// what may go now; move up to amount bytes into it from the skb behind it.
+// One emptied that way is freed, and its flags (PSH, FIN) and end pass to
+// s. Linux shifts page frags; the model copies the bytes, into a bigger
+// skb if s has no room (tcpGrowTail). It returns s, or what replaced it.
+func (k *Kernel) tcpGrowSkb(sk *sockets.Sock, s *skb.SkBuff, amount uint32) *skb.SkBuff {
+	next := skb.SkbPeekNext(s, &sk.SkWriteQueue)
+	if next == nil || next.Len == 0 {
+		return s // the last skb, or nothing to move (skb_shift of 0 bytes fails)
+	}
+	k.tr.Enter3(fnTcpGrowSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())), tracing.Size(uint64(amount)))
+	defer k.tr.Exit(fnTcpGrowSkb, tracing.Arg{})
+	n := min(amount, next.Len)
+	if skb.SkbTailroom(s) < n {
+		grown, err := k.tcpGrowTail(sk, s, int(n))
+		if err != nil {
+			return s
+		}
+		s = grown
+	}
+	b, _ := skb.SkbPut(s, n)
+	copy(b, next.Bytes()[:n])
+	_, _ = skb.SkbPull(next, n)
+	setCbEndSeq(s, cbEndSeqOf(s)+n)
+	setCbSeq(next, cbSeqOf(next)+n)
+	if next.Len == 0 {
+		// tcp_eat_one_skb: a FIN's sequence number comes along.
+		setCbEndSeq(s, cbEndSeqOf(next))
+		setCbFlags(s, cbFlagsOf(s)|cbFlagsOf(next))
+		_ = skb.SkbUnlinkLocked(next, &sk.SkWriteQueue)
+		sk.SkWmemQueued -= int32(next.Truesize)
+		_ = skb.ConsumeSkb(next)
+	}
+	return s
+}
+
 // tcpSkbEntail is tcp_skb_entail: queue a new skb at the tail of
 // sk_write_queue; a pending TCP_NAGLE_PUSH is used up by new data.
 func (k *Kernel) tcpSkbEntail(sk *sockets.Sock, s *skb.SkBuff) {
@@ -274,6 +310,9 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, mss uint32, nonagle uint8, pushO
 	for s := skb.SkbPeek(&sk.SkWriteQueue); s != nil; s = skb.SkbPeek(&sk.SkWriteQueue) {
 		if tcpPacketsInFlight(tp) >= tp.SndCwnd {
 			break // tcp_cwnd_test (a FIN too: 6.x has no exception for it)
+		}
+		if s.Len < mss {
+			s = k.tcpGrowSkb(sk, s, mss-s.Len) // cwnd_quota * mss - len, the quota one segment
 		}
 		end := cbEndSeqOf(s)
 		if s.Len > mss {

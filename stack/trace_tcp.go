@@ -27,7 +27,7 @@ var (
 	fnTcpSendChallengeAck, fnTcpSendDupack, fnTcpDsackSet, fnTcpProcessTlpAck, fnTcpCheckSackReordering          tracing.FuncID
 	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
 	fnTcpDoneWithError, fnTcpWriteQueuePurge, fnSkStreamWriteSpace, fnSkStreamWaitClose                          tracing.FuncID
-	fnTcpTryUndoSpuriousSyn, fnTcpInitMetrics, fnInetRtxSynAck                                                   tracing.FuncID
+	fnTcpTryUndoSpuriousSyn, fnTcpInitMetrics, fnInetRtxSynAck, fnTcpGrowSkb                                     tracing.FuncID
 	fnTcpCheckSackReneging, fnTcpSetRcvlowat                                                                     tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
@@ -344,6 +344,9 @@ func init() {
 		"After a read: if the window we may offer has at least doubled, tell the peer now (a window update).")
 	fnTcpFragment = reg("tcp_fragment", tcpOutputC, (*Kernel).tcpFragment, []string{"sk", "skb", "len"},
 		"Splits a queued segment in two so that the first part fits the peer's window.")
+	fnTcpGrowSkb = reg("tcp_grow_skb", tcpOutputC, (*Kernel).tcpGrowSkb, []string{"sk", "skb", "amount"},
+		"The first waiting segment is shorter than what may go now (one MSS here): bytes move into it from the "+
+			"segment behind it, and one emptied that way is freed, its PSH or FIN passing on.")
 	fnTcpSyncMss = tracing.Register(tracing.Spec{Name: "tcp_sync_mss", File: tcpOutputC, Go: (*Kernel).tcpSyncMss,
 		Args: []string{"sk", "mss_cache"}, Explain: "Recomputes the segment size we send: the peer's MSS, less the timestamp option if it is on."})
 	fnTcpValidateIncoming = reg("tcp_validate_incoming", tcpInputC, (*Kernel).tcpValidateIncoming, skSkb,
