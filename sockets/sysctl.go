@@ -40,6 +40,12 @@ type Sysctls struct {
 	// socket still wait in a device (tcp_should_autocork); Linux's default
 	// is 1.
 	TcpAutocorking int
+	// TcpShrinkWindow lets the offered window shrink when the receive
+	// buffer fills (tcp_shrink_window, 6.5 and later; needs window scaling);
+	// TcpWorkaroundSignedWindows caps an unscaled window at 32767 for
+	// peers that read it as signed. Both are 0 by default.
+	TcpShrinkWindow            int
+	TcpWorkaroundSignedWindows int
 	// TcpLimitOutputBytes caps what TCP Small Queues lets one socket have
 	// in its device (tcp_limit_output_bytes, 1 MiB); TcpPacingSsRatio and
 	// TcpPacingCaRatio scale the pacing rate (percent of cwnd*mss/srtt) in
@@ -234,6 +240,8 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_retrans_collapse", "a retransmission of a short segment takes the small segments after it along, up to an MSS; 0 off", func(s *Sysctls) *int { return &s.TcpRetransCollapse }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
 	intEntry("net.ipv4.tcp_notsent_lowat", "bytes written but not yet sent a socket may hold and still poll writable (a write past it waits)", func(s *Sysctls) *int { return &s.TcpNotsentLowat }, 0, 1<<32-1),
+	intEntry("net.ipv4.tcp_shrink_window", "let the offered window shrink to what the receive buffer has free, instead of never taking back what was offered (needs window scaling)", func(s *Sysctls) *int { return &s.TcpShrinkWindow }, 0, 1),
+	intEntry("net.ipv4.tcp_workaround_signed_windows", "offer at most 32767 bytes when the peer does not scale windows", func(s *Sysctls) *int { return &s.TcpWorkaroundSignedWindows }, 0, 1),
 	intEntry("net.ipv4.tcp_autocorking", "hold back a small write while the socket's earlier packets still wait in a device (they leave together when the device is done)", func(s *Sysctls) *int { return &s.TcpAutocorking }, 0, 1),
 	intEntry("net.ipv4.tcp_comp_sack_delay_ns", "the longest an ACK owed while data is out of order is held back (SACK compression), in ns", func(s *Sysctls) *int { return &s.TcpCompSackDelayNs }, 0, 1<<30),
 	intEntry("net.ipv4.tcp_comp_sack_slack_ns", "how much later than tcp_comp_sack_delay_ns the held-back ACK may go, in ns (the model sends it on time)", func(s *Sysctls) *int { return &s.TcpCompSackSlackNs }, 0, 1<<30),

@@ -179,7 +179,7 @@ func (k *Kernel) tcpAckSndCheck(sk *sockets.Sock) {
 	k.tr.Enter1(fnTcpAckSndCheck, tracing.Sock(uint64(sk.Addr())))
 	defer k.tr.Exit(fnTcpAckSndCheck, tracing.Arg{})
 	if (tp.RcvNxt-tp.RcvWup > tp.RcvMss &&
-		(tp.RcvNxt-tp.CopiedSeq < uint32(max(sk.SkRcvlowat, 1)) || uint32(tcpSelectWindowCore(tp, sk)) >= tp.RcvWnd)) ||
+		(tp.RcvNxt-tp.CopiedSeq < uint32(max(sk.SkRcvlowat, 1)) || uint32(k.tcpSelectWindowCore(tp, sk)) >= tp.RcvWnd)) ||
 		tcpInQuickackMode(tp) || tp.ack.Pending&ICSK_ACK_NOW != 0 {
 		k.tcpSendAck(sk)
 		return

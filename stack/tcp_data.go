@@ -572,7 +572,7 @@ func (k *Kernel) tcpCleanupRbuf(sk *sockets.Sock, copied int) {
 	if copied > 0 && !timeToAck && sk.SkShutdown&sockets.RCV_SHUTDOWN == 0 {
 		now := int64(tcpReceiveWindow(tp))
 		if 2*now <= int64(tp.WindowClamp) {
-			if w := int64(tcpSelectWindowCore(tp, sk)); w != 0 && w >= 2*now {
+			if w := int64(k.tcpSelectWindowCore(tp, sk)); w != 0 && w >= 2*now {
 				timeToAck = true
 			}
 		}

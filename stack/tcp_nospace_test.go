@@ -61,13 +61,13 @@ func TestSelectWindowEndsQuickAckWhenTheBufferFills(t *testing.T) {
 	f := newPairFix(t, PairConfig{AB: wireDelay(1e6), BA: wireDelay(1e6)})
 	lfd := f.listen(f.pa, addrA, 9, 8)
 	_, sfd := f.dial(lfd, 9)
-	got := onSock(t, f.pa, sfd, func(_ *Kernel, sk *sockets.Sock, tp *TcpSock) any {
+	got := onSock(t, f.pa, sfd, func(k *Kernel, sk *sockets.Sock, tp *TcpSock) any {
 		tp.ack.Quick = 8
-		tcpSelectWindowCore(tp, sk)
+		k.tcpSelectWindowCore(tp, sk)
 		roomy := tp.ack.Quick
 		saved := sk.SkRmemAlloc
 		sk.SkRmemAlloc = sk.SkRcvbuf * 3 / 4 // a quarter free
-		tcpSelectWindowCore(tp, sk)
+		k.tcpSelectWindowCore(tp, sk)
 		sk.SkRmemAlloc = saved
 		return [2]uint8{roomy, tp.ack.Quick}
 	}).([2]uint8)

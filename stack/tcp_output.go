@@ -92,10 +92,10 @@ func (k *Kernel) tcpSelectWindow(tp *TcpSock) uint16 {
 	sk := &tp.Sock
 	oldWin := tp.RcvWnd
 	cur := int64(max(int32(tp.RcvWup+tp.RcvWnd-tp.RcvNxt), 0)) // tcp_receive_window, across the wrap
-	newWin := uint32(tcpSelectWindowCore(tp, sk))
-	if int64(newWin) < cur {
+	newWin := uint32(k.tcpSelectWindowCore(tp, sk))
+	if int64(newWin) < cur && (k.net.Sysctl.TcpShrinkWindow == 0 || tp.RxOpt.RcvWscale == 0) {
 		// Never shrink what was offered, even when a zero window is
-		// what the buffer asks for.
+		// what the buffer asks for (unless tcp_shrink_window allows it).
 		if newWin == 0 {
 			k.mib.inc(LINUX_MIB_TCPWANTZEROWINDOWADV)
 		}
@@ -103,7 +103,11 @@ func (k *Kernel) tcpSelectWindow(tp *TcpSock) uint16 {
 	}
 	tp.RcvWnd = newWin
 	tp.RcvWup = tp.RcvNxt
-	newWin = min(newWin, 65535<<tp.RxOpt.RcvWscale)
+	if tp.RxOpt.RcvWscale == 0 && k.net.Sysctl.TcpWorkaroundSignedWindows != 0 {
+		newWin = min(newWin, MAX_TCP_WINDOW)
+	} else {
+		newWin = min(newWin, 65535<<tp.RxOpt.RcvWscale)
+	}
 	newWin >>= tp.RxOpt.RcvWscale
 	if newWin == 0 {
 		if oldWin != 0 {
@@ -117,11 +121,31 @@ func (k *Kernel) tcpSelectWindow(tp *TcpSock) uint16 {
 
 func alignUp(x, a uint32) uint32 { return (x + a - 1) &^ (a - 1) }
 
+// tcpShrinkableWindow is __tcp_select_window's shrink_window_allowed
+// path (tcp_shrink_window on, window scaling in use): the window is the
+// free space, rounded down to the scale, so it follows the buffer down as
+// well as up; 0 once less than half the buffer is free and what is free
+// is under a sixteenth of it, an MSS or one unit of the scale.
+func tcpShrinkableWindow(tp *TcpSock, free, allowed, full, mss int) int {
+	unit := 1 << tp.RxOpt.RcvWscale
+	free = free &^ (unit - 1)
+	if free < full>>1 {
+		tp.ack.Quick = 0
+		if free < allowed>>4 || free < mss || free < unit {
+			return 0
+		}
+	}
+	if free > int(tp.RcvSsthresh) {
+		free = int(alignUp(tp.RcvSsthresh, uint32(unit)))
+	}
+	return free
+}
+
 // tcpSelectWindowCore is __tcp_select_window (without memory pressure):
 // what free buffer space allows, capped by rcv_ssthresh, rounded up to the
 // window scale's granularity. With less than half the buffer free it
 // also ends quick-ack mode, as the kernel's does.
-func tcpSelectWindowCore(tp *TcpSock, sk *sockets.Sock) int {
+func (k *Kernel) tcpSelectWindowCore(tp *TcpSock, sk *sockets.Sock) int {
 	free := tcpSpace(sk)
 	allowed := tcpFullSpace(sk)
 	full := min(int(tp.WindowClamp), allowed)
@@ -131,6 +155,9 @@ func tcpSelectWindowCore(tp *TcpSock, sk *sockets.Sock) int {
 		if mss <= 0 {
 			return 0
 		}
+	}
+	if k.net.Sysctl.TcpShrinkWindow != 0 && tp.RxOpt.RcvWscale != 0 {
+		return tcpShrinkableWindow(tp, free, allowed, full, mss)
 	}
 	if free < full>>1 {
 		// Less than half the buffer free: the reader is slow, so no

@@ -31,3 +31,71 @@ func TestSelectWindowAcrossTheWrap(t *testing.T) {
 		t.Fatalf("window field %d (rcv_wnd %d) without the wrap, %d (rcv_wnd %d) across it", plain, plainWnd, wrapped, wrappedWnd)
 	}
 }
+
+// TestShrinkWindowSysctl: with net.ipv4.tcp_shrink_window (6.5 and
+// later) and window scaling in use, __tcp_select_window offers what the
+// buffer has free, rounded down to the scale, even below what it offered
+// before, down to 0; without it the offered window is never taken back.
+// A socket that offered 64128 bytes (62128 still open) with 20000 bytes
+// of window's worth free offers 19968 (156 << 7) with the sysctl and
+// keeps 62208 (486 << 7) without; with 1000 free, 0 and 486.
+func TestShrinkWindowSysctl(t *testing.T) {
+	win := func(shrink int, room int32) (uint16, uint32) {
+		k, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.net.Sysctl.TcpShrinkWindow = shrink
+		sk := newTcpSock(nil)
+		tp := tcpSk(sk)
+		sk.SkRcvbuf = 131072
+		sk.SkRmemAlloc = sk.SkRcvbuf - 2*room // tcp_space: half the room, at the default scaling ratio
+		tp.WindowClamp, tp.RcvSsthresh = 64076, 64076
+		tp.RcvMss = 1000
+		tp.RxOpt.RcvWscale = 7
+		tp.RcvWup, tp.RcvWnd = 1000, 64128
+		tp.RcvNxt = 3000
+		return k.tcpSelectWindow(tp), tp.RcvWnd
+	}
+	for _, c := range []struct {
+		shrink int
+		room   int32
+		field  uint16
+		rcvWnd uint32
+	}{
+		{1, 20000, 156, 19968},
+		{0, 20000, 486, 62208},
+		{1, 1000, 0, 0},
+		{0, 1000, 486, 62208},
+	} {
+		if field, wnd := win(c.shrink, c.room); field != c.field || wnd != c.rcvWnd {
+			t.Errorf("tcp_shrink_window=%d, %d bytes free: window field %d (rcv_wnd %d), want %d (%d)",
+				c.shrink, c.room, field, wnd, c.field, c.rcvWnd)
+		}
+	}
+}
+
+// TestWorkaroundSignedWindows: with net.ipv4.tcp_workaround_signed_windows
+// an unscaled window is at most 32767 (MAX_TCP_WINDOW), for peers that
+// read the field as signed; without it, up to 65535.
+func TestWorkaroundSignedWindows(t *testing.T) {
+	for _, c := range []struct {
+		workaround int
+		field      uint16
+	}{{0, 65000}, {1, 32767}} {
+		k, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.net.Sysctl.TcpWorkaroundSignedWindows = c.workaround
+		sk := newTcpSock(nil)
+		tp := tcpSk(sk)
+		sk.SkRcvbuf = 262144
+		tp.WindowClamp, tp.RcvSsthresh = 65535, 65535
+		tp.RcvMss = 1000
+		tp.RcvWup, tp.RcvNxt = 1000, 1000
+		if field := k.tcpSelectWindow(tp); field != c.field {
+			t.Errorf("tcp_workaround_signed_windows=%d: window field %d, want %d", c.workaround, field, c.field)
+		}
+	}
+}
