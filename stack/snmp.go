@@ -142,6 +142,8 @@ const (
 	LINUX_MIB_TCPACKSKIPPEDSYNRECV
 	LINUX_MIB_TCPSYNRETRANS
 	LINUX_MIB_PAWSACTIVEREJECTED
+	LINUX_MIB_TCPSACKFAILURES
+	LINUX_MIB_TCPRENOFAILURES
 	numMibs
 )
 
@@ -179,7 +181,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"}, {"TcpExt", "TCPWinProbe"},
 	{"TcpExt", "TCPACKSkippedFinWait2"}, {"TcpExt", "TWKilled"},
 	{"TcpExt", "TCPAbortOnLinger"}, {"TcpExt", "TCPACKSkippedSynRecv"}, {"TcpExt", "TCPSynRetrans"},
-	{"TcpExt", "PAWSActiveRejected"},
+	{"TcpExt", "PAWSActiveRejected"}, {"TcpExt", "TCPSackFailures"}, {"TcpExt", "TCPRenoFailures"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

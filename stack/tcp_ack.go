@@ -270,12 +270,13 @@ func (k *Kernel) tcpSendDelayedAck(sk *sockets.Sock) {
 			maxAto = TCP_DELACK_MAX
 		}
 		if tp.Srtt != 0 {
-			rtt := max(int64(tp.Srtt>>3)*1000, TCP_DELACK_MIN)
-			maxAto = min(maxAto, rtt)
+			// usecs_to_jiffies rounds the smoothed RTT up to whole jiffies.
+			srtt := (int64(tp.Srtt>>3)*1000 + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy
+			maxAto = min(maxAto, max(srtt, TCP_DELACK_MIN))
 		}
 		ato = min(ato, maxAto)
 	}
-	ato = min(ato, TCP_DELACK_MAX) // icsk_delack_max
+	ato = min(ato, tcpDelackMax) // tcp_delack_max
 	now := k.clock.Now()
 	timeout := now + ato
 	if a.Pending&ICSK_ACK_TIMER != 0 {
@@ -288,6 +289,11 @@ func (k *Kernel) tcpSendDelayedAck(sk *sockets.Sock) {
 	k.tr.Point(fnTcpSendDelayedAck, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout-now))
 	k.armDelackTimer(sk, timeout)
 }
+
+// tcpDelackMax is tcp_delack_max: icsk_delack_max (TCP_DELACK_MAX), but
+// a jiffy under the minimum RTO, so that a delayed ACK never arrives as
+// late as the peer's retransmission: 199 ms.
+const tcpDelackMax = min(TCP_DELACK_MAX, max(TCP_RTO_MIN, 2*NsecPerJiffy)-NsecPerJiffy)
 
 // armDelackTimer is inet_csk_reset_xmit_timer(ICSK_TIME_DACK): an ACK is
 // owed, and the delayed-ACK timer sends it at timeout unless data of ours

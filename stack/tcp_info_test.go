@@ -108,12 +108,13 @@ func TestTCPInfoAfterTransfer(t *testing.T) {
 		if i.TcpiSndMss != x.mss || i.TcpiAdvmss != 65483 || i.TcpiPmtu != 65536 {
 			t.Errorf("%s: snd_mss %d advmss %d pmtu %d, want %d 65483 65536", x.side, i.TcpiSndMss, i.TcpiAdvmss, i.TcpiPmtu, x.mss)
 		}
-		// Loopback in virtual time: every RTT sample is 1 µs, so srtt is
-		// 1 µs, and the RTO is srtt + rttvar, where rttvar is at least
-		// TCP_RTO_MIN: 200001 µs, rounded up to whole jiffies (201 ms,
-		// the "rto:201" of ss -i on a real loopback connection).
-		if i.TcpiRtt != 1 || i.TcpiMinRtt != 1 || i.TcpiRto != 201000 {
-			t.Errorf("%s: rtt %d min_rtt %d rto %d, want 1 1 201000", x.side, i.TcpiRtt, i.TcpiMinRtt, i.TcpiRto)
+		// Loopback in virtual time: every RTT sample is 0 µs, which
+		// tcp_rtt_estimator keeps as srtt_us 1 (tcpi_rtt 0); the RTO is
+		// srtt + rttvar, where rttvar is at least TCP_RTO_MIN: 200 ms
+		// (on a real loopback connection a few µs make it 201 ms, the
+		// "rto:201" of ss -i). min_rtt takes a 0 sample as one jiffy.
+		if i.TcpiRtt != 0 || i.TcpiMinRtt != 1000 || i.TcpiRto != 200000 {
+			t.Errorf("%s: rtt %d min_rtt %d rto %d, want 0 1000 200000", x.side, i.TcpiRtt, i.TcpiMinRtt, i.TcpiRto)
 		}
 		if i.TcpiUnacked != 0 || i.TcpiRetrans != 0 || i.TcpiTotalRetrans != 0 || i.TcpiNotsentBytes != 0 ||
 			i.TcpiRetransmits != 0 || i.TcpiBackoff != 0 {

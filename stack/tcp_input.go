@@ -996,7 +996,7 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 		}
 	}
 	if sample >= 0 {
-		us, caUs := max(sample/1000, 1), max(caSample/1000, 1)
+		us, caUs := sample/1000, caSample/1000 // 0 is a sample too
 		k.tcpUpdateRttMin(tp, uint32(caUs))
 		k.tcpRttEstimator(tp, us)
 		tp.IcskBackoff = 0       // RFC 6298: only a valid RTT sample ends the backoff
@@ -1115,6 +1115,9 @@ const tcpMinRttWlen = int64(300e9)
 // samples so that an expiring minimum hands over to the next best one; the
 // model keeps one and starts over from the current sample when it expires.
 func (k *Kernel) tcpUpdateRttMin(tp *TcpSock, rttUs uint32) {
+	if rttUs == 0 {
+		rttUs = uint32(NsecPerJiffy / 1000) // jiffies_to_usecs(1): min_rtt is never 0
+	}
 	now := k.clock.Now()
 	if rttUs <= tp.rttMin || now-tp.rttMinStamp > tcpMinRttWlen {
 		tp.rttMin, tp.rttMinStamp = rttUs, now

@@ -142,6 +142,11 @@ func tcpSynackWindow(req *sockets.RequestSock) uint32 { return min(req.RcvWnd, 6
 // reqskTimeout is reqsk_timeout(req, TCP_RTO_MAX): the SYN-ACK timeout,
 // doubled for each time it ran out, at most TCP_RTO_MAX.
 func reqskTimeout(req *sockets.RequestSock) int64 {
+	// Doubling past TCP_RTO_MAX would overflow (tcp_synack_retries goes
+	// to 255); Linux shifts a 64-bit count of jiffies.
+	if req.NumTimeout >= 8 {
+		return TCP_RTO_MAX
+	}
 	return min(TCP_TIMEOUT_INIT<<req.NumTimeout, TCP_RTO_MAX)
 }
 
@@ -164,7 +169,7 @@ func (k *Kernel) tcpSynackRttMeas(child *sockets.Sock, req *sockets.RequestSock)
 		return
 	}
 	tp := tcpSk(child)
-	us := max((k.clock.Now()-req.SntSynack)/1000, 1)
+	us := (k.clock.Now() - req.SntSynack) / 1000
 	k.tr.Point(fnTcpSynackRttMeas, tracing.Sock(uint64(child.Addr())), tracing.Int(us))
 	k.tcpUpdateRttMin(tp, uint32(us))
 	k.tcpRttEstimator(tp, us)

@@ -77,6 +77,10 @@ func (k *Kernel) tcpRetransmitTimer(sk *sockets.Sock) {
 			k.mib.inc(LINUX_MIB_TCPRENORECOVERYFAIL)
 		case tp.IcskCaState == sockets.TCP_CA_Loss:
 			k.mib.inc(LINUX_MIB_TCPLOSSFAILURES)
+		case (tp.IcskCaState == sockets.TCP_CA_Disorder || tp.sackedOut != 0) && tcpIsSack(tp):
+			k.mib.inc(LINUX_MIB_TCPSACKFAILURES)
+		case tp.IcskCaState == sockets.TCP_CA_Disorder || tp.sackedOut != 0:
+			k.mib.inc(LINUX_MIB_TCPRENOFAILURES)
 		}
 	}
 	k.tcpEnterLoss(sk)
