@@ -46,6 +46,11 @@ type Sysctls struct {
 	// peers that read it as signed. Both are 0 by default.
 	TcpShrinkWindow            int
 	TcpWorkaroundSignedWindows int
+	// TcpRtoMinUs is the smallest RTO a new socket uses, in µs
+	// (tcp_rto_min_us, 6.11 and later; 200000, TCP_RTO_MIN): it bounds
+	// the RTT variance, and it is what a loss probe adds with one packet
+	// out and what keeps a delayed ACK under the RTO.
+	TcpRtoMinUs int
 	// TcpLimitOutputBytes caps what TCP Small Queues lets one socket have
 	// in its device (tcp_limit_output_bytes, 1 MiB); TcpPacingSsRatio and
 	// TcpPacingCaRatio scale the pacing rate (percent of cwnd*mss/srtt) in
@@ -124,6 +129,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpFinTimeout:         60,
 		TcpTwReuse:            2,
 		TcpNotsentLowat:       1<<32 - 1,
+		TcpRtoMinUs:           200000,
 		TcpSlowStartAfterIdle: 1,
 		TcpAutocorking:        1,
 		TcpLimitOutputBytes:   16 * 65536,
@@ -240,6 +246,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_retrans_collapse", "a retransmission of a short segment takes the small segments after it along, up to an MSS; 0 off", func(s *Sysctls) *int { return &s.TcpRetransCollapse }, 0, 1),
 	intEntry("net.ipv4.tcp_frto", "F-RTO (RFC 5682): after an RTO, send new data first to tell a spurious timeout from a real loss; 0 off", func(s *Sysctls) *int { return &s.TcpFrto }, 0, 2),
 	intEntry("net.ipv4.tcp_notsent_lowat", "bytes written but not yet sent a socket may hold and still poll writable (a write past it waits)", func(s *Sysctls) *int { return &s.TcpNotsentLowat }, 0, 1<<32-1),
+	intEntry("net.ipv4.tcp_rto_min_us", "the smallest RTO of a new socket, in microseconds", func(s *Sysctls) *int { return &s.TcpRtoMinUs }, 1, 1<<31-1),
 	intEntry("net.ipv4.tcp_shrink_window", "let the offered window shrink to what the receive buffer has free, instead of never taking back what was offered (needs window scaling)", func(s *Sysctls) *int { return &s.TcpShrinkWindow }, 0, 1),
 	intEntry("net.ipv4.tcp_workaround_signed_windows", "offer at most 32767 bytes when the peer does not scale windows", func(s *Sysctls) *int { return &s.TcpWorkaroundSignedWindows }, 0, 1),
 	intEntry("net.ipv4.tcp_autocorking", "hold back a small write while the socket's earlier packets still wait in a device (they leave together when the device is done)", func(s *Sysctls) *int { return &s.TcpAutocorking }, 0, 1),

@@ -59,6 +59,7 @@ type TcpSock struct {
 	SndIsn, RcvIsn            uint32
 	Nonagle                   uint8
 	KeepaliveTime             int64 // TCP_KEEPIDLE in ns (0: the sysctl)
+	IcskRtoMin                int64 // icsk_rto_min: tcp_rto_min_us when the socket was made, in whole jiffies (ns)
 	KeepaliveIntvl            int64
 	KeepaliveProbes           uint8
 	CongestionOps             string
@@ -144,6 +145,8 @@ func (k *Kernel) tcpInitSock(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	icsk := &tp.InetConnectionSock
 	icsk.IcskRto = TCP_TIMEOUT_INIT
+	// usecs_to_jiffies rounds up.
+	tp.IcskRtoMin = (int64(k.net.Sysctl.TcpRtoMinUs)*1000 + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy
 	tp.MdevUs = uint32(TCP_TIMEOUT_INIT / 1000)
 	tp.SndCwnd = TCP_INIT_CWND
 	tp.SndSsthresh = TCP_INFINITE_SSTHRESH

@@ -276,7 +276,7 @@ func (k *Kernel) tcpSendDelayedAck(sk *sockets.Sock) {
 		}
 		ato = min(ato, maxAto)
 	}
-	ato = min(ato, tcpDelackMax) // tcp_delack_max
+	ato = min(ato, tcpDelackMax(tp))
 	now := k.clock.Now()
 	timeout := now + ato
 	if a.Pending&ICSK_ACK_TIMER != 0 {
@@ -291,9 +291,11 @@ func (k *Kernel) tcpSendDelayedAck(sk *sockets.Sock) {
 }
 
 // tcpDelackMax is tcp_delack_max: icsk_delack_max (TCP_DELACK_MAX), but
-// a jiffy under the minimum RTO, so that a delayed ACK never arrives as
-// late as the peer's retransmission: 199 ms.
-const tcpDelackMax = min(TCP_DELACK_MAX, max(TCP_RTO_MIN, 2*NsecPerJiffy)-NsecPerJiffy)
+// a jiffy under the socket's minimum RTO, so that a delayed ACK never
+// arrives as late as the peer's retransmission: 199 ms by default.
+func tcpDelackMax(tp *TcpSock) int64 {
+	return min(TCP_DELACK_MAX, max(tp.IcskRtoMin, 2*NsecPerJiffy)-NsecPerJiffy)
+}
 
 // armDelackTimer is inet_csk_reset_xmit_timer(ICSK_TIME_DACK): an ACK is
 // owed, and the delayed-ACK timer sends it at timeout unless data of ours

@@ -12,26 +12,32 @@ import (
 // at 16, and at 24 the socket's transmission count when it was last sent.
 // The kernel's clock always moves between two transmissions; the model's
 // virtual clock may not, so RACK orders sends made at one instant by that
-// count (the kernel's tsorted list order).
+// count (the kernel's tsorted list order). At 32 is tx.delivered, the
+// socket's delivered count when the skb was last sent, and at 36 whether
+// it still stands for a delivery to come (the kernel zeroes
+// tx.delivered_mstamp once the skb is SACKed).
 const (
-	cbSeq    = 0
-	cbEndSeq = 4
-	cbFlags  = 8
-	cbSacked = 9
-	cbMstamp = 16
-	cbTxNum  = 24
+	cbSeq         = 0
+	cbEndSeq      = 4
+	cbFlags       = 8
+	cbSacked      = 9
+	cbMstamp      = 16
+	cbTxNum       = 24
+	cbTxDelivered = 32
+	cbTxPending   = 36
 )
 
-func cbSeqOf(s *skb.SkBuff) uint32        { return binary.LittleEndian.Uint32(s.Cb[cbSeq:]) }
-func cbEndSeqOf(s *skb.SkBuff) uint32     { return binary.LittleEndian.Uint32(s.Cb[cbEndSeq:]) }
-func cbFlagsOf(s *skb.SkBuff) uint8       { return s.Cb[cbFlags] }
-func cbMstampOf(s *skb.SkBuff) int64      { return int64(binary.LittleEndian.Uint64(s.Cb[cbMstamp:])) }
-func setCbSeq(s *skb.SkBuff, v uint32)    { binary.LittleEndian.PutUint32(s.Cb[cbSeq:], v) }
-func setCbEndSeq(s *skb.SkBuff, v uint32) { binary.LittleEndian.PutUint32(s.Cb[cbEndSeq:], v) }
-func setCbFlags(s *skb.SkBuff, v uint8)   { s.Cb[cbFlags] = v }
-func setCbMstamp(s *skb.SkBuff, v int64)  { binary.LittleEndian.PutUint64(s.Cb[cbMstamp:], uint64(v)) }
-func cbTxNumOf(s *skb.SkBuff) uint64      { return binary.LittleEndian.Uint64(s.Cb[cbTxNum:]) }
-func setCbTxNum(s *skb.SkBuff, v uint64)  { binary.LittleEndian.PutUint64(s.Cb[cbTxNum:], v) }
+func cbSeqOf(s *skb.SkBuff) uint32         { return binary.LittleEndian.Uint32(s.Cb[cbSeq:]) }
+func cbEndSeqOf(s *skb.SkBuff) uint32      { return binary.LittleEndian.Uint32(s.Cb[cbEndSeq:]) }
+func cbFlagsOf(s *skb.SkBuff) uint8        { return s.Cb[cbFlags] }
+func cbMstampOf(s *skb.SkBuff) int64       { return int64(binary.LittleEndian.Uint64(s.Cb[cbMstamp:])) }
+func setCbSeq(s *skb.SkBuff, v uint32)     { binary.LittleEndian.PutUint32(s.Cb[cbSeq:], v) }
+func setCbEndSeq(s *skb.SkBuff, v uint32)  { binary.LittleEndian.PutUint32(s.Cb[cbEndSeq:], v) }
+func setCbFlags(s *skb.SkBuff, v uint8)    { s.Cb[cbFlags] = v }
+func setCbMstamp(s *skb.SkBuff, v int64)   { binary.LittleEndian.PutUint64(s.Cb[cbMstamp:], uint64(v)) }
+func cbTxNumOf(s *skb.SkBuff) uint64       { return binary.LittleEndian.Uint64(s.Cb[cbTxNum:]) }
+func setCbTxNum(s *skb.SkBuff, v uint64)   { binary.LittleEndian.PutUint64(s.Cb[cbTxNum:], v) }
+func cbTxDeliveredOf(s *skb.SkBuff) uint32 { return binary.LittleEndian.Uint32(s.Cb[cbTxDelivered:]) }
 
 // Sequence number comparisons with wraparound (before(), after()).
 func before(a, b uint32) bool { return int32(a-b) < 0 }

@@ -175,6 +175,22 @@ func (k *Kernel) tcpGrowTail(sk *sockets.Sock, s *skb.SkBuff, extra int) (*skb.S
 	return ns, nil
 }
 
+// tcpEventNewDataSent is tcp_event_new_data_sent: s, just sent for the
+// first time, moves snd_nxt and counts in packets_out; the first packet
+// out arms the RTO, and so does new data while the loss probe is what is
+// armed (tcp_rearm_rto: a probe is for a tail, and the tail just moved).
+// A writer short of room may wake (tcp_check_space).
+func (k *Kernel) tcpEventNewDataSent(sk *sockets.Sock, s *skb.SkBuff) {
+	tp := tcpSk(sk)
+	prior := tp.PacketsOut
+	tp.SndNxt = cbEndSeqOf(s)
+	tp.PacketsOut++
+	if prior == 0 || tp.icskPending == ICSK_TIME_LOSS_PROBE {
+		k.tcpRearmRto(sk)
+	}
+	k.tcpCheckSpace(sk)
+}
+
 // tcpGrowSkb is tcp_grow_skb: s, the first waiting skb, is shorter than
 // what may go now; move up to amount bytes into it from the skb behind it.
 // One emptied that way is freed, and its flags (PSH, FIN) and end pass to
@@ -343,13 +359,8 @@ func (k *Kernel) tcpWriteXmit(sk *sockets.Sock, mss uint32, nonagle uint8, pushO
 		if k.tcpTransmitSkb(sk, s, true) != nil {
 			break
 		}
-		tp.SndNxt = cbEndSeqOf(s)
-		tp.PacketsOut++
+		k.tcpEventNewDataSent(sk, s)
 		sent++
-		if tp.PacketsOut == 1 {
-			k.tcpResetXmitTimer(sk, tp.IcskRto)
-		}
-		k.tcpCheckSpace(sk) // tcp_event_new_data_sent
 		if s.Len < mss {
 			tp.SndSml = cbEndSeqOf(s) // tcp_minshall_update
 		}

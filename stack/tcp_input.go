@@ -870,7 +870,7 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn, flag int) int {
 	}
 	lostBefore := tp.lost
 	flag |= k.tcpCleanRtxQueue(sk, priorFack, priorSndUna, &state)
-	k.tcpRackUpdateReoWnd(tp, priorDelivered)
+	k.tcpRackUpdateReoWnd(tp, state.priorDelivered)
 	if tp.TlpHighSeq != 0 {
 		k.tcpProcessTlpAck(sk, ackSeq, flag)
 	}
@@ -966,6 +966,7 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 			flag |= FLAG_SYN_ACKED
 			tcpClearRetransStamp(tp)
 		}
+		tcpRateSkbDelivered(tp, s, state)
 		_ = skb.SkbUnlinkLocked(s, &tp.rtxQueue)
 		tp.PacketsOut--
 		pktsAcked++
@@ -1039,7 +1040,7 @@ func (k *Kernel) tcpRttTsSample(tp *TcpSock) int64 {
 // RTT and variance (RFC 6298) as Linux keeps them, srtt in microseconds
 // times 8, and RTO = srtt + rttvar, with rttvar at least TCP_RTO_MIN.
 func (k *Kernel) tcpRttEstimator(tp *TcpSock, mUs int64) {
-	const rtoMinUs = TCP_RTO_MIN / 1000
+	rtoMinUs := tp.IcskRtoMin / 1000 // tcp_rto_min_us
 	m := mUs
 	srtt := int64(tp.Srtt)
 	if srtt != 0 {
@@ -1079,7 +1080,7 @@ func (k *Kernel) tcpRttEstimator(tp *TcpSock, mUs int64) {
 	// __tcp_set_rto: usecs_to_jiffies rounds up to whole jiffies.
 	rtoUs := int64(tp.Srtt>>3) + int64(tp.Rttvar)
 	rto := (rtoUs*1000 + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy
-	tp.IcskRto = min(max(rto, TCP_RTO_MIN), TCP_RTO_MAX)
+	tp.IcskRto = min(rto, TCP_RTO_MAX) // tcp_bound_rto; rttvar keeps it above icsk_rto_min
 	k.tr.Point(fnTcpRttEstimator, tracing.Int(mUs), tracing.Int(tp.IcskRto))
 }
 

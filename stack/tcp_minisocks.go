@@ -315,6 +315,7 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 	tcpCaOpenreqChild(tp, ltp)
 	k.tcpInitCongestionControl(tp)
 	tp.KeepaliveTime, tp.KeepaliveIntvl, tp.KeepaliveProbes = ltp.KeepaliveTime, ltp.KeepaliveIntvl, ltp.KeepaliveProbes
+	tp.IcskRtoMin = ltp.IcskRtoMin // inet_csk_clone_lock copies icsk
 	if newsk.SockFlagSet(sockets.SOCK_KEEPOPEN) {
 		k.tcpResetKeepaliveTimer(newsk, k.keepaliveTimeWhen(tp))
 	}

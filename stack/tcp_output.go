@@ -329,6 +329,9 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 	// (skb_set_owner_w, with tcp_wfree or, for a pure ACK, __sock_wfree).
 	k.tcpSetOwnerW(sk, out, out.Truesize == 2)
 	err := k.tcpBuildAndSend(out, seg)
+	if cloneIt && err == nil {
+		tcpRateSkbSent(tp, s)
+	}
 	k.tr.Exit(fnTcpTransmitSkb, tracing.Errno(sockets.ErrnoOf(err).Ret()))
 	return err
 }

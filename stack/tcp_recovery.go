@@ -240,26 +240,47 @@ func (k *Kernel) tcpNewrenoMarkLost(sk *sockets.Sock, sndUnaAdvanced bool) {
 	}
 }
 
-// tcpUpdateScoreboard is tcp_update_scoreboard with RACK off
-// (tcp_recovery=0): the classic rule marks the head lost (the kernel's
-// tcp_mark_head_lost also counts SACKed segments; the model marks the
-// holes below the highest SACK less tcp_reordering segments).
+// tcpUpdateScoreboard is tcp_update_scoreboard, the classic rule with
+// RACK off (tcp_recovery=0), for SACK only (without SACK,
+// tcp_newreno_mark_lost does it all): everything from the head up to
+// where more than sacked_out - tcp_reordering SACKed segments lie behind
+// is lost; with fewer SACKed than that, a fast retransmit marks the head.
 func (k *Kernel) tcpUpdateScoreboard(sk *sockets.Sock, fastRexmit bool) {
 	tp := tcpSk(sk)
-	head := skb.SkbPeek(&tp.rtxQueue)
-	if head == nil {
-		return
-	}
 	if !tcpIsSack(tp) {
-		k.tcpMarkSkbLost(sk, head)
 		return
 	}
-	limit := tcpHighestSackSeq(tp) - tp.Reordering*tp.MssCache
-	for s := head; s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
-		if after(cbEndSeqOf(s), limit) && !(fastRexmit && s == head) {
+	if upto := int(tp.sackedOut) - int(tp.Reordering); upto >= 0 {
+		k.tcpMarkHeadLost(sk, upto, false)
+	} else if fastRexmit {
+		k.tcpMarkHeadLost(sk, 1, true)
+	}
+}
+
+// tcpMarkHeadLost is tcp_mark_head_lost (walking from the head, without
+// the kernel's resume hints): mark lost each segment sent before snd_nxt
+// until more than packets SACKed ones have been passed, or only the head
+// if markHead.
+func (k *Kernel) tcpMarkHeadLost(sk *sockets.Sock, packets int, markHead bool) {
+	tp := tcpSk(sk)
+	lossHigh := tp.SndNxt
+	cnt := 0
+	for s := skb.SkbPeek(&tp.rtxQueue); s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
+		if after(cbEndSeqOf(s), lossHigh) {
 			break
 		}
-		k.tcpMarkSkbLost(sk, s)
+		if s.Cb[cbSacked]&TCPCB_SACKED_ACKED != 0 {
+			cnt++
+		}
+		if cnt > packets {
+			break
+		}
+		if s.Cb[cbSacked]&TCPCB_LOST == 0 {
+			k.tcpMarkSkbLost(sk, s)
+		}
+		if markHead {
+			break
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"encoding/binary"
+
 	"slices"
 	"strings"
 
@@ -56,6 +58,42 @@ type tcpSacktagState struct {
 	lastSackt     int64  // never-retransmitted segments (RTT samples)
 	haveSackt     bool
 	sackDelivered uint32
+	// The rate sample's part the model uses (struct rate_sample):
+	// prior_delivered is tx.delivered of the most recently sent skb this
+	// ACK (S)ACKed, 0 if it delivered nothing new; last_end_seq breaks
+	// ties between skbs sent at one instant.
+	priorDelivered uint32
+	lastEndSeq     uint32
+}
+
+// tcpRateSkbSent is tcp_rate_skb_sent, the part the model uses: an skb
+// just sent remembers the delivered count, and that its delivery is to
+// come; the first packet out starts a send phase (first_tx_mstamp).
+func tcpRateSkbSent(tp *TcpSock, s *skb.SkBuff) {
+	if tp.PacketsOut == 0 {
+		tp.firstTxMstamp = cbMstampOf(s)
+	}
+	binary.LittleEndian.PutUint32(s.Cb[cbTxDelivered:], tp.Delivered)
+	s.Cb[cbTxPending] = 1
+}
+
+// tcpRateSkbDelivered is tcp_rate_skb_delivered, the part the model uses:
+// an skb this ACK (S)ACKs gives the rate sample its prior_delivered if it
+// is the most recently sent so far; once SACKed it gives nothing more
+// (its later cumulative ACK, or a D-SACK of it, delivers nothing new).
+func tcpRateSkbDelivered(tp *TcpSock, s *skb.SkBuff, state *tcpSacktagState) {
+	if s.Cb[cbTxPending] == 0 {
+		return
+	}
+	tx := cbMstampOf(s)
+	if state.priorDelivered == 0 || tx > tp.firstTxMstamp || (tx == tp.firstTxMstamp && after(cbEndSeqOf(s), state.lastEndSeq)) {
+		state.priorDelivered = cbTxDeliveredOf(s)
+		state.lastEndSeq = cbEndSeqOf(s)
+		tp.firstTxMstamp = tx
+	}
+	if s.Cb[cbSacked]&TCPCB_SACKED_ACKED != 0 {
+		s.Cb[cbTxPending] = 0
+	}
 }
 
 // tcpPacketsInFlight is tcp_packets_in_flight: segments sent, less those
@@ -137,6 +175,7 @@ func (k *Kernel) tcpSacktagWriteQueue(sk *sockets.Sock, blocks []header.SackBloc
 				continue // partly covered: not tagged
 			}
 			s.Cb[cbSacked] = k.tcpSacktagOne(sk, state, s.Cb[cbSacked], seq, end, dup, cbMstampOf(s), cbTxNumOf(s))
+			tcpRateSkbDelivered(tp, s, state)
 		}
 	}
 	if before(state.reord, tp.SndNxt) && (tp.IcskCaState != sockets.TCP_CA_Loss || tp.undoMarker != 0) {

@@ -42,6 +42,7 @@ type tcpConn struct {
 	BytesReceived, BytesAcked uint64
 	BytesSent, BytesRetrans   uint64 // payload sent, and the part of it sent again
 	Delivered                 uint32 // segments the peer acknowledged
+	firstTxMstamp             int64  // first_tx_mstamp: send time of the newest skb a rate sample took
 	Lsndtime                  int64  // when data was last sent (ns)
 	SndSml                    uint32 // end of the last partial segment sent (Nagle, Minshall's variant)
 	PushedSeq                 uint32 // write_seq at the last PSH mark

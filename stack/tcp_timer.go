@@ -377,11 +377,6 @@ func (k *Kernel) tcpSendHead(sk *sockets.Sock, s *skb.SkBuff) bool {
 	if k.tcpTransmitSkb(sk, s, true) != nil {
 		return false
 	}
-	tp.SndNxt = cbEndSeqOf(s)
-	tp.PacketsOut++
-	if tp.PacketsOut == 1 {
-		k.tcpResetXmitTimer(sk, tp.IcskRto)
-	}
-	k.tcpCheckSpace(sk) // tcp_event_new_data_sent
+	k.tcpEventNewDataSent(sk, s)
 	return true
 }

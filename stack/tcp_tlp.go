@@ -65,7 +65,7 @@ func (k *Kernel) tcpScheduleLossProbe(sk *sockets.Sock, advancingRto bool) bool 
 	if tp.Srtt != 0 {
 		timeout = int64(tp.Srtt>>2) * 1000 // srtt_us is kept << 3: this is 2 * srtt
 		if tp.PacketsOut == 1 {
-			timeout += TCP_RTO_MIN
+			timeout += tp.IcskRtoMin // tcp_rto_min_us
 		} else {
 			timeout += TCP_TIMEOUT_MIN
 		}
