@@ -191,3 +191,21 @@ func TestLossProbeUsesRtoMinSysctl(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLossProbeTimeoutInJiffies: tcp_schedule_loss_probe turns 2 * srtt +
+// TCP_TIMEOUT_MIN into jiffies with usecs_to_jiffies, which rounds up
+// (tcp_output.c, timeout = usecs_to_jiffies(timeout_us)). With a 100.4 ms
+// RTT that is 202.8 ms -> 203 jiffies: the probe goes 203 ms after the
+// data (written on a jiffy edge). The previous build armed 202.8 ms.
+func TestLossProbeTimeoutInJiffies(t *testing.T) {
+	if _, err := runScript(t, "--tolerance_usecs=100\n--tolerance_percent=0\n"+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
++.1004 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
++.0006 write(4, ..., 2000) = 2000
+   +0 > . 1:1461(1460) ack 1
+   +0 > P. 1461:2001(540) ack 1
+ +.203 > P. 1461:2001(540) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -68,6 +68,10 @@ const (
 	NsecPerJiffy = int64(1e9 / HZ)
 )
 
+// roundUpToJiffy is a duration as usecs_to_jiffies leaves it: rounded up
+// to whole jiffies (in ns).
+func roundUpToJiffy(ns int64) int64 { return (ns + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy }
+
 // INITIAL_JIFFIES is where jiffies starts at boot: five minutes before the
 // 32-bit counter wraps, so that code comparing jiffies meets the wrap early
 // (include/linux/jiffies.h).

@@ -69,6 +69,7 @@ func (k *Kernel) tcpScheduleLossProbe(sk *sockets.Sock, advancingRto bool) bool 
 		} else {
 			timeout += TCP_TIMEOUT_MIN
 		}
+		timeout = roundUpToJiffy(timeout)
 	} else {
 		timeout = TCP_TIMEOUT_INIT
 	}
@@ -80,7 +81,7 @@ func (k *Kernel) tcpScheduleLossProbe(sk *sockets.Sock, advancingRto bool) bool 
 		}
 	}
 	if rtoDelta > 0 {
-		timeout = min(timeout, rtoDelta)
+		timeout = min(timeout, roundUpToJiffy(rtoDelta/1000*1000)) // tcp_rto_delta_us is in µs
 	}
 	k.tr.Point(fnTcpScheduleLossProbe, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout))
 	k.inetCskResetXmitTimer(sk, ICSK_TIME_LOSS_PROBE, timeout)
@@ -135,7 +136,7 @@ func (k *Kernel) tcpRearmRto(sk *sockets.Sock) {
 	}
 	rto := tp.IcskRto
 	if tp.icskPending == ICSK_TIME_REO_TIMEOUT || tp.icskPending == ICSK_TIME_LOSS_PROBE {
-		rto = max(cbMstampOf(head)+tp.IcskRto-k.clock.Now(), 1) // tcp_rto_delta_us
+		rto = roundUpToJiffy(max((cbMstampOf(head)+tp.IcskRto-k.clock.Now())/1000*1000, 1)) // tcp_rto_delta_us, in whole jiffies
 	}
 	k.tcpResetXmitTimer(sk, rto)
 }
