@@ -104,3 +104,18 @@ func TestPingpongCountsJiffies(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOfoSegmentMeasuresRcvMss: tcp_data_queue_ofo runs
+// tcp_measure_rcv_mss (tcp_input.c:5078), so a first data segment of 1000
+// bytes that arrives out of order already sets icsk_ack.rcv_mss to 1000
+// (the initial guess is 536), which the immediate-ACK test and the
+// quick-ACK count use. The previous build measured in-order data only.
+func TestOfoSegmentMeasuresRcvMss(t *testing.T) {
+	if _, err := runScript(t, passiveOpen+`
+ +.1 < . 1001:2001(1000) ack 1 win 257
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 1001:2001>
+   +0 %{ assert tcpi_rcv_mss == 1000, tcpi_rcv_mss }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -219,6 +219,9 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 		tcpDropReason(sk, s, skb.SKB_DROP_REASON_PROTO_MEM)
 		return
 	}
+	// Out-of-order segments tell the receiver the peer's MSS too.
+	thlen := uint32(seg.th.DataOffset())
+	tcpMeasureRcvMss(tp, uint32(len(seg.th))-thlen, thlen, seg.flag)
 	k.mib.inc(LINUX_MIB_TCPOFOQUEUE)
 	tp.rcvOoopack++
 	q := &tp.outOfOrderQueue
