@@ -70,6 +70,7 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 	}
 	switch sk.SkcState {
 	case sockets.TCP_SYN_RECV:
+		tp.Delivered++ // the SYN-ACK's delivery, which tcp_ack does not count
 		if tp.Srtt == 0 {
 			// The SYN-ACK was retransmitted, so its timing gave no
 			// sample; the echoed timestamp may (tcp_synack_rtt_meas).
@@ -263,7 +264,13 @@ func (k *Kernel) tcpRcvSynsentStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) 
 	}
 	if seg.has(header.TCP_FLAG_SYN) {
 		// Crossed SYNs: a simultaneous open (or a connect to oneself).
+		// tcp_parse_options sees window scaling and SACK only where the
+		// sysctls allow them.
 		tp.RxOpt = rx
+		if k.net.Sysctl.TcpWindowScaling == 0 {
+			tp.RxOpt.WscaleOk, tp.RxOpt.SndWscale = false, 0
+		}
+		tp.RxOpt.SackOk = rx.SackOk && k.net.Sysctl.TcpSack != 0
 		k.tcpSetState(sk, sockets.TCP_SYN_RECV)
 		if rx.SawTstamp && k.net.Sysctl.TcpTimestamps != 0 {
 			tp.RxOpt.TstampOk = true
@@ -476,7 +483,9 @@ func (k *Kernel) tcpValidateIncoming(sk *sockets.Sock, seg *tcpSegmentIn) (ok bo
 	tp.RxOpt.SawTstamp = false
 	if tp.RxOpt.TstampOk && seg.th.DataOffset() > header.TCPMinSize {
 		tcpApplyOptions(*seg.options(), false, &tp.RxOpt) // tcp_fast_parse_options
-		tp.RxOpt.RcvTsecr -= tp.TsOffset
+		if tp.RxOpt.SawTstamp && tp.RxOpt.RcvTsecr != 0 {
+			tp.RxOpt.RcvTsecr -= tp.TsOffset // an echo of 0 stays 0
+		}
 	}
 	challenge := func() bool {
 		if sk.SkcState == sockets.TCP_ESTABLISHED { // syn_inerr: tcp_rcv_established asks for it
@@ -561,7 +570,7 @@ func tcpPawsCheck(rx *TcpOptionsReceived, win int32, now int64) bool {
 	if int32(rx.TsRecent-rx.RcvTsval) <= win {
 		return true
 	}
-	if now >= rx.TsRecentStamp+tcpPawsWrap {
+	if now/1e9 >= rx.TsRecentStamp/1e9+tcpPawsWrap/1e9 { // in whole seconds (ktime_get_seconds)
 		return true
 	}
 	return rx.TsRecent == 0

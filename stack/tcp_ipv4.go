@@ -61,12 +61,17 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 	b := s.Bytes()
 	iph := ipHdr(s)
 	if len(b) < header.TCPMinSize {
-		k.ipDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+		// pskb_may_pull fails: discard_it, counted nowhere but InSegs.
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
 		return
 	}
 	th := header.TCP(b)
-	if th.DataOffset() < header.TCPMinSize || th.DataOffset() > len(b) {
-		k.ipDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+	if th.DataOffset() < header.TCPMinSize {
+		k.ipDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_PKT_TOO_SMALL) // bad_packet
+		return
+	}
+	if th.DataOffset() > len(b) {
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PKT_TOO_SMALL) // discard_it
 		return
 	}
 	if !th.ChecksumValid(iph.Src(), iph.Dst()) {

@@ -295,8 +295,10 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 	if flags&header.TCP_FLAG_SYN != 0 {
 		// A SYN carries the unscaled window and every option we offer.
 		seg.window = uint16(min(tp.RcvWnd, 65535))
+		// tcp_syn_options echoes ts_recent: 0 on a first SYN, the
+		// crossing SYN's tsval on a simultaneous open's SYN-ACK.
 		seg.opts = tcpSynOptions(tp.AdvMss, k.net.Sysctl.TcpSack != 0, k.net.Sysctl.TcpTimestamps != 0,
-			k.net.Sysctl.TcpWindowScaling != 0, tsval, 0, tp.RxOpt.RcvWscale)
+			k.net.Sysctl.TcpWindowScaling != 0, tsval, tp.RxOpt.TsRecent, tp.RxOpt.RcvWscale)
 	} else {
 		seg.window = k.tcpSelectWindow(tp)
 		w := &header.OptionWriter{}

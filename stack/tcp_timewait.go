@@ -191,7 +191,7 @@ func tcpPawsReject(rx *TcpOptionsReceived, rst bool, now int64) bool {
 	if tcpPawsCheck(rx, 0, now) {
 		return false
 	}
-	return !rst || now < rx.TsRecentStamp+tcpPawsMsl
+	return !rst || now/1e9 < rx.TsRecentStamp/1e9+tcpPawsMsl/1e9 // whole seconds
 }
 
 // tcpPawsMsl is TCP_PAWS_MSL: 60 s.

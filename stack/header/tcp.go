@@ -171,7 +171,9 @@ func ParseTCPOptions(opts []byte) TCPOptions {
 		switch kind {
 		case TCPOPT_MSS:
 			if size == TCPOLEN_MSS {
-				o.MSS, o.HasMSS = be16(v), true
+				if m := be16(v); m != 0 { // an MSS of 0 is ignored (tcp_parse_options)
+					o.MSS, o.HasMSS = m, true
+				}
 			} else {
 				o.Malformed = true
 			}
@@ -195,6 +197,7 @@ func ParseTCPOptions(opts []byte) TCPOptions {
 			}
 		case TCPOPT_SACK:
 			if size >= TCPOLEN_SACK_BASE+TCPOLEN_SACK_PERBLOCK && (size-TCPOLEN_SACK_BASE)%TCPOLEN_SACK_PERBLOCK == 0 {
+				o.Sacks = o.Sacks[:0] // of two SACK options the last counts (TCP_SKB_CB(skb)->sacked)
 				for j := 0; j+8 <= len(v); j += 8 {
 					o.Sacks = append(o.Sacks, SackBlock{be32(v[j:]), be32(v[j+4:])})
 				}
