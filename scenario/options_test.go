@@ -259,3 +259,34 @@ func TestTimeWaitRstPawsMslInSeconds(t *testing.T) {
 	}
 	mibIs(t, r, stack.LINUX_MIB_PAWSESTABREJECTED, 0)
 }
+
+// TestBadChecksumLongSegmentCountsSegsIn: a segment longer than
+// CHECKSUM_BREAK (76 bytes) with CHECKSUM_NONE is not verified by
+// skb_checksum_init in tcp_v4_rcv; it is looked up, counted by
+// tcp_segs_in, and only tcp_rcv_established's tcp_checksum_complete
+// drops it (TCP_MIB_CSUMERRORS, TCP_MIB_INERRS).
+func TestBadChecksumLongSegmentCountsSegsIn(t *testing.T) {
+	r, err := runScript(t, accepted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := r.p.TCPInfo(int(r.lastFd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	segsIn, dataSegsIn := info.TcpiSegsIn, info.TcpiDataSegsIn
+	seg := rawTCPSegment(r, 1, 1, header.TCP_FLAG_ACK|header.TCP_FLAG_PSH, nil, 100)
+	seg[16] ^= 0xff // break the checksum
+	injectTCP(t, r, seg)
+	if got := mibOf(t, r, stack.TCP_MIB_CSUMERRORS); got != 1 {
+		t.Errorf("CsumErrors = %d, want 1", got)
+	}
+	info, err = r.p.TCPInfo(int(r.lastFd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.TcpiSegsIn != segsIn+1 || info.TcpiDataSegsIn != dataSegsIn+1 {
+		t.Errorf("tcpi_segs_in %d -> %d, tcpi_data_segs_in %d -> %d; 6.12 counts the 120-byte segment (tcp_segs_in) before its checksum is checked",
+			segsIn, info.TcpiSegsIn, dataSegsIn, info.TcpiDataSegsIn)
+	}
+}

@@ -36,6 +36,32 @@ type tcpSegmentIn struct {
 	flag       uint8
 	opts       header.TCPOptions // parsed once, by options()
 	optsParsed bool
+	// csumPending: the checksum is still to be verified
+	// (tcp_checksum_complete), as for a segment longer than CHECKSUM_BREAK.
+	csumPending bool
+}
+
+// CHECKSUM_BREAK: a received segment of at most this many bytes has its
+// checksum verified on arrival (skb_checksum_init); a longer one only
+// once a socket is about to use it, for a device that leaves checksums to
+// the stack (CHECKSUM_NONE, as TUN does).
+const CHECKSUM_BREAK = 76
+
+// tcpChecksumComplete is tcp_checksum_complete at the places 6.12 calls
+// it: a segment whose checksum is still to be verified is verified now;
+// a bad one is counted (CsumErrors, InErrs) and dropped, and the caller
+// stops.
+func (k *Kernel) tcpChecksumComplete(seg *tcpSegmentIn) bool {
+	if !seg.csumPending {
+		return true
+	}
+	seg.csumPending = false
+	if seg.th.ChecksumValid(seg.iph.Src(), seg.iph.Dst()) {
+		return true
+	}
+	k.mib.inc(TCP_MIB_CSUMERRORS)
+	k.ipDrop(seg.s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_TCP_CSUM)
+	return false
 }
 
 // options parses the segment's TCP options on first use (tcp_validate_incoming
@@ -74,12 +100,13 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PKT_TOO_SMALL) // discard_it
 		return
 	}
-	if !th.ChecksumValid(iph.Src(), iph.Dst()) {
+	if len(b) <= CHECKSUM_BREAK && !th.ChecksumValid(iph.Src(), iph.Dst()) {
 		k.mib.inc(TCP_MIB_CSUMERRORS)
 		k.ipDrop(s, TCP_MIB_INERRS, skb.SKB_DROP_REASON_TCP_CSUM)
 		return
 	}
-	seg := &tcpSegmentIn{s: s, th: th, iph: iph, seq: th.Seq(), ack: th.AckSeq(), flag: th.Flags()}
+	seg := &tcpSegmentIn{s: s, th: th, iph: iph, seq: th.Seq(), ack: th.AckSeq(), flag: th.Flags(),
+		csumPending: len(b) > CHECKSUM_BREAK}
 	dlen := uint32(len(b) - th.DataOffset())
 	seg.end = seg.seq + dlen
 	if seg.has(header.TCP_FLAG_SYN) {
@@ -100,9 +127,13 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 	}
 	switch o := sc.Owner().(type) {
 	case *sockets.RequestSock:
-		k.tcpRcvRequest(o, seg)
+		if k.tcpChecksumComplete(seg) {
+			k.tcpRcvRequest(o, seg)
+		}
 	case *sockets.InetTimewaitSock:
-		k.tcpV4RcvTimewait(o, seg)
+		if k.tcpChecksumComplete(seg) {
+			k.tcpV4RcvTimewait(o, seg)
+		}
 	default:
 		sk := sockOf(sc)
 		if sk.SkcState == sockets.TCP_LISTEN {
@@ -154,6 +185,9 @@ func (k *Kernel) inetLookupSkb(saddr sockets.Be32, sport sockets.Be16, daddr soc
 // tcpNoSocket answers a segment nobody wants: RST (tcp_v4_send_reset)
 // unless it is a RST itself.
 func (k *Kernel) tcpNoSocket(seg *tcpSegmentIn) {
+	if !k.tcpChecksumComplete(seg) {
+		return
+	}
 	if !seg.has(header.TCP_FLAG_RST) {
 		k.tcpV4SendReset(nil, seg)
 	}
@@ -164,6 +198,10 @@ func (k *Kernel) tcpNoSocket(seg *tcpSegmentIn) {
 // segment waits on sk_backlog until release_sock.
 func (k *Kernel) tcpAddBacklog(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpAddBacklog, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
+	if !k.tcpChecksumComplete(seg) {
+		k.tr.Exit(fnTcpAddBacklog, tracing.Bool(true))
+		return
+	}
 	// Twice the receive buffer (backlog and receive queue can each
 	// reach it), half the send buffer, and 64 KB of headroom; full when
 	// the backlog and the receive queue together pass it
@@ -213,6 +251,11 @@ func (k *Kernel) resegment(s *skb.SkBuff) *tcpSegmentIn {
 func (k *Kernel) tcpV4DoRcv(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpV4DoRcv, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer k.tr.Exit(fnTcpV4DoRcv, tracing.Arg{})
+	// tcp_rcv_established verifies a long segment's checksum before it
+	// uses anything but the header; the other states, here.
+	if !k.tcpChecksumComplete(seg) {
+		return
+	}
 	if sk.SkcState == sockets.TCP_ESTABLISHED {
 		k.tcpRcvEstablished(sk, seg)
 		return
