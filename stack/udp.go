@@ -368,9 +368,7 @@ func (k *Kernel) udpIoctl(sk *sockets.Sock, cmd int) (int64, error) {
 	case sockets.SIOCOUTQ:
 		answ = int64(max(sk.SkWmemAlloc-1, 0))
 	case sockets.SIOCINQ:
-		if s := skb.SkbPeek(&sk.SkReceiveQueue); s != nil {
-			answ = int64(s.Len)
-		}
+		answ = int64(max(k.firstPacketLength(sk), 0))
 	default:
 		k.tr.Exit(fnUdpIoctl, tracing.Errno(-tracing.ENOIOCTLCMD))
 		return -1, sockets.Errno(tracing.ENOIOCTLCMD)
@@ -390,13 +388,21 @@ func (k *Kernel) udpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, socke
 		tr.Exit(fnUdpRecvmsg, tracing.Errno(sockets.ErrnoOf(err).Ret()))
 		return -1, res, err
 	}
-	s, err := k.skbRecvUDP(sk, flags)
-	if err != nil {
-		return fail(err)
-	}
-	if s == nil { // shut down for reading: 0 bytes
-		tr.Exit(fnUdpRecvmsg, tracing.Int(0))
-		return 0, res, nil
+	var s *skb.SkBuff
+	for {
+		var err error
+		if s, err = k.skbRecvUDP(sk, flags); err != nil {
+			return fail(err)
+		}
+		if s == nil { // shut down for reading: 0 bytes
+			tr.Exit(fnUdpRecvmsg, tracing.Int(0))
+			return 0, res, nil
+		}
+		if udpLibChecksumComplete(s) {
+			break
+		}
+		// csum_copy_err: the datagram goes, and the read tries the next.
+		k.udpDropBadCsum(sk, s, flags&sockets.MSG_PEEK == 0)
 	}
 	data := s.Bytes()
 	n := copy(buf, data)
@@ -417,6 +423,56 @@ func (k *Kernel) udpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, socke
 	}
 	tr.Exit(fnUdpRecvmsg, tracing.Int(int64(ret)))
 	return ret, res, nil
+}
+
+// udpCbCsumPending is the model's byte of UDP_SKB_CB: the datagram's
+// checksum is still to be verified (it was longer than CHECKSUM_BREAK).
+const udpCbCsumPending = 0
+
+// udpLibChecksumComplete is udp_lib_checksum_complete, reporting whether
+// the datagram is good: one whose checksum is pending is verified now
+// (its UDP header is still in front of the data), and remembered as good.
+func udpLibChecksumComplete(s *skb.SkBuff) bool {
+	if s.Cb[udpCbCsumPending] == 0 {
+		return true
+	}
+	iph := ipHdr(s)
+	uh := header.UDP(s.HeadBytes()[s.TransportHeader:])
+	if !uh.ChecksumValid(iph.Src(), iph.Dst()) {
+		return false
+	}
+	s.Cb[udpCbCsumPending] = 0 // udp_skb_csum_unnecessary_set
+	return true
+}
+
+// udpDropBadCsum drops a queued datagram whose checksum proved bad when
+// it was to be read: counted (CsumErrors, InErrors, sk_drops), taken off
+// the queue if it is still there (a peek), and its memory given back.
+func (k *Kernel) udpDropBadCsum(sk *sockets.Sock, s *skb.SkBuff, dequeued bool) {
+	k.mib.inc(UDP_MIB_CSUMERRORS)
+	k.mib.inc(UDP_MIB_INERRORS)
+	sk.SkDrops++
+	if !dequeued {
+		_ = skb.SkbUnlink(s, &sk.SkReceiveQueue)
+	}
+	sockets.SkRmemUncharge(sk, s.Truesize)
+	_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_UDP_CSUM)
+}
+
+// firstPacketLength is first_packet_length: drop the datagrams with bad
+// checksums at the head of the queue and report the length of the first
+// good one, or -1 if none is left.
+func (k *Kernel) firstPacketLength(sk *sockets.Sock) int {
+	for {
+		s := skb.SkbPeek(&sk.SkReceiveQueue)
+		if s == nil {
+			return -1
+		}
+		if udpLibChecksumComplete(s) {
+			return int(s.Len)
+		}
+		k.udpDropBadCsum(sk, s, false)
+	}
 }
 
 // skbRecvUDP is __skb_recv_udp: the first datagram of the receive queue,
@@ -452,12 +508,19 @@ func (k *Kernel) skbRecvUDP(sk *sockets.Sock, flags int) (*skb.SkBuff, error) {
 }
 
 // udpPoll is udp_poll (net/ipv4/udp.c), the poll of UDP and ping
-// sockets: datagram_poll. (The kernel also looks at udp_sk's reader_queue,
-// which the model does not split from sk_receive_queue, and drops POLLIN
-// for a head datagram with a bad checksum, which the model never queues.)
+// sockets: datagram_poll, less POLLIN for a blocking reader when every
+// queued datagram has a bad checksum. (The kernel also looks at udp_sk's
+// reader_queue, which the model does not split from sk_receive_queue.)
 func (k *Kernel) udpPoll(file *sockets.File, sock *sockets.Socket, wait *sockets.PollTable) uint32 {
 	k.tr.Enter1(fnUdpPoll, tracing.Sock(uint64(sock.Sk.Addr())))
 	mask := k.datagramPoll(file, sock, wait)
+	// A blocking reader is not woken for datagrams whose checksums
+	// prove bad: they are dropped here, and POLLIN goes with them.
+	sk := sock.Sk
+	if mask&sockets.POLLRDNORM != 0 && (file == nil || file.FFlags&sockets.O_NONBLOCK == 0) &&
+		sk.SkShutdown&sockets.RCV_SHUTDOWN == 0 && sk.SkProtocol == sockets.IPPROTO_UDP && k.firstPacketLength(sk) == -1 {
+		mask &^= sockets.POLLIN | sockets.POLLRDNORM
+	}
 	k.tr.Exit(fnUdpPoll, tracing.Uint(uint64(mask)))
 	return mask
 }
@@ -482,13 +545,24 @@ func (k *Kernel) udpRcv(s *skb.SkBuff) {
 		return
 	}
 	_ = skb.SkbTrim(s, uint32(ulen))
-	if !header.UDP(s.Bytes()).ChecksumValid(iph.Src(), iph.Dst()) {
-		k.mib.inc(UDP_MIB_CSUMERRORS)
-		k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_UDP_CSUM)
-		return
+	// udp4_csum_init: a short datagram's checksum is verified now; a
+	// longer one's only when it is read (or dropped for want of a port).
+	if ulen <= CHECKSUM_BREAK {
+		if !header.UDP(s.Bytes()).ChecksumValid(iph.Src(), iph.Dst()) {
+			k.mib.inc(UDP_MIB_CSUMERRORS)
+			k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_UDP_CSUM)
+			return
+		}
+	} else {
+		s.Cb[udpCbCsumPending] = 1
 	}
 	sk := k.udp4LibLookup(iph.Src(), uh.SrcPort(), iph.Dst(), uh.DstPort())
 	if sk == nil {
+		if !udpLibChecksumComplete(s) {
+			k.mib.inc(UDP_MIB_CSUMERRORS)
+			k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_UDP_CSUM)
+			return
+		}
 		k.mib.inc(UDP_MIB_NOPORTS)
 		k.icmpSend(s, header.ICMP_DEST_UNREACH, header.ICMP_PORT_UNREACH, 0)
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_NO_SOCKET)
