@@ -51,9 +51,9 @@ func TestRenoNoRACKExtraDupackNoReretransmit(t *testing.T) {
 	mibIs(t, r, stack.LINUX_MIB_TCPFASTRETRANS, 1)
 }
 
-// sackServer: a listener whose peer has SACK (no timestamps), 100 ms
-// round trip, mss 1000, and ten segments written and sent.
-const sackServer = `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+// sackAccepted: a listener's connection whose peer has SACK (no
+// timestamps), 100 ms round trip, mss 1000.
+const sackAccepted = `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
    +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
    +0 bind(3, ..., ...) = 0
    +0 listen(3, 1) = 0
@@ -61,18 +61,10 @@ const sackServer = `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
    +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
   +.1 < . 1:1(0) ack 1 win 514
    +0 accept(3, ..., ...) = 4
-   +0 write(4, ..., 10000) = 10000
-   +0 > . 1:1001(1000) ack 1
-   +0 > . 1001:2001(1000) ack 1
-   +0 > . 2001:3001(1000) ack 1
-   +0 > . 3001:4001(1000) ack 1
-   +0 > . 4001:5001(1000) ack 1
-   +0 > . 5001:6001(1000) ack 1
-   +0 > . 6001:7001(1000) ack 1
-   +0 > . 7001:8001(1000) ack 1
-   +0 > . 8001:9001(1000) ack 1
-   +0 > P. 9001:10001(1000) ack 1
 `
+
+// sackServer is sackAccepted with ten segments written and sent.
+var sackServer = sackAccepted + "   +0 write(4, ..., 10000) = 10000\n" + sentSegments(10, 1000, true)
 
 // TestSackNoRACKMarkHeadLostCountsSacked: tcp_recovery=0 with SACK.
 // One ACK SACKs segments 2, 4, 6, 8 (holes 1, 3, 5, 7): sacked_out 4 >
@@ -144,26 +136,7 @@ func TestRackReoWndNotWidenedByDsackOnlyAck(t *testing.T) {
 // (tcp_output.c:2900-2904). So no probe goes at +202 ms; the RTO
 // retransmits 1:1001 300 ms after it was first sent.
 func TestNewDataRearmsRtoOverPendingProbe(t *testing.T) {
-	r, err := runScript(t, "`sysctl -q net.ipv4.tcp_recovery=0`\n"+`    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1000,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
-  +.1 < . 1:1(0) ack 1 win 514
-   +0 accept(3, ..., ...) = 4
-   +0 write(4, ..., 11000) = 11000
-   +0 > . 1:1001(1000) ack 1
-   +0 > . 1001:2001(1000) ack 1
-   +0 > . 2001:3001(1000) ack 1
-   +0 > . 3001:4001(1000) ack 1
-   +0 > . 4001:5001(1000) ack 1
-   +0 > . 5001:6001(1000) ack 1
-   +0 > . 6001:7001(1000) ack 1
-   +0 > . 7001:8001(1000) ack 1
-   +0 > . 8001:9001(1000) ack 1
-   +0 > . 9001:10001(1000) ack 1
-  +.1 < . 1:1(0) ack 1 win 514 <sack 2001:3001,nop,nop>
+	r, err := runScript(t, "`sysctl -q net.ipv4.tcp_recovery=0`\n"+sackAccepted+"   +0 write(4, ..., 11000) = 11000\n"+sentSegments(10, 1000, false)+`  +.1 < . 1:1(0) ack 1 win 514 <sack 2001:3001,nop,nop>
    +0 > P. 10001:11001(1000) ack 1
   +.2 > . 1:1001(1000) ack 1
 `)

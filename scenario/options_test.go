@@ -67,18 +67,7 @@ func TestTwoSackOptionsLastWins(t *testing.T) {
 // the receive RTT estimate grows (old - old/8 + sample). (Script TS val
 // 100 is the model's clock 0: ecr 150 is a 150 ms sample at t=0.2 s.)
 func TestTsEcrZeroStaysZero(t *testing.T) {
-	_, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1000,sackOK,TS val 100 ecr 0,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 100 ecr 100,nop,wscale 7>
-  +.1 < . 1:1(0) ack 1 win 514 <nop,nop,TS val 200 ecr 100>
-   +0 accept(3, ..., ...) = 4
-  +.1 < . 1:1001(1000) ack 1 win 514 <nop,nop,TS val 300 ecr 150>
-   +0 > . 1:1(0) ack 1001 <nop,nop,TS val 300 ecr 300>
-   +0 %{ assert tcpi_rcv_rtt == 150000, tcpi_rcv_rtt }%
-  +.1 < . 1001:2001(1000) ack 1 win 514 <nop,nop,TS val 400 ecr 0>
+	_, err := runScript(t, tsRcvRttSampled+`  +.1 < . 1001:2001(1000) ack 1 win 514 <nop,nop,TS val 400 ecr 0>
    +0 %{ assert tcpi_rcv_rtt > 150000, tcpi_rcv_rtt }%
 `)
 	if err != nil {
@@ -214,18 +203,7 @@ func TestPassiveOpenDelivered(t *testing.T) {
 // echoing the same ecr is then no new sample for tcp_rcv_rtt_measure_ts
 // (rcv_tsecr == rcv_rtt_last_tsecr): tcpi_rcv_rtt stays 150 ms.
 func TestSegmentWithoutTsKeepsTsecr(t *testing.T) {
-	_, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1000,sackOK,TS val 100 ecr 0,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 100 ecr 100,nop,wscale 7>
-  +.1 < . 1:1(0) ack 1 win 514 <nop,nop,TS val 200 ecr 100>
-   +0 accept(3, ..., ...) = 4
-  +.1 < . 1:1001(1000) ack 1 win 514 <nop,nop,TS val 300 ecr 150>
-   +0 > . 1:1(0) ack 1001 <nop,nop,TS val 300 ecr 300>
-   +0 %{ assert tcpi_rcv_rtt == 150000, tcpi_rcv_rtt }%
-  +.1 < . 1001:2001(1000) ack 1 win 514 <nop,nop,nop,nop>
+	_, err := runScript(t, tsRcvRttSampled+`  +.1 < . 1001:2001(1000) ack 1 win 514 <nop,nop,nop,nop>
   +.1 < . 2001:3001(1000) ack 1 win 514 <nop,nop,TS val 500 ecr 150>
    +0 %{ assert tcpi_rcv_rtt == 150000, tcpi_rcv_rtt }%
 `)
@@ -240,15 +218,7 @@ func TestSegmentWithoutTsKeepsTsecr(t *testing.T) {
 // stored at t=0.3 s (second 0); the RST at t=60.1 s is in second 60, so
 // 6.12 takes it (the TIME_WAIT sock is killed, no PAWSEstabRejected).
 func TestTimeWaitRstPawsMslInSeconds(t *testing.T) {
-	r, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-   +0 < S 0:0(0) win 65535 <mss 1000,sackOK,TS val 100 ecr 0,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 100 ecr 100,nop,wscale 7>
-  +.1 < . 1:1(0) ack 1 win 514 <nop,nop,TS val 200 ecr 100>
-   +0 accept(3, ..., ...) = 4
-  +.1 close(4) = 0
+	r, err := runScript(t, tsServer+`  +.1 close(4) = 0
    +0 > F. 1:1(0) ack 1 <nop,nop,TS val 300 ecr 200>
   +.1 < F. 1:1(0) ack 2 win 514 <nop,nop,TS val 300 ecr 300>
    +0 > . 2:2(0) ack 2 <nop,nop,TS val 400 ecr 300>
@@ -290,3 +260,22 @@ func TestBadChecksumLongSegmentCountsSegsIn(t *testing.T) {
 			segsIn, info.TcpiSegsIn, dataSegsIn, info.TcpiDataSegsIn)
 	}
 }
+
+// tsServer: a listener's connection whose peer has SACK and timestamps
+// (TS val 100 is the kernel clock's 0), 100 ms round trip, mss 1000.
+const tsServer = `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1000,sackOK,TS val 100 ecr 0,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,sackOK,TS val 100 ecr 100,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514 <nop,nop,TS val 200 ecr 100>
+   +0 accept(3, ..., ...) = 4
+`
+
+// tsRcvRttSampled is tsServer after a first data segment whose echoed
+// timestamp gives the receiver a 150 ms RTT sample.
+const tsRcvRttSampled = tsServer + `  +.1 < . 1:1001(1000) ack 1 win 514 <nop,nop,TS val 300 ecr 150>
+   +0 > . 1:1(0) ack 1001 <nop,nop,TS val 300 ecr 300>
+   +0 %{ assert tcpi_rcv_rtt == 150000, tcpi_rcv_rtt }%
+`

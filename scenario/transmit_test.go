@@ -23,14 +23,19 @@ func openServer(win int) string {
 
 // tenSegments is the initial window (10) of full segments, the last with PSH.
 func tenSegments() string {
+	return "   +0 write(4, ..., 14600) = 14600\n" + sentSegments(10, 1460, true)
+}
+
+// sentSegments is the script lines of n segments of mss bytes sent at
+// once from sequence 1, the last with PSH if psh.
+func sentSegments(n, mss int, psh bool) string {
 	var b strings.Builder
-	b.WriteString("   +0 write(4, ..., 14600) = 14600\n")
-	for i := range 10 {
+	for i := range n {
 		f := "."
-		if i == 9 {
+		if psh && i == n-1 {
 			f = "P."
 		}
-		fmt.Fprintf(&b, "   +0 > %s %d:%d(1460) ack 1\n", f, 1+i*1460, 1+(i+1)*1460)
+		fmt.Fprintf(&b, "   +0 > %s %d:%d(%d) ack 1\n", f, 1+i*mss, 1+(i+1)*mss, mss)
 	}
 	return b.String()
 }

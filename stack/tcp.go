@@ -145,8 +145,7 @@ func (k *Kernel) tcpInitSock(sk *sockets.Sock) {
 	tp := tcpSk(sk)
 	icsk := &tp.InetConnectionSock
 	icsk.IcskRto = TCP_TIMEOUT_INIT
-	// usecs_to_jiffies rounds up.
-	tp.IcskRtoMin = (int64(k.net.Sysctl.TcpRtoMinUs)*1000 + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy
+	tp.IcskRtoMin = roundUpToJiffy(int64(k.net.Sysctl.TcpRtoMinUs) * 1000) // usecs_to_jiffies
 	tp.MdevUs = uint32(TCP_TIMEOUT_INIT / 1000)
 	tp.SndCwnd = TCP_INIT_CWND
 	tp.SndSsthresh = TCP_INFINITE_SSTHRESH

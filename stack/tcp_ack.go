@@ -271,8 +271,7 @@ func (k *Kernel) tcpSendDelayedAck(sk *sockets.Sock) {
 		}
 		if tp.Srtt != 0 {
 			// usecs_to_jiffies rounds the smoothed RTT up to whole jiffies.
-			srtt := (int64(tp.Srtt>>3)*1000 + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy
-			maxAto = min(maxAto, max(srtt, TCP_DELACK_MIN))
+			maxAto = min(maxAto, max(roundUpToJiffy(int64(tp.Srtt>>3)*1000), TCP_DELACK_MIN))
 		}
 		ato = min(ato, maxAto)
 	}

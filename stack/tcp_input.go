@@ -1088,7 +1088,7 @@ func (k *Kernel) tcpRttEstimator(tp *TcpSock, mUs int64) {
 	tp.Srtt = uint32(max(srtt, 1))
 	// __tcp_set_rto: usecs_to_jiffies rounds up to whole jiffies.
 	rtoUs := int64(tp.Srtt>>3) + int64(tp.Rttvar)
-	rto := (rtoUs*1000 + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy
+	rto := roundUpToJiffy(rtoUs * 1000)
 	tp.IcskRto = min(rto, TCP_RTO_MAX) // tcp_bound_rto; rttvar keeps it above icsk_rto_min
 	k.tr.Point(fnTcpRttEstimator, tracing.Int(mUs), tracing.Int(tp.IcskRto))
 }

@@ -262,6 +262,8 @@ func (k *Kernel) tcpUpdateScoreboard(sk *sockets.Sock, fastRexmit bool) {
 // until more than packets SACKed ones have been passed, or only the head
 // if markHead.
 func (k *Kernel) tcpMarkHeadLost(sk *sockets.Sock, packets int, markHead bool) {
+	k.tr.Enter3(fnTcpMarkHeadLost, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(packets)), tracing.Bool(markHead))
+	defer k.tr.Exit(fnTcpMarkHeadLost, tracing.Arg{})
 	tp := tcpSk(sk)
 	lossHigh := tp.SndNxt
 	cnt := 0
@@ -667,7 +669,7 @@ func (k *Kernel) tcpCheckSackReneging(sk *sockets.Sock, ackFlag *int) bool {
 		return false
 	}
 	tp := tcpSk(sk)
-	half := (int64(tp.Srtt>>4)*1000 + NsecPerJiffy - 1) / NsecPerJiffy * NsecPerJiffy // usecs_to_jiffies rounds up
+	half := roundUpToJiffy(int64(tp.Srtt>>4) * 1000) // usecs_to_jiffies rounds up
 	delay := max(half, 10*int64(1e6))
 	k.tr.Point(fnTcpCheckSackReneging, tracing.Sock(uint64(sk.Addr())), tracing.Int(delay))
 	k.inetCskResetXmitTimer(sk, ICSK_TIME_RETRANS, delay)

@@ -77,11 +77,11 @@ func (k *Kernel) tcpScheduleLossProbe(sk *sockets.Sock, advancingRto bool) bool 
 	rtoDelta := tp.IcskRto
 	if !advancingRto {
 		if head := skb.SkbPeek(&tp.rtxQueue); head != nil {
-			rtoDelta = cbMstampOf(head) + tp.IcskRto - k.clock.Now()
+			rtoDelta = k.tcpRtoDelta(tp, head)
 		}
 	}
 	if rtoDelta > 0 {
-		timeout = min(timeout, roundUpToJiffy(rtoDelta/1000*1000)) // tcp_rto_delta_us is in µs
+		timeout = min(timeout, roundUpToJiffy(rtoDelta))
 	}
 	k.tr.Point(fnTcpScheduleLossProbe, tracing.Sock(uint64(sk.Addr())), tracing.Int(timeout))
 	k.inetCskResetXmitTimer(sk, ICSK_TIME_LOSS_PROBE, timeout)
@@ -136,9 +136,15 @@ func (k *Kernel) tcpRearmRto(sk *sockets.Sock) {
 	}
 	rto := tp.IcskRto
 	if tp.icskPending == ICSK_TIME_REO_TIMEOUT || tp.icskPending == ICSK_TIME_LOSS_PROBE {
-		rto = roundUpToJiffy(max((cbMstampOf(head)+tp.IcskRto-k.clock.Now())/1000*1000, 1)) // tcp_rto_delta_us, in whole jiffies
+		rto = roundUpToJiffy(max(k.tcpRtoDelta(tp, head), 1)) // in whole jiffies
 	}
 	k.tcpResetXmitTimer(sk, rto)
+}
+
+// tcpRtoDelta is tcp_rto_delta_us: how far in the future the RTO of the
+// head of the retransmit queue falls, in whole microseconds (as ns).
+func (k *Kernel) tcpRtoDelta(tp *TcpSock, head *skb.SkBuff) int64 {
+	return (cbMstampOf(head) + tp.IcskRto - k.clock.Now()) / 1000 * 1000
 }
 
 // tcpSetXmitTimer is tcp_set_xmit_timer: after an ACK, the loss probe if

@@ -97,7 +97,7 @@ func init() {
 var (
 	fnUdpLibGetPort, fnUdpLibUnhash, fnInetAutobind, fnInetDgramConnect, fnIp4DatagramConnect tracing.FuncID
 	fnInetSendmsg, fnInetRecvmsg, fnUdpSendmsg, fnUdpSendSkb, fnUdpRecvmsg, fnUdpRcv          tracing.FuncID
-	fnUdpIoctl                                                                                tracing.FuncID
+	fnUdpIoctl, fnFirstPacketLength                                                           tracing.FuncID
 	fnUdp4LibLookup, fnUdpQueueRcvSkb, fnUdpErr                                               tracing.FuncID
 )
 
@@ -123,6 +123,9 @@ func init() {
 		"Sends one datagram: checks the size (at most 65507 bytes), finds the route and builds the packet.")
 	fnUdpSendSkb = reg("udp_send_skb", udpC, nil, []string{"skb"},
 		"Fills in the UDP header and its checksum (over a pseudo-header of the addresses) and hands the packet to IP.")
+	fnFirstPacketLength = reg("first_packet_length", udpC, (*Kernel).firstPacketLength, []string{"sk"},
+		"Drops the datagrams at the head of the receive queue whose checksums prove bad, and returns the length "+
+			"of the first good one (-1: none). Blocking poll and SIOCINQ ask it.")
 	fnUdpIoctl = reg("udp_ioctl", udpC, (*Kernel).udpIoctl, []string{"sk", "cmd"},
 		"UDP's ioctl: SIOCINQ (FIONREAD) returns the length of the next datagram to be read (0 if none), not the "+
 			"bytes queued; SIOCOUTQ the bytes of sent datagrams still in the device, sk_wmem_alloc - 1.")

@@ -27,7 +27,7 @@ var (
 	fnTcpSendChallengeAck, fnTcpSendDupack, fnTcpDsackSet, fnTcpProcessTlpAck, fnTcpCheckSackReordering          tracing.FuncID
 	fnTcpSackNewOfoSkb, fnTcpInitCwndReduction, fnTcpEndCwndReduction, fnTcpPawsDiscard                          tracing.FuncID
 	fnTcpDoneWithError, fnTcpWriteQueuePurge, fnSkStreamWriteSpace, fnSkStreamWaitClose                          tracing.FuncID
-	fnTcpTryUndoSpuriousSyn, fnTcpInitMetrics, fnInetRtxSynAck, fnTcpGrowSkb                                     tracing.FuncID
+	fnTcpTryUndoSpuriousSyn, fnTcpInitMetrics, fnInetRtxSynAck, fnTcpGrowSkb, fnTcpMarkHeadLost                  tracing.FuncID
 	fnTcpCheckSackReneging, fnTcpSetRcvlowat                                                                     tracing.FuncID
 	fnTcpInitBufferSpace, fnTcpSynackRttMeas, fnInetTwskReschedule, fnInetTwskDeschedulePut, fnTcpTwOowRateLimit tracing.FuncID
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
@@ -347,6 +347,9 @@ func init() {
 	fnTcpGrowSkb = reg("tcp_grow_skb", tcpOutputC, (*Kernel).tcpGrowSkb, []string{"sk", "skb", "amount"},
 		"The first waiting segment is shorter than what may go now (one MSS here): bytes move into it from the "+
 			"segment behind it, and one emptied that way is freed, its PSH or FIN passing on.")
+	fnTcpMarkHeadLost = reg("tcp_mark_head_lost", tcpInputC, (*Kernel).tcpMarkHeadLost, []string{"sk", "packets", "mark_head"},
+		"The classic loss rule (RACK off): segments from the head of the retransmit queue are lost until more "+
+			"than packets SACKed ones lie behind them; or only the head.")
 	fnTcpSyncMss = tracing.Register(tracing.Spec{Name: "tcp_sync_mss", File: tcpOutputC, Go: (*Kernel).tcpSyncMss,
 		Args: []string{"sk", "mss_cache"}, Explain: "Recomputes the segment size we send: the peer's MSS, less the timestamp option if it is on."})
 	fnTcpValidateIncoming = reg("tcp_validate_incoming", tcpInputC, (*Kernel).tcpValidateIncoming, skSkb,

@@ -445,6 +445,13 @@ func udpLibChecksumComplete(s *skb.SkBuff) bool {
 	return true
 }
 
+// udpCsumError is __udp4_lib_rcv's csum_error: a datagram not yet queued
+// whose checksum is bad is counted and dropped.
+func (k *Kernel) udpCsumError(s *skb.SkBuff) {
+	k.mib.inc(UDP_MIB_CSUMERRORS)
+	k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_UDP_CSUM)
+}
+
 // udpDropBadCsum drops a queued datagram whose checksum proved bad when
 // it was to be read: counted (CsumErrors, InErrors, sk_drops), taken off
 // the queue if it is still there (a peek), and its memory given back.
@@ -462,7 +469,9 @@ func (k *Kernel) udpDropBadCsum(sk *sockets.Sock, s *skb.SkBuff, dequeued bool) 
 // firstPacketLength is first_packet_length: drop the datagrams with bad
 // checksums at the head of the queue and report the length of the first
 // good one, or -1 if none is left.
-func (k *Kernel) firstPacketLength(sk *sockets.Sock) int {
+func (k *Kernel) firstPacketLength(sk *sockets.Sock) (n int) {
+	k.tr.Enter1(fnFirstPacketLength, tracing.Sock(uint64(sk.Addr())))
+	defer func() { k.tr.Exit(fnFirstPacketLength, tracing.Int(int64(n))) }()
 	for {
 		s := skb.SkbPeek(&sk.SkReceiveQueue)
 		if s == nil {
@@ -549,8 +558,7 @@ func (k *Kernel) udpRcv(s *skb.SkBuff) {
 	// longer one's only when it is read (or dropped for want of a port).
 	if ulen <= CHECKSUM_BREAK {
 		if !header.UDP(s.Bytes()).ChecksumValid(iph.Src(), iph.Dst()) {
-			k.mib.inc(UDP_MIB_CSUMERRORS)
-			k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_UDP_CSUM)
+			k.udpCsumError(s)
 			return
 		}
 	} else {
@@ -559,8 +567,7 @@ func (k *Kernel) udpRcv(s *skb.SkBuff) {
 	sk := k.udp4LibLookup(iph.Src(), uh.SrcPort(), iph.Dst(), uh.DstPort())
 	if sk == nil {
 		if !udpLibChecksumComplete(s) {
-			k.mib.inc(UDP_MIB_CSUMERRORS)
-			k.ipDrop(s, UDP_MIB_INERRORS, skb.SKB_DROP_REASON_UDP_CSUM)
+			k.udpCsumError(s)
 			return
 		}
 		k.mib.inc(UDP_MIB_NOPORTS)
