@@ -53,6 +53,7 @@ func (s *Session) startServices(which []string) error {
 			return fmt.Errorf("unknown service %q (known: %s)", name, strings.Join(ServiceNames(), ", "))
 		}
 	}
+	streams := newStreamServices()
 	for _, svc := range Services {
 		if which != nil && !slices.Contains(which, svc.Name) {
 			continue
@@ -92,7 +93,7 @@ func (s *Session) startServices(which []string) error {
 			}()
 			continue
 		}
-		handle := map[string]func(net.Conn){"echo": serveEcho, "discard": serveDiscard, "chargen": serveChargen}[svc.Name]
+		handle := map[string]func(net.Conn){"echo": serveEcho, "discard": streams.discard, "chargen": streams.chargen}[svc.Name]
 		var conns sync.WaitGroup
 		s.services = append(s.services, service{name: svc.Name, stop: func() { _ = l.Close() }})
 		s.wg.Add(1)
@@ -139,20 +140,29 @@ func serveEcho(c net.Conn) { _, _ = io.Copy(c, c) }
 // 8 KiB at a time, which makes a bulk transfer mostly system calls.)
 const discardReadSize = 128 << 10
 
-// serveDiscard reads and throws away everything until the client closes.
-func serveDiscard(c net.Conn) {
-	buf := make([]byte, discardReadSize)
-	for {
-		if _, err := c.Read(buf); err != nil {
-			return
-		}
-	}
-}
-
 // chargenWrite is the most the chargen service writes per call: 128 KiB,
 // as iperf3 writes by default (one 7030-byte cycle per call made a bulk
 // transfer mostly system calls).
 const chargenWrite = 128 << 10
+
+// streamServices holds what the discard and chargen services share between
+// their connections, so that a connection costs no 128 KiB allocation of
+// its own: a short connection (connect, then close) would otherwise spend
+// more of its time in the Go allocator and garbage collector than in the
+// model kernel.
+type streamServices struct {
+	bufs  sync.Pool // *[]byte of discardReadSize, for discard's reads
+	block []byte    // chargen's pattern, read-only once built
+}
+
+func newStreamServices() *streamServices {
+	s := &streamServices{block: chargenBlock()}
+	s.bufs.New = func() any {
+		b := make([]byte, discardReadSize)
+		return &b
+	}
+	return s
+}
 
 // chargenBlock is what the chargen service writes per call: the RFC 864
 // pattern (72-character lines, each starting one character further along
@@ -170,12 +180,22 @@ func chargenBlock() []byte {
 	return bytes.Repeat(cycle, chargenWrite/len(cycle))
 }
 
-// serveChargen writes the RFC 864 pattern until the client goes away.
-func serveChargen(c net.Conn) {
-	block := chargenBlock()
+// discard reads and throws away everything until the client closes.
+func (s *streamServices) discard(c net.Conn) {
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	for {
+		if _, err := c.Read(*bp); err != nil {
+			return
+		}
+	}
+}
+
+// chargen writes the RFC 864 pattern until the client goes away.
+func (s *streamServices) chargen(c net.Conn) {
 	go func() { _, _ = io.Copy(io.Discard, c) }() // the client's bytes are ignored
 	for {
-		if _, err := c.Write(block); err != nil {
+		if _, err := c.Write(s.block); err != nil {
 			return
 		}
 	}
