@@ -42,7 +42,7 @@ type RequestSockQueue struct {
 	RskqDeferAccept uint8
 	Qlen            uint32 // request socks in the SYN queue
 	Young           uint32 // of those, ones never retransmitted
-	SynfloodWarned  bool   // "Possible SYN flooding" was logged for this listen()
+	SynfloodWarned  bool   // "Possible SYN flooding" was logged for this socket
 	RskqAcceptHead  *RequestSock
 	RskqAcceptTail  *RequestSock
 }

@@ -351,7 +351,10 @@ func doAccept(net *Net, file *File, flags int) (*File, SockaddrIn, error) {
 		return fail(err)
 	}
 	Noop(tr, fnSecuritySocketAccept, tracing.Ptr(uint64(sock.addr)))
-	if err := sock.Ops.Accept(sock, newsock, flags|file.FFlags); err != nil {
+	// The wait takes the listener file's flags only: accept4's
+	// SOCK_NONBLOCK marks the new file, it does not make this accept
+	// non-blocking (do_accept starts proto_accept_arg's flags at zero).
+	if err := sock.Ops.Accept(sock, newsock, file.FFlags); err != nil {
 		fput(net, newfile)
 		return fail(err)
 	}

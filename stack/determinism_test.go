@@ -16,6 +16,7 @@ func deterministicRun(t *testing.T, seed uint64) []tracing.Event {
 		_ = p.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_REUSEADDR, sockets.Optval{Int: 1})
 		_ = p.Bind(fd, addr("127.0.0.1:0"))
 		_ = p.Listen(fd, 16)
+		_, _ = p.Fcntl(fd, sockets.F_SETFL, sockets.O_NONBLOCK)
 		_, _, _ = p.Accept4(fd, sockets.SOCK_NONBLOCK)
 	}
 	pd := p.Start(Syscall{Name: "accept4", Args: [4]int64{3}})

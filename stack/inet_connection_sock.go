@@ -210,10 +210,14 @@ func (k *Kernel) undoBuckets(tb *sockets.InetBindBucket, tb2 *sockets.InetBind2B
 }
 
 // reqskQueueAlloc is reqsk_queue_alloc: in 6.x it allocates nothing, it
-// only resets the accept queue.
+// only empties the accept queue. The SYN queue's counts (qlen, young), the
+// SYN-flood warning and TCP_DEFER_ACCEPT stay: a listen() again after
+// shutdown(SHUT_RD) still has the first listen's request socks hashed,
+// and they leave the queue through the same counts.
 func (k *Kernel) reqskQueueAlloc(q *sockets.RequestSockQueue) {
 	k.tr.Enter(fnReqskQueueAlloc)
-	*q = sockets.RequestSockQueue{}
+	q.RskqAcceptHead = nil
+	q.RskqAcceptTail = nil // stale in Linux (unused while the head is nil); cleared so Go frees it
 	k.tr.Exit(fnReqskQueueAlloc, tracing.Arg{})
 }
 

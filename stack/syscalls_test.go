@@ -35,6 +35,11 @@ func TestSocketCallChainIsLinux6(t *testing.T) {
 func TestBindListenAcceptCloseCallChains(t *testing.T) {
 	f := boot(t, Config{})
 	fd := f.socket(t)
+	// A non-blocking listener, so that accept returns EAGAIN at once
+	// (accept4's SOCK_NONBLOCK marks only the new file).
+	if _, err := f.p.Fcntl(fd, sockets.F_SETFL, sockets.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
 	chains := []struct {
 		name string
 		call func() error
@@ -439,6 +444,7 @@ func TestAllFdsClosedLeavesEveryCacheAtBoot(t *testing.T) {
 			_ = p.Bind(fd, addr("127.0.0.1:"+strconv.Itoa(7000+i)))
 		case 1:
 			_ = p.Listen(fd, i)
+			_, _ = p.Fcntl(fd, sockets.F_SETFL, sockets.O_NONBLOCK)
 			_, _, _ = p.Accept4(fd, sockets.SOCK_NONBLOCK)
 		}
 		_ = p.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_REUSEADDR, sockets.Optval{Int: 1})

@@ -684,3 +684,10 @@ func tcpNeedReset(st sockets.State) bool {
 	}
 	return false
 }
+
+// tcpListendrop is tcp_listendrop: a connection the listener could not
+// take counts in its own sk_drops (ss's d column) and in ListenDrops.
+func (k *Kernel) tcpListendrop(sk *sockets.Sock) {
+	sk.SkDrops++
+	k.mib.inc(LINUX_MIB_LISTENDROPS)
+}

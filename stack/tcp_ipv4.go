@@ -325,9 +325,7 @@ func (k *Kernel) tcpConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	tr := k.tr
 	tr.Enter2(fnTcpConnRequest, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer tr.Exit(fnTcpConnRequest, tracing.Arg{})
-	drop := func() {
-		k.mib.inc(LINUX_MIB_LISTENDROPS)
-	}
+	drop := func() { k.tcpListendrop(sk) }
 	wantCookie := false
 	// A SYN that takes over a TIME_WAIT four-tuple (tcp_tw_isn) skips the
 	// SYN queue's limits and the cookie decision.

@@ -213,13 +213,13 @@ func (k *Kernel) tcpV4SynRecvSock(lsk *sockets.Sock, seg *tcpSegmentIn, req *soc
 	tr.Enter2(fnTcpV4SynRecvSock, tracing.Sock(uint64(lsk.Addr())), tracing.Ptr(uint64(req.Addr())))
 	if sockets.SkAcceptqIsFull(lsk) {
 		k.mib.inc(LINUX_MIB_LISTENOVERFLOWS)
-		k.mib.inc(LINUX_MIB_LISTENDROPS)
+		k.tcpListendrop(lsk)
 		tr.Exit(fnTcpV4SynRecvSock, tracing.Sock(0))
 		return nil
 	}
 	newsk := k.tcpCreateOpenreqChild(lsk, req, seg)
 	if newsk == nil {
-		k.mib.inc(LINUX_MIB_LISTENDROPS)
+		k.tcpListendrop(lsk)
 		tr.Exit(fnTcpV4SynRecvSock, tracing.Sock(0))
 		return nil
 	}

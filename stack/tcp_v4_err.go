@@ -122,8 +122,7 @@ func (k *Kernel) tcpReqErr(req *sockets.RequestSock, seq uint32, abort bool) {
 	}
 	if abort {
 		k.inetCskReqskQueueDrop(req.RskListener, req)
-		k.mib.inc(LINUX_MIB_LISTENDROPS) // tcp_listendrop
-		req.RskListener.SkDrops++
+		k.tcpListendrop(req.RskListener)
 	}
 }
 

@@ -1,0 +1,147 @@
+package stack
+
+import (
+	"testing"
+
+	"github.com/stackscope/stackscope/sockets"
+)
+
+// listenerSock returns the sock behind a listening fd, read on the loop.
+func (f *fixture) listenerSock(t *testing.T, fd int, read func(sk *sockets.Sock)) {
+	t.Helper()
+	f.k.Do("listener", func(k *Kernel) any {
+		read(f.p.Fdt.Get(fd).PrivateData.Sk)
+		return nil
+	})
+}
+
+// accept4's SOCK_NONBLOCK marks the new file only: on a blocking listener
+// the accept itself sleeps until a connection comes (do_accept starts its
+// proto_accept_arg flags at zero and adds the listener file's f_flags).
+func TestAccept4NonblockFlagMarksOnlyTheNewFile(t *testing.T) {
+	f := boot(t, Config{})
+	p := f.p
+	lfd := f.socket(t)
+	if err := p.Bind(lfd, addr("127.0.0.1:9000")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen(lfd, 5); err != nil {
+		t.Fatal(err)
+	}
+	pd := p.Start(Syscall{Name: "accept4", Args: [4]int64{int64(lfd), sockets.SOCK_NONBLOCK}})
+	if err := f.k.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if pd.Ready() {
+		_, err := pd.Wait()
+		t.Fatalf("accept4(SOCK_NONBLOCK) on a blocking listener returned at once (%v); Linux sleeps", err)
+	}
+	cfd := f.socket(t)
+	if err := p.Connect(cfd, addr("127.0.0.1:9000")); err != nil {
+		t.Fatal(err)
+	}
+	afd, err := pd.Wait()
+	if err != nil {
+		t.Fatalf("accept4 after the connection came: %v", err)
+	}
+	fl, err := p.Fcntl(int(afd), sockets.F_GETFL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fl&sockets.O_NONBLOCK == 0 {
+		t.Errorf("the accepted file's flags %#x lack O_NONBLOCK", fl)
+	}
+}
+
+// A listen() again after shutdown(SHUT_RD) keeps the SYN queue's counts
+// (reqsk_queue_alloc empties only the accept queue): the first listen's
+// request sock completes through the same qlen, and the next SYN is an
+// ordinary one, not a flood.
+func TestRelistenKeepsSynQueueCount(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	p := f.p
+	lfd := f.socket(t)
+	if err := p.Bind(lfd, addr("0.0.0.0:80")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Fcntl(lfd, sockets.F_SETFL, sockets.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, 9000, 0, "S", nil, nil))
+	_ = f.k.Sync()
+	synack := tcpOf(t, c.Take()[0])
+	if err := p.Shutdown(lfd, sockets.SHUT_RD); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	var qlen uint32
+	f.listenerSock(t, lfd, func(sk *sockets.Sock) { qlen = sockets.IcskOf(sk).IcskAcceptQueue.Qlen })
+	if qlen != 1 {
+		t.Fatalf("qlen after listen() again = %d, want 1 (the first listen's request sock)", qlen)
+	}
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, 9001, synack.Seq+1, "A", nil, nil))
+	_ = f.k.Sync()
+	if _, _, err := p.Accept4(lfd, 0); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	f.listenerSock(t, lfd, func(sk *sockets.Sock) { qlen = sockets.IcskOf(sk).IcskAcceptQueue.Qlen })
+	if qlen != 0 {
+		t.Fatalf("qlen after the request completed = %d, want 0", qlen)
+	}
+	_ = c.Take()
+	_ = f.k.Receive(dev, peerTCP(t, 40001, 80, 7000, 0, "S", nil, nil))
+	_ = f.k.Sync()
+	if n := f.mib(t, LINUX_MIB_TCPREQQFULLDOCOOKIES); n != 0 {
+		t.Errorf("TCPReqQFullDoCookies = %d after the next SYN, want 0", n)
+	}
+	if n := f.mib(t, LINUX_MIB_SYNCOOKIESSENT); n != 0 {
+		t.Errorf("SyncookiesSent = %d after the next SYN, want 0", n)
+	}
+}
+
+// tcp_listendrop counts a dropped connection in the listener's own
+// sk_drops as well as in ListenDrops: here the accept queue is full when
+// the third ACK comes.
+func TestListendropCountsInListenerDrops(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	p := f.p
+	lfd := f.socket(t)
+	if err := p.Bind(lfd, addr("0.0.0.0:80")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen(lfd, 0); err != nil { // room for one connection
+		t.Fatal(err)
+	}
+	// Both SYNs find the accept queue empty; the second third ACK finds
+	// it full.
+	ports := []uint16{40000, 40001}
+	var isn []uint32
+	for i, port := range ports {
+		_ = f.k.Receive(dev, peerTCP(t, port, 80, 9000, 0, "S", nil, nil))
+		_ = f.k.Sync()
+		out := c.Take()
+		if len(out) != 1 {
+			t.Fatalf("SYN %d: %d frames out, want the SYN-ACK", i, len(out))
+		}
+		isn = append(isn, tcpOf(t, out[0]).Seq)
+	}
+	for i, port := range ports {
+		_ = f.k.Receive(dev, peerTCP(t, port, 80, 9001, isn[i]+1, "A", nil, nil))
+		_ = f.k.Sync()
+	}
+	var drops uint32
+	f.listenerSock(t, lfd, func(sk *sockets.Sock) { drops = sk.SkDrops })
+	if got := f.mib(t, LINUX_MIB_LISTENDROPS); got != 1 {
+		t.Fatalf("ListenDrops = %d, want 1 (the second third-ACK found the accept queue full)", got)
+	}
+	if drops != 1 {
+		t.Errorf("listener sk_drops = %d, want 1", drops)
+	}
+}
