@@ -144,6 +144,7 @@ const (
 	LINUX_MIB_PAWSACTIVEREJECTED
 	LINUX_MIB_TCPSACKFAILURES
 	LINUX_MIB_TCPRENOFAILURES
+	LINUX_MIB_TIMEWAITRECYCLED
 	numMibs
 )
 
@@ -182,6 +183,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPACKSkippedFinWait2"}, {"TcpExt", "TWKilled"},
 	{"TcpExt", "TCPAbortOnLinger"}, {"TcpExt", "TCPACKSkippedSynRecv"}, {"TcpExt", "TCPSynRetrans"},
 	{"TcpExt", "PAWSActiveRejected"}, {"TcpExt", "TCPSackFailures"}, {"TcpExt", "TCPRenoFailures"},
+	{"TcpExt", "TWRecycled"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".
