@@ -21,22 +21,31 @@ type ipPacket struct {
 	ttl      uint8
 	tos      uint8
 	df       bool
+	// ignoreDf is skb->ignore_df: the packet may be fragmented here even
+	// with DF set. Datagrams of sockets below IP_PMTUDISC_DO (UDP's
+	// IP_PMTUDISC_WANT) have it (ip_sk_ignore_df).
+	ignoreDf bool
 	sk       *sockets.Sock // for ip_select_ident on connected sockets
 }
 
-// ipSelectIdent is ip_select_ident_segs: a DF packet of a connected socket
-// takes the socket's inet_id; other DF packets get 0; a packet that may be
-// fragmented takes the next id of the (daddr, saddr, protocol) bucket
-// (__ip_select_ident; the kernel adds a random jump after idle periods,
-// the model counts by one).
+// ipSelectIdent is ip_select_ident_segs: a connected socket's packets take
+// the socket's inet_id (TCP the value before the increment, other
+// protocols the value after); a DF packet that may not be fragmented gets
+// 0; any other packet takes the next id of the (daddr, saddr, protocol)
+// bucket (__ip_select_ident; the kernel adds a random jump after idle
+// periods, the model counts by one).
 func (k *Kernel) ipSelectIdent(p *ipPacket) uint16 {
-	if p.df {
-		if p.sk != nil && p.sk.SkcDaddr != 0 {
-			inet := sockets.InetOf(p.sk)
+	if p.sk != nil && p.sk.SkcDaddr != 0 {
+		inet := sockets.InetOf(p.sk)
+		if p.sk.SkProtocol == sockets.IPPROTO_TCP {
 			id := inet.InetId
 			inet.InetId++
 			return id
 		}
+		inet.InetId++ // atomic_add_return
+		return inet.InetId
+	}
+	if p.df && !p.ignoreDf {
 		return 0
 	}
 	h := sockets.Jhash3Words(be32(p.dst), be32(p.src), uint32(p.proto), k.hash.EhashSecret)

@@ -349,7 +349,12 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 	tr.Enter1(fnUdpSendSkb, tracing.Skb(uint64(s.Addr())))
 	header.UDP(b).Encode(sk.SkcNum, dport, src, daddr)
 	k.mib.inc(UDP_MIB_OUTDATAGRAMS)
-	err = k.ipSendSkb(s, &ipPacket{src: src, dst: daddr, proto: header.IPPROTO_UDP, sk: sk})
+	// __ip_make_skb: every socket starts with IP_PMTUDISC_WANT
+	// (inet_create), so a datagram that fits the path MTU goes with DF
+	// unless that MTU is locked (ip_dont_fragment); WANT also sets
+	// ignore_df (ip_sk_ignore_df).
+	df := header.IPv4MinSize+int(s.Len) <= rt.MTU && !rt.MTULocked
+	err = k.ipSendSkb(s, &ipPacket{src: src, dst: daddr, proto: header.IPPROTO_UDP, df: df, ignoreDf: true, sk: sk})
 	tr.Exit(fnUdpSendSkb, tracing.Errno(sockets.ErrnoOf(err).Ret()))
 	if err != nil {
 		return fail(err)
