@@ -23,9 +23,9 @@ const (
 	// icmp_msgs_per_sec and icmp_msgs_burst: the global token bucket.
 	icmpMsgsPerSec = 1000
 	icmpMsgsBurst  = 50
-	// icmpMaxQuote: an ICMP error carries as much of the packet as fits in
-	// 576 bytes (the IPv4 minimum MTU).
-	icmpMaxQuote = 576 - header.IPv4MinSize - header.ICMPHeaderSize
+	// icmpMaxLen: an ICMP error carries as much of the packet as fits in
+	// 576 bytes (the IPv4 minimum MTU), or in the route's MTU if less.
+	icmpMaxLen = 576
 )
 
 // icmpRatelimit holds the two limiters of icmpv4_xrlim_allow and
@@ -216,7 +216,13 @@ func (k *Kernel) icmpSend(skbIn *skb.SkBuff, typ, code uint8, info uint32) {
 	if !k.icmpAllow(typ, dst, rt.Dev) {
 		return
 	}
-	quote := min(int(skbIn.Len)+int(skbIn.DataOffset())-int(skbIn.NetworkHeader), iph.TotalLength(), icmpMaxQuote)
+	// The room left in min(route MTU, 576) after the two headers; a route
+	// too small for even a quoted IP header gets nothing.
+	room := min(rt.MTU, icmpMaxLen) - header.IPv4MinSize - header.ICMPHeaderSize
+	if room <= header.IPv4MinSize {
+		return
+	}
+	quote := min(int(skbIn.Len)+int(skbIn.DataOffset())-int(skbIn.NetworkHeader), iph.TotalLength(), room)
 	r, err := skb.AllocSkb(k.skbs, uint32(skbMaxHeader+header.ICMPHeaderSize+quote))
 	if err != nil {
 		return

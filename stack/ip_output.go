@@ -91,20 +91,35 @@ func (k *Kernel) ipLocalOut(s *skb.SkBuff) {
 }
 
 // ipOutput is ip_output -> ip_finish_output: POST_ROUTING, then a packet
-// too big for the device is fragmented (or, with DF, refused).
+// too big for its route's MTU is fragmented (or, with DF, refused).
 func (k *Kernel) ipOutput(s *skb.SkBuff) {
 	k.tr.Enter1(fnIpOutput, tracing.Skb(uint64(s.Addr())))
 	defer k.tr.Exit(fnIpOutput, tracing.Arg{})
-	dev := s.Dev.(*netdev.Device)
 	s.Protocol = ETH_P_IP
 	sockets.Noop(k.tr, fnNfHookPostRouting, tracing.Skb(uint64(s.Addr())))
 	k.tr.Enter1(fnIpFinishOutput, tracing.Skb(uint64(s.Addr())))
 	defer k.tr.Exit(fnIpFinishOutput, tracing.Arg{})
-	if int(s.Len) > dev.MTU {
-		k.ipFragment(s, dev.MTU)
+	if mtu := k.ipSkbDstMtu(s); int(s.Len) > mtu {
+		k.ipFragment(s, mtu)
 		return
 	}
 	k.ipFinishOutput2(s)
+}
+
+// ipSkbDstMtu is ip_skb_dst_mtu: the MTU of the packet's route, which is
+// the device's lowered by a path MTU exception for its destination (every
+// socket of the model uses path MTU discovery, ip_sk_use_pmtu). The
+// model's skb keeps no dst, so the exception is looked up again.
+func (k *Kernel) ipSkbDstMtu(s *skb.SkBuff) int {
+	dev := s.Dev.(*netdev.Device)
+	mtu := dev.MTU
+	if dev.Flags&netdev.IFF_LOOPBACK != 0 {
+		return mtu
+	}
+	if e, ok := k.pmtuExceptions[ipHdr(s).Dst()]; ok && k.clock.Now() < e.expires {
+		mtu = min(mtu, int(e.mtu))
+	}
+	return mtu
 }
 
 // ipFinishOutput2 is ip_finish_output2: on Ethernet the neighbour layer

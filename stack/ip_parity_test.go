@@ -1,7 +1,11 @@
 package stack
 
 import (
+	"encoding/binary"
 	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack/header"
@@ -109,4 +113,66 @@ func TestConnectedTCPWithoutDFUsesInetId(t *testing.T) {
 			t.Errorf("id %d (inet_id %d -> %d): want the socket's inet_id %d, then %d", id, before, inet.InetId, before, before+1)
 		}
 	})
+}
+
+// fragNeeded builds an ICMP "fragmentation needed" from the peer quoting a
+// UDP datagram stack:sport -> peer:dport, announcing mtu.
+func fragNeeded(sport, dport uint16, mtu uint32) []byte {
+	frame := make([]byte, 20+8+20+8)
+	q := frame[28:]
+	header.IPv4(q).Encode(header.IPv4Fields{Total: 1400, TTL: 64, Protocol: header.IPPROTO_UDP, Src: stackIP, Dst: peerIP})
+	binary.BigEndian.PutUint16(q[20:], sport)
+	binary.BigEndian.PutUint16(q[22:], dport)
+	header.ICMP(frame[20:]).Encode(header.ICMP_DEST_UNREACH, header.ICMP_FRAG_NEEDED, mtu)
+	header.IPv4(frame).Encode(header.IPv4Fields{Total: len(frame), TTL: 64, Protocol: header.IPPROTO_ICMP, Src: peerIP, Dst: stackIP})
+	return frame
+}
+
+// ip_finish_output fragments at ip_skb_dst_mtu, the route's MTU: after a
+// "fragmentation needed" announcing 1200, a 1400-byte datagram leaves in
+// fragments of at most 1200 bytes, not as one 1400-byte packet that fits
+// the device.
+func TestFragmentationUsesThePathMTU(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	fd := f.udpSocket(t)
+	if err := f.p.Bind(fd, sockets.SockaddrIn{Family: sockets.AF_INET, Addr: stackIP, Port: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.k.Receive(dev, fragNeeded(5000, 9, 1200))
+	_ = f.k.Sync()
+	to := sockets.SockaddrIn{Family: sockets.AF_INET, Addr: peerIP, Port: 9}
+	if _, err := f.p.Sendto(fd, make([]byte, 1372), 0, &to); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.k.Sync()
+	var lens []int
+	for _, fr := range c.Take() {
+		lens = append(lens, len(fr))
+	}
+	t.Logf("frames after PMTU 1200: %v", lens)
+	if len(lens) != 2 || lens[0] != 1196 || lens[1] != 20+(1400-20-1176) {
+		t.Errorf("frames %v: want fragments [1196 224]", lens)
+	}
+}
+
+// __icmp_send's room is min(route MTU, 576) less the headers: with the
+// path to the peer at 552 bytes an error quotes 552-28 bytes and fits.
+func TestIcmpErrorQuoteFollowsTheRouteMTU(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	if _, err := control(f.k, "pmtu", true, func(k *Kernel) (int, error) { k.ipRtUpdatePmtu(peerIP, 500); return 0, nil }); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.k.Receive(dev, buildPacket(t, v4(peerIP, stackIP, layers.IPProtocol(99)), gopacket.Payload(make([]byte, 1000))))
+	_ = f.k.Sync()
+	out := c.Take()
+	if len(out) != 1 {
+		t.Fatalf("%d frames, want one protocol unreachable", len(out))
+	}
+	ip := header.IPv4(out[0])
+	t.Logf("protocol unreachable with PMTU 552: %d bytes, MF %v", len(out[0]), ip.MoreFragments())
+	if len(out[0]) != ipRtMinPmtu || ip.MoreFragments() {
+		t.Errorf("error of %d bytes (MF %v): want one unfragmented packet of %d", len(out[0]), ip.MoreFragments(), ipRtMinPmtu)
+	}
 }
