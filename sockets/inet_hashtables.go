@@ -54,6 +54,10 @@ type InetBindBucket struct {
 // Addr returns the bucket's kernel address (in tcp_bind_bucket).
 func (tb *InetBindBucket) Addr() slab.Addr { return tb.addr }
 
+// HasBuckets reports whether any (port, address) bucket hangs under tb
+// (!hlist_empty(&tb->bhash2)).
+func (tb *InetBindBucket) HasBuckets() bool { return tb.bhash2.n != 0 }
+
 // InetBind2Bucket is struct inet_bind2_bucket: one (port, address) pair in
 // use, owning the socks bound to it (since about 6.8 the socks hang here).
 type InetBind2Bucket struct {
@@ -260,6 +264,58 @@ func (tb *InetBindBucket) Buckets() []*InetBind2Bucket {
 	var out []*InetBind2Bucket
 	tb.bhash2.each(tb2BhashNode, func(t *InetBind2Bucket) bool { out = append(out, t); return true })
 	return out
+}
+
+// InetBhash2UpdateSaddr is __inet_bhash2_update_saddr: sk's source
+// address changes (connect() fills in the one the route chose, or a failed
+// connect() takes it back to 0.0.0.0 when reset), and a bound sk moves to
+// the bhash2 bucket of its new (address, port), made if need be; the old
+// bucket goes once empty. The new bucket is allocated first, and given
+// back if one was already there.
+func InetBhash2UpdateSaddr(net *Net, h *InetHashinfo, sk *Sock, saddr Be32, reset bool) error {
+	net.Tracer.Enter2(fnInetBhash2UpdateSaddr, tracing.Sock(uint64(sk.addr)), tracing.IPv4(uint32(saddr)))
+	set := func() {
+		if reset {
+			saddr = 0
+		}
+		InetOf(sk).InetSaddr, sk.SkcRcvSaddr = saddr, saddr
+	}
+	icsk := IcskOf(sk)
+	if icsk.IcskBind2Hash == nil { // not bound yet
+		set()
+		net.Tracer.Exit(fnInetBhash2UpdateSaddr, tracing.Errno(0))
+		return nil
+	}
+	spare, err := net.Mem.KmemCacheAlloc(h.Bind2BucketCachep)
+	if err != nil {
+		if reset {
+			InetPutPort(net, h, sk)
+			set()
+		}
+		net.Tracer.Exit(fnInetBhash2UpdateSaddr, tracing.Errno(-tracing.ENOMEM))
+		return Errno(tracing.ENOMEM)
+	}
+	tb, port := icsk.IcskBindHash, sk.SkcNum
+	if sk.bindChain != nil {
+		sk.bindChain.del(&sk.SockCommon, bindNodeOf)
+		sk.bindChain = nil
+	}
+	inetBind2BucketDestroy(net, h, tb, icsk.IcskBind2Hash)
+	set()
+	head2 := &h.Bhash2[h.Bhash2Index(net, sk.SkcRcvSaddr, port)]
+	tb2 := InetBind2BucketFind(head2, port, tb.L3mdev, sk)
+	if tb2 == nil {
+		tb2 = &InetBind2Bucket{Port: port, L3mdev: tb.L3mdev, RcvSaddr: sk.SkcRcvSaddr, Family: sk.SkcFamily, head: head2, addr: spare}
+		head2.chain.addHead(tb2, tb2Node)
+		tb.bhash2.addHead(tb2, tb2BhashNode)
+	} else {
+		_ = net.Mem.KmemCacheFree(h.Bind2BucketCachep, spare)
+	}
+	icsk.IcskBind2Hash = tb2
+	tb2.owners.addHead(&sk.SockCommon, bindNodeOf)
+	sk.bindChain = &tb2.owners
+	net.Tracer.Exit(fnInetBhash2UpdateSaddr, tracing.Errno(0))
+	return nil
 }
 
 // InetBindHash is inet_bind_hash: sk now owns port through tb and tb2.

@@ -23,7 +23,7 @@ var (
 	fnInetBindBucketCreate, fnInetBindBucketDestroy, fnInetBind2BucketCreate tracing.FuncID
 	fnInetBind2BucketDestroy, fnInetBindHash, fnInetPutPort, fnInetHash      tracing.FuncID
 	fnInetEhashNolisten, fnInetUnhash, fnSockPoll                            tracing.FuncID
-	fnInetTwskHashdance, fnInetTwskKill                                      tracing.FuncID
+	fnInetTwskHashdance, fnInetTwskKill, fnInetBhash2UpdateSaddr             tracing.FuncID
 	fnSysIoctl, fnSockIoctl, fnSkIoctl                                       tracing.FuncID
 )
 
@@ -201,6 +201,10 @@ func init() {
 	fnInetBind2BucketCreate = reg("inet_bind2_bucket_create", hashC, InetBind2BucketCreate, []string{"port", "bhash2"},
 		"Makes the bucket for a (port, address) pair, from tcp_bind2_bucket, in bhash2 (since 6.1). "+
 			"It makes bind conflicts on one address cheap to check.")
+	fnInetBhash2UpdateSaddr = reg("__inet_bhash2_update_saddr", hashC, InetBhash2UpdateSaddr, []string{"sk", "saddr"},
+		"The socket's source address changes: connect() fills in the one its route chose, or a failed connect() "+
+			"puts 0.0.0.0 back. A bound socket moves to the bhash2 bucket of its new (address, port), "+
+			"so that bind() on another address of the same port sees it where it now is.")
 	fnInetBind2BucketDestroy = reg("inet_bind2_bucket_destroy", hashC, inetBind2BucketDestroy, []string{"tb2"},
 		"Frees a (port, address) bucket when its last owner goes.")
 	fnInetBindHash = reg("inet_bind_hash", hashC, InetBindHash, []string{"sk", "tb", "port"},

@@ -145,8 +145,6 @@ func (k *Kernel) inetCskGetPort(sk *sockets.Sock, snum uint16) error {
 		tr.Exit(fnInetCskGetPort, tracing.Errno(sockets.ErrnoOf(err).Ret()))
 		return err
 	}
-	reuse := sk.SkcReuse != 0 && sk.SkcState != sockets.TCP_LISTEN
-	_ = reuse
 	port := snum
 	var tb *sockets.InetBindBucket
 	var tb2 *sockets.InetBind2Bucket
@@ -192,11 +190,37 @@ func (k *Kernel) inetCskGetPort(sk *sockets.Sock, snum uint16) error {
 		k.undoBuckets(tb, tb2, createdTb, createdTb2)
 		return fail(sockets.Errno(tracing.EADDRINUSE))
 	}
+	inetCskUpdateFastreuse(tb, sk)
 	if icsk := sockets.IcskOf(sk); icsk.IcskBindHash == nil {
 		sockets.InetBindHash(net, sk, tb, tb2, port)
 	}
 	tr.Exit(fnInetCskGetPort, tracing.Errno(0))
 	return nil
+}
+
+// inetCskUpdateFastreuse is inet_csk_update_fastreuse: bind() records on
+// the port's bucket whether its owners all allow address reuse
+// (fastreuse) and port sharing (fastreuseport; SO_REUSEPORT is not
+// modelled, so always 0 here). A bucket connect() made has both at -1,
+// which keeps the port for connect()'s own use; a bind() that joins it
+// sets fastreuseport to 0, and connect() no longer picks the port. In 6.12
+// the new (port, address) bucket is already linked under tb when
+// inet_csk_get_port gets here, so the first branch (an empty tb) is not
+// taken from there and fastreuse never becomes 1.
+func inetCskUpdateFastreuse(tb *sockets.InetBindBucket, sk *sockets.Sock) {
+	reuse := sk.SkcReuse != 0 && sk.SkcState != sockets.TCP_LISTEN
+	if !tb.HasBuckets() {
+		tb.Fastreuse = 0
+		if reuse {
+			tb.Fastreuse = 1
+		}
+		tb.Fastreuseport = 0
+		return
+	}
+	if !reuse {
+		tb.Fastreuse = 0
+	}
+	tb.Fastreuseport = 0
 }
 
 // undoBuckets frees buckets inet_csk_get_port created before failing.

@@ -6,10 +6,10 @@ import (
 	"github.com/stackscope/stackscope/sockets"
 )
 
-// listenerSock returns the sock behind a listening fd, read on the loop.
-func (f *fixture) listenerSock(t *testing.T, fd int, read func(sk *sockets.Sock)) {
+// withSock runs read on the kernel loop with the sock behind fd.
+func (f *fixture) withSock(t *testing.T, fd int, read func(sk *sockets.Sock)) {
 	t.Helper()
-	f.k.Do("listener", func(k *Kernel) any {
+	f.k.Do("sock", func(k *Kernel) any {
 		read(f.p.Fdt.Get(fd).PrivateData.Sk)
 		return nil
 	})
@@ -81,7 +81,7 @@ func TestRelistenKeepsSynQueueCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	var qlen uint32
-	f.listenerSock(t, lfd, func(sk *sockets.Sock) { qlen = sockets.IcskOf(sk).IcskAcceptQueue.Qlen })
+	f.withSock(t, lfd, func(sk *sockets.Sock) { qlen = sockets.IcskOf(sk).IcskAcceptQueue.Qlen })
 	if qlen != 1 {
 		t.Fatalf("qlen after listen() again = %d, want 1 (the first listen's request sock)", qlen)
 	}
@@ -90,7 +90,7 @@ func TestRelistenKeepsSynQueueCount(t *testing.T) {
 	if _, _, err := p.Accept4(lfd, 0); err != nil {
 		t.Fatalf("accept: %v", err)
 	}
-	f.listenerSock(t, lfd, func(sk *sockets.Sock) { qlen = sockets.IcskOf(sk).IcskAcceptQueue.Qlen })
+	f.withSock(t, lfd, func(sk *sockets.Sock) { qlen = sockets.IcskOf(sk).IcskAcceptQueue.Qlen })
 	if qlen != 0 {
 		t.Fatalf("qlen after the request completed = %d, want 0", qlen)
 	}
@@ -137,7 +137,7 @@ func TestListendropCountsInListenerDrops(t *testing.T) {
 		_ = f.k.Sync()
 	}
 	var drops uint32
-	f.listenerSock(t, lfd, func(sk *sockets.Sock) { drops = sk.SkDrops })
+	f.withSock(t, lfd, func(sk *sockets.Sock) { drops = sk.SkDrops })
 	if got := f.mib(t, LINUX_MIB_LISTENDROPS); got != 1 {
 		t.Fatalf("ListenDrops = %d, want 1 (the second third-ACK found the accept queue full)", got)
 	}

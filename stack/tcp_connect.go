@@ -129,19 +129,27 @@ func (k *Kernel) tcpV4Connect(sk *sockets.Sock, addr sockets.SockaddrIn) error {
 	}
 	inet := sockets.InetOf(sk)
 	if inet.InetSaddr == 0 {
-		inet.InetSaddr = sockets.Be32From(rt.Src)
-		sk.SkcRcvSaddr = inet.InetSaddr
+		// The route's source address; a sock bound to 0.0.0.0:port moves
+		// to that address's bhash2 bucket.
+		if err := sockets.InetBhash2UpdateSaddr(k.net, k.hash, sk, sockets.Be32From(rt.Src), false); err != nil {
+			return fail(err)
+		}
 	} else {
 		sk.SkcRcvSaddr = inet.InetSaddr
 	}
-	sk.SkcDport = sockets.Htons(addr.Port)
-	sk.SkcDaddr = sockets.Be32From(addr.Addr)
 	tp := tcpSk(sk)
+	daddr := sockets.Be32From(addr.Addr)
+	if tp.RxOpt.TsRecentStamp != 0 && sk.SkcDaddr != daddr {
+		// Timestamps and a sequence number kept for another peer.
+		tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = 0, 0
+		tp.WriteSeq = 0
+	}
+	sk.SkcDport = sockets.Htons(addr.Port)
+	sk.SkcDaddr = daddr
 	tp.RxOpt.MssClamp = TCP_MSS_DEFAULT
 	k.tcpSetState(sk, sockets.TCP_SYN_SENT)
 	if err := k.inetHashConnect(sk); err != nil {
-		k.tcpSetState(sk, sockets.TCP_CLOSE)
-		sk.SkcDport = 0
+		k.tcpV4ConnectFailure(sk)
 		return fail(err)
 	}
 	if tp.WriteSeq == 0 {
@@ -151,12 +159,23 @@ func (k *Kernel) tcpV4Connect(sk *sockets.Sock, addr sockets.SockaddrIn) error {
 	tp.TsOffset = k.secureTCPTsOff(inet.InetSaddr, sk.SkcDaddr)
 	inet.InetId = uint16(k.GetRandomU32())
 	if err := k.tcpConnect(sk, rt); err != nil {
-		k.tcpSetState(sk, sockets.TCP_CLOSE)
-		sk.SkcDport = 0
+		k.tcpV4ConnectFailure(sk)
 		return fail(err)
 	}
 	tr.Exit(fnTcpV4Connect, tracing.Errno(0))
 	return nil
+}
+
+// tcpV4ConnectFailure is tcp_v4_connect's failure path: back to CLOSE
+// (which unhashes the sock and gives back a port connect() took), the
+// source address back to 0.0.0.0 unless bind() chose it
+// (inet_bhash2_reset_saddr), and no peer port.
+func (k *Kernel) tcpV4ConnectFailure(sk *sockets.Sock) {
+	k.tcpSetState(sk, sockets.TCP_CLOSE)
+	if sk.SkUserlocks&sockets.SOCK_BINDADDR_LOCK == 0 {
+		_ = sockets.InetBhash2UpdateSaddr(k.net, k.hash, sk, 0, true)
+	}
+	sk.SkcDport = 0
 }
 
 // inetHashConnect is inet_hash_connect -> __inet_hash_connect: a socket
@@ -169,11 +188,15 @@ func (k *Kernel) inetHashConnect(sk *sockets.Sock) error {
 	tr.Enter1(fnInetHashConnect, tracing.Sock(uint64(sk.Addr())))
 	h, net := k.hash, k.net
 	if sk.SkcNum != 0 {
-		if k.inetCheckEstablished(sk, sk.SkcNum) {
+		ok, tw := k.inetCheckEstablished(sk, sk.SkcNum, true)
+		if !ok {
 			tr.Exit(fnInetHashConnect, tracing.Errno(-tracing.EADDRNOTAVAIL))
 			return sockets.Errno(tracing.EADDRNOTAVAIL)
 		}
 		_ = sockets.InetEhashNolisten(net, h, sk)
+		if tw != nil {
+			k.inetTwskDeschedulePut(tw)
+		}
 		tr.Exit(fnInetHashConnect, tracing.Errno(0))
 		return nil
 	}
@@ -187,6 +210,7 @@ func (k *Kernel) inetHashConnect(sk *sockets.Sock) error {
 	offset := (k.tablePerturb[index] + portOffset) % remaining
 	offset &^= 1
 	var tb *sockets.InetBindBucket
+	var tw *sockets.InetTimewaitSock // a TIME_WAIT the new connection takes over
 	port := 0
 	i := uint32(0)
 	found := false
@@ -202,10 +226,11 @@ func (k *Kernel) inetHashConnect(sk *sockets.Sock) error {
 				if b.Fastreuse >= 0 || b.Fastreuseport >= 0 {
 					continue // bind() owns it
 				}
-				if k.inetCheckEstablished(sk, p) {
+				ok, t := k.inetCheckEstablished(sk, p, false)
+				if !ok {
 					continue
 				}
-				tb, found = b, true
+				tb, tw, found = b, t, true
 				break
 			}
 			var err error
@@ -242,6 +267,10 @@ func (k *Kernel) inetHashConnect(sk *sockets.Sock) error {
 	sockets.InetBindHash(net, sk, tb, tb2, p)
 	sockets.InetOf(sk).InetSport = sockets.Htons(p)
 	_ = sockets.InetEhashNolisten(net, h, sk)
+	if tw != nil {
+		// The port stays with its bucket: sk owns it now.
+		k.inetTwskDeschedulePut(tw)
+	}
 	tr.Exit(fnInetHashConnect, tracing.Int(int64(p)))
 	return nil
 }
@@ -249,10 +278,58 @@ func (k *Kernel) inetHashConnect(sk *sockets.Sock) error {
 // tablePerturbSize is INET_TABLE_PERTURB_SIZE.
 const tablePerturbSize = 1 << 16
 
-// inetCheckEstablished is __inet_check_established: is the 4-tuple with
-// this local port already in ehash? (TIME_WAIT reuse is not modelled.)
-func (k *Kernel) inetCheckEstablished(sk *sockets.Sock, lport uint16) bool {
-	taken := sockets.InetLookupEstablished(k.net, k.hash, sk.SkcDaddr, sk.SkcDport, sk.SkcRcvSaddr, lport, sk.SkcBoundDevIf) != nil
-	k.tr.Point(fnInetCheckEstablished, tracing.Int(int64(lport)), tracing.Bool(taken))
-	return taken
+// inetCheckEstablished is __inet_check_established: may sk use local port
+// lport for its four-tuple? Not while another sock holds the tuple, unless
+// that is a timewait sock tcp_twsk_unique lets it take over (the tw is
+// returned, to be killed once sk is hashed; TWRecycled counts it). bound
+// says the port came from bind() (inet_hash_connect's twp == NULL).
+func (k *Kernel) inetCheckEstablished(sk *sockets.Sock, lport uint16, bound bool) (bool, *sockets.InetTimewaitSock) {
+	sc := sockets.InetLookupEstablished(k.net, k.hash, sk.SkcDaddr, sk.SkcDport, sk.SkcRcvSaddr, lport, sk.SkcBoundDevIf)
+	var tw *sockets.InetTimewaitSock
+	ok := sc == nil
+	if !ok && sc.SkcState == sockets.TCP_TIME_WAIT {
+		if t, isTw := sc.Owner().(*sockets.InetTimewaitSock); isTw && k.tcpTwskUnique(sk, t, bound) {
+			ok, tw = true, t
+			k.mib.inc(LINUX_MIB_TIMEWAITRECYCLED)
+		}
+	}
+	k.tr.Point(fnInetCheckEstablished, tracing.Int(int64(lport)), tracing.Bool(!ok))
+	return ok, tw
 }
+
+// tcpTwskUnique is tcp_twsk_unique: may a connect() take over this
+// TIME_WAIT four-tuple? Only if the tw has timestamps (PAWS then tells the
+// two connections apart), and, for a port connect() picks itself, only if
+// tcp_tw_reuse allows it (2: loopback only; never from FIN_WAIT2) and a
+// second has passed since the tw's last timestamp. A port bind() chose
+// takes it over whatever tcp_tw_reuse says. The new connection starts its
+// sequence space a window past the old one's and keeps its ts_recent.
+func (k *Kernel) tcpTwskUnique(sk *sockets.Sock, tw *sockets.InetTimewaitSock, bound bool) bool {
+	reuse := k.net.Sysctl.TcpTwReuse
+	if tw.TwSubstate == sockets.TCP_FIN_WAIT2 {
+		reuse = 0
+	}
+	if reuse == 2 && tw.SkcBoundDevIf != loopbackIfindex && !ipv4IsLoopback(tw.SkcDaddr) && !ipv4IsLoopback(tw.SkcRcvSaddr) {
+		reuse = 0
+	}
+	stamp := tw.TwTsRecentStamp
+	// time_after32(ktime_get_seconds(), ts_recent_stamp): whole seconds.
+	unique := stamp != 0 && (bound || (reuse != 0 && k.clock.Now()/1e9 > stamp/1e9))
+	if unique {
+		tp := tcpSk(sk)
+		seq := tw.TwSndNxt + 65535 + 2
+		if seq == 0 {
+			seq = 1
+		}
+		tp.WriteSeq = seq
+		tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = tw.TwTsRecent, stamp
+	}
+	k.tr.Point(fnTcpTwskUnique, tracing.Ptr(uint64(tw.Addr())), tracing.Bool(unique))
+	return unique
+}
+
+// loopbackIfindex is LOOPBACK_IFINDEX: lo is always ifindex 1.
+const loopbackIfindex = 1
+
+// ipv4IsLoopback is ipv4_is_loopback: an address in 127.0.0.0/8.
+func ipv4IsLoopback(a sockets.Be32) bool { return a&0xff == 127 }

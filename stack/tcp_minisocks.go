@@ -229,7 +229,16 @@ func (k *Kernel) tcpV4SynRecvSock(lsk *sockets.Sock, seg *tcpSegmentIn, req *soc
 	if rt, err := k.ipRouteOutput(newsk.SkcDaddr.Addr()); err == nil {
 		k.tcpSyncMss(newsk, uint32(rt.MTU))
 	}
-	k.inetInheritPort(lsk, newsk)
+	if err := k.inetInheritPort(lsk, newsk); err != nil {
+		// put_and_exit: inet_csk_prepare_forced_close marks the child
+		// dead, and tcp_done frees it; the connection is dropped.
+		sockets.SockOrphan(newsk)
+		newsk.SkcNum = 0
+		k.tcpDone(newsk)
+		k.tcpListendrop(lsk)
+		tr.Exit(fnTcpV4SynRecvSock, tracing.Sock(0))
+		return nil
+	}
 	// inet_ehash_nolisten(newsk, req): the child takes the request's place
 	// (a SYN cookie's request sock was never in ehash).
 	if req.Hashed() {
@@ -243,11 +252,28 @@ func (k *Kernel) tcpV4SynRecvSock(lsk *sockets.Sock, seg *tcpSegmentIn, req *soc
 }
 
 // inetInheritPort is __inet_inherit_port: the child joins the listener's
-// bind bucket.
-func (k *Kernel) inetInheritPort(lsk, child *sockets.Sock) {
+// port. A listener bound to 0.0.0.0 hands the child its bind bucket, but
+// the child's bhash2 bucket is that of its own local address (found, or
+// made here). Fails only when that bucket cannot be allocated.
+func (k *Kernel) inetInheritPort(lsk, child *sockets.Sock) error {
 	k.tr.Point(fnInetInheritPort, tracing.Sock(uint64(child.Addr())), tracing.Int(int64(lsk.SkcNum)))
 	icsk := sockets.IcskOf(lsk)
-	sockets.InetBindHash(k.net, child, icsk.IcskBindHash, icsk.IcskBind2Hash, lsk.SkcNum)
+	tb, tb2 := icsk.IcskBindHash, icsk.IcskBind2Hash
+	if tb == nil || tb2 == nil {
+		return sockets.Errno(tracing.ENOENT)
+	}
+	port := lsk.SkcNum
+	if tb2.RcvSaddr != child.SkcRcvSaddr { // inet_bind2_bucket_addr_match
+		head2 := &k.hash.Bhash2[k.hash.Bhash2Index(k.net, child.SkcRcvSaddr, port)]
+		if tb2 = sockets.InetBind2BucketFind(head2, port, tb.L3mdev, child); tb2 == nil {
+			var err error
+			if tb2, err = sockets.InetBind2BucketCreate(k.net, k.hash, head2, tb, child); err != nil {
+				return err
+			}
+		}
+	}
+	sockets.InetBindHash(k.net, child, tb, tb2, port)
+	return nil
 }
 
 // tcpCreateOpenreqChild is tcp_create_openreq_child -> inet_csk_clone_lock

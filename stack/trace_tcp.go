@@ -33,6 +33,7 @@ var (
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
 	fnTcpWfree, fnTcpSmallQueueCheck, fnSkbStillInHostQueue, fnTcpUpdatePacingRate, fnTcpAckProbe                tracing.FuncID
 	fnTcpCompressedAckKick, fnTcpSackCompressSendAck, fnTcpRtxProbe0TimedOut, fnTcpReleaseCb                     tracing.FuncID
+	fnTcpTwskUnique                                                                                              tracing.FuncID
 )
 
 func init() {
@@ -370,7 +371,12 @@ func init() {
 			"a RST ends it (tcp_rfc1337 = 0), and a SYN with a higher sequence number may reuse the four-tuple. "+
 			"Returns TCP_TW_SUCCESS (0), TCP_TW_RST, TCP_TW_ACK or TCP_TW_SYN.")
 	fnInetCheckEstablished = point("__inet_check_established", "net/ipv4/inet_hashtables.c", (*Kernel).inetCheckEstablished,
-		[]string{"lport", "taken"}, false, "Is this four-tuple already in ehash? Then connect() must try another local port.")
+		[]string{"lport", "taken"}, false, "Is this four-tuple already in ehash? Then connect() must try another local port, "+
+			"unless the sock holding it is a TIME_WAIT that tcp_twsk_unique lets the new connection take over.")
+	fnTcpTwskUnique = point("tcp_twsk_unique", "net/ipv4/tcp_ipv4.c", (*Kernel).tcpTwskUnique, []string{"tw", "unique"}, false,
+		"May connect() take over this TIME_WAIT four-tuple? Only with timestamps (PAWS keeps the two connections apart); "+
+			"a port connect() picks also needs tcp_tw_reuse (2: loopback only) and a second since the tw's last timestamp. "+
+			"The new connection's first sequence number is then the old snd_nxt plus 65537.")
 	fnTcpRenoCongAvoid = point("tcp_reno_cong_avoid", "net/ipv4/tcp_cong.c", (*Kernel).tcpCongAvoid, []string{"acked", "snd_cwnd"}, false,
 		"Reno grows the congestion window: one segment per segment acknowledged in slow start, one per window after ssthresh.")
 	fnCubictcpCongAvoid = point("cubictcp_cong_avoid", "net/ipv4/tcp_cubic.c", (*Kernel).tcpCongAvoid, []string{"acked", "snd_cwnd"}, false,
