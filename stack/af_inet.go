@@ -72,24 +72,22 @@ func (k *Kernel) protoRegister(p *sockets.Proto) error {
 	return err
 }
 
-// inetAddrType is inet_addr_type: what an IPv4 address is to this host.
-// lo owns all of 127.0.0.0/8, as the local routing table says.
+// inetAddrType is inet_addr_type: what an IPv4 address is to this host,
+// as the local routing table says. 0.0.0.0 and 255.255.255.255 are
+// broadcast; so is each subnet's broadcast address (fib_add_ifaddr); lo
+// owns the rest of 127.0.0.0/8.
 func (k *Kernel) inetAddrType(a sockets.Be32) sockets.AddrType {
 	ip := a.Addr()
 	switch {
-	case a == sockets.INADDR_ANY:
-		return sockets.RTN_UNSPEC
+	case a == sockets.INADDR_ANY || a == 0xffffffff:
+		return sockets.RTN_BROADCAST
 	case ip.IsMulticast():
 		return sockets.RTN_MULTICAST
-	case a == 0xffffffff:
+	case k.fibBroadcast(ip):
 		return sockets.RTN_BROADCAST
 	}
-	for _, d := range k.devs {
-		for _, pfx := range d.Addrs {
-			if pfx.Addr() == ip || (d.Flags&0x8 != 0 && pfx.Contains(ip)) {
-				return sockets.RTN_LOCAL
-			}
-		}
+	if _, _, ok := k.localAddr(ip); ok {
+		return sockets.RTN_LOCAL
 	}
 	return sockets.RTN_UNICAST
 }

@@ -11,7 +11,12 @@ import (
 
 // ICMP constants not in the header package.
 const (
-	icmpExcFragtime = 1 // ICMP_EXC_FRAGTIME
+	icmpExcFragtime    = 1  // ICMP_EXC_FRAGTIME
+	icmpTimestamp      = 13 // ICMP_TIMESTAMP
+	icmpTimestampReply = 14 // ICMP_TIMESTAMPREPLY
+	icmpAddress        = 17 // ICMP_ADDRESS
+	icmpAddressReply   = 18 // ICMP_ADDRESSREPLY
+	nrIcmpTypes        = 18 // NR_ICMP_TYPES: the highest type icmp_rcv knows
 	// icmpRatemask is net.ipv4.icmp_ratemask (0x1818): destination
 	// unreachable, source quench, time exceeded and parameter problem are
 	// rate limited; echo replies are not.
@@ -107,24 +112,39 @@ func (k *Kernel) icmpRcv(s *skb.SkBuff) {
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_ICMP_CSUM)
 		return
 	}
-	switch ic.Type() {
+	typ := ic.Type()
+	if int(typ) < len(icmpInMibs) && icmpInMibs[typ] != 0 { // ICMPMSGIN_INC_STATS
+		k.mib.inc(icmpInMibs[typ])
+	}
+	if k.ipInputBroadcast(ipHdr(s)) {
+		// RFC 1122 3.2.2.6 and 3.2.2.8: with icmp_echo_ignore_broadcasts
+		// (1, the default) an echo or timestamp request to a broadcast
+		// is ignored; other types but address mask requests and
+		// replies are not accepted from a broadcast at all.
+		switch typ {
+		case icmpAddress, icmpAddressReply:
+		default:
+			k.mib.inc(ICMP_MIB_INERRORS)
+			_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_NOT_SPECIFIED)
+			return
+		}
+	}
+	switch typ {
 	case header.ICMP_ECHO:
-		k.mib.inc(ICMP_MIB_INECHOS)
 		k.icmpEcho(s)
-	case header.ICMP_ECHOREPLY:
-		k.mib.inc(ICMP_MIB_INECHOREPS)
 	case header.ICMP_DEST_UNREACH, header.ICMP_SOURCE_QUENCH, header.ICMP_TIME_EXCEEDED, header.ICMP_PARAMETERPROB:
-		k.mib.inc(icmpErrorMibs[ic.Type()])
 		k.icmpUnreach(s)
 	}
 	_ = skb.ConsumeSkb(s)
 }
 
-// icmpErrorMibs are the input counters of the error types icmp_rcv hands
-// to icmp_unreach (icmp_pointers[]), by type.
-var icmpErrorMibs = [...]Mib{
+// icmpInMibs are the per-type input counters the model keeps
+// (icmpmsg_statistics, printed as Icmp In* by /proc/net/snmp), by type.
+var icmpInMibs = [...]Mib{
+	header.ICMP_ECHOREPLY:     ICMP_MIB_INECHOREPS,
 	header.ICMP_DEST_UNREACH:  ICMP_MIB_INDESTUNREACHS,
 	header.ICMP_SOURCE_QUENCH: ICMP_MIB_INSRCQUENCHS,
+	header.ICMP_ECHO:          ICMP_MIB_INECHOS,
 	header.ICMP_TIME_EXCEEDED: ICMP_MIB_INTIMEEXCDS,
 	header.ICMP_PARAMETERPROB: ICMP_MIB_INPARMPROBS,
 }
@@ -199,7 +219,9 @@ func (k *Kernel) icmpSend(skbIn *skb.SkBuff, typ, code uint8, info uint32) {
 		return
 	}
 	dst := iph.Src()
-	if !dst.IsValid() || dst.IsUnspecified() || dst.IsMulticast() || iph.Dst() == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	// No errors about a packet whose input route is broadcast or
+	// multicast (RTCF_BROADCAST, RTCF_MULTICAST).
+	if !dst.IsValid() || dst.IsUnspecified() || dst.IsMulticast() || iph.Dst().IsMulticast() || k.ipInputBroadcast(iph) {
 		return
 	}
 	if iph.Protocol() == header.IPPROTO_ICMP && len(iph) >= iph.IHL()+1 {

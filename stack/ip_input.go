@@ -6,6 +6,7 @@ import (
 	"github.com/stackscope/stackscope/skb"
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/stack/netdev"
 	"github.com/stackscope/stackscope/tracing"
 )
 
@@ -77,13 +78,24 @@ func (k *Kernel) ipRcvCore(s *skb.SkBuff) bool {
 }
 
 // ipRcvFinish is ip_rcv_finish -> ip_rcv_finish_core: look the route up
-// (ip_route_input_noref) and go on to local delivery, or drop.
+// (ip_route_input_noref) and go on to local delivery (counting broadcasts,
+// InBcastPkts), or drop.
 func (k *Kernel) ipRcvFinish(s *skb.SkBuff) {
 	k.tr.Enter1(fnIpRcvFinish, tracing.Skb(uint64(s.Addr())))
 	defer k.tr.Exit(fnIpRcvFinish, tracing.Arg{})
 	iph := ipHdr(s)
-	switch k.ipRouteInput(iph.Dst()) {
-	case sockets.RTN_LOCAL, sockets.RTN_BROADCAST:
+	dev, _ := s.Dev.(*netdev.Device)
+	t, err := k.ipRouteInput(iph.Src(), iph.Dst(), dev)
+	if err != nil {
+		// drop_error: a martian goes without a counter.
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_NOT_SPECIFIED)
+		return
+	}
+	switch t {
+	case sockets.RTN_BROADCAST:
+		k.mib.inc(IPSTATS_MIB_INBCASTPKTS)
+		k.ipLocalDeliver(s)
+	case sockets.RTN_LOCAL:
 		k.ipLocalDeliver(s)
 	default:
 		// Not ours, and the host does not forward: ip_error counts it.

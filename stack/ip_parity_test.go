@@ -2,6 +2,7 @@ package stack
 
 import (
 	"encoding/binary"
+	"net/netip"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -174,5 +175,130 @@ func TestIcmpErrorQuoteFollowsTheRouteMTU(t *testing.T) {
 	t.Logf("protocol unreachable with PMTU 552: %d bytes, MF %v", len(out[0]), ip.MoreFragments())
 	if len(out[0]) != ipRtMinPmtu || ip.MoreFragments() {
 		t.Errorf("error of %d bytes (MF %v): want one unfragmented packet of %d", len(out[0]), ip.MoreFragments(), ipRtMinPmtu)
+	}
+}
+
+// ip_route_input_slow refuses martians, and ip_rcv_finish_core drops
+// them without a counter: a loopback destination or source arriving on a
+// real device, a multicast, limited-broadcast or 0.0.0.0 source, a
+// 0.0.0.0 destination, our own address as the source of a packet from
+// outside (fib_validate_source), and a multicast group the host has not
+// joined. None is answered, delivered or counted as InAddrErrors.
+func TestMartiansAreDroppedSilently(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	ip := netip.MustParseAddr
+	cases := []struct{ name, src, dst string }{
+		{"loopback destination", "192.0.2.1", "127.0.0.1"},
+		{"loopback source", "127.0.0.5", "192.0.2.2"},
+		{"multicast source", "224.0.0.5", "192.0.2.2"},
+		{"broadcast source", "255.255.255.255", "192.0.2.2"},
+		{"zero source", "0.0.0.0", "192.0.2.2"},
+		{"zero destination", "192.0.2.1", "0.0.0.0"},
+		{"our own address as source (LAND)", "192.0.2.2", "192.0.2.2"},
+		{"our own address as source, to the broadcast", "192.0.2.2", "255.255.255.255"},
+		{"multicast group not joined", "192.0.2.1", "224.0.0.1"},
+	}
+	for i, tc := range cases {
+		_ = f.k.Receive(dev, buildPacket(t, v4(ip(tc.src), ip(tc.dst), layers.IPProtocolICMPv4),
+			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 1, Seq: uint16(i)}))
+		_ = f.k.Sync()
+		out := c.Take()
+		addrErr, delivers := f.mib(t, IPSTATS_MIB_INADDRERRORS), f.mib(t, IPSTATS_MIB_INDELIVERS)
+		t.Logf("%s (%s -> %s): %d frames out, InAddrErrors %d, InDelivers %d", tc.name, tc.src, tc.dst, len(out), addrErr, delivers)
+		if len(out) != 0 || addrErr != 0 || delivers != 0 {
+			t.Errorf("%s: %d frames out, InAddrErrors %d, InDelivers %d: want a silent drop", tc.name, len(out), addrErr, delivers)
+		}
+	}
+	if got := f.mib(t, IPSTATS_MIB_INRECEIVES); got != uint64(len(cases)) {
+		t.Errorf("InReceives %d, want %d", got, len(cases))
+	}
+	// A plain unicast that is not ours is still InAddrErrors (ip_error).
+	_ = f.k.Receive(dev, buildPacket(t, v4(peerIP, ip("198.51.100.7"), layers.IPProtocolICMPv4),
+		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0)}))
+	_ = f.k.Sync()
+	if got := f.mib(t, IPSTATS_MIB_INADDRERRORS); got != 1 {
+		t.Errorf("not ours: InAddrErrors %d, want 1", got)
+	}
+}
+
+// icmp_rcv with icmp_echo_ignore_broadcasts = 1: an echo request to the
+// limited or the subnet broadcast is counted (InEchos, InBcastPkts) and
+// ignored as an error (InErrors); no reply.
+func TestEchoToBroadcastIsIgnored(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	for _, dst := range []string{"255.255.255.255", "192.0.2.255"} {
+		_ = f.k.Receive(dev, buildPacket(t, v4(peerIP, netip.MustParseAddr(dst), layers.IPProtocolICMPv4),
+			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 1, Seq: 1},
+			gopacket.Payload([]byte("abcd"))))
+	}
+	_ = f.k.Sync()
+	out := c.Take()
+	inErr, echos, bcast := f.mib(t, ICMP_MIB_INERRORS), f.mib(t, ICMP_MIB_INECHOS), f.mib(t, IPSTATS_MIB_INBCASTPKTS)
+	t.Logf("echo to broadcasts: %d replies, InErrors %d, InEchos %d, InBcastPkts %d", len(out), inErr, echos, bcast)
+	if len(out) != 0 || inErr != 2 || echos != 2 || bcast != 2 || f.mib(t, ICMP_MIB_OUTECHOREPS) != 0 {
+		t.Errorf("want no reply, InErrors 2, InEchos 2, InBcastPkts 2")
+	}
+}
+
+// fib_add_ifaddr makes 192.0.2.255 (the /24's prefix|~mask) a broadcast
+// route: UDP to it reaches a socket bound to 0.0.0.0 or to the broadcast
+// address (__udp4_lib_mcast_deliver, a copy each), not one bound to the
+// unicast address; with no socket the datagram counts IgnoredMulti, not
+// NoPorts, and nobody hears port unreachable. inet_addr_type calls the
+// address broadcast, so bind() to it succeeds.
+func TestUDPToTheSubnetBroadcast(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	bcast := netip.MustParseAddr("192.0.2.255")
+	anyFd, bFd, uniFd := f.udpSocket(t), f.udpSocket(t), f.udpSocket(t)
+	for _, fd := range []int{anyFd, bFd} {
+		if err := f.p.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_REUSEADDR, sockets.Optval{Int: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.p.Bind(anyFd, addr("0.0.0.0:5000")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Bind(bFd, sockets.SockaddrIn{Family: sockets.AF_INET, Addr: bcast, Port: 5000}); err != nil {
+		t.Fatalf("bind to the subnet broadcast: %v", err)
+	}
+	if err := f.p.Bind(uniFd, sockets.SockaddrIn{Family: sockets.AF_INET, Addr: stackIP, Port: 5001}); err != nil {
+		t.Fatal(err)
+	}
+	send := func(port uint16) {
+		ip := v4(peerIP, bcast, layers.IPProtocolUDP)
+		u := &layers.UDP{SrcPort: 1234, DstPort: layers.UDPPort(port)}
+		_ = u.SetNetworkLayerForChecksum(ip)
+		_ = f.k.Receive(dev, buildPacket(t, ip, u, gopacket.Payload([]byte("bcast"))))
+		_ = f.k.Sync()
+	}
+	send(5000)
+	for _, fd := range []int{anyFd, bFd} {
+		data, _, err := f.p.Recvfrom(fd, 100, sockets.MSG_DONTWAIT)
+		t.Logf("fd %d: %q %v", fd, data, err)
+		if err != nil || string(data) != "bcast" {
+			t.Errorf("fd %d: %q, %v: want the broadcast datagram", fd, data, err)
+		}
+	}
+	send(5001)
+	send(5002)
+	_, _, err := f.p.Recvfrom(uniFd, 100, sockets.MSG_DONTWAIT)
+	out := c.Take()
+	ignored, noPorts := f.mib(t, UDP_MIB_IGNOREDMULTI), f.mib(t, UDP_MIB_NOPORTS)
+	t.Logf("ports 5001, 5002: unicast-bound socket %v; IgnoredMulti %d NoPorts %d; %d frames out", err, ignored, noPorts, len(out))
+	if err == nil || ignored != 2 || noPorts != 0 || len(out) != 0 {
+		t.Errorf("want nothing for the unicast-bound socket, IgnoredMulti 2, NoPorts 0, no ICMP")
+	}
+	var got sockets.AddrType
+	f.sockOfFd(t, bFd, func(k *Kernel, sk *sockets.Sock) {
+		got = k.inetAddrType(sockets.Be32From(bcast))
+		if sockets.InetOf(sk).InetSaddr != 0 {
+			t.Errorf("bound to the broadcast: inet_saddr %v, want 0", sockets.InetOf(sk).InetSaddr.Addr())
+		}
+	})
+	if got != sockets.RTN_BROADCAST {
+		t.Errorf("inet_addr_type(192.0.2.255) = %d, want RTN_BROADCAST", got)
 	}
 }

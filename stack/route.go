@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
 	"github.com/stackscope/stackscope/stack/netdev"
 	"github.com/stackscope/stackscope/tracing"
 )
@@ -155,17 +156,137 @@ func (k *Kernel) routeOutputDev(daddr netip.Addr) (*Rtable, error) {
 	return nil, sockets.Errno(tracing.ENETUNREACH)
 }
 
-// ipRouteInput is ip_route_input_noref for a received packet: local
-// delivery if the destination is ours; the model does not forward, so
-// anything else is unreachable (as on a host with ip_forward = 0).
-func (k *Kernel) ipRouteInput(daddr netip.Addr) sockets.AddrType {
+// ipRouteInput is ip_route_input_noref for a packet received on dev. A
+// packet looped back through lo keeps the route its sender looked up
+// (skb_valid_dst), so it is only typed; any other goes through
+// ip_route_input_slow. An error is a martian or a multicast group the
+// host has not joined: ip_rcv_finish_core drops it without a counter.
+func (k *Kernel) ipRouteInput(saddr, daddr netip.Addr, dev *netdev.Device) (sockets.AddrType, error) {
 	k.tr.Enter1(fnIpRouteInputNoref, tracing.IPv4(uint32(sockets.Be32From(daddr))))
-	t := sockets.RTN_UNREACHABLE
-	if _, _, ok := k.localAddr(daddr); ok {
-		t = sockets.RTN_LOCAL
-	} else if daddr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		t = sockets.RTN_BROADCAST
+	var t sockets.AddrType
+	var err error
+	switch {
+	case dev != nil && dev.Flags&netdev.IFF_LOOPBACK != 0:
+		t = sockets.RTN_UNREACHABLE
+		if _, _, ok := k.localAddr(daddr); ok {
+			t = sockets.RTN_LOCAL
+		}
+	case daddr.IsMulticast():
+		// ip_route_input_rcu: ip_check_mc_rcu finds no group joined.
+		err = sockets.Errno(tracing.EINVAL)
+	default:
+		t, err = k.ipRouteInputSlow(saddr, daddr)
+	}
+	if err != nil {
+		k.tr.Exit(fnIpRouteInputNoref, tracing.Errno(sockets.ErrnoOf(err).Ret()))
+		return t, err
 	}
 	k.tr.Exit(fnIpRouteInputNoref, tracing.Int(int64(t)))
-	return t
+	return t, nil
+}
+
+// ipRouteInputSlow is ip_route_input_slow on a host that does not
+// forward: a multicast, limited broadcast, 0.0.0.0 or (with
+// route_localnet off) 127/8 source is a martian, as is a 0.0.0.0 or 127/8
+// destination; the limited broadcast, 0.0.0.0 from 0.0.0.0 and the
+// subnet broadcasts are RTN_BROADCAST; our own addresses RTN_LOCAL; the
+// rest unreachable (ip_error counts it). Broadcast and local input also
+// pass fib_validate_source.
+func (k *Kernel) ipRouteInputSlow(saddr, daddr netip.Addr) (sockets.AddrType, error) {
+	martian := sockets.Errno(tracing.EINVAL)
+	zero := netip.AddrFrom4([4]byte{})
+	if saddr.IsMulticast() || saddr == netipBroadcast {
+		return sockets.RTN_UNSPEC, martian // martian_source
+	}
+	brd := daddr == netipBroadcast || (saddr == zero && daddr == zero)
+	if !brd {
+		if saddr == zero {
+			return sockets.RTN_UNSPEC, martian // martian_source
+		}
+		if daddr == zero || daddr.IsLoopback() {
+			return sockets.RTN_UNSPEC, martian // martian_destination
+		}
+		if saddr.IsLoopback() {
+			return sockets.RTN_UNSPEC, martian // martian_source
+		}
+		brd = k.fibBroadcast(daddr)
+	}
+	if brd { // brd_input
+		if saddr != zero && !k.fibValidateSource(saddr) {
+			return sockets.RTN_UNSPEC, martian
+		}
+		return sockets.RTN_BROADCAST, nil
+	}
+	if _, _, ok := k.localAddr(daddr); ok {
+		if !k.fibValidateSource(saddr) {
+			return sockets.RTN_UNSPEC, martian
+		}
+		return sockets.RTN_LOCAL, nil
+	}
+	return sockets.RTN_UNREACHABLE, nil
+}
+
+// fibValidateSource is fib_validate_source with rp_filter and
+// accept_local off (the defaults): a packet from outside whose source is
+// one of our own addresses (a LAND attack, or a reflection) is refused.
+func (k *Kernel) fibValidateSource(saddr netip.Addr) bool {
+	return !k.inetLookupIfaddr(saddr)
+}
+
+// inetLookupIfaddr is inet_lookup_ifaddr_rcu: is a an address configured
+// on one of the devices (exactly, not merely inside lo's 127/8)?
+func (k *Kernel) inetLookupIfaddr(a netip.Addr) bool {
+	for _, d := range k.devs {
+		for _, p := range d.Addrs {
+			if p.Addr() == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fibBroadcast reports whether a is the network broadcast address of an
+// address on an up device: fib_add_ifaddr adds prefix|~mask as an
+// RTN_BROADCAST route for every prefix shorter than /31.
+func (k *Kernel) fibBroadcast(a netip.Addr) bool {
+	if !a.Is4() {
+		return false
+	}
+	for _, d := range k.devs {
+		if !d.Up() {
+			continue
+		}
+		for _, p := range d.Addrs {
+			if b, ok := subnetBroadcast(p); ok && b == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// subnetBroadcast is prefix|~mask of an IPv4 address's prefix, if
+// fib_add_ifaddr would add it: a nonzero prefix shorter than /31.
+func subnetBroadcast(p netip.Prefix) (netip.Addr, bool) {
+	if !p.Addr().Is4() || p.Bits() >= 31 {
+		return netip.Addr{}, false
+	}
+	b := p.Masked().Addr().As4()
+	if b == [4]byte{} {
+		return netip.Addr{}, false
+	}
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	v |= 1<<(32-p.Bits()) - 1
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+// ipInputBroadcast says whether a received packet's input route is
+// RTCF_BROADCAST: what icmp_rcv, __icmp_send and __udp4_lib_rcv test on
+// skb_rtable(skb). The model's skb keeps no route, so the test is made
+// again from the addresses.
+func (k *Kernel) ipInputBroadcast(iph header.IPv4) bool {
+	zero := netip.AddrFrom4([4]byte{})
+	d := iph.Dst()
+	return d == netipBroadcast || (d == zero && iph.Src() == zero) || k.fibBroadcast(d)
 }

@@ -31,6 +31,7 @@ const (
 	IPSTATS_MIB_OUTPKTS
 	IPSTATS_MIB_INTRUNCATEDPKTS
 	IPSTATS_MIB_CSUMERRORS
+	IPSTATS_MIB_INBCASTPKTS
 	ICMP_MIB_INMSGS
 	ICMP_MIB_INERRORS
 	ICMP_MIB_CSUMERRORS
@@ -54,6 +55,7 @@ const (
 	UDP_MIB_RCVBUFERRORS
 	UDP_MIB_SNDBUFERRORS
 	UDP_MIB_CSUMERRORS
+	UDP_MIB_IGNOREDMULTI
 	TCP_MIB_ACTIVEOPENS
 	TCP_MIB_PASSIVEOPENS
 	TCP_MIB_ATTEMPTFAILS
@@ -154,13 +156,13 @@ var mibNames = [numMibs][2]string{
 	{"Ip", "InDiscards"}, {"Ip", "InDelivers"}, {"Ip", "OutRequests"}, {"Ip", "OutDiscards"},
 	{"Ip", "OutNoRoutes"}, {"Ip", "ReasmTimeout"}, {"Ip", "ReasmReqds"}, {"Ip", "ReasmOKs"},
 	{"Ip", "ReasmFails"}, {"Ip", "FragOKs"}, {"Ip", "FragFails"}, {"Ip", "FragCreates"},
-	{"Ip", "OutTransmits"}, {"IpExt", "InTruncatedPkts"}, {"IpExt", "InCsumErrors"},
+	{"Ip", "OutTransmits"}, {"IpExt", "InTruncatedPkts"}, {"IpExt", "InCsumErrors"}, {"IpExt", "InBcastPkts"},
 	{"Icmp", "InMsgs"}, {"Icmp", "InErrors"}, {"Icmp", "InCsumErrors"}, {"Icmp", "InDestUnreachs"}, {"Icmp", "InTimeExcds"}, {"Icmp", "InParmProbs"}, {"Icmp", "InSrcQuenchs"},
 	{"Icmp", "InEchos"}, {"Icmp", "InEchoReps"}, {"Icmp", "OutMsgs"}, {"Icmp", "OutErrors"},
 	{"Icmp", "OutRateLimitGlobal"}, {"Icmp", "OutRateLimitHost"}, {"Icmp", "OutDestUnreachs"},
 	{"Icmp", "OutEchos"}, {"Icmp", "OutEchoReps"},
 	{"Udp", "InDatagrams"}, {"Udp", "NoPorts"}, {"Udp", "InErrors"}, {"Udp", "OutDatagrams"},
-	{"Udp", "RcvbufErrors"}, {"Udp", "SndbufErrors"}, {"Udp", "InCsumErrors"},
+	{"Udp", "RcvbufErrors"}, {"Udp", "SndbufErrors"}, {"Udp", "InCsumErrors"}, {"Udp", "IgnoredMulti"},
 	{"Tcp", "ActiveOpens"}, {"Tcp", "PassiveOpens"}, {"Tcp", "AttemptFails"}, {"Tcp", "EstabResets"},
 	{"Tcp", "CurrEstab"}, {"Tcp", "InSegs"}, {"Tcp", "OutSegs"}, {"Tcp", "RetransSegs"},
 	{"Tcp", "InErrs"}, {"Tcp", "OutRsts"}, {"Tcp", "InCsumErrors"},

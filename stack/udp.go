@@ -7,6 +7,7 @@ import (
 	"github.com/stackscope/stackscope/slab"
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack/header"
+	"github.com/stackscope/stackscope/stack/netdev"
 	"github.com/stackscope/stackscope/tracing"
 )
 
@@ -569,6 +570,10 @@ func (k *Kernel) udpRcv(s *skb.SkBuff) {
 	} else {
 		s.Cb[udpCbCsumPending] = 1
 	}
+	if k.ipInputBroadcast(iph) {
+		k.udp4LibMcastDeliver(s, iph, uh)
+		return
+	}
 	sk := k.udp4LibLookup(iph.Src(), uh.SrcPort(), iph.Dst(), uh.DstPort())
 	if sk == nil {
 		if !udpLibChecksumComplete(s) {
@@ -582,6 +587,57 @@ func (k *Kernel) udpRcv(s *skb.SkBuff) {
 	}
 	_, _ = skb.SkbPull(s, header.UDPHeaderSize)
 	k.udpQueueRcvSkb(sk, s)
+}
+
+// udp4LibMcastDeliver is __udp4_lib_mcast_deliver: a datagram whose
+// input route is broadcast goes to every socket on its port that would
+// take it (__udp_is_mcast_sock), a clone each but the first; with none it
+// is dropped and counted IgnoredMulti, without port unreachable.
+func (k *Kernel) udp4LibMcastDeliver(s *skb.SkBuff, iph header.IPv4, uh header.UDP) {
+	k.tr.Enter2(fnUdp4LibMcastDeliver, tracing.IPv4(be32(iph.Dst())), tracing.Int(int64(uh.DstPort())))
+	defer k.tr.Exit(fnUdp4LibMcastDeliver, tracing.Arg{})
+	hnum := uh.DstPort()
+	saddr, daddr := sockets.Be32From(iph.Src()), sockets.Be32From(iph.Dst())
+	sport := sockets.Htons(uh.SrcPort())
+	dif := 0
+	if dev, ok := s.Dev.(*netdev.Device); ok {
+		dif = dev.Ifindex
+	}
+	var socks []*sockets.Sock
+	k.udpTable.Slot(k.net, hnum).Each(func(sc *sockets.SockCommon) bool {
+		if sk := sockOf(sc); udpIsMcastSock(sk, hnum, daddr, sport, saddr, dif) {
+			socks = append(socks, sk)
+		}
+		return true
+	})
+	_, _ = skb.SkbPull(s, header.UDPHeaderSize)
+	if len(socks) == 0 {
+		k.mib.inc(UDP_MIB_IGNOREDMULTI)
+		_ = skb.KfreeSkb(s)
+		return
+	}
+	for _, sk := range socks[1:] {
+		n, err := skb.SkbClone(s)
+		if err != nil {
+			sk.SkDrops++
+			k.mib.inc(UDP_MIB_RCVBUFERRORS)
+			k.mib.inc(UDP_MIB_INERRORS)
+			continue
+		}
+		k.udpQueueRcvSkb(sk, n)
+	}
+	k.udpQueueRcvSkb(socks[0], s)
+}
+
+// udpIsMcastSock is __udp_is_mcast_sock: the socket is on the port, not
+// connected elsewhere, bound to no other local address and no other
+// device.
+func udpIsMcastSock(sk *sockets.Sock, hnum uint16, locAddr sockets.Be32, rmtPort sockets.Be16, rmtAddr sockets.Be32, dif int) bool {
+	return udpSk(sk).UdpPortHash == hnum &&
+		(sk.SkcDaddr == 0 || sk.SkcDaddr == rmtAddr) &&
+		(sk.SkcDport == 0 || sk.SkcDport == rmtPort) &&
+		(sk.SkcRcvSaddr == 0 || sk.SkcRcvSaddr == locAddr) &&
+		(sk.SkcBoundDevIf == 0 || int(sk.SkcBoundDevIf) == dif)
 }
 
 // udp4LibLookup is __udp4_lib_lookup: hash2 for the exact local address,
@@ -726,4 +782,12 @@ var icmpErrTable = [header.NR_ICMP_UNREACH + 1]struct {
 	{tracing.EHOSTUNREACH, true},  // ICMP_PKT_FILTERED
 	{tracing.EHOSTUNREACH, true},  // ICMP_PREC_VIOLATION
 	{tracing.EHOSTUNREACH, true},  // ICMP_PREC_CUTOFF
+}
+
+var fnUdp4LibMcastDeliver tracing.FuncID
+
+func init() {
+	fnUdp4LibMcastDeliver = reg("__udp4_lib_mcast_deliver", "net/ipv4/udp.c", (*Kernel).udp4LibMcastDeliver, []string{"daddr", "dport"},
+		"Delivers a broadcast datagram to every socket on its port that accepts it (bound to INADDR_ANY or to the "+
+			"broadcast address); with none it is dropped and counted IgnoredMulti, and the sender hears nothing.")
 }
