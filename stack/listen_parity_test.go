@@ -3,6 +3,8 @@ package stack
 import (
 	"testing"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/stackscope/stackscope/sockets"
 )
 
@@ -143,5 +145,71 @@ func TestListendropCountsInListenerDrops(t *testing.T) {
 	}
 	if drops != 1 {
 		t.Errorf("listener sk_drops = %d, want 1", drops)
+	}
+}
+
+// withTos sets an IPv4 frame's TOS byte and its header checksum again.
+func withTos(frame []byte, tos uint8) []byte {
+	frame[1] = tos
+	ihl := int(frame[0]&0x0f) * 4
+	frame[10], frame[11] = 0, 0
+	var sum uint32
+	for i := 0; i < ihl; i += 2 {
+		sum += uint32(frame[i])<<8 | uint32(frame[i+1])
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	frame[10], frame[11] = byte(^sum>>8), byte(^sum)
+	return frame
+}
+
+// Replies sent without a socket (ip_send_unicast_reply) carry the
+// received segment's TOS less its ECN bits: a RST for a closed port, and
+// a request sock's ACK for an out-of-window segment. The request's ACK
+// has no timestamp option when there is nothing to echo (the SYN's tsval
+// was 0), as tcp_v4_send_ack keys the option on tsecr.
+func TestCtlRepliesEchoTosAndTsecr(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	_ = f.k.Receive(dev, withTos(peerTCP(t, 40000, 81, 9000, 0, "S", nil, nil), 0x2b))
+	_ = f.k.Sync()
+	out := c.Take()
+	if len(out) != 1 || !tcpOf(t, out[0]).RST {
+		t.Fatalf("want one RST for the closed port, got %d frames", len(out))
+	}
+	if tos := out[0][1]; tos != 0x28 {
+		t.Errorf("RST's TOS %#x, want 0x28 (the SYN's 0x2b less ECN)", tos)
+	}
+
+	lfd := f.socket(t)
+	if err := f.p.Bind(lfd, addr("0.0.0.0:80")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	ts0 := []layers.TCPOption{{OptionType: layers.TCPOptionKindTimestamps, OptionLength: 10, OptionData: make([]byte, 8)}}
+	_ = f.k.Receive(dev, peerTCP(t, 40001, 80, 9000, 0, "S", ts0, nil))
+	_ = f.k.Sync()
+	out = c.Take()
+	if len(out) != 1 {
+		t.Fatalf("want the SYN-ACK, got %d frames", len(out))
+	}
+	isn := tcpOf(t, out[0]).Seq
+	_ = f.k.Receive(dev, withTos(peerTCP(t, 40001, 80, 9000+1+1<<20, isn+1, "A", nil, nil), 0x49))
+	_ = f.k.Sync()
+	out = c.Take()
+	if len(out) != 1 {
+		t.Fatalf("want the request's ACK for the out-of-window segment, got %d frames", len(out))
+	}
+	ack := tcpOf(t, out[0])
+	if tos := out[0][1]; tos != 0x48 {
+		t.Errorf("request ACK's TOS %#x, want 0x48", tos)
+	}
+	for _, o := range ack.Options {
+		if o.OptionType == layers.TCPOptionKindTimestamps {
+			t.Errorf("request ACK carries a timestamp option % x with nothing to echo", o.OptionData)
+		}
 	}
 }

@@ -289,7 +289,7 @@ func (k *Kernel) tcpV4SendReset(sk *sockets.Sock, seg *tcpSegmentIn) {
 		return // never reset on behalf of an address that is not ours
 	}
 	out := &tcpSegment{src: sockets.Be32From(seg.iph.Dst()), dst: sockets.Be32From(seg.iph.Src()),
-		sport: seg.th.DstPort(), dport: seg.th.SrcPort(), flags: header.TCP_FLAG_RST}
+		sport: seg.th.DstPort(), dport: seg.th.SrcPort(), flags: header.TCP_FLAG_RST, tos: replyTos(seg)}
 	if seg.has(header.TCP_FLAG_ACK) {
 		out.seq = seg.ack
 	} else {
@@ -551,3 +551,10 @@ func reqskQueueRemoved(q *sockets.RequestSockQueue, req *sockets.RequestSock) {
 	}
 	q.Qlen--
 }
+
+// replyTos is the TOS of a reply sent without a socket
+// (ip_send_unicast_reply): the received segment's, less its ECN bits.
+func replyTos(seg *tcpSegmentIn) uint8 { return seg.iph.TOS() &^ INET_ECN_MASK }
+
+// INET_ECN_MASK is the two ECN bits of the TOS byte.
+const INET_ECN_MASK = 3

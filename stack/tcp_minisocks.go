@@ -82,7 +82,7 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 	}
 	if pawsReject || !tcpInWindow(seg.seq, seg.end, rcvNxt, rcvNxt+tcpSynackWindow(req)) {
 		if !rst && !k.segOowRateLimited(&req.LastOowAckTime, seg, LINUX_MIB_TCPACKSKIPPEDSYNRECV) {
-			k.tcpV4ReqskSendAck(req)
+			k.tcpV4ReqskSendAck(req, seg)
 		}
 		if pawsReject {
 			k.mib.inc(LINUX_MIB_PAWSESTABREJECTED)
@@ -97,7 +97,7 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 		// at rcv_nxt may be forged (RFC 5961).
 		if !k.oowRateLimited(&req.LastOowAckTime, LINUX_MIB_TCPACKSKIPPEDCHALLENGE) {
 			k.mib.inc(LINUX_MIB_TCPCHALLENGEACK)
-			k.tcpV4ReqskSendAck(req)
+			k.tcpV4ReqskSendAck(req, seg)
 		}
 		return nil, false
 	}
@@ -188,7 +188,7 @@ func tcpInWindow(seq, end, sWin, eWin uint32) bool {
 
 // tcpV4ReqskSendAck is tcp_v4_reqsk_send_ack: an ACK on behalf of a request
 // sock (for out-of-window segments).
-func (k *Kernel) tcpV4ReqskSendAck(req *sockets.RequestSock) {
+func (k *Kernel) tcpV4ReqskSendAck(req *sockets.RequestSock, in *tcpSegmentIn) {
 	k.tr.Enter1(fnTcpV4ReqskSendAck, tracing.Ptr(uint64(req.Addr())))
 	defer k.tr.Exit(fnTcpV4ReqskSendAck, tracing.Arg{})
 	s, err := skb.AllocSkb(k.skbs, MaxTCPHeader)
@@ -197,8 +197,11 @@ func (k *Kernel) tcpV4ReqskSendAck(req *sockets.RequestSock) {
 	}
 	_ = skb.SkbReserve(s, MaxTCPHeader)
 	seg := &tcpSegment{src: req.SkcRcvSaddr, dst: req.SkcDaddr, sport: req.SkcNum, dport: req.SkcDport.Ntohs(),
-		seq: req.SntIsn + 1, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_ACK, window: uint16(tcpSynackWindow(req) >> req.RcvWscale)}
-	if req.TstampOk {
+		seq: req.SntIsn + 1, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_ACK, window: uint16(tcpSynackWindow(req) >> req.RcvWscale),
+		tos: replyTos(in)}
+	// tcp_v4_send_ack adds the timestamp option when there is a
+	// timestamp to echo (tsecr, the request's ts_recent, non-zero).
+	if req.TsRecent != 0 {
 		seg.opts = (&header.OptionWriter{}).Timestamp(k.tcpClockTs()+req.TsOff, req.TsRecent).Bytes()
 	}
 	_ = k.tcpBuildAndSend(s, seg)

@@ -215,6 +215,10 @@ type tcpSegment struct {
 	// rexmit says the segment carries only data sent before: it counts
 	// in RetransSegs, not OutSegs (__tcp_transmit_skb).
 	rexmit bool
+	// tos is the IP header's TOS byte: a reply sent without a socket
+	// (ip_send_unicast_reply) carries the received segment's, less its
+	// ECN bits.
+	tos uint8
 }
 
 // tcpBuildAndSend pushes a TCP header in front of s's data, and sends the
@@ -237,7 +241,7 @@ func (k *Kernel) tcpBuildAndSend(s *skb.SkBuff, seg *tcpSegment) error {
 	if seg.flags&header.TCP_FLAG_RST != 0 {
 		k.mib.inc(TCP_MIB_OUTRSTS)
 	}
-	return k.ipQueueXmit(s, &ipPacket{src: src, dst: dst, proto: header.IPPROTO_TCP, df: true, sk: seg.sk})
+	return k.ipQueueXmit(s, &ipPacket{src: src, dst: dst, proto: header.IPPROTO_TCP, tos: seg.tos, df: true, sk: seg.sk})
 }
 
 // ipQueueXmit is ip_queue_xmit -> __ip_queue_xmit: route the segment,
