@@ -33,63 +33,111 @@ const (
 	icmpMaxLen = 576
 )
 
-// icmpRatelimit holds the two limiters of icmpv4_xrlim_allow and
-// icmp_global_allow.
+// icmpRatelimit holds the two limiters of icmp_global_allow and
+// icmpv4_xrlim_allow.
 type icmpRatelimit struct {
-	globalCredit int64
-	globalStamp  int64
-	globalInit   bool
+	globalCredit int64  // net->ipv4.icmp_global_credit, 0 at boot
+	globalStamp  uint32 // net->ipv4.icmp_global_stamp, in jiffies, 0 at boot
 	peers        map[netip.Addr]*inetPeer
 }
 
-// inetPeer is struct inet_peer's rate-limit part.
+// inetPeer is struct inet_peer's rate-limit part, in jiffies.
 type inetPeer struct {
-	rateTokens int64
-	rateLast   int64
+	rateTokens uint64
+	rateLast   uint64
 }
 
-// icmpAllow decides whether an ICMP error of typ may go to dst now.
-func (k *Kernel) icmpAllow(typ uint8, dst netip.Addr, dev *netdev.Device) bool {
-	if typ > 31 || icmpRatemask&(1<<typ) == 0 {
+// icmpv4MaskAllow is icmpv4_mask_allow: types beyond NR_ICMP_TYPES,
+// "fragmentation needed" (path MTU discovery must not be limited) and the
+// types icmp_ratemask leaves out are not rate limited.
+func icmpv4MaskAllow(typ, code uint8) bool {
+	if typ > nrIcmpTypes {
 		return true
 	}
-	now := k.clock.Now()
+	if typ == header.ICMP_DEST_UNREACH && code == header.ICMP_FRAG_NEEDED {
+		return true
+	}
+	return icmpRatemask&(1<<typ) == 0
+}
+
+// icmpv4GlobalAllow is icmpv4_global_allow: may an error of this type go
+// as far as the global token bucket is concerned? The second result is
+// apply_ratelimit: the type is limited, so the per-host limit applies
+// and a sent message consumes global credit.
+func (k *Kernel) icmpv4GlobalAllow(typ, code uint8) (bool, bool) {
+	if icmpv4MaskAllow(typ, code) {
+		return true, false
+	}
+	if k.icmpGlobalAllow() {
+		return true, true
+	}
+	k.mib.inc(ICMP_MIB_RATELIMITGLOBAL)
+	return false, false
+}
+
+// icmpGlobalAllow is icmp_global_allow: any credit left allows; with none,
+// the bucket is refilled at icmp_msgs_per_sec (up to icmp_msgs_burst) for
+// the time since the last refill, at most a second, once at least HZ/50
+// has passed. Sending takes the credit (icmpGlobalConsume).
+func (k *Kernel) icmpGlobalAllow() bool {
 	rl := &k.icmpRl
-	// icmp_global_allow: a token bucket of icmp_msgs_burst refilled at
-	// icmp_msgs_per_sec.
-	if !rl.globalInit {
-		rl.globalCredit, rl.globalStamp, rl.globalInit = icmpMsgsBurst, now, true
+	if rl.globalCredit > 0 {
+		return true
 	}
-	if delta := now - rl.globalStamp; delta >= 1e6 {
-		rl.globalCredit = min(rl.globalCredit+delta*icmpMsgsPerSec/1e9, icmpMsgsBurst)
-		rl.globalStamp = now
-	}
-	if rl.globalCredit <= 0 {
-		k.mib.inc(ICMP_MIB_RATELIMITGLOBAL)
+	now := k.jiffies32()
+	delta := min(now-rl.globalStamp, HZ)
+	if delta < HZ/50 {
 		return false
 	}
-	rl.globalCredit--
-	// icmpv4_xrlim_allow: no limit towards loopback.
-	if dev != nil && dev.Flags&netdev.IFF_LOOPBACK != 0 {
+	incr := int64(icmpMsgsPerSec) * int64(delta) / HZ
+	if incr == 0 {
+		return false
+	}
+	rl.globalStamp = now
+	rl.globalCredit = min(rl.globalCredit+incr, icmpMsgsBurst)
+	return true
+}
+
+// icmpGlobalConsume is icmp_global_consume: a message sent takes 0, 1 or 2
+// credits at random (the credit may go negative).
+func (k *Kernel) icmpGlobalConsume() {
+	k.icmpRl.globalCredit -= int64(k.GetRandomU32Below(3))
+}
+
+// icmpv4XrlimAllow is icmpv4_xrlim_allow: a limited type to a peer other
+// than through lo passes the per-host token bucket (inet_peer_xrlim_allow:
+// icmp_ratelimit per message, a burst of XRLIM_BURST_FACTOR); a message
+// that may go consumes global credit.
+func (k *Kernel) icmpv4XrlimAllow(rt *Rtable, dst netip.Addr, applyRatelimit bool) bool {
+	if !applyRatelimit {
 		return true
 	}
-	if rl.peers == nil {
-		rl.peers = map[netip.Addr]*inetPeer{}
+	if rt.Dev == nil || rt.Dev.Flags&netdev.IFF_LOOPBACK == 0 {
+		rl := &k.icmpRl
+		if rl.peers == nil {
+			rl.peers = map[netip.Addr]*inetPeer{}
+		}
+		now := k.jiffies64()
+		p := rl.peers[dst]
+		if p == nil { // inet_getpeer: a new peer's tokens start full
+			p = &inetPeer{rateLast: now - 60*HZ}
+			rl.peers[dst] = p
+		}
+		timeout := uint64(icmpRatelimitNs / NsecPerJiffy)
+		token := min(p.rateTokens+now-p.rateLast, xrlimBurstFactor*timeout)
+		p.rateLast = now
+		ok := token >= timeout
+		if ok {
+			token -= timeout
+		}
+		p.rateTokens = token
+		if !ok {
+			k.mib.inc(ICMP_MIB_RATELIMITHOST)
+			return false
+		}
 	}
-	p := rl.peers[dst]
-	if p == nil {
-		p = &inetPeer{rateLast: now - 60e9}
-		rl.peers[dst] = p
-	}
-	token := min(p.rateTokens+now-p.rateLast, xrlimBurstFactor*icmpRatelimitNs)
-	p.rateLast = now
-	if token >= icmpRatelimitNs {
-		p.rateTokens = token - icmpRatelimitNs
-		return true
-	}
-	p.rateTokens = token
-	k.mib.inc(ICMP_MIB_RATELIMITHOST)
-	return false
+	k.icmpGlobalConsume()
+	return true
 }
 
 // icmpRcv is icmp_rcv: check the checksum, count the message, and act on
@@ -231,11 +279,20 @@ func (k *Kernel) icmpSend(skbIn *skb.SkBuff, typ, code uint8, info uint32) {
 			return // never answer an error with an error
 		}
 	}
+	// The global limit does not apply to errors about packets that came
+	// in through lo, nor, then, the per-host one.
+	applyRatelimit := false
+	if in, ok := skbIn.Dev.(*netdev.Device); !ok || in.Flags&netdev.IFF_LOOPBACK == 0 {
+		var ok bool
+		if ok, applyRatelimit = k.icmpv4GlobalAllow(typ, code); !ok {
+			return
+		}
+	}
 	rt, err := k.ipRouteOutput(dst)
 	if err != nil {
 		return
 	}
-	if !k.icmpAllow(typ, dst, rt.Dev) {
+	if !k.icmpv4XrlimAllow(rt, dst, applyRatelimit) {
 		return
 	}
 	// The room left in min(route MTU, 576) after the two headers; a route
