@@ -213,3 +213,43 @@ func TestCtlRepliesEchoTosAndTsecr(t *testing.T) {
 		}
 	}
 }
+
+// A request sock outlives its listener's close() in ehash. A segment for
+// it then drops it and is looked up again (tcp_v4_rcv's goto lookup): a
+// new listener on the port takes a retransmitted SYN and answers it with a
+// SYN-ACK of its own, where the old request would have been reset.
+func TestRequestOfClosedListenerLooksUpAgain(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	p := f.p
+	listen := func() int {
+		fd := f.socket(t)
+		if err := p.Bind(fd, addr("0.0.0.0:80")); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Listen(fd, 8); err != nil {
+			t.Fatal(err)
+		}
+		return fd
+	}
+	old := listen()
+	syn := peerTCP(t, 40000, 80, 9000, 0, "S", nil, nil)
+	_ = f.k.Receive(dev, syn)
+	_ = f.k.Sync()
+	if out := c.Take(); len(out) != 1 || !tcpOf(t, out[0]).SYN {
+		t.Fatalf("want the SYN-ACK, got %d frames", len(out))
+	}
+	if err := p.Close(old); err != nil {
+		t.Fatal(err)
+	}
+	listen()
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, 9000, 0, "S", nil, nil))
+	_ = f.k.Sync()
+	out := c.Take()
+	if len(out) != 1 {
+		t.Fatalf("%d frames out for the retransmitted SYN, want 1", len(out))
+	}
+	if th := tcpOf(t, out[0]); !th.SYN || !th.ACK || th.RST {
+		t.Errorf("the new listener answered SYN=%v ACK=%v RST=%v, want a SYN-ACK", th.SYN, th.ACK, th.RST)
+	}
+}

@@ -118,9 +118,15 @@ func (k *Kernel) tcpV4Rcv(s *skb.SkBuff) {
 	setCbSeq(s, seg.seq)
 	setCbEndSeq(s, seg.end)
 	setCbFlags(s, seg.flag)
+	k.tcpV4RcvLookup(seg)
+}
 
+// tcpV4RcvLookup is tcp_v4_rcv from its lookup label on: find the sock the
+// segment belongs to and hand it over, or answer for no sock.
+func (k *Kernel) tcpV4RcvLookup(seg *tcpSegmentIn) {
+	iph, th := seg.iph, seg.th
 	saddr, daddr := sockets.Be32From(iph.Src()), sockets.Be32From(iph.Dst())
-	sc := k.inetLookupSkb(saddr, sockets.Htons(th.SrcPort()), daddr, th.DstPort(), int32(s.Iif))
+	sc := k.inetLookupSkb(saddr, sockets.Htons(th.SrcPort()), daddr, th.DstPort(), int32(seg.s.Iif))
 	if sc == nil {
 		k.tcpNoSocket(seg)
 		return

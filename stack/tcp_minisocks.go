@@ -10,12 +10,14 @@ import (
 // tcpRcvRequest is the TCP_NEW_SYN_RECV branch of tcp_v4_rcv: a segment
 // for a request sock is checked by tcp_check_req on behalf of its
 // listener; a valid final ACK yields the child socket, which processes the
-// segment (tcp_child_process).
+// segment (tcp_child_process). A request whose listener has stopped
+// listening is dropped, and the segment looked up again: a new listener on
+// the port may take it, or it finds no sock.
 func (k *Kernel) tcpRcvRequest(req *sockets.RequestSock, seg *tcpSegmentIn) {
 	lsk := req.RskListener
 	if lsk.SkcState != sockets.TCP_LISTEN {
 		k.inetCskReqskQueueDrop(lsk, req)
-		k.tcpNoSocket(seg)
+		k.tcpV4RcvLookup(seg)
 		return
 	}
 	req.SkcRefcnt++ // refcount_inc_not_zero in the lookup
