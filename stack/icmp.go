@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/stackscope/stackscope/skb"
@@ -164,6 +165,12 @@ func (k *Kernel) icmpRcv(s *skb.SkBuff) {
 	if int(typ) < len(icmpInMibs) && icmpInMibs[typ] != 0 { // ICMPMSGIN_INC_STATS
 		k.mib.inc(icmpInMibs[typ])
 	}
+	if typ > nrIcmpTypes {
+		// RFC 1122 3.2.2: unknown types are discarded, counted as errors.
+		k.mib.inc(ICMP_MIB_INERRORS)
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_UNHANDLED_PROTO)
+		return
+	}
 	if k.ipInputBroadcast(ipHdr(s)) {
 		// RFC 1122 3.2.2.6 and 3.2.2.8: with icmp_echo_ignore_broadcasts
 		// (1, the default) an echo or timestamp request to a broadcast
@@ -177,11 +184,21 @@ func (k *Kernel) icmpRcv(s *skb.SkBuff) {
 			return
 		}
 	}
+	// icmp_pointers[type].handler; the other known types are discarded.
+	ok := true
 	switch typ {
 	case header.ICMP_ECHO:
 		k.icmpEcho(s)
+	case icmpTimestamp:
+		ok = k.icmpTimestamp(s)
 	case header.ICMP_DEST_UNREACH, header.ICMP_SOURCE_QUENCH, header.ICMP_TIME_EXCEEDED, header.ICMP_PARAMETERPROB:
-		k.icmpUnreach(s)
+		ok = k.icmpUnreach(s)
+	case header.ICMP_REDIRECT:
+		ok = k.icmpRedirect(s)
+	}
+	if !ok {
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_PKT_TOO_SMALL)
+		return
 	}
 	_ = skb.ConsumeSkb(s)
 }
@@ -195,14 +212,99 @@ var icmpInMibs = [...]Mib{
 	header.ICMP_ECHO:          ICMP_MIB_INECHOS,
 	header.ICMP_TIME_EXCEEDED: ICMP_MIB_INTIMEEXCDS,
 	header.ICMP_PARAMETERPROB: ICMP_MIB_INPARMPROBS,
+	header.ICMP_REDIRECT:      ICMP_MIB_INREDIRECTS,
+	icmpTimestamp:             ICMP_MIB_INTIMESTAMPS,
+	icmpTimestampReply:        ICMP_MIB_INTIMESTAMPREPS,
+	icmpAddress:               ICMP_MIB_INADDRMASKS,
+	icmpAddressReply:          ICMP_MIB_INADDRMASKREPS,
 }
+
+// icmpOutCount is icmp_out_count: an ICMP message sent counts OutMsgs and
+// its type's counter (ICMPMSGOUT_INC_STATS).
+func (k *Kernel) icmpOutCount(typ uint8) {
+	k.mib.inc(ICMP_MIB_OUTMSGS)
+	switch typ {
+	case header.ICMP_ECHOREPLY:
+		k.mib.inc(ICMP_MIB_OUTECHOREPS)
+	case header.ICMP_DEST_UNREACH:
+		k.mib.inc(ICMP_MIB_OUTDESTUNREACHS)
+	case header.ICMP_ECHO:
+		k.mib.inc(ICMP_MIB_OUTECHOS)
+	case header.ICMP_TIME_EXCEEDED:
+		k.mib.inc(ICMP_MIB_OUTTIMEEXCDS)
+	case icmpTimestampReply:
+		k.mib.inc(ICMP_MIB_OUTTIMESTAMPREPS)
+	}
+}
+
+// icmpTimestamp is icmp_timestamp: answer a timestamp request with a
+// timestamp reply carrying its originate time and our receive and
+// transmit times (inet_current_timestamp: milliseconds since midnight
+// UT; the model has no wall clock and counts from boot, taken as
+// midnight). A request without its originate time is an error.
+func (k *Kernel) icmpTimestamp(s *skb.SkBuff) bool {
+	k.tr.Enter1(fnIcmpTimestamp, tracing.Skb(uint64(s.Addr())))
+	b := s.Bytes()
+	if len(b) < header.ICMPHeaderSize+4 {
+		k.mib.inc(ICMP_MIB_INERRORS)
+		k.tr.Exit(fnIcmpTimestamp, tracing.Bool(false))
+		return false
+	}
+	now := uint32(k.clock.Now() / 1e6 % (24 * 3600 * 1000))
+	req := header.ICMP(b)
+	const n = header.ICMPHeaderSize + 12
+	r, err := skb.AllocSkb(k.skbs, uint32(skbMaxHeader+n))
+	if err != nil {
+		k.tr.Exit(fnIcmpTimestamp, tracing.Bool(true))
+		return true
+	}
+	_ = skb.SkbReserve(r, skbMaxHeader)
+	out, _ := skb.SkbPut(r, n)
+	copy(out[header.ICMPHeaderSize:], b[header.ICMPHeaderSize:header.ICMPHeaderSize+4])
+	binary.BigEndian.PutUint32(out[header.ICMPHeaderSize+4:], now)
+	binary.BigEndian.PutUint32(out[header.ICMPHeaderSize+8:], now)
+	header.ICMP(out).Encode(icmpTimestampReply, 0, uint32(req.ID())<<16|uint32(req.Seq()))
+	skb.SkbResetTransportHeader(r)
+	k.icmpReply(s, r, icmpTimestampReply)
+	k.tr.Exit(fnIcmpTimestamp, tracing.Bool(true))
+	return true
+}
+
+// icmpRedirect is icmp_redirect: a redirect must quote at least an IP
+// header; it goes to the quoted protocol's error handler, which the model's
+// UDP and TCP ignore (the model keeps no redirected routes).
+func (k *Kernel) icmpRedirect(s *skb.SkBuff) bool {
+	if len(s.Bytes()) < header.ICMPHeaderSize+header.IPv4MinSize {
+		k.mib.inc(ICMP_MIB_INERRORS)
+		return false
+	}
+	ic := header.ICMP(s.Bytes())
+	k.icmpSocketDeliver(s, ic.Type(), ic.Code(), 0)
+	return true
+}
+
+// icmpSocketDeliver is icmp_socket_deliver: the quoted header and 8 bytes
+// of its transport header must be there (else InErrors); then the quoted
+// protocol's error handler (udp_err, tcp_v4_err) hears of it.
+func (k *Kernel) icmpSocketDeliver(s *skb.SkBuff, typ, code uint8, info uint16) {
+	inner := header.IPv4(s.Bytes()[header.ICMPHeaderSize:])
+	if len(inner) < inner.IHL()+8 || inner.Protocol() == ipprotoRaw {
+		k.mib.inc(ICMP_MIB_INERRORS)
+		return
+	}
+	if h := k.icmpErrHandlers[inner.Protocol()]; h != nil {
+		h(typ, code, info, inner)
+	}
+}
+
+// ipprotoRaw is IPPROTO_RAW: raw sockets of this protocol hear no errors.
+const ipprotoRaw = 255
 
 // icmpEcho is icmp_echo -> icmp_reply: answer with the same identifier,
 // sequence number and data, from the address the request was sent to.
 func (k *Kernel) icmpEcho(s *skb.SkBuff) {
 	k.tr.Enter1(fnIcmpEcho, tracing.Skb(uint64(s.Addr())))
 	defer k.tr.Exit(fnIcmpEcho, tracing.Arg{})
-	iph := ipHdr(s)
 	req := header.ICMP(s.Bytes())
 	r, err := skb.AllocSkb(k.skbs, uint32(skbMaxHeader+len(req)))
 	if err != nil {
@@ -213,8 +315,14 @@ func (k *Kernel) icmpEcho(s *skb.SkBuff) {
 	copy(b, req)
 	header.ICMP(b).Encode(header.ICMP_ECHOREPLY, 0, uint32(req.ID())<<16|uint32(req.Seq()))
 	skb.SkbResetTransportHeader(r)
-	k.mib.inc(ICMP_MIB_OUTMSGS)
-	k.mib.inc(ICMP_MIB_OUTECHOREPS)
+	k.icmpReply(s, r, header.ICMP_ECHOREPLY)
+}
+
+// icmpReply is icmp_reply -> icmp_push_reply: send the reply r to a request
+// s, from the address the request was sent to, with its TOS.
+func (k *Kernel) icmpReply(s, r *skb.SkBuff, typ uint8) {
+	iph := ipHdr(s)
+	k.icmpOutCount(typ)
 	_ = k.ipSendSkb(r, &ipPacket{src: iph.Dst(), dst: iph.Src(), proto: header.IPPROTO_ICMP, tos: iph.TOS()})
 }
 
@@ -225,35 +333,44 @@ const skbMaxHeader = 128
 // icmpUnreach is icmp_unreach: hand an error (destination unreachable,
 // time exceeded, parameter problem, source quench) to the protocol of the
 // quoted packet (udp_err, tcp_v4_err), which reports it on the socket.
-// Only fragmentation needed carries information: the next hop's MTU.
-func (k *Kernel) icmpUnreach(s *skb.SkBuff) {
+// Only fragmentation needed carries information: the next hop's MTU. An
+// error too short to quote an IP header, or with a mangled one, is counted
+// (InErrors) and dropped: it reports false.
+func (k *Kernel) icmpUnreach(s *skb.SkBuff) bool {
 	k.tr.Enter1(fnIcmpUnreach, tracing.Skb(uint64(s.Addr())))
-	defer k.tr.Exit(fnIcmpUnreach, tracing.Arg{})
+	ok := k.icmpUnreachOne(s)
+	k.tr.Exit(fnIcmpUnreach, tracing.Bool(ok))
+	return ok
+}
+
+func (k *Kernel) icmpUnreachOne(s *skb.SkBuff) bool {
 	b := s.Bytes()
 	if len(b) < header.ICMPHeaderSize+header.IPv4MinSize {
-		return
+		k.mib.inc(ICMP_MIB_INERRORS)
+		return false
 	}
 	ic := header.ICMP(b)
 	inner := header.IPv4(b[header.ICMPHeaderSize:])
-	if inner.IHL() < header.IPv4MinSize || len(inner) < inner.IHL()+8 {
-		return
+	if inner.IHL() < header.IPv4MinSize {
+		k.mib.inc(ICMP_MIB_INERRORS)
+		return false
 	}
 	var info uint16
 	switch ic.Type() {
 	case header.ICMP_DEST_UNREACH:
 		if ic.Code()&15 == header.ICMP_FRAG_NEEDED {
 			info = ic.MTU()
-		} else if ic.Code() > header.NR_ICMP_UNREACH {
-			return
+		}
+		if ic.Code() > header.NR_ICMP_UNREACH {
+			return true
 		}
 	case header.ICMP_TIME_EXCEEDED:
 		if ic.Code() == header.ICMP_EXC_FRAGTIME {
-			return // our fragments timed out at the other end: nothing for a socket
+			return true // our fragments timed out at the other end: nothing for a socket
 		}
 	}
-	if h := k.icmpErrHandlers[inner.Protocol()]; h != nil {
-		h(ic.Type(), ic.Code(), info, inner)
-	}
+	k.icmpSocketDeliver(s, ic.Type(), ic.Code(), info)
+	return true
 }
 
 // icmpSend is __icmp_send: report an error about skbIn to its sender,
@@ -311,10 +428,7 @@ func (k *Kernel) icmpSend(skbIn *skb.SkBuff, typ, code uint8, info uint32) {
 	copy(b[header.ICMPHeaderSize:], skbIn.HeadBytes()[skbIn.NetworkHeader:int(skbIn.NetworkHeader)+quote])
 	header.ICMP(b).Encode(typ, code, info)
 	skb.SkbResetTransportHeader(r)
-	k.mib.inc(ICMP_MIB_OUTMSGS)
-	if typ == header.ICMP_DEST_UNREACH {
-		k.mib.inc(ICMP_MIB_OUTDESTUNREACHS)
-	}
+	k.icmpOutCount(typ)
 	// The source is the address the offending packet was sent to when it
 	// is ours, else the outgoing route's (inet_select_addr).
 	src := rt.Src
@@ -322,4 +436,12 @@ func (k *Kernel) icmpSend(skbIn *skb.SkBuff, typ, code uint8, info uint32) {
 		src = iph.Dst()
 	}
 	_ = k.ipSendSkb(r, &ipPacket{src: src, dst: dst, proto: header.IPPROTO_ICMP, tos: iph.TOS()&0x1e | 0xc0})
+}
+
+var fnIcmpTimestamp tracing.FuncID
+
+func init() {
+	fnIcmpTimestamp = reg("icmp_timestamp", icmpC, (*Kernel).icmpTimestamp, []string{"skb"},
+		"Answers an ICMP timestamp request with a timestamp reply: the request's originate time, and our receive "+
+			"and transmit times in milliseconds since midnight UT.")
 }

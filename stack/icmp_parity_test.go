@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 
@@ -84,5 +85,83 @@ func TestIcmpGlobalBucketRefill(t *testing.T) {
 	t.Logf("25 ms after boot: %d more sent", n)
 	if n < 10 || n > 60 {
 		t.Errorf("25 ms later: %d sent, want about 25 (25 credits refilled)", n)
+	}
+}
+
+// icmp_timestamp answers a timestamp request (type 13) with a timestamp
+// reply (type 14): the same identifier and sequence, the request's
+// originate time and our receive and transmit times, 20 bytes of ICMP.
+func TestIcmpTimestampIsAnswered(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	_ = f.k.AdvanceTo(1234e6)
+	orig := []byte{0x01, 0x02, 0x03, 0x04, 0, 0, 0, 0, 0, 0, 0, 0}
+	_ = f.k.Receive(dev, buildPacket(t, v4(peerIP, stackIP, layers.IPProtocolICMPv4),
+		&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(13, 0), Id: 7, Seq: 9}, gopacket.Payload(orig)))
+	_ = f.k.Sync()
+	out := c.Take()
+	if len(out) != 1 {
+		t.Fatalf("%d frames, want a timestamp reply", len(out))
+	}
+	ic := decode(t, out[0]).Layer(layers.LayerTypeICMPv4).(*layers.ICMPv4)
+	t.Logf("reply %v id %d seq %d payload %x", ic.TypeCode, ic.Id, ic.Seq, ic.Payload)
+	if ic.TypeCode != layers.CreateICMPv4TypeCode(14, 0) || ic.Id != 7 || ic.Seq != 9 || len(ic.Payload) != 12 {
+		t.Fatalf("reply %v id %d seq %d, %d bytes of times: want type 14, id 7, seq 9, 12 bytes", ic.TypeCode, ic.Id, ic.Seq, len(ic.Payload))
+	}
+	if binary.BigEndian.Uint32(ic.Payload) != 0x01020304 || binary.BigEndian.Uint32(ic.Payload[4:]) != 1234 ||
+		binary.BigEndian.Uint32(ic.Payload[8:]) != 1234 {
+		t.Errorf("times %x: want the originate time back and receive = transmit = 1234 ms", ic.Payload)
+	}
+	if in, o := f.mib(t, ICMP_MIB_INTIMESTAMPS), f.mib(t, ICMP_MIB_OUTTIMESTAMPREPS); in != 1 || o != 1 {
+		t.Errorf("InTimestamps %d OutTimestampReps %d, want 1, 1", in, o)
+	}
+}
+
+// icmp_rcv counts as InErrors a type above NR_ICMP_TYPES, and icmp_unreach
+// and icmp_socket_deliver an error that does not quote a whole IP header
+// plus 8 bytes; a redirect too short for an IP header is one too (and
+// counts InRedirects).
+func TestIcmpMalformedInputCountsInErrors(t *testing.T) {
+	f := boot(t, Config{})
+	dev, _ := scriptDev(t, f, 1500)
+	send := func(name string, typ, code uint8, quote []byte) {
+		t.Helper()
+		before := f.mib(t, ICMP_MIB_INERRORS)
+		_ = f.k.Receive(dev, buildPacket(t, v4(peerIP, stackIP, layers.IPProtocolICMPv4),
+			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(typ, code)}, gopacket.Payload(quote)))
+		_ = f.k.Sync()
+		after := f.mib(t, ICMP_MIB_INERRORS)
+		t.Logf("%s: InErrors %d -> %d", name, before, after)
+		if after != before+1 {
+			t.Errorf("%s: InErrors %d -> %d, want one more", name, before, after)
+		}
+	}
+	hdr := buildPacket(t, v4(stackIP, peerIP, layers.IPProtocolUDP), gopacket.Payload(make([]byte, 8)))
+	send("type 40", 40, 0, nil)
+	send("unreachable quoting 10 bytes", 3, 3, hdr[:10])
+	send("unreachable quoting an IP header only", 3, 3, hdr[:20])
+	bad := append([]byte(nil), hdr...)
+	bad[0] = 0x44 // IHL 4
+	send("unreachable quoting a header with IHL 4", 3, 3, bad)
+	send("redirect quoting 10 bytes", 5, 1, hdr[:10])
+	if got := f.mib(t, ICMP_MIB_INREDIRECTS); got != 1 {
+		t.Errorf("InRedirects %d, want 1", got)
+	}
+}
+
+// The "fragment reassembly time exceeded" that ip_expire sends counts
+// OutTimeExcds (icmp_out_count).
+func TestReassemblyTimeoutCountsOutTimeExcds(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	ip := v4(peerIP, stackIP, layers.IPProtocolICMPv4)
+	ip.Flags = layers.IPv4MoreFragments
+	_ = f.k.Receive(dev, buildPacket(t, ip, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0)}, gopacket.Payload(make([]byte, 64))))
+	_ = f.k.Sync()
+	_ = f.k.AdvanceTo(31e9)
+	n, te := len(c.Take()), f.mib(t, ICMP_MIB_OUTTIMEEXCDS)
+	t.Logf("%d frames, OutTimeExcds %d, OutMsgs %d", n, te, f.mib(t, ICMP_MIB_OUTMSGS))
+	if n != 1 || te != 1 {
+		t.Errorf("want one time exceeded, OutTimeExcds 1")
 	}
 }

@@ -48,6 +48,13 @@ const (
 	ICMP_MIB_OUTDESTUNREACHS
 	ICMP_MIB_OUTECHOS
 	ICMP_MIB_OUTECHOREPS
+	ICMP_MIB_INREDIRECTS
+	ICMP_MIB_INTIMESTAMPS
+	ICMP_MIB_INTIMESTAMPREPS
+	ICMP_MIB_INADDRMASKS
+	ICMP_MIB_INADDRMASKREPS
+	ICMP_MIB_OUTTIMEEXCDS
+	ICMP_MIB_OUTTIMESTAMPREPS
 	UDP_MIB_INDATAGRAMS
 	UDP_MIB_NOPORTS
 	UDP_MIB_INERRORS
@@ -161,6 +168,8 @@ var mibNames = [numMibs][2]string{
 	{"Icmp", "InEchos"}, {"Icmp", "InEchoReps"}, {"Icmp", "OutMsgs"}, {"Icmp", "OutErrors"},
 	{"Icmp", "OutRateLimitGlobal"}, {"Icmp", "OutRateLimitHost"}, {"Icmp", "OutDestUnreachs"},
 	{"Icmp", "OutEchos"}, {"Icmp", "OutEchoReps"},
+	{"Icmp", "InRedirects"}, {"Icmp", "InTimestamps"}, {"Icmp", "InTimestampReps"}, {"Icmp", "InAddrMasks"},
+	{"Icmp", "InAddrMaskReps"}, {"Icmp", "OutTimeExcds"}, {"Icmp", "OutTimestampReps"},
 	{"Udp", "InDatagrams"}, {"Udp", "NoPorts"}, {"Udp", "InErrors"}, {"Udp", "OutDatagrams"},
 	{"Udp", "RcvbufErrors"}, {"Udp", "SndbufErrors"}, {"Udp", "InCsumErrors"}, {"Udp", "IgnoredMulti"},
 	{"Tcp", "ActiveOpens"}, {"Tcp", "PassiveOpens"}, {"Tcp", "AttemptFails"}, {"Tcp", "EstabResets"},
