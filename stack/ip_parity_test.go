@@ -302,3 +302,28 @@ func TestUDPToTheSubnetBroadcast(t *testing.T) {
 		t.Errorf("inet_addr_type(192.0.2.255) = %d, want RTN_BROADCAST", got)
 	}
 }
+
+// udp_err lowers the path MTU (ipv4_update_pmtu) before it looks for the
+// socket: a "fragmentation needed" about a datagram from a port nobody has
+// (any more) still teaches the route, and still counts Icmp InErrors.
+func TestUDPFragNeededWithoutSocketUpdatesPMTU(t *testing.T) {
+	f := boot(t, Config{})
+	dev, _ := scriptDev(t, f, 1500)
+	_ = f.k.Receive(dev, fragNeeded(5999, 9, 1200))
+	_ = f.k.Sync()
+	mtu, err := control(f.k, "route", true, func(k *Kernel) (int, error) {
+		rt, err := k.routeOutput(peerIP)
+		if err != nil {
+			return 0, err
+		}
+		return rt.MTU, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inErr := f.mib(t, ICMP_MIB_INERRORS)
+	t.Logf("route MTU to the peer %d, Icmp InErrors %d", mtu, inErr)
+	if mtu != 1200 || inErr != 1 {
+		t.Errorf("route MTU %d, InErrors %d: want 1200, 1", mtu, inErr)
+	}
+}

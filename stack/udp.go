@@ -711,15 +711,20 @@ func (k *Kernel) udpQueueRcvSkb(sk *sockets.Sock, s *skb.SkBuff) {
 	sk.SkDataReady(sk)
 }
 
-// udpErr is __udp4_lib_err: an ICMP error about a datagram we sent. A
-// connected socket gets a hard error as sk_err (port unreachable becomes
-// ECONNREFUSED, a parameter problem EPROTO) and its next call reports it.
-// Fragmentation needed lowers the path MTU to the destination and is
-// reported as EMSGSIZE. Without IP_RECVERR, which the model lacks, soft
+// udpErr is udp_err -> __udp4_lib_err: an ICMP error about a datagram we
+// sent. A connected socket gets a hard error as sk_err (port unreachable
+// becomes ECONNREFUSED, a parameter problem EPROTO) and its next call
+// reports it. Fragmentation needed lowers the path MTU to the destination,
+// socket or none, and is reported as EMSGSIZE. Without IP_RECVERR, which the model lacks, soft
 // errors are not reported at all.
 func (k *Kernel) udpErr(typ, code uint8, info uint16, quoted header.IPv4) {
 	k.tr.Enter2(fnUdpErr, tracing.Int(int64(typ)), tracing.Int(int64(code)))
 	defer k.tr.Exit(fnUdpErr, tracing.Arg{})
+	if typ == header.ICMP_DEST_UNREACH && code == header.ICMP_FRAG_NEEDED {
+		// udp_err: the path MTU is lowered before any socket is looked
+		// up (ipv4_update_pmtu), so it holds with no socket too.
+		k.ipRtUpdatePmtu(quoted.Dst(), uint32(info))
+	}
 	uh := header.UDP(quoted[quoted.IHL():])
 	sk := k.udp4LibLookup(quoted.Dst(), uh.DstPort(), quoted.Src(), uh.SrcPort())
 	if sk == nil {
