@@ -53,3 +53,23 @@ func (l *hlist[T]) each(node func(*T) *hnode[T], fn func(*T) bool) {
 		x = next
 	}
 }
+
+// replace puts x where old is on the chain and takes old off it
+// (hlist_replace_rcu): x keeps old's place, ahead of the entries behind it.
+func (l *hlist[T]) replace(old, x *T, node func(*T) *hnode[T]) {
+	no, nx := node(old), node(x)
+	if !no.on {
+		l.addHead(x, node)
+		return
+	}
+	nx.prev, nx.next, nx.on = no.prev, no.next, true
+	if no.prev != nil {
+		node(no.prev).next = x
+	} else {
+		l.first = x
+	}
+	if no.next != nil {
+		node(no.next).prev = x
+	}
+	no.prev, no.next, no.on = nil, nil, false
+}

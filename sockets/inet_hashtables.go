@@ -394,6 +394,17 @@ func InetUnhash(net *Net, sk *Sock) {
 	net.Tracer.Exit(fnInetUnhash, tracing.Arg{})
 }
 
+// ReplaceCommon puts sc in old's place on its ehash chain and takes old
+// off (sk_nulls_replace_node_init_rcu): a child takes its request sock's
+// place. sc's SkcHash must be old's.
+func ReplaceCommon(old, sc *SockCommon) {
+	if old.chain == nil {
+		return
+	}
+	old.chain.replace(old, sc, nodeOf)
+	sc.chain, old.chain = old.chain, nil
+}
+
 // UnhashCommon takes any sock_common off the chain it is on.
 func UnhashCommon(sc *SockCommon) {
 	if sc.chain != nil {

@@ -253,3 +253,41 @@ func TestRequestOfClosedListenerLooksUpAgain(t *testing.T) {
 		t.Errorf("the new listener answered SYN=%v ACK=%v RST=%v, want a SYN-ACK", th.SYN, th.ACK, th.RST)
 	}
 }
+
+// The child of a completed handshake takes its request sock's place on
+// the ehash chain (inet_ehash_insert's sk_nulls_replace_node_init_rcu),
+// not the head: with one ehash bucket, a later request stays ahead of it.
+func TestChildTakesRequestsPlaceInEhash(t *testing.T) {
+	f := boot(t, Config{ThashEntries: 1})
+	dev, c := scriptDev(t, f, 1500)
+	p := f.p
+	lfd := f.socket(t)
+	if err := p.Bind(lfd, addr("0.0.0.0:80")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	var isn []uint32
+	for _, port := range []uint16{40000, 40001} {
+		_ = f.k.Receive(dev, peerTCP(t, port, 80, 9000, 0, "S", nil, nil))
+		_ = f.k.Sync()
+		out := c.Take()
+		if len(out) != 1 {
+			t.Fatalf("want a SYN-ACK, got %d frames", len(out))
+		}
+		isn = append(isn, tcpOf(t, out[0]).Seq)
+	}
+	_ = f.k.Receive(dev, peerTCP(t, 40000, 80, 9001, isn[0]+1, "A", nil, nil))
+	_ = f.k.Sync()
+	var chain []string
+	for _, b := range f.snapshot(t).Hashinfo.Ehash {
+		for _, e := range b.Chain {
+			chain = append(chain, e.Peer+" "+e.State)
+		}
+	}
+	want := []string{peerIP.String() + ":40001 NEW_SYN_RECV", peerIP.String() + ":40000 ESTABLISHED"}
+	if len(chain) != 2 || chain[0] != want[0] || chain[1] != want[1] {
+		t.Errorf("ehash chain %v, want %v", chain, want)
+	}
+}

@@ -245,13 +245,15 @@ func (k *Kernel) tcpV4SynRecvSock(lsk *sockets.Sock, seg *tcpSegmentIn, req *soc
 		return nil
 	}
 	// inet_ehash_nolisten(newsk, req): the child takes the request's place
-	// (a SYN cookie's request sock was never in ehash).
-	if req.Hashed() {
-		sockets.UnhashCommon(&req.SockCommon)
-		req.SkcRefcnt-- // the ehash reference moves to the child
-	}
+	// on its ehash chain (a SYN cookie's request sock was never in ehash:
+	// the child goes at the head).
 	newsk.SkcHash = req.SkcHash
-	sockets.InetEhashInsertCommon(k.hash, &newsk.SockCommon)
+	if req.Hashed() {
+		sockets.ReplaceCommon(&req.SockCommon, &newsk.SockCommon)
+		req.SkcRefcnt-- // the ehash reference moves to the child
+	} else {
+		sockets.InetEhashInsertCommon(k.hash, &newsk.SockCommon)
+	}
 	tr.Exit(fnTcpV4SynRecvSock, tracing.Sock(uint64(newsk.Addr())))
 	return newsk
 }
