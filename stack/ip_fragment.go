@@ -27,11 +27,18 @@ type fragPiece struct {
 	data []byte
 }
 
+// fragRun is a run of fragments the kernel keeps as one node of its
+// rbtree (fragrun_create, fragrun_append_to_last): [off, end) of the
+// payload.
+type fragRun struct{ off, end int }
+
 // ipq is struct ipq: the fragments of one datagram being reassembled.
 type ipq struct {
 	key      fragKey
 	pieces   []fragPiece // sorted by offset, never overlapping
-	total    int         // length of the whole payload, once the last fragment came
+	runs     []fragRun   // sorted by offset; the last is the tail run
+	len      int         // q.len: the end of the furthest fragment, or the whole payload once the last came
+	meat     int         // q.meat: payload bytes queued
 	firstHdr []byte      // IP header of the fragment at offset 0
 	mem      int
 	timer    *Timer
@@ -67,46 +74,63 @@ func (k *Kernel) ipDefragOne(s *skb.SkBuff) *skb.SkBuff {
 	if fq.byKey == nil {
 		fq.byKey = map[fragKey]*ipq{}
 	}
+	// inet_frag_find: over ipfrag_high_thresh, no queue is found or made.
+	if fq.mem > ipfragHighThresh {
+		k.ipDrop(s, IPSTATS_MIB_REASMFAILS, skb.SKB_DROP_REASON_NOMEM)
+		return nil
+	}
 	q := fq.byKey[key]
 	if q == nil {
-		if fq.mem > ipfragHighThresh {
-			k.ipDrop(s, IPSTATS_MIB_REASMFAILS, skb.SKB_DROP_REASON_NOMEM)
-			return nil
-		}
 		q = &ipq{key: key, dev: s.Dev}
 		q.timer = NewTimer("ip_expire", func() { k.ipExpire(q) })
 		k.ModTimer(q.timer, k.clock.Now()+ipfragTime)
 		fq.byKey[key] = q
 	}
+	return k.ipFragQueue(q, s)
+}
+
+// ipFragQueue is ip_frag_queue: place the fragment in its queue. A last
+// fragment that ends before data already queued, or at another end than
+// an earlier last fragment, and a fragment reaching past a known end
+// corrupt the datagram: the queue goes (ReasmFails). A fragment with MF
+// whose length is not a multiple of 8 is trimmed to one. A fragment lying
+// inside a run already queued is a duplicate and goes alone; one that
+// overlaps otherwise kills the queue (ReasmOverlaps, RFC 5722).
+func (k *Kernel) ipFragQueue(q *ipq, s *skb.SkBuff) *skb.SkBuff {
+	iph := ipHdr(s)
 	off := iph.FragmentOffset()
 	data := iph.Payload()
 	end := off + len(data)
-	if end > ipfragMaxLen-iph.IHL() || (iph.MoreFragments() && len(data)%8 != 0) {
+	discard := func(reason skb.DropReason) *skb.SkBuff { // discard_qp
 		k.ipFragKill(q)
-		k.ipDrop(s, IPSTATS_MIB_REASMFAILS, skb.SKB_DROP_REASON_PKT_TOO_BIG)
+		k.ipDrop(s, IPSTATS_MIB_REASMFAILS, reason)
 		return nil
 	}
-	// An exact duplicate is dropped alone; any other overlap discards the
-	// whole datagram (RFC 5722's rule, which Linux applies to IPv4 since 4.19).
-	for _, p := range q.pieces {
-		pend := p.off + len(p.data)
-		if p.off == off && pend == end {
-			_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_DUP_FRAG)
-			return nil
+	if !iph.MoreFragments() {
+		if end < q.len || (q.hasLast && end != q.len) {
+			return discard(skb.SKB_DROP_REASON_FRAG_TOO_FAR)
 		}
-		if off < pend && p.off < end {
-			k.ipFragKill(q)
-			k.ipDrop(s, IPSTATS_MIB_REASMFAILS, skb.SKB_DROP_REASON_DUP_FRAG)
-			return nil
+		q.hasLast, q.len = true, end
+	} else {
+		end &^= 7
+		if end > q.len {
+			if q.hasLast {
+				return discard(skb.SKB_DROP_REASON_FRAG_TOO_FAR)
+			}
+			q.len = end
 		}
 	}
-	if !iph.MoreFragments() {
-		if q.hasLast && end != q.total {
-			k.ipFragKill(q)
-			k.ipDrop(s, IPSTATS_MIB_REASMFAILS, skb.SKB_DROP_REASON_FRAG_TOO_FAR)
-			return nil
-		}
-		q.hasLast, q.total = true, end
+	if end == off {
+		return discard(skb.SKB_DROP_REASON_NOT_SPECIFIED)
+	}
+	data = data[:end-off] // pskb_trim_rcsum
+	switch q.insertRun(off, end) {
+	case ipfragDup:
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_DUP_FRAG)
+		return nil
+	case ipfragOverlap:
+		k.mib.inc(IPSTATS_MIB_REASMOVERLAPS)
+		return discard(skb.SKB_DROP_REASON_DUP_FRAG)
 	}
 	if off == 0 {
 		q.hasFirst = true
@@ -114,23 +138,60 @@ func (k *Kernel) ipDefragOne(s *skb.SkBuff) *skb.SkBuff {
 	}
 	q.pieces = append(q.pieces, fragPiece{off: off, data: append([]byte(nil), data...)})
 	slices.SortFunc(q.pieces, func(a, b fragPiece) int { return a.off - b.off })
+	q.meat += len(data)
 	q.mem += int(s.Truesize)
-	fq.mem += int(s.Truesize)
+	k.frags.mem += int(s.Truesize)
 	_ = skb.ConsumeSkb(s)
-	if !q.hasFirst || !q.hasLast {
-		return nil
-	}
-	covered := 0
-	for _, p := range q.pieces {
-		if p.off != covered {
-			return nil
-		}
-		covered += len(p.data)
-	}
-	if covered != q.total {
+	if !q.hasFirst || !q.hasLast || q.meat != q.len {
 		return nil
 	}
 	return k.ipFragReasm(q)
+}
+
+// The results of inet_frag_queue_insert.
+const (
+	ipfragOk = iota
+	ipfragDup
+	ipfragOverlap
+)
+
+// insertRun is inet_frag_queue_insert on the queue's runs: a fragment
+// past the tail run's end extends that run if it starts where the run
+// ends, or starts a new one; any other must fall wholly inside one run
+// (a duplicate) or touch none (a new run), else it overlaps.
+func (q *ipq) insertRun(off, end int) int {
+	n := len(q.runs)
+	if n == 0 {
+		q.runs = append(q.runs, fragRun{off, end})
+		return ipfragOk
+	}
+	if tail := &q.runs[n-1]; tail.end < end {
+		switch {
+		case off < tail.end:
+			return ipfragOverlap
+		case off == tail.end:
+			tail.end = end
+		default:
+			q.runs = append(q.runs, fragRun{off, end})
+		}
+		return ipfragOk
+	}
+	i := 0
+	for ; i < n; i++ {
+		r := q.runs[i]
+		if end <= r.off {
+			break
+		}
+		if off >= r.end {
+			continue
+		}
+		if off >= r.off && end <= r.end {
+			return ipfragDup
+		}
+		return ipfragOverlap
+	}
+	q.runs = slices.Insert(q.runs, i, fragRun{off, end})
+	return ipfragOk
 }
 
 // ipFragReasm is ip_frag_reasm: one packet from the fragments, with the
@@ -138,7 +199,13 @@ func (k *Kernel) ipDefragOne(s *skb.SkBuff) *skb.SkBuff {
 func (k *Kernel) ipFragReasm(q *ipq) *skb.SkBuff {
 	k.tr.Enter(fnIpFragReasm)
 	hl := len(q.firstHdr)
-	n, err := skb.AllocSkb(k.skbs, uint32(rxHeadroom+hl+q.total))
+	if hl+q.len > ipfragMaxLen { // out_oversize
+		k.ipFragKill(q)
+		k.mib.inc(IPSTATS_MIB_REASMFAILS)
+		k.tr.Exit(fnIpFragReasm, tracing.Skb(0))
+		return nil
+	}
+	n, err := skb.AllocSkb(k.skbs, uint32(rxHeadroom+hl+q.len))
 	if err != nil {
 		k.ipFragKill(q)
 		k.mib.inc(IPSTATS_MIB_REASMFAILS)
@@ -146,13 +213,13 @@ func (k *Kernel) ipFragReasm(q *ipq) *skb.SkBuff {
 		return nil
 	}
 	_ = skb.SkbReserve(n, rxHeadroom)
-	b, _ := skb.SkbPut(n, uint32(hl+q.total))
+	b, _ := skb.SkbPut(n, uint32(hl+q.len))
 	copy(b, q.firstHdr)
 	for _, p := range q.pieces {
 		copy(b[hl+p.off:], p.data)
 	}
 	iph := header.IPv4(b)
-	iph.SetTotalLength(hl + q.total)
+	iph.SetTotalLength(hl + q.len)
 	iph.SetFragOff(iph.FragOff() & header.IP_DF)
 	iph.SetChecksum()
 	n.Dev, n.Protocol, n.PktType = q.dev, ETH_P_IP, PACKET_HOST

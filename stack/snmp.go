@@ -32,6 +32,7 @@ const (
 	IPSTATS_MIB_INTRUNCATEDPKTS
 	IPSTATS_MIB_CSUMERRORS
 	IPSTATS_MIB_INBCASTPKTS
+	IPSTATS_MIB_REASMOVERLAPS
 	ICMP_MIB_INMSGS
 	ICMP_MIB_INERRORS
 	ICMP_MIB_CSUMERRORS
@@ -163,7 +164,7 @@ var mibNames = [numMibs][2]string{
 	{"Ip", "InDiscards"}, {"Ip", "InDelivers"}, {"Ip", "OutRequests"}, {"Ip", "OutDiscards"},
 	{"Ip", "OutNoRoutes"}, {"Ip", "ReasmTimeout"}, {"Ip", "ReasmReqds"}, {"Ip", "ReasmOKs"},
 	{"Ip", "ReasmFails"}, {"Ip", "FragOKs"}, {"Ip", "FragFails"}, {"Ip", "FragCreates"},
-	{"Ip", "OutTransmits"}, {"IpExt", "InTruncatedPkts"}, {"IpExt", "InCsumErrors"}, {"IpExt", "InBcastPkts"},
+	{"Ip", "OutTransmits"}, {"IpExt", "InTruncatedPkts"}, {"IpExt", "InCsumErrors"}, {"IpExt", "InBcastPkts"}, {"IpExt", "ReasmOverlaps"},
 	{"Icmp", "InMsgs"}, {"Icmp", "InErrors"}, {"Icmp", "InCsumErrors"}, {"Icmp", "InDestUnreachs"}, {"Icmp", "InTimeExcds"}, {"Icmp", "InParmProbs"}, {"Icmp", "InSrcQuenchs"},
 	{"Icmp", "InEchos"}, {"Icmp", "InEchoReps"}, {"Icmp", "OutMsgs"}, {"Icmp", "OutErrors"},
 	{"Icmp", "OutRateLimitGlobal"}, {"Icmp", "OutRateLimitHost"}, {"Icmp", "OutDestUnreachs"},
