@@ -88,6 +88,31 @@ func TestIcmpUnreachableRevertsOneBackoff(t *testing.T) {
 	}
 }
 
+// TestIcmpRevertKeepsRtoInJiffies: the RTO tcp_ld_RTO_revert restores is
+// __tcp_set_rto's, rounded up to whole jiffies, and the time left of it
+// counts the time since the head was sent in whole jiffies too. With a
+// 100.5 ms RTT the RTO is 302 ms (100.5 + 201, rounded up); the loss
+// probe goes at 302 ms too, then two RTOs; after those two doublings and
+// one undone the RTO is 604 ms, not 603, and 10.5 ms of it count as 11.
+func TestIcmpRevertKeepsRtoInJiffies(t *testing.T) {
+	if _, err := runScript(t, `
+`+"`../common/defaults.sh`"+`
+`+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
++.1005 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 write(4, ..., 1000) = 1000
+   +0 > P. 1:1001(1000) ack 1
+ +.302 > P. 1:1001(1000) ack 1
+ +.302 > P. 1:1001(1000) ack 1
+ +.604 > P. 1:1001(1000) ack 1
++.0105 < icmp unreachable host_unreachable [1:1001(1000)]
+   +0 %{ assert tcpi_rto == 604000, tcpi_rto }%
+ +.593 > P. 1:1001(1000) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestIcmpAboutASynAckDropsTheRequest: an ICMP error about a SYN-ACK
 // reaches the request sock (tcp_req_err). Port unreachable is not fatal
 // there and an error quoting a sequence number other than the request's

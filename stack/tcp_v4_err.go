@@ -145,10 +145,13 @@ func (k *Kernel) tcpLdRtoRevert(sk *sockets.Sock, seq uint32) {
 	tp.IcskBackoff--
 	rto := TCP_TIMEOUT_INIT
 	if tp.Srtt != 0 {
-		rto = (int64(tp.Srtt>>3) + int64(tp.Rttvar)) * 1000 // __tcp_set_rto
+		// __tcp_set_rto: usecs_to_jiffies rounds up to whole jiffies.
+		rto = roundUpToJiffy((int64(tp.Srtt>>3) + int64(tp.Rttvar)) * 1000)
 	}
 	tp.IcskRto = min(rto<<tp.IcskBackoff, TCP_RTO_MAX) // inet_csk_rto_backoff
-	remaining := tp.IcskRto - (k.clock.Now() - cbMstampOf(head))
+	// What is left of it, counting the time since the head was sent in
+	// whole jiffies (rounded up), as icsk_rto is.
+	remaining := tp.IcskRto - roundUpToJiffy((k.clock.Now()-cbMstampOf(head))/1000*1000)
 	if remaining > 0 {
 		k.inetCskResetXmitTimer(sk, ICSK_TIME_RETRANS, remaining)
 	} else {
