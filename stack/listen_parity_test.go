@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -289,5 +290,30 @@ func TestChildTakesRequestsPlaceInEhash(t *testing.T) {
 	want := []string{peerIP.String() + ":40001 NEW_SYN_RECV", peerIP.String() + ":40000 ESTABLISHED"}
 	if len(chain) != 2 || chain[0] != want[0] || chain[1] != want[1] {
 		t.Errorf("ehash chain %v, want %v", chain, want)
+	}
+}
+
+// A SYN to the subnet's broadcast address reaches TCP (the broadcast route
+// delivers locally) but gets no answer: tcp_v4_conn_request drops it and
+// counts it against the listener.
+func TestSynToBroadcastIsDropped(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	p := f.p
+	lfd := f.socket(t)
+	if err := p.Bind(lfd, addr("0.0.0.0:80")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	bcast := netip.AddrFrom4([4]byte{192, 0, 2, 255})
+	_ = f.k.Receive(dev, tcpFrame(t, peerIP, 40000, bcast, 80, 9000, 0, "S", nil, nil))
+	_ = f.k.Sync()
+	if out := c.Take(); len(out) != 0 {
+		t.Errorf("%d frames answered a SYN to %v, want none", len(out), bcast)
+	}
+	if n := f.mib(t, LINUX_MIB_LISTENDROPS); n != 1 {
+		t.Errorf("ListenDrops = %d, want 1", n)
 	}
 }

@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"net/netip"
 
 	"github.com/stackscope/stackscope/skb"
 	"github.com/stackscope/stackscope/sockets"
@@ -315,7 +314,9 @@ func (k *Kernel) tcpV4SendReset(sk *sockets.Sock, seg *tcpSegmentIn) {
 func (k *Kernel) tcpV4ConnRequest(sk *sockets.Sock, seg *tcpSegmentIn) {
 	k.tr.Enter2(fnTcpV4ConnRequest, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(seg.s.Addr())))
 	defer k.tr.Exit(fnTcpV4ConnRequest, tracing.Arg{})
-	if d := seg.iph.Dst(); d.IsMulticast() || d == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	// Never answer a SYN sent to a broadcast or multicast address.
+	if seg.iph.Dst().IsMulticast() || k.ipInputBroadcast(seg.iph) {
+		k.tcpListendrop(sk)
 		return
 	}
 	k.tcpConnRequest(sk, seg)
