@@ -1,7 +1,6 @@
 package stack
 
 import (
-
 	"github.com/stackscope/stackscope/skb"
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack/header"
