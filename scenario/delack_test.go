@@ -34,7 +34,7 @@ func TestDelayedAckTimeoutStopsAt200ms(t *testing.T) {
  +.08 > . 1:1(0) ack 1801
   +.2 < P. 1801:1901(100) ack 1 win 512
  +.16 > . 1:1(0) ack 1901
-   +0 %{ assert tcpi_ato == 200000, tcpi_ato }%
+   +0 %{ assert tcpi_ato == 199000, tcpi_ato }%
 `); err != nil {
 		t.Fatal(err)
 	}

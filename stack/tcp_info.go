@@ -61,7 +61,9 @@ func (k *Kernel) tcpGetInfo(sk *sockets.Sock, info *sockets.TcpInfo) {
 	info.TcpiRto = uint32(tp.IcskRto / 1000)
 	info.TcpiSndMss = tp.MssCache
 	info.TcpiRcvMss = tp.RcvMss
-	info.TcpiAto = uint32(tp.ack.Ato / 1000)
+	// ato as the delayed-ACK timer can use it: never past tcp_delack_max
+	// (199 ms with the default tcp_rto_min_us).
+	info.TcpiAto = uint32(min(tp.ack.Ato, tcpDelackMax(tp)) / NsecPerJiffy * (1e6 / HZ))
 	info.TcpiRcvOoopack = tp.rcvOoopack
 	info.TcpiUnacked = tp.PacketsOut
 	info.TcpiRetrans = tp.RetransOut

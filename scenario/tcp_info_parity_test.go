@@ -1,0 +1,26 @@
+package scenario
+
+import "testing"
+
+// What a reader of struct tcp_info sees, compared with 6.12's
+// tcp_get_info (net/ipv4/tcp.c); each test failed on the build before
+// its fix.
+
+// TestTcpInfoAtoClampedToDelackMax: tcp_get_info reports
+// jiffies_to_usecs(min(icsk_ack.ato, tcp_delack_max(sk))). With
+// tcp_rto_min_us=20000, tcp_delack_max is max(20, 2) - 1 = 19 jiffies, so
+// the 40 ms ato the first data segment sets (TCP_ATO_MIN) reads back as
+// 19000 µs. The previous build reported the raw 40000.
+func TestTcpInfoAtoClampedToDelackMax(t *testing.T) {
+	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_rto_min_us=20000`\n"+listener+
+		`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 512
+   +0 accept(3, ..., ...) = 4
+   +0 %{ assert tcpi_ato == 0, tcpi_ato }%
+   +0 < P. 1:101(100) ack 1 win 512
+   +0 > . 1:1(0) ack 101
+   +0 %{ assert tcpi_ato == 19000, tcpi_ato }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}
