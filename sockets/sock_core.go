@@ -177,11 +177,17 @@ func LockSock(sk *Sock) {
 func ReleaseSock(sk *Sock) {
 	tr := sk.SkcNet.Tracer
 	tr.Enter1(fnReleaseSock, tracing.Sock(uint64(sk.addr)))
+	backlog := sk.SkBacklog.Head != nil
 	for sk.SkBacklog.Head != nil && sk.SkBacklogRcv != nil {
 		s := sk.SkBacklog.Head
 		sk.SkBacklog.Head, sk.SkBacklog.Tail = nil, nil
-		sk.SkBacklog.Len = 0
 		sk.SkBacklogRcv(sk, s)
+	}
+	if backlog {
+		// __release_sock zeroes the length only once the whole backlog
+		// is processed: until then it still counts against the receive
+		// window (tcp_space) and the backlog's limit.
+		sk.SkBacklog.Len = 0
 	}
 	if sk.SkReleaseCb != nil {
 		sk.SkReleaseCb(sk)

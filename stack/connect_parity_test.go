@@ -303,3 +303,36 @@ func TestConnectSkipsPortJoinedByBind(t *testing.T) {
 		t.Errorf("connect after bind() joined the only port: %v (port %d), want EADDRNOTAVAIL", err, sa.Port)
 	}
 }
+
+// tcp_clear_retrans starts tcp_info's RTO totals again: a socket whose SYN
+// timed out twice and was then disconnected (connect(AF_UNSPEC)) reports
+// no RTOs, and no RTO time that keeps growing.
+func TestDisconnectClearsRtoTotals(t *testing.T) {
+	f := boot(t, Config{})
+	_, _ = scriptDev(t, f, 1500)
+	p := f.p
+	fd := f.socket(t)
+	if _, err := p.Fcntl(fd, sockets.F_SETFL, sockets.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Connect(fd, sockets.SockaddrIn{Family: sockets.AF_INET, Addr: peerIP, Port: 80}); errnoOf(err) != tracing.EINPROGRESS {
+		t.Fatalf("non-blocking connect: %v, want EINPROGRESS", err)
+	}
+	if err := f.k.AdvanceTo(2500e6); err != nil {
+		t.Fatal(err)
+	}
+	if info := f.tcpInfo(t, p, fd); info.TcpiTotalRto != 2 {
+		t.Fatalf("total_rto after two SYN timeouts = %d, want 2", info.TcpiTotalRto)
+	}
+	if err := p.Connect(fd, sockets.SockaddrIn{Family: sockets.AF_UNSPEC}); err != nil {
+		t.Fatalf("connect(AF_UNSPEC): %v", err)
+	}
+	if err := f.k.AdvanceTo(10e9); err != nil {
+		t.Fatal(err)
+	}
+	info := f.tcpInfo(t, p, fd)
+	if info.TcpiTotalRto != 0 || info.TcpiTotalRtoRecoveries != 0 || info.TcpiTotalRtoTime != 0 {
+		t.Errorf("after the disconnect: total_rto %d, recoveries %d, time %d ms; want 0, 0, 0",
+			info.TcpiTotalRto, info.TcpiTotalRtoRecoveries, info.TcpiTotalRtoTime)
+	}
+}

@@ -37,9 +37,10 @@ func tcpWinFromSpace(space int) int {
 // tcpFullSpace is tcp_full_space.
 func tcpFullSpace(sk *sockets.Sock) int { return tcpWinFromSpace(int(sk.SkRcvbuf)) }
 
-// tcpSpace is tcp_space: window the free receive buffer allows.
+// tcpSpace is tcp_space: the window the free receive buffer allows, what
+// waits in the backlog counted as used.
 func tcpSpace(sk *sockets.Sock) int {
-	return tcpWinFromSpace(int(sk.SkRcvbuf - sk.SkRmemAlloc))
+	return tcpWinFromSpace(int(sk.SkRcvbuf) - sk.SkBacklog.Len - int(sk.SkRmemAlloc))
 }
 
 // tcpSelectInitialWindow is tcp_select_initial_window: the first window we
@@ -59,6 +60,11 @@ func (k *Kernel) tcpSelectInitialWindow(space, mss int, windowClamp *uint32, wsc
 		space = space / mss * mss
 	}
 	rcvWnd = uint32(space) // a SYN's window field shows at most 65535 of it
+	if k.net.Sysctl.TcpWorkaroundSignedWindows != 0 {
+		// Offer no more than 32767 at first, in case the peer reads the
+		// window field as signed.
+		rcvWnd = min(rcvWnd, MAX_TCP_WINDOW)
+	}
 	if wscaleOk {
 		sp := max(space, k.net.Sysctl.TcpRmem[2], k.net.Sysctl.RmemMax)
 		sp = min(sp, int(*windowClamp))
@@ -442,6 +448,10 @@ func tcpClearRetrans(tp *TcpSock) {
 	tp.RetransOut, tp.lostOut, tp.sackedOut = 0, 0, 0
 	tp.undoMarker, tp.undoRetrans = 0, -1
 	tcpClearRetransStamp(tp)
+	// The RTO totals tcp_info reports start again too (a disconnect, or
+	// a new connect()).
+	tp.rtoStamp, tp.inRto = 0, false
+	tp.TotalRto, tp.TotalRtoRecoveries, tp.TotalRtoTime = 0, 0, 0
 }
 
 // tcpConnect is tcp_connect: queue the SYN on the retransmit queue, send

@@ -1,6 +1,11 @@
 package stack
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/sockets"
+)
 
 // TestSelectWindowAcrossTheWrap: tcp_select_window works out what is left
 // of the window it last offered (tcp_receive_window) in 32-bit sequence
@@ -98,4 +103,67 @@ func TestWorkaroundSignedWindows(t *testing.T) {
 			t.Errorf("tcp_workaround_signed_windows=%d: window field %d, want %d", c.workaround, field, c.field)
 		}
 	}
+}
+
+// tcp_workaround_signed_windows also caps the first window
+// (tcp_select_initial_window): at most 32767 until the peer shows it
+// understands window scaling.
+func TestWorkaroundSignedWindowsInitialWindow(t *testing.T) {
+	for _, c := range []struct {
+		workaround int
+		wnd        uint32
+	}{{0, 65160}, {1, 32767}} {
+		k, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.net.Sysctl.TcpWorkaroundSignedWindows = c.workaround
+		clamp := uint32(0)
+		wnd, _ := k.tcpSelectInitialWindow(65535, 1448, &clamp, true)
+		if wnd != c.wnd {
+			t.Errorf("tcp_workaround_signed_windows=%d: initial window %d, want %d", c.workaround, wnd, c.wnd)
+		}
+	}
+}
+
+// tcp_space counts what waits in the backlog as used, and release_sock
+// keeps the backlog's length until all of it has been processed, so the
+// segments processed from the backlog see the space the later ones take.
+func TestTcpSpaceCountsTheBacklog(t *testing.T) {
+	f := boot(t, Config{})
+	_, cfd, _ := f.loopbackPair(t, 9000)
+	f.withSock(t, cfd, func(sk *sockets.Sock) {
+		free := tcpSpace(sk)
+		sk.SkBacklog.Len = 4096
+		if got, want := tcpSpace(sk), tcpWinFromSpace(int(sk.SkRcvbuf)-4096-int(sk.SkRmemAlloc)); got != want || got >= free {
+			t.Errorf("tcp_space with 4096 bytes in the backlog = %d, want %d (and below %d)", got, want, free)
+		}
+		sk.SkBacklog.Len = 0
+		var seen []int
+		a, _ := skb.AllocSkb(f.k.skbs, 128)
+		b, _ := skb.AllocSkb(f.k.skbs, 128)
+		rcv := sk.SkBacklogRcv
+		sk.SkBacklogRcv = func(sk *sockets.Sock, s *skb.SkBuff) int {
+			for ; s != nil; s = f.k.backlogNext[s] {
+				seen = append(seen, sk.SkBacklog.Len)
+			}
+			return 0
+		}
+		sk.SkLock.Owned = true
+		sk.SkBacklog.Head, sk.SkBacklog.Tail = a, b
+		f.k.backlogNext[a] = b
+		sk.SkBacklog.Len = int(a.Truesize + b.Truesize)
+		sockets.ReleaseSock(sk)
+		sk.SkBacklogRcv = rcv
+		delete(f.k.backlogNext, a)
+		_ = skb.KfreeSkb(a)
+		_ = skb.KfreeSkb(b)
+		want := int(a.Truesize + b.Truesize)
+		if len(seen) != 2 || seen[0] != want || seen[1] != want {
+			t.Errorf("backlog length while release_sock processed it: %v, want [%d %d]", seen, want, want)
+		}
+		if sk.SkBacklog.Len != 0 {
+			t.Errorf("backlog length after release_sock = %d, want 0", sk.SkBacklog.Len)
+		}
+	})
 }
