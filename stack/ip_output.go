@@ -26,6 +26,16 @@ type ipPacket struct {
 	// IP_PMTUDISC_WANT) have it (ip_sk_ignore_df).
 	ignoreDf bool
 	sk       *sockets.Sock // for ip_select_ident on connected sockets
+	// pmtudiscDo says the sender is at IP_PMTUDISC_DO: DF stays even on
+	// a route whose path MTU is locked. The per-netns socket that sends
+	// TCP's RSTs and socketless ACKs (ip_send_unicast_reply) is.
+	pmtudiscDo bool
+	// buildAndSend says ip_build_and_send_pkt sends it (a SYN-ACK): on a
+	// locked path MTU a packet of at most IPV4_MIN_MTU (68) bytes, which
+	// every SYN-ACK without data is, keeps DF and ID 0; a bigger one goes
+	// without DF and with a random ID.
+	buildAndSend bool
+	randomID     bool // the ID is get_random_u16()
 }
 
 // ipSelectIdent is ip_select_ident_segs: a connected socket's packets take
@@ -35,6 +45,9 @@ type ipPacket struct {
 // bucket (__ip_select_ident; the kernel adds a random jump after idle
 // periods, the model counts by one).
 func (k *Kernel) ipSelectIdent(p *ipPacket) uint16 {
+	if p.randomID {
+		return uint16(k.GetRandomU32())
+	}
 	if p.sk != nil && p.sk.SkcDaddr != 0 {
 		inet := sockets.InetOf(p.sk)
 		if p.sk.SkProtocol == sockets.IPPROTO_TCP {
@@ -52,6 +65,9 @@ func (k *Kernel) ipSelectIdent(p *ipPacket) uint16 {
 	k.ipIdents[h%ipIdentsSize]++
 	return uint16(k.ipIdents[h%ipIdentsSize])
 }
+
+// IPV4_MIN_MTU is the smallest MTU an IPv4 link may have (RFC 791).
+const IPV4_MIN_MTU = 68
 
 // ipIdentsSize is the size of the ip_idents table of counters.
 const ipIdentsSize = 2048

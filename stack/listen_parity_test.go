@@ -7,6 +7,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
 )
 
 // withSock runs read on the kernel loop with the sock behind fd.
@@ -315,5 +316,38 @@ func TestSynToBroadcastIsDropped(t *testing.T) {
 	}
 	if n := f.mib(t, LINUX_MIB_LISTENDROPS); n != 1 {
 		t.Errorf("ListenDrops = %d, want 1", n)
+	}
+}
+
+// On a route whose path MTU is locked (a "fragmentation needed" below
+// ip_rt_min_pmtu), TCP's own data goes without DF, but a RST from the
+// reply socket (IP_PMTUDISC_DO) and a SYN-ACK (ip_build_and_send_pkt, at
+// most IPV4_MIN_MTU bytes) keep DF and ID 0.
+func TestLockedPathMtuKeepsDfOnRepliesAndSynAcks(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	_ = f.k.Receive(dev, fragNeeded(5999, 9, 500))
+	_ = f.k.Sync()
+	lfd := f.socket(t)
+	if err := f.p.Bind(lfd, addr("0.0.0.0:80")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		port uint16
+	}{{"RST for a closed port", 81}, {"SYN-ACK", 80}} {
+		_ = f.k.Receive(dev, peerTCP(t, 40000, tc.port, 9000, 0, "S", nil, nil))
+		_ = f.k.Sync()
+		out := c.Take()
+		if len(out) != 1 {
+			t.Fatalf("%s: %d frames out, want 1", tc.name, len(out))
+		}
+		ip := header.IPv4(out[0])
+		if ip.FragOff()&header.IP_DF == 0 || ip.ID() != 0 {
+			t.Errorf("%s on a locked path MTU: DF %v, ID %d; want DF and ID 0", tc.name, ip.FragOff()&header.IP_DF != 0, ip.ID())
+		}
 	}
 }

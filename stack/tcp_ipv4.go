@@ -293,7 +293,7 @@ func (k *Kernel) tcpV4SendReset(sk *sockets.Sock, seg *tcpSegmentIn) {
 		return // never reset on behalf of an address that is not ours
 	}
 	out := &tcpSegment{src: sockets.Be32From(seg.iph.Dst()), dst: sockets.Be32From(seg.iph.Src()),
-		sport: seg.th.DstPort(), dport: seg.th.SrcPort(), flags: header.TCP_FLAG_RST, tos: replyTos(seg)}
+		sport: seg.th.DstPort(), dport: seg.th.SrcPort(), flags: header.TCP_FLAG_RST, tos: replyTos(seg), via: viaUnicastReply}
 	if seg.has(header.TCP_FLAG_ACK) {
 		out.seq = seg.ack
 	} else {
@@ -475,7 +475,7 @@ func (k *Kernel) tcpV4SendSynack(lsk *sockets.Sock, req *sockets.RequestSock) {
 	opts := tcpSynOptions(mss, req.SackOk, req.TstampOk, req.WscaleOk, tsval, req.TsRecent, req.RcvWscale)
 	seg := &tcpSegment{src: req.SkcRcvSaddr, dst: req.SkcDaddr, sport: req.SkcNum, dport: req.SkcDport.Ntohs(),
 		seq: req.SntIsn, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_SYN | header.TCP_FLAG_ACK,
-		window: uint16(min(req.RcvWnd, 65535)), opts: opts}
+		window: uint16(min(req.RcvWnd, 65535)), opts: opts, via: viaBuildAndSend}
 	if !req.Syncookie && req.SntSynack == 0 {
 		// The first SYN-ACK's time (0 means none: a cookie; a virtual
 		// clock starts at 0).

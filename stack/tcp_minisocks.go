@@ -200,7 +200,7 @@ func (k *Kernel) tcpV4ReqskSendAck(req *sockets.RequestSock, in *tcpSegmentIn) {
 	_ = skb.SkbReserve(s, MaxTCPHeader)
 	seg := &tcpSegment{src: req.SkcRcvSaddr, dst: req.SkcDaddr, sport: req.SkcNum, dport: req.SkcDport.Ntohs(),
 		seq: req.SntIsn + 1, ack: req.RcvIsn + 1, flags: header.TCP_FLAG_ACK, window: uint16(tcpSynackWindow(req) >> req.RcvWscale),
-		tos: replyTos(in)}
+		tos: replyTos(in), via: viaUnicastReply}
 	// tcp_v4_send_ack adds the timestamp option when there is a
 	// timestamp to echo (tsecr, the request's ts_recent, non-zero).
 	if req.TsRecent != 0 {

@@ -225,7 +225,20 @@ type tcpSegment struct {
 	// (ip_send_unicast_reply) carries the received segment's, less its
 	// ECN bits.
 	tos uint8
+	// via says how IP sends it, when not through the socket's own
+	// ip_queue_xmit.
+	via tcpSendPath
 }
+
+// tcpSendPath is the IP output function a segment without a full socket
+// of its own goes through; each treats DF on a locked path MTU its own way.
+type tcpSendPath uint8
+
+const (
+	viaQueueXmit     tcpSendPath = iota // ip_queue_xmit: a full socket's
+	viaUnicastReply                     // ip_send_unicast_reply: RSTs, socketless ACKs
+	viaBuildAndSend                     // ip_build_and_send_pkt: SYN-ACKs
+)
 
 // tcpBuildAndSend pushes a TCP header in front of s's data, and sends the
 // segment: tcp_v4_send_check and ip_queue_xmit / ip_build_and_send_pkt.
@@ -247,7 +260,8 @@ func (k *Kernel) tcpBuildAndSend(s *skb.SkBuff, seg *tcpSegment) error {
 	if seg.flags&header.TCP_FLAG_RST != 0 {
 		k.mib.inc(TCP_MIB_OUTRSTS)
 	}
-	return k.ipQueueXmit(s, &ipPacket{src: src, dst: dst, proto: header.IPPROTO_TCP, tos: seg.tos, df: true, sk: seg.sk})
+	return k.ipQueueXmit(s, &ipPacket{src: src, dst: dst, proto: header.IPPROTO_TCP, tos: seg.tos, df: true, sk: seg.sk,
+		pmtudiscDo: seg.via == viaUnicastReply, buildAndSend: seg.via == viaBuildAndSend})
 }
 
 // ipQueueXmit is ip_queue_xmit -> __ip_queue_xmit: route the segment,
@@ -262,8 +276,15 @@ func (k *Kernel) ipQueueXmit(s *skb.SkBuff, p *ipPacket) error {
 		return err
 	}
 	s.Dev = rt.Dev
-	if rt.MTULocked {
-		p.df = false // ip_dont_fragment: the path MTU is locked at its minimum
+	if rt.MTULocked && !p.pmtudiscDo {
+		// ip_dont_fragment: the path MTU is locked at its minimum, so
+		// no DF, except on a small packet ip_build_and_send_pkt sends.
+		switch {
+		case !p.buildAndSend:
+			p.df = false
+		case int(s.Len)+header.IPv4MinSize > IPV4_MIN_MTU:
+			p.df, p.randomID = false, true
+		}
 	}
 	if err := k.ipPushHeader(s, p); err != nil {
 		_ = skb.KfreeSkb(s)

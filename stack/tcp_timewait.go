@@ -222,7 +222,7 @@ func (k *Kernel) tcpV4TimewaitAck(tw *sockets.InetTimewaitSock) {
 	}
 	_ = skb.SkbReserve(s, MaxTCPHeader)
 	seg := &tcpSegment{src: tw.SkcRcvSaddr, dst: tw.SkcDaddr, sport: tw.SkcNum, dport: tw.SkcDport.Ntohs(),
-		seq: tw.TwSndNxt, ack: tw.TwRcvNxt, flags: header.TCP_FLAG_ACK, window: uint16(min(tw.TwRcvWnd>>tw.TwRcvWscale, 65535))}
+		seq: tw.TwSndNxt, ack: tw.TwRcvNxt, flags: header.TCP_FLAG_ACK, window: uint16(min(tw.TwRcvWnd>>tw.TwRcvWscale, 65535)), via: viaUnicastReply}
 	// tcp_v4_send_ack adds the timestamp option when there is a timestamp
 	// to echo (tsecr, the tw's ts_recent, non-zero).
 	if tw.TwTsRecent != 0 {
