@@ -235,9 +235,9 @@ type tcpSegment struct {
 type tcpSendPath uint8
 
 const (
-	viaQueueXmit     tcpSendPath = iota // ip_queue_xmit: a full socket's
-	viaUnicastReply                     // ip_send_unicast_reply: RSTs, socketless ACKs
-	viaBuildAndSend                     // ip_build_and_send_pkt: SYN-ACKs
+	viaQueueXmit    tcpSendPath = iota // ip_queue_xmit: a full socket's
+	viaUnicastReply                    // ip_send_unicast_reply: RSTs, socketless ACKs
+	viaBuildAndSend                    // ip_build_and_send_pkt: SYN-ACKs
 )
 
 // tcpBuildAndSend pushes a TCP header in front of s's data, and sends the
