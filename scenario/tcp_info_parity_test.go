@@ -24,3 +24,23 @@ func TestTcpInfoAtoClampedToDelackMax(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTcpInfoRtoTimeInMillisecondStamps: during an RTO recovery
+// tcp_get_info adds tcp_clock_ms() - rto_stamp, two clocks each truncated
+// to whole milliseconds. The RTO fires at 400.5 ms (data sent at 100.5 ms,
+// RTO 300 ms, no tail loss probe); read at 401.2 ms that is 401 - 400 = 1 ms, where the
+// previous build truncated the 0.7 ms between them to 0.
+func TestTcpInfoRtoTimeInMillisecondStamps(t *testing.T) {
+	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_early_retrans=0`\n"+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 512
+   +0 accept(3, ..., ...) = 4
++.0005 write(4, ..., 100) = 100
+   +0 > P. 1:101(100) ack 1
+  +.3 > P. 1:101(100) ack 1
+   +0 %{ assert tcpi_total_rto == 1, tcpi_total_rto }%
+   +0 %{ assert tcpi_total_rto_time == 0, tcpi_total_rto_time }%
++.0007 %{ assert tcpi_total_rto_time == 1, tcpi_total_rto_time }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}

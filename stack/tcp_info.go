@@ -72,11 +72,13 @@ func (k *Kernel) tcpGetInfo(sk *sockets.Sock, info *sockets.TcpInfo) {
 	info.TcpiDsackDups = tp.dsackDups
 	info.TcpiReordSeen = tp.reordSeen
 
-	now := k.clock.Now()
-	msAgo := func(t int64) uint32 { return uint32((now - t) / 1e6) }
-	info.TcpiLastDataSent = msAgo(tp.Lsndtime)
-	info.TcpiLastDataRecv = msAgo(tp.ack.Lrcvtime)
-	info.TcpiLastAckRecv = msAgo(tp.RcvTstamp)
+	// The kernel keeps these stamps as tcp_jiffies32 and subtracts whole
+	// jiffies: a stamp taken late in one jiffy is a full jiffy old at
+	// the start of the next.
+	now := k.jiffies32()
+	info.TcpiLastDataSent = jiffiesToMsecs(now - stampJiffies32(tp.Lsndtime))
+	info.TcpiLastDataRecv = jiffiesToMsecs(now - stampJiffies32(tp.ack.Lrcvtime))
+	info.TcpiLastAckRecv = jiffiesToMsecs(now - stampJiffies32(tp.RcvTstamp))
 
 	info.TcpiPmtu = tp.IcskPmtuCookie
 	info.TcpiRcvSsthresh = tp.RcvSsthresh
@@ -106,6 +108,22 @@ func (k *Kernel) tcpGetInfo(sk *sockets.Sock, info *sockets.TcpInfo) {
 	info.TcpiTotalRtoRecoveries = tp.TotalRtoRecoveries
 	info.TcpiTotalRtoTime = tp.TotalRtoTime
 	if tp.inRto {
-		info.TcpiTotalRtoTime += uint32((now - tp.rtoStamp) / 1e6)
+		// tcp_clock_ms() - rto_stamp: two clocks truncated to whole
+		// milliseconds, then subtracted.
+		info.TcpiTotalRtoTime += stampMs(k.clock.Now()) - stampMs(tp.rtoStamp)
 	}
 }
+
+// stampJiffies32 is what tcp_jiffies32 read at the model time t (ns):
+// the 32-bit jiffies counter, which starts at INITIAL_JIFFIES at boot.
+func stampJiffies32(t int64) uint32 {
+	return uint32(int64(INITIAL_JIFFIES) + t/NsecPerJiffy)
+}
+
+// jiffiesToMsecs is jiffies_to_msecs: a count of jiffies in milliseconds.
+func jiffiesToMsecs(j uint32) uint32 { return j * (1000 / HZ) }
+
+// stampMs is a millisecond stamp as tcp_clock_ms and tcp_time_stamp_ms
+// take it: the model time t (ns) truncated to whole milliseconds, in 32
+// bits.
+func stampMs(t int64) uint32 { return uint32(t / 1e6) }
