@@ -44,3 +44,24 @@ func TestTcpInfoRtoTimeInMillisecondStamps(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTcpInfoLastTimesWhileConnecting: tcp_connect sets rcv_tstamp only
+// for a socket in repair mode, and a SYN is not data (lsndtime waits for
+// tcp_finish_connect), so in SYN_SENT all three stamps are still the
+// zeroed sock's 0 and the last_* fields read u32 jiffies: 4294668796 at
+// 1.5 s. The previous build set rcv_tstamp at connect and counted all
+// three from boot (1500).
+func TestTcpInfoLastTimesWhileConnecting(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <...>
+   +1 > S 0:0(0) <...>
+  +.5 %{ assert tcpi_state == 2, tcpi_state }%
+   +0 %{ assert tcpi_last_data_sent == 4294668796, tcpi_last_data_sent }%
+   +0 %{ assert tcpi_last_data_recv == 4294668796, tcpi_last_data_recv }%
+   +0 %{ assert tcpi_last_ack_recv == 4294668796, tcpi_last_ack_recv }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -152,7 +152,10 @@ func (k *Kernel) tcpInitSock(sk *sockets.Sock) {
 	tp.SndCwndClamp = ^uint32(0)
 	tp.MssCache = TCP_MSS_DEFAULT
 	tp.Reordering = tcpReordering
-	tp.rttMin = ^uint32(0)           // minmax_reset(&tp->rtt_min, now, ~0U)
+	tp.rttMin = ^uint32(0) // minmax_reset(&tp->rtt_min, now, ~0U)
+	// sk_alloc zeroes the sock: until a connection sets them, the
+	// send, receive and ACK stamps read jiffy 0.
+	tp.Lsndtime, tp.ack.Lrcvtime, tp.RcvTstamp = tcpStampZero, tcpStampZero, tcpStampZero
 	k.tcpAssignCongestionControl(tp) // the sysctl's choice: cubic by default
 	sk.SkSndbuf = int32(k.net.Sysctl.TcpWmem[1])
 	sk.SkRcvbuf = int32(k.net.Sysctl.TcpRmem[1])
@@ -388,7 +391,7 @@ func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 	k.tcpSetCaState(tp, sockets.TCP_CA_Open)
 	tcpClearRetrans(tp)
 	tp.TotalRetrans = 0
-	tp.ack = icskAck{} // inet_csk_delack_init
+	tp.ack = icskAck{Lrcvtime: tcpStampZero} // inet_csk_delack_init: lrcvtime back to jiffy 0
 	tp.RcvMss = TCP_MIN_MSS
 	tp.RxOpt = TcpOptionsReceived{} // TCP_MAXSEG's user_mss lives here and goes too
 	tp.compressedAck = 0

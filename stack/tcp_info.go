@@ -114,6 +114,12 @@ func (k *Kernel) tcpGetInfo(sk *sockets.Sock, info *sockets.TcpInfo) {
 	}
 }
 
+// tcpStampZero is the model time (ns) at which tcp_jiffies32 reads 0,
+// INITIAL_JIFFIES jiffies before boot: the value of a jiffies stamp
+// (lsndtime, icsk_ack.lrcvtime, rcv_tstamp) that the zeroed sock still
+// holds because no connection has set it.
+const tcpStampZero = -int64(INITIAL_JIFFIES) * NsecPerJiffy
+
 // stampJiffies32 is what tcp_jiffies32 read at the model time t (ns):
 // the 32-bit jiffies counter, which starts at INITIAL_JIFFIES at boot.
 func stampJiffies32(t int64) uint32 {

@@ -498,7 +498,6 @@ func (k *Kernel) tcpConnect(sk *sockets.Sock, rt *Rtable) error {
 	_ = skb.SkbQueueTailLocked(&tp.rtxQueue, s) // tcp_connect_queue_skb
 	sk.SkWmemQueued += int32(s.Truesize)
 	tp.PacketsOut++
-	tp.RcvTstamp = k.clock.Now()
 	_ = k.tcpTransmitSkb(sk, s, true)
 	// snd_nxt moves after the SYN went, so that it counts in OutSegs.
 	tp.SndNxt = tp.WriteSeq
