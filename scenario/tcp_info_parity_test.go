@@ -65,3 +65,25 @@ func TestTcpInfoLastTimesWhileConnecting(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestWindowClampOnAListener: TCP_WINDOW_CLAMP (10) set on a listener is
+// the request's rsk_window_clamp: tcp_select_initial_window offers
+// min(space, 5000) rounded down to the MSS (4380) in the SYN-ACK, with
+// window scale 0 (ilog2(5000) - 15 < 0), and the child reads the clamp
+// back as 5000. The previous build answered the option ENOPROTOOPT.
+func TestWindowClampOnAListener(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 setsockopt(3, SOL_TCP, 10, [5000], 4) = 0
+   +0 getsockopt(3, SOL_TCP, 10, [5000], [4]) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 win 4380 <mss 1460,nop,nop,sackOK,nop,wscale 0>
+  +.1 < . 1:1(0) ack 1 win 512
+   +0 accept(3, ..., ...) = 4
+   +0 getsockopt(4, SOL_TCP, 10, [5000], [4]) = 0
+`); err != nil {
+		t.Fatal(err)
+	}
+}

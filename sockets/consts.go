@@ -63,6 +63,7 @@ const (
 	SO_LINGER     = 13
 	SO_REUSEPORT  = 15
 	SO_RCVLOWAT   = 18
+	SO_SNDLOWAT   = 19 // getsockopt reads 1; setsockopt is ENOPROTOOPT (POSIX.1g)
 	SO_RCVTIMEO   = 20 // SO_RCVTIMEO_OLD: struct timeval
 	SO_SNDTIMEO   = 21
 	SO_ACCEPTCONN = 30
@@ -83,6 +84,14 @@ const (
 	// before the connection is given up (RFC 5482); 0 = the system's.
 	TCP_USER_TIMEOUT = 18
 	TCP_INFO         = 11 // struct tcp_info (TcpInfo)
+	// TCP_DEFER_ACCEPT: seconds a listener waits for data after the
+	// handshake before a bare ACK completes it, kept as a count of
+	// SYN-ACK retransmissions (rskq_defer_accept). The model does not
+	// defer: getsockopt reads 0, setsockopt is ENOPROTOOPT.
+	TCP_DEFER_ACCEPT = 9
+	// TCP_WINDOW_CLAMP: the largest receive window to advertise, in
+	// bytes (at least SOCK_MIN_RCVBUF/2; 0 clears it, only in CLOSE).
+	TCP_WINDOW_CLAMP = 10
 	// TCP_QUICKACK: 1 leaves delayed-ACK pingpong mode (and sends an ACK
 	// that waits), 0 enters it; reading it says whether quick-ack is on.
 	TCP_QUICKACK = 12
@@ -101,6 +110,7 @@ const (
 	SIOCINQ     = 0x541B // bytes not yet read
 	SIOCOUTQ    = 0x5411 // bytes not yet acknowledged (sent or not)
 	SIOCOUTQNSD = 0x894B // bytes not yet sent
+	SIOCATMARK  = 0x8905 // is the next byte to read the urgent mark?
 )
 
 // shutdown() how (include/linux/net.h) and sk_shutdown bits.

@@ -696,6 +696,8 @@ func SockGetsockopt(net *Net, sock *Socket, optname int) (Optval, error) {
 			out.Int = int64(sk.SkRcvbuf)
 		case SO_RCVLOWAT:
 			out.Int = int64(sk.SkRcvlowat)
+		case SO_SNDLOWAT:
+			out.Int = 1 // fixed: POSIX.1g lets it be read, not set
 		case SO_RCVTIMEO, SO_SNDTIMEO:
 			t := sk.SkRcvtimeo
 			if optname == SO_SNDTIMEO {

@@ -495,6 +495,10 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, opt sockets
 	case sockets.TCP_NOTSENT_LOWAT:
 		tp.NotsentLowat = uint32(val)
 		sk.SkWriteSpace(sk) // the socket may be writable now
+	case sockets.TCP_WINDOW_CLAMP:
+		if err := k.tcpSetWindowClamp(sk, int32(val)); err != nil {
+			return fail(int(sockets.ErrnoOf(err)))
+		}
 	case sockets.TCP_LINGER2:
 		switch {
 		case val < 0:
@@ -508,6 +512,40 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, opt sockets
 		return fail(tracing.ENOPROTOOPT)
 	}
 	tr.Exit(fnTcpSetsockopt, tracing.Errno(0))
+	return nil
+}
+
+// tcpSetWindowClamp is tcp_set_window_clamp (setsockopt
+// TCP_WINDOW_CLAMP): 0 clears the clamp, allowed only in CLOSE (EINVAL
+// otherwise); any other value, raised to SOCK_MIN_RCVBUF/2, becomes
+// window_clamp. Lowering it lowers rcv_ssthresh with it; raising it lets
+// rcv_ssthresh grow to min(rcv_wnd, the new clamp).
+func (k *Kernel) tcpSetWindowClamp(sk *sockets.Sock, val int32) error {
+	k.tr.Enter2(fnTcpSetWindowClamp, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(val)))
+	tp := tcpSk(sk)
+	if val == 0 {
+		if sk.SkcState != sockets.TCP_CLOSE {
+			k.tr.Exit(fnTcpSetWindowClamp, tracing.Errno(-tracing.EINVAL))
+			return sockets.Errno(tracing.EINVAL)
+		}
+		tp.WindowClamp = 0
+		k.tr.Exit(fnTcpSetWindowClamp, tracing.Errno(0))
+		return nil
+	}
+	clamp := uint32(max(val, sockets.SOCK_MIN_RCVBUF/2))
+	old := tp.WindowClamp
+	switch {
+	case clamp == old:
+	case clamp < old:
+		tp.WindowClamp = clamp
+		// __tcp_adjust_rcv_ssthresh; the model has no SO_RESERVE_MEM,
+		// so no reserved memory keeps rcv_ssthresh up.
+		tp.RcvSsthresh = min(tp.RcvSsthresh, clamp)
+	default:
+		tp.WindowClamp = clamp
+		tp.RcvSsthresh = max(min(tp.RcvWnd, clamp), tp.RcvSsthresh)
+	}
+	k.tr.Exit(fnTcpSetWindowClamp, tracing.Errno(0))
 	return nil
 }
 
@@ -604,6 +642,10 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname, optlen int) (so
 		}
 	case sockets.TCP_NOTSENT_LOWAT:
 		v = int64(int32(tp.NotsentLowat)) // read back as the int it was set as
+	case sockets.TCP_WINDOW_CLAMP:
+		v = int64(int32(tp.WindowClamp))
+	case sockets.TCP_DEFER_ACCEPT:
+		v = int64(retransToSecs(tp.IcskAcceptQueue.RskqDeferAccept, int(TCP_TIMEOUT_INIT/1e9), int(TCP_RTO_MAX/1e9)))
 	case sockets.TCP_CONGESTION:
 		n := sockets.TCP_CA_NAME_MAX
 		if optlen > 0 {
@@ -626,6 +668,21 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname, optlen int) (so
 	return sockets.Optval{Int: v}, nil
 }
 
+// retransToSecs is retrans_to_secs: how many seconds retrans SYN-ACK
+// retransmissions last, the first timeout seconds after the SYN-ACK and
+// each next twice the last, at most rtoMax (TCP_DEFER_ACCEPT's unit).
+func retransToSecs(retrans uint8, timeout, rtoMax int) int {
+	if retrans == 0 {
+		return 0
+	}
+	period := timeout
+	for ; retrans > 1; retrans-- {
+		timeout = min(timeout<<1, rtoMax)
+		period += timeout
+	}
+	return period
+}
+
 // caName is the name setsockopt(TCP_CONGESTION) reads from the user's
 // buffer (strncpy_from_user): up to the first NUL, at most
 // TCP_CA_NAME_MAX-1 bytes.
@@ -644,7 +701,9 @@ func caName(b []byte) string {
 // SIOCOUTQ the bytes not yet acknowledged (write_seq - snd_una: sent or
 // still queued), SIOCOUTQNSD the bytes not yet sent (write_seq -
 // snd_nxt). During the handshake all are 0; a listener has no queues to
-// measure (EINVAL).
+// measure (EINVAL). SIOCATMARK says whether the next byte to read is the
+// urgent mark (urg_data set and urg_seq == copied_seq); the model keeps no
+// urgent data, so it is always 0, in any state.
 func (k *Kernel) tcpIoctl(sk *sockets.Sock, cmd int) (int64, error) {
 	tr := k.tr
 	tr.Enter2(fnTcpIoctl, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(cmd)))
@@ -658,6 +717,9 @@ func (k *Kernel) tcpIoctl(sk *sockets.Sock, cmd int) (int64, error) {
 			tr.Exit(fnTcpIoctl, tracing.Errno(-tracing.EINVAL))
 			return -1, sockets.Errno(tracing.EINVAL)
 		}
+	case sockets.SIOCATMARK:
+		tr.Exit(fnTcpIoctl, tracing.Int(0)) // no urg_data: never at the mark
+		return 0, nil
 	default:
 		tr.Exit(fnTcpIoctl, tracing.Errno(-tracing.ENOIOCTLCMD))
 		return -1, sockets.Errno(tracing.ENOIOCTLCMD)

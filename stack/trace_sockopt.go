@@ -3,9 +3,9 @@ package stack
 import "github.com/stackscope/stackscope/tracing"
 
 // Trace registrations for socket options and ioctls: TCP_CONGESTION,
-// SIOCINQ and SIOCOUTQ.
+// TCP_WINDOW_CLAMP, SIOCINQ, SIOCOUTQ and SIOCATMARK.
 var (
-	fnInetIoctl, fnTcpIoctl, fnTcpReinitCongestionControl tracing.FuncID
+	fnInetIoctl, fnTcpIoctl, fnTcpReinitCongestionControl, fnTcpSetWindowClamp tracing.FuncID
 )
 
 func init() {
@@ -15,7 +15,12 @@ func init() {
 	fnTcpIoctl = reg("tcp_ioctl", tcpC, (*Kernel).tcpIoctl, []string{"sk", "cmd"},
 		"TCP's ioctl: SIOCINQ (FIONREAD) returns the bytes waiting to be read, rcv_nxt - copied_seq; SIOCOUTQ the "+
 			"bytes not yet acknowledged, write_seq - snd_una, sent or still queued; SIOCOUTQNSD the bytes not yet "+
-			"sent, write_seq - snd_nxt. A listener has no such queues: EINVAL.")
+			"sent, write_seq - snd_nxt. A listener has no such queues: EINVAL. SIOCATMARK asks whether the next "+
+			"byte to read is the urgent mark; the model keeps no urgent data, so the answer is 0.")
+	fnTcpSetWindowClamp = reg("tcp_set_window_clamp", tcpC, (*Kernel).tcpSetWindowClamp, []string{"sk", "val"},
+		"setsockopt(TCP_WINDOW_CLAMP): the largest window this end will advertise, at least SOCK_MIN_RCVBUF/2 "+
+			"bytes. Lowering it lowers rcv_ssthresh (the window's growth target) at once; 0 removes the clamp, "+
+			"but only on a closed socket (EINVAL otherwise).")
 	fnTcpReinitCongestionControl = reg("tcp_reinit_congestion_control", "net/ipv4/tcp_cong.c",
 		(*Kernel).tcpReinitCongestionControl, []string{"sk"},
 		"setsockopt(TCP_CONGESTION) chose another algorithm: it replaces the socket's tcp_congestion_ops with its "+
