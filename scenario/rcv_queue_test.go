@@ -160,3 +160,38 @@ func TestOfoDataBeyondTheFinIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSmallSegmentsShareOneSkb: tcp_try_coalesce. Ten-byte segments to a
+// reader that sleeps are copied into the room after the first one's data
+// (its buffer, sized for a 64-byte headroom and the 50-byte packet, has
+// 142 bytes free), so the socket is charged for one skb only and the
+// window it offers stays at 2920 instead of shrinking as each segment's
+// truesize is charged. The bytes read back whole. (The last ACK waits
+// 80 ms: the delayed-ACK timer that sent the one before doubled the ATO.)
+func TestSmallSegmentsShareOneSkb(t *testing.T) {
+	r, err := runScript(t, `
+`+"`../common/defaults.sh`"+`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 setsockopt(3, SOL_SOCKET, SO_RCVBUF, [4000], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+  +.1 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 win 2920 <mss 1460,nop,nop,sackOK,nop,wscale 0>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+  +.1 < P. 1:11(10) ack 1 win 257
+   +0 > . 1:1(0) ack 11 win 2920
+  +.1 < P. 11:21(10) ack 1 win 257
+   +0 > . 1:1(0) ack 21 win 2920
+  +.1 < P. 21:31(10) ack 1 win 257
+ +.04 > . 1:1(0) ack 31 win 2920
+  +.1 < P. 31:41(10) ack 1 win 257
+ +.08 > . 1:1(0) ack 41 win 2920
+   +0 read(4, ..., 100) = 40
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMibs(t, r, map[stack.Mib]uint64{stack.LINUX_MIB_TCPRCVCOALESCE: 3})
+}

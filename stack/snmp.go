@@ -155,6 +155,7 @@ const (
 	LINUX_MIB_TCPSACKFAILURES
 	LINUX_MIB_TCPRENOFAILURES
 	LINUX_MIB_TIMEWAITRECYCLED
+	LINUX_MIB_TCPRCVCOALESCE
 	numMibs
 )
 
@@ -195,7 +196,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPACKSkippedFinWait2"}, {"TcpExt", "TWKilled"},
 	{"TcpExt", "TCPAbortOnLinger"}, {"TcpExt", "TCPACKSkippedSynRecv"}, {"TcpExt", "TCPSynRetrans"},
 	{"TcpExt", "PAWSActiveRejected"}, {"TcpExt", "TCPSackFailures"}, {"TcpExt", "TCPRenoFailures"},
-	{"TcpExt", "TWRecycled"},
+	{"TcpExt", "TWRecycled"}, {"TcpExt", "TCPRcvCoalesce"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

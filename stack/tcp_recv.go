@@ -109,12 +109,16 @@ func (k *Kernel) tcpDataQueue(sk *sockets.Sock, seg *tcpSegmentIn) {
 		// Nothing queued to read yet, or only a FIN: it is taken anyway
 		// (sk_forced_mem_schedule), or the connection could stall.
 	}
-	if before(seg.seq, tp.RcvNxt) {
+	trimmed := before(seg.seq, tp.RcvNxt)
+	if trimmed {
 		_, _ = skb.SkbPull(s, min(tp.RcvNxt-seg.seq, s.Len))
 		setCbSeq(s, tp.RcvNxt)
 	}
 	queued := s.Len > 0 // tcp_queue_rcv frees an skb with no data left
-	fin := k.tcpQueueRcv(sk, s)
+	fin, eaten := k.tcpQueueRcv(sk, s, trimmed)
+	if eaten {
+		defer k.tcpFreeEaten(sk, s) // at the end, as tcp_data_queue frees it
+	}
 	if queued {
 		k.tcpEventDataRecv(sk, seg)
 	}
@@ -176,26 +180,70 @@ func (k *Kernel) tcpTryRmemSchedule(sk *sockets.Sock, inSeq uint32) bool {
 }
 
 // tcpQueueRcv is tcp_queue_rcv: an in-order skb (its data starting at
-// rcv_nxt, header pulled) joins sk_receive_queue, charged to the socket,
-// and rcv_nxt moves past it. It reports the skb's FIN; an skb with no
-// data is freed here.
-func (k *Kernel) tcpQueueRcv(sk *sockets.Sock, s *skb.SkBuff) (fin bool) {
+// rcv_nxt, header pulled) is merged into the tail of sk_receive_queue if
+// it can be (tcp_try_coalesce; eaten: the caller frees it), or else joins
+// the queue, charged to the socket; rcv_nxt moves past it. It reports the
+// skb's FIN; an skb with no data that is not merged is freed here.
+func (k *Kernel) tcpQueueRcv(sk *sockets.Sock, s *skb.SkBuff, trimmed bool) (fin, eaten bool) {
 	tp := tcpSk(sk)
 	k.tr.Point(fnTcpQueueRcv, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(s.Len)))
 	fin = cbFlagsOf(s)&header.TCP_FLAG_FIN != 0
+	// The tail of the receive queue may take the data (tcp_try_coalesce).
+	// trimmed says the model cut bytes already received off the front,
+	// which the kernel leaves for recvmsg to skip: its seq would not
+	// follow on from the tail's end_seq, so it is not merged.
+	if tail := skb.SkbPeekTail(&sk.SkReceiveQueue); tail != nil && !trimmed {
+		eaten = k.tcpTryCoalesce(sk, tail, s)
+	}
 	// tcp_rcv_nxt_update: bytes_received counts the FIN's sequence number too.
 	tp.BytesReceived += uint64(cbEndSeqOf(s) - tp.RcvNxt)
 	tp.RcvNxt = cbEndSeqOf(s)
+	if eaten {
+		return fin, true // the caller frees s once it is done with it
+	}
 	if s.Len == 0 {
 		_ = skb.ConsumeSkb(s)
-		return fin
+		return fin, false
 	}
 	if s.Sk == nil {
 		sockets.SkRmemCharge(sk, s.Truesize)
 		s.Sk = sk
 	}
 	_ = skb.SkbQueueTail(&sk.SkReceiveQueue, s)
-	return fin
+	return fin, false
+}
+
+// tcpFreeEaten frees an skb tcp_try_coalesce merged into the receive
+// queue's tail (kfree_skb_partial), giving back what it was charged if it
+// had waited in the out-of-order queue (sock_rfree).
+func (k *Kernel) tcpFreeEaten(sk *sockets.Sock, s *skb.SkBuff) {
+	if s.Sk != nil {
+		sockets.SkRmemUncharge(sk, s.Truesize)
+		s.Sk = nil
+	}
+	_ = skb.KfreeSkbPartial(s)
+}
+
+// tcpTryCoalesce is tcp_try_coalesce: merge from into to, the tail of the
+// receive queue, when from's data follows on from to's (skb_try_coalesce
+// copies it into to's room after its tail). to then ends where from ended
+// and carries its flags; the socket is charged only what to grew by
+// (nothing, for a copy into its room). Small segments so share one skb
+// and one truesize, and the receive window stays open longer.
+func (k *Kernel) tcpTryCoalesce(sk *sockets.Sock, to, from *skb.SkBuff) bool {
+	if cbSeqOf(from) != cbEndSeqOf(to) {
+		return false
+	}
+	ok, delta := skb.SkbTryCoalesce(to, from)
+	if !ok {
+		return false
+	}
+	sockets.SkRmemCharge(sk, delta)
+	to.Truesize += delta
+	k.mib.inc(LINUX_MIB_TCPRCVCOALESCE)
+	setCbEndSeq(to, cbEndSeqOf(from))
+	setCbFlags(to, cbFlagsOf(to)|cbFlagsOf(from))
+	return true
 }
 
 // tcpDataQueueOfo is tcp_data_queue_ofo: a segment beyond rcv_nxt waits in
@@ -348,11 +396,16 @@ func (k *Kernel) tcpOfoQueue(sk *sockets.Sock) {
 			tcpDropReason(sk, x, skb.SKB_DROP_REASON_TCP_OFO_DROP)
 			continue
 		}
-		if d := tp.RcvNxt - cbSeqOf(x); d > 0 {
+		d := tp.RcvNxt - cbSeqOf(x)
+		if d > 0 {
 			_, _ = skb.SkbPull(x, min(d, x.Len))
 			setCbSeq(x, tp.RcvNxt)
 		}
-		if k.tcpQueueRcv(sk, x) {
+		fin, eaten := k.tcpQueueRcv(sk, x, d > 0)
+		if eaten {
+			k.tcpFreeEaten(sk, x)
+		}
+		if fin {
 			k.tcpFin(sk)
 			return
 		}
