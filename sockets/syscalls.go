@@ -622,17 +622,9 @@ func SockSetsockopt(net *Net, sock *Socket, optname int, val Optval) error {
 			}
 			sk.SkRcvlowat = max(val, 1)
 		case SO_RCVTIMEO, SO_SNDTIMEO:
-			// sock_set_timeout: a negative time is EDOM... here EINVAL for a
-			// bad usec; zero means wait forever.
-			if val.TvUsec < 0 || val.TvUsec >= 1e6 {
-				return -1, Errno(tracing.EDOM)
-			}
-			timeo := MaxScheduleTimeout
-			if val.TvSec > 0 || val.TvUsec > 0 {
-				timeo = val.TvSec*1e9 + val.TvUsec*1e3
-			}
-			if val.TvSec < 0 {
-				timeo = 0
+			timeo, err := sockSetTimeout(val.TvSec, val.TvUsec)
+			if err != nil {
+				return -1, err
 			}
 			if optname == SO_RCVTIMEO {
 				sk.SkRcvtimeo = timeo
@@ -645,6 +637,35 @@ func SockSetsockopt(net *Net, sock *Socket, optname int, val Optval) error {
 		return 0, nil
 	})
 	return err
+}
+
+// hz and nsecPerJiffy are the model kernel's tick (stack.HZ): socket timeouts are
+// kept in whole jiffies of 1 ms.
+const (
+	hz           = 1000
+	nsecPerJiffy = int64(1e9 / hz)
+)
+
+// sockSetTimeout is sock_set_timeout: a struct timeval as SO_RCVTIMEO or
+// SO_SNDTIMEO store it, in ns of whole jiffies, the microseconds rounded
+// up to the next jiffy. tv_usec outside [0, 1e6) is EDOM; a negative
+// tv_sec is a timeout of 0 (do not wait); {0, 0}, or a time too long to
+// count, is MAX_SCHEDULE_TIMEOUT (wait forever).
+func sockSetTimeout(sec, usec int64) (int64, error) {
+	if usec < 0 || usec >= 1e6 {
+		return 0, Errno(tracing.EDOM)
+	}
+	if sec < 0 {
+		return 0, nil
+	}
+	// The kernel counts up to MAX_SCHEDULE_TIMEOUT/HZ - 1 seconds in
+	// jiffies; the model's nanoseconds run out sooner (after about 292
+	// years), and a longer time waits forever.
+	if (sec == 0 && usec == 0) || sec >= MaxScheduleTimeout/1e9-1 {
+		return MaxScheduleTimeout, nil
+	}
+	jiffies := sec*hz + (usec+1e6/hz-1)/(1e6/hz) // DIV_ROUND_UP(usec, USEC_PER_SEC / HZ)
+	return jiffies * nsecPerJiffy, nil
 }
 
 // uint32Clamp reads an int as the kernel's min_t(u32, val, ...) would.

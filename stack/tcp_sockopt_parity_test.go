@@ -133,3 +133,54 @@ func TestAtmarkWithoutUrgentData(t *testing.T) {
 		}
 	}
 }
+
+// TestSocketTimeoutsRoundUpToAJiffy: sock_set_timeout keeps SO_RCVTIMEO
+// and SO_SNDTIMEO in jiffies, the microseconds rounded up
+// (DIV_ROUND_UP(tv_usec, USEC_PER_SEC / HZ)), and sock_get_timeout
+// reads the jiffies back: {0, 1500} is {0, 2000}, {1, 999999} is {2, 0}.
+// tv_usec outside [0, 1e6) is EDOM, even with a negative tv_sec. The
+// previous build kept 1500 µs as they were.
+func TestSocketTimeoutsRoundUpToAJiffy(t *testing.T) {
+	f := boot(t, Config{})
+	fd := f.socket(t)
+	for _, opt := range []int{sockets.SO_RCVTIMEO, sockets.SO_SNDTIMEO} {
+		for _, c := range []struct{ sec, usec, wantSec, wantUsec int64 }{
+			{0, 1500, 0, 2000}, {1, 999999, 2, 0}, {3, 1, 3, 1000}, {0, 0, 0, 0}, {-1, 0, 0, 0},
+		} {
+			if err := f.p.Setsockopt(fd, sockets.SOL_SOCKET, opt, sockets.Optval{TvSec: c.sec, TvUsec: c.usec}); err != nil {
+				t.Fatalf("option %d {%d, %d}: %v", opt, c.sec, c.usec, err)
+			}
+			v, err := f.p.Getsockopt(fd, sockets.SOL_SOCKET, opt)
+			if err != nil || v.TvSec != c.wantSec || v.TvUsec != c.wantUsec {
+				t.Errorf("option %d set {%d, %d}: reads {%d, %d} (%v), want {%d, %d}",
+					opt, c.sec, c.usec, v.TvSec, v.TvUsec, err, c.wantSec, c.wantUsec)
+			}
+		}
+		for _, bad := range []struct{ sec, usec int64 }{{0, 1000000}, {0, -1}, {-1, 1000000}} {
+			err := f.p.Setsockopt(fd, sockets.SOL_SOCKET, opt, sockets.Optval{TvSec: bad.sec, TvUsec: bad.usec})
+			if errnoOf(err) != tracing.EDOM {
+				t.Errorf("option %d {%d, %d}: %v, want EDOM", opt, bad.sec, bad.usec, err)
+			}
+		}
+	}
+}
+
+// TestReceiveTimeoutWaitsWholeJiffies: a 1500 µs SO_RCVTIMEO is two
+// jiffies, so accept() on an empty queue gives up with EAGAIN at 2 ms.
+// The previous build gave up at 1.5 ms.
+func TestReceiveTimeoutWaitsWholeJiffies(t *testing.T) {
+	f := boot(t, Config{IdleAdvance: true})
+	fd := f.socket(t)
+	if err := f.p.Listen(fd, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.p.Setsockopt(fd, sockets.SOL_SOCKET, sockets.SO_RCVTIMEO, sockets.Optval{TvUsec: 1500}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.p.Accept4(fd, 0); errnoOf(err) != tracing.EAGAIN {
+		t.Fatalf("accept with a 1500 µs timeout: %v, want EAGAIN", err)
+	}
+	if now, _ := f.k.Now(); now != 2e6 {
+		t.Errorf("accept gave up at %d ns, want 2000000 (two jiffies)", now)
+	}
+}
