@@ -40,8 +40,12 @@ func (p *socketsPane) text(r *sockRow) {
 	}
 }
 
-var sockColumns = []string{"Proc/fd", "Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer", "skmem r/rb t/tb", "cwnd", "rto", "rtt"}
-var sockWidths = []int{16, 5, 11, 7, 7, 21, 21, 26, 5, 7, 7}
+// The skmem column reads as ss -m's skmem:(r,rb,t,tb,...,w): r is
+// sk_rmem_alloc, rb sk_rcvbuf, t sk_wmem_alloc (bytes of sent skbs a
+// device or the peer's receive path still holds), tb sk_sndbuf and w
+// sk_wmem_queued (the write and retransmit queues).
+var sockColumns = []string{"Proc/fd", "Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer", "skmem r/rb t/tb w", "cwnd", "rto", "rtt"}
+var sockWidths = []int{16, 5, 11, 7, 7, 21, 21, 34, 5, 7, 7}
 
 func newSocketsPane() *socketsPane { return &socketsPane{} }
 
@@ -149,7 +153,8 @@ func sockColumnsOf(s *stack.SockSnap, owner map[string]string) ([]string, []stri
 	if who == "" {
 		who = "-" // an orphan (closed, still finishing) or a child not yet accepted
 	}
-	skmem := fmt.Sprintf("%d/%d %d/%d", s.SkRmemAlloc, s.SkRcvbuf, s.SkWmemQueued, s.SkSndbuf)
+	// t is sk_wmem_alloc_get: the count less the reference the sock holds.
+	skmem := fmt.Sprintf("%d/%d %d/%d %d", s.SkRmemAlloc, s.SkRcvbuf, max(s.SkWmemAlloc-1, 0), s.SkSndbuf, s.SkWmemQueued)
 	cols := []string{who, s.Proto, ssState(state, s.Proto), fmt.Sprint(max(recvq, 0)), fmt.Sprint(max(sendq, 0)), local, peer, skmem, cwnd, rto, rtt}
 	keys := slices.Clone(cols)
 	for _, i := range []int{3, 4, 8} {
