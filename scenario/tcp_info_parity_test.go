@@ -87,3 +87,44 @@ func TestWindowClampOnAListener(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTcpInfoSynAckRtoTimeInMillisecondStamps: a passive open whose
+// SYN-ACK timed out starts with the RTO recovery's time so far, counted as
+// tcp_create_openreq_child does, from whole-millisecond stamps: the first
+// SYN-ACK at 0.8 ms and the final ACK at 1001.5 ms make 1001 - 0 = 1001 ms
+// (the difference itself, 1000.7 ms, truncates to 1000).
+func TestTcpInfoSynAckRtoTimeInMillisecondStamps(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
++.0008 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+   +1 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
++.0007 < . 1:1(0) ack 1 win 512
+   +0 accept(3, ..., ...) = 4
+   +0 %{ assert tcpi_total_rto == 1, tcpi_total_rto }%
+   +0 %{ assert tcpi_total_rto_time == 1001, tcpi_total_rto_time }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTcpInfoRtoTimeOfAFinishedRecovery: tcp_update_rto_time adds the
+// finished RTO recovery's length as the difference of whole-millisecond
+// stamps: from 400.5 ms to 601.2 ms is 601 - 400 = 201 ms (the difference
+// itself, 200.7 ms, truncates to 200).
+func TestTcpInfoRtoTimeOfAFinishedRecovery(t *testing.T) {
+	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_early_retrans=0`\n"+listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 512
+   +0 accept(3, ..., ...) = 4
++.0005 write(4, ..., 100) = 100
+   +0 > P. 1:101(100) ack 1
+  +.3 > P. 1:101(100) ack 1
++.2007 < . 1:1(0) ack 101 win 512
+   +0 %{ assert tcpi_total_rto == 1, tcpi_total_rto }%
+   +0 %{ assert tcpi_total_rto_time == 201, tcpi_total_rto_time }%
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -339,7 +339,7 @@ func (k *Kernel) tcpCreateOpenreqChild(lsk *sockets.Sock, req *sockets.RequestSo
 		tp.TotalRto = uint16(req.NumTimeout)
 		tp.undoMarker = req.SntIsn
 		tp.retransStamp, tp.retransStampSet = req.SntSynack, true
-		tp.TotalRtoTime = uint32((k.clock.Now() - req.SntSynack) / 1e6)
+		tp.TotalRtoTime = uint32(k.clock.Now()/1e6) - uint32(req.SntSynack/1e6) // tcp_clock_ms less the ms stamp
 		tp.TotalRtoRecoveries = 1
 	}
 	tp.SegsIn = 1 // the SYN

@@ -190,7 +190,8 @@ func (k *Kernel) tcpUpdateRtoStats(sk *sockets.Sock) {
 // length joins total_rto_time.
 func (k *Kernel) tcpUpdateRtoTime(tp *TcpSock) {
 	if tp.inRto {
-		tp.TotalRtoTime += uint32((k.clock.Now() - tp.rtoStamp) / 1e6)
+		// tcp_time_stamp_ms: the difference of two whole-millisecond stamps.
+		tp.TotalRtoTime += uint32(k.clock.Now()/1e6) - uint32(tp.rtoStamp/1e6)
 		tp.inRto = false
 	}
 }
