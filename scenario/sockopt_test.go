@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack"
 )
 
 // TestCongestionOptionInAScript: packetdrill's string option values:
@@ -148,6 +149,54 @@ func TestRcvlowatGrowsTheBuffer(t *testing.T) {
    +0 getsockopt(6, SOL_SOCKET, SO_RCVLOWAT, [100000], [4]) = 0
 `)
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeferAcceptWaitsForData: with TCP_DEFER_ACCEPT a bare third ACK does
+// not make the connection (TCPDeferAcceptDrop); the request waits, and the
+// first data makes it, with the data. 5 s are three SYN-ACK timeouts.
+func TestDeferAcceptWaitsForData(t *testing.T) {
+	r, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_DEFER_ACCEPT, [5], 4) = 0
+   +0 getsockopt(3, SOL_TCP, TCP_DEFER_ACCEPT, [7], [4]) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 512
+   +0 accept(3, ..., ...) = -1 EAGAIN (Resource temporarily unavailable)
+  +.5 < P. 1:11(10) ack 1 win 512
+   +0 accept(3, ..., ...) = 4
+   +0 read(4, ..., 100) = 10
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Kernel().Mib(stack.LINUX_MIB_TCPDEFERACCEPTDROP); err != nil || n != 1 {
+		t.Errorf("TCPDeferAcceptDrop = %d (%v), want 1", n, err)
+	}
+}
+
+// TestDeferAcceptSynAckTimeouts: syn_ack_recalc with TCP_DEFER_ACCEPT. A
+// request whose handshake is done waits quietly for data through the
+// first timeouts (1 s and 3 s after the SYN-ACK); from the deferring's
+// last timeout on (7 s) its SYN-ACK goes again, a last chance for data,
+// and again at 15 s.
+func TestDeferAcceptSynAckTimeouts(t *testing.T) {
+	if _, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_DEFER_ACCEPT, [5], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 512
+ +6.9 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+   +8 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+`); err != nil {
 		t.Fatal(err)
 	}
 }

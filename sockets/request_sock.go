@@ -14,7 +14,7 @@ type RequestSock struct {
 	NumRetrans uint8
 	NumTimeout uint8
 	Syncookie  bool
-	Acked      bool  // the final ACK came but the accept queue was full
+	Acked      bool  // the final ACK came, but the accept queue was full or TCP_DEFER_ACCEPT waits for data
 	Timeout    int64 // nanoseconds until the next SYN-ACK retransmit
 	// LastOowAckTime is last_oow_ack_time: jiffies of the last ACK or
 	// SYN-ACK sent for an out-of-window or repeated segment (0: none).

@@ -156,6 +156,7 @@ const (
 	LINUX_MIB_TCPRENOFAILURES
 	LINUX_MIB_TIMEWAITRECYCLED
 	LINUX_MIB_TCPRCVCOALESCE
+	LINUX_MIB_TCPDEFERACCEPTDROP
 	numMibs
 )
 
@@ -196,7 +197,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPACKSkippedFinWait2"}, {"TcpExt", "TWKilled"},
 	{"TcpExt", "TCPAbortOnLinger"}, {"TcpExt", "TCPACKSkippedSynRecv"}, {"TcpExt", "TCPSynRetrans"},
 	{"TcpExt", "PAWSActiveRejected"}, {"TcpExt", "TCPSackFailures"}, {"TcpExt", "TCPRenoFailures"},
-	{"TcpExt", "TWRecycled"}, {"TcpExt", "TCPRcvCoalesce"},
+	{"TcpExt", "TWRecycled"}, {"TcpExt", "TCPRcvCoalesce"}, {"TcpExt", "TCPDeferAcceptDrop"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".

@@ -495,6 +495,10 @@ func (k *Kernel) tcpSetsockopt(sk *sockets.Sock, level, optname int, opt sockets
 	case sockets.TCP_NOTSENT_LOWAT:
 		tp.NotsentLowat = uint32(val)
 		sk.SkWriteSpace(sk) // the socket may be writable now
+	case sockets.TCP_DEFER_ACCEPT:
+		// Seconds to wait for data after the handshake, kept as the
+		// number of SYN-ACK timeouts that span them.
+		tp.IcskAcceptQueue.RskqDeferAccept = secsToRetrans(int(int32(val)), int(TCP_TIMEOUT_INIT/1e9), int(TCP_RTO_MAX/1e9))
 	case sockets.TCP_WINDOW_CLAMP:
 		if err := k.tcpSetWindowClamp(sk, int32(val)); err != nil {
 			return fail(int(sockets.ErrnoOf(err)))
@@ -666,6 +670,22 @@ func (k *Kernel) tcpGetsockopt(sk *sockets.Sock, level, optname, optlen int) (so
 	}
 	tr.Exit(fnTcpGetsockopt, tracing.Int(v))
 	return sockets.Optval{Int: v}, nil
+}
+
+// secsToRetrans is secs_to_retrans: how many SYN-ACK timeouts (the first
+// timeout seconds, each next twice the last, at most rtoMax) it takes to
+// cover seconds, at most 255; 0 for none.
+func secsToRetrans(seconds, timeout, rtoMax int) uint8 {
+	if seconds <= 0 {
+		return 0
+	}
+	res, period := uint8(1), timeout
+	for seconds > period && res < 255 {
+		res++
+		timeout = min(timeout<<1, rtoMax)
+		period += timeout
+	}
+	return res
 }
 
 // retransToSecs is retrans_to_secs: how many seconds retrans SYN-ACK

@@ -496,6 +496,7 @@ func (k *Kernel) reqskTimerHandler(req *sockets.RequestSock) {
 	lsk := req.RskListener
 	q := &sockets.IcskOf(lsk).IcskAcceptQueue
 	drop := lsk.SkcState != sockets.TCP_LISTEN
+	resend := true
 	if !drop {
 		maxRetries := int(tcpSk(lsk).SynCnt)
 		if maxRetries == 0 {
@@ -509,8 +510,9 @@ func (k *Kernel) reqskTimerHandler(req *sockets.RequestSock) {
 				young <<= 1
 			}
 		}
-		k.mib.inc(LINUX_MIB_TCPTIMEOUTS)         // tcp_syn_ack_timeout
-		drop = int(req.NumTimeout) >= maxRetries // syn_ack_recalc
+		k.mib.inc(LINUX_MIB_TCPTIMEOUTS) // tcp_syn_ack_timeout
+		expire, r := synAckRecalc(req, maxRetries, q.RskqDeferAccept)
+		drop, resend = expire, r
 	}
 	if drop {
 		delete(k.reqTimers, req) // we are the timer: __inet_csk_reqsk_queue_drop(from_timer)
@@ -522,12 +524,30 @@ func (k *Kernel) reqskTimerHandler(req *sockets.RequestSock) {
 		k.reqskPut(req) // the timer's reference
 		return
 	}
-	k.inetRtxSynAck(lsk, req)
+	if resend {
+		k.inetRtxSynAck(lsk, req)
+	}
 	if req.NumTimeout == 0 && q.Young > 0 {
 		q.Young-- // the request is no longer young
 	}
 	req.NumTimeout++
 	k.ModTimer(k.reqTimers[req], k.clock.Now()+reqskTimeout(req))
+}
+
+// synAckRecalc is syn_ack_recalc: whether a request's SYN-ACK timeout ends
+// it (after maxRetries timeouts) and whether the SYN-ACK goes again. With
+// TCP_DEFER_ACCEPT (defer timeouts), a request whose handshake is done
+// (acked) waits quietly for data, and lives until the deferring is over;
+// in its last timeout the SYN-ACK goes again, as a last chance to get
+// data or an ACK that makes the connection.
+func synAckRecalc(req *sockets.RequestSock, maxRetries int, deferAccept uint8) (expire, resend bool) {
+	n := int(req.NumTimeout)
+	if deferAccept == 0 {
+		return n >= maxRetries, true
+	}
+	expire = n >= maxRetries && (!req.Acked || n >= int(deferAccept))
+	resend = !req.Acked || n >= int(deferAccept)-1
+	return expire, resend
 }
 
 // inetCskReqskQueueDrop is inet_csk_reqsk_queue_drop: stop the request

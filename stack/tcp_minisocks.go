@@ -116,6 +116,13 @@ func (k *Kernel) tcpCheckReq(lsk *sockets.Sock, seg *tcpSegmentIn, req *sockets.
 	if flg&header.TCP_FLAG_ACK == 0 {
 		return nil, false
 	}
+	// TCP_DEFER_ACCEPT: a bare ACK does not make the connection yet; the
+	// request waits for data (acked: the handshake itself is done).
+	if req.NumTimeout < sockets.IcskOf(lsk).IcskAcceptQueue.RskqDeferAccept && seg.end == req.RcvIsn+1 {
+		req.Acked = true
+		k.mib.inc(LINUX_MIB_TCPDEFERACCEPTDROP)
+		return nil, false
+	}
 	child = k.tcpV4SynRecvSock(lsk, seg, req)
 	if child == nil {
 		// listen_overflow

@@ -78,8 +78,11 @@ func TestWindowClampOptionOnAConnection(t *testing.T) {
 // TestDeferAcceptReadsZero: getsockopt(TCP_DEFER_ACCEPT) is
 // retrans_to_secs(rskq_defer_accept), 0 on any socket that did not set
 // it. The model does not defer accepts, so setting it is ENOPROTOOPT
-// rather than accepted and ignored.
-func TestDeferAcceptReadsZero(t *testing.T) {
+// TestDeferAcceptRoundTrip: TCP_DEFER_ACCEPT reads 0 until set; the
+// seconds set are kept as the SYN-ACK timeouts that cover them
+// (secs_to_retrans), and read back as those timeouts' seconds
+// (retrans_to_secs): 5 s takes three (1 + 2 + 4), so it reads 7.
+func TestDeferAcceptRoundTrip(t *testing.T) {
 	f := boot(t, Config{})
 	lfd, cfd, afd := f.loopbackPair(t, 8080)
 	for _, fd := range []int{f.socket(t), lfd, cfd, afd} {
@@ -87,8 +90,13 @@ func TestDeferAcceptReadsZero(t *testing.T) {
 			t.Errorf("fd %d: TCP_DEFER_ACCEPT reads %d (errno %v), want 0", fd, v, e)
 		}
 	}
-	if e := setInt(f.p, lfd, sockets.SOL_TCP, sockets.TCP_DEFER_ACCEPT, 5); e != tracing.ENOPROTOOPT {
-		t.Errorf("setsockopt(TCP_DEFER_ACCEPT): errno %v, want ENOPROTOOPT (not modelled)", e)
+	for _, c := range []struct{ set, want int64 }{{5, 7}, {1, 1}, {0, 0}, {-3, 0}, {100000, 29887}} {
+		if e := setInt(f.p, lfd, sockets.SOL_TCP, sockets.TCP_DEFER_ACCEPT, c.set); e != 0 {
+			t.Fatalf("setsockopt(TCP_DEFER_ACCEPT, %d): errno %v", c.set, e)
+		}
+		if v, _ := getInt(f.p, lfd, sockets.SOL_TCP, sockets.TCP_DEFER_ACCEPT); v != c.want {
+			t.Errorf("TCP_DEFER_ACCEPT set to %d reads %d, want %d", c.set, v, c.want)
+		}
 	}
 }
 
