@@ -109,6 +109,19 @@ func (h *Hotdata) kmallocReserve(size uint32) (*skbData, error) {
 	return d, nil
 }
 
+// AllocSkbEndOffset is the skb_end_offset an skb from alloc_skb(size)
+// gets: the usable bytes of the head kmalloc_reserve would hand out (a
+// skbuff_small_head object, or size rounded up to its kmalloc class).
+func AllocSkbEndOffset(size uint32) uint32 {
+	objSize := uint64(SkbHeadAlign(size))
+	if objSize <= SkbSmallHeadCacheSize {
+		objSize = SkbSmallHeadCacheSize
+	} else {
+		objSize = slab.KmallocSizeRoundup(objSize)
+	}
+	return SkbWithOverhead(uint32(objSize))
+}
+
 // buildSkbAround is __finalize_skb_around: point s at d, with the shared
 // info at the very end of the allocation and dataref at one.
 func buildSkbAround(s *SkBuff, d *skbData) {

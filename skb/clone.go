@@ -59,6 +59,7 @@ func skbCloneInto(n, s *SkBuff) {
 	n.head = s.head
 	n.data = s.data
 	n.Truesize = s.Truesize
+	n.PagedHeadEnd = s.PagedHeadEnd
 	n.shared = s.shared
 	n.users = 1
 	s.shared.shinfo.dataref++
@@ -148,6 +149,14 @@ func (h *Hotdata) pskbCopyFclone(s *SkBuff, headroom uint32, fclone bool) (*SkBu
 	_, _ = SkbPut(n, SkbHeadlen(s))
 	copy(n.Bytes(), s.Bytes())
 	n.Truesize += s.DataLen
+	if s.PagedHeadEnd != 0 {
+		// The kernel's copy gets a head of headroom bytes only and shares
+		// the payload's frags: it costs that head plus the payload. (The
+		// model's paged skbs that get copied are TCP's queued ones, which
+		// hold no headers: all their bytes are payload.)
+		n.PagedHeadEnd = AllocSkbEndOffset(headroom)
+		n.Truesize = SkbTruesize(n.PagedHeadEnd) + s.Len
+	}
 	n.DataLen = s.DataLen
 	n.Len = s.Len
 	si, ni := &s.shared.shinfo, &n.shared.shinfo
@@ -247,8 +256,9 @@ func PskbExpandHead(s *SkBuff, nhead, ntail uint32) error {
 	s.Nohdr = false
 	d.shinfo.dataref = 1
 	// Only an skb no socket owns grows its truesize: an owner's destructor
-	// must give back exactly what was charged.
-	if s.Sk == nil {
+	// must give back exactly what was charged. A paged skb's larger head
+	// stands for frags the caller charges as it fills them.
+	if s.Sk == nil && s.PagedHeadEnd == 0 {
 		s.Truesize += size - osize
 	}
 	h.tr.Exit(fnPskbExpandHead, tracing.Errno(0))

@@ -63,6 +63,16 @@ type SkBuff struct {
 
 	// Truesize is what the skb costs its socket's memory accounting.
 	Truesize uint32
+	// PagedHeadEnd, when not zero, marks an skb the kernel would build as
+	// a small head plus page frags (TCP's data skbs: tcp_stream_alloc_skb
+	// and skb_copy_to_page_nocache): it is that head's skb_end_offset (256
+	// for a MAX_TCP_HEADER head). The model keeps the payload in the
+	// linear buffer, because its transmit and receive paths read linear
+	// data, so head .. end is larger than the kernel's; but Truesize is
+	// the kernel's, SKB_TRUESIZE(PagedHeadEnd) plus the payload bytes,
+	// and clones and pskb_copy keep it so. Model-only: the kernel has no
+	// such field, its layout says it.
+	PagedHeadEnd uint32
 
 	data uint32 // offset of data from head (the kernel keeps a pointer)
 	tail uint32 // offset from head

@@ -114,11 +114,10 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 				mss = k.tcpCurrentMss(sk)
 				continue
 			}
-			ns, err := skb.AllocSkbFclone(k.skbs, uint32(MaxTCPHeader+min(len(data)-copied, int(mss))))
+			ns, err := k.tcpStreamAllocSkb(uint32(min(len(data)-copied, int(mss))))
 			if err != nil {
 				return fail(copied, sockets.Errno(tracing.ENOBUFS))
 			}
-			_ = skb.SkbReserve(ns, MaxTCPHeader)
 			setCbSeq(ns, tp.WriteSeq)
 			setCbEndSeq(ns, tp.WriteSeq)
 			setCbFlags(ns, header.TCP_FLAG_ACK)
@@ -131,8 +130,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 			setCbFlags(s, cbFlagsOf(s)&^header.TCP_FLAG_PSH)
 		}
 		chunk := min(len(data)-copied, int(mss-s.Len), int(skb.SkbTailroom(s)))
-		b, _ := skb.SkbPut(s, uint32(chunk))
-		copy(b, data[copied:copied+chunk])
+		skbCopyToPageNocache(sk, s, data[copied:copied+chunk])
 		setCbEndSeq(s, cbEndSeqOf(s)+uint32(chunk))
 		tp.WriteSeq += uint32(chunk)
 		copied += chunk
@@ -153,24 +151,57 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 	return copied, nil
 }
 
+// tcpStreamAllocSkb is tcp_stream_alloc_skb: a new skb for TCP data, from
+// skbuff_fclone_cache, with MAX_TCP_HEADER reserved for the headers; it
+// costs SKB_TRUESIZE of that small head (832 bytes) until payload comes.
+// The kernel puts the payload in page frags behind the head; the model
+// keeps it linear (skb.SkBuff.PagedHeadEnd), so it makes room for room
+// bytes of it after the headroom, which the truesize does not count.
+func (k *Kernel) tcpStreamAllocSkb(room uint32) (*skb.SkBuff, error) {
+	s, err := skb.AllocSkbFclone(k.skbs, MaxTCPHeader+room)
+	if err != nil {
+		return nil, err
+	}
+	_ = skb.SkbReserve(s, MaxTCPHeader)
+	s.PagedHeadEnd = tcpStreamHeadEnd
+	s.Truesize = skb.SkbTruesize(tcpStreamHeadEnd)
+	return s, nil
+}
+
+// tcpStreamHeadEnd is skb_end_offset of alloc_skb_fclone(MAX_TCP_HEADER),
+// the head of every TCP data skb: a skbuff_small_head object (that cache
+// is sized for MAX_TCP_HEADER), 256 usable bytes.
+const tcpStreamHeadEnd = skb.SkbSmallHeadHeadroom
+
+// skbCopyToPageNocache is skb_copy_to_page_nocache: append the user's
+// bytes to s's payload and charge them, byte for byte, to s's truesize
+// and sk_wmem_queued. The kernel copies into a page frag; the model
+// appends to the linear buffer, which must have the room.
+func skbCopyToPageNocache(sk *sockets.Sock, s *skb.SkBuff, from []byte) {
+	b, _ := skb.SkbPut(s, uint32(len(from)))
+	copy(b, from)
+	s.Truesize += uint32(len(from))
+	sk.SkWmemQueued += int32(len(from))
+}
+
 // tcpGrowTail makes room for extra more bytes in the unsent tail skb s.
 // Linux adds the bytes to the skb's page frags, and its truesize grows
-// with them; the model keeps TCP payload linear, so it moves s into a
-// bigger skb in its place instead.
+// with them as they are copied; the model keeps TCP payload linear, so
+// it moves s into a bigger skb in its place instead. The move itself
+// costs nothing: the new skb takes over s's truesize.
 func (k *Kernel) tcpGrowTail(sk *sockets.Sock, s *skb.SkBuff, extra int) (*skb.SkBuff, error) {
-	ns, err := skb.AllocSkbFclone(k.skbs, uint32(MaxTCPHeader+int(s.Len)+extra))
+	ns, err := k.tcpStreamAllocSkb(s.Len + uint32(extra))
 	if err != nil {
 		return nil, sockets.Errno(tracing.ENOBUFS)
 	}
-	_ = skb.SkbReserve(ns, MaxTCPHeader)
 	b, _ := skb.SkbPut(ns, s.Len)
 	copy(b, s.Bytes())
+	ns.Truesize = s.Truesize
 	setCbSeq(ns, cbSeqOf(s))
 	setCbEndSeq(ns, cbEndSeqOf(s))
 	setCbFlags(ns, cbFlagsOf(s))
 	_ = skb.SkbQueueAfterLocked(&sk.SkWriteQueue, s, ns)
 	_ = skb.SkbUnlinkLocked(s, &sk.SkWriteQueue)
-	sk.SkWmemQueued += int32(ns.Truesize) - int32(s.Truesize)
 	_ = skb.ConsumeSkb(s)
 	return ns, nil
 }
@@ -194,8 +225,9 @@ func (k *Kernel) tcpEventNewDataSent(sk *sockets.Sock, s *skb.SkBuff) {
 // tcpGrowSkb is tcp_grow_skb: s, the first waiting skb, is shorter than
 // what may go now; move up to amount bytes into it from the skb behind it.
 // One emptied that way is freed, and its flags (PSH, FIN) and end pass to
-// s. Linux shifts page frags; the model copies the bytes, into a bigger
-// skb if s has no room (tcpGrowTail). It returns s, or what replaced it.
+// s. Linux shifts page frags (skb_shift), and the bytes' truesize moves
+// with them; the model copies the bytes, into a bigger skb if s has no
+// room (tcpGrowTail). It returns s, or what replaced it.
 func (k *Kernel) tcpGrowSkb(sk *sockets.Sock, s *skb.SkBuff, amount uint32) *skb.SkBuff {
 	next := skb.SkbPeekNext(s, &sk.SkWriteQueue)
 	if next == nil || next.Len == 0 {
@@ -211,9 +243,7 @@ func (k *Kernel) tcpGrowSkb(sk *sockets.Sock, s *skb.SkBuff, amount uint32) *skb
 		}
 		s = grown
 	}
-	b, _ := skb.SkbPut(s, n)
-	copy(b, next.Bytes()[:n])
-	_, _ = skb.SkbPull(next, n)
+	tcpSkbShiftBytes(s, next, n)
 	setCbEndSeq(s, cbEndSeqOf(s)+n)
 	setCbSeq(next, cbSeqOf(next)+n)
 	if next.Len == 0 {
@@ -225,6 +255,18 @@ func (k *Kernel) tcpGrowSkb(sk *sockets.Sock, s *skb.SkBuff, amount uint32) *skb
 		_ = skb.ConsumeSkb(next)
 	}
 	return s
+}
+
+// tcpSkbShiftBytes is the part of skb_shift TCP's send queues use: the
+// first n payload bytes of from move to the end of to, and their truesize
+// (one for one, as page frags) with them; sk_wmem_queued does not change.
+// to must have the linear room (the model's stand-in for frag slots).
+func tcpSkbShiftBytes(to, from *skb.SkBuff, n uint32) {
+	b, _ := skb.SkbPut(to, n)
+	copy(b, from.Bytes()[:n])
+	_, _ = skb.SkbPull(from, n)
+	to.Truesize += n
+	from.Truesize -= n
 }
 
 // tcpSkbEntail is tcp_skb_entail: queue a new skb at the tail of
@@ -618,15 +660,19 @@ func (k *Kernel) tcpFragment(sk *sockets.Sock, queue int, s *skb.SkBuff, n uint3
 			return sockets.Errno(tracing.ENOMEM)
 		}
 	}
+	// tcp_stream_alloc_skb: the new skb's head is charged; the bytes it
+	// takes over take their truesize with them (skb_split moves the frags).
 	rest := s.Len - n
-	buff, err := skb.AllocSkbFclone(k.skbs, MaxTCPHeader+rest)
+	buff, err := k.tcpStreamAllocSkb(rest)
 	if err != nil {
 		return sockets.Errno(tracing.ENOMEM)
 	}
-	_ = skb.SkbReserve(buff, MaxTCPHeader)
+	sk.SkWmemQueued += int32(buff.Truesize)
 	b, _ := skb.SkbPut(buff, rest)
 	copy(b, s.Bytes()[n:])
 	_ = skb.SkbTrim(s, n)
+	buff.Truesize += rest
+	s.Truesize -= rest
 	seq := cbSeqOf(s)
 	if queue == TCP_FRAG_IN_RTX_QUEUE {
 		buff.Cb = s.Cb // sacked tags, send time, rate-sample state
@@ -637,7 +683,6 @@ func (k *Kernel) tcpFragment(sk *sockets.Sock, queue int, s *skb.SkBuff, n uint3
 	setCbFlags(buff, cbFlagsOf(s))
 	// FIN and PSH belong to the end of the data: they move to the second part.
 	setCbFlags(s, cbFlagsOf(s)&^(header.TCP_FLAG_PSH|header.TCP_FLAG_FIN))
-	sk.SkWmemQueued += int32(buff.Truesize)
 	if queue == TCP_FRAG_IN_WRITE_QUEUE {
 		return skb.SkbQueueAfterLocked(&sk.SkWriteQueue, s, buff)
 	}

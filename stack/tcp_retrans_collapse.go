@@ -59,6 +59,9 @@ func (k *Kernel) tcpCollapseRetrans(sk *sockets.Sock, to *skb.SkBuff) bool {
 	}
 	k.tr.Point(fnTcpCollapseRetrans, tracing.Skb(uint64(to.Addr())), tracing.Skb(uint64(next.Addr())))
 	if n := next.Len; n > 0 {
+		// skb_shift: the bytes and their truesize move to to. The model
+		// makes linear room for them, where the kernel adds frags; to's
+		// truesize does not grow with its head (skb.SkBuff.PagedHeadEnd).
 		if room := skb.SkbTailroom(to); room < n {
 			oldTruesize := to.Truesize
 			if err := skb.PskbExpandHead(to, 0, n-room); err != nil {
@@ -66,11 +69,7 @@ func (k *Kernel) tcpCollapseRetrans(sk *sockets.Sock, to *skb.SkBuff) bool {
 			}
 			sk.SkWmemQueued += int32(to.Truesize) - int32(oldTruesize)
 		}
-		b, err := skb.SkbPut(to, n)
-		if err != nil {
-			return false
-		}
-		copy(b, next.Bytes())
+		tcpSkbShiftBytes(to, next, n)
 	}
 	setCbEndSeq(to, cbEndSeqOf(next))
 	setCbFlags(to, cbFlagsOf(to)|cbFlagsOf(next))

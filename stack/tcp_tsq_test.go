@@ -167,11 +167,15 @@ func (r *autocorkRig) wmem(t *testing.T) int32 {
 	return v.(int32)
 }
 
-// TestAutocorkHoldsSmallWritesUntilTheDeviceIsDone: with TCP_NODELAY,
-// three 1-byte writes in a row. The first goes at once; the second finds
-// the first still in the device (sk_wmem_alloc holds its bytes) and data
-// in flight, so tcp_push holds it back (TCPAutoCorking); the third joins
-// it. When the device reports the first packet sent, tcp_wfree queues the
+// TestAutocorkHoldsSmallWritesUntilTheDeviceIsDone: with TCP_NODELAY, a
+// 4-byte write and two 1-byte writes in a row. The first goes at once; the
+// second finds the first still in the device (sk_wmem_alloc holds its
+// truesize, 832 + 4) and data in flight, so tcp_push holds it back
+// (TCPAutoCorking); the third joins it. A tail is held only while
+// sk_wmem_alloc is more than its own truesize (832 + its bytes), which is
+// why the first write has more bytes than the two held ones together:
+// after "a", a tail "bc" (834) would equal sk_wmem_alloc (1 + 833) and go.
+// When the device reports the first packet sent, tcp_wfree queues the
 // socket for the TSQ tasklet, which sends "bc" as one segment. With
 // tcp_autocorking=0 each write is a segment of its own.
 func TestAutocorkHoldsSmallWritesUntilTheDeviceIsDone(t *testing.T) {
@@ -179,7 +183,7 @@ func TestAutocorkHoldsSmallWritesUntilTheDeviceIsDone(t *testing.T) {
 	if w := r.wmem(t); w != 1 {
 		t.Fatalf("sk_wmem_alloc with nothing in the device = %d, want 1", w)
 	}
-	if out := r.write(t, "a"); len(out) != 1 || string(tcpOf(t, out[0]).Payload) != "a" {
+	if out := r.write(t, "aaaa"); len(out) != 1 || string(tcpOf(t, out[0]).Payload) != "aaaa" {
 		t.Fatalf("first write sent %d frames", len(out))
 	}
 	if w := r.wmem(t); w <= 1 {
