@@ -158,7 +158,7 @@ func (k *Kernel) tcpEventDataRecv(sk *sockets.Sock, seg *tcpSegmentIn) {
 	a.Lrcvtime = now
 	k.tr.Point(fnTcpEventDataRecv, tracing.Sock(uint64(sk.Addr())), tracing.Int(a.Ato/1000))
 	if seg.s.Len >= 128 {
-		k.tcpGrowWindow(sk, seg.s)
+		k.tcpGrowWindow(sk, seg.s, true)
 	}
 }
 

@@ -137,25 +137,52 @@ func (k *Kernel) tcpRcvSpaceAdjust(sk *sockets.Sock) {
 	q.seq, q.time = tp.CopiedSeq, now
 }
 
+// truesizeAdjust is truesize_adjust: the truesize tcp_grow_window judges a
+// segment by. With adjust, an skb whose payload is all in page frags (its
+// head holds only the headers it no longer needs) counts without its head;
+// the model keeps such skbs' payload linear and marks them PagedHeadEnd.
+// A result below the length keeps the whole truesize.
+func truesizeAdjust(adjust bool, s *skb.SkBuff) uint32 {
+	t := s.Truesize
+	if !adjust {
+		return t
+	}
+	var head uint32
+	switch {
+	case s.PagedHeadEnd != 0:
+		head = skb.SkbTruesize(s.PagedHeadEnd)
+	case s.Len == s.DataLen: // skb_headlen 0
+		head = skb.SkbTruesize(s.EndOffset())
+	default:
+		return t
+	}
+	if int64(t)-int64(head) < int64(s.Len) {
+		return t
+	}
+	return t - head
+}
+
 // tcpGrowWindow is tcp_grow_window: a segment of len bytes that cost
 // truesize arrived; while rcv_ssthresh is below what the buffer and
 // window_clamp allow, it grows by two segments (at least twice this one)
 // if skbs like it would fit the buffer: a segment whose truesize is more
 // than twice its length only counts while rcv_ssthresh is small enough
 // for such overhead (__tcp_grow_window). It also asks for an ACK at once,
-// so that the sender learns of the window. (adjust, for skbs in page
-// fragments, does not apply: the model's skbs are linear.)
-func (k *Kernel) tcpGrowWindow(sk *sockets.Sock, s *skb.SkBuff) {
+// so that the sender learns of the window. adjust (in order data, not the
+// out-of-order queue) lets a payload in page frags count without its
+// head (truesize_adjust).
+func (k *Kernel) tcpGrowWindow(sk *sockets.Sock, s *skb.SkBuff, adjust bool) {
 	tp := tcpSk(sk)
 	room := min(int64(tp.WindowClamp), int64(tcpSpace(sk))) - int64(tp.RcvSsthresh)
 	if room <= 0 {
 		return
 	}
+	truesize := truesizeAdjust(adjust, s)
 	var incr int64
-	if int64(tcpWinFromSpace(int(s.Truesize))) <= int64(s.Len) {
+	if int64(tcpWinFromSpace(int(truesize))) <= int64(s.Len) {
 		incr = 2 * int64(tp.AdvMss)
 	} else {
-		incr = k.tcpGrowWindowSlow(sk, s)
+		incr = k.tcpGrowWindowSlow(sk, s, truesize)
 	}
 	if incr > 0 {
 		incr = max(incr, 2*int64(s.Len))
@@ -169,9 +196,9 @@ func (k *Kernel) tcpGrowWindow(sk *sockets.Sock, s *skb.SkBuff) {
 // the largest window together until the share fits in the segment's
 // length; it counts (two segments) only if rcv_ssthresh is still below
 // that window then.
-func (k *Kernel) tcpGrowWindowSlow(sk *sockets.Sock, s *skb.SkBuff) int64 {
+func (k *Kernel) tcpGrowWindowSlow(sk *sockets.Sock, s *skb.SkBuff, skbTruesize uint32) int64 {
 	tp := tcpSk(sk)
-	truesize := int64(tcpWinFromSpace(int(s.Truesize)) >> 1)
+	truesize := int64(tcpWinFromSpace(int(skbTruesize)) >> 1)
 	window := int64(tcpWinFromSpace(k.net.Sysctl.TcpRmem[2]) >> 1)
 	for int64(tp.RcvSsthresh) <= window {
 		if truesize <= int64(s.Len) {

@@ -116,7 +116,7 @@ func TestGrowWindow(t *testing.T) {
 		var out []uint32
 		grow := func(n, size uint32) {
 			s := rxSkb(t, k, n, size)
-			k.tcpGrowWindow(sk, s)
+			k.tcpGrowWindow(sk, s, true)
 			_ = skb.KfreeSkb(s)
 			out = append(out, tp.RcvSsthresh)
 		}
@@ -368,4 +368,36 @@ func BenchmarkWireBulkLossyLongPath(b *testing.B) {
 	}
 	b.ReportMetric(float64(ofo)/float64(b.N), "ofo-inserts/run")
 	b.SetBytes(int64(len(data)))
+}
+
+// TestGrowWindowTruesizeAdjust: for in-order data whose payload the kernel
+// keeps in page frags (a loopback segment: the sender's skb, marked
+// PagedHeadEnd in the model), tcp_grow_window judges the truesize without
+// the head (truesize_adjust): 300 bytes costing 832 + 300 then count as
+// a full segment (two advmss), where the whole truesize would only count
+// through __tcp_grow_window (two rcv_mss). Out-of-order data is judged
+// whole.
+func TestGrowWindowTruesizeAdjust(t *testing.T) {
+	f := newPairFix(t, PairConfig{})
+	lfd := f.listen(f.pa, addrA, 80, 8)
+	_, sfd := f.dial(lfd, 80)
+	got := onSock(t, f.pa, sfd, func(k *Kernel, sk *sockets.Sock, tp *TcpSock) any {
+		sk.SkRcvbuf = 1 << 20
+		tp.WindowClamp = 200_000
+		var out []uint32
+		for _, adjust := range []bool{true, false} {
+			s := rxSkb(t, k, 300, 300)
+			s.PagedHeadEnd = 256
+			s.Truesize = skb.SkbTruesize(256) + 300
+			tp.RcvSsthresh = 64_000
+			k.tcpGrowWindow(sk, s, adjust)
+			_ = skb.KfreeSkb(s)
+			out = append(out, tp.RcvSsthresh-64_000, uint32(tp.AdvMss), uint32(tp.RcvMss))
+		}
+		return out
+	}).([]uint32)
+	if adv, rcv := got[1], got[2]; got[0] != 2*adv || got[3] != 2*rcv {
+		t.Errorf("rcv_ssthresh grew by %d with adjust (want 2*advmss = %d) and %d without (want 2*rcv_mss = %d)",
+			got[0], 2*adv, got[3], 2*rcv)
+	}
 }

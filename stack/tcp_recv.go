@@ -342,7 +342,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 	if tp.RxOpt.SackOk {
 		// Without SACK the window stays, so that the sender sees
 		// duplicate ACKs and retransmits.
-		k.tcpGrowWindow(sk, s)
+		k.tcpGrowWindow(sk, s, false)
 	}
 }
 
