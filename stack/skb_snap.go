@@ -40,8 +40,13 @@ type SkbSnap struct {
 	Fclone          uint8  `json:"fclone"` // SKB_FCLONE_UNAVAILABLE, _ORIG, _CLONE
 	NrFrags         uint8  `json:"nr_frags"`
 	SmallHead       bool   `json:"small_head"` // head from skbuff_small_head, not kmalloc
-	Sk              string `json:"sk,omitempty"`
-	Dev             string `json:"dev,omitempty"`
+	// PagedHeadEnd, when not 0, says the kernel would build this skb as a
+	// head ending at this offset with the payload in page frags; the
+	// model keeps the payload in the head, and charges truesize as the
+	// kernel does.
+	PagedHeadEnd uint32 `json:"paged_head_end,omitempty"`
+	Sk           string `json:"sk,omitempty"`
+	Dev          string `json:"dev,omitempty"`
 	// Bytes are head .. tail (cut at skbSnapBytes): Bytes[Data:] is what
 	// skb->data points at.
 	Bytes []byte `json:"bytes"`
@@ -55,7 +60,7 @@ func (k *Kernel) skbSnap(s *skb.SkBuff, limit uint32) SkbSnap {
 	ss := SkbSnap{Addr: hexAddr(s.Addr()), Head: hexAddr(s.Head()), Data: s.DataOffset(), Tail: s.TailOffset(),
 		End: s.EndOffset(), NetworkHeader: s.NetworkHeader, TransportHeader: s.TransportHeader, Len: s.Len,
 		DataLen: s.DataLen, Truesize: s.Truesize, Users: s.Users(), Dataref: s.Shinfo().Dataref(), Cloned: s.Cloned,
-		Fclone: s.Fclone, NrFrags: s.Shinfo().NrFrags, SmallHead: s.SmallHead()}
+		Fclone: s.Fclone, NrFrags: s.Shinfo().NrFrags, SmallHead: s.SmallHead(), PagedHeadEnd: s.PagedHeadEnd}
 	ss.HeadSize = uint32(len(s.HeadBytes()))
 	if c := k.mem.VirtToCache(s.Addr()); c != nil {
 		ss.Cache = c.Name()

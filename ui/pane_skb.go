@@ -249,6 +249,10 @@ func skbLines(s *stack.SkbSnap, w int, st Styles) (fixed, body []string) {
 		s.Len, s.DataLen, s.Truesize, s.Users, s.Dataref, s.Dataref&skb.SKB_DATAREF_MASK, shinfoHalf, s.NrFrags,
 		s.Data, s.End-s.Tail))
 	fixed = append(fixed, st.Dim.Render(headerNote(s, l)))
+	if s.PagedHeadEnd != 0 {
+		fixed = append(fixed, st.Dim.Render(fmt.Sprintf("model: Linux holds this payload in page frags after a %d-byte head; "+
+			"here it sits in the head (truesize as Linux counts it)", s.PagedHeadEnd)))
+	}
 
 	// The headers, decoded where network_header and transport_header say.
 	body = append(body, decodeHeaders(s, l, st)...)
