@@ -96,7 +96,7 @@ const connecting = `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 // answered with a RST and, as no retransmission has happened yet (a RST
 // of ours may have been lost), the SYN goes again after TCP_TIMEOUT_MIN
 // (2 ms) rather than the full second; one echoing a timestamp we never
-// sent is reset too (PAWSActiveRejected) and the socket stays in
+// sent is reset too (PAWSActive) and the socket stays in
 // SYN_SENT. The previous build waited the full RTO for the first and
 // accepted the second.
 func TestSynAckChecks(t *testing.T) {

@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -196,7 +197,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "PruneCalled"}, {"TcpExt", "RcvPruned"}, {"TcpExt", "TCPRcvCollapsed"}, {"TcpExt", "TCPWinProbe"},
 	{"TcpExt", "TCPACKSkippedFinWait2"}, {"TcpExt", "TWKilled"},
 	{"TcpExt", "TCPAbortOnLinger"}, {"TcpExt", "TCPACKSkippedSynRecv"}, {"TcpExt", "TCPSynRetrans"},
-	{"TcpExt", "PAWSActiveRejected"}, {"TcpExt", "TCPSackFailures"}, {"TcpExt", "TCPRenoFailures"},
+	{"TcpExt", "PAWSActive"}, {"TcpExt", "TCPSackFailures"}, {"TcpExt", "TCPRenoFailures"},
 	{"TcpExt", "TWRecycled"}, {"TcpExt", "TCPRcvCoalesce"}, {"TcpExt", "TCPDeferAcceptDrop"},
 }
 
@@ -232,7 +233,7 @@ func (s *snmp) WriteProc(w io.Writer) error {
 			end++
 		}
 		var names, vals []string
-		for m := start; m < end; m++ {
+		for _, m := range procMibOrder(start, end) {
 			names = append(names, mibNames[m][1])
 			vals = append(vals, fmt.Sprint(s.v[m]))
 		}
@@ -252,4 +253,58 @@ func (k *Kernel) Mib(m Mib) (uint64, error) {
 func (k *Kernel) WriteSnmp(w io.Writer) error {
 	_, err := control(k, "snmp", true, func(k *Kernel) (struct{}, error) { return struct{}{}, k.mib.WriteProc(w) })
 	return err
+}
+
+// procMibOrder lists the Mibs start..end-1 (one group) in the order /proc
+// prints them: procOrder's, where the group has one.
+func procMibOrder(start, end Mib) []Mib {
+	ms := make([]Mib, 0, end-start)
+	for m := start; m < end; m++ {
+		ms = append(ms, m)
+	}
+	order, ok := procOrder[mibNames[start][0]]
+	if !ok {
+		return ms
+	}
+	rank := func(m Mib) int {
+		if i := slices.Index(order, mibNames[m][1]); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	slices.SortStableFunc(ms, func(a, b Mib) int { return rank(a) - rank(b) })
+	return ms
+}
+
+// procOrder is the order /proc/net/snmp and /proc/net/netstat print a
+// group's counters in, where it differs from the order of the Mib
+// constants (groups not listed print in Mib order).
+var procOrder = map[string][]string{
+	"IpExt": {
+		"InTruncatedPkts", "InBcastPkts", "InCsumErrors", "ReasmOverlaps",
+	},
+	"Icmp": {
+		"InMsgs", "InErrors", "InCsumErrors", "InDestUnreachs", "InTimeExcds", "InParmProbs", "InSrcQuenchs",
+		"InRedirects", "InEchos", "InEchoReps", "InTimestamps", "InTimestampReps", "InAddrMasks", "InAddrMaskReps",
+		"OutMsgs", "OutErrors", "OutRateLimitGlobal", "OutRateLimitHost", "OutDestUnreachs", "OutTimeExcds",
+		"OutEchos", "OutEchoReps", "OutTimestampReps",
+	},
+	"TcpExt": {
+		"SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed", "EmbryonicRsts", "PruneCalled", "RcvPruned",
+		"OfoPruned", "OutOfWindowIcmps", "LockDroppedIcmps", "TW", "TWRecycled", "TWKilled", "PAWSActive",
+		"PAWSEstab", "DelayedACKs", "DelayedACKLocked", "DelayedACKLost", "ListenOverflows", "ListenDrops",
+		"TCPRenoRecovery", "TCPSackRecovery", "TCPSACKReneging", "TCPSACKReorder", "TCPRenoReorder",
+		"TCPTSReorder", "TCPFullUndo", "TCPPartialUndo", "TCPDSACKUndo", "TCPLossUndo", "TCPLostRetransmit",
+		"TCPRenoFailures", "TCPSackFailures", "TCPLossFailures", "TCPFastRetrans", "TCPSlowStartRetrans",
+		"TCPTimeouts", "TCPLossProbes", "TCPLossProbeRecovery", "TCPRenoRecoveryFail", "TCPSackRecoveryFail",
+		"TCPRcvCollapsed", "TCPDSACKOldSent", "TCPDSACKOfoSent", "TCPDSACKRecv", "TCPDSACKOfoRecv",
+		"TCPAbortOnData", "TCPAbortOnClose", "TCPAbortOnTimeout", "TCPAbortOnLinger", "TCPSpuriousRTOs",
+		"TCPBacklogDrop", "TCPDeferAcceptDrop", "TCPTimeWaitOverflow", "TCPReqQFullDoCookies", "TCPReqQFullDrop",
+		"TCPRcvCoalesce", "TCPOFOQueue", "TCPOFODrop", "TCPOFOMerge", "TCPChallengeACK", "TCPSYNChallenge",
+		"TCPSpuriousRtxHostQueues", "TCPAutoCorking", "TCPFromZeroWindowAdv", "TCPToZeroWindowAdv",
+		"TCPWantZeroWindowAdv", "TCPSynRetrans", "TCPHystartTrainDetect", "TCPHystartDelayDetect",
+		"TCPACKSkippedSynRecv", "TCPACKSkippedPAWS", "TCPACKSkippedSeq", "TCPACKSkippedFinWait2",
+		"TCPACKSkippedTimeWait", "TCPACKSkippedChallenge", "TCPWinProbe", "TCPKeepAlive", "TCPAckCompressed",
+		"TCPZeroWindowDrop", "TCPRcvQDrop", "TCPDSACKRecvSegs", "TCPDSACKIgnoredDubious",
+	},
 }
