@@ -100,6 +100,7 @@ var symbols = map[string]int64{
 	"SHUT_RD": sockets.SHUT_RD, "SHUT_WR": sockets.SHUT_WR, "SHUT_RDWR": sockets.SHUT_RDWR,
 	"MSG_PEEK": sockets.MSG_PEEK, "MSG_TRUNC": sockets.MSG_TRUNC, "MSG_DONTWAIT": sockets.MSG_DONTWAIT,
 	"MSG_WAITALL": sockets.MSG_WAITALL, "MSG_NOSIGNAL": sockets.MSG_NOSIGNAL, "MSG_MORE": sockets.MSG_MORE,
+	"MSG_OOB": sockets.MSG_OOB, "MSG_EOR": sockets.MSG_EOR, "MSG_ERRQUEUE": sockets.MSG_ERRQUEUE, "MSG_FASTOPEN": sockets.MSG_FASTOPEN,
 }
 
 // lexer walks one line.

@@ -146,3 +146,25 @@ func TestNotsentLowat(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRecvFlagsWithoutTheirData: flags asking for data the model never
+// has. MSG_OOB (tcp_recv_urg) is EINVAL: there is no urgent data, and the
+// call neither waits nor reads ordinary data. MSG_ERRQUEUE is EAGAIN on
+// any socket, a listener too (the error queue is empty: IP_RECVERR is not
+// modelled), and leaves the data queued. MSG_FASTOPEN is EOPNOTSUPP, as
+// on a kernel whose tcp_fastopen lacks the client bit (TCP Fast Open is
+// not modelled).
+func TestRecvFlagsWithoutTheirData(t *testing.T) {
+	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+   +0 recv(3, ..., 100, MSG_ERRQUEUE) = -1 EAGAIN (Resource temporarily unavailable)
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 < P. 1:11(10) ack 1 win 514
+   +0 recv(4, ..., 3, MSG_OOB) = -1 EINVAL (Invalid argument)
+   +0 recv(4, ..., 100, MSG_ERRQUEUE) = -1 EAGAIN (Resource temporarily unavailable)
+   +0 send(4, ..., 10, MSG_FASTOPEN) = -1 EOPNOTSUPP (Operation not supported)
+   +0 recv(4, ..., 100, 0) = 10
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -6,12 +6,16 @@ import (
 
 // msg flags (include/linux/socket.h).
 const (
+	MSG_OOB      = 0x1
 	MSG_PEEK     = 0x2
 	MSG_TRUNC    = 0x20
 	MSG_DONTWAIT = 0x40
+	MSG_EOR      = 0x80
 	MSG_WAITALL  = 0x100
+	MSG_ERRQUEUE = 0x2000
 	MSG_NOSIGNAL = 0x4000
 	MSG_MORE     = 0x8000
+	MSG_FASTOPEN = 0x20000000
 )
 
 // SysConnect is __sys_connect -> __sys_connect_file -> ops->connect

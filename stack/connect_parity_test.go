@@ -336,3 +336,37 @@ func TestDisconnectClearsRtoTotals(t *testing.T) {
 			info.TcpiTotalRto, info.TcpiTotalRtoRecoveries, info.TcpiTotalRtoTime)
 	}
 }
+
+// recvfrom on a TCP socket reports no address (inet_recvmsg's addr_len
+// stays 0; tcp_recvmsg never fills it in), and a UDP socket's empty error
+// queue answers MSG_ERRQUEUE at once with EAGAIN (ip_recv_error), leaving
+// the datagram queued.
+func TestRecvfromAddressesAndErrorQueue(t *testing.T) {
+	f := boot(t, Config{})
+	p := f.p
+	_, cfd, afd := f.loopbackPair(t, 9000)
+	if _, err := p.Sendto(cfd, []byte("hello"), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	data, from, err := p.Recvfrom(afd, 100, 0)
+	if err != nil || string(data) != "hello" {
+		t.Fatalf("recvfrom: %q, %v", data, err)
+	}
+	if from.Addr.IsValid() || from.Port != 0 {
+		t.Errorf("TCP recvfrom reported address %v, want none", from)
+	}
+	u := f.udpSocket(t)
+	if err := p.Bind(u, addr("127.0.0.1:5000")); err != nil {
+		t.Fatal(err)
+	}
+	to := addr("127.0.0.1:5000")
+	if _, err := p.Sendto(u, []byte("dgram"), 0, &to); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.Recvfrom(u, 100, sockets.MSG_ERRQUEUE); errnoOf(err) != tracing.EAGAIN {
+		t.Errorf("UDP recvfrom(MSG_ERRQUEUE): %v, want EAGAIN", err)
+	}
+	if data, _, err := p.Recvfrom(u, 100, 0); err != nil || string(data) != "dgram" {
+		t.Errorf("the datagram after MSG_ERRQUEUE: %q, %v", data, err)
+	}
+}

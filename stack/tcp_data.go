@@ -34,6 +34,12 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		}
 		return -1, err
 	}
+	if flags&sockets.MSG_FASTOPEN != 0 {
+		// tcp_sendmsg_fastopen: TCP Fast Open is not modelled, so the
+		// model answers as a kernel whose net.ipv4.tcp_fastopen lacks
+		// the client bit.
+		return fail(0, sockets.Errno(tracing.EOPNOTSUPP))
+	}
 	// sk_stream_wait_connect: a handshake in progress is waited for.
 	for sk.SkcState == sockets.TCP_SYN_SENT || sk.SkcState == sockets.TCP_SYN_RECV {
 		if timeo == 0 {
@@ -457,20 +463,30 @@ func (k *Kernel) tcpDataSndCheck(sk *sockets.Sock) {
 func (k *Kernel) tcpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, sockets.RecvResult, error) {
 	tr := k.tr
 	tr.Enter3(fnTcpRecvmsg, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(len(buf))), tracing.Uint(uint64(flags)))
+	// TCP reports no source address (inet_recvmsg leaves addr_len 0).
+	var res sockets.RecvResult
+	if flags&sockets.MSG_ERRQUEUE != 0 {
+		// inet_recv_error -> ip_recv_error: the error queue is empty
+		// (IP_RECVERR is not modelled), which it says without waiting.
+		err := sockets.Errno(tracing.EAGAIN)
+		tr.Exit(fnTcpRecvmsg, retInt(-1, err))
+		return -1, res, err
+	}
 	sockets.LockSock(sk)
 	n, err := k.tcpRecvmsgLocked(sk, buf, flags)
 	sockets.ReleaseSock(sk)
 	tr.Exit(fnTcpRecvmsg, retInt(n, err))
-	var res sockets.RecvResult
-	if err == nil {
-		res.From = sockets.SockaddrIn{Family: sockets.AF_INET, Addr: sk.SkcDaddr.Addr(), Port: sk.SkcDport.Ntohs()}
-	}
 	return n, res, err
 }
 
 func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int, error) {
 	if sk.SkcState == sockets.TCP_LISTEN {
 		return -1, sockets.Errno(tracing.ENOTCONN)
+	}
+	if flags&sockets.MSG_OOB != 0 {
+		// tcp_recv_urg: there is never urgent data to read (urgent data
+		// is not modelled), and no ACK is due for it.
+		return -1, sockets.Errno(tracing.EINVAL)
 	}
 	n, err := k.tcpRecvmsgCopy(sk, buf, flags)
 	// Whatever happened (a peek and an error too), an ACK the read makes

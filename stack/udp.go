@@ -394,6 +394,11 @@ func (k *Kernel) udpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, socke
 		tr.Exit(fnUdpRecvmsg, tracing.Errno(sockets.ErrnoOf(err).Ret()))
 		return -1, res, err
 	}
+	if flags&sockets.MSG_ERRQUEUE != 0 {
+		// ip_recv_error: the error queue is empty (IP_RECVERR is not
+		// modelled).
+		return fail(sockets.Errno(tracing.EAGAIN))
+	}
 	var s *skb.SkBuff
 	for {
 		var err error
