@@ -182,3 +182,71 @@ func TestLossProbeTimeoutInJiffies(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+
+// TestSackOnAnOldAckIsNotDelivered: an ACK below snd_una may still carry
+// SACK news, which tcp_ack's old_ack path tags (tcpi_sacked 1), but it
+// never counts what they deliver (tcp_count_delivered is on the main path
+// only), and those skbs are never counted later: delivered stays 4 (the
+// SYN-ACK and three segments). A SACK block wholly below snd_una on the
+// in-order ACK that follows is counted as TCPSACKDiscard.
+func TestSackOnAnOldAckIsNotDelivered(t *testing.T) {
+	r, err := runScript(t, `    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 65535 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 write(4, ..., 10000) = 10000
+   +0 > . 1:1001(1000) ack 1
+   +0 > . 1001:2001(1000) ack 1
+   +0 > . 2001:3001(1000) ack 1
+   +0 > . 3001:4001(1000) ack 1
+   +0 > . 4001:5001(1000) ack 1
+   +0 > . 5001:6001(1000) ack 1
+   +0 > . 6001:7001(1000) ack 1
+   +0 > . 7001:8001(1000) ack 1
+   +0 > . 8001:9001(1000) ack 1
+   +0 > P. 9001:10001(1000) ack 1
+ +.1 < . 1:1(0) ack 3001 win 514
+  +0 %{ assert tcpi_delivered == 4 }%
+  +0 < . 1:1(0) ack 2001 win 514 <sack 5001:6001,nop,nop>
+  +0 %{ assert tcpi_delivered == 4 }%
+  +0 %{ assert tcpi_sacked == 1 }%
+  +0 < . 1:1(0) ack 3001 win 514 <sack 1001:2001,nop,nop>
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Kernel().Mib(stack.LINUX_MIB_TCPSACKDISCARD); err != nil || n != 1 {
+		t.Errorf("TCPSACKDiscard = %d (%v), want 1", n, err)
+	}
+}
+
+// TestDsackOfNeverRetransmittedData: a D-SACK of data never
+// retransmitted is dubious (tcp_dsack_seen finds more duplicates than
+// retransmissions): tcp_check_dsack counts it received and ignored, and
+// tcp_sacktag_write_queue then takes it as an ordinary block, wholly below
+// snd_una on an ACK at snd_una, so invalid: TCPSACKDiscard.
+func TestDsackOfNeverRetransmittedData(t *testing.T) {
+	r, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+   +0 write(4, ..., 2920) = 2920
+   +0 > . 1:1461(1460) ack 1
+   +0 > P. 1461:2921(1460) ack 1
+  +.1 < . 1:1(0) ack 1461 win 514
+   +0 < . 1:1(0) ack 1461 win 514 <sack 1:1461,nop,nop>
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m, want := range map[stack.Mib]uint64{stack.LINUX_MIB_TCPDSACKRECV: 1, stack.LINUX_MIB_TCPDSACKIGNOREDDUBIOUS: 1,
+		stack.LINUX_MIB_TCPSACKDISCARD: 1, stack.LINUX_MIB_TCPDSACKIGNOREDNOUNDO: 0} {
+		if n, err := r.Kernel().Mib(m); err != nil || n != want {
+			t.Errorf("%v = %d (%v), want %d", m, n, err, want)
+		}
+	}
+}

@@ -158,6 +158,9 @@ const (
 	LINUX_MIB_TIMEWAITRECYCLED
 	LINUX_MIB_TCPRCVCOALESCE
 	LINUX_MIB_TCPDEFERACCEPTDROP
+	LINUX_MIB_TCPDSACKIGNOREDNOUNDO
+	LINUX_MIB_TCPDSACKIGNOREDOLD
+	LINUX_MIB_TCPSACKDISCARD
 	numMibs
 )
 
@@ -199,6 +202,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "TCPAbortOnLinger"}, {"TcpExt", "TCPACKSkippedSynRecv"}, {"TcpExt", "TCPSynRetrans"},
 	{"TcpExt", "PAWSActive"}, {"TcpExt", "TCPSackFailures"}, {"TcpExt", "TCPRenoFailures"},
 	{"TcpExt", "TWRecycled"}, {"TcpExt", "TCPRcvCoalesce"}, {"TcpExt", "TCPDeferAcceptDrop"},
+	{"TcpExt", "TCPDSACKIgnoredNoUndo"}, {"TcpExt", "TCPDSACKIgnoredOld"}, {"TcpExt", "TCPSACKDiscard"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".
@@ -298,13 +302,14 @@ var procOrder = map[string][]string{
 		"TCPRenoFailures", "TCPSackFailures", "TCPLossFailures", "TCPFastRetrans", "TCPSlowStartRetrans",
 		"TCPTimeouts", "TCPLossProbes", "TCPLossProbeRecovery", "TCPRenoRecoveryFail", "TCPSackRecoveryFail",
 		"TCPRcvCollapsed", "TCPDSACKOldSent", "TCPDSACKOfoSent", "TCPDSACKRecv", "TCPDSACKOfoRecv",
-		"TCPAbortOnData", "TCPAbortOnClose", "TCPAbortOnTimeout", "TCPAbortOnLinger", "TCPSpuriousRTOs",
-		"TCPBacklogDrop", "TCPDeferAcceptDrop", "TCPTimeWaitOverflow", "TCPReqQFullDoCookies", "TCPReqQFullDrop",
-		"TCPRcvCoalesce", "TCPOFOQueue", "TCPOFODrop", "TCPOFOMerge", "TCPChallengeACK", "TCPSYNChallenge",
-		"TCPSpuriousRtxHostQueues", "TCPAutoCorking", "TCPFromZeroWindowAdv", "TCPToZeroWindowAdv",
-		"TCPWantZeroWindowAdv", "TCPSynRetrans", "TCPHystartTrainDetect", "TCPHystartDelayDetect",
-		"TCPACKSkippedSynRecv", "TCPACKSkippedPAWS", "TCPACKSkippedSeq", "TCPACKSkippedFinWait2",
-		"TCPACKSkippedTimeWait", "TCPACKSkippedChallenge", "TCPWinProbe", "TCPKeepAlive", "TCPAckCompressed",
-		"TCPZeroWindowDrop", "TCPRcvQDrop", "TCPDSACKRecvSegs", "TCPDSACKIgnoredDubious",
+		"TCPAbortOnData", "TCPAbortOnClose", "TCPAbortOnTimeout", "TCPAbortOnLinger", "TCPSACKDiscard",
+		"TCPDSACKIgnoredOld", "TCPDSACKIgnoredNoUndo", "TCPSpuriousRTOs", "TCPBacklogDrop", "TCPDeferAcceptDrop",
+		"TCPTimeWaitOverflow", "TCPReqQFullDoCookies", "TCPReqQFullDrop", "TCPRcvCoalesce", "TCPOFOQueue",
+		"TCPOFODrop", "TCPOFOMerge", "TCPChallengeACK", "TCPSYNChallenge", "TCPSpuriousRtxHostQueues",
+		"TCPAutoCorking", "TCPFromZeroWindowAdv", "TCPToZeroWindowAdv", "TCPWantZeroWindowAdv", "TCPSynRetrans",
+		"TCPHystartTrainDetect", "TCPHystartDelayDetect", "TCPACKSkippedSynRecv", "TCPACKSkippedPAWS",
+		"TCPACKSkippedSeq", "TCPACKSkippedFinWait2", "TCPACKSkippedTimeWait", "TCPACKSkippedChallenge",
+		"TCPWinProbe", "TCPKeepAlive", "TCPAckCompressed", "TCPZeroWindowDrop", "TCPRcvQDrop", "TCPDSACKRecvSegs",
+		"TCPDSACKIgnoredDubious",
 	},
 }

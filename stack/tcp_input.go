@@ -809,7 +809,9 @@ func (k *Kernel) tcpAck(sk *sockets.Sock, seg *tcpSegmentIn, flag int) int {
 		if len(sacks) > 0 {
 			k.tcpSacktagWriteQueue(sk, sacks, ackSeq, priorSndUna, &state)
 			flag |= state.flag
-			tp.Delivered += state.sackDelivered
+			// What the SACKs delivered is not counted in delivered here
+			// (only the main path calls tcp_count_delivered), and never
+			// will be: tcp_rate_skb_delivered has stamped those skbs.
 			rexmit := k.tcpFastretransAlert(sk, priorSndUna, 0, &flag)
 			k.tcpXmitRecovery(sk, rexmit)
 		}

@@ -161,6 +161,16 @@ func (k *Kernel) tcpSacktagWriteQueue(sk *sockets.Sock, blocks []header.SackBloc
 	for _, sb := range sorted {
 		b, dup := sb.b, sb.dup
 		if !tcpIsSackblockValid(tp, dup, b.Start, b.End) {
+			switch {
+			case dup && tp.undoMarker == 0:
+				k.mib.inc(LINUX_MIB_TCPDSACKIGNOREDNOUNDO)
+			case dup:
+				k.mib.inc(LINUX_MIB_TCPDSACKIGNOREDOLD)
+			case ackSeq != tp.SndUna && !after(b.End, tp.SndUna):
+				// An old block of a reordered ACK is not counted.
+			default:
+				k.mib.inc(LINUX_MIB_TCPSACKDISCARD)
+			}
 			continue
 		}
 		for s := skb.SkbPeek(&tp.rtxQueue); s != nil; s = skb.SkbPeekNext(s, &tp.rtxQueue) {
