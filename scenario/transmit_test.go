@@ -166,3 +166,23 @@ func TestShortHeadGrowsFromNext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEndOfRecordKeepsWritesApart: a write with MSG_EOR marks its last
+// skb (TCP_SKB_CB(skb)->eor), and no later write joins it
+// (tcp_skb_can_collapse_to). Here the record waits under MSG_MORE, the
+// next write starts a new skb instead of filling it, the record goes as a
+// segment of its own, and Nagle holds the second small one until the
+// first is acknowledged.
+func TestEndOfRecordKeepsWritesApart(t *testing.T) {
+	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+  +.1 send(4, ..., 10, MSG_MORE|MSG_EOR) = 10
+   +0 send(4, ..., 10, 0) = 10
+   +0 > . 1:11(10) ack 1
+  +.1 < . 1:1(0) ack 11 win 257
+   +0 > P. 11:21(10) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}

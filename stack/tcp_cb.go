@@ -8,7 +8,7 @@ import (
 
 // TCP_SKB_CB: TCP's per-packet state in skb->cb (struct tcp_skb_cb). The
 // layout here is the model's: seq at 0, end_seq at 4, tcp_flags at 8,
-// sacked at 9, the send timestamp (skb->skb_mstamp_ns in the kernel)
+// sacked at 9, the eor bit at 10, the send timestamp (skb->skb_mstamp_ns in the kernel)
 // at 16, and at 24 the socket's transmission count when it was last sent.
 // The kernel's clock always moves between two transmissions; the model's
 // virtual clock may not, so RACK orders sends made at one instant by that
@@ -21,6 +21,7 @@ const (
 	cbEndSeq      = 4
 	cbFlags       = 8
 	cbSacked      = 9
+	cbEor         = 10
 	cbMstamp      = 16
 	cbTxNum       = 24
 	cbTxDelivered = 32
@@ -38,6 +39,20 @@ func setCbMstamp(s *skb.SkBuff, v int64)   { binary.LittleEndian.PutUint64(s.Cb[
 func cbTxNumOf(s *skb.SkBuff) uint64       { return binary.LittleEndian.Uint64(s.Cb[cbTxNum:]) }
 func setCbTxNum(s *skb.SkBuff, v uint64)   { binary.LittleEndian.PutUint64(s.Cb[cbTxNum:], v) }
 func cbTxDeliveredOf(s *skb.SkBuff) uint32 { return binary.LittleEndian.Uint32(s.Cb[cbTxDelivered:]) }
+
+// cbEorOf is TCP_SKB_CB(skb)->eor: a write with MSG_EOR ended in this
+// skb, so no later data joins it.
+func cbEorOf(s *skb.SkBuff) bool { return s.Cb[cbEor] != 0 }
+func setCbEor(s *skb.SkBuff, v bool) {
+	s.Cb[cbEor] = 0
+	if v {
+		s.Cb[cbEor] = 1
+	}
+}
+
+// tcpSkbCanCollapseTo is tcp_skb_can_collapse_to: may later data be added
+// to s? Not after an end of record (MSG_EOR).
+func tcpSkbCanCollapseTo(s *skb.SkBuff) bool { return !cbEorOf(s) }
 
 // Sequence number comparisons with wraparound (before(), after()).
 func before(a, b uint32) bool { return int32(a-b) < 0 }

@@ -85,7 +85,7 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		// The tail skb, not yet sent, takes more bytes while it is
 		// shorter than an MSS (tcp_sendmsg_locked copies into it).
 		s := skb.SkbPeekTail(&sk.SkWriteQueue)
-		if s == nil || s.Len >= mss || cbFlagsOf(s)&header.TCP_FLAG_FIN != 0 {
+		if s == nil || s.Len >= mss || cbFlagsOf(s)&header.TCP_FLAG_FIN != 0 || !tcpSkbCanCollapseTo(s) {
 			s = nil
 		}
 		if s != nil && skb.SkbTailroom(s) == 0 {
@@ -140,6 +140,9 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		setCbEndSeq(s, cbEndSeqOf(s)+uint32(chunk))
 		tp.WriteSeq += uint32(chunk)
 		copied += chunk
+		if copied == len(data) && flags&sockets.MSG_EOR != 0 {
+			setCbEor(s, true) // the record ends here: nothing joins this skb
+		}
 		if copied == len(data) || s.Len < mss {
 			continue // the last bytes go with tcp_push below
 		}
@@ -236,8 +239,8 @@ func (k *Kernel) tcpEventNewDataSent(sk *sockets.Sock, s *skb.SkBuff) {
 // room (tcpGrowTail). It returns s, or what replaced it.
 func (k *Kernel) tcpGrowSkb(sk *sockets.Sock, s *skb.SkBuff, amount uint32) *skb.SkBuff {
 	next := skb.SkbPeekNext(s, &sk.SkWriteQueue)
-	if next == nil || next.Len == 0 {
-		return s // the last skb, or nothing to move (skb_shift of 0 bytes fails)
+	if next == nil || next.Len == 0 || !tcpSkbCanCollapseTo(s) {
+		return s // the last skb, nothing to move (skb_shift of 0 bytes fails), or an end of record
 	}
 	k.tr.Enter3(fnTcpGrowSkb, tracing.Sock(uint64(sk.Addr())), tracing.Skb(uint64(s.Addr())), tracing.Size(uint64(amount)))
 	defer k.tr.Exit(fnTcpGrowSkb, tracing.Arg{})
@@ -256,6 +259,7 @@ func (k *Kernel) tcpGrowSkb(sk *sockets.Sock, s *skb.SkBuff, amount uint32) *skb
 		// tcp_eat_one_skb: a FIN's sequence number comes along.
 		setCbEndSeq(s, cbEndSeqOf(next))
 		setCbFlags(s, cbFlagsOf(s)|cbFlagsOf(next))
+		setCbEor(s, cbEorOf(next))
 		_ = skb.SkbUnlinkLocked(next, &sk.SkWriteQueue)
 		sk.SkWmemQueued -= int32(next.Truesize)
 		_ = skb.ConsumeSkb(next)
@@ -697,8 +701,11 @@ func (k *Kernel) tcpFragment(sk *sockets.Sock, queue int, s *skb.SkBuff, n uint3
 	setCbEndSeq(buff, cbEndSeqOf(s))
 	setCbEndSeq(s, seq+n)
 	setCbFlags(buff, cbFlagsOf(s))
-	// FIN and PSH belong to the end of the data: they move to the second part.
+	// FIN and PSH belong to the end of the data: they move to the second
+	// part, and so does an end of record.
 	setCbFlags(s, cbFlagsOf(s)&^(header.TCP_FLAG_PSH|header.TCP_FLAG_FIN))
+	setCbEor(buff, cbEorOf(s))
+	setCbEor(s, false)
 	if queue == TCP_FRAG_IN_WRITE_QUEUE {
 		return skb.SkbQueueAfterLocked(&sk.SkWriteQueue, s, buff)
 	}

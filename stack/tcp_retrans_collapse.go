@@ -22,8 +22,8 @@ func (k *Kernel) tcpRetransTryCollapse(sk *sockets.Sock, to *skb.SkBuff, space i
 	first := true
 	for s := to; s != nil; {
 		next := skb.SkbPeekNext(s, &tp.rtxQueue)
-		if !tcpCanCollapse(s) {
-			return
+		if !tcpCanCollapse(s) || !tcpSkbCanCollapseTo(to) {
+			return // tcp_skb_can_collapse: nothing joins an end of record
 		}
 		space -= int64(s.Len)
 		if first {
@@ -73,6 +73,7 @@ func (k *Kernel) tcpCollapseRetrans(sk *sockets.Sock, to *skb.SkBuff) bool {
 	}
 	setCbEndSeq(to, cbEndSeqOf(next))
 	setCbFlags(to, cbFlagsOf(to)|cbFlagsOf(next))
+	setCbEor(to, cbEorOf(next))
 	to.Cb[cbSacked] |= next.Cb[cbSacked] & TCPCB_EVER_RETRANS
 	// tcp_adjust_pcount for the skb that goes away.
 	tp.PacketsOut--
