@@ -168,3 +168,26 @@ func TestRecvFlagsWithoutTheirData(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPeekOffset: SO_PEEK_OFF on a TCP socket (sk_set_peek_off). Off by
+// default (-1); set, each MSG_PEEK starts where the last one ended
+// (sk_peek_offset_fwd), and a read takes the offset back by what it
+// consumed (sk_peek_offset_bwd), so peeks and reads can share the stream.
+func TestPeekOffset(t *testing.T) {
+	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+   +0 getsockopt(4, SOL_SOCKET, SO_PEEK_OFF, [-1], [4]) = 0
+  +.1 < P. 1:11(10) ack 1 win 257
+   +0 setsockopt(4, SOL_SOCKET, SO_PEEK_OFF, [0], 4) = 0
+   +0 recv(4, ..., 4, MSG_PEEK) = 4
+   +0 recv(4, ..., 100, MSG_PEEK) = 6
+   +0 getsockopt(4, SOL_SOCKET, SO_PEEK_OFF, [10], [4]) = 0
+   +0 recv(4, ..., 3, 0) = 3
+   +0 getsockopt(4, SOL_SOCKET, SO_PEEK_OFF, [7], [4]) = 0
+   +0 recv(4, ..., 100, 0) = 7
+   +0 getsockopt(4, SOL_SOCKET, SO_PEEK_OFF, [0], [4]) = 0
+`); err != nil {
+		t.Fatal(err)
+	}
+}

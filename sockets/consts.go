@@ -67,6 +67,7 @@ const (
 	SO_RCVTIMEO   = 20 // SO_RCVTIMEO_OLD: struct timeval
 	SO_SNDTIMEO   = 21
 	SO_ACCEPTCONN = 30
+	SO_PEEK_OFF   = 42
 	SO_PROTOCOL   = 38
 	SO_DOMAIN     = 39
 

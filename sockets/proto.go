@@ -57,6 +57,9 @@ type ProtoOps struct {
 	// (tcp_set_rcvlowat), called with the socket locked; nil stores the
 	// value as it is.
 	SetRcvlowat func(sk *Sock, val int32) error
+	// SetPeekOff is the socket type's set_peek_off (SO_PEEK_OFF); nil
+	// refuses the option with EOPNOTSUPP.
+	SetPeekOff func(sk *Sock, val int32) error
 	// Ioctl is the socket type's ioctl (inet_ioctl); nil answers
 	// ENOIOCTLCMD.
 	Ioctl func(sock *Socket, cmd int) (int64, error)

@@ -95,6 +95,9 @@ type Sock struct {
 	SkRcvtimeo      int64 // nanoseconds; MaxScheduleTimeout: forever
 	SkSndtimeo      int64
 	SkRcvlowat      int32
+	// SkPeekOff is sk_peek_off (SO_PEEK_OFF): where MSG_PEEK starts
+	// reading, ahead of what was read; -1: at the front.
+	SkPeekOff int32
 	// SkPriority is SO_PRIORITY, the priority Linux gives the socket's
 	// packets for queueing disciplines (the model has none to read it).
 	SkPriority uint32

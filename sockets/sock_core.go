@@ -109,6 +109,7 @@ func SockInitData(net *Net, sock *Socket, sk *Sock) {
 	sk.SkErrorReport = sockDefErrorReport
 	sk.SkDestruct = nil
 	sk.SkRcvlowat = 1
+	sk.SkPeekOff = -1
 	sk.SkRcvtimeo = MaxScheduleTimeout
 	sk.SkSndtimeo = MaxScheduleTimeout
 	sk.SkcRefcnt = 1

@@ -612,6 +612,11 @@ func SockSetsockopt(net *Net, sock *Socket, optname int, val Optval) error {
 				}
 				sk.SockSetFlag(SOCK_LINGER)
 			}
+		case SO_PEEK_OFF:
+			if sock.Ops == nil || sock.Ops.SetPeekOff == nil {
+				return -1, Errno(tracing.EOPNOTSUPP)
+			}
+			return 0, sock.Ops.SetPeekOff(sk, int32(v))
 		case SO_RCVLOWAT:
 			val := int32(min(v, 1<<31-1))
 			if v < 0 {
@@ -715,6 +720,11 @@ func SockGetsockopt(net *Net, sock *Socket, optname int) (Optval, error) {
 			out.Int = int64(sk.SkSndbuf)
 		case SO_RCVBUF:
 			out.Int = int64(sk.SkRcvbuf)
+		case SO_PEEK_OFF:
+			if sock.Ops == nil || sock.Ops.SetPeekOff == nil {
+				return -1, Errno(tracing.EOPNOTSUPP)
+			}
+			out.Int = int64(sk.SkPeekOff)
 		case SO_RCVLOWAT:
 			out.Int = int64(sk.SkRcvlowat)
 		case SO_SNDLOWAT:

@@ -360,6 +360,7 @@ func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 	k.tcpClearXmitTimers(sk)
 	tcpPurgeRcvQueue(sk, &sk.SkReceiveQueue)
 	tp.CopiedSeq = tp.RcvNxt
+	sk.SkPeekOff = -1 // sk_set_peek_off(sk, -1)
 	k.tcpWriteQueuePurge(sk)
 	tcpOfoPurge(sk)
 	sk.SkcDport = 0

@@ -516,6 +516,9 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 		target = int(sockRcvlowat(sk, int32(min(len(buf), 1<<31-1))))
 	}
 	seq := tp.CopiedSeq
+	if peek && sk.SkPeekOff > 0 {
+		seq += uint32(sk.SkPeekOff) // SO_PEEK_OFF: peek past what was peeked before
+	}
 	copied := 0
 	finFound := false
 	// A read of nothing waits, as one of a byte would, until there is
@@ -543,6 +546,7 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 			if !peek {
 				tp.CopiedSeq = seq
 			}
+			skPeekOffsetMove(sk, n, peek)
 			k.tcpRcvSpaceAdjust(sk)
 			if off+uint32(n) < s.Len {
 				break
@@ -723,4 +727,25 @@ func (k *Kernel) tcpFragment(sk *sockets.Sock, queue int, s *skb.SkBuff, n uint3
 		tp.lostOut++
 	}
 	return skb.SkbQueueAfterLocked(&tp.rtxQueue, s, buff)
+}
+
+// skSetPeekOff is sk_set_peek_off, TCP's SO_PEEK_OFF: store the offset
+// (any value; a negative one turns it off).
+func skSetPeekOff(sk *sockets.Sock, val int32) error {
+	sk.SkPeekOff = val
+	return nil
+}
+
+// skPeekOffsetMove is sk_peek_offset_fwd and sk_peek_offset_bwd: with
+// SO_PEEK_OFF on, a peek of n bytes moves the offset on by n, and a read
+// of n bytes takes it back by n (not below 0).
+func skPeekOffsetMove(sk *sockets.Sock, n int, peek bool) {
+	if sk.SkPeekOff < 0 {
+		return
+	}
+	if peek {
+		sk.SkPeekOff += int32(n)
+	} else {
+		sk.SkPeekOff = max(sk.SkPeekOff-int32(n), 0)
+	}
 }
