@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -184,5 +185,52 @@ func TestEndOfRecordKeepsWritesApart(t *testing.T) {
    +0 > P. 11:21(10) ack 1
 `); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUrgentDataOnTheWire: send(MSG_OOB) marks the end of its data as
+// urgent (tcp_mark_urg: snd_up = write_seq), and every segment sent below
+// snd_up carries URG with the urgent pointer, until the ACK of the urgent
+// byte ends urgent mode: the next write goes without it.
+func TestUrgentDataOnTheWire(t *testing.T) {
+	if _, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+  +.1 send(4, ..., 10, MSG_OOB) = 10
+   +0 > PU. 1:11(10) ack 1
+  +.1 < . 1:1(0) ack 11 win 257
+   +0 send(4, ..., 10, 0) = 10
+   +0 > P. 11:21(10) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUrgentPointerPerSegment: each segment of an urgent write points at
+// the same end of the urgent data: snd_up less the segment's own sequence
+// number (3000, 1540 and 80 for a 3000-byte write with MSS 1460).
+func TestUrgentPointerPerSegment(t *testing.T) {
+	var ptrs []int
+	if _, err := runScriptTapped(t, func(p stack.PacketRecord) {
+		b := p.Skb.Bytes[p.Skb.Data:]
+		if p.Dir != stack.PacketOut || len(b) < 40 || b[9] != 6 {
+			return
+		}
+		ihl := int(b[0]&0xf) * 4
+		if th := b[ihl:]; th[13]&0x20 != 0 { // URG
+			ptrs = append(ptrs, int(th[18])<<8|int(th[19]))
+		}
+	}, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+  +.1 send(4, ..., 3000, MSG_OOB) = 3000
+   +0 > U. 1:1461(1460) ack 1
+   +0 > U. 1461:2921(1460) ack 1
+   +0 > PU. 2921:3001(80) ack 1
+`); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{3000, 1540, 80}; !slices.Equal(ptrs, want) {
+		t.Errorf("urgent pointers %v, want %v", ptrs, want)
 	}
 }

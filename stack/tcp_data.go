@@ -143,8 +143,8 @@ func (k *Kernel) tcpSendmsgLocked(sk *sockets.Sock, data []byte, flags int) (int
 		if copied == len(data) && flags&sockets.MSG_EOR != 0 {
 			setCbEor(s, true) // the record ends here: nothing joins this skb
 		}
-		if copied == len(data) || s.Len < mss {
-			continue // the last bytes go with tcp_push below
+		if copied == len(data) || s.Len < mss || flags&sockets.MSG_OOB != 0 {
+			continue // the last bytes go with tcp_push below (all of an urgent write)
 		}
 		// A full segment: it may leave now, before the rest is copied.
 		if tcpForcedPush(tp) {
@@ -314,6 +314,9 @@ func (k *Kernel) tcpPush(sk *sockets.Sock, flags int, nonagle uint8, sizeGoal ui
 	}
 	if flags&sockets.MSG_MORE == 0 || tcpForcedPush(tp) {
 		tcpMarkPush(tp, tail)
+	}
+	if flags&sockets.MSG_OOB != 0 {
+		tp.SndUp = tp.WriteSeq // tcp_mark_urg: the urgent data ends here
 	}
 	if k.tcpShouldAutocork(sk, tail, sizeGoal) {
 		if tp.tsqFlags&TSQF_THROTTLED == 0 {

@@ -987,6 +987,10 @@ func (k *Kernel) tcpCleanRtxQueue(sk *sockets.Sock, priorFack, priorSndUna uint3
 	if tp.sackedOut == 0 {
 		tp.highestSack = tp.SndUna
 	}
+	// Urgent mode ends once the urgent byte is acknowledged.
+	if between(tp.SndUp, priorSndUna, tp.SndUna) {
+		tp.SndUp = tp.SndUna
+	}
 	// seq_rtt (the oldest acknowledged) feeds the estimator; ca_rtt (the
 	// newest) feeds min_rtt and the algorithm, as tcp_ack_update_rtt does.
 	var sample, caSample int64 = -1, -1

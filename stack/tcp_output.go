@@ -221,6 +221,7 @@ type tcpSegment struct {
 	// rexmit says the segment carries only data sent before: it counts
 	// in RetransSegs, not OutSegs (__tcp_transmit_skb).
 	rexmit bool
+	urgPtr uint16 // with TCP_FLAG_URG in flags: the urgent pointer
 	// tos is the IP header's TOS byte: a reply sent without a socket
 	// (ip_send_unicast_reply) carries the received segment's, less its
 	// ECN bits.
@@ -252,7 +253,7 @@ func (k *Kernel) tcpBuildAndSend(s *skb.SkBuff, seg *tcpSegment) error {
 	skb.SkbResetTransportHeader(s)
 	src, dst := seg.src.Addr(), seg.dst.Addr()
 	header.TCP(s.Bytes()).Encode(header.TCPFields{SrcPort: seg.sport, DstPort: seg.dport, Seq: seg.seq, Ack: seg.ack,
-		Flags: seg.flags, Window: seg.window, Options: seg.opts}, src, dst)
+		Flags: seg.flags, Window: seg.window, UrgPtr: seg.urgPtr, Options: seg.opts}, src, dst)
 	_ = b
 	if !seg.rexmit {
 		k.mib.inc(TCP_MIB_OUTSEGS)
@@ -322,6 +323,15 @@ func (k *Kernel) tcpTransmitSkb(sk *sockets.Sock, s *skb.SkBuff, cloneIt bool) e
 	seg := &tcpSegment{src: sk.SkcRcvSaddr, dst: sk.SkcDaddr, sport: sockets.InetOf(sk).InetSport.Ntohs(), dport: sk.SkcDport.Ntohs(),
 		seq: cbSeqOf(s), flags: flags, sk: sk,
 		rexmit: !after(cbEndSeqOf(s), tp.SndNxt) && cbSeqOf(s) != cbEndSeqOf(s)}
+	// In urgent mode a segment below snd_up points at the urgent data's
+	// end (as far as 16 bits reach, or 0xffff while that is beyond).
+	if tcpUrgMode(tp) && before(seg.seq, tp.SndUp) {
+		if before(tp.SndUp, seg.seq+0x10000) {
+			seg.urgPtr, seg.flags = uint16(tp.SndUp-seg.seq), seg.flags|header.TCP_FLAG_URG
+		} else if after(seg.seq+0xFFFF, tp.SndNxt) {
+			seg.urgPtr, seg.flags = 0xFFFF, seg.flags|header.TCP_FLAG_URG
+		}
+	}
 	tsval := k.tcpClockTs() + tp.TsOffset
 	if flags&header.TCP_FLAG_SYN != 0 {
 		// A SYN carries the unscaled window and every option we offer.
@@ -551,3 +561,7 @@ func (k *Kernel) tcpClearXmitTimers(sk *sockets.Sock) {
 		k.DelTimer(tp.keepaliveTimer)
 	}
 }
+
+// tcpUrgMode is tcp_urg_mode: urgent data (MSG_OOB) was sent and is not
+// yet acknowledged.
+func tcpUrgMode(tp *TcpSock) bool { return tp.SndUna != tp.SndUp }
