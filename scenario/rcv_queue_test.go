@@ -195,3 +195,22 @@ func TestSmallSegmentsShareOneSkb(t *testing.T) {
 	}
 	wantMibs(t, r, map[stack.Mib]uint64{stack.LINUX_MIB_TCPRCVCOALESCE: 3})
 }
+
+// TestOutOfOrderSegmentsCoalesce: tcp_ooo_try_coalesce. A small
+// out-of-order segment that follows on from one already queued is copied
+// into it (one coalesced copy while the hole is still open), and the SACK
+// block grows to 11:31.
+func TestOutOfOrderSegmentsCoalesce(t *testing.T) {
+	r, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+  +.1 < P. 11:21(10) ack 1 win 514
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 11:21>
+   +0 < P. 21:31(10) ack 1 win 514
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 11:31>
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMibs(t, r, map[stack.Mib]uint64{stack.LINUX_MIB_TCPRCVCOALESCE: 1})
+}

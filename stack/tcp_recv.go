@@ -309,6 +309,21 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 			k.tcpOfoDrop(sk, old)
 		}
 	}
+	// Data that follows on from prev joins it if prev has room
+	// (tcp_ooo_try_coalesce), and is only SACKed; whatever it overlaps
+	// after it stays queued, as in the kernel.
+	if prev != nil && seq == cbEndSeqOf(prev) && k.tcpTryCoalesce(sk, prev, s) {
+		tp.ack.Pending |= ICSK_ACK_SCHED
+		if tp.RxOpt.SackOk {
+			k.tcpGrowWindow(sk, s, true)
+		}
+		k.tcpFreeEaten(sk, s)
+		if tcpIsSack(tp) {
+			k.tr.Point(fnTcpSackNewOfoSkb, tracing.Uint(uint64(seq)), tracing.Uint(uint64(end)))
+			tcpSackNewOfoSkb(tp, seq, end, func() { k.tcpSackCompressSendAck(sk) })
+		}
+		return
+	}
 	var next *skb.SkBuff
 	if prev != nil {
 		next = skb.SkbPeekNext(prev, q)
