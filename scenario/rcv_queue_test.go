@@ -214,3 +214,24 @@ func TestOutOfOrderSegmentsCoalesce(t *testing.T) {
 	}
 	wantMibs(t, r, map[stack.Mib]uint64{stack.LINUX_MIB_TCPRCVCOALESCE: 1})
 }
+
+// TestOutOfOrderReplaceDoesNotCoalesce: a segment with the same start as
+// a queued one and more data takes its place (tcp_data_queue_ofo's
+// rb_replace_node; TCPOFOMerge), and is not then merged into the skb
+// before the one it replaced, even though it follows on from it.
+func TestOutOfOrderReplaceDoesNotCoalesce(t *testing.T) {
+	r, err := runScript(t, listener+`   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>
+  +.1 < . 1:1(0) ack 1 win 514
+   +0 accept(3, ..., ...) = 4
+  +.1 < P. 21:31(10) ack 1 win 514
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 21:31>
+   +0 < P. 11:21(10) ack 1 win 514
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 11:31>
+   +0 < P. 21:41(20) ack 1 win 514
+   +0 > . 1:1(0) ack 1 <nop,nop,sack 21:31 11:41>
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMibs(t, r, map[stack.Mib]uint64{stack.LINUX_MIB_TCPRCVCOALESCE: 0, stack.LINUX_MIB_TCPOFOMERGE: 1})
+}

@@ -19,13 +19,15 @@ func init() {
 // stands for. The model has the first of the kernel's three ways: a to
 // whose buffer has room after its tail gets the bytes copied there, for
 // no extra truesize. The other two move from's head or page frags into
-// to's frags; the heads the model's receive paths allocate are kmalloc'd,
-// as tun_get_user's are (skb_head_is_locked), and their data is in the
-// head, so those ways never apply here.
+// to's frags. A TUN skb's head is kmalloc'd, as tun_get_user's is
+// (skb_head_is_locked), and its data is in the head, so they never apply
+// to it; a TCP data skb (loopback's), whose payload the kernel keeps in
+// page frags (PagedHeadEnd), has no tailroom in the kernel and would move
+// its frags, which the model does not do: it is not merged.
 func SkbTryCoalesce(to, from *SkBuff) (bool, uint32) {
 	h := to.h
 	h.tr.Enter2(fnSkbTryCoalesce, tracing.Skb(uint64(to.addr)), tracing.Skb(uint64(from.addr)))
-	if SkbCloned(to) || from.Len > SkbTailroom(to) {
+	if SkbCloned(to) || to.PagedHeadEnd != 0 || from.Len > SkbTailroom(to) {
 		h.tr.Exit(fnSkbTryCoalesce, tracing.Bool(false))
 		return false, 0
 	}

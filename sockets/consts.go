@@ -87,8 +87,8 @@ const (
 	TCP_INFO         = 11 // struct tcp_info (TcpInfo)
 	// TCP_DEFER_ACCEPT: seconds a listener waits for data after the
 	// handshake before a bare ACK completes it, kept as a count of
-	// SYN-ACK retransmissions (rskq_defer_accept). The model does not
-	// defer: getsockopt reads 0, setsockopt is ENOPROTOOPT.
+	// SYN-ACK retransmissions (rskq_defer_accept) and read back as the
+	// seconds those cover.
 	TCP_DEFER_ACCEPT = 9
 	// TCP_WINDOW_CLAMP: the largest receive window to advertise, in
 	// bytes (at least SOCK_MIN_RCVBUF/2; 0 clears it, only in CLOSE).

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/stack/header"
 	"github.com/stackscope/stackscope/tracing"
 )
 
@@ -368,5 +369,40 @@ func TestRecvfromAddressesAndErrorQueue(t *testing.T) {
 	}
 	if data, _, err := p.Recvfrom(u, 100, 0); err != nil || string(data) != "dgram" {
 		t.Errorf("the datagram after MSG_ERRQUEUE: %q, %v", data, err)
+	}
+}
+
+// A connect() that took over a TIME_WAIT carries the tw's ts_recent_stamp,
+// so tcp_connect_init quantises its first window to advmss less the
+// timestamp option (12): on loopback's MTU the SYN offers 65483, not the
+// 65495 of a fresh connection.
+func TestTimeWaitTakeoverInitialWindow(t *testing.T) {
+	f := boot(t, Config{})
+	p := f.p
+	port, _ := closedLoopbackPair(t, f)
+	rng := strconv.Itoa(int(port)) + " " + strconv.Itoa(int(port))
+	if _, err := f.k.Sysctl("net.ipv4.ip_local_port_range", &rng); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.k.AdvanceTo(5e9); err != nil {
+		t.Fatal(err)
+	}
+	var syns []uint16
+	if err := f.k.SetPacketTap(func(r PacketRecord) {
+		b := r.Skb.Bytes[r.Skb.Data:]
+		th := header.TCP(b[header.IPv4(b).IHL():])
+		if th.Flags() == header.TCP_FLAG_SYN {
+			syns = append(syns, th.Window())
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c2 := f.socket(t)
+	if err := p.Connect(c2, addr("127.0.0.1:9000")); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.k.SetPacketTap(nil)
+	if len(syns) != 1 || syns[0] != 65483 {
+		t.Errorf("SYN windows %v, want [65483] (65495 less 12, quantised)", syns)
 	}
 }

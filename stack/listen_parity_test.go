@@ -13,10 +13,12 @@ import (
 // withSock runs read on the kernel loop with the sock behind fd.
 func (f *fixture) withSock(t *testing.T, fd int, read func(sk *sockets.Sock)) {
 	t.Helper()
-	f.k.Do("sock", func(k *Kernel) any {
+	if _, err := f.k.Do("sock", func(k *Kernel) any {
 		read(f.p.Fdt.Get(fd).PrivateData.Sk)
 		return nil
-	})
+	}); err != nil {
+		t.Fatalf("reading fd %d's sock on the loop: %v", fd, err)
+	}
 }
 
 // accept4's SOCK_NONBLOCK marks the new file only: on a blocking listener

@@ -447,9 +447,15 @@ func (k *Kernel) tcpConnectInit(sk *sockets.Sock, rt *Rtable) {
 	tcpInitializeRcvMss(tp)
 	tp.WindowClamp = tcpRcvbufLockedClamp(sk, tp.WindowClamp)
 	// A new connection has no ts_recent_stamp, so the window is quantised
-	// to the full advmss (64240 = 44 * 1460 on Ethernet); a SYN-ACK with
-	// timestamps uses advmss - 12 (65160 = 45 * 1448).
-	tp.RcvWnd, tp.RxOpt.RcvWscale = k.tcpSelectInitialWindow(tcpFullSpace(sk), int(tp.AdvMss), &tp.WindowClamp,
+	// to the full advmss (64240 = 44 * 1460 on Ethernet); one that took
+	// over a TIME_WAIT has the tw's, and quantises to advmss less the
+	// timestamp option (as a SYN-ACK with timestamps does: 65160 =
+	// 45 * 1448).
+	mss := int(tp.AdvMss)
+	if tp.RxOpt.TsRecentStamp != 0 && k.net.Sysctl.TcpTimestamps != 0 {
+		mss -= TCPOLEN_TSTAMP_ALIGNED
+	}
+	tp.RcvWnd, tp.RxOpt.RcvWscale = k.tcpSelectInitialWindow(tcpFullSpace(sk), mss, &tp.WindowClamp,
 		k.net.Sysctl.TcpWindowScaling != 0)
 	tp.RcvSsthresh = tp.RcvWnd
 	// A socket connecting again after a disconnect or a failed attempt

@@ -286,6 +286,7 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 			break
 		}
 	}
+	replaced := false
 	if prev != nil && before(seq, cbEndSeqOf(prev)) {
 		if !after(end, cbEndSeqOf(prev)) {
 			// All of it is queued already.
@@ -307,12 +308,16 @@ func (k *Kernel) tcpDataQueueOfo(sk *sockets.Sock, seg *tcpSegmentIn) {
 			prev = skb.SkbQueuePrev(old, q)
 			k.tcpDsackExtend(sk, cbSeqOf(old), cbEndSeqOf(old))
 			k.tcpOfoDrop(sk, old)
+			replaced = true
 		}
 	}
 	// Data that follows on from prev joins it if prev has room
 	// (tcp_ooo_try_coalesce), and is only SACKed; whatever it overlaps
-	// after it stays queued, as in the kernel.
-	if prev != nil && seq == cbEndSeqOf(prev) && k.tcpTryCoalesce(sk, prev, s) {
+	// after it stays queued, as in the kernel. Not after it replaced a
+	// queued skb of the same start: the kernel's walk meets that skb
+	// first (when it sits above prev in the rb-tree, as it does when it
+	// came first).
+	if prev != nil && !replaced && seq == cbEndSeqOf(prev) && k.tcpTryCoalesce(sk, prev, s) {
 		tp.ack.Pending |= ICSK_ACK_SCHED
 		if tp.RxOpt.SackOk {
 			k.tcpGrowWindow(sk, s, true)

@@ -173,3 +173,40 @@ func TestTcpStreamHeadIsASmallHeadObject(t *testing.T) {
 		t.Errorf("SKB_TRUESIZE(%d) = %d, want %d", tcpStreamHeadEnd, ts, tcpHeadTruesize)
 	}
 }
+
+// TestLoopbackSegmentsAreNotMergedUncharged: a loopback segment's payload
+// sits in page frags in the kernel, so skb_try_coalesce could only move
+// frags there, charging the payload (never a copy into tailroom for
+// nothing); the model does not move frags, so it queues such segments
+// whole. Either way no byte goes uncharged: every queued skb carries at
+// least its head and its payload, and sk_rmem_alloc is their sum.
+func TestLoopbackSegmentsAreNotMergedUncharged(t *testing.T) {
+	f := boot(t, Config{})
+	_, cfd, afd := f.loopbackPair(t, 9000)
+	for i := 0; i < 3; i++ {
+		if _, err := f.p.Sendto(cfd, []byte("abcde"), 0, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type st struct {
+		rq   []uint32
+		lens []uint32
+		rmem int32
+	}
+	got := onSock(t, f.p, afd, func(k *Kernel, sk *sockets.Sock, _ *TcpSock) any {
+		var lens []uint32
+		skb.SkbQueueWalk(&sk.SkReceiveQueue, func(s *skb.SkBuff) bool { lens = append(lens, s.Len); return true })
+		return st{queueTruesizes(&sk.SkReceiveQueue), lens, sk.SkRmemAlloc}
+	}).(st)
+	var sum, bytes uint32
+	for i, ts := range got.rq {
+		sum += ts
+		bytes += got.lens[i]
+		if ts < tcpHeadTruesize+got.lens[i] {
+			t.Errorf("skb %d: truesize %d for %d bytes, below the head's %d plus its payload", i, ts, got.lens[i], tcpHeadTruesize)
+		}
+	}
+	if bytes != 15 || int32(sum) != got.rmem {
+		t.Errorf("receive queue %v (%v bytes), sk_rmem_alloc %d; want 15 bytes and rmem the truesizes' sum", got.rq, got.lens, got.rmem)
+	}
+}
