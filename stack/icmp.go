@@ -165,16 +165,23 @@ func (k *Kernel) icmpRcv(s *skb.SkBuff) {
 	if int(typ) < len(icmpInMibs) && icmpInMibs[typ] != 0 { // ICMPMSGIN_INC_STATS
 		k.mib.inc(icmpInMibs[typ])
 	}
+	if typ == icmpExtEcho || typ == icmpExtEchoReply {
+		// PROBE (RFC 8335): its request goes to icmp_echo, which answers
+		// only with icmp_echo_enable_probe (0, and not modelled), its
+		// reply to ping sockets (none here): dropped, no error counted.
+		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_NOT_SPECIFIED)
+		return
+	}
 	if typ > nrIcmpTypes {
 		// RFC 1122 3.2.2: unknown types are discarded, counted as errors.
 		k.mib.inc(ICMP_MIB_INERRORS)
 		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_UNHANDLED_PROTO)
 		return
 	}
-	if k.ipInputBroadcast(ipHdr(s)) {
+	if k.ipInputBroadcast(ipHdr(s)) || ipHdr(s).Dst().IsMulticast() {
 		// RFC 1122 3.2.2.6 and 3.2.2.8: with icmp_echo_ignore_broadcasts
 		// (1, the default) an echo or timestamp request to a broadcast
-		// is ignored; other types but address mask requests and
+		// or multicast address is ignored; other types but address mask requests and
 		// replies are not accepted from a broadcast at all.
 		switch typ {
 		case icmpAddress, icmpAddressReply:
@@ -445,3 +452,10 @@ func init() {
 		"Answers an ICMP timestamp request with a timestamp reply: the request's originate time, and our receive "+
 			"and transmit times in milliseconds since midnight UT.")
 }
+
+// ICMP_EXT_ECHO and ICMP_EXT_ECHOREPLY: RFC 8335's PROBE, past
+// NR_ICMP_TYPES.
+const (
+	icmpExtEcho      = 42
+	icmpExtEchoReply = 43
+)

@@ -165,3 +165,23 @@ func TestReassemblyTimeoutCountsOutTimeExcds(t *testing.T) {
 		t.Errorf("want one time exceeded, OutTimeExcds 1")
 	}
 }
+
+// icmp_rcv hands PROBE (RFC 8335) requests and replies, types 42 and 43,
+// to icmp_echo and ping_rcv before it checks NR_ICMP_TYPES: with probing
+// off and no ping sockets they are dropped, but not counted as InErrors
+// (type 44 is).
+func TestIcmpProbeTypesAreNoErrors(t *testing.T) {
+	f := boot(t, Config{})
+	dev, c := scriptDev(t, f, 1500)
+	for _, typ := range []uint8{42, 43, 44} {
+		_ = f.k.Receive(dev, buildPacket(t, v4(peerIP, stackIP, layers.IPProtocolICMPv4),
+			&layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(typ, 0)}, gopacket.Payload(make([]byte, 8))))
+	}
+	_ = f.k.Sync()
+	if got := f.mib(t, ICMP_MIB_INERRORS); got != 1 {
+		t.Errorf("InErrors %d after types 42, 43 and 44, want 1 (44 only)", got)
+	}
+	if out := c.Take(); len(out) != 0 {
+		t.Errorf("%d frames answered them, want none", len(out))
+	}
+}
