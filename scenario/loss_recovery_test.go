@@ -183,7 +183,6 @@ func TestLossProbeTimeoutInJiffies(t *testing.T) {
 	}
 }
 
-
 // TestSackOnAnOldAckIsNotDelivered: an ACK below snd_una may still carry
 // SACK news, which tcp_ack's old_ack path tags (tcpi_sacked 1), but it
 // never counts what they deliver (tcp_count_delivered is on the main path
