@@ -2,7 +2,6 @@ package benchrun
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,8 +104,9 @@ func serveLinux(cfg PeerConfig, stdin io.Reader, stdout io.Writer) error {
 		port  int
 		serve func(net.Conn)
 	}
-	streams := newStreamServices()
-	svcs := []service{{7, serveEcho}, {9, streams.discard}, {19, streams.chargen}}
+	// The same discard and chargen as stackscope's live mode.
+	streams := live.NewStreamServices()
+	svcs := []service{{7, serveEcho}, {9, closing(streams.Discard)}, {19, closing(streams.Chargen)}}
 	for i := 0; i < max(1, cfg.Holders); i++ {
 		svcs = append(svcs, service{HoldPort + i, h.keep})
 	}
@@ -183,56 +183,11 @@ func serveEcho(c net.Conn) {
 	_, _ = io.Copy(c, c)
 }
 
-// streamServices holds what the discard and chargen services share
-// between connections, as every peer's services do: discard's 128 KiB read
-// buffers come from a pool and chargen's pattern is built once, so that a
-// short connection (the connect+close row) costs no 128 KiB allocation and
-// the row measures the TCP stack, not the Go garbage collector.
-type streamServices struct {
-	bufs  sync.Pool // *[]byte of 128 KiB
-	block []byte    // chargen's pattern, read-only once built
-}
-
-func newStreamServices() *streamServices {
-	var lines []byte
-	for i := 0; i < 95; i++ {
-		for j := 0; j < 72; j++ {
-			lines = append(lines, byte(' '+(i+j)%95))
-		}
-		lines = append(lines, '\r', '\n')
-	}
-	// As many whole cycles of the RFC 864 pattern (72-character lines, each
-	// one character further along the printable ASCII characters) as fit in
-	// 128 KiB per write, as iperf3 writes and as every peer's chargen does;
-	// the pattern runs on unbroken from one write to the next.
-	s := &streamServices{block: bytes.Repeat(lines, (128<<10)/len(lines))}
-	s.bufs.New = func() any {
-		b := make([]byte, 128<<10)
-		return &b
-	}
-	return s
-}
-
-// discard reads 128 KiB at a time, as iperf3 does and as every peer's
-// discard service does, and throws it away.
-func (s *streamServices) discard(c net.Conn) {
-	defer c.Close()
-	bp := s.bufs.Get().(*[]byte)
-	defer s.bufs.Put(bp)
-	for {
-		if _, err := c.Read(*bp); err != nil {
-			return
-		}
-	}
-}
-
-// chargen writes the RFC 864 pattern until the client goes away.
-func (s *streamServices) chargen(c net.Conn) {
-	defer c.Close()
-	go func() { _, _ = io.Copy(io.Discard, c) }()
-	for {
-		if _, err := c.Write(s.block); err != nil {
-			return
-		}
+// closing wraps a service so that it closes the connection when done, as
+// acceptLoop's services must.
+func closing(serve func(net.Conn)) func(net.Conn) {
+	return func(c net.Conn) {
+		defer c.Close()
+		serve(c)
 	}
 }

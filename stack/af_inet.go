@@ -468,7 +468,7 @@ func (k *Kernel) inetStreamOps() *sockets.ProtoOps {
 		Listen: k.inetListen, Shutdown: k.inetShutdown, Connect: k.inetStreamConnect,
 		Sendmsg: k.inetSendmsg, Recvmsg: k.inetRecvmsg,
 		Setsockopt: k.sockCommonSetsockopt, Getsockopt: k.sockCommonGetsockopt,
-		Ioctl: k.inetIoctl, Poll: k.tcpPoll, SetRcvlowat: k.tcpSetRcvlowat, SetPeekOff: skSetPeekOff,
+		Ioctl: k.inetIoctl, Poll: k.tcpPoll, SetRcvlowat: k.tcpSetRcvlowat, SetPeekOff: k.skSetPeekOff,
 	}
 }
 

@@ -190,7 +190,7 @@ func (k *Kernel) inetCskGetPort(sk *sockets.Sock, snum uint16) error {
 		k.undoBuckets(tb, tb2, createdTb, createdTb2)
 		return fail(sockets.Errno(tracing.EADDRINUSE))
 	}
-	inetCskUpdateFastreuse(tb, sk)
+	k.inetCskUpdateFastreuse(tb, sk)
 	if icsk := sockets.IcskOf(sk); icsk.IcskBindHash == nil {
 		sockets.InetBindHash(net, sk, tb, tb2, port)
 	}
@@ -207,20 +207,19 @@ func (k *Kernel) inetCskGetPort(sk *sockets.Sock, snum uint16) error {
 // the new (port, address) bucket is already linked under tb when
 // inet_csk_get_port gets here, so the first branch (an empty tb) is not
 // taken from there and fastreuse never becomes 1.
-func inetCskUpdateFastreuse(tb *sockets.InetBindBucket, sk *sockets.Sock) {
+func (k *Kernel) inetCskUpdateFastreuse(tb *sockets.InetBindBucket, sk *sockets.Sock) {
 	reuse := sk.SkcReuse != 0 && sk.SkcState != sockets.TCP_LISTEN
-	if !tb.HasBuckets() {
+	switch {
+	case !tb.HasBuckets():
 		tb.Fastreuse = 0
 		if reuse {
 			tb.Fastreuse = 1
 		}
-		tb.Fastreuseport = 0
-		return
-	}
-	if !reuse {
+	case !reuse:
 		tb.Fastreuse = 0
 	}
 	tb.Fastreuseport = 0
+	k.tr.Point(fnInetCskUpdateFastreuse, tracing.Int(int64(tb.Fastreuse)), tracing.Int(int64(tb.Fastreuseport)))
 }
 
 // undoBuckets frees buckets inet_csk_get_port created before failing.

@@ -734,8 +734,9 @@ func (k *Kernel) tcpFragment(sk *sockets.Sock, queue int, s *skb.SkBuff, n uint3
 
 // skSetPeekOff is sk_set_peek_off, TCP's SO_PEEK_OFF: store the offset
 // (any value; a negative one turns it off).
-func skSetPeekOff(sk *sockets.Sock, val int32) error {
+func (k *Kernel) skSetPeekOff(sk *sockets.Sock, val int32) error {
 	sk.SkPeekOff = val
+	k.tr.Point(fnSkSetPeekOff, tracing.Sock(uint64(sk.Addr())), tracing.Int(int64(val)))
 	return nil
 }
 

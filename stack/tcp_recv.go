@@ -235,6 +235,7 @@ func (k *Kernel) tcpTryCoalesce(sk *sockets.Sock, to, from *skb.SkBuff) bool {
 		return false
 	}
 	ok, delta := skb.SkbTryCoalesce(to, from)
+	k.tr.Point(fnTcpTryCoalesce, tracing.Skb(uint64(from.Addr())), tracing.Bool(ok))
 	if !ok {
 		return false
 	}

@@ -33,7 +33,7 @@ var (
 	fnTcpTaskletFunc, fnTcpTsqHandler, fnTcpShouldAutocork                                                       tracing.FuncID
 	fnTcpWfree, fnTcpSmallQueueCheck, fnSkbStillInHostQueue, fnTcpUpdatePacingRate, fnTcpAckProbe                tracing.FuncID
 	fnTcpCompressedAckKick, fnTcpSackCompressSendAck, fnTcpRtxProbe0TimedOut, fnTcpReleaseCb                     tracing.FuncID
-	fnTcpTwskUnique                                                                                              tracing.FuncID
+	fnTcpTwskUnique, fnTcpTryCoalesce, fnInetCskUpdateFastreuse, fnSkSetPeekOff                                  tracing.FuncID
 )
 
 func init() {
@@ -373,6 +373,15 @@ func init() {
 	fnInetCheckEstablished = point("__inet_check_established", "net/ipv4/inet_hashtables.c", (*Kernel).inetCheckEstablished,
 		[]string{"lport", "taken"}, false, "Is this four-tuple already in ehash? Then connect() must try another local port, "+
 			"unless the sock holding it is a TIME_WAIT that tcp_twsk_unique lets the new connection take over.")
+	fnTcpTryCoalesce = point("tcp_try_coalesce", "net/ipv4/tcp_input.c", (*Kernel).tcpTryCoalesce, []string{"from", "merged"}, false,
+		"Tries to merge a segment into the skb before it in the receive (or out-of-order) queue when its data follows "+
+			"on from that skb's: small segments then share one skb and one truesize (TCPRcvCoalesce).")
+	fnInetCskUpdateFastreuse = point("inet_csk_update_fastreuse", "net/ipv4/inet_connection_sock.c", (*Kernel).inetCskUpdateFastreuse,
+		[]string{"fastreuse", "fastreuseport"}, false,
+		"bind() records on the port's bucket whether its owners allow address reuse and port sharing; a port "+
+			"connect() made (-1/-1) that bind() joins is no longer connect()'s to pick.")
+	fnSkSetPeekOff = point("sk_set_peek_off", "net/core/sock.c", (*Kernel).skSetPeekOff, []string{"sk", "val"}, false,
+		"SO_PEEK_OFF: where the next MSG_PEEK starts, ahead of what was read; -1 turns it off.")
 	fnTcpTwskUnique = point("tcp_twsk_unique", "net/ipv4/tcp_ipv4.c", (*Kernel).tcpTwskUnique, []string{"tw", "unique"}, false,
 		"May connect() take over this TIME_WAIT four-tuple? Only with timestamps (PAWS keeps the two connections apart); "+
 			"a port connect() picks also needs tcp_tw_reuse (2: loopback only) and a second since the tw's last timestamp. "+

@@ -53,7 +53,7 @@ func (s *Session) startServices(which []string) error {
 			return fmt.Errorf("unknown service %q (known: %s)", name, strings.Join(ServiceNames(), ", "))
 		}
 	}
-	streams := newStreamServices()
+	streams := NewStreamServices()
 	for _, svc := range Services {
 		if which != nil && !slices.Contains(which, svc.Name) {
 			continue
@@ -93,7 +93,7 @@ func (s *Session) startServices(which []string) error {
 			}()
 			continue
 		}
-		handle := map[string]func(net.Conn){"echo": serveEcho, "discard": streams.discard, "chargen": streams.chargen}[svc.Name]
+		handle := map[string]func(net.Conn){"echo": serveEcho, "discard": streams.Discard, "chargen": streams.Chargen}[svc.Name]
 		var conns sync.WaitGroup
 		s.services = append(s.services, service{name: svc.Name, stop: func() { _ = l.Close() }})
 		s.wg.Add(1)
@@ -145,18 +145,19 @@ const discardReadSize = 128 << 10
 // transfer mostly system calls).
 const chargenWrite = 128 << 10
 
-// streamServices holds what the discard and chargen services share between
-// their connections, so that a connection costs no 128 KiB allocation of
+// StreamServices holds what the discard and chargen services share between
+// their connections (live mode's, and the bench's Linux peer's), so that a connection costs no 128 KiB allocation of
 // its own: a short connection (connect, then close) would otherwise spend
 // more of its time in the Go allocator and garbage collector than in the
 // model kernel.
-type streamServices struct {
+type StreamServices struct {
 	bufs  sync.Pool // *[]byte of discardReadSize, for discard's reads
 	block []byte    // chargen's pattern, read-only once built
 }
 
-func newStreamServices() *streamServices {
-	s := &streamServices{block: chargenBlock()}
+// NewStreamServices builds chargen's pattern and discard's buffer pool.
+func NewStreamServices() *StreamServices {
+	s := &StreamServices{block: chargenBlock()}
 	s.bufs.New = func() any {
 		b := make([]byte, discardReadSize)
 		return &b
@@ -180,8 +181,8 @@ func chargenBlock() []byte {
 	return bytes.Repeat(cycle, chargenWrite/len(cycle))
 }
 
-// discard reads and throws away everything until the client closes.
-func (s *streamServices) discard(c net.Conn) {
+// Discard reads and throws away everything until the client closes.
+func (s *StreamServices) Discard(c net.Conn) {
 	bp := s.bufs.Get().(*[]byte)
 	defer s.bufs.Put(bp)
 	for {
@@ -191,8 +192,8 @@ func (s *streamServices) discard(c net.Conn) {
 	}
 }
 
-// chargen writes the RFC 864 pattern until the client goes away.
-func (s *streamServices) chargen(c net.Conn) {
+// Chargen writes the RFC 864 pattern until the client goes away.
+func (s *StreamServices) Chargen(c net.Conn) {
 	go func() { _, _ = io.Copy(io.Discard, c) }() // the client's bytes are ignored
 	for {
 		if _, err := c.Write(s.block); err != nil {
