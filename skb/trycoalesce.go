@@ -23,11 +23,13 @@ func init() {
 // (skb_head_is_locked), and its data is in the head, so they never apply
 // to it; a TCP data skb (loopback's), whose payload the kernel keeps in
 // page frags (PagedHeadEnd), has no tailroom in the kernel and would move
-// its frags, which the model does not do: it is not merged.
+// its frags, which the model does not do: it is not merged. A from with no
+// data (a bare FIN) always fits, as in the kernel, where 0 bytes fit any
+// tailroom.
 func SkbTryCoalesce(to, from *SkBuff) (bool, uint32) {
 	h := to.h
 	h.tr.Enter2(fnSkbTryCoalesce, tracing.Skb(uint64(to.addr)), tracing.Skb(uint64(from.addr)))
-	if SkbCloned(to) || to.PagedHeadEnd != 0 || from.Len > SkbTailroom(to) {
+	if SkbCloned(to) || (from.Len > 0 && (to.PagedHeadEnd != 0 || from.Len > SkbTailroom(to))) {
 		h.tr.Exit(fnSkbTryCoalesce, tracing.Bool(false))
 		return false, 0
 	}

@@ -533,7 +533,18 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 			off := seq - cbSeqOf(s)
 			if off >= s.Len {
 				next := skb.SkbPeekNext(s, &sk.SkReceiveQueue)
-				if !peek && off >= s.Len {
+				if cbFlagsOf(s)&header.TCP_FLAG_FIN != 0 {
+					// found_fin_ok: an skb read to its end (a bare FIN,
+					// or one a peek went through) that carries the FIN;
+					// even a read of nothing consumes it.
+					finFound = true
+					if !peek {
+						tp.CopiedSeq++
+						k.tcpEatSkb(sk, s)
+					}
+					break
+				}
+				if !peek {
 					k.tcpEatSkb(sk, s)
 				}
 				s = next
@@ -584,12 +595,9 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 			}
 		} else {
 			if sk.SockFlagSet(sockets.SOCK_DONE) || sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
-				// found_fin_ok: all data read, the FIN is consumed too (it
-				// takes a sequence number), so Recv-Q reads 0 afterwards.
-				// A reset after the FIN leaves its error for the next call.
-				if !peek && tp.RcvNxt == tp.CopiedSeq+1 {
-					tp.CopiedSeq++
-				}
+				// The FIN's skb was read before (found_fin_ok): end of
+				// file. A reset after the FIN leaves its error for the
+				// next call.
 				if sk.SockFlagSet(sockets.SOCK_DONE) || sk.SkErr == 0 {
 					break
 				}

@@ -183,7 +183,8 @@ func (k *Kernel) tcpTryRmemSchedule(sk *sockets.Sock, inSeq uint32) bool {
 // rcv_nxt, header pulled) is merged into the tail of sk_receive_queue if
 // it can be (tcp_try_coalesce; eaten: the caller frees it), or else joins
 // the queue, charged to the socket; rcv_nxt moves past it. It reports the
-// skb's FIN; an skb with no data that is not merged is freed here.
+// skb's FIN. A FIN with no data joins the queue too (or marks the tail it
+// merges into): the reader consumes its sequence number.
 func (k *Kernel) tcpQueueRcv(sk *sockets.Sock, s *skb.SkBuff, trimmed bool) (fin, eaten bool) {
 	tp := tcpSk(sk)
 	k.tr.Point(fnTcpQueueRcv, tracing.Sock(uint64(sk.Addr())), tracing.Size(uint64(s.Len)))
@@ -201,10 +202,12 @@ func (k *Kernel) tcpQueueRcv(sk *sockets.Sock, s *skb.SkBuff, trimmed bool) (fin
 	if eaten {
 		return fin, true // the caller frees s once it is done with it
 	}
-	if s.Len == 0 {
-		_ = skb.ConsumeSkb(s)
+	if s.Len == 0 && !fin {
+		_ = skb.ConsumeSkb(s) // nothing to read and no FIN: not reached
 		return fin, false
 	}
+	// A bare FIN is queued as it is: its sequence number is read
+	// (found_fin_ok in tcp_recvmsg) and it stays charged until then.
 	if s.Sk == nil {
 		sockets.SkRmemCharge(sk, s.Truesize)
 		s.Sk = sk

@@ -261,7 +261,8 @@ func init() {
 		"Retransmits the segments marked lost, lowest first, while cwnd has room over what is in flight. "+
 			"Returns how many went.")
 	fnTcpQueueRcv = pt("tcp_queue_rcv", tcpInputC, (*Kernel).tcpQueueRcv, []string{"sk", "len"},
-		"An in-order segment joins sk_receive_queue, charged to the socket's receive memory; rcv_nxt moves past it.")
+		"An in-order segment joins sk_receive_queue, charged to the socket's receive memory; rcv_nxt moves past it. "+
+			"A FIN with no data joins it too (or marks the tail skb it merges into): it waits there until a read consumes it.")
 	fnTcpTryRmemSchedule = pt("tcp_try_rmem_schedule", tcpInputC, (*Kernel).tcpTryRmemSchedule, []string{"sk", "ok"},
 		"Is there room in the receive buffer for one more segment? Over sk_rcvbuf, the queue is collapsed first "+
 			"(tcp_prune_queue); still over, the segment is dropped.")
@@ -311,7 +312,8 @@ func init() {
 			"retransmit queue until it is acknowledged.")
 	fnTcpRecvmsg = reg("tcp_recvmsg", tcpC, (*Kernel).tcpRecvmsg, []string{"sk", "len", "flags"},
 		"Copies in-order bytes from sk_receive_queue to the user (copied_seq advances), sleeping while there are "+
-			"none; returns 0 at end of file. A reader who made room may send a window update.")
+			"none. The skb carrying the peer's FIN ends the read: its sequence number is consumed and the skb freed, "+
+			"and from then on reads return 0 (end of file). A reader who made room may send a window update.")
 	fnTcpSendProbe0 = tracing.Register(tracing.Spec{Name: "tcp_send_probe0", File: tcpOutputC, Args: []string{"sk", "snd_wnd"},
 		Explain: "The peer's receive window is zero while data waits: a probe with an old sequence number asks it for a window update."})
 	fnTcpPruneQueue = reg("tcp_prune_queue", tcpInputC, (*Kernel).tcpPruneQueue, sk,
