@@ -48,7 +48,7 @@ type ProtoOps struct {
 	Bind       func(sock *Socket, addr SockaddrIn, addrLen int) error
 	Connect    func(sock *Socket, addr SockaddrIn, addrLen int, flags int) error
 	Accept     func(sock, newsock *Socket, flags int) error
-	Getname    func(sock *Socket, peer bool) (SockaddrIn, error)
+	Getname    func(sock *Socket, peer int) (SockaddrIn, error)
 	Listen     func(sock *Socket, backlog int) error
 	Shutdown   func(sock *Socket, how int) error
 	Setsockopt func(sock *Socket, level, optname int, val Optval) error

@@ -358,7 +358,13 @@ func doAccept(net *Net, file *File, flags int) (*File, SockaddrIn, error) {
 		fput(net, newfile)
 		return fail(err)
 	}
-	peer, _ := newsock.Ops.Getname(newsock, true)
+	// getname with peer == 2: a connection reset while it was queued
+	// (CLOSE now) still has its peer; only one with none fails.
+	peer, err := newsock.Ops.Getname(newsock, 2)
+	if err != nil {
+		fput(net, newfile)
+		return fail(Errno(tracing.ECONNABORTED))
+	}
 	tr.Exit(fnDoAccept, tracing.Ptr(uint64(newfile.addr)))
 	return newfile, peer, nil
 }
@@ -428,7 +434,11 @@ func SysGetsockname(net *Net, fdt *FdTable, fd int, peer bool) (SockaddrIn, erro
 		}
 		defer FdPut(net, sock)
 		Noop(tr, fnSecuritySocketGetsockname, tracing.Ptr(uint64(sock.addr)))
-		out, err = sock.Ops.Getname(sock, peer)
+		p := 0
+		if peer {
+			p = 1
+		}
+		out, err = sock.Ops.Getname(sock, p)
 		return 0, err
 	})
 	return out, err

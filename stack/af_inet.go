@@ -346,15 +346,17 @@ func (k *Kernel) inetAccept(sock, newsock *sockets.Socket, flags int) error {
 
 // inetGetname is inet_getname: the local address (inet_rcv_saddr, or
 // inet_saddr when bound to any) or, for the peer, inet_daddr, ENOTCONN if
-// there is none.
-func (k *Kernel) inetGetname(sock *sockets.Socket, peer bool) (sockets.SockaddrIn, error) {
+// there is none. peer is 0 for getsockname, 1 for getpeername (which also
+// refuses a CLOSE or SYN_SENT sock) and 2 for do_accept (which does not:
+// a connection reset in the accept queue still reports its peer).
+func (k *Kernel) inetGetname(sock *sockets.Socket, peer int) (sockets.SockaddrIn, error) {
 	tr := k.tr
-	tr.Enter2(fnInetGetname, tracing.Ptr(uint64(sock.Addr())), tracing.Bool(peer))
+	tr.Enter2(fnInetGetname, tracing.Ptr(uint64(sock.Addr())), tracing.Int(int64(peer)))
 	sk := sock.Sk
 	out := sockets.SockaddrIn{Family: sockets.AF_INET}
-	if peer {
+	if peer != 0 {
 		st := sk.SkcState
-		if sk.SkcDport == 0 || st == sockets.TCP_CLOSE || st == sockets.TCP_SYN_SENT {
+		if sk.SkcDport == 0 || (peer == 1 && (st == sockets.TCP_CLOSE || st == sockets.TCP_SYN_SENT)) {
 			tr.Exit(fnInetGetname, tracing.Errno(-tracing.ENOTCONN))
 			return out, sockets.Errno(tracing.ENOTCONN)
 		}

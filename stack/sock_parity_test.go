@@ -1,0 +1,45 @@
+package stack
+
+import (
+	"testing"
+
+	"github.com/stackscope/stackscope/sockets"
+	"github.com/stackscope/stackscope/tracing"
+)
+
+// do_accept asks inet_getname for the peer with peer == 2, which refuses
+// only a sock with no inet_dport: a connection reset while it waited in
+// the accept queue (now CLOSE) still reports its peer, while
+// getpeername (peer == 1) on it says ENOTCONN.
+func TestAcceptOfResetConnectionReportsPeer(t *testing.T) {
+	f := boot(t, Config{})
+	p := f.p
+	lfd := f.socket(t)
+	if err := p.Bind(lfd, addr("127.0.0.1:80")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	cfd := f.socket(t)
+	if err := p.Connect(cfd, addr("127.0.0.1:80")); err != nil {
+		t.Fatal(err)
+	}
+	me, _ := p.Getsockname(cfd)
+	if err := p.Setsockopt(cfd, sockets.SOL_SOCKET, sockets.SO_LINGER, sockets.Optval{LingerOnoff: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(cfd); err != nil { // RST to the queued child
+		t.Fatal(err)
+	}
+	afd, peer, err := p.Accept4(lfd, 0)
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	if peer.Addr.String() != "127.0.0.1" || peer.Port != me.Port {
+		t.Errorf("accept reported the peer as %v:%d, want 127.0.0.1:%d", peer.Addr, peer.Port, me.Port)
+	}
+	if _, err := p.Getpeername(afd); errnoOf(err) != tracing.ENOTCONN {
+		t.Errorf("getpeername on the reset connection: %v, want ENOTCONN", err)
+	}
+}
