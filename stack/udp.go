@@ -307,6 +307,9 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 	if len(data) > udpMaxPayload {
 		return fail(sockets.Errno(tracing.EMSGSIZE))
 	}
+	if flags&sockets.MSG_OOB != 0 { // BSD's answer: no out-of-band data
+		return fail(sockets.Errno(tracing.EOPNOTSUPP))
+	}
 	var daddr netip.Addr
 	var dport uint16
 	if addr != nil {
