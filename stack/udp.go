@@ -326,8 +326,13 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 		}
 		daddr, dport = sk.SkcDaddr.Addr(), sk.SkcDport.Ntohs()
 	}
+	// sock_alloc_send_pskb: the pending error, then a socket shut down
+	// for writing (EPIPE; UDP raises no SIGPIPE).
 	if err := sockError(sk); err != nil {
 		return fail(err)
+	}
+	if sk.SkShutdown&sockets.SEND_SHUTDOWN != 0 {
+		return fail(sockets.Errno(tracing.EPIPE))
 	}
 	s, err := skb.AllocSkb(k.skbs, uint32(skbMaxHeader+header.UDPHeaderSize+len(data)))
 	if err != nil {

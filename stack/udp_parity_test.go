@@ -20,3 +20,33 @@ func TestUDPSendMsgOOBIsEOPNOTSUPP(t *testing.T) {
 		t.Errorf("OutDatagrams %d, want 0", n)
 	}
 }
+
+// sock_alloc_send_pskb (from __ip_append_data) fails with EPIPE once the
+// socket is shut down for writing: a connected socket after
+// shutdown(SHUT_WR), and an unconnected one too (inet_shutdown says
+// ENOTCONN but records the shutdown all the same). UDP sends no SIGPIPE.
+func TestUDPSendAfterShutdownIsEPIPE(t *testing.T) {
+	f := boot(t, Config{})
+	p := f.p
+	to := addr("127.0.0.1:9")
+	conn := f.udpSocket(t)
+	if err := p.Connect(conn, to); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Shutdown(conn, sockets.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Sendto(conn, []byte("x"), 0, nil); errnoOf(err) != tracing.EPIPE {
+		t.Errorf("send after SHUT_WR: %v, want EPIPE", err)
+	}
+	unconn := f.udpSocket(t)
+	if err := p.Shutdown(unconn, sockets.SHUT_WR); errnoOf(err) != tracing.ENOTCONN {
+		t.Errorf("shutdown of an unconnected socket: %v, want ENOTCONN", err)
+	}
+	if _, err := p.Sendto(unconn, []byte("x"), 0, &to); errnoOf(err) != tracing.EPIPE {
+		t.Errorf("sendto after SHUT_WR: %v, want EPIPE", err)
+	}
+	if n := f.mib(t, UDP_MIB_OUTDATAGRAMS); n != 0 {
+		t.Errorf("OutDatagrams %d, want 0", n)
+	}
+}
