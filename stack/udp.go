@@ -304,7 +304,7 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 		tr.Exit(fnUdpSendmsg, tracing.Errno(sockets.ErrnoOf(err).Ret()))
 		return -1, err
 	}
-	if len(data) > udpMaxPayload {
+	if len(data) > 0xFFFF {
 		return fail(sockets.Errno(tracing.EMSGSIZE))
 	}
 	if flags&sockets.MSG_OOB != 0 { // BSD's answer: no out-of-band data
@@ -326,6 +326,16 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 		}
 		daddr, dport = sk.SkcDaddr.Addr(), sk.SkcDport.Ntohs()
 	}
+	rt, err := k.ipRouteOutput(daddr)
+	if err != nil {
+		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
+		return fail(err)
+	}
+	// __ip_append_data: a datagram IP cannot carry (len + 8 over
+	// 65535 - 20) is EMSGSIZE only now, after the route.
+	if len(data) > udpMaxPayload {
+		return fail(sockets.Errno(tracing.EMSGSIZE))
+	}
 	// sock_alloc_send_pskb: the pending error, then a socket shut down
 	// for writing (EPIPE; UDP raises no SIGPIPE).
 	if err := sockError(sk); err != nil {
@@ -344,12 +354,6 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 	copy(b[header.UDPHeaderSize:], data)
 	skb.SkbResetTransportHeader(s)
 	s.Sk = sk
-	rt, err := k.ipRouteOutput(daddr)
-	if err != nil {
-		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
-		_ = skb.KfreeSkbReason(s, skb.SKB_DROP_REASON_IP_OUTNOROUTES)
-		return fail(err)
-	}
 	src := rt.Src
 	if inet := sockets.InetOf(sk); inet.InetSaddr != 0 {
 		src = inet.InetSaddr.Addr()

@@ -50,3 +50,39 @@ func TestUDPSendAfterShutdownIsEPIPE(t *testing.T) {
 		t.Errorf("OutDatagrams %d, want 0", n)
 	}
 }
+
+// udp_sendmsg rejects only len > 0xFFFF up front; 65508..65535 bytes
+// fail in __ip_append_data, after EDESTADDRREQ and the route lookup; the
+// pending socket error is taken still later, in sock_alloc_send_pskb, so
+// an unroutable send leaves it pending.
+func TestUDPSendErrorOrder(t *testing.T) {
+	f := boot(t, Config{})
+	p := f.p
+	fd := f.udpSocket(t)
+	if _, err := p.Sendto(fd, make([]byte, 65536), 0, nil); errnoOf(err) != tracing.EMSGSIZE {
+		t.Errorf("65536 bytes, no address: %v, want EMSGSIZE", err)
+	}
+	if _, err := p.Sendto(fd, make([]byte, 65508), 0, nil); errnoOf(err) != tracing.EDESTADDRREQ {
+		t.Errorf("65508 bytes, no address: %v, want EDESTADDRREQ", err)
+	}
+	far := addr("198.51.100.1:9")
+	if _, err := p.Sendto(fd, make([]byte, 65508), 0, &far); errnoOf(err) != tracing.ENETUNREACH {
+		t.Errorf("65508 bytes, no route: %v, want ENETUNREACH", err)
+	}
+	// A connected socket with ECONNREFUSED pending.
+	if err := p.Connect(fd, addr("127.0.0.1:9")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Sendto(fd, []byte("x"), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Sendto(fd, []byte("x"), 0, &far); errnoOf(err) != tracing.ENETUNREACH {
+		t.Errorf("no route, an error pending: %v, want ENETUNREACH", err)
+	}
+	if _, err := p.Sendto(fd, make([]byte, 65508), 0, nil); errnoOf(err) != tracing.EMSGSIZE {
+		t.Errorf("65508 bytes, an error pending: %v, want EMSGSIZE", err)
+	}
+	if _, err := p.Sendto(fd, []byte("x"), 0, nil); errnoOf(err) != tracing.ECONNREFUSED {
+		t.Errorf("the pending error: %v, want ECONNREFUSED", err)
+	}
+}
