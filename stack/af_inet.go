@@ -73,13 +73,13 @@ func (k *Kernel) protoRegister(p *sockets.Proto) error {
 }
 
 // inetAddrType is inet_addr_type: what an IPv4 address is to this host,
-// as the local routing table says. 0.0.0.0 and 255.255.255.255 are
-// broadcast; so is each subnet's broadcast address (fib_add_ifaddr); lo
-// owns the rest of 127.0.0.0/8.
+// as the local routing table says. All of 0.0.0.0/8 and 255.255.255.255
+// are broadcast (__inet_dev_addr_type); so is each subnet's broadcast
+// address (fib_add_ifaddr); lo owns the rest of 127.0.0.0/8.
 func (k *Kernel) inetAddrType(a sockets.Be32) sockets.AddrType {
 	ip := a.Addr()
 	switch {
-	case a == sockets.INADDR_ANY || a == 0xffffffff:
+	case ip.As4()[0] == 0 || a == 0xffffffff: // ipv4_is_zeronet, ipv4_is_lbcast
 		return sockets.RTN_BROADCAST
 	case ip.IsMulticast():
 		return sockets.RTN_MULTICAST

@@ -43,3 +43,15 @@ func TestAcceptOfResetConnectionReportsPeer(t *testing.T) {
 		t.Errorf("getpeername on the reset connection: %v, want ENOTCONN", err)
 	}
 }
+
+// __inet_dev_addr_type calls all of 0.0.0.0/8 broadcast (ipv4_is_zeronet),
+// and inet_bind accepts a broadcast address: bind to 0.1.2.3 succeeds,
+// for UDP and TCP alike.
+func TestBindToZeronetSucceeds(t *testing.T) {
+	f := boot(t, Config{})
+	for _, fd := range []int{f.udpSocket(t), f.socket(t)} {
+		if err := f.p.Bind(fd, addr("0.1.2.3:5000")); err != nil {
+			t.Errorf("bind to 0.1.2.3: %v, want success", err)
+		}
+	}
+}
