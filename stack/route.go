@@ -126,17 +126,23 @@ func (k *Kernel) ipRtUpdatePmtu(daddr netip.Addr, mtu uint32) bool {
 	return true
 }
 
-// routeOutputDev is the route lookup without path MTU exceptions.
+// routeOutputDev is the route lookup without path MTU exceptions, in
+// fib_lookup's order: the local table first (a subnet's broadcast address
+// is an RTN_BROADCAST route there, lo's 127.255.255.255 included, more
+// specific than lo's 127.0.0.0/8), then the subnets and the default route.
+// Through the default route __mkroute_output makes 255.255.255.255
+// RTN_BROADCAST, a multicast group RTN_MULTICAST, and refuses the rest of
+// 0.0.0.0/8 (EINVAL).
 func (k *Kernel) routeOutputDev(daddr netip.Addr) (*Rtable, error) {
 	if !daddr.Is4() {
 		return nil, sockets.Errno(tracing.EAFNOSUPPORT)
 	}
+	if d, src, ok := k.fibBroadcastDev(daddr); ok {
+		return &Rtable{Dev: d, Type: sockets.RTN_BROADCAST, Src: src, MTU: d.MTU}, nil
+	}
 	if _, src, ok := k.localAddr(daddr); ok {
 		lo := k.loopback()
 		return &Rtable{Dev: lo, Type: sockets.RTN_LOCAL, Src: src, MTU: lo.MTU}, nil
-	}
-	if daddr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return nil, sockets.Errno(tracing.ENETUNREACH)
 	}
 	for _, d := range k.devs {
 		if d.Flags&netdev.IFF_LOOPBACK != 0 || !d.Up() {
@@ -150,7 +156,16 @@ func (k *Kernel) routeOutputDev(daddr netip.Addr) (*Rtable, error) {
 	}
 	for _, d := range k.devs {
 		if d.Flags&netdev.IFF_LOOPBACK == 0 && d.Up() && d.Peer.IsValid() && len(d.Addrs) > 0 {
-			return &Rtable{Dev: d, Type: sockets.RTN_UNICAST, Gateway: d.Peer, Src: d.Addrs[0].Addr(), MTU: d.MTU}, nil
+			rt := &Rtable{Dev: d, Type: sockets.RTN_UNICAST, Gateway: d.Peer, Src: d.Addrs[0].Addr(), MTU: d.MTU}
+			switch {
+			case daddr == netipBroadcast: // no gateway for a broadcast
+				rt.Type, rt.Gateway = sockets.RTN_BROADCAST, netip.Addr{}
+			case daddr.IsMulticast():
+				rt.Type = sockets.RTN_MULTICAST
+			case daddr.As4()[0] == 0: // ipv4_is_zeronet
+				return nil, sockets.Errno(tracing.EINVAL)
+			}
+			return rt, nil
 		}
 	}
 	return nil, sockets.Errno(tracing.ENETUNREACH)
@@ -250,8 +265,15 @@ func (k *Kernel) inetLookupIfaddr(a netip.Addr) bool {
 // address on an up device: fib_add_ifaddr adds prefix|~mask as an
 // RTN_BROADCAST route for every prefix shorter than /31.
 func (k *Kernel) fibBroadcast(a netip.Addr) bool {
+	_, _, ok := k.fibBroadcastDev(a)
+	return ok
+}
+
+// fibBroadcastDev finds the RTN_BROADCAST route fib_add_ifaddr added for
+// a: the device and its address (the route's prefsrc).
+func (k *Kernel) fibBroadcastDev(a netip.Addr) (*netdev.Device, netip.Addr, bool) {
 	if !a.Is4() {
-		return false
+		return nil, netip.Addr{}, false
 	}
 	for _, d := range k.devs {
 		if !d.Up() {
@@ -259,11 +281,11 @@ func (k *Kernel) fibBroadcast(a netip.Addr) bool {
 		}
 		for _, p := range d.Addrs {
 			if b, ok := subnetBroadcast(p); ok && b == a {
-				return true
+				return d, p.Addr(), true
 			}
 		}
 	}
-	return false
+	return nil, netip.Addr{}, false
 }
 
 // subnetBroadcast is prefix|~mask of an IPv4 address's prefix, if

@@ -124,8 +124,8 @@ func (k *Kernel) tcpV4Connect(sk *sockets.Sock, addr sockets.SockaddrIn) error {
 		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
 		return fail(err)
 	}
-	if addr.Addr.IsMulticast() || addr.Addr == netipBroadcast {
-		return fail(sockets.Errno(tracing.ENETUNREACH))
+	if rt.Type == sockets.RTN_BROADCAST || rt.Type == sockets.RTN_MULTICAST {
+		return fail(sockets.Errno(tracing.ENETUNREACH)) // RTCF_BROADCAST, RTCF_MULTICAST
 	}
 	inet := sockets.InetOf(sk)
 	if inet.InetSaddr == 0 {

@@ -211,6 +211,9 @@ func (k *Kernel) ip4DatagramConnect(sk *sockets.Sock, addr sockets.SockaddrIn) e
 		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
 		return fail(err)
 	}
+	if rt.Type == sockets.RTN_BROADCAST && !sk.SockFlagSet(sockets.SOCK_BROADCAST) {
+		return fail(sockets.Errno(tracing.EACCES)) // RTCF_BROADCAST needs SO_BROADCAST
+	}
 	inet := sockets.InetOf(sk)
 	if inet.InetSaddr == 0 {
 		inet.InetSaddr = sockets.Be32From(rt.Src)
@@ -330,6 +333,9 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 	if err != nil {
 		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
 		return fail(err)
+	}
+	if rt.Type == sockets.RTN_BROADCAST && !sk.SockFlagSet(sockets.SOCK_BROADCAST) {
+		return fail(sockets.Errno(tracing.EACCES)) // RTCF_BROADCAST needs SO_BROADCAST
 	}
 	// __ip_append_data: a datagram IP cannot carry (len + 8 over
 	// 65535 - 20) is EMSGSIZE only now, after the route.
