@@ -22,6 +22,9 @@ type Rtable struct {
 	// for less than ip_rt_min_pmtu, so packets go without DF and may be
 	// fragmented (ip_dont_fragment is false).
 	MTULocked bool
+	// Dst is fl4->daddr after the lookup: the destination, except that
+	// 0.0.0.0 becomes 127.0.0.1 (ip_route_output_key_hash_rcu).
+	Dst netip.Addr
 }
 
 // localAddr reports whether a belongs to this host, and the device that
@@ -137,6 +140,33 @@ func (k *Kernel) routeOutputDev(daddr netip.Addr) (*Rtable, error) {
 	if !daddr.Is4() {
 		return nil, sockets.Errno(tracing.EAFNOSUPPORT)
 	}
+	if daddr.IsUnspecified() {
+		// ip_route_output_key_hash_rcu: "to 0.0.0.0" is to this host,
+		// over lo (a caller with a source address routes to it instead:
+		// routeDaddr).
+		lo := k.loopback()
+		self := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		return &Rtable{Dev: lo, Type: sockets.RTN_LOCAL, Src: self, Dst: self, MTU: lo.MTU}, nil
+	}
+	rt, err := k.routeOutputTable(daddr)
+	if rt != nil {
+		rt.Dst = daddr
+	}
+	return rt, err
+}
+
+// routeDaddr is the destination a socket with source address saddr routes
+// to: daddr, or for 0.0.0.0 saddr itself (ip_route_output_key_hash_rcu
+// sets fl4->daddr = fl4->saddr).
+func routeDaddr(daddr netip.Addr, saddr sockets.Be32) netip.Addr {
+	if daddr.IsUnspecified() && saddr != 0 {
+		return saddr.Addr()
+	}
+	return daddr
+}
+
+// routeOutputTable is the fib_lookup part of routeOutputDev.
+func (k *Kernel) routeOutputTable(daddr netip.Addr) (*Rtable, error) {
 	if d, src, ok := k.fibBroadcastDev(daddr); ok {
 		return &Rtable{Dev: d, Type: sockets.RTN_BROADCAST, Src: src, MTU: d.MTU}, nil
 	}

@@ -119,7 +119,8 @@ func (k *Kernel) tcpV4Connect(sk *sockets.Sock, addr sockets.SockaddrIn) error {
 	if addr.Family != sockets.AF_INET || !addr.Addr.Is4() {
 		return fail(sockets.Errno(tracing.EAFNOSUPPORT))
 	}
-	rt, err := k.ipRouteOutput(addr.Addr)
+	inet := sockets.InetOf(sk)
+	rt, err := k.ipRouteOutput(routeDaddr(addr.Addr, inet.InetSaddr))
 	if err != nil {
 		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
 		return fail(err)
@@ -127,7 +128,6 @@ func (k *Kernel) tcpV4Connect(sk *sockets.Sock, addr sockets.SockaddrIn) error {
 	if rt.Type == sockets.RTN_BROADCAST || rt.Type == sockets.RTN_MULTICAST {
 		return fail(sockets.Errno(tracing.ENETUNREACH)) // RTCF_BROADCAST, RTCF_MULTICAST
 	}
-	inet := sockets.InetOf(sk)
 	if inet.InetSaddr == 0 {
 		// The route's source address; a sock bound to 0.0.0.0:port moves
 		// to that address's bhash2 bucket.
@@ -138,7 +138,7 @@ func (k *Kernel) tcpV4Connect(sk *sockets.Sock, addr sockets.SockaddrIn) error {
 		sk.SkcRcvSaddr = inet.InetSaddr
 	}
 	tp := tcpSk(sk)
-	daddr := sockets.Be32From(addr.Addr)
+	daddr := sockets.Be32From(rt.Dst) // fl4->daddr: 0.0.0.0 was rewritten
 	if tp.RxOpt.TsRecentStamp != 0 && sk.SkcDaddr != daddr {
 		// Timestamps and a sequence number kept for another peer.
 		tp.RxOpt.TsRecent, tp.RxOpt.TsRecentStamp = 0, 0

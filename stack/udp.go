@@ -206,7 +206,8 @@ func (k *Kernel) ip4DatagramConnect(sk *sockets.Sock, addr sockets.SockaddrIn) e
 	}
 	sockets.LockSock(sk)
 	defer sockets.ReleaseSock(sk)
-	rt, err := k.ipRouteOutput(addr.Addr)
+	inet := sockets.InetOf(sk)
+	rt, err := k.ipRouteOutput(routeDaddr(addr.Addr, inet.InetSaddr))
 	if err != nil {
 		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
 		return fail(err)
@@ -214,7 +215,6 @@ func (k *Kernel) ip4DatagramConnect(sk *sockets.Sock, addr sockets.SockaddrIn) e
 	if rt.Type == sockets.RTN_BROADCAST && !sk.SockFlagSet(sockets.SOCK_BROADCAST) {
 		return fail(sockets.Errno(tracing.EACCES)) // RTCF_BROADCAST needs SO_BROADCAST
 	}
-	inet := sockets.InetOf(sk)
 	if inet.InetSaddr == 0 {
 		inet.InetSaddr = sockets.Be32From(rt.Src)
 	}
@@ -222,7 +222,7 @@ func (k *Kernel) ip4DatagramConnect(sk *sockets.Sock, addr sockets.SockaddrIn) e
 		sk.SkcRcvSaddr = sockets.Be32From(rt.Src)
 		k.udpRehash(sk)
 	}
-	sk.SkcDaddr = sockets.Be32From(addr.Addr)
+	sk.SkcDaddr = sockets.Be32From(rt.Dst) // fl4->daddr
 	sk.SkcDport = sockets.Htons(addr.Port)
 	sk.SkcState = sockets.TCP_ESTABLISHED
 	inet.InetId = uint16(k.GetRandomU32())
@@ -329,7 +329,7 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 		}
 		daddr, dport = sk.SkcDaddr.Addr(), sk.SkcDport.Ntohs()
 	}
-	rt, err := k.ipRouteOutput(daddr)
+	rt, err := k.ipRouteOutput(routeDaddr(daddr, sockets.InetOf(sk).InetSaddr))
 	if err != nil {
 		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
 		return fail(err)
@@ -337,6 +337,7 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 	if rt.Type == sockets.RTN_BROADCAST && !sk.SockFlagSet(sockets.SOCK_BROADCAST) {
 		return fail(sockets.Errno(tracing.EACCES)) // RTCF_BROADCAST needs SO_BROADCAST
 	}
+	daddr = rt.Dst // fl4->daddr: 0.0.0.0 was rewritten
 	// __ip_append_data: a datagram IP cannot carry (len + 8 over
 	// 65535 - 20) is EMSGSIZE only now, after the route.
 	if len(data) > udpMaxPayload {
