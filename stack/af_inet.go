@@ -488,6 +488,11 @@ func (k *Kernel) inetDgramOps(name string) *sockets.ProtoOps {
 	}
 	if name == "inet_sockraw_ops" {
 		ops.Poll = k.datagramPoll
+	} else {
+		// udp_set_peek_off: sk_set_peek_off, and peeking_with_offset
+		// while it is not negative (the model reads that off
+		// sk_peek_off).
+		ops.SetPeekOff = k.skSetPeekOff
 	}
 	return ops
 }

@@ -419,9 +419,10 @@ func (k *Kernel) udpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, socke
 		return fail(sockets.Errno(tracing.EAGAIN))
 	}
 	var s *skb.SkBuff
+	var off int
 	for {
 		var err error
-		if s, err = k.skbRecvUDP(sk, flags); err != nil {
+		if s, off, err = k.skbRecvUDP(sk, flags); err != nil {
 			return fail(err)
 		}
 		if s == nil { // shut down for reading: 0 bytes
@@ -434,9 +435,12 @@ func (k *Kernel) udpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, socke
 		// csum_copy_err: the datagram goes, and the read tries the next.
 		k.udpDropBadCsum(sk, s, flags&sockets.MSG_PEEK == 0)
 	}
+	// Copy from off (SO_PEEK_OFF's place in this datagram; 0 unless
+	// peeking): a buffer holding the rest is no truncation, a smaller one
+	// is MSG_TRUNC as soon as it is smaller than the whole datagram.
 	data := s.Bytes()
-	n := copy(buf, data)
-	if n < len(data) {
+	n := copy(buf, data[off:])
+	if len(buf) < len(data)-off || (off > 0 && len(buf) == len(data)-off) {
 		res.MsgFlags |= sockets.MSG_TRUNC
 	}
 	iph := ipHdr(s)
@@ -446,6 +450,9 @@ func (k *Kernel) udpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, socke
 	if flags&sockets.MSG_TRUNC != 0 {
 		ret = len(data)
 	}
+	// skb_consume_udp: with SO_PEEK_OFF set (peeking_with_offset), a
+	// peek moves the offset on by what it returned, a read takes it back.
+	skPeekOffsetMove(sk, ret, flags&sockets.MSG_PEEK != 0)
 	if flags&sockets.MSG_PEEK == 0 {
 		k.mib.inc(UDP_MIB_INDATAGRAMS)
 		sockets.SkRmemUncharge(sk, s.Truesize)
@@ -515,35 +522,70 @@ func (k *Kernel) firstPacketLength(sk *sockets.Sock) (n int) {
 }
 
 // skbRecvUDP is __skb_recv_udp: the first datagram of the receive queue,
-// waiting for one (__skb_wait_for_more_packets) if the call may block.
-func (k *Kernel) skbRecvUDP(sk *sockets.Sock, flags int) (*skb.SkBuff, error) {
+// waiting for one (__skb_wait_for_more_packets) if the call may block. A
+// MSG_PEEK with SO_PEEK_OFF set starts sk_peek_off bytes in
+// (__skb_try_recv_from_queue): whole datagrams that short are skipped,
+// and the offset into the one found is returned with it.
+func (k *Kernel) skbRecvUDP(sk *sockets.Sock, flags int) (*skb.SkBuff, int, error) {
 	timeo := sockRcvtimeo(sk, flags&sockets.MSG_DONTWAIT != 0)
 	for {
 		if err := sockError(sk); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		q := &sk.SkReceiveQueue
-		if !skb.SkbQueueEmpty(q) {
-			if flags&sockets.MSG_PEEK != 0 {
-				return skb.SkbPeek(q), nil
+		if flags&sockets.MSG_PEEK != 0 {
+			if s, off := udpPeekAt(q, sk.SkPeekOff); s != nil {
+				return s, off, nil
 			}
-			return skb.SkbDequeue(q), nil
+		} else if !skb.SkbQueueEmpty(q) {
+			return skb.SkbDequeue(q), 0, nil
 		}
 		if timeo == 0 {
-			return nil, sockets.Errno(tracing.EAGAIN)
+			return nil, 0, sockets.Errno(tracing.EAGAIN)
 		}
 		if sk.SkShutdown&sockets.RCV_SHUTDOWN != 0 {
 			// A reader that would wait is told "end" (0 bytes), as
 			// __skb_wait_for_more_packets does: shutdown(SHUT_RD)
 			// is how another thread wakes it.
-			return nil, nil
+			return nil, 0, nil
 		}
 		var intr bool
 		timeo, intr = k.SleepOn(sk.SkWq, true, timeo)
 		if intr {
-			return nil, sockets.Errno(tracing.EINTR)
+			return nil, 0, sockets.Errno(tracing.EINTR)
 		}
 	}
+}
+
+// udpCbPeeked is the model's skb->peeked: a zero-length datagram once
+// peeked is skipped by a peek at offset 0.
+const udpCbPeeked = 1
+
+// udpPeekAt is __skb_try_recv_from_queue for MSG_PEEK: with off >= 0
+// (SO_PEEK_OFF) it skips the datagrams that off covers, and a peeked
+// empty one; it returns the datagram found and the offset left in it.
+func udpPeekAt(q *skb.SkBuffHead, off int32) (*skb.SkBuff, int) {
+	peekAtOff := off >= 0
+	o := 0
+	if peekAtOff {
+		o = int(off)
+	}
+	var found *skb.SkBuff
+	skb.SkbQueueWalk(q, func(s *skb.SkBuff) bool {
+		if peekAtOff && o >= int(s.Len) && (o > 0 || s.Cb[udpCbPeeked] != 0) {
+			o -= int(s.Len)
+			return true
+		}
+		if s.Len == 0 {
+			s.Cb[udpCbPeeked] = 1 // skb_set_peeked
+		}
+		found = s
+		return false
+	})
+	if found == nil {
+		return nil, 0
+	}
+	return found, o
 }
 
 // udpPoll is udp_poll (net/ipv4/udp.c), the poll of UDP and ping

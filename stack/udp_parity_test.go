@@ -86,3 +86,61 @@ func TestUDPSendErrorOrder(t *testing.T) {
 		t.Errorf("the pending error: %v, want ECONNREFUSED", err)
 	}
 }
+
+// inet_dgram_ops has set_peek_off (udp_set_peek_off): SO_PEEK_OFF reads
+// -1 until set, and then a MSG_PEEK starts that many bytes into the
+// queue (__skb_try_recv_from_queue skips the datagrams it covers) and
+// moves it on by what it returned; a read takes it back
+// (skb_consume_udp).
+func TestUDPPeekOffset(t *testing.T) {
+	f := boot(t, Config{})
+	p := f.p
+	srv, cli := f.udpSocket(t), f.udpSocket(t)
+	if err := p.Bind(srv, addr("127.0.0.1:7")); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := p.Getsockopt(srv, sockets.SOL_SOCKET, sockets.SO_PEEK_OFF); err != nil || v.Int != -1 {
+		t.Fatalf("SO_PEEK_OFF reads %d, %v; want -1", v.Int, err)
+	}
+	to := addr("127.0.0.1:7")
+	for _, m := range []string{"abcdef", "ghij"} {
+		if _, err := p.Sendto(cli, []byte(m), 0, &to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Setsockopt(srv, sockets.SOL_SOCKET, sockets.SO_PEEK_OFF, sockets.Optval{Int: 2}); err != nil {
+		t.Fatalf("set SO_PEEK_OFF: %v", err)
+	}
+	peek := func(n int, want string) {
+		t.Helper()
+		if data, _, err := p.Recvfrom(srv, n, sockets.MSG_PEEK|sockets.MSG_DONTWAIT); err != nil || string(data) != want {
+			t.Errorf("peek %d: %q %v, want %q", n, data, err, want)
+		}
+	}
+	off := func(want int64) {
+		t.Helper()
+		if v, _ := p.Getsockopt(srv, sockets.SOL_SOCKET, sockets.SO_PEEK_OFF); v.Int != want {
+			t.Errorf("SO_PEEK_OFF %d, want %d", v.Int, want)
+		}
+	}
+	peek(3, "cde")
+	off(5)
+	peek(10, "f")
+	off(6)
+	peek(10, "ghij") // the first datagram is covered: the second, from its start
+	off(10)
+	if _, _, err := p.Recvfrom(srv, 10, sockets.MSG_PEEK|sockets.MSG_DONTWAIT); errnoOf(err) != tracing.EAGAIN {
+		t.Errorf("peek past everything: %v, want EAGAIN", err)
+	}
+	if data, _, err := p.Recvfrom(srv, 10, 0); err != nil || string(data) != "abcdef" {
+		t.Errorf("read: %q %v", data, err)
+	}
+	off(4) // 10 - 6: still past the whole of "ghij"
+	if _, _, err := p.Recvfrom(srv, 10, sockets.MSG_PEEK|sockets.MSG_DONTWAIT); errnoOf(err) != tracing.EAGAIN {
+		t.Errorf("peek at 4 of a 4-byte queue: %v, want EAGAIN", err)
+	}
+	if data, _, err := p.Recvfrom(srv, 10, 0); err != nil || string(data) != "ghij" {
+		t.Errorf("read: %q %v", data, err)
+	}
+	off(0)
+}
