@@ -406,3 +406,31 @@ func TestTimeWaitTakeoverInitialWindow(t *testing.T) {
 		t.Errorf("SYN windows %v, want [65483] (65495 less 12, quantised)", syns)
 	}
 }
+
+// TestDisconnectResetsRtoMin: connect(AF_UNSPEC) puts icsk_rto_min back to
+// TCP_RTO_MIN (200 ms), not to tcp_rto_min_us, which only a new socket
+// takes.
+func TestDisconnectResetsRtoMin(t *testing.T) {
+	f := boot(t, Config{})
+	_, _ = scriptDev(t, f, 1500)
+	v := "50000"
+	if _, err := f.k.Sysctl("net.ipv4.tcp_rto_min_us", &v); err != nil {
+		t.Fatal(err)
+	}
+	p := f.p
+	fd := f.socket(t)
+	rtoMin := func() int64 {
+		var m int64
+		f.sockOfFd(t, fd, func(_ *Kernel, sk *sockets.Sock) { m = tcpSk(sk).IcskRtoMin })
+		return m
+	}
+	if m := rtoMin(); m != 50e6 {
+		t.Fatalf("icsk_rto_min of a new socket = %d ns, want 50 ms (the sysctl)", m)
+	}
+	if err := p.Connect(fd, sockets.SockaddrIn{Family: sockets.AF_UNSPEC}); err != nil {
+		t.Fatalf("connect(AF_UNSPEC): %v", err)
+	}
+	if m := rtoMin(); m != TCP_RTO_MIN {
+		t.Errorf("icsk_rto_min after the disconnect = %d ns, want TCP_RTO_MIN (200 ms)", m)
+	}
+}

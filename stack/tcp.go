@@ -360,6 +360,7 @@ func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 	k.tcpClearXmitTimers(sk)
 	tcpPurgeRcvQueue(sk, &sk.SkReceiveQueue)
 	tp.CopiedSeq = tp.RcvNxt
+	tp.UrgData = 0
 	sk.SkPeekOff = -1 // sk_set_peek_off(sk, -1)
 	k.tcpWriteQueuePurge(sk)
 	tcpOfoPurge(sk)
@@ -381,6 +382,7 @@ func (k *Kernel) tcpDisconnect(sk *sockets.Sock, flags int) error {
 	tp.IcskProbesOut = 0
 	tp.probesTstampSet = false
 	tp.IcskRto = TCP_TIMEOUT_INIT
+	tp.IcskRtoMin = TCP_RTO_MIN // not tcp_rto_min_us: 6.12 puts back the constant
 	tp.SndSsthresh = TCP_INFINITE_SSTHRESH
 	tp.SndCwnd = TCP_INIT_CWND
 	tp.sndCwndCnt = 0
@@ -722,9 +724,10 @@ func caName(b []byte) string {
 // SIOCOUTQ the bytes not yet acknowledged (write_seq - snd_una: sent or
 // still queued), SIOCOUTQNSD the bytes not yet sent (write_seq -
 // snd_nxt). During the handshake all are 0; a listener has no queues to
-// measure (EINVAL). SIOCATMARK says whether the next byte to read is the
-// urgent mark (urg_data set and urg_seq == copied_seq); the model keeps no
-// urgent data, so it is always 0, in any state.
+// measure (EINVAL). With an urgent byte ahead (and no SO_OOBINLINE),
+// SIOCINQ counts only the bytes before it. SIOCATMARK says whether the
+// next byte to read is the urgent mark (urg_data set and urg_seq ==
+// copied_seq), in any state.
 func (k *Kernel) tcpIoctl(sk *sockets.Sock, cmd int) (int64, error) {
 	tr := k.tr
 	tr.Enter2(fnTcpIoctl, tracing.Sock(uint64(sk.Addr())), tracing.Uint(uint64(cmd)))
@@ -739,14 +742,22 @@ func (k *Kernel) tcpIoctl(sk *sockets.Sock, cmd int) (int64, error) {
 			return -1, sockets.Errno(tracing.EINVAL)
 		}
 	case sockets.SIOCATMARK:
-		tr.Exit(fnTcpIoctl, tracing.Int(0)) // no urg_data: never at the mark
-		return 0, nil
+		if tcpAtUrgMark(tp) {
+			answ = 1
+		}
+		tr.Exit(fnTcpIoctl, tracing.Int(answ))
+		return answ, nil
 	default:
 		tr.Exit(fnTcpIoctl, tracing.Errno(-tracing.ENOIOCTLCMD))
 		return -1, sockets.Errno(tracing.ENOIOCTLCMD)
 	}
 	switch {
 	case handshake:
+	case cmd == sockets.SIOCINQ && tp.UrgData != 0 && !sk.SockFlagSet(sockets.SOCK_URGINLINE) &&
+		!before(tp.UrgSeq, tp.CopiedSeq) && before(tp.UrgSeq, tp.RcvNxt):
+		// tcp_inq: an urgent byte not yet read ahead: only what comes
+		// before it.
+		answ = int64(tp.UrgSeq - tp.CopiedSeq)
 	case cmd == sockets.SIOCINQ:
 		answ = int64(tp.RcvNxt - tp.CopiedSeq)
 		if answ > 0 && sk.SockFlagSet(sockets.SOCK_DONE) {

@@ -480,20 +480,21 @@ func (k *Kernel) tcpRecvmsg(sk *sockets.Sock, buf []byte, flags int) (int, socke
 		return -1, res, err
 	}
 	sockets.LockSock(sk)
-	n, err := k.tcpRecvmsgLocked(sk, buf, flags)
+	n, err := k.tcpRecvmsgLocked(sk, buf, flags, &res)
 	sockets.ReleaseSock(sk)
 	tr.Exit(fnTcpRecvmsg, retInt(n, err))
 	return n, res, err
 }
 
-func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int) (int, error) {
+func (k *Kernel) tcpRecvmsgLocked(sk *sockets.Sock, buf []byte, flags int, res *sockets.RecvResult) (int, error) {
 	if sk.SkcState == sockets.TCP_LISTEN {
 		return -1, sockets.Errno(tracing.ENOTCONN)
 	}
 	if flags&sockets.MSG_OOB != 0 {
-		// tcp_recv_urg: there is never urgent data to read (urgent data
-		// is not modelled), and no ACK is due for it.
-		return -1, sockets.Errno(tracing.EINVAL)
+		// recv_urg: the urgent byte, out of band; no ACK is due for it.
+		n, err := k.tcpRecvUrg(sk, buf, flags, res)
+		k.tr.Point(fnTcpRecvUrg, tracing.Sock(uint64(sk.Addr())), retInt(n, err))
+		return n, err
 	}
 	n, err := k.tcpRecvmsgCopy(sk, buf, flags)
 	// Whatever happened (a peek and an error too), an ACK the read makes
@@ -528,8 +529,15 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 	// something to read, and then returns 0 (the loop of
 	// tcp_recvmsg_locked runs at least once, with a target of 1).
 	zero := len(buf) == 0
-	for (copied < len(buf) || zero) && !finFound {
+	// urgMark: the read stopped in front of the urgent byte, which it
+	// does not read past once it has copied something.
+	urgMark := false
+	for (copied < len(buf) || zero) && !finFound && !urgMark {
 		for s := skb.SkbPeek(&sk.SkReceiveQueue); s != nil && (copied < len(buf) || zero); {
+			if tp.UrgData != 0 && tp.UrgSeq == seq && copied > 0 {
+				urgMark = true
+				break
+			}
 			off := seq - cbSeqOf(s)
 			if off >= s.Len {
 				next := skb.SkbPeekNext(s, &sk.SkReceiveQueue)
@@ -554,16 +562,43 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 				k.tcpRcvSpaceAdjust(sk)
 				return 0, nil
 			}
-			n := copy(buf[copied:], s.Bytes()[off:])
+			used := min(s.Len-off, uint32(len(buf)-copied))
+			if tp.UrgData != 0 {
+				// The urgent byte is in what this skb offers: stop in
+				// front of it, or (standing on it, no SO_OOBINLINE)
+				// step over it.
+				if urgOff := tp.UrgSeq - seq; urgOff < used {
+					switch {
+					case urgOff > 0:
+						used = urgOff
+					case !sk.SockFlagSet(sockets.SOCK_URGINLINE):
+						seq++
+						off++
+						used--
+						if !peek {
+							tp.CopiedSeq = seq
+						}
+					}
+				}
+			}
+			n := copy(buf[copied:copied+int(used)], s.Bytes()[off:])
 			copied += n
 			seq += uint32(n)
 			if !peek {
 				tp.CopiedSeq = seq
 			}
 			skPeekOffsetMove(sk, n, peek)
-			k.tcpRcvSpaceAdjust(sk)
+			if n > 0 {
+				k.tcpRcvSpaceAdjust(sk)
+			}
+			if tp.UrgData != 0 && after(tp.CopiedSeq, tp.UrgSeq) {
+				tp.UrgData = 0 // read past the mark: it is done with
+			}
 			if off+uint32(n) < s.Len {
-				break
+				// More in this skb: the buffer is full (the loop ends),
+				// the read reached the urgent mark (the check above
+				// ends it), or it stepped over the urgent byte.
+				continue
 			}
 			next := skb.SkbPeekNext(s, &sk.SkReceiveQueue)
 			if cbFlagsOf(s)&header.TCP_FLAG_FIN != 0 {
@@ -581,7 +616,7 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 			}
 			s = next
 		}
-		if finFound {
+		if finFound || urgMark {
 			break
 		}
 		if copied >= target {

@@ -135,6 +135,8 @@ func (k *Kernel) tcpRcvStateProcess(sk *sockets.Sock, seg *tcpSegmentIn) (reset 
 			return 0
 		}
 	}
+	// Step 6: the URG bit.
+	k.tcpUrg(sk, seg)
 	// Step 7: the segment's data (and FIN).
 	queue := false
 	switch sk.SkcState {

@@ -63,7 +63,11 @@ func (k *Kernel) tcpPoll(file *sockets.File, sock *sockets.Socket, wait *sockets
 		mask |= sockets.POLLIN | sockets.POLLRDNORM | sockets.POLLRDHUP
 	}
 	if state != sockets.TCP_SYN_SENT && state != sockets.TCP_SYN_RECV {
-		if tcpStreamIsReadable(sk, sockRcvlowat(sk, int32(^uint32(0)>>1))) {
+		target := sockRcvlowat(sk, int32(^uint32(0)>>1))
+		if tcpAtUrgMark(tp) && !sk.SockFlagSet(sockets.SOCK_URGINLINE) {
+			target++ // the urgent byte ahead is not read in line
+		}
+		if tcpStreamIsReadable(sk, target) {
 			mask |= sockets.POLLIN | sockets.POLLRDNORM
 		}
 		if shutdown&sockets.SEND_SHUTDOWN != 0 || skStreamIsWriteable(sk, tp, 1) {
@@ -76,6 +80,9 @@ func (k *Kernel) tcpPoll(file *sockets.File, sock *sockets.Socket, wait *sockets
 				mask |= sockets.POLLOUT | sockets.POLLWRNORM
 			}
 		}
+	}
+	if state != sockets.TCP_SYN_SENT && state != sockets.TCP_SYN_RECV && tp.UrgData&TCP_URG_VALID != 0 {
+		mask |= sockets.POLLPRI // the urgent byte is there to read out of band
 	}
 	if sk.SkErr != 0 || !skb.SkbQueueEmpty(&sk.SkErrorQueue) {
 		mask |= sockets.POLLERR

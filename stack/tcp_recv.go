@@ -30,6 +30,7 @@ func (k *Kernel) tcpRcvEstablished(sk *sockets.Sock, seg *tcpSegmentIn) {
 		return
 	}
 	k.tcpRcvRttMeasureTs(sk, seg.seq, seg.end)
+	k.tcpUrg(sk, seg)
 	k.tcpDataQueue(sk, seg)
 	if sk.SkcState != sockets.TCP_CLOSE {
 		k.tcpDataSndCheck(sk)

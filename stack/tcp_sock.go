@@ -28,6 +28,8 @@ type tcpConn struct {
 	RxOpt                     TcpOptionsReceived
 	SndWl1                    uint32
 	SndUp                     uint32
+	UrgSeq                    uint32 // the peer's urgent byte (tcp_check_urg)
+	UrgData                   uint16 // TCP_URG_NOTYET, TCP_URG_VALID | the byte, TCP_URG_READ, or 0
 	MaxWindow                 uint32
 	WindowClamp               uint32
 	RcvSsthresh               uint32

@@ -34,6 +34,7 @@ var (
 	fnTcpWfree, fnTcpSmallQueueCheck, fnSkbStillInHostQueue, fnTcpUpdatePacingRate, fnTcpAckProbe                tracing.FuncID
 	fnTcpCompressedAckKick, fnTcpSackCompressSendAck, fnTcpRtxProbe0TimedOut, fnTcpReleaseCb                     tracing.FuncID
 	fnTcpTwskUnique, fnTcpTryCoalesce, fnInetCskUpdateFastreuse, fnSkSetPeekOff                                  tracing.FuncID
+	fnTcpCheckUrg, fnTcpUrg, fnTcpRecvUrg                                                                        tracing.FuncID
 )
 
 func init() {
@@ -382,6 +383,15 @@ func init() {
 		[]string{"fastreuse", "fastreuseport"}, false,
 		"bind() records on the port's bucket whether its owners allow address reuse and port sharing; a port "+
 			"connect() made (-1/-1) that bind() joins is no longer connect()'s to pick.")
+	fnTcpCheckUrg = point("tcp_check_urg", tcpInputC, (*Kernel).tcpCheckUrg, []string{"sk", "urg_seq"}, false,
+		"A segment with URG names a new urgent byte (seq + urgent pointer - 1): urg_data goes to NOTYET until it arrives. "+
+			"A reader standing at an old urgent byte skips it now. The socket's owner would get SIGURG.")
+	fnTcpUrg = point("tcp_urg", tcpInputC, (*Kernel).tcpUrg, []string{"sk", "byte"}, false,
+		"The urgent byte is in this segment: a copy is kept in urg_data (VALID), poll reports POLLPRI and "+
+			"recv(MSG_OOB) can take it. Without SO_OOBINLINE it is also cut out of the stream: reads stop in front of it and skip it.")
+	fnTcpRecvUrg = point("tcp_recv_urg", tcpC, (*Kernel).tcpRecvUrg, []string{"sk", "ret"}, false,
+		"recv(MSG_OOB): the urgent byte, once, never waiting: EAGAIN while it has not arrived, EINVAL when there is none "+
+			"(or SO_OOBINLINE keeps it in the stream).")
 	fnSkSetPeekOff = point("sk_set_peek_off", "net/core/sock.c", (*Kernel).skSetPeekOff, []string{"sk", "val"}, false,
 		"SO_PEEK_OFF: where the next MSG_PEEK starts, ahead of what was read; -1 turns it off.")
 	fnTcpTwskUnique = point("tcp_twsk_unique", "net/ipv4/tcp_ipv4.c", (*Kernel).tcpTwskUnique, []string{"tw", "unique"}, false,
