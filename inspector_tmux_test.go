@@ -55,16 +55,24 @@ func startTmux(t *testing.T, args ...string) *tmuxSession {
 }
 
 // keys sends tmux key names ("Tab", "Escape", "q", "?"). After Escape it
-// waits a moment, as a person would: an ESC followed at once by a key
-// reads as alt+key.
+// waits, as a person would, until the screen shows the key was taken (up
+// to 2 s, at least 150 ms): an ESC followed at once by a key reads as
+// alt+key, and on a busy machine a fixed pause was not always enough.
 func (s *tmuxSession) keys(keys ...string) {
 	s.t.Helper()
 	for _, k := range keys {
+		before := ""
+		if k == "Escape" {
+			before = s.screen()
+		}
 		if out, err := exec.Command("tmux", "send-keys", "-t", s.name, k).CombinedOutput(); err != nil {
 			s.t.Fatalf("send-keys %q: %v\n%s", k, err, out)
 		}
 		if k == "Escape" {
 			time.Sleep(150 * time.Millisecond)
+			for deadline := time.Now().Add(2 * time.Second); s.screen() == before && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+			}
 		}
 	}
 }
