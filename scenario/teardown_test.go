@@ -323,3 +323,66 @@ func TestNegativeLingerWaitsWithoutLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCurrEstabCountsCloseWait: CurrEstab counts CLOSE_WAIT as well as
+// ESTABLISHED (tcp_set_state), so the peer's FIN leaves it at 1; the
+// close that follows (LAST_ACK) takes it to 0. The previous build
+// counted 0 in CLOSE_WAIT.
+func TestCurrEstabCountsCloseWait(t *testing.T) {
+	const peerFin = accepted + ` +.2 < F. 1:1(0) ack 1 win 512
+   +0 > . 1:1(0) ack 2
+`
+	r, err := runScript(t, peerFin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.TCP_MIB_CURRESTAB, 1)
+	r, err = runScript(t, peerFin+` +.1 close(4) = 0
+   +0 > F. 1:1(0) ack 2
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.TCP_MIB_CURRESTAB, 0)
+}
+
+// TestNoTimeWaitPastMaxTwBuckets: with tcp_max_tw_buckets tws already
+// (here 0), tcp_time_wait gets no tw (inet_twsk_alloc), counts
+// TCPTimeWaitOverflow and just closes; the orphan that would have waited
+// in FIN_WAIT2 is gone, so the peer's FIN meets a RST. The previous build
+// kept the tw and ACKed the FIN.
+func TestNoTimeWaitPastMaxTwBuckets(t *testing.T) {
+	r, err := runScript(t, "`sysctl -q net.ipv4.tcp_max_tw_buckets=0`\n"+accepted+` +.2 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+ +.05 < . 1:1(0) ack 2 win 512
+ +.3 < F. 1:1(0) ack 2 win 512
+   +0 > R 2:2(0)
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mibIs(t, r, stack.LINUX_MIB_TCPTIMEWAITOVERFLOW, 1)
+}
+
+// TestRfc1337IgnoresRstInTimeWait: with tcp_rfc1337 set, an in-window RST
+// does not end TIME_WAIT, so a later old ACK is answered by the tw (an
+// ACK) rather than by a RST for no socket. The default (0) lets the RST
+// end it.
+func TestRfc1337IgnoresRstInTimeWait(t *testing.T) {
+	const timeWait = accepted + ` +.2 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+ +.05 < F. 1:1(0) ack 2 win 512
+   +0 > . 2:2(0) ack 2
+ +.05 < R 2:2(0) win 0
+`
+	if _, err := runScript(t, "`sysctl -q net.ipv4.tcp_rfc1337=1`\n"+timeWait+` +1 < . 1:1(0) ack 2 win 512
+   +0 > . 2:2(0) ack 2
+`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runScript(t, timeWait+` +1 < . 1:1(0) ack 2 win 512
+   +0 > R 2:2(0)
+`); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -95,6 +95,10 @@ type Sysctls struct {
 	TcpOrphanRetries   int
 	TcpAbortOnOverflow int
 	TcpMaxTwBuckets    int
+	// TcpRfc1337: non-zero keeps a TIME_WAIT alive when an in-window RST
+	// arrives (RFC 1337's remedy for TIME_WAIT assassination); 0, the
+	// default, lets the RST end it.
+	TcpRfc1337         int
 	TcpTimestamps      int
 	TcpSack            int
 	TcpWindowScaling   int
@@ -258,6 +262,7 @@ var sysctlTable = []SysctlEntry{
 	intEntry("net.ipv4.tcp_pacing_ca_ratio", "the pacing rate after slow start, in percent of cwnd*mss/srtt", func(s *Sysctls) *int { return &s.TcpPacingCaRatio }, 0, 1000),
 	intEntry("net.ipv4.tcp_slow_start_after_idle", "restart the congestion window after an idle period longer than the RTO (RFC 2861)", func(s *Sysctls) *int { return &s.TcpSlowStartAfterIdle }, 0, 1),
 	intEntry("net.ipv4.tcp_abort_on_overflow", "reset instead of dropping the final ACK when the accept queue is full", func(s *Sysctls) *int { return &s.TcpAbortOnOverflow }, 0, 1),
+	intEntry("net.ipv4.tcp_rfc1337", "ignore an in-window RST in TIME_WAIT instead of ending it (RFC 1337)", func(s *Sysctls) *int { return &s.TcpRfc1337 }, -1<<31, 1<<31-1),
 	intEntry("net.ipv4.tcp_max_tw_buckets", "the most TIME_WAIT sockets at once", func(s *Sysctls) *int { return &s.TcpMaxTwBuckets }, 0, 1<<31-1),
 	intEntry("net.ipv4.tcp_timestamps", "TCP timestamps option (RFC 7323)", func(s *Sysctls) *int { return &s.TcpTimestamps }, 0, 2),
 	intEntry("net.ipv4.tcp_sack", "selective acknowledgements (RFC 2018)", func(s *Sysctls) *int { return &s.TcpSack }, 0, 1),

@@ -174,10 +174,19 @@ func (k *Kernel) tcpSetState(sk *sockets.Sock, state sockets.State) {
 			sockets.InetPutPort(k.net, k.hash, sk)
 		}
 	}
+	// CurrEstab counts ESTABLISHED and CLOSE_WAIT: the peer's FIN moves
+	// a connection between the two without changing it.
+	old := sk.SkcState
 	switch {
-	case state == sockets.TCP_ESTABLISHED && sk.SkcState != sockets.TCP_ESTABLISHED:
-		k.mib.inc(TCP_MIB_CURRESTAB)
-	case state != sockets.TCP_ESTABLISHED && sk.SkcState == sockets.TCP_ESTABLISHED:
+	case state == sockets.TCP_ESTABLISHED:
+		if old != sockets.TCP_ESTABLISHED {
+			k.mib.inc(TCP_MIB_CURRESTAB)
+		}
+	case state == sockets.TCP_CLOSE_WAIT:
+		if old == sockets.TCP_SYN_RECV {
+			k.mib.inc(TCP_MIB_CURRESTAB)
+		}
+	case old == sockets.TCP_ESTABLISHED || old == sockets.TCP_CLOSE_WAIT:
 		k.mib.dec(TCP_MIB_CURRESTAB)
 	}
 	// A connection that ends straight from ESTABLISHED or CLOSE_WAIT,

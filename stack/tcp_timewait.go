@@ -2,6 +2,7 @@ package stack
 
 import (
 	"github.com/stackscope/stackscope/skb"
+	"github.com/stackscope/stackscope/slab"
 	"github.com/stackscope/stackscope/sockets"
 	"github.com/stackscope/stackscope/stack/header"
 	"github.com/stackscope/stackscope/tracing"
@@ -34,10 +35,18 @@ func (k *Kernel) tcpTimeWait(sk *sockets.Sock, state sockets.State, timeo int64)
 	k.tr.Enter2(fnTcpTimeWait, tracing.Sock(uint64(sk.Addr())), tracing.State(uint8(state)))
 	defer k.tr.Exit(fnTcpTimeWait, tracing.Arg{})
 	tp := tcpSk(sk)
-	addr, err := k.mem.KmemCacheAlloc(k.twCache) // inet_twsk_alloc
-	if err != nil {
+	// inet_twsk_alloc: none past tcp_max_tw_buckets (every tw counts,
+	// FIN_WAIT2's too), or when the slab has no memory.
+	var addr slab.Addr
+	ok := len(k.twSocks) < k.net.Sysctl.TcpMaxTwBuckets
+	if ok {
+		var err error
+		addr, err = k.mem.KmemCacheAlloc(k.twCache)
+		ok = err == nil
+	}
+	if !ok {
 		// The kernel logs "time wait bucket table overflow" and just
-		// closes.
+		// closes: the peer's next segment finds no socket (a RST).
 		k.mib.inc(LINUX_MIB_TCPTIMEWAITOVERFLOW)
 		k.tcpDone(sk)
 		return
@@ -106,8 +115,8 @@ func (k *Kernel) inetTwskFree(tw *sockets.InetTimewaitSock) {
 // for a tw means. In FIN_WAIT2 (an orphan waiting for the peer): the FIN
 // moves it to TIME_WAIT and is acknowledged, new data is answered with a
 // RST. In TIME_WAIT: a retransmitted FIN or any other stray segment is
-// acknowledged again (and restarts the 60 s), a RST kills it (tcp_rfc1337
-// = 0), and a SYN with a higher sequence number may reuse the four-tuple.
+// acknowledged again (and restarts the 60 s), a RST kills it (unless
+// tcp_rfc1337 is set), and a SYN with a higher sequence number may reuse the four-tuple.
 // A segment whose timestamp is older than the last one accepted is
 // rejected (PAWS), and acknowledged.
 func (k *Kernel) tcpTimewaitStateProcess(tw *sockets.InetTimewaitSock, seg *tcpSegmentIn) (tcpTwStatus, uint32) {
@@ -153,11 +162,13 @@ func (k *Kernel) tcpTimewaitVerdict(tw *sockets.InetTimewaitSock, seg *tcpSegmen
 		return TCP_TW_ACK, 0
 	}
 	if !pawsReject && seg.seq == rcvNxt && (seg.seq == seg.end || rst) {
-		if rst { // tcp_rfc1337 = 0: the RST ends TIME_WAIT
+		switch {
+		case rst && k.net.Sysctl.TcpRfc1337 == 0: // the RST ends TIME_WAIT
 			k.inetTwskDeschedulePut(tw)
 			return TCP_TW_SUCCESS, 0
+		case !rst:
+			k.inetTwskReschedule(tw, TCP_TIMEWAIT_LEN)
 		}
-		k.inetTwskReschedule(tw, TCP_TIMEWAIT_LEN)
 		if rx.SawTstamp {
 			tw.TwTsRecent, tw.TwTsRecentStamp = rx.RcvTsval, max(k.clock.Now(), 1)
 		}

@@ -371,7 +371,7 @@ func init() {
 		[]string{"tw", "skb"},
 		"A segment for a timewait sock. Waiting in FIN_WAIT2, the peer's FIN makes it TIME_WAIT (and is ACKed); new "+
 			"data gets a RST. In TIME_WAIT a retransmitted FIN or stray segment is ACKed again and restarts the 60 s, "+
-			"a RST ends it (tcp_rfc1337 = 0), and a SYN with a higher sequence number may reuse the four-tuple. "+
+			"a RST ends it (unless tcp_rfc1337 is set), and a SYN with a higher sequence number may reuse the four-tuple. "+
 			"Returns TCP_TW_SUCCESS (0), TCP_TW_RST, TCP_TW_ACK or TCP_TW_SYN.")
 	fnInetCheckEstablished = point("__inet_check_established", "net/ipv4/inet_hashtables.c", (*Kernel).inetCheckEstablished,
 		[]string{"lport", "taken"}, false, "Is this four-tuple already in ehash? Then connect() must try another local port, "+
