@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -106,6 +107,8 @@ type Sysctls struct {
 	TcpKeepaliveIntvl  int
 	TcpKeepaliveProbes int
 	TcpCongestion      string
+	// TcpAllowedCongestion: net.ipv4.tcp_allowed_congestion_control.
+	TcpAllowedCongestion string
 }
 
 // DefaultSysctls returns 6.x defaults for a machine whose ehash has
@@ -157,6 +160,7 @@ func DefaultSysctls(ehashEntries int) *Sysctls {
 		TcpKeepaliveIntvl:     75,
 		TcpKeepaliveProbes:    9,
 		TcpCongestion:         "cubic",
+		TcpAllowedCongestion:  "reno cubic",
 	}
 }
 
@@ -165,7 +169,7 @@ type SysctlEntry struct {
 	Name string // "net.core.somaxconn"
 	Help string
 	get  func(s *Sysctls) string
-	set  func(s *Sysctls, v string) error
+	set  func(s *Sysctls, v string) error // nil: read-only
 }
 
 func intEntry(name, help string, p func(*Sysctls) *int, lo, hi int) SysctlEntry {
@@ -280,6 +284,28 @@ var sysctlTable = []SysctlEntry{
 			s.TcpCongestion = v
 			return nil
 		}},
+	{Name: "net.ipv4.tcp_available_congestion_control", Help: "the congestion control algorithms there are, in the order they registered (read-only)",
+		get: func(*Sysctls) string { return "reno cubic" }},
+	{Name: "net.ipv4.tcp_allowed_congestion_control", Help: "the algorithms an unprivileged TCP_CONGESTION may choose (every process here is privileged, so it restricts nothing)",
+		get: func(s *Sysctls) string { return s.TcpAllowedCongestion },
+		set: func(s *Sysctls, v string) error {
+			names := strings.Fields(v)
+			for _, n := range names {
+				if n != "cubic" && n != "reno" {
+					return fmt.Errorf("net.ipv4.tcp_allowed_congestion_control: %q is not available (cubic, reno)", n)
+				}
+			}
+			// tcp_set_allowed_congestion_control keeps them in
+			// registration order, each once.
+			var kept []string
+			for _, n := range []string{"reno", "cubic"} {
+				if slices.Contains(names, n) {
+					kept = append(kept, n)
+				}
+			}
+			s.TcpAllowedCongestion = strings.Join(kept, " ")
+			return nil
+		}},
 }
 
 // SysctlNames lists the tunables in a fixed order.
@@ -323,6 +349,9 @@ func (s *Sysctls) Set(name, value string) error {
 	if err != nil {
 		return err
 	}
+	if e.set == nil {
+		return fmt.Errorf("%s is read-only", e.Name)
+	}
 	return e.set(s, value)
 }
 
@@ -340,6 +369,19 @@ func (s *Sysctls) All() [][2]string {
 	out := make([][2]string, len(sysctlTable))
 	for i, e := range sysctlTable {
 		out[i] = [2]string{e.Name, e.get(s)}
+	}
+	return out
+}
+
+// Writable returns the tunables that can be set and their values, in
+// table order: what a recording's boot description needs to set them
+// all again.
+func (s *Sysctls) Writable() [][2]string {
+	var out [][2]string
+	for _, e := range sysctlTable {
+		if e.set != nil {
+			out = append(out, [2]string{e.Name, e.get(s)})
+		}
 	}
 	return out
 }

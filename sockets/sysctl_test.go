@@ -1,6 +1,9 @@
 package sockets
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestBufferSysctlsAsLinuxTakesThem: tcp_rmem and tcp_wmem take three
 // integers from 1 up in any order (proc_dointvec_minmax with a minimum of
@@ -32,6 +35,39 @@ func TestBufferSysctlsAsLinuxTakesThem(t *testing.T) {
 	} {
 		if err := s.Set(bad[0], bad[1]); err == nil {
 			t.Errorf("set %s=%s accepted", bad[0], bad[1])
+		}
+	}
+}
+
+// TestCongestionControlLists: tcp_available_congestion_control lists the
+// algorithms in registration order and cannot be written;
+// tcp_allowed_congestion_control takes names among them and keeps them
+// in that order, once each; a recording's boot sets only what can be set.
+func TestCongestionControlLists(t *testing.T) {
+	s := DefaultSysctls(1024)
+	for name, want := range map[string]string{
+		"net.ipv4.tcp_available_congestion_control": "reno cubic",
+		"net.ipv4.tcp_allowed_congestion_control":   "reno cubic",
+	} {
+		if got, err := s.Get(name); err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", name, got, err, want)
+		}
+	}
+	if err := s.Set("net.ipv4.tcp_available_congestion_control", "cubic"); err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("writing tcp_available_congestion_control: %v, want read-only", err)
+	}
+	if err := s.Set("net.ipv4.tcp_allowed_congestion_control", "cubic reno cubic"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get("net.ipv4.tcp_allowed_congestion_control"); got != "reno cubic" {
+		t.Errorf("allowed after 'cubic reno cubic' = %q, want \"reno cubic\"", got)
+	}
+	if err := s.Set("net.ipv4.tcp_allowed_congestion_control", "bbr"); err == nil {
+		t.Error("allowed took bbr, which the model does not have")
+	}
+	for _, kv := range s.Writable() {
+		if kv[0] == "net.ipv4.tcp_available_congestion_control" {
+			t.Error("Writable lists the read-only tcp_available_congestion_control")
 		}
 	}
 }

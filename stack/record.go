@@ -318,5 +318,5 @@ func DescribeBoot(cfg Config) BootDescription {
 	}
 	sysctls := sockets.DefaultSysctls(sockets.RoundPow2(cfg.ThashEntries))
 	return BootDescription{Seed: cfg.Seed, CPUs: cfg.CPUs, ThashEntries: cfg.ThashEntries, PageLimit: cfg.PageLimit,
-		IdleAdvance: cfg.IdleAdvance, Clock: clock, Sysctls: sysctls.All()}
+		IdleAdvance: cfg.IdleAdvance, Clock: clock, Sysctls: sysctls.Writable()}
 }

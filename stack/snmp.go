@@ -161,6 +161,8 @@ const (
 	LINUX_MIB_TCPDSACKIGNOREDNOUNDO
 	LINUX_MIB_TCPDSACKIGNOREDOLD
 	LINUX_MIB_TCPSACKDISCARD
+	LINUX_MIB_TCPHYSTARTTRAINCWND
+	LINUX_MIB_TCPHYSTARTDELAYCWND
 	numMibs
 )
 
@@ -203,6 +205,7 @@ var mibNames = [numMibs][2]string{
 	{"TcpExt", "PAWSActive"}, {"TcpExt", "TCPSackFailures"}, {"TcpExt", "TCPRenoFailures"},
 	{"TcpExt", "TWRecycled"}, {"TcpExt", "TCPRcvCoalesce"}, {"TcpExt", "TCPDeferAcceptDrop"},
 	{"TcpExt", "TCPDSACKIgnoredNoUndo"}, {"TcpExt", "TCPDSACKIgnoredOld"}, {"TcpExt", "TCPSACKDiscard"},
+	{"TcpExt", "TCPHystartTrainCwnd"}, {"TcpExt", "TCPHystartDelayCwnd"},
 }
 
 // String returns "Group.Name", e.g. "Ip.InHdrErrors".
@@ -307,7 +310,8 @@ var procOrder = map[string][]string{
 		"TCPTimeWaitOverflow", "TCPReqQFullDoCookies", "TCPReqQFullDrop", "TCPRcvCoalesce", "TCPOFOQueue",
 		"TCPOFODrop", "TCPOFOMerge", "TCPChallengeACK", "TCPSYNChallenge", "TCPSpuriousRtxHostQueues",
 		"TCPAutoCorking", "TCPFromZeroWindowAdv", "TCPToZeroWindowAdv", "TCPWantZeroWindowAdv", "TCPSynRetrans",
-		"TCPHystartTrainDetect", "TCPHystartDelayDetect", "TCPACKSkippedSynRecv", "TCPACKSkippedPAWS",
+		"TCPHystartTrainDetect", "TCPHystartTrainCwnd", "TCPHystartDelayDetect", "TCPHystartDelayCwnd",
+		"TCPACKSkippedSynRecv", "TCPACKSkippedPAWS",
 		"TCPACKSkippedSeq", "TCPACKSkippedFinWait2", "TCPACKSkippedTimeWait", "TCPACKSkippedChallenge",
 		"TCPWinProbe", "TCPKeepAlive", "TCPAckCompressed", "TCPZeroWindowDrop", "TCPRcvQDrop", "TCPDSACKRecvSegs",
 		"TCPDSACKIgnoredDubious",

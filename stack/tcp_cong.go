@@ -13,7 +13,8 @@ import (
 // connection is established, and is asked by name-sake hooks: ssthresh
 // on a loss, cong_avoid on an ACK of new data, set_state on entering
 // Loss, cwnd_event when sending starts after idle, pkts_acked with each
-// RTT sample. Undo (undo_cwnd) is not modelled.
+// RTT sample, undo_cwnd when a recovery proves needless (both algorithms
+// use tcp_reno_undo_cwnd's rule).
 
 // tcpCongestionOps is struct tcp_congestion_ops. The values are fixed
 // tables, like the kernel's registered algorithms.
@@ -104,6 +105,7 @@ func tcpCaOpenreqChild(tp, ltp *TcpSock) {
 // tcpInitCongestionControl is tcp_init_congestion_control: the algorithm
 // starts, once the connection is established.
 func (k *Kernel) tcpInitCongestionControl(tp *TcpSock) {
+	tp.priorSsthresh = 0 // a new algorithm undoes nothing the old one did
 	if tp.caOps == nil {
 		k.tcpAssignCongestionControl(tp)
 	}

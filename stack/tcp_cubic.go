@@ -277,6 +277,7 @@ func hystartUpdate(k *Kernel, tp *TcpSock, delay uint32) {
 		if threshold := (ca.delayMin + hystartAckDelay(tp)) >> 1; int32(now-ca.roundStart) > int32(threshold) {
 			ca.found = true
 			k.mib.inc(LINUX_MIB_TCPHYSTARTTRAINDETECT)
+			k.mib.add(LINUX_MIB_TCPHYSTARTTRAINCWND, uint64(tp.SndCwnd))
 			tp.SndSsthresh = tp.SndCwnd
 		}
 	}
@@ -288,6 +289,7 @@ func hystartUpdate(k *Kernel, tp *TcpSock, delay uint32) {
 	} else if ca.currRtt > ca.delayMin+min(max(ca.delayMin>>3, hystartDelayMinUs), hystartDelayMaxUs) {
 		ca.found = true
 		k.mib.inc(LINUX_MIB_TCPHYSTARTDELAYDETECT)
+		k.mib.add(LINUX_MIB_TCPHYSTARTDELAYCWND, uint64(tp.SndCwnd))
 		tp.SndSsthresh = tp.SndCwnd
 	}
 }

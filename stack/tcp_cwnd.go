@@ -38,7 +38,9 @@ func (k *Kernel) tcpCwndValidate(sk *sockets.Sock, isCwndLimited bool) {
 		return
 	}
 	tp.sndCwndUsed = max(tp.sndCwndUsed, tp.PacketsOut)
-	if k.net.Sysctl.TcpSlowStartAfterIdle != 0 && k.clock.Now()-tp.sndCwndStamp >= tp.IcskRto {
+	// (s32)(tcp_jiffies32 - snd_cwnd_stamp) >= icsk_rto, in whole jiffies.
+	idle := int64(int32(stampJiffies32(k.clock.Now()) - stampJiffies32(tp.sndCwndStamp)))
+	if k.net.Sysctl.TcpSlowStartAfterIdle != 0 && idle >= tp.IcskRto/NsecPerJiffy {
 		k.tcpCwndApplicationLimited(sk)
 	}
 }

@@ -42,6 +42,53 @@ func TestHystartAckTrainAllowsForGsoDelay(t *testing.T) {
 	if foundAt != 22 || tp.SndSsthresh != 31 {
 		t.Fatalf("the ACK train was found at ACK %d with ssthresh %d; want ACK 22, ssthresh 31", foundAt, tp.SndSsthresh)
 	}
+	// nstat shows the exit and the cwnd it happened at.
+	if d, c := k.mib.Get(LINUX_MIB_TCPHYSTARTTRAINDETECT), k.mib.Get(LINUX_MIB_TCPHYSTARTTRAINCWND); d != 1 || c != 31 {
+		t.Errorf("TCPHystartTrainDetect %d, TCPHystartTrainCwnd %d; want 1, 31", d, c)
+	}
+}
+
+// TestIdleIsCountedInWholeJiffies: tcp_slow_start_after_idle_check and
+// tcp_cwnd_validate compare tcp_jiffies32 stamps, so the last send at
+// 10.0009 s (jiffy 10000) and a new one at 10.2010 s (jiffy 10201) are
+// 201 jiffies apart, more than a 200-jiffy RTO: cwnd restarts and is
+// halved once, 40 -> 20 (once per RTO past the first). The previous build
+// divided the 200.1 ms difference, saw 200 and kept 40.
+func TestIdleIsCountedInWholeJiffies(t *testing.T) {
+	k, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc := k.clock.(*VirtualClock)
+	sk := newTcpSock(nil)
+	tp := tcpSk(sk)
+	tp.caOps = &tcpRenoOps
+	tp.SndCwnd, tp.SndSsthresh = 40, TCP_INFINITE_SSTHRESH
+	tp.IcskRto = 200 * NsecPerJiffy
+	tp.Lsndtime = 10_000_900_000
+	vc.set(10_201_000_000)
+	k.tcpSlowStartAfterIdleCheck(sk)
+	if tp.SndCwnd != 20 {
+		t.Errorf("cwnd after 201 jiffies idle with a 200-jiffy RTO = %d, want 20 (restarted)", tp.SndCwnd)
+	}
+}
+
+// TestNewAlgorithmForgetsPriorSsthresh: tcp_init_congestion_control
+// clears prior_ssthresh, so a recovery begun under the old algorithm
+// cannot be undone back to the old one's window after TCP_CONGESTION
+// switched.
+func TestNewAlgorithmForgetsPriorSsthresh(t *testing.T) {
+	k, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := tcpSk(newTcpSock(nil))
+	tp.caOps = &tcpRenoOps
+	tp.priorSsthresh = 70
+	k.tcpInitCongestionControl(tp)
+	if tp.priorSsthresh != 0 {
+		t.Errorf("prior_ssthresh after tcp_init_congestion_control = %d, want 0", tp.priorSsthresh)
+	}
 }
 
 // TestCubicRootIsTheKernels: bic_K, the time to the last maximum, comes

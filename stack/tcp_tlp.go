@@ -16,8 +16,9 @@ func (k *Kernel) tcpSlowStartAfterIdleCheck(sk *sockets.Sock) {
 	if k.net.Sysctl.TcpSlowStartAfterIdle == 0 || tp.PacketsOut > 0 {
 		return
 	}
-	// tcp_jiffies32 - lsndtime, against icsk_rto, in jiffies.
-	delta := (k.clock.Now() - tp.Lsndtime) / NsecPerJiffy
+	// tcp_jiffies32 - lsndtime, against icsk_rto, in jiffies: the
+	// difference of two whole-jiffy stamps, not of the two times.
+	delta := int64(int32(stampJiffies32(k.clock.Now()) - stampJiffies32(tp.Lsndtime)))
 	if rto := tp.IcskRto / NsecPerJiffy; delta > rto {
 		k.tcpCwndRestart(sk, delta)
 	}

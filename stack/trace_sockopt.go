@@ -24,5 +24,6 @@ func init() {
 	fnTcpReinitCongestionControl = reg("tcp_reinit_congestion_control", "net/ipv4/tcp_cong.c",
 		(*Kernel).tcpReinitCongestionControl, []string{"sk"},
 		"setsockopt(TCP_CONGESTION) chose another algorithm: it replaces the socket's tcp_congestion_ops with its "+
-			"private state cleared, and starts at once if the connection is established.")
+			"private state cleared, and starts at once unless the socket is closed or listening (prior_ssthresh is forgotten: "+
+			"nothing the old algorithm reduced is undone).")
 }
