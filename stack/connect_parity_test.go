@@ -106,13 +106,7 @@ func TestBoundConnectTakesOverTimeWait(t *testing.T) {
 	f := boot(t, Config{})
 	p := f.p
 	one := sockets.Optval{Int: 1}
-	lfd := f.socket(t)
-	if err := p.Bind(lfd, addr("127.0.0.1:9000")); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Listen(lfd, 8); err != nil {
-		t.Fatal(err)
-	}
+	lfd := f.listenOn(t, addr("127.0.0.1:9000"))
 	cfd := f.socket(t)
 	_ = p.Setsockopt(cfd, sockets.SOL_SOCKET, sockets.SO_REUSEADDR, one)
 	if err := p.Bind(cfd, addr("127.0.0.1:7000")); err != nil {
@@ -161,13 +155,7 @@ func TestBoundConnectTakesOverTimeWait(t *testing.T) {
 func TestConnectMovesBhash2Bucket(t *testing.T) {
 	f := boot(t, Config{})
 	p := f.p
-	lfd := f.socket(t)
-	if err := p.Bind(lfd, addr("127.0.0.1:9000")); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Listen(lfd, 8); err != nil {
-		t.Fatal(err)
-	}
+	f.listenOn(t, addr("127.0.0.1:9000"))
 	a := f.socket(t)
 	if err := p.Bind(a, addr("0.0.0.0:7000")); err != nil {
 		t.Fatal(err)
@@ -243,13 +231,7 @@ func TestFailedConnectResetsSaddr(t *testing.T) {
 func TestChildOfWildcardListenerGetsOwnBhash2Bucket(t *testing.T) {
 	f := boot(t, Config{})
 	p := f.p
-	lfd := f.socket(t)
-	if err := p.Bind(lfd, addr("0.0.0.0:9000")); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Listen(lfd, 8); err != nil {
-		t.Fatal(err)
-	}
+	lfd := f.listenOn(t, addr("0.0.0.0:9000"))
 	cfd := f.socket(t)
 	if err := p.Connect(cfd, addr("127.0.0.1:9000")); err != nil {
 		t.Fatal(err)

@@ -54,6 +54,19 @@ func addr(s string) sockets.SockaddrIn {
 	return sockets.SockaddrIn{Family: sockets.AF_INET, Addr: ap.Addr(), Port: ap.Port()}
 }
 
+// listenOn makes a TCP socket listening on a (backlog 8) and returns it.
+func (f *fixture) listenOn(t testing.TB, a sockets.SockaddrIn) int {
+	t.Helper()
+	lfd := f.socket(t)
+	if err := f.p.Bind(lfd, a); err != nil {
+		t.Fatalf("bind %v: %v", a, err)
+	}
+	if err := f.p.Listen(lfd, 8); err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	return lfd
+}
+
 func (f *fixture) socket(t testing.TB) int {
 	t.Helper()
 	fd, err := f.p.Socket(sockets.AF_INET, sockets.SOCK_STREAM, sockets.IPPROTO_TCP)

@@ -84,13 +84,7 @@ func TestZeroDestinationIsThisHost(t *testing.T) {
 	if peer, err := p.Getpeername(cli); err != nil || peer.Addr.String() != "127.0.0.1" {
 		t.Errorf("UDP peer %v: %v, want 127.0.0.1", peer.Addr, err)
 	}
-	lfd := f.socket(t)
-	if err := p.Bind(lfd, addr("127.0.0.1:80")); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Listen(lfd, 8); err != nil {
-		t.Fatal(err)
-	}
+	f.listenOn(t, addr("127.0.0.1:80"))
 	cfd := f.socket(t)
 	if err := p.Connect(cfd, addr("0.0.0.0:80")); err != nil {
 		t.Fatalf("TCP connect 0.0.0.0: %v", err)

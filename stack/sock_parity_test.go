@@ -14,13 +14,7 @@ import (
 func TestAcceptOfResetConnectionReportsPeer(t *testing.T) {
 	f := boot(t, Config{})
 	p := f.p
-	lfd := f.socket(t)
-	if err := p.Bind(lfd, addr("127.0.0.1:80")); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Listen(lfd, 8); err != nil {
-		t.Fatal(err)
-	}
+	lfd := f.listenOn(t, addr("127.0.0.1:80"))
 	cfd := f.socket(t)
 	if err := p.Connect(cfd, addr("127.0.0.1:80")); err != nil {
 		t.Fatal(err)

@@ -532,6 +532,21 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 	// urgMark: the read stopped in front of the urgent byte, which it
 	// does not read past once it has copied something.
 	urgMark := false
+	// readToEnd is what happens to an skb read to its end: it leaves the
+	// queue (tcp_eat_recv_skb; a peek leaves it there), and if it carries
+	// the FIN, the FIN's sequence number is consumed too and the read
+	// ends there (found_fin_ok).
+	readToEnd := func(s *skb.SkBuff) (next *skb.SkBuff, fin bool) {
+		next = skb.SkbPeekNext(s, &sk.SkReceiveQueue)
+		fin = cbFlagsOf(s)&header.TCP_FLAG_FIN != 0
+		if !peek {
+			if fin {
+				tp.CopiedSeq++
+			}
+			k.tcpEatSkb(sk, s)
+		}
+		return next, fin
+	}
 	for (copied < len(buf) || zero) && !finFound && !urgMark {
 		for s := skb.SkbPeek(&sk.SkReceiveQueue); s != nil && (copied < len(buf) || zero); {
 			if tp.UrgData != 0 && tp.UrgSeq == seq && copied > 0 {
@@ -540,20 +555,12 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 			}
 			off := seq - cbSeqOf(s)
 			if off >= s.Len {
-				next := skb.SkbPeekNext(s, &sk.SkReceiveQueue)
-				if cbFlagsOf(s)&header.TCP_FLAG_FIN != 0 {
-					// found_fin_ok: an skb read to its end (a bare FIN,
-					// or one a peek went through) that carries the FIN;
-					// even a read of nothing consumes it.
+				// Nothing left to read in it (a bare FIN, or an skb a
+				// peek went through): even a read of nothing takes a FIN.
+				next, fin := readToEnd(s)
+				if fin {
 					finFound = true
-					if !peek {
-						tp.CopiedSeq++
-						k.tcpEatSkb(sk, s)
-					}
 					break
-				}
-				if !peek {
-					k.tcpEatSkb(sk, s)
 				}
 				s = next
 				continue
@@ -600,19 +607,10 @@ func (k *Kernel) tcpRecvmsgCopy(sk *sockets.Sock, buf []byte, flags int) (int, e
 				// ends it), or it stepped over the urgent byte.
 				continue
 			}
-			next := skb.SkbPeekNext(s, &sk.SkReceiveQueue)
-			if cbFlagsOf(s)&header.TCP_FLAG_FIN != 0 {
-				// found_fin_ok: the read ends at the FIN, which it
-				// consumes (it takes a sequence number).
+			next, fin := readToEnd(s)
+			if fin {
 				finFound = true
-				if !peek {
-					tp.CopiedSeq++
-					k.tcpEatSkb(sk, s)
-				}
 				break
-			}
-			if !peek {
-				k.tcpEatSkb(sk, s)
 			}
 			s = next
 		}

@@ -21,14 +21,8 @@ func (f *fixture) tcpInfo(t *testing.T, p *Process, fd int) *sockets.TcpInfo {
 func (f *fixture) loopbackPair(t *testing.T, port uint16) (lfd, cfd, afd int) {
 	t.Helper()
 	p := f.p
-	lfd = f.socket(t)
 	a := sockets.SockaddrIn{Family: sockets.AF_INET, Addr: addr("127.0.0.1:1").Addr, Port: port}
-	if err := p.Bind(lfd, a); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Listen(lfd, 8); err != nil {
-		t.Fatal(err)
-	}
+	lfd = f.listenOn(t, a)
 	cfd = f.socket(t)
 	if err := p.Connect(cfd, a); err != nil {
 		t.Fatal(err)

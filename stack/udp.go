@@ -207,13 +207,9 @@ func (k *Kernel) ip4DatagramConnect(sk *sockets.Sock, addr sockets.SockaddrIn) e
 	sockets.LockSock(sk)
 	defer sockets.ReleaseSock(sk)
 	inet := sockets.InetOf(sk)
-	rt, err := k.ipRouteOutput(routeDaddr(addr.Addr, inet.InetSaddr))
+	rt, err := k.dgramRoute(sk, addr.Addr)
 	if err != nil {
-		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
 		return fail(err)
-	}
-	if rt.Type == sockets.RTN_BROADCAST && !sk.SockFlagSet(sockets.SOCK_BROADCAST) {
-		return fail(sockets.Errno(tracing.EACCES)) // RTCF_BROADCAST needs SO_BROADCAST
 	}
 	if inet.InetSaddr == 0 {
 		inet.InetSaddr = sockets.Be32From(rt.Src)
@@ -298,6 +294,22 @@ func sockError(sk *sockets.Sock) error {
 	return e
 }
 
+// dgramRoute is the route a datagram socket's connect or send takes to
+// daddr (0.0.0.0 meaning its own source address, or this host): no route
+// counts OutNoRoutes, and a broadcast route needs SO_BROADCAST (EACCES),
+// as ip4_datagram_connect and udp_sendmsg both check.
+func (k *Kernel) dgramRoute(sk *sockets.Sock, daddr netip.Addr) (*Rtable, error) {
+	rt, err := k.ipRouteOutput(routeDaddr(daddr, sockets.InetOf(sk).InetSaddr))
+	if err != nil {
+		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
+		return nil, err
+	}
+	if rt.Type == sockets.RTN_BROADCAST && !sk.SockFlagSet(sockets.SOCK_BROADCAST) {
+		return nil, sockets.Errno(tracing.EACCES) // RTCF_BROADCAST needs SO_BROADCAST
+	}
+	return rt, nil
+}
+
 // udpSendmsg is udp_sendmsg: one datagram to the given address or the
 // connected peer, built (ip_make_skb) and sent (udp_send_skb).
 func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sockets.SockaddrIn) (int, error) {
@@ -329,13 +341,9 @@ func (k *Kernel) udpSendmsg(sk *sockets.Sock, data []byte, flags int, addr *sock
 		}
 		daddr, dport = sk.SkcDaddr.Addr(), sk.SkcDport.Ntohs()
 	}
-	rt, err := k.ipRouteOutput(routeDaddr(daddr, sockets.InetOf(sk).InetSaddr))
+	rt, err := k.dgramRoute(sk, daddr)
 	if err != nil {
-		k.mib.inc(IPSTATS_MIB_OUTNOROUTES)
 		return fail(err)
-	}
-	if rt.Type == sockets.RTN_BROADCAST && !sk.SockFlagSet(sockets.SOCK_BROADCAST) {
-		return fail(sockets.Errno(tracing.EACCES)) // RTCF_BROADCAST needs SO_BROADCAST
 	}
 	daddr = rt.Dst // fl4->daddr: 0.0.0.0 was rewritten
 	// __ip_append_data: a datagram IP cannot carry (len + 8 over
